@@ -1,0 +1,1 @@
+"""Stored records and value types. Imports nothing above this layer."""

@@ -1,0 +1,111 @@
+"""Closed vocabularies of the domain. Stored as their string values."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    DECLARED = "declared"
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (Status.RESOLVED, Status.CLOSED)
+
+
+# Forward moves a commander makes in the normal course; anything else is refused.
+# Going back (e.g. Mitigated -> Investigating when the fix did not hold) is allowed
+# among the open states; leaving Resolved or Closed is a reopen and needs a reason.
+ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.DECLARED: frozenset({Status.INVESTIGATING, Status.IDENTIFIED, Status.MITIGATED, Status.RESOLVED}),
+    Status.INVESTIGATING: frozenset({Status.IDENTIFIED, Status.MITIGATED, Status.RESOLVED}),
+    Status.IDENTIFIED: frozenset({Status.INVESTIGATING, Status.MITIGATED, Status.RESOLVED}),
+    Status.MITIGATED: frozenset({Status.INVESTIGATING, Status.IDENTIFIED, Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+REOPEN_TARGETS = frozenset({Status.INVESTIGATING, Status.IDENTIFIED})
+
+
+class EntryKind(StrEnum):
+    NOTE = "note"
+    OBSERVATION = "observation"
+    ASSUMPTION = "assumption"
+    DECISION = "decision"
+    ACTION = "action"
+    STATUS_CHANGE = "status_change"
+    SEVERITY_CHANGE = "severity_change"
+    ROLE_CHANGE = "role_change"
+    MILESTONE_CHANGE = "milestone_change"
+    MAJOR_CHANGE = "major_change"
+    IMPACT_CHANGE = "impact_change"
+    CLOCK_BREACH = "clock_breach"
+    COMMS = "comms"
+    ALERT = "alert"
+    CONFIG_CHANGE = "config_change"
+    CORRECTION = "correction"
+    SYSTEM = "system"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+# Kinds a person types in; the rest are written by the services as side effects of a change.
+AUTHORED_KINDS = frozenset(
+    {
+        EntryKind.NOTE,
+        EntryKind.OBSERVATION,
+        EntryKind.ASSUMPTION,
+        EntryKind.DECISION,
+        EntryKind.ACTION,
+        EntryKind.COMMS,
+        EntryKind.ALERT,
+        EntryKind.CONFIG_CHANGE,
+    }
+)
+
+
+class Milestone(StrEnum):
+    IMPACT_STARTED = "impact_started"
+    DETECTED = "detected"
+    DECLARED = "declared"
+    ACKNOWLEDGED = "acknowledged"
+    IC_ASSIGNED = "ic_assigned"
+    BRIDGE_OPENED = "bridge_opened"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def column(self) -> str:
+        return f"{self.value}_at"
+
+
+# Pairs (earlier, later) that must hold whenever both milestones are set.
+MILESTONE_ORDER: tuple[tuple[Milestone, Milestone], ...] = (
+    (Milestone.IMPACT_STARTED, Milestone.DETECTED),
+    (Milestone.DETECTED, Milestone.ACKNOWLEDGED),
+    (Milestone.DETECTED, Milestone.DECLARED),
+    (Milestone.IMPACT_STARTED, Milestone.MITIGATED),
+    (Milestone.DECLARED, Milestone.IC_ASSIGNED),
+    (Milestone.DECLARED, Milestone.BRIDGE_OPENED),
+    (Milestone.ACKNOWLEDGED, Milestone.MITIGATED),
+    (Milestone.MITIGATED, Milestone.RESOLVED),
+    (Milestone.IMPACT_STARTED, Milestone.RESOLVED),
+    (Milestone.DECLARED, Milestone.RESOLVED),
+    (Milestone.RESOLVED, Milestone.CLOSED),
+)

@@ -1,0 +1,52 @@
+"""Column types shared by the models: UUID text keys and UTC timestamps."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import String
+from sqlalchemy.types import TypeDecorator
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A naive datetime is taken to be UTC already; an aware one is converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """The one textual form a timestamp takes in exports and hashes."""
+    if value is None:
+        return None
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores an aware datetime as fixed-width UTC text, so it sorts and compares as text in SQL."""
+
+    impl = String(27)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        return iso(value)
+
+    def process_result_value(self, value: str | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        # fromisoformat (3.11+) reads the trailing Z and is ~20x faster than strptime,
+        # which matters when a 100,000-entry timeline is read.
+        return datetime.fromisoformat(value)

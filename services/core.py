@@ -1,0 +1,85 @@
+"""The application object: one store, one catalog, every service. Built once by app/ and passed down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from models.types import utcnow
+from services.catalog import Catalog
+from services.clocks import ClockService
+from services.exchange import Exchange
+from services.incidents import IncidentService
+from services.integrity import IntegrityService
+from services.people import PeopleService
+from services.roles import RoleService
+from services.store import Store
+from services.timeline import TimelineService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What kind of data changed, so each listener decides whether to refresh.
+
+    topic: "incident" | "timeline" | "roles" | "people"; incident_id may be None (many or none);
+    seq is the new timeline entry's number when one entry was appended.
+    """
+
+    topic: str
+    incident_id: str | None
+    seq: int | None
+
+
+class ChangeBus:
+    """Synchronous fan-out of Change notices after each commit. Qt-free; the GUI bridges it to signals."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[Change], None]] = []
+
+    def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def publish(self, topic: str, incident_id: str | None, seq: int | None) -> None:
+        change = Change(topic, incident_id, seq)
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:  # a broken listener must not undo a committed change
+                log.exception("change listener failed for %s", change)
+
+
+class Sitrep:
+    def __init__(self, store: Store, catalog: Catalog | None = None, now: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.catalog = catalog or Catalog()
+        self.now = now
+        self.changes = ChangeBus()
+        pub = self.changes.publish
+        self.timeline = TimelineService(store, now, pub)
+        self.incidents = IncidentService(store, self.catalog, now, pub)
+        self.people = PeopleService(store, pub)
+        self.roles = RoleService(store, self.catalog, now, pub)
+        self.clocks = ClockService(store, self.catalog, now, pub)
+        self.exchange = Exchange(store, self.catalog, now, pub)
+        self.integrity = IntegrityService(store)
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        backups_dir: Path | None = None,
+        config_dir: Path | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> Sitrep:
+        catalog = Catalog(config_dir)
+        return cls(Store.open(url, backups_dir), catalog, now)
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,415 @@
+"""Export and import of incidents as versioned JSON.
+
+The file carries the full record (timeline with its hashes, role holdings, responders), so an
+import can prove it received an untampered chain. Importing is all-or-nothing and idempotent:
+what is already here is left alone, entries that extend a local chain are appended, and a file
+whose chain disagrees with the local one is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from models.entities import Incident, Person, RoleAssignment, TimelineEntry
+from models.enums import EntryKind, Milestone, Status
+from models.types import iso
+from services.catalog import Catalog
+from services.errors import ImportFailure
+from services.integrity import verify_rows
+from services.views import EntryRow
+
+FORMAT = "sitrep.export"
+SCHEMA_VERSION = 1
+
+_T = TimelineEntry.__table__
+_INCIDENT_FIELDS = (
+    "id", "key", "number", "title", "summary", "incident_type", "severity", "status", "is_major",
+    "is_exercise", "services", "affected_users", "error_rate_pct", "source", "created_at", "updated_at",
+)  # fmt: skip
+_PERSON_FIELDS = ("id", "name", "handle", "email", "phone", "timezone")
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    extended: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    renumbered: dict[str, str] = field(default_factory=dict)
+    people_added: list[str] = field(default_factory=list)
+    entries_added: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.extended or self.people_added)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "extended": self.extended,
+            "unchanged": self.unchanged,
+            "renumbered": self.renumbered,
+            "people_added": self.people_added,
+            "entries_added": self.entries_added,
+        }
+
+
+def _ts(value: datetime | None) -> str | None:
+    return iso(value)
+
+
+class Exchange:
+    def __init__(self, store, catalog: Catalog, now: Callable[[], datetime], publish) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._now = now
+        self._publish = publish
+
+    # -- export --------------------------------------------------------------------------
+    def export(self, refs: list[str] | None = None) -> dict[str, Any]:
+        from services.incidents import IncidentService
+
+        with self._store.read() as s:
+            if refs:
+                incidents = [IncidentService._load(s, r) for r in refs]
+            else:
+                incidents = list(s.scalars(select(Incident).order_by(Incident.number)))
+            out_incidents = []
+            person_ids: set[str] = set()
+            for inc in incidents:
+                d: dict[str, Any] = {k: getattr(inc, k) for k in _INCIDENT_FIELDS}
+                d["created_at"], d["updated_at"] = _ts(inc.created_at), _ts(inc.updated_at)
+                d["services"] = list(inc.services or [])
+                d["milestones"] = {m.value: _ts(getattr(inc, m.column)) for m in Milestone}
+                rows = s.connection().execute(
+                    select(*[_T.c[n] for n in EntryRow._fields]).where(_T.c.incident_id == inc.id).order_by(_T.c.seq)
+                )
+                timeline = []
+                for r in rows:
+                    e = EntryRow(*r)._asdict()
+                    e["occurred_at"], e["recorded_at"] = _ts(e["occurred_at"]), _ts(e["recorded_at"])
+                    del e["incident_id"]
+                    timeline.append(e)
+                d["timeline"] = timeline
+                roles = []
+                for ra in s.scalars(
+                    select(RoleAssignment).where(RoleAssignment.incident_id == inc.id).order_by(RoleAssignment.started_at)
+                ):
+                    person_ids.add(ra.person_id)
+                    roles.append(
+                        {
+                            "id": ra.id,
+                            "role": ra.role,
+                            "person_id": ra.person_id,
+                            "started_at": _ts(ra.started_at),
+                            "ended_at": _ts(ra.ended_at),
+                            "assigned_by": ra.assigned_by,
+                            "handover_brief": ra.handover_brief,
+                            "checklist_done": list(ra.checklist_done or []),
+                        }
+                    )
+                d["roles"] = roles
+                out_incidents.append(d)
+            people_stmt = select(Person).order_by(Person.handle)
+            if refs:
+                people_stmt = people_stmt.where(Person.id.in_(person_ids))
+            people = [{k: getattr(p, k) for k in _PERSON_FIELDS} for p in s.scalars(people_stmt)]
+        from services.integrity import _version
+
+        return {
+            "format": FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": _ts(self._now()),
+            "generator": f"sitrep {_version('sitrep') or 'dev'}",
+            "people": people,
+            "incidents": out_incidents,
+        }
+
+    # -- import --------------------------------------------------------------------------
+    def import_file(self, path: Path) -> ImportReport:
+        try:
+            raw = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ImportFailure(f"{path}: no such file.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ImportFailure(f"{path}: cannot be read ({exc}).") from None
+        try:
+            doc = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ImportFailure(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+        return self.import_document(doc, origin=str(path))
+
+    def import_document(self, doc: Any, *, origin: str = "the import") -> ImportReport:
+        people, incidents = _validate(doc, origin, self._catalog)
+        report = ImportReport()
+        with self._store.transaction() as s:
+            person_map = self._import_people(s, people, report)
+            for inc in incidents:
+                self._import_incident(s, inc, person_map, report, origin)
+        if report.changed:
+            self._publish("incident", None, None)
+        return report
+
+    @staticmethod
+    def _import_people(s, people: list[dict[str, Any]], report: ImportReport) -> dict[str, str]:
+        mapping: dict[str, str] = {}
+        for p in people:
+            local = s.get(Person, p["id"]) or s.scalar(select(Person).where(Person.handle == p["handle"]))
+            if local is None:
+                local = Person(**{k: p[k] for k in _PERSON_FIELDS})
+                s.add(local)
+                s.flush()
+                report.people_added.append(local.handle)
+            mapping[p["id"]] = local.id
+        return mapping
+
+    def _import_incident(self, s, d: dict[str, Any], person_map: dict[str, str], report: ImportReport, origin: str):
+        entries = d["timeline"]
+        local = s.get(Incident, d["id"])
+        if local is None:
+            number, key = d["number"], d["key"]
+            if s.scalar(select(Incident.id).where((Incident.key == key) | (Incident.number == number))):
+                number = (s.scalar(select(func.max(Incident.number))) or 0) + 1
+                key = f"INC-{number:04d}"
+                report.renumbered[d["key"]] = key
+            local = Incident(**{k: d[k] for k in _INCIDENT_FIELDS if k not in ("number", "key")})
+            local.number, local.key = number, key
+            _set_state(local, d)
+            s.add(local)
+            s.flush()
+            start = 0
+            report.created.append(key)
+        else:
+            have = s.connection().execute(
+                select(_T.c.seq, _T.c.hash).where(_T.c.incident_id == local.id).order_by(_T.c.seq)
+            ).all()
+            for (seq, h), e in zip(have, entries, strict=False):
+                if e["hash"] != h:
+                    raise ImportFailure(
+                        f"{origin}: {local.key} has a different record here from entry #{seq} on "
+                        "(the two copies diverged). Nothing was imported."
+                    )
+            start = len(have)
+            if len(entries) > start:
+                _set_state(local, d)
+                report.extended.append(local.key)
+            else:
+                report.unchanged.append(local.key)
+        new_rows = []
+        for e in entries[start:]:
+            row = dict(e)
+            row["incident_id"] = local.id
+            new_rows.append(row)
+        if new_rows:
+            s.connection().execute(insert(_T), new_rows)
+            report.entries_added += len(new_rows)
+        for r in d["roles"]:
+            existing = s.get(RoleAssignment, r["id"])
+            if existing is None:
+                s.add(
+                    RoleAssignment(
+                        id=r["id"],
+                        incident_id=local.id,
+                        role=r["role"],
+                        person_id=person_map[r["person_id"]],
+                        started_at=r["started_at"],
+                        ended_at=r["ended_at"],
+                        assigned_by=r["assigned_by"],
+                        handover_brief=r["handover_brief"],
+                        checklist_done=r["checklist_done"],
+                    )
+                )
+            elif existing.ended_at is None and r["ended_at"] is not None:
+                existing.ended_at = r["ended_at"]
+        s.flush()
+
+
+def _set_state(inc: Incident, d: dict[str, Any]) -> None:
+    for k in ("title", "summary", "incident_type", "severity", "status", "is_major", "is_exercise", "services",
+              "affected_users", "error_rate_pct", "source", "created_at", "updated_at"):  # fmt: skip
+        setattr(inc, k, d[k])
+    for m in Milestone:
+        setattr(inc, m.column, d["milestones"].get(m.value))
+
+
+# -- validation -----------------------------------------------------------------------------
+class _Check:
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, where: str, what: str):
+        raise ImportFailure(f"{self.origin}: {where}: {what}. Nothing was imported.")
+
+    def obj(self, value, where) -> dict:
+        if not isinstance(value, dict):
+            self.fail(where, "expected an object")
+        return value
+
+    def lst(self, value, where) -> list:
+        if not isinstance(value, list):
+            self.fail(where, "expected a list")
+        return value
+
+    def s(self, d, key, where, *, optional=False, max_len=None) -> str | None:
+        v = d.get(key)
+        if v is None and optional:
+            return None
+        if not isinstance(v, str) or (not optional and not v.strip() and key not in ("summary", "body")):
+            self.fail(where, f"'{key}' must be {'a non-empty ' if not optional else 'a '}string")
+        if max_len and len(v) > max_len:
+            self.fail(where, f"'{key}' is longer than {max_len} characters")
+        return v
+
+    def ts(self, d, key, where, *, optional=False) -> datetime | None:
+        v = d.get(key)
+        if v is None and optional:
+            return None
+        if not isinstance(v, str):
+            self.fail(where, f"'{key}' must be a UTC timestamp like 2026-01-31T12:00:00.000000Z")
+        try:
+            parsed = datetime.fromisoformat(v)
+        except ValueError:
+            self.fail(where, f"'{key}' is not a timestamp: {v!r}")
+        if parsed.tzinfo is None:
+            self.fail(where, f"'{key}' has no time zone: {v!r}")
+        if iso(parsed) != v:
+            self.fail(where, f"'{key}' must be written in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ, got {v!r}")
+        return parsed
+
+    def int_(self, d, key, where, *, optional=False) -> int | None:
+        v = d.get(key)
+        if v is None and optional:
+            return None
+        if not isinstance(v, int) or isinstance(v, bool):
+            self.fail(where, f"'{key}' must be a whole number")
+        return v
+
+    def bool_(self, d, key, where) -> bool:
+        v = d.get(key)
+        if not isinstance(v, bool):
+            self.fail(where, f"'{key}' must be true or false")
+        return v
+
+
+def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list[dict]]:
+    c = _Check(origin)
+    doc = c.obj(doc, "the file")
+    if doc.get("format") != FORMAT:
+        c.fail("the file", f"this is not a Sitrep export (format is {doc.get('format')!r}, expected {FORMAT!r})")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        c.fail("the file", "'schema_version' is missing")
+    if version > SCHEMA_VERSION:
+        c.fail("the file", f"it was written by a newer Sitrep (export schema {version}; this one reads {SCHEMA_VERSION})")
+    people = []
+    handles: set[str] = set()
+    for i, p in enumerate(c.lst(doc.get("people"), "'people'")):
+        where = f"people[{i}]"
+        p = c.obj(p, where)
+        clean = {k: (c.s(p, k, where, optional=k in ("email", "phone"))) for k in _PERSON_FIELDS}
+        if clean["handle"] in handles:
+            c.fail(where, f"the handle {clean['handle']!r} appears twice")
+        handles.add(clean["handle"])
+        people.append(clean)
+    person_ids = {p["id"] for p in people}
+    incidents = []
+    seen_ids: set[str] = set()
+    for i, d in enumerate(c.lst(doc.get("incidents"), "'incidents'")):
+        where = f"incidents[{i}]"
+        d = c.obj(d, where)
+        inc: dict[str, Any] = {}
+        for k in ("id", "key", "title", "incident_type", "source"):
+            inc[k] = c.s(d, k, where, max_len=300)
+        if inc["id"] in seen_ids:
+            c.fail(where, f"incident {inc['id']} appears twice")
+        seen_ids.add(inc["id"])
+        where = f"incidents[{i}] ({inc['key']})"
+        inc["summary"] = c.s(d, "summary", where)
+        inc["number"] = c.int_(d, "number", where)
+        sev = c.s(d, "severity", where)
+        if sev not in catalog.severities:
+            c.fail(where, f"severity {sev!r} is not in this Sitrep's severity matrix ({', '.join(catalog.severities)})")
+        inc["severity"] = sev
+        status = c.s(d, "status", where)
+        if status not in {st.value for st in Status}:
+            c.fail(where, f"status {status!r} is not one of {', '.join(st.value for st in Status)}")
+        inc["status"] = status
+        inc["is_major"] = c.bool_(d, "is_major", where)
+        inc["is_exercise"] = c.bool_(d, "is_exercise", where)
+        services = c.lst(d.get("services"), f"{where}.services")
+        if not all(isinstance(x, str) for x in services):
+            c.fail(where, "'services' must be a list of names")
+        inc["services"] = services
+        inc["affected_users"] = c.int_(d, "affected_users", where, optional=True)
+        rate = d.get("error_rate_pct")
+        if rate is not None and (not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate <= 100):
+            c.fail(where, "'error_rate_pct' must be a number from 0 to 100")
+        inc["error_rate_pct"] = rate
+        inc["created_at"] = c.ts(d, "created_at", where)
+        inc["updated_at"] = c.ts(d, "updated_at", where)
+        ms = c.obj(d.get("milestones"), f"{where}.milestones")
+        inc["milestones"] = {m.value: c.ts(ms, m.value, f"{where}.milestones", optional=True) for m in Milestone}
+        if inc["milestones"]["declared"] is None:
+            c.fail(where, "the 'declared' milestone is required")
+        from services.incidents import milestone_order_problem
+
+        problem = milestone_order_problem({Milestone(k): v for k, v in inc["milestones"].items()})
+        if problem:
+            c.fail(where, problem)
+        timeline = []
+        for j, e in enumerate(c.lst(d.get("timeline"), f"{where}.timeline")):
+            ew = f"{where}.timeline[{j}]"
+            e = c.obj(e, ew)
+            row = {
+                "id": c.s(e, "id", ew),
+                "seq": c.int_(e, "seq", ew),
+                "kind": c.s(e, "kind", ew),
+                "body": c.s(e, "body", ew),
+                "rationale": c.s(e, "rationale", ew, optional=True),
+                "author": c.s(e, "author", ew, max_len=120),
+                "source": c.s(e, "source", ew, max_len=64),
+                "occurred_at": c.ts(e, "occurred_at", ew),
+                "recorded_at": c.ts(e, "recorded_at", ew),
+                "data": e.get("data"),
+                "supersedes_id": c.s(e, "supersedes_id", ew, optional=True),
+                "prev_hash": c.s(e, "prev_hash", ew),
+                "hash": c.s(e, "hash", ew),
+            }
+            if row["kind"] not in {k.value for k in EntryKind}:
+                c.fail(ew, f"unknown entry kind {row['kind']!r}")
+            if row["data"] is not None and not isinstance(row["data"], dict):
+                c.fail(ew, "'data' must be an object or null")
+            timeline.append(row)
+        if not timeline:
+            c.fail(where, "an incident's timeline cannot be empty (the declaration is its first entry)")
+        rows = [EntryRow(incident_id=inc["id"], **r) for r in timeline]
+        broken = verify_rows(inc["key"], rows)
+        if broken:
+            c.fail(where, f"the timeline's hash chain is broken at entry #{broken.seq}: {broken.reason}")
+        inc["timeline"] = timeline
+        roles = []
+        for j, r in enumerate(c.lst(d.get("roles"), f"{where}.roles")):
+            rw = f"{where}.roles[{j}]"
+            r = c.obj(r, rw)
+            role = {
+                "id": c.s(r, "id", rw),
+                "role": c.s(r, "role", rw),
+                "person_id": c.s(r, "person_id", rw),
+                "started_at": c.ts(r, "started_at", rw),
+                "ended_at": c.ts(r, "ended_at", rw, optional=True),
+                "assigned_by": c.s(r, "assigned_by", rw),
+                "handover_brief": r.get("handover_brief"),
+                "checklist_done": c.lst(r.get("checklist_done", []), rw),
+            }
+            if role["person_id"] not in person_ids:
+                c.fail(rw, "names a person who is not in the file's 'people'")
+            roles.append(role)
+        inc["roles"] = roles
+        incidents.append(inc)
+    return people, incidents

@@ -1,0 +1,472 @@
+"""Incidents: declaration, lifecycle, severity, major-incident flag, milestones and impact.
+
+Every change writes its timeline entry in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.entities import Incident
+from models.enums import ALLOWED_TRANSITIONS, MILESTONE_ORDER, REOPEN_TARGETS, EntryKind, Milestone, Status
+from models.types import as_utc, iso
+from services.catalog import Catalog
+from services.errors import InvalidTransition, NotFound, ValidationError
+from services.timeline import _clean_author, append_entry
+from services.views import IncidentView
+
+# Status changes that stamp a milestone when it is not set yet.
+_STATUS_MILESTONE = {
+    Status.MITIGATED: Milestone.MITIGATED,
+    Status.RESOLVED: Milestone.RESOLVED,
+    Status.CLOSED: Milestone.CLOSED,
+}
+
+INCIDENT_TYPES = (
+    "service_outage",
+    "degraded_performance",
+    "security",
+    "data_breach",
+    "data_loss",
+    "vendor_outage",
+    "change_failure",
+    "other",
+)
+
+
+def parse_status(value: str | Status) -> Status:
+    try:
+        return Status(str(value).strip().lower())
+    except ValueError:
+        known = ", ".join(s.value for s in Status)
+        raise ValidationError(f"Unknown status '{value}'. Use one of: {known}.", field="status") from None
+
+
+def parse_milestone(value: str | Milestone) -> Milestone:
+    try:
+        return Milestone(str(value).strip().lower().replace("-", "_").replace(" ", "_"))
+    except ValueError:
+        known = ", ".join(m.value for m in Milestone)
+        raise ValidationError(f"Unknown milestone '{value}'. Use one of: {known}.", field="milestone") from None
+
+
+def milestone_order_problem(values: dict[Milestone, datetime | None]) -> str | None:
+    """Why a set of milestones is out of order, in words, or None when it is fine."""
+    for earlier, later in MILESTONE_ORDER:
+        a, b = values.get(earlier), values.get(later)
+        if a is not None and b is not None and as_utc(a) > as_utc(b):
+            return (
+                f"'{later.label}' ({iso(b)}) cannot come before '{earlier.label}' ({iso(a)}): "
+                f"{earlier.label.lower()} must happen first."
+            )
+    return None
+
+
+class IncidentService:
+    def __init__(self, store, catalog: Catalog, now: Callable[[], datetime], publish) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._now = now
+        self._publish = publish
+
+    # -- reading -------------------------------------------------------------------------
+    def get(self, ref: str) -> IncidentView:
+        with self._store.read() as s:
+            return IncidentView.of(self._load(s, ref))
+
+    def list(
+        self,
+        *,
+        statuses: Iterable[Status] | None = None,
+        severities: Iterable[str] | None = None,
+        service: str | None = None,
+        open_only: bool = False,
+        limit: int | None = None,
+    ) -> list[IncidentView]:
+        """Open incidents first, then by most recent declaration."""
+        stmt = select(Incident)
+        if statuses:
+            stmt = stmt.where(Incident.status.in_([str(s) for s in statuses]))
+        if open_only:
+            stmt = stmt.where(Incident.status.not_in([Status.RESOLVED.value, Status.CLOSED.value]))
+        if severities:
+            stmt = stmt.where(Incident.severity.in_([self._catalog.severity(s).id for s in severities]))
+        closed_last = Incident.status.in_([Status.RESOLVED.value, Status.CLOSED.value])
+        stmt = stmt.order_by(closed_last, Incident.declared_at.desc(), Incident.number.desc())
+        with self._store.read() as s:
+            rows = [IncidentView.of(i) for i in s.scalars(stmt)]
+        if service:
+            needle = service.strip().lower()
+            rows = [r for r in rows if any(needle == sv.lower() for sv in r.services)]
+        return rows[:limit] if limit else rows
+
+    @staticmethod
+    def _load(session: Session, ref: str) -> Incident:
+        """An incident by id, key (INC-0042) or number (42)."""
+        ref = (ref or "").strip()
+        stmt = select(Incident)
+        if ref.upper().startswith("INC-"):
+            stmt = stmt.where(Incident.key == ref.upper())
+        elif ref.isdigit():
+            stmt = stmt.where(Incident.number == int(ref))
+        else:
+            stmt = stmt.where(Incident.id == ref)
+        inc = session.scalar(stmt)
+        if inc is None:
+            raise NotFound(f"No incident '{ref}'. `sitrep list` shows the incidents there are.")
+        return inc
+
+    # -- declaring -----------------------------------------------------------------------
+    def declare(
+        self,
+        title: str,
+        severity: str,
+        *,
+        author: str,
+        summary: str = "",
+        incident_type: str = "service_outage",
+        services: Iterable[str] = (),
+        is_major: bool | None = None,
+        is_exercise: bool = False,
+        affected_users: int | None = None,
+        error_rate_pct: float | None = None,
+        impact_started_at: datetime | None = None,
+        detected_at: datetime | None = None,
+        declared_at: datetime | None = None,
+    ) -> IncidentView:
+        title = (title or "").strip()
+        if not title:
+            raise ValidationError("An incident needs a title (e.g. 'Checkout: payments failing').", field="title")
+        if len(title) > 300:
+            raise ValidationError("Keep the title under 300 characters; put detail in the summary.", field="title")
+        level = self._catalog.severity(severity)
+        author = _clean_author(author)
+        incident_type = (incident_type or "other").strip().lower()
+        if incident_type not in INCIDENT_TYPES:
+            raise ValidationError(
+                f"Unknown incident type '{incident_type}'. Use one of: {', '.join(INCIDENT_TYPES)}.",
+                field="incident_type",
+            )
+        _check_impact(affected_users, error_rate_pct)
+        now = self._now()
+        declared = as_utc(declared_at) if declared_at else now
+        milestones = {
+            Milestone.IMPACT_STARTED: as_utc(impact_started_at) if impact_started_at else None,
+            Milestone.DETECTED: as_utc(detected_at) if detected_at else None,
+            Milestone.DECLARED: declared,
+        }
+        for m, value in milestones.items():
+            if value is not None and value > now:
+                raise ValidationError(f"'{m.label}' cannot be in the future.", field=m.value)
+        problem = milestone_order_problem(milestones)
+        if problem:
+            raise ValidationError(problem, field="milestones")
+        services = _clean_services(services)
+        major = level.major if is_major is None else bool(is_major)
+        with self._store.transaction() as s:
+            number = (s.scalar(select(func.max(Incident.number))) or 0) + 1
+            inc = Incident(
+                number=number,
+                key=f"INC-{number:04d}",
+                title=title,
+                summary=(summary or "").strip(),
+                incident_type=incident_type,
+                severity=level.id,
+                status=Status.DECLARED.value,
+                is_major=major,
+                is_exercise=is_exercise,
+                services=services,
+                affected_users=affected_users,
+                error_rate_pct=error_rate_pct,
+                source="local",
+                created_at=now,
+                updated_at=now,
+                impact_started_at=milestones[Milestone.IMPACT_STARTED],
+                detected_at=milestones[Milestone.DETECTED],
+                declared_at=declared,
+            )
+            s.add(inc)
+            s.flush()
+            body = f"{'Major incident' if major else 'Incident'} declared at {level.id} ({level.label}): {title}"
+            append_entry(
+                s,
+                inc.id,
+                EntryKind.STATUS_CHANGE,
+                body,
+                author=author,
+                now=now,
+                occurred_at=declared,
+                data={
+                    "action": "declared",
+                    "to": Status.DECLARED.value,
+                    "severity": level.id,
+                    "major": major,
+                    "exercise": is_exercise,
+                    "services": services,
+                    "milestones": {m.value: iso(v) for m, v in milestones.items() if v is not None},
+                },
+            )
+            view = IncidentView.of(inc)
+        self._publish("incident", view.id, None)
+        return view
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def set_status(
+        self, ref: str, status: str | Status, *, author: str, reason: str | None = None, at: datetime | None = None
+    ) -> IncidentView:
+        target = parse_status(status)
+        author = _clean_author(author)
+        reason = (reason or "").strip() or None
+        now = self._now()
+        when = as_utc(at) if at else now
+        if when > now:
+            raise ValidationError("A status change cannot be dated in the future.", field="at")
+        with self._store.transaction() as s:
+            inc = self._load(s, ref)
+            current = Status(inc.status)
+            if target == current:
+                raise InvalidTransition(f"{inc.key} is already {current.label}.")
+            reopening = not current.is_open and target in REOPEN_TARGETS
+            if reopening:
+                if not reason:
+                    raise InvalidTransition(
+                        f"Reopening {inc.key} ({current.label} → {target.label}) needs a reason.", field="reason"
+                    )
+            elif target not in ALLOWED_TRANSITIONS[current]:
+                allowed = sorted(ALLOWED_TRANSITIONS[current], key=list(Status).index)
+                if current is Status.RESOLVED or current is Status.CLOSED:
+                    allowed_txt = ", ".join(s.label for s in allowed + list(REOPEN_TARGETS))
+                else:
+                    allowed_txt = ", ".join(s.label for s in allowed)
+                raise InvalidTransition(
+                    f"{inc.key} cannot go from {current.label} to {target.label}. "
+                    f"From {current.label} it can go to: {allowed_txt or 'nothing (it is closed; reopen it)'}."
+                )
+            stamped: dict[str, Any] = {}
+            cleared: dict[str, Any] = {}
+            if reopening:
+                for m in (Milestone.RESOLVED, Milestone.CLOSED):
+                    if getattr(inc, m.column) is not None:
+                        cleared[m.value] = iso(getattr(inc, m.column))
+                        setattr(inc, m.column, None)
+            milestone = _STATUS_MILESTONE.get(target)
+            if milestone and getattr(inc, milestone.column) is None:
+                values = _milestones_of(inc)
+                values[milestone] = when
+                problem = milestone_order_problem(values)
+                if problem:
+                    raise InvalidTransition(f"Cannot mark {inc.key} {target.label} at {iso(when)}: {problem}")
+                setattr(inc, milestone.column, when)
+                stamped[milestone.value] = iso(when)
+            inc.status = target.value
+            inc.updated_at = now
+            verb = "reopened" if reopening else "changed"
+            body = f"Status {verb}: {current.label} → {target.label}" + (f". Reason: {reason}" if reason else "")
+            data: dict[str, Any] = {"from": current.value, "to": target.value, "reason": reason}
+            if stamped:
+                data["milestones"] = stamped
+            if cleared:
+                data["cleared_milestones"] = cleared
+            if reopening:
+                data["action"] = "reopened"
+            append_entry(s, inc.id, EntryKind.STATUS_CHANGE, body, author=author, now=now, occurred_at=when, data=data)
+            view = IncidentView.of(inc)
+        self._publish("incident", view.id, None)
+        return view
+
+    def set_severity(self, ref: str, severity: str, *, author: str, reason: str | None = None) -> IncidentView:
+        level = self._catalog.severity(severity)
+        author = _clean_author(author)
+        reason = (reason or "").strip() or None
+        now = self._now()
+        with self._store.transaction() as s:
+            inc = self._load(s, ref)
+            old = self._catalog.severity(inc.severity)
+            if old.id == level.id:
+                raise InvalidTransition(f"{inc.key} is already {level.id}.")
+            if not Status(inc.status).is_open:
+                raise InvalidTransition(f"{inc.key} is {Status(inc.status).label}; reopen it to change its severity.")
+            lowering = level.rank > old.rank
+            if lowering and not reason:
+                raise ValidationError(
+                    f"Lowering {inc.key} from {old.id} to {level.id} needs a reason.", field="reason"
+                )
+            inc.severity = level.id
+            inc.updated_at = now
+            word = "lowered" if lowering else "raised"
+            body = f"Severity {word}: {old.id} → {level.id} ({level.label})" + (f". Reason: {reason}" if reason else "")
+            append_entry(
+                s,
+                inc.id,
+                EntryKind.SEVERITY_CHANGE,
+                body,
+                author=author,
+                now=now,
+                data={"from": old.id, "to": level.id, "reason": reason},
+            )
+            view = IncidentView.of(inc)
+        self._publish("incident", view.id, None)
+        return view
+
+    def set_major(self, ref: str, major: bool, *, author: str, reason: str | None = None) -> IncidentView:
+        """Formal major-incident declaration, or its de-escalation (which needs a reason)."""
+        author = _clean_author(author)
+        reason = (reason or "").strip() or None
+        now = self._now()
+        with self._store.transaction() as s:
+            inc = self._load(s, ref)
+            if inc.is_major == major:
+                raise InvalidTransition(f"{inc.key} is {'already' if major else 'not'} a major incident.")
+            if not Status(inc.status).is_open:
+                raise InvalidTransition(f"{inc.key} is {Status(inc.status).label}; reopen it first.")
+            if not major and not reason:
+                raise ValidationError("De-escalating a major incident needs a reason.", field="reason")
+            inc.is_major = major
+            inc.updated_at = now
+            body = ("Declared a major incident" if major else "De-escalated: no longer a major incident") + (
+                f". Reason: {reason}" if reason else ""
+            )
+            append_entry(
+                s, inc.id, EntryKind.MAJOR_CHANGE, body, author=author, now=now, data={"major": major, "reason": reason}
+            )
+            view = IncidentView.of(inc)
+        self._publish("incident", view.id, None)
+        return view
+
+    def set_milestone(
+        self,
+        ref: str,
+        milestone: str | Milestone,
+        at: datetime | None,
+        *,
+        author: str,
+        reason: str | None = None,
+    ) -> IncidentView:
+        """Set, move or clear a milestone. The ordering rule is checked against all the others."""
+        m = parse_milestone(milestone)
+        author = _clean_author(author)
+        now = self._now()
+        when = as_utc(at) if at else None
+        if when is not None and when > now:
+            raise ValidationError(f"'{m.label}' cannot be in the future.", field=m.value)
+        if when is None and m is Milestone.DECLARED:
+            raise ValidationError("The declaration time cannot be cleared.", field=m.value)
+        with self._store.transaction() as s:
+            inc = self._load(s, ref)
+            old = getattr(inc, m.column)
+            if old == when:
+                raise ValidationError(f"'{m.label}' is already {iso(when) if when else 'unset'}.", field=m.value)
+            values = _milestones_of(inc)
+            values[m] = when
+            problem = milestone_order_problem(values)
+            if problem:
+                raise ValidationError(problem, field=m.value)
+            setattr(inc, m.column, when)
+            inc.updated_at = now
+            if when is None:
+                body = f"Milestone cleared: {m.label} (was {iso(old)})"
+            elif old is None:
+                body = f"Milestone set: {m.label} at {iso(when)}"
+            else:
+                body = f"Milestone moved: {m.label} from {iso(old)} to {iso(when)}"
+            reason = (reason or "").strip() or None
+            if reason:
+                body += f". Reason: {reason}"
+            append_entry(
+                s,
+                inc.id,
+                EntryKind.MILESTONE_CHANGE,
+                body,
+                author=author,
+                now=now,
+                data={"milestone": m.value, "from": iso(old), "to": iso(when), "reason": reason},
+            )
+            view = IncidentView.of(inc)
+        self._publish("incident", view.id, None)
+        return view
+
+    def update_details(
+        self,
+        ref: str,
+        *,
+        author: str,
+        title: str | None = None,
+        summary: str | None = None,
+        services: Iterable[str] | None = None,
+        affected_users: int | None = None,
+        error_rate_pct: float | None = None,
+        clear_impact: bool = False,
+    ) -> IncidentView:
+        """Title, summary, impacted services and customer impact; each change is recorded."""
+        author = _clean_author(author)
+        _check_impact(affected_users, error_rate_pct)
+        now = self._now()
+        with self._store.transaction() as s:
+            inc = self._load(s, ref)
+            changes: dict[str, dict[str, Any]] = {}
+
+            def change(attr: str, value: Any) -> None:
+                if getattr(inc, attr) != value:
+                    changes[attr] = {"from": getattr(inc, attr), "to": value}
+                    setattr(inc, attr, value)
+
+            if title is not None:
+                if not title.strip():
+                    raise ValidationError("The title cannot be empty.", field="title")
+                change("title", title.strip())
+            if summary is not None:
+                change("summary", summary.strip())
+            if services is not None:
+                change("services", _clean_services(services))
+            if clear_impact:
+                change("affected_users", None)
+                change("error_rate_pct", None)
+            if affected_users is not None:
+                change("affected_users", affected_users)
+            if error_rate_pct is not None:
+                change("error_rate_pct", error_rate_pct)
+            if not changes:
+                raise ValidationError("Nothing changed.")
+            inc.updated_at = now
+            parts = []
+            for attr, ch in changes.items():
+                label = attr.replace("_", " ")
+                to = ", ".join(ch["to"]) if isinstance(ch["to"], list) else ch["to"]
+                parts.append(f"{label} → {to if to not in (None, '') else '(none)'}")
+            append_entry(
+                s,
+                inc.id,
+                EntryKind.IMPACT_CHANGE,
+                "Details updated: " + "; ".join(parts),
+                author=author,
+                now=now,
+                data={"changes": changes},
+            )
+            view = IncidentView.of(inc)
+        self._publish("incident", view.id, None)
+        return view
+
+
+def _milestones_of(inc: Incident) -> dict[Milestone, datetime | None]:
+    return {m: getattr(inc, m.column) for m in Milestone}
+
+
+def _clean_services(services: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for name in services or ():
+        name = str(name).strip()
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def _check_impact(affected_users: int | None, error_rate_pct: float | None) -> None:
+    if affected_users is not None and (not isinstance(affected_users, int) or affected_users < 0):
+        raise ValidationError("Affected users must be a whole number, zero or more.", field="affected_users")
+    if error_rate_pct is not None and not (0 <= float(error_rate_pct) <= 100):
+        raise ValidationError("The error rate is a percentage between 0 and 100.", field="error_rate_pct")

@@ -1,0 +1,133 @@
+"""Checks that the record is what was written: the hash chain, and the database file itself."""
+
+from __future__ import annotations
+
+import platform
+import sqlite3
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+from sqlalchemy import select, text
+
+from models.entities import Incident, TimelineEntry
+from models.migrations import SCHEMA_HEAD
+from services.timeline import GENESIS_HASH, entry_digest
+from services.views import EntryRow
+
+_T = TimelineEntry.__table__
+_COLS = [_T.c[name] for name in EntryRow._fields]
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    incident_key: str
+    seq: int
+    entry_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.incident_key} entry #{self.seq} ({self.entry_id}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    incidents: int
+    entries: int
+    breaks: list[ChainBreak]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+def verify_rows(incident_key: str, rows: list[EntryRow]) -> ChainBreak | None:
+    """The first place a chain of entries (in seq order) does not hold, or None."""
+    prev = GENESIS_HASH
+    for expected_seq, row in enumerate(rows, start=1):
+        if row.seq != expected_seq:
+            return ChainBreak(incident_key, row.seq, row.id, f"entry #{expected_seq} is missing (deleted?)")
+        if row.prev_hash != prev:
+            return ChainBreak(incident_key, row.seq, row.id, "does not follow the entry before it (reordered or replaced)")
+        if entry_digest(prev, row._asdict()) != row.hash:
+            return ChainBreak(incident_key, row.seq, row.id, "its content was changed after it was written")
+        prev = row.hash
+    return None
+
+
+class IntegrityService:
+    def __init__(self, store) -> None:
+        self._store = store
+
+    def verify(self, ref: str | None = None) -> VerifyReport:
+        breaks: list[ChainBreak] = []
+        entries = 0
+        with self._store.read_connection() as conn:
+            stmt = select(Incident.__table__.c.id, Incident.__table__.c.key).order_by(Incident.__table__.c.number)
+            incidents = conn.execute(stmt).all()
+            if ref is not None:
+                from services.incidents import IncidentService
+
+                with self._store.read() as s:
+                    wanted = IncidentService._load(s, ref).id
+                incidents = [i for i in incidents if i[0] == wanted]
+            for inc_id, key in incidents:
+                rows = [EntryRow(*r) for r in conn.execute(select(*_COLS).where(_T.c.incident_id == inc_id).order_by(_T.c.seq))]
+                entries += len(rows)
+                problem = verify_rows(key, rows)
+                if problem:
+                    breaks.append(problem)
+        return VerifyReport(len(incidents), entries, breaks)
+
+    def doctor(self, paths: dict[str, str]) -> dict[str, object]:
+        """Facts about this installation, for a support request or a bug report."""
+        report: dict[str, object] = {
+            "sitrep": _version("sitrep"),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "sqlalchemy": _version("SQLAlchemy"),
+            "alembic": _version("alembic"),
+            "pyside6": _version("PySide6-Essentials") or _version("PySide6"),
+            "sqlite": sqlite3.sqlite_version,
+            "database_url": _redact(self._store.url),
+            "schema_revision": self._store.schema_revision(),
+            "schema_expected": SCHEMA_HEAD,
+            "paths": paths,
+        }
+        with self._store.read_connection() as conn:
+            if self._store.is_sqlite:
+                report["journal_mode"] = conn.execute(text("PRAGMA journal_mode")).scalar()
+                report["synchronous"] = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
+                    conn.execute(text("PRAGMA synchronous")).scalar()
+                )
+                report["foreign_keys"] = bool(conn.execute(text("PRAGMA foreign_keys")).scalar())
+                problems = [r[0] for r in conn.execute(text("PRAGMA integrity_check"))]
+                report["integrity_check"] = "ok" if problems == ["ok"] else problems
+                fk = conn.execute(text("PRAGMA foreign_key_check")).all()
+                report["foreign_key_check"] = "ok" if not fk else [list(map(str, r)) for r in fk]
+            report["incidents"] = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
+            report["timeline_entries"] = conn.execute(text("SELECT count(*) FROM timeline_entries")).scalar()
+        try:
+            import keyring
+
+            report["keyring_backend"] = type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
+        except Exception as exc:  # keyring's discovery can fail in many environment-specific ways
+            report["keyring_backend"] = f"unavailable ({type(exc).__name__})"
+        return report
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _redact(url: str) -> str:
+    """Never print a database password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url

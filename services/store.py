@@ -1,0 +1,240 @@
+"""The local store: opening, migrating, backing up, and turning storage failures into words.
+
+SQLite runs in WAL mode with synchronous=FULL (a committed timeline entry survives power loss)
+and foreign keys on. Write transactions start with BEGIN IMMEDIATE so two writers queue on the
+busy timeout instead of failing half-way; reads use a second engine with deferred transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.migrations import KNOWN_REVISIONS, MIGRATIONS_DIR, SCHEMA_HEAD
+from services.errors import SchemaTooNew, StoreError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+# (fragment of the driver's message, what the user is told)
+_STORAGE_FAILURES = (
+    ("database is locked", "The database is busy in another program (locked). Nothing was saved; try again."),
+    ("readonly database", "The database is read-only here. Nothing was saved. Check the data folder's permissions."),
+    ("read-only", "The database is read-only here. Nothing was saved. Check the data folder's permissions."),
+    ("unable to open database", "The database file cannot be opened. Check that the data folder exists and is writable."),
+    ("file is not a database", "This file is not a Sitrep database (or it is damaged)."),
+    ("database disk image is malformed", "The database file is damaged. Restore it from a backup in the data folder."),
+    ("disk is full", "The disk is full. Nothing was saved; free some space and try again."),
+    ("disk i/o error", "The disk reported an I/O error. Nothing was saved."),
+)
+
+
+def storage_error(exc: BaseException) -> StoreError:
+    """Words for the user for an environment failure of the database."""
+    detail = str(getattr(exc, "orig", exc)).lower()
+    for fragment, message in _STORAGE_FAILURES:
+        if fragment in detail:
+            return StoreError(message)
+    return StoreError(f"The database could not be used: {getattr(exc, 'orig', exc)}")
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy's "begin" hook decide how transactions start.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.close()
+
+
+def _make_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and ":memory:" not in url:
+        return Path(url[len(prefix) :].split("?", 1)[0])
+    return None
+
+
+class Store:
+    """Engines and sessions for one database. Build with `Store.open(url, data_dir)`."""
+
+    def __init__(self, url: str, backups_dir: Path | None) -> None:
+        self.url = url
+        self.backups_dir = backups_dir
+        self.path = sqlite_path(url)
+        self.is_sqlite = url.startswith("sqlite")
+        self.writer = _make_engine(url, immediate=True)
+        self.reader = _make_engine(url, immediate=False) if self.is_sqlite else self.writer
+        self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
+        self.last_backup: Path | None = None
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, backups_dir: Path | None = None) -> Store:
+        path = sqlite_path(url)
+        if path is not None:
+            if not path.parent.is_dir():
+                raise StoreError(f"The data folder {path.parent} does not exist.")
+            if path.exists() and path.stat().st_size > 0:
+                with path.open("rb") as fh:
+                    if fh.read(16) != b"SQLite format 3\x00":
+                        raise StoreError(f"{path} is not a Sitrep database (it is not an SQLite file). It was left untouched.")
+        store = cls(url, backups_dir)
+        try:
+            store._prepare_schema()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()
+
+    def schema_revision(self) -> str | None:
+        try:
+            with self.reader.connect() as conn:
+                tables = self._table_names(conn)
+                if "alembic_version" not in tables:
+                    if tables - {"sqlite_sequence"}:
+                        raise StoreError(
+                            "This database has tables but no Sitrep schema version; it is not a Sitrep database. "
+                            "It was left untouched."
+                        )
+                    return None
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, DatabaseError) as exc:
+            raise storage_error(exc) from None
+
+    def _table_names(self, conn: Connection) -> set[str]:
+        from sqlalchemy import inspect
+
+        return set(inspect(conn).get_table_names())
+
+    def _prepare_schema(self) -> None:
+        current = self.schema_revision()
+        if current == SCHEMA_HEAD:
+            self._enable_wal()
+            return
+        if current is not None and current not in KNOWN_REVISIONS:
+            raise SchemaTooNew(
+                f"This database was written by a newer Sitrep (schema {current}; this version knows up to "
+                f"{SCHEMA_HEAD}). It was left untouched. Upgrade Sitrep to open it."
+            )
+        self._enable_wal()
+        if current is not None:
+            self.last_backup = self.backup(reason=f"before-upgrade-from-{current}")
+        self._upgrade()
+
+    def _enable_wal(self) -> None:
+        if not self.is_sqlite or self.path is None:
+            return
+        try:
+            with self.writer.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        except (OperationalError, DatabaseError) as exc:
+            raise storage_error(exc) from None
+
+    def _upgrade(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        try:
+            with self.writer.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except (OperationalError, DatabaseError) as exc:
+            raise storage_error(exc) from None
+        log.info("database schema now at %s", SCHEMA_HEAD)
+
+    # -- backups -------------------------------------------------------------------------
+    def backup(self, reason: str = "manual") -> Path | None:
+        """A consistent one-step copy through SQLite's backup API (never a file copy of a WAL db)."""
+        if self.path is None or self.backups_dir is None or not self.path.exists():
+            return None
+        self.backups_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.backups_dir / f"{self.path.stem}-{stamp}-{reason}.db"
+        try:
+            src = sqlite3.connect(self.path)
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+                src.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Could not back up the database before changing it ({exc}). Nothing was changed.") from None
+        log.info("backed up %s to %s", self.path, target)
+        return target
+
+    # -- sessions ------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: all or nothing. Storage failures become StoreError."""
+        session = self._write_sessions()
+        try:
+            with session.begin():
+                yield session
+        except IntegrityError as exc:
+            raise StoreError(f"The change conflicts with what is stored ({exc.orig}). Nothing was saved.") from None
+        except (OperationalError, DatabaseError) as exc:
+            raise storage_error(exc) from None
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._read_sessions()
+        try:
+            with session.begin():
+                yield session
+        except (OperationalError, DatabaseError) as exc:
+            raise storage_error(exc) from None
+        finally:
+            session.close()
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A Core write transaction, for the hot paths (timeline append)."""
+        try:
+            with self.writer.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise StoreError(f"The change conflicts with what is stored ({exc.orig}). Nothing was saved.") from None
+        except (OperationalError, DatabaseError) as exc:
+            raise storage_error(exc) from None
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        try:
+            with self.reader.connect() as conn:
+                yield conn
+        except (OperationalError, DatabaseError) as exc:
+            raise storage_error(exc) from None

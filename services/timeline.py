@@ -1,0 +1,257 @@
+"""The timeline: the record of an incident. Append-only and hash-chained per incident.
+
+`append_entry` is the one writer. It runs on whatever connection or session the caller's
+transaction uses, so a state change and its entry commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from models.entities import Incident, TimelineEntry
+from models.enums import AUTHORED_KINDS, EntryKind
+from models.types import as_utc, iso, new_id
+from services.errors import NotFound, ValidationError
+from services.views import EntryRow
+
+GENESIS_HASH = "0" * 64
+MAX_BODY = 20_000
+
+_T = TimelineEntry.__table__
+_COLS = [_T.c[name] for name in EntryRow._fields]
+
+
+def entry_digest(prev_hash: str, row: dict[str, Any]) -> str:
+    """sha256 over the previous hash and a canonical JSON of the entry's content."""
+    payload = {
+        "id": row["id"],
+        "incident_id": row["incident_id"],
+        "seq": row["seq"],
+        "kind": row["kind"],
+        "body": row["body"],
+        "rationale": row["rationale"],
+        "author": row["author"],
+        "source": row["source"],
+        "occurred_at": iso(row["occurred_at"]),
+        "recorded_at": iso(row["recorded_at"]),
+        "data": row["data"],
+        "supersedes_id": row["supersedes_id"],
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
+
+
+def append_entry(
+    db: Connection | Session,
+    incident_id: str,
+    kind: EntryKind | str,
+    body: str,
+    *,
+    author: str,
+    now: datetime,
+    occurred_at: datetime | None = None,
+    rationale: str | None = None,
+    source: str = "sitrep",
+    data: dict[str, Any] | None = None,
+    supersedes_id: str | None = None,
+) -> EntryRow:
+    last = db.execute(
+        select(_T.c.seq, _T.c.hash).where(_T.c.incident_id == incident_id).order_by(_T.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "incident_id": incident_id,
+        "seq": seq,
+        "kind": str(kind),
+        "body": body,
+        "rationale": rationale,
+        "author": author,
+        "source": source,
+        "occurred_at": as_utc(occurred_at) if occurred_at else now,
+        "recorded_at": now,
+        "data": data,
+        "supersedes_id": supersedes_id,
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = entry_digest(prev_hash, row)
+    db.execute(insert(_T), row)
+    return EntryRow(**row)
+
+
+def _clean_author(author: str) -> str:
+    author = (author or "").strip()
+    if not author:
+        raise ValidationError("Say who is writing this entry (author).", field="author")
+    return author[:120]
+
+
+class TimelineService:
+    def __init__(self, store, now: Callable[[], datetime], publish: Callable[..., None]) -> None:
+        self._store = store
+        self._now = now
+        self._publish = publish
+
+    def log(
+        self,
+        incident_id: str,
+        body: str,
+        *,
+        author: str,
+        kind: EntryKind | str = EntryKind.NOTE,
+        occurred_at: datetime | None = None,
+        rationale: str | None = None,
+        source: str = "sitrep",
+        data: dict[str, Any] | None = None,
+    ) -> EntryRow:
+        """Append what a person reports. The hot path: one indexed read, one insert, one commit."""
+        try:
+            kind = EntryKind(kind)
+        except ValueError:
+            allowed = ", ".join(k.value for k in sorted(AUTHORED_KINDS))
+            raise ValidationError(f"Unknown entry kind '{kind}'. Use one of: {allowed}.", field="kind") from None
+        if kind not in AUTHORED_KINDS:
+            raise ValidationError(
+                f"'{kind.value}' entries are written by Sitrep when the incident changes; log a note instead.",
+                field="kind",
+            )
+        body = (body or "").strip()
+        if not body:
+            raise ValidationError("An entry needs some text.", field="body")
+        if len(body) > MAX_BODY:
+            raise ValidationError(f"An entry is limited to {MAX_BODY:,} characters.", field="body")
+        if kind is EntryKind.DECISION and not (rationale or "").strip():
+            raise ValidationError("A decision needs its rationale: why this, and not something else?", field="rationale")
+        author = _clean_author(author)
+        now = self._now()
+        if occurred_at is not None and as_utc(occurred_at) > now:
+            raise ValidationError("An entry cannot be dated in the future.", field="occurred_at")
+        with self._store.write_connection() as conn:
+            exists = conn.execute(select(Incident.__table__.c.id).where(Incident.__table__.c.id == incident_id)).first()
+            if exists is None:
+                raise NotFound("That incident does not exist.")
+            entry = append_entry(
+                conn,
+                incident_id,
+                kind,
+                body,
+                author=author,
+                now=now,
+                occurred_at=occurred_at,
+                rationale=(rationale or "").strip() or None,
+                source=source,
+                data=data,
+            )
+        self._publish("timeline", incident_id, entry.seq)
+        return entry
+
+    def correct(self, entry_id: str, body: str, *, author: str, reason: str) -> EntryRow:
+        """A correction is a new entry that supersedes the old one; the old one stays in the record."""
+        body = (body or "").strip()
+        reason = (reason or "").strip()
+        if not body:
+            raise ValidationError("The corrected text cannot be empty.", field="body")
+        if not reason:
+            raise ValidationError("Say why the entry is being corrected.", field="reason")
+        author = _clean_author(author)
+        now = self._now()
+        with self._store.write_connection() as conn:
+            old = conn.execute(select(*_COLS).where(_T.c.id == entry_id)).first()
+            if old is None:
+                raise NotFound("That timeline entry does not exist.")
+            old = EntryRow(*old)
+            already = conn.execute(select(_T.c.seq).where(_T.c.supersedes_id == entry_id)).first()
+            if already is not None:
+                raise ValidationError(f"Entry #{old.seq} was already corrected by entry #{already[0]}; correct that one.")
+            entry = append_entry(
+                conn,
+                old.incident_id,
+                old.kind,
+                body,
+                author=author,
+                now=now,
+                occurred_at=old.occurred_at,
+                rationale=old.rationale,
+                data={"correction_reason": reason, "corrects_seq": old.seq},
+                supersedes_id=old.id,
+            )
+        self._publish("timeline", old.incident_id, entry.seq)
+        return entry
+
+    # -- reading -------------------------------------------------------------------------
+    def count(self, incident_id: str) -> int:
+        with self._store.read_connection() as conn:
+            return conn.execute(select(func.count()).where(_T.c.incident_id == incident_id)).scalar_one()
+
+    def last_seq(self, incident_id: str) -> int:
+        with self._store.read_connection() as conn:
+            return conn.execute(select(func.max(_T.c.seq)).where(_T.c.incident_id == incident_id)).scalar() or 0
+
+    def entries(self, incident_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[EntryRow]:
+        stmt = select(*_COLS).where(_T.c.incident_id == incident_id, _T.c.seq > after_seq).order_by(_T.c.seq)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._store.read_connection() as conn:
+            return [EntryRow(*r) for r in conn.execute(stmt)]
+
+    def entries_by_seq(self, incident_id: str, seqs: Sequence[int]) -> list[EntryRow]:
+        """The entries with these sequence numbers, in seq order (one page of a view)."""
+        if not seqs:
+            return []
+        lo, hi = min(seqs), max(seqs)
+        stmt = (
+            select(*_COLS)
+            .where(_T.c.incident_id == incident_id, _T.c.seq >= lo, _T.c.seq <= hi)
+            .order_by(_T.c.seq)
+        )
+        wanted = set(seqs)
+        with self._store.read_connection() as conn:
+            return [EntryRow(*r) for r in conn.execute(stmt) if r[2] in wanted]
+
+    def matching_seqs(
+        self,
+        incident_id: str,
+        *,
+        kinds: Iterable[str] | None = None,
+        author: str | None = None,
+        text: str | None = None,
+        hide_superseded: bool = False,
+    ) -> list[int]:
+        """Sequence numbers of the entries that pass a filter: the view pages through them."""
+        stmt = select(_T.c.seq).where(_T.c.incident_id == incident_id)
+        if kinds:
+            stmt = stmt.where(_T.c.kind.in_(list(kinds)))
+        if author:
+            stmt = stmt.where(_T.c.author.ilike(f"%{_escape_like(author)}%", escape="\\"))
+        if text:
+            pattern = f"%{_escape_like(text)}%"
+            stmt = stmt.where(
+                _T.c.body.ilike(pattern, escape="\\") | _T.c.rationale.ilike(pattern, escape="\\")
+            )
+        if hide_superseded:
+            later = _T.alias("later")
+            stmt = stmt.where(~select(later.c.id).where(later.c.supersedes_id == _T.c.id).exists())
+        with self._store.read_connection() as conn:
+            return list(conn.execute(stmt.order_by(_T.c.seq)).scalars())
+
+    def superseded_ids(self, incident_id: str) -> set[str]:
+        stmt = select(_T.c.supersedes_id).where(_T.c.incident_id == incident_id, _T.c.supersedes_id.is_not(None))
+        with self._store.read_connection() as conn:
+            return set(conn.execute(stmt).scalars())
+
+    def authors(self, incident_id: str) -> list[str]:
+        stmt = select(_T.c.author).where(_T.c.incident_id == incident_id).distinct().order_by(_T.c.author)
+        with self._store.read_connection() as conn:
+            return list(conn.execute(stmt).scalars())
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
