@@ -88,7 +88,7 @@ class Milestone(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return "IC assigned" if self is Milestone.IC_ASSIGNED else self.value.replace("_", " ").capitalize()
 
     @property
     def column(self) -> str:

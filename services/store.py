@@ -154,10 +154,17 @@ class Store:
         if not self.is_sqlite or self.path is None:
             return
         try:
-            with self.writer.connect() as conn:
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-        except (OperationalError, DatabaseError) as exc:
+            raw = self.writer.raw_connection()  # outside any transaction: journal_mode cannot change inside one
+            try:
+                cur = raw.cursor()
+                mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                cur.close()
+            finally:
+                raw.close()
+        except (OperationalError, DatabaseError, sqlite3.Error) as exc:
             raise storage_error(exc) from None
+        if str(mode).lower() != "wal":
+            log.warning("journal_mode is %s, not wal (file system without shared memory?)", mode)
 
     def _upgrade(self) -> None:
         from alembic import command

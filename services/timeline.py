@@ -255,3 +255,48 @@ class TimelineService:
 
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# Quick-entry prefixes a commander types: "/decision Roll back because the 10:02 deploy matches".
+QUICK_PREFIXES: dict[str, EntryKind] = {
+    "/note": EntryKind.NOTE,
+    "/obs": EntryKind.OBSERVATION,
+    "/observe": EntryKind.OBSERVATION,
+    "/observation": EntryKind.OBSERVATION,
+    "/assume": EntryKind.ASSUMPTION,
+    "/assumption": EntryKind.ASSUMPTION,
+    "/hyp": EntryKind.ASSUMPTION,
+    "/decision": EntryKind.DECISION,
+    "/decide": EntryKind.DECISION,
+    "/action": EntryKind.ACTION,
+    "/do": EntryKind.ACTION,
+    "/comms": EntryKind.COMMS,
+    "/update": EntryKind.COMMS,
+    "/alert": EntryKind.ALERT,
+    "/config": EntryKind.CONFIG_CHANGE,
+    "/change": EntryKind.CONFIG_CHANGE,
+}
+_RATIONALE_SPLIT = (" because ", " -- ", " | ")
+
+
+def parse_quick_entry(text: str) -> tuple[EntryKind, str, str | None]:
+    """(kind, body, rationale) from a quick-entry line. No prefix means a note.
+
+    A decision's rationale follows ' because ', ' -- ' or ' | ' ("/decision fail over -- primary is gone").
+    """
+    text = (text or "").strip()
+    kind = EntryKind.NOTE
+    if text.startswith("/"):
+        word, _, rest = text.partition(" ")
+        found = QUICK_PREFIXES.get(word.lower())
+        if found is None:
+            known = ", ".join(sorted(QUICK_PREFIXES))
+            raise ValidationError(f"Unknown prefix '{word}'. Known prefixes: {known}.", field="body")
+        kind, text = found, rest.strip()
+    rationale = None
+    if kind is EntryKind.DECISION:
+        for sep in _RATIONALE_SPLIT:
+            if sep in text:
+                text, rationale = (part.strip() for part in text.split(sep, 1))
+                break
+    return kind, text, rationale

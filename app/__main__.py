@@ -1,0 +1,100 @@
+"""Entry point: `sitrep` or `python -m app`.
+
+Order matters: arguments, paths, logging, the store opened and migrated, and only then Qt
+(the headless commands never import it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from app.cli import Cli, build_parser, default_author, print_error
+from app.logging_setup import setup_logging
+from app.paths import resolve_paths
+from services.errors import SitrepError
+
+log = logging.getLogger("sitrep")
+
+EXIT_BUG = 70  # EX_SOFTWARE
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from services.integrity import _version
+
+        print(f"sitrep {_version('sitrep') or 'dev'}")
+        return 0
+    gui = args.command is None
+    demo_dir = None
+    if args.demo:
+        if not gui:
+            parser.error("--demo opens the console; it does not go with a command")
+        demo_dir = tempfile.TemporaryDirectory(prefix="sitrep-demo-")
+        args.data_dir = demo_dir.name
+    paths = resolve_paths(args.data_dir)
+    try:
+        paths.create()
+    except OSError as exc:
+        return _fail(gui, SitrepError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
+    setup_logging(paths.logs)
+    url = args.db or f"sqlite:///{paths.database}"
+    try:
+        from services.core import Sitrep
+
+        sitrep = Sitrep.open(url, backups_dir=paths.backups, config_dir=paths.config)
+    except SitrepError as err:
+        return _fail(gui, err)
+    except Exception:
+        log.exception("unexpected failure opening %s", url)
+        return _fail(gui, SitrepError(f"Sitrep could not open its store; details are in {paths.logs / 'sitrep.log'}."),
+                     code=EXIT_BUG)  # fmt: skip
+    if sitrep.store.last_backup is not None:
+        log.info("schema upgraded; previous database kept at %s", sitrep.store.last_backup)
+    try:
+        if gui:
+            from ui.console import run_console
+
+            return run_console(sitrep, paths=paths, author=args.author or default_author(), demo=args.demo)
+        try:
+            return Cli(sitrep, args, paths).run()
+        except SitrepError as err:
+            print_error(err)
+            return err.exit_code
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            return 0
+        except Exception:
+            log.exception("unexpected error in `sitrep %s`", args.command)
+            print(
+                f"sitrep: internal error (a bug, not your input). Nothing half-written was kept. "
+                f"Details: {paths.logs / 'sitrep.log'}",
+                file=sys.stderr,
+            )
+            return EXIT_BUG
+    finally:
+        sitrep.close()
+        if demo_dir is not None:
+            demo_dir.cleanup()
+
+
+def _fail(gui: bool, err: SitrepError, code: int | None = None) -> int:
+    if gui:
+        try:
+            from ui.console import show_startup_error
+
+            show_startup_error(err.message)
+        except ImportError:
+            print_error(err)
+    else:
+        print_error(err)
+    return code if code is not None else err.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

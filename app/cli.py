@@ -1,0 +1,544 @@
+"""The headless command line. Same services as the GUI; errors go to stderr with a non-zero exit code."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import json
+import os
+import sys
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from models.enums import EntryKind, Milestone, Status
+from models.types import iso
+from services.errors import SitrepError, ValidationError
+from services.roles import HANDOVER_FIELDS
+from services.timeparse import parse_when
+
+
+def default_author() -> str:
+    env = os.environ.get("SITREP_USER")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+# -- output --------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {(_plain(k) if isinstance(k, Enum) else k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def emit_json(value: Any) -> None:
+    json.dump(_plain(value), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _t(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _incident_line(inc) -> str:
+    major = " MAJOR" if inc.is_major else ""
+    return f"{inc.key}  {inc.severity}{major:<6} {inc.status.label:<13} {inc.title}"
+
+
+# -- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sitrep",
+        description="Sitrep incident commander console. With no command, opens the console window.",
+    )
+    p.add_argument("--data-dir", help="keep every file (database, logs, backups, settings) in this folder "
+                   "(also SITREP_DATA_DIR)")  # fmt: skip
+    p.add_argument("--db", help="SQLAlchemy database URL (default: sitrep.db in the data folder)")
+    p.add_argument("--as", dest="author", default=None, help="who is acting (default: SITREP_USER or your login)")
+    p.add_argument("--demo", action="store_true", help="open a throwaway store seeded with a realistic SEV1")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def cmd(name: str, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        return sp
+
+    def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--json", action="store_true", help="print JSON for scripts")
+        return sp
+
+    sp = with_json(cmd("declare", "declare an incident"))
+    sp.add_argument("title")
+    sp.add_argument("-s", "--severity", required=True, help="SEV1 (most severe) .. SEV5")
+    sp.add_argument("--summary", default="")
+    sp.add_argument("--type", dest="incident_type", default="service_outage")
+    sp.add_argument("--service", action="append", default=[], help="an impacted service (repeatable)")
+    major = sp.add_mutually_exclusive_group()
+    major.add_argument("--major", dest="major", action="store_true", default=None)
+    major.add_argument("--not-major", dest="major", action="store_false")
+    sp.add_argument("--exercise", action="store_true", help="a drill or tabletop exercise (kept out of metrics)")
+    sp.add_argument("--impact-started", help="when impact began (ISO time, HH:MM local, or -30m)")
+    sp.add_argument("--detected", help="when it was detected")
+    sp.add_argument("--declared", help="when it was declared (default: now)")
+    sp.add_argument("--users", type=int, help="affected users")
+    sp.add_argument("--error-rate", type=float, help="error rate, percent")
+
+    sp = with_json(cmd("log", "append an entry to an incident's timeline"))
+    sp.add_argument("incident")
+    sp.add_argument("text", help="the entry; may start with a prefix such as /decision, /obs, /assume, /action")
+    sp.add_argument("-k", "--kind", choices=sorted(k.value for k in EntryKind if k.value in _authored()),
+                    help="entry kind (default: note, or the prefix's kind)")  # fmt: skip
+    sp.add_argument("--rationale", help="why (required for a decision)")
+    sp.add_argument("--at", help="when it happened, to backdate (ISO time, HH:MM local, or -10m)")
+    sp.add_argument("--source", default="cli")
+
+    sp = with_json(cmd("correct", "correct a timeline entry (the original stays in the record)"))
+    sp.add_argument("entry_id")
+    sp.add_argument("text")
+    sp.add_argument("--reason", required=True)
+
+    sp = with_json(cmd("status", "move an incident to a new status"))
+    sp.add_argument("incident")
+    sp.add_argument("status", choices=[s.value for s in Status])
+    sp.add_argument("--reason", help="required to reopen a resolved or closed incident")
+    sp.add_argument("--at", help="when it happened (default: now)")
+
+    sp = with_json(cmd("severity", "change an incident's severity"))
+    sp.add_argument("incident")
+    sp.add_argument("severity")
+    sp.add_argument("--reason", help="required when lowering the severity")
+
+    sp = with_json(cmd("major", "declare a major incident, or de-escalate one"))
+    sp.add_argument("incident")
+    sp.add_argument("state", choices=["on", "off"])
+    sp.add_argument("--reason", help="required to de-escalate")
+
+    sp = with_json(cmd("milestone", "list, set, move or clear an incident's milestones"))
+    sp.add_argument("incident")
+    sp.add_argument("milestone", nargs="?", choices=[m.value for m in Milestone])
+    sp.add_argument("when", nargs="?", help="a time, or 'clear'")
+    sp.add_argument("--reason")
+
+    sp = with_json(cmd("update", "change title, summary, impacted services or customer impact"))
+    sp.add_argument("incident")
+    sp.add_argument("--title")
+    sp.add_argument("--summary")
+    sp.add_argument("--service", action="append", help="the impacted services (repeat; replaces the list)")
+    sp.add_argument("--users", type=int)
+    sp.add_argument("--error-rate", type=float)
+
+    sp = with_json(cmd("list", "list incidents, open ones first"))
+    sp.add_argument("--open", action="store_true", help="only open incidents")
+    sp.add_argument("--status", action="append", choices=[s.value for s in Status])
+    sp.add_argument("--severity", action="append")
+    sp.add_argument("--service")
+
+    sp = with_json(cmd("show", "show an incident: state, milestones, roles, clocks and timeline"))
+    sp.add_argument("incident")
+    sp.add_argument("--limit", type=int, default=0, help="only the last N timeline entries")
+
+    sp = with_json(cmd("clocks", "show an incident's severity clocks; --check records breaches"))
+    sp.add_argument("incident")
+    sp.add_argument("--check", action="store_true", help="write a timeline entry for each new breach")
+
+    sp = cmd("role", "assign, hand over or release incident roles")
+    rsub = sp.add_subparsers(dest="role_command", metavar="ACTION", required=True)
+    r = with_json(rsub.add_parser("assign", help="give a role to a responder"))
+    r.add_argument("incident")
+    r.add_argument("role")
+    r.add_argument("handle")
+    r.add_argument("--at")
+    r = with_json(rsub.add_parser("handover", help="hand a role to someone else, with a brief"))
+    r.add_argument("incident")
+    r.add_argument("role")
+    r.add_argument("handle", help="the incoming holder")
+    for key, label in HANDOVER_FIELDS.items():
+        r.add_argument(f"--{key.replace('_', '-')}", dest=key, required=True, help=label)
+    r.add_argument("--at")
+    r = with_json(rsub.add_parser("release", help="release a role"))
+    r.add_argument("incident")
+    r.add_argument("role")
+    r.add_argument("--reason")
+    r.add_argument("--at")
+    r = with_json(rsub.add_parser("list", help="who holds which role (now, at a time, or the whole history)"))
+    r.add_argument("incident")
+    r.add_argument("--history", action="store_true")
+    r.add_argument("--at", help="who held each role at this time")
+    r = with_json(rsub.add_parser("checklist", help="tick a role's first-10-minutes checklist item"))
+    r.add_argument("incident")
+    r.add_argument("role")
+    r.add_argument("item", type=int, nargs="?", help="item number (1-based); omit to list")
+    r.add_argument("--undo", action="store_true")
+    r = with_json(rsub.add_parser("catalog", help="the roles there are"))
+
+    sp = cmd("people", "the responder directory")
+    psub = sp.add_subparsers(dest="people_command", metavar="ACTION", required=True)
+    r = with_json(psub.add_parser("add", help="add a responder"))
+    r.add_argument("name")
+    r.add_argument("handle")
+    r.add_argument("--email")
+    r.add_argument("--phone")
+    r.add_argument("--tz", default="UTC", help="IANA time zone, e.g. Europe/Berlin")
+    r = with_json(psub.add_parser("edit", help="change a responder"))
+    r.add_argument("handle")
+    r.add_argument("--name")
+    r.add_argument("--new-handle")
+    r.add_argument("--email")
+    r.add_argument("--phone")
+    r.add_argument("--tz")
+    with_json(psub.add_parser("list", help="list responders"))
+
+    with_json(cmd("severities", "the severity matrix: each level's criteria and obligations"))
+
+    sp = cmd("export", "export incidents as JSON (all, or the ones named)")
+    sp.add_argument("incidents", nargs="*")
+    sp.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    sp = with_json(cmd("import", "import a Sitrep JSON export (validated; importing twice changes nothing)"))
+    sp.add_argument("file")
+
+    sp = with_json(cmd("verify", "check the timelines' hash chains"))
+    sp.add_argument("incident", nargs="?")
+
+    with_json(cmd("doctor", "paths, versions, schema and an integrity check"))
+    with_json(cmd("backup", "take a consistent copy of the database into the backups folder"))
+    return p
+
+
+def _authored() -> set[str]:
+    from models.enums import AUTHORED_KINDS
+
+    return {k.value for k in AUTHORED_KINDS}
+
+
+# -- running -------------------------------------------------------------------------------
+class Cli:
+    def __init__(self, sitrep, args: argparse.Namespace, paths) -> None:
+        self.s = sitrep
+        self.a = args
+        self.paths = paths
+        self.author = args.author or default_author()
+
+    def when(self, text: str | None, field: str = "time") -> datetime | None:
+        return None if not text else parse_when(text, now=self.s.now(), field=field)
+
+    def run(self) -> int:
+        handler = getattr(self, "do_" + self.a.command)
+        return handler() or 0
+
+    def out(self, value: Any, text: str) -> None:
+        if getattr(self.a, "json", False):
+            emit_json(value)
+        else:
+            print(text)
+
+    def do_declare(self) -> int:
+        a = self.a
+        inc = self.s.incidents.declare(
+            a.title,
+            a.severity,
+            author=self.author,
+            summary=a.summary,
+            incident_type=a.incident_type,
+            services=a.service,
+            is_major=a.major,
+            is_exercise=a.exercise,
+            affected_users=a.users,
+            error_rate_pct=a.error_rate,
+            impact_started_at=self.when(a.impact_started, "impact_started"),
+            detected_at=self.when(a.detected, "detected"),
+            declared_at=self.when(a.declared, "declared"),
+        )
+        self.out(inc, f"Declared {_incident_line(inc)}")
+        return 0
+
+    def do_log(self) -> int:
+        from services.timeline import parse_quick_entry
+
+        inc = self.s.incidents.get(self.a.incident)
+        kind, body, rationale = parse_quick_entry(self.a.text)
+        if self.a.kind:
+            kind = EntryKind(self.a.kind)
+        entry = self.s.timeline.log(
+            inc.id,
+            body,
+            author=self.author,
+            kind=kind,
+            occurred_at=self.when(self.a.at, "at"),
+            rationale=self.a.rationale or rationale,
+            source=self.a.source,
+        )
+        self.out(entry, f"{inc.key} #{entry.seq} {entry.kind}: {entry.body}")
+        return 0
+
+    def do_correct(self) -> int:
+        entry = self.s.timeline.correct(self.a.entry_id, self.a.text, author=self.author, reason=self.a.reason)
+        self.out(entry, f"#{entry.seq} corrects #{entry.data['corrects_seq']}: {entry.body}")
+        return 0
+
+    def do_status(self) -> int:
+        inc = self.s.incidents.set_status(
+            self.a.incident, self.a.status, author=self.author, reason=self.a.reason, at=self.when(self.a.at, "at")
+        )
+        self.out(inc, _incident_line(inc))
+        return 0
+
+    def do_severity(self) -> int:
+        inc = self.s.incidents.set_severity(self.a.incident, self.a.severity, author=self.author, reason=self.a.reason)
+        self.out(inc, _incident_line(inc))
+        return 0
+
+    def do_major(self) -> int:
+        inc = self.s.incidents.set_major(self.a.incident, self.a.state == "on", author=self.author, reason=self.a.reason)
+        self.out(inc, _incident_line(inc))
+        return 0
+
+    def do_milestone(self) -> int:
+        a = self.a
+        if a.milestone:
+            if not a.when:
+                raise ValidationError("Give the time for the milestone, or 'clear'.")
+            at = None if a.when.lower() == "clear" else self.when(a.when, a.milestone)
+            inc = self.s.incidents.set_milestone(a.incident, a.milestone, at, author=self.author, reason=a.reason)
+        else:
+            inc = self.s.incidents.get(a.incident)
+        lines = [f"{m.label:<16} {_t(v)}" for m, v in inc.milestones.items()]
+        self.out({m.value: v for m, v in inc.milestones.items()}, "\n".join(lines))
+        return 0
+
+    def do_update(self) -> int:
+        a = self.a
+        inc = self.s.incidents.update_details(
+            a.incident,
+            author=self.author,
+            title=a.title,
+            summary=a.summary,
+            services=a.service,
+            affected_users=a.users,
+            error_rate_pct=a.error_rate,
+        )
+        self.out(inc, _incident_line(inc))
+        return 0
+
+    def do_list(self) -> int:
+        a = self.a
+        rows = self.s.incidents.list(
+            statuses=[Status(x) for x in a.status or []],
+            severities=a.severity,
+            service=a.service,
+            open_only=a.open,
+        )
+        text = "\n".join(_incident_line(r) for r in rows) or "No incidents."
+        self.out(rows, text)
+        return 0
+
+    def do_show(self) -> int:
+        inc = self.s.incidents.get(self.a.incident)
+        holders = self.s.roles.holders(inc.id)
+        clocks = self.s.clocks.clocks(inc)
+        entries = self.s.timeline.entries(inc.id)
+        if self.a.limit:
+            entries = entries[-self.a.limit :]
+        now = self.s.now()
+        if self.a.json:
+            emit_json(
+                {
+                    "incident": inc,
+                    "roles": holders,
+                    "clocks": [{**_plain(c), "state": c.state(now)} for c in clocks],
+                    "timeline": entries,
+                }
+            )
+            return 0
+        print(_incident_line(inc))
+        if inc.summary:
+            print(f"  {inc.summary}")
+        print(f"  type {inc.incident_type}; services: {', '.join(inc.services) or '-'}"
+              f"; affected users: {inc.affected_users if inc.affected_users is not None else '-'}"
+              f"; error rate: {inc.error_rate_pct if inc.error_rate_pct is not None else '-'}%")  # fmt: skip
+        print("Milestones:")
+        for m, v in inc.milestones.items():
+            if v is not None:
+                print(f"  {m.label:<16} {_t(v)}")
+        print("Roles:")
+        for h in holders:
+            print(f"  {self.s.catalog.role(h.role).name:<28} {h.person.name} (@{h.person.handle}) since {_t(h.started_at)}")
+        if not holders:
+            print("  (none assigned)")
+        print("Clocks:")
+        for c in clocks:
+            print(f"  {c.label:<18} due {_t(c.due_at)}  {c.state(now)}")
+        print("Timeline:")
+        superseded = self.s.timeline.superseded_ids(inc.id)
+        for e in entries:
+            mark = " (corrected)" if e.id in superseded else ""
+            extra = f"  [why: {e.rationale}]" if e.rationale else ""
+            print(f"  #{e.seq:<4} {_t(e.occurred_at)}  {e.kind:<16} {e.author:<12} {e.body}{extra}{mark}")
+        return 0
+
+    def do_clocks(self) -> int:
+        inc = self.s.incidents.get(self.a.incident)
+        if self.a.check:
+            for c in self.s.clocks.check(inc.id, author=self.author):
+                print(f"breach recorded: {c.label} (due {_t(c.due_at)})", file=sys.stderr)
+        now = self.s.now()
+        clocks = self.s.clocks.clocks(inc)
+        rows = [{**_plain(c), "state": c.state(now)} for c in clocks]
+        text = "\n".join(f"{c.label:<18} due {_t(c.due_at)}  {c.state(now)}" for c in clocks) or "No clocks."
+        self.out(rows, text)
+        return 0
+
+    def do_role(self) -> int:
+        a = self.a
+        rc = a.role_command
+        if rc == "catalog":
+            roles = list(self.s.catalog.roles.values())
+            self.out(roles, "\n".join(f"{r.id:<8} {r.name}: {r.mission}" for r in roles))
+        elif rc == "assign":
+            h = self.s.roles.assign(a.incident, a.role, a.handle, author=self.author, at=self.when(a.at, "at"))
+            self.out(h, f"{h.person.name} is {self.s.catalog.role(h.role).name}")
+        elif rc == "handover":
+            brief = {k: getattr(a, k) for k in HANDOVER_FIELDS}
+            h = self.s.roles.hand_over(a.incident, a.role, a.handle, brief, author=self.author, at=self.when(a.at, "at"))
+            self.out(h, f"{h.person.name} is now {self.s.catalog.role(h.role).name}")
+        elif rc == "release":
+            self.s.roles.release(a.incident, a.role, author=self.author, reason=a.reason, at=self.when(a.at, "at"))
+            self.out({"released": a.role}, f"{a.role} released")
+        elif rc == "list":
+            if a.at:
+                at = self.when(a.at, "at")
+                rows = [h for r in self.s.catalog.roles if (h := self.s.roles.who_held(a.incident, r, at))]
+            elif a.history:
+                rows = self.s.roles.history(a.incident)
+            else:
+                rows = self.s.roles.holders(a.incident)
+            lines = [
+                f"{self.s.catalog.role(h.role).name:<28} {h.person.name:<20} {_t(h.started_at)} → {_t(h.ended_at) if h.ended_at else 'now'}"
+                for h in rows
+            ]
+            self.out(rows, "\n".join(lines) or "Nobody holds a role.")
+        elif rc == "checklist":
+            role = self.s.catalog.role(a.role)
+            if a.item is not None:
+                self.s.roles.tick_checklist(a.incident, role.id, a.item - 1, not a.undo, author=self.author)
+            holder = next((h for h in self.s.roles.holders(a.incident) if h.role == role.id), None)
+            done = set(holder.checklist_done) if holder else set()
+            items = [{"item": i + 1, "text": t, "done": i in done} for i, t in enumerate(role.checklist)]
+            self.out(items, "\n".join(f"[{'x' if it['done'] else ' '}] {it['item']}. {it['text']}" for it in items))
+        return 0
+
+    def do_people(self) -> int:
+        a = self.a
+        pc = a.people_command
+        if pc == "add":
+            p = self.s.people.add(a.name, a.handle, email=a.email, phone=a.phone, timezone=a.tz)
+            self.out(p, f"Added {p.name} (@{p.handle})")
+        elif pc == "edit":
+            p = self.s.people.update(
+                a.handle, name=a.name, new_handle=a.new_handle, email=a.email, phone=a.phone, timezone=a.tz
+            )
+            self.out(p, f"Updated {p.name} (@{p.handle})")
+        else:
+            rows = self.s.people.list()
+            text = "\n".join(
+                f"@{p.handle:<16} {p.name:<24} {p.timezone:<20} {p.email or '-':<28} {p.phone or '-'}" for p in rows
+            )
+            self.out(rows, text or "The responder directory is empty.")
+        return 0
+
+    def do_severities(self) -> int:
+        levels = list(self.s.catalog.severities.values())
+        lines = []
+        for lv in levels:
+            lines.append(f"{lv.id} {lv.label}{' (major)' if lv.major else ''}: {lv.description}")
+            lines += [f"    if: {c}" for c in lv.criteria]
+            lines += [f"    must: {o}" for o in lv.obligations()]
+        self.out(levels, "\n".join(lines))
+        return 0
+
+    def do_export(self) -> int:
+        doc = self.s.exchange.export(self.a.incidents or None)
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+        if self.a.output:
+            try:
+                tmp = Path(self.a.output + ".part")
+                tmp.write_text(text + "\n", encoding="utf-8")
+                tmp.replace(self.a.output)
+            except OSError as exc:
+                raise ValidationError(f"Cannot write {self.a.output}: {exc.strerror}.") from None
+            print(f"Exported {len(doc['incidents'])} incident(s) to {self.a.output}", file=sys.stderr)
+        else:
+            print(text)
+        return 0
+
+    def do_import(self) -> int:
+        report = self.s.exchange.import_file(Path(self.a.file))
+        parts = [
+            f"created {len(report.created)}",
+            f"extended {len(report.extended)}",
+            f"unchanged {len(report.unchanged)}",
+            f"{report.entries_added} timeline entries added",
+            f"{len(report.people_added)} responders added",
+        ]
+        text = "Imported: " + ", ".join(parts)
+        for old, new in report.renumbered.items():
+            text += f"\n  {old} was taken here; imported as {new}"
+        self.out(report.as_dict(), text)
+        return 0
+
+    def do_verify(self) -> int:
+        report = self.s.integrity.verify(self.a.incident)
+        if self.a.json:
+            emit_json({"ok": report.ok, "incidents": report.incidents, "entries": report.entries,
+                       "breaks": [_plain(b) for b in report.breaks]})  # fmt: skip
+        elif report.ok:
+            print(f"OK: {report.entries} timeline entries in {report.incidents} incident(s); every chain holds.")
+        for b in report.breaks:
+            print(f"sitrep: verify: BROKEN: {b}", file=sys.stderr)
+        return 0 if report.ok else 6
+
+    def do_doctor(self) -> int:
+        report = self.s.integrity.doctor(self.paths.as_dict())
+        if self.a.json:
+            emit_json(report)
+        else:
+            for k, v in report.items():
+                if isinstance(v, dict):
+                    print(f"{k}:")
+                    for kk, vv in v.items():
+                        print(f"  {kk:<14} {vv}")
+                else:
+                    print(f"{k:<18} {v}")
+        ok = report.get("integrity_check", "ok") == "ok" and report.get("foreign_key_check", "ok") == "ok"
+        return 0 if ok else 6
+
+    def do_backup(self) -> int:
+        path = self.s.store.backup(reason="manual")
+        if path is None:
+            raise ValidationError("Backups are taken for SQLite stores only; back up a server database with its own tools.")
+        self.out({"backup": str(path)}, f"Backed up to {path}")
+        return 0
+
+
+def print_error(err: SitrepError) -> None:
+    print(f"sitrep: error: {err.message}", file=sys.stderr)
+
+

@@ -1,0 +1,47 @@
+"""Reading times people type: ISO 8601, 'now', relative ('-15m', '2h ago'), or a local clock time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from services.errors import ValidationError
+
+_REL = re.compile(r"^\s*-?\s*(\d+)\s*(s|sec|m|min|h|hr|hour|hours|d|day|days)\s*(ago)?\s*$", re.I)
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600,
+          "d": 86400, "day": 86400, "days": 86400}  # fmt: skip
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+
+
+def parse_when(text: str, *, now: datetime, local_tz: tzinfo | None = None, field: str = "time") -> datetime:
+    """A UTC datetime from what a person typed. Times without a zone are in `local_tz` (the viewer's)."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError("Give a time.", field=field)
+    if raw.lower() == "now":
+        return now
+    rel = _REL.match(raw)
+    if rel and (raw.lstrip().startswith("-") or rel.group(3)):
+        return now - timedelta(seconds=int(rel.group(1)) * _UNITS[rel.group(2).lower()])
+    zone = local_tz or datetime.now().astimezone().tzinfo or UTC
+    clock = _CLOCK.match(raw)
+    if clock:
+        h, m, s = int(clock.group(1)), int(clock.group(2)), int(clock.group(3) or 0)
+        if h > 23 or m > 59 or s > 59:
+            raise ValidationError(f"'{raw}' is not a clock time.", field=field)
+        local_now = now.astimezone(zone)
+        candidate = local_now.replace(hour=h, minute=m, second=s, microsecond=0)
+        if candidate > local_now:  # "09:40" typed at 00:10 means yesterday's 09:40
+            candidate -= timedelta(days=1)
+        return candidate.astimezone(UTC)
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "T", 1) if "T" not in raw else raw)
+    except ValueError:
+        raise ValidationError(
+            f"'{raw}' is not a time I can read. Use e.g. 2026-03-14T09:30Z, 09:30 (today, your time zone), "
+            "-15m or 'now'.",
+            field=field,
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
