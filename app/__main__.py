@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
-from pathlib import Path
 
 from app.cli import Cli, build_parser, default_author, print_error
 from app.logging_setup import setup_logging

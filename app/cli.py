@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="keep every file (database, logs, backups, settings) in this folder "
                    "(also SITREP_DATA_DIR)")  # fmt: skip
     p.add_argument("--db", help="SQLAlchemy database URL (default: sitrep.db in the data folder)")
-    p.add_argument("--as", dest="author", default=None, help="who is acting (default: SITREP_USER or your login)")
+    p.add_argument(
+        "--as", dest="author", default=None, help="who is acting (default: SITREP_USER or your login)"
+    )
     p.add_argument("--demo", action="store_true", help="open a throwaway store seeded with a realistic SEV1")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -94,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     major = sp.add_mutually_exclusive_group()
     major.add_argument("--major", dest="major", action="store_true", default=None)
     major.add_argument("--not-major", dest="major", action="store_false")
-    sp.add_argument("--exercise", action="store_true", help="a drill or tabletop exercise (kept out of metrics)")
+    sp.add_argument(
+        "--exercise", action="store_true", help="a drill or tabletop exercise (kept out of metrics)"
+    )
     sp.add_argument("--impact-started", help="when impact began (ISO time, HH:MM local, or -30m)")
     sp.add_argument("--detected", help="when it was detected")
     sp.add_argument("--declared", help="when it was declared (default: now)")
@@ -103,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = with_json(cmd("log", "append an entry to an incident's timeline"))
     sp.add_argument("incident")
-    sp.add_argument("text", help="the entry; may start with a prefix such as /decision, /obs, /assume, /action")
+    sp.add_argument(
+        "text", help="the entry; may start with a prefix such as /decision, /obs, /assume, /action"
+    )
     sp.add_argument("-k", "--kind", choices=sorted(k.value for k in EntryKind if k.value in _authored()),
                     help="entry kind (default: note, or the prefix's kind)")  # fmt: skip
     sp.add_argument("--rationale", help="why (required for a decision)")
@@ -290,24 +296,34 @@ class Cli:
         return 0
 
     def do_correct(self) -> int:
-        entry = self.s.timeline.correct(self.a.entry_id, self.a.text, author=self.author, reason=self.a.reason)
+        entry = self.s.timeline.correct(
+            self.a.entry_id, self.a.text, author=self.author, reason=self.a.reason
+        )
         self.out(entry, f"#{entry.seq} corrects #{entry.data['corrects_seq']}: {entry.body}")
         return 0
 
     def do_status(self) -> int:
         inc = self.s.incidents.set_status(
-            self.a.incident, self.a.status, author=self.author, reason=self.a.reason, at=self.when(self.a.at, "at")
+            self.a.incident,
+            self.a.status,
+            author=self.author,
+            reason=self.a.reason,
+            at=self.when(self.a.at, "at"),
         )
         self.out(inc, _incident_line(inc))
         return 0
 
     def do_severity(self) -> int:
-        inc = self.s.incidents.set_severity(self.a.incident, self.a.severity, author=self.author, reason=self.a.reason)
+        inc = self.s.incidents.set_severity(
+            self.a.incident, self.a.severity, author=self.author, reason=self.a.reason
+        )
         self.out(inc, _incident_line(inc))
         return 0
 
     def do_major(self) -> int:
-        inc = self.s.incidents.set_major(self.a.incident, self.a.state == "on", author=self.author, reason=self.a.reason)
+        inc = self.s.incidents.set_major(
+            self.a.incident, self.a.state == "on", author=self.author, reason=self.a.reason
+        )
         self.out(inc, _incident_line(inc))
         return 0
 
@@ -317,7 +333,9 @@ class Cli:
             if not a.when:
                 raise ValidationError("Give the time for the milestone, or 'clear'.")
             at = None if a.when.lower() == "clear" else self.when(a.when, a.milestone)
-            inc = self.s.incidents.set_milestone(a.incident, a.milestone, at, author=self.author, reason=a.reason)
+            inc = self.s.incidents.set_milestone(
+                a.incident, a.milestone, at, author=self.author, reason=a.reason
+            )
         else:
             inc = self.s.incidents.get(a.incident)
         lines = [f"{m.label:<16} {_t(v)}" for m, v in inc.milestones.items()]
@@ -380,7 +398,9 @@ class Cli:
                 print(f"  {m.label:<16} {_t(v)}")
         print("Roles:")
         for h in holders:
-            print(f"  {self.s.catalog.role(h.role).name:<28} {h.person.name} (@{h.person.handle}) since {_t(h.started_at)}")
+            print(
+                f"  {self.s.catalog.role(h.role).name:<28} {h.person.name} (@{h.person.handle}) since {_t(h.started_at)}"
+            )
         if not holders:
             print("  (none assigned)")
         print("Clocks:")
@@ -413,14 +433,20 @@ class Cli:
             roles = list(self.s.catalog.roles.values())
             self.out(roles, "\n".join(f"{r.id:<8} {r.name}: {r.mission}" for r in roles))
         elif rc == "assign":
-            h = self.s.roles.assign(a.incident, a.role, a.handle, author=self.author, at=self.when(a.at, "at"))
+            h = self.s.roles.assign(
+                a.incident, a.role, a.handle, author=self.author, at=self.when(a.at, "at")
+            )
             self.out(h, f"{h.person.name} is {self.s.catalog.role(h.role).name}")
         elif rc == "handover":
             brief = {k: getattr(a, k) for k in HANDOVER_FIELDS}
-            h = self.s.roles.hand_over(a.incident, a.role, a.handle, brief, author=self.author, at=self.when(a.at, "at"))
+            h = self.s.roles.hand_over(
+                a.incident, a.role, a.handle, brief, author=self.author, at=self.when(a.at, "at")
+            )
             self.out(h, f"{h.person.name} is now {self.s.catalog.role(h.role).name}")
         elif rc == "release":
-            self.s.roles.release(a.incident, a.role, author=self.author, reason=a.reason, at=self.when(a.at, "at"))
+            self.s.roles.release(
+                a.incident, a.role, author=self.author, reason=a.reason, at=self.when(a.at, "at")
+            )
             self.out({"released": a.role}, f"{a.role} released")
         elif rc == "list":
             if a.at:
@@ -442,7 +468,9 @@ class Cli:
             holder = next((h for h in self.s.roles.holders(a.incident) if h.role == role.id), None)
             done = set(holder.checklist_done) if holder else set()
             items = [{"item": i + 1, "text": t, "done": i in done} for i, t in enumerate(role.checklist)]
-            self.out(items, "\n".join(f"[{'x' if it['done'] else ' '}] {it['item']}. {it['text']}" for it in items))
+            self.out(
+                items, "\n".join(f"[{'x' if it['done'] else ' '}] {it['item']}. {it['text']}" for it in items)
+            )
         return 0
 
     def do_people(self) -> int:
@@ -459,7 +487,8 @@ class Cli:
         else:
             rows = self.s.people.list()
             text = "\n".join(
-                f"@{p.handle:<16} {p.name:<24} {p.timezone:<20} {p.email or '-':<28} {p.phone or '-'}" for p in rows
+                f"@{p.handle:<16} {p.name:<24} {p.timezone:<20} {p.email or '-':<28} {p.phone or '-'}"
+                for p in rows
             )
             self.out(rows, text or "The responder directory is empty.")
         return 0
@@ -510,7 +539,9 @@ class Cli:
             emit_json({"ok": report.ok, "incidents": report.incidents, "entries": report.entries,
                        "breaks": [_plain(b) for b in report.breaks]})  # fmt: skip
         elif report.ok:
-            print(f"OK: {report.entries} timeline entries in {report.incidents} incident(s); every chain holds.")
+            print(
+                f"OK: {report.entries} timeline entries in {report.incidents} incident(s); every chain holds."
+            )
         for b in report.breaks:
             print(f"sitrep: verify: BROKEN: {b}", file=sys.stderr)
         return 0 if report.ok else 6
@@ -533,12 +564,12 @@ class Cli:
     def do_backup(self) -> int:
         path = self.s.store.backup(reason="manual")
         if path is None:
-            raise ValidationError("Backups are taken for SQLite stores only; back up a server database with its own tools.")
+            raise ValidationError(
+                "Backups are taken for SQLite stores only; back up a server database with its own tools."
+            )
         self.out({"backup": str(path)}, f"Backed up to {path}")
         return 0
 
 
 def print_error(err: SitrepError) -> None:
     print(f"sitrep: error: {err.message}", file=sys.stderr)
-
-

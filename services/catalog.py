@@ -109,7 +109,9 @@ class Catalog:
             return self.severities[key]
         except KeyError:
             known = ", ".join(self.severities)
-            raise ValidationError(f"Unknown severity '{sev_id}'. Choose one of {known}.", field="severity") from None
+            raise ValidationError(
+                f"Unknown severity '{sev_id}'. Choose one of {known}.", field="severity"
+            ) from None
 
     def role(self, role_id: str) -> RoleDefinition:
         key = role_id.strip().upper()

@@ -78,8 +78,10 @@ def compute_clocks(inc: IncidentView, catalog: Catalog, last_update_at: datetime
         else:
             minutes = level.external_update_every_min
             long_after = level.long_incident_after_min
-            if long_after and level.long_incident_update_every_min and last_update_at - declared >= timedelta(
-                minutes=long_after
+            if (
+                long_after
+                and level.long_incident_update_every_min
+                and last_update_at - declared >= timedelta(minutes=long_after)
             ):
                 minutes = level.long_incident_update_every_min
             base = last_update_at
@@ -120,7 +122,9 @@ class ClockService:
             recorded = {
                 (d.get("clock"), d.get("due_at"))
                 for (d,) in conn.execute(
-                    select(_T.c.data).where(_T.c.incident_id == inc.id, _T.c.kind == EntryKind.CLOCK_BREACH.value)
+                    select(_T.c.data).where(
+                        _T.c.incident_id == inc.id, _T.c.kind == EntryKind.CLOCK_BREACH.value
+                    )
                 )
                 if d
             }
@@ -143,6 +147,7 @@ class ClockService:
                     now=now,
                     occurred_at=clock.due_at,
                     data={"clock": clock.id, "due_at": iso(clock.due_at), "severity": view.severity},
+                    hooks=self._store.entry_hooks,
                 )
                 new_breaches.append(clock)
             incident_id = inc.id

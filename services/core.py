@@ -55,7 +55,9 @@ class ChangeBus:
 
 
 class Sitrep:
-    def __init__(self, store: Store, catalog: Catalog | None = None, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, store: Store, catalog: Catalog | None = None, now: Callable[[], datetime] = utcnow
+    ) -> None:
         self.store = store
         self.catalog = catalog or Catalog()
         self.now = now

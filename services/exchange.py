@@ -88,7 +88,9 @@ class Exchange:
                 d["services"] = list(inc.services or [])
                 d["milestones"] = {m.value: _ts(getattr(inc, m.column)) for m in Milestone}
                 rows = s.connection().execute(
-                    select(*[_T.c[n] for n in EntryRow._fields]).where(_T.c.incident_id == inc.id).order_by(_T.c.seq)
+                    select(*[_T.c[n] for n in EntryRow._fields])
+                    .where(_T.c.incident_id == inc.id)
+                    .order_by(_T.c.seq)
                 )
                 timeline = []
                 for r in rows:
@@ -99,7 +101,9 @@ class Exchange:
                 d["timeline"] = timeline
                 roles = []
                 for ra in s.scalars(
-                    select(RoleAssignment).where(RoleAssignment.incident_id == inc.id).order_by(RoleAssignment.started_at)
+                    select(RoleAssignment)
+                    .where(RoleAssignment.incident_id == inc.id)
+                    .order_by(RoleAssignment.started_at)
                 ):
                     person_ids.add(ra.person_id)
                     roles.append(
@@ -142,7 +146,9 @@ class Exchange:
         try:
             doc = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise ImportFailure(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+            raise ImportFailure(
+                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+            ) from None
         return self.import_document(doc, origin=str(path))
 
     def import_document(self, doc: Any, *, origin: str = "the import") -> ImportReport:
@@ -169,7 +175,9 @@ class Exchange:
             mapping[p["id"]] = local.id
         return mapping
 
-    def _import_incident(self, s, d: dict[str, Any], person_map: dict[str, str], report: ImportReport, origin: str):
+    def _import_incident(
+        self, s, d: dict[str, Any], person_map: dict[str, str], report: ImportReport, origin: str
+    ):
         entries = d["timeline"]
         local = s.get(Incident, d["id"])
         if local is None:
@@ -186,9 +194,11 @@ class Exchange:
             start = 0
             report.created.append(key)
         else:
-            have = s.connection().execute(
-                select(_T.c.seq, _T.c.hash).where(_T.c.incident_id == local.id).order_by(_T.c.seq)
-            ).all()
+            have = (
+                s.connection()
+                .execute(select(_T.c.seq, _T.c.hash).where(_T.c.incident_id == local.id).order_by(_T.c.seq))
+                .all()
+            )
             for (seq, h), e in zip(have, entries, strict=False):
                 if e["hash"] != h:
                     raise ImportFailure(
@@ -301,12 +311,17 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
     c = _Check(origin)
     doc = c.obj(doc, "the file")
     if doc.get("format") != FORMAT:
-        c.fail("the file", f"this is not a Sitrep export (format is {doc.get('format')!r}, expected {FORMAT!r})")
+        c.fail(
+            "the file", f"this is not a Sitrep export (format is {doc.get('format')!r}, expected {FORMAT!r})"
+        )
     version = doc.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         c.fail("the file", "'schema_version' is missing")
     if version > SCHEMA_VERSION:
-        c.fail("the file", f"it was written by a newer Sitrep (export schema {version}; this one reads {SCHEMA_VERSION})")
+        c.fail(
+            "the file",
+            f"it was written by a newer Sitrep (export schema {version}; this one reads {SCHEMA_VERSION})",
+        )
     people = []
     handles: set[str] = set()
     for i, p in enumerate(c.lst(doc.get("people"), "'people'")):
@@ -334,7 +349,10 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
         inc["number"] = c.int_(d, "number", where)
         sev = c.s(d, "severity", where)
         if sev not in catalog.severities:
-            c.fail(where, f"severity {sev!r} is not in this Sitrep's severity matrix ({', '.join(catalog.severities)})")
+            c.fail(
+                where,
+                f"severity {sev!r} is not in this Sitrep's severity matrix ({', '.join(catalog.severities)})",
+            )
         inc["severity"] = sev
         status = c.s(d, "status", where)
         if status not in {st.value for st in Status}:
@@ -348,13 +366,17 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
         inc["services"] = services
         inc["affected_users"] = c.int_(d, "affected_users", where, optional=True)
         rate = d.get("error_rate_pct")
-        if rate is not None and (not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate <= 100):
+        if rate is not None and (
+            not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate <= 100
+        ):
             c.fail(where, "'error_rate_pct' must be a number from 0 to 100")
         inc["error_rate_pct"] = rate
         inc["created_at"] = c.ts(d, "created_at", where)
         inc["updated_at"] = c.ts(d, "updated_at", where)
         ms = c.obj(d.get("milestones"), f"{where}.milestones")
-        inc["milestones"] = {m.value: c.ts(ms, m.value, f"{where}.milestones", optional=True) for m in Milestone}
+        inc["milestones"] = {
+            m.value: c.ts(ms, m.value, f"{where}.milestones", optional=True) for m in Milestone
+        }
         if inc["milestones"]["declared"] is None:
             c.fail(where, "the 'declared' milestone is required")
         from services.incidents import milestone_order_problem

@@ -52,7 +52,9 @@ def parse_milestone(value: str | Milestone) -> Milestone:
         return Milestone(str(value).strip().lower().replace("-", "_").replace(" ", "_"))
     except ValueError:
         known = ", ".join(m.value for m in Milestone)
-        raise ValidationError(f"Unknown milestone '{value}'. Use one of: {known}.", field="milestone") from None
+        raise ValidationError(
+            f"Unknown milestone '{value}'. Use one of: {known}.", field="milestone"
+        ) from None
 
 
 def milestone_order_problem(values: dict[Milestone, datetime | None]) -> str | None:
@@ -141,9 +143,13 @@ class IncidentService:
     ) -> IncidentView:
         title = (title or "").strip()
         if not title:
-            raise ValidationError("An incident needs a title (e.g. 'Checkout: payments failing').", field="title")
+            raise ValidationError(
+                "An incident needs a title (e.g. 'Checkout: payments failing').", field="title"
+            )
         if len(title) > 300:
-            raise ValidationError("Keep the title under 300 characters; put detail in the summary.", field="title")
+            raise ValidationError(
+                "Keep the title under 300 characters; put detail in the summary.", field="title"
+            )
         level = self._catalog.severity(severity)
         author = _clean_author(author)
         incident_type = (incident_type or "other").strip().lower()
@@ -192,7 +198,9 @@ class IncidentService:
             )
             s.add(inc)
             s.flush()
-            body = f"{'Major incident' if major else 'Incident'} declared at {level.id} ({level.label}): {title}"
+            body = (
+                f"{'Major incident' if major else 'Incident'} declared at {level.id} ({level.label}): {title}"
+            )
             append_entry(
                 s,
                 inc.id,
@@ -210,6 +218,7 @@ class IncidentService:
                     "services": services,
                     "milestones": {m.value: iso(v) for m, v in milestones.items() if v is not None},
                 },
+                hooks=self._store.entry_hooks,
             )
             view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
@@ -217,7 +226,13 @@ class IncidentService:
 
     # -- lifecycle -----------------------------------------------------------------------
     def set_status(
-        self, ref: str, status: str | Status, *, author: str, reason: str | None = None, at: datetime | None = None
+        self,
+        ref: str,
+        status: str | Status,
+        *,
+        author: str,
+        reason: str | None = None,
+        at: datetime | None = None,
     ) -> IncidentView:
         target = parse_status(status)
         author = _clean_author(author)
@@ -235,7 +250,8 @@ class IncidentService:
             if reopening:
                 if not reason:
                     raise InvalidTransition(
-                        f"Reopening {inc.key} ({current.label} → {target.label}) needs a reason.", field="reason"
+                        f"Reopening {inc.key} ({current.label} → {target.label}) needs a reason.",
+                        field="reason",
                     )
             elif target not in ALLOWED_TRANSITIONS[current]:
                 allowed = sorted(ALLOWED_TRANSITIONS[current], key=list(Status).index)
@@ -266,7 +282,9 @@ class IncidentService:
             inc.status = target.value
             inc.updated_at = now
             verb = "reopened" if reopening else "changed"
-            body = f"Status {verb}: {current.label} → {target.label}" + (f". Reason: {reason}" if reason else "")
+            body = f"Status {verb}: {current.label} → {target.label}" + (
+                f". Reason: {reason}" if reason else ""
+            )
             data: dict[str, Any] = {"from": current.value, "to": target.value, "reason": reason}
             if stamped:
                 data["milestones"] = stamped
@@ -274,12 +292,24 @@ class IncidentService:
                 data["cleared_milestones"] = cleared
             if reopening:
                 data["action"] = "reopened"
-            append_entry(s, inc.id, EntryKind.STATUS_CHANGE, body, author=author, now=now, occurred_at=when, data=data)
+            append_entry(
+                s,
+                inc.id,
+                EntryKind.STATUS_CHANGE,
+                body,
+                author=author,
+                now=now,
+                occurred_at=when,
+                data=data,
+                hooks=self._store.entry_hooks,
+            )
             view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
         return view
 
-    def set_severity(self, ref: str, severity: str, *, author: str, reason: str | None = None) -> IncidentView:
+    def set_severity(
+        self, ref: str, severity: str, *, author: str, reason: str | None = None
+    ) -> IncidentView:
         level = self._catalog.severity(severity)
         author = _clean_author(author)
         reason = (reason or "").strip() or None
@@ -290,7 +320,9 @@ class IncidentService:
             if old.id == level.id:
                 raise InvalidTransition(f"{inc.key} is already {level.id}.")
             if not Status(inc.status).is_open:
-                raise InvalidTransition(f"{inc.key} is {Status(inc.status).label}; reopen it to change its severity.")
+                raise InvalidTransition(
+                    f"{inc.key} is {Status(inc.status).label}; reopen it to change its severity."
+                )
             lowering = level.rank > old.rank
             if lowering and not reason:
                 raise ValidationError(
@@ -299,7 +331,9 @@ class IncidentService:
             inc.severity = level.id
             inc.updated_at = now
             word = "lowered" if lowering else "raised"
-            body = f"Severity {word}: {old.id} → {level.id} ({level.label})" + (f". Reason: {reason}" if reason else "")
+            body = f"Severity {word}: {old.id} → {level.id} ({level.label})" + (
+                f". Reason: {reason}" if reason else ""
+            )
             append_entry(
                 s,
                 inc.id,
@@ -308,6 +342,7 @@ class IncidentService:
                 author=author,
                 now=now,
                 data={"from": old.id, "to": level.id, "reason": reason},
+                hooks=self._store.entry_hooks,
             )
             view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
@@ -332,7 +367,14 @@ class IncidentService:
                 f". Reason: {reason}" if reason else ""
             )
             append_entry(
-                s, inc.id, EntryKind.MAJOR_CHANGE, body, author=author, now=now, data={"major": major, "reason": reason}
+                s,
+                inc.id,
+                EntryKind.MAJOR_CHANGE,
+                body,
+                author=author,
+                now=now,
+                data={"major": major, "reason": reason},
+                hooks=self._store.entry_hooks,
             )
             view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
@@ -360,7 +402,9 @@ class IncidentService:
             inc = self._load(s, ref)
             old = getattr(inc, m.column)
             if old == when:
-                raise ValidationError(f"'{m.label}' is already {iso(when) if when else 'unset'}.", field=m.value)
+                raise ValidationError(
+                    f"'{m.label}' is already {iso(when) if when else 'unset'}.", field=m.value
+                )
             values = _milestones_of(inc)
             values[m] = when
             problem = milestone_order_problem(values)
@@ -385,6 +429,7 @@ class IncidentService:
                 author=author,
                 now=now,
                 data={"milestone": m.value, "from": iso(old), "to": iso(when), "reason": reason},
+                hooks=self._store.entry_hooks,
             )
             view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
@@ -446,6 +491,7 @@ class IncidentService:
                 author=author,
                 now=now,
                 data={"changes": changes},
+                hooks=self._store.entry_hooks,
             )
             view = IncidentView.of(inc)
         self._publish("incident", view.id, None)

@@ -48,7 +48,9 @@ def verify_rows(incident_key: str, rows: list[EntryRow]) -> ChainBreak | None:
         if row.seq != expected_seq:
             return ChainBreak(incident_key, row.seq, row.id, f"entry #{expected_seq} is missing (deleted?)")
         if row.prev_hash != prev:
-            return ChainBreak(incident_key, row.seq, row.id, "does not follow the entry before it (reordered or replaced)")
+            return ChainBreak(
+                incident_key, row.seq, row.id, "does not follow the entry before it (reordered or replaced)"
+            )
         if entry_digest(prev, row._asdict()) != row.hash:
             return ChainBreak(incident_key, row.seq, row.id, "its content was changed after it was written")
         prev = row.hash
@@ -63,7 +65,9 @@ class IntegrityService:
         breaks: list[ChainBreak] = []
         entries = 0
         with self._store.read_connection() as conn:
-            stmt = select(Incident.__table__.c.id, Incident.__table__.c.key).order_by(Incident.__table__.c.number)
+            stmt = select(Incident.__table__.c.id, Incident.__table__.c.key).order_by(
+                Incident.__table__.c.number
+            )
             incidents = conn.execute(stmt).all()
             if ref is not None:
                 from services.incidents import IncidentService
@@ -72,7 +76,10 @@ class IntegrityService:
                     wanted = IncidentService._load(s, ref).id
                 incidents = [i for i in incidents if i[0] == wanted]
             for inc_id, key in incidents:
-                rows = [EntryRow(*r) for r in conn.execute(select(*_COLS).where(_T.c.incident_id == inc_id).order_by(_T.c.seq))]
+                rows = [
+                    EntryRow(*r)
+                    for r in conn.execute(select(*_COLS).where(_T.c.incident_id == inc_id).order_by(_T.c.seq))
+                ]
                 entries += len(rows)
                 problem = verify_rows(key, rows)
                 if problem:
@@ -110,7 +117,9 @@ class IntegrityService:
         try:
             import keyring
 
-            report["keyring_backend"] = type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
+            report["keyring_backend"] = (
+                type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
+            )
         except Exception as exc:  # keyring's discovery can fail in many environment-specific ways
             report["keyring_backend"] = f"unavailable ({type(exc).__name__})"
         return report

@@ -65,7 +65,9 @@ class PeopleService:
         self._publish("people", None, None)
         return view
 
-    def update(self, handle: str, *, name=None, new_handle=None, email=None, phone=None, timezone=None) -> PersonView:
+    def update(
+        self, handle: str, *, name=None, new_handle=None, email=None, phone=None, timezone=None
+    ) -> PersonView:
         with self._store.transaction() as s:
             person = self._get(s, handle)
             vals = self._validate(
@@ -95,5 +97,7 @@ class PeopleService:
         handle = (handle or "").strip().lstrip("@")
         person = session.scalar(select(Person).where(Person.handle == handle))
         if person is None:
-            raise NotFound(f"Nobody with the handle '{handle}' is in the responder directory. Add them first.")
+            raise NotFound(
+                f"Nobody with the handle '{handle}' is in the responder directory. Add them first."
+            )
         return person

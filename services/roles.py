@@ -56,7 +56,9 @@ class RoleService:
             raise ValidationError("A role change cannot be dated in the future.", field="at")
         return when
 
-    def assign(self, ref: str, role: str, handle: str, *, author: str, at: datetime | None = None) -> RoleHolding:
+    def assign(
+        self, ref: str, role: str, handle: str, *, author: str, at: datetime | None = None
+    ) -> RoleHolding:
         definition = self._catalog.role(role)
         author = _clean_author(author)
         now = self._now()
@@ -73,7 +75,9 @@ class RoleService:
                     f"{current.name} holds {definition.name} on {inc.key}. Hand it over (with a brief) or release it first."
                 )
             if when < inc.declared_at:
-                raise ValidationError("A role cannot be assigned before the incident was declared.", field="at")
+                raise ValidationError(
+                    "A role cannot be assigned before the incident was declared.", field="at"
+                )
             ra = RoleAssignment(
                 incident_id=inc.id,
                 role=definition.id,
@@ -101,6 +105,7 @@ class RoleService:
                 now=now,
                 occurred_at=when,
                 data=data,
+                hooks=self._store.entry_hooks,
             )
             view = RoleHolding.of(ra, person)
         self._publish("roles", view.incident_id, None)
@@ -134,7 +139,9 @@ class RoleService:
             if holder.person_id == incoming.id:
                 raise InvalidTransition(f"{incoming.name} already holds {definition.name}.")
             if when < holder.started_at:
-                raise ValidationError("A handover cannot be dated before the outgoing holder took the role.", field="at")
+                raise ValidationError(
+                    "A handover cannot be dated before the outgoing holder took the role.", field="at"
+                )
             outgoing = s.get(Person, holder.person_id)
             holder.ended_at = when
             ra = RoleAssignment(
@@ -168,6 +175,7 @@ class RoleService:
                     "to": incoming.handle,
                     "brief": clean,
                 },
+                hooks=self._store.entry_hooks,
             )
             view = RoleHolding.of(ra, incoming)
         self._publish("roles", view.incident_id, None)
@@ -203,6 +211,7 @@ class RoleService:
                 now=now,
                 occurred_at=when,
                 data={"action": "released", "role": definition.id, "person": person.handle, "reason": reason},
+                hooks=self._store.entry_hooks,
             )
             incident_id = inc.id
         self._publish("roles", incident_id, None)
@@ -234,6 +243,7 @@ class RoleService:
                 author=author,
                 now=now,
                 data={"action": "checklist", "role": definition.id, "item": item, "done": done},
+                hooks=self._store.entry_hooks,
             )
             person = s.get(Person, holder.person_id)
             view = RoleHolding.of(holder, person)
@@ -285,5 +295,3 @@ class RoleService:
                 .order_by(RoleAssignment.started_at)
             ).all()
             return [(key, RoleHolding.of(ra, person)) for ra, key in rows]
-
-

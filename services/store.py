@@ -29,11 +29,20 @@ BUSY_TIMEOUT_MS = 5000
 # (fragment of the driver's message, what the user is told)
 _STORAGE_FAILURES = (
     ("database is locked", "The database is busy in another program (locked). Nothing was saved; try again."),
-    ("readonly database", "The database is read-only here. Nothing was saved. Check the data folder's permissions."),
+    (
+        "readonly database",
+        "The database is read-only here. Nothing was saved. Check the data folder's permissions.",
+    ),
     ("read-only", "The database is read-only here. Nothing was saved. Check the data folder's permissions."),
-    ("unable to open database", "The database file cannot be opened. Check that the data folder exists and is writable."),
+    (
+        "unable to open database",
+        "The database file cannot be opened. Check that the data folder exists and is writable.",
+    ),
     ("file is not a database", "This file is not a Sitrep database (or it is damaged)."),
-    ("database disk image is malformed", "The database file is damaged. Restore it from a backup in the data folder."),
+    (
+        "database disk image is malformed",
+        "The database file is damaged. Restore it from a backup in the data folder.",
+    ),
     ("disk is full", "The disk is full. Nothing was saved; free some space and try again."),
     ("disk i/o error", "The disk reported an I/O error. Nothing was saved."),
 )
@@ -90,6 +99,8 @@ class Store:
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
         self.last_backup: Path | None = None
+        # Run inside every timeline append's transaction: (db, entry) -> None. See services.timeline.
+        self.entry_hooks: list = []
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -101,7 +112,9 @@ class Store:
             if path.exists() and path.stat().st_size > 0:
                 with path.open("rb") as fh:
                     if fh.read(16) != b"SQLite format 3\x00":
-                        raise StoreError(f"{path} is not a Sitrep database (it is not an SQLite file). It was left untouched.")
+                        raise StoreError(
+                            f"{path} is not a Sitrep database (it is not an SQLite file). It was left untouched."
+                        )
         store = cls(url, backups_dir)
         try:
             store._prepare_schema()
@@ -154,7 +167,9 @@ class Store:
         if not self.is_sqlite or self.path is None:
             return
         try:
-            raw = self.writer.raw_connection()  # outside any transaction: journal_mode cannot change inside one
+            raw = (
+                self.writer.raw_connection()
+            )  # outside any transaction: journal_mode cannot change inside one
             try:
                 cur = raw.cursor()
                 mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -197,7 +212,9 @@ class Store:
                 dst.close()
                 src.close()
         except sqlite3.Error as exc:
-            raise StoreError(f"Could not back up the database before changing it ({exc}). Nothing was changed.") from None
+            raise StoreError(
+                f"Could not back up the database before changing it ({exc}). Nothing was changed."
+            ) from None
         log.info("backed up %s to %s", self.path, target)
         return target
 
@@ -210,7 +227,9 @@ class Store:
             with session.begin():
                 yield session
         except IntegrityError as exc:
-            raise StoreError(f"The change conflicts with what is stored ({exc.orig}). Nothing was saved.") from None
+            raise StoreError(
+                f"The change conflicts with what is stored ({exc.orig}). Nothing was saved."
+            ) from None
         except (OperationalError, DatabaseError) as exc:
             raise storage_error(exc) from None
         finally:
@@ -234,7 +253,9 @@ class Store:
             with self.writer.begin() as conn:
                 yield conn
         except IntegrityError as exc:
-            raise StoreError(f"The change conflicts with what is stored ({exc.orig}). Nothing was saved.") from None
+            raise StoreError(
+                f"The change conflicts with what is stored ({exc.orig}). Nothing was saved."
+            ) from None
         except (OperationalError, DatabaseError) as exc:
             raise storage_error(exc) from None
 

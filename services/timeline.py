@@ -23,6 +23,9 @@ from services.errors import NotFound, ValidationError
 from services.views import EntryRow
 
 GENESIS_HASH = "0" * 64
+
+# Called inside the appending transaction with (connection or session, the new entry).
+EntryHook = Callable[[Any, EntryRow], None]
 MAX_BODY = 20_000
 
 _T = TimelineEntry.__table__
@@ -62,7 +65,13 @@ def append_entry(
     source: str = "sitrep",
     data: dict[str, Any] | None = None,
     supersedes_id: str | None = None,
+    hooks: Sequence[EntryHook] = (),
 ) -> EntryRow:
+    """Append one entry to an incident's chain, inside the caller's transaction.
+
+    `hooks` run in the same transaction after the insert (e.g. the sync outbox writes what a backend
+    is owed), so the entry and everything derived from it commit together or not at all.
+    """
     last = db.execute(
         select(_T.c.seq, _T.c.hash).where(_T.c.incident_id == incident_id).order_by(_T.c.seq.desc()).limit(1)
     ).first()
@@ -84,7 +93,10 @@ def append_entry(
     }
     row["hash"] = entry_digest(prev_hash, row)
     db.execute(insert(_T), row)
-    return EntryRow(**row)
+    entry = EntryRow(**row)
+    for hook in hooks:
+        hook(db, entry)
+    return entry
 
 
 def _clean_author(author: str) -> str:
@@ -117,7 +129,9 @@ class TimelineService:
             kind = EntryKind(kind)
         except ValueError:
             allowed = ", ".join(k.value for k in sorted(AUTHORED_KINDS))
-            raise ValidationError(f"Unknown entry kind '{kind}'. Use one of: {allowed}.", field="kind") from None
+            raise ValidationError(
+                f"Unknown entry kind '{kind}'. Use one of: {allowed}.", field="kind"
+            ) from None
         if kind not in AUTHORED_KINDS:
             raise ValidationError(
                 f"'{kind.value}' entries are written by Sitrep when the incident changes; log a note instead.",
@@ -129,13 +143,17 @@ class TimelineService:
         if len(body) > MAX_BODY:
             raise ValidationError(f"An entry is limited to {MAX_BODY:,} characters.", field="body")
         if kind is EntryKind.DECISION and not (rationale or "").strip():
-            raise ValidationError("A decision needs its rationale: why this, and not something else?", field="rationale")
+            raise ValidationError(
+                "A decision needs its rationale: why this, and not something else?", field="rationale"
+            )
         author = _clean_author(author)
         now = self._now()
         if occurred_at is not None and as_utc(occurred_at) > now:
             raise ValidationError("An entry cannot be dated in the future.", field="occurred_at")
         with self._store.write_connection() as conn:
-            exists = conn.execute(select(Incident.__table__.c.id).where(Incident.__table__.c.id == incident_id)).first()
+            exists = conn.execute(
+                select(Incident.__table__.c.id).where(Incident.__table__.c.id == incident_id)
+            ).first()
             if exists is None:
                 raise NotFound("That incident does not exist.")
             entry = append_entry(
@@ -149,6 +167,7 @@ class TimelineService:
                 rationale=(rationale or "").strip() or None,
                 source=source,
                 data=data,
+                hooks=self._store.entry_hooks,
             )
         self._publish("timeline", incident_id, entry.seq)
         return entry
@@ -170,7 +189,9 @@ class TimelineService:
             old = EntryRow(*old)
             already = conn.execute(select(_T.c.seq).where(_T.c.supersedes_id == entry_id)).first()
             if already is not None:
-                raise ValidationError(f"Entry #{old.seq} was already corrected by entry #{already[0]}; correct that one.")
+                raise ValidationError(
+                    f"Entry #{old.seq} was already corrected by entry #{already[0]}; correct that one."
+                )
             entry = append_entry(
                 conn,
                 old.incident_id,
@@ -182,6 +203,7 @@ class TimelineService:
                 rationale=old.rationale,
                 data={"correction_reason": reason, "corrects_seq": old.seq},
                 supersedes_id=old.id,
+                hooks=self._store.entry_hooks,
             )
         self._publish("timeline", old.incident_id, entry.seq)
         return entry
@@ -193,7 +215,9 @@ class TimelineService:
 
     def last_seq(self, incident_id: str) -> int:
         with self._store.read_connection() as conn:
-            return conn.execute(select(func.max(_T.c.seq)).where(_T.c.incident_id == incident_id)).scalar() or 0
+            return (
+                conn.execute(select(func.max(_T.c.seq)).where(_T.c.incident_id == incident_id)).scalar() or 0
+            )
 
     def entries(self, incident_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[EntryRow]:
         stmt = select(*_COLS).where(_T.c.incident_id == incident_id, _T.c.seq > after_seq).order_by(_T.c.seq)
@@ -243,7 +267,9 @@ class TimelineService:
             return list(conn.execute(stmt.order_by(_T.c.seq)).scalars())
 
     def superseded_ids(self, incident_id: str) -> set[str]:
-        stmt = select(_T.c.supersedes_id).where(_T.c.incident_id == incident_id, _T.c.supersedes_id.is_not(None))
+        stmt = select(_T.c.supersedes_id).where(
+            _T.c.incident_id == incident_id, _T.c.supersedes_id.is_not(None)
+        )
         with self._store.read_connection() as conn:
             return set(conn.execute(stmt).scalars())
 
