@@ -10,7 +10,7 @@ import logging
 import sys
 import tempfile
 
-from app.cli import Cli, build_parser, default_author, print_error
+from app.cli import Cli, build_parser, default_author, print_error, relative_times_as_words
 from app.logging_setup import setup_logging
 from app.paths import resolve_paths
 from services.errors import SitrepError
@@ -22,7 +22,7 @@ EXIT_BUG = 70  # EX_SOFTWARE
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(relative_times_as_words(sys.argv[1:] if argv is None else list(argv)))
     if args.version:
         from services.integrity import _version
 
