@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except SitrepError as err:
         return _fail(gui, err)
     except Exception:
-        log.exception("unexpected failure opening %s", url)
+        from services.integrity import _redact
+
+        log.exception("unexpected failure opening %s", _redact(url))  # a URL may carry a password
         return _fail(gui, SitrepError(f"Sitrep could not open its store; details are in {paths.logs / 'sitrep.log'}."),
                      code=EXIT_BUG)  # fmt: skip
     if sitrep.store.last_backup is not None:
