@@ -427,7 +427,8 @@ class Cli:
     def do_clocks(self) -> int:
         inc = self.s.incidents.get(self.a.incident)
         if self.a.check:
-            for c in self.s.clocks.check(inc.id, author=self.author):
+            # A breach is Sitrep's finding, not the typist's: authored "sitrep" as from the console.
+            for c in self.s.clocks.check(inc.id):
                 print(f"breach recorded: {c.label} (due {_t(c.due_at)})", file=sys.stderr)
         now = self.s.now()
         clocks = self.s.clocks.clocks(inc)
