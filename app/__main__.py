@@ -13,7 +13,7 @@ import tempfile
 from app.cli import Cli, build_parser, default_author, print_error, relative_times_as_words
 from app.logging_setup import setup_logging
 from app.paths import resolve_paths
-from services.errors import SitrepError
+from services.errors import SitrepError, StoreError
 
 log = logging.getLogger("sitrep")
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths.create()
     except OSError as exc:
-        return _fail(gui, SitrepError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
+        return _fail(gui, StoreError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
     setup_logging(paths.logs)
     url = args.db or f"sqlite:///{paths.database}"
     try:
