@@ -194,6 +194,11 @@ class MainWindow(QMainWindow):
         if not ok:
             return
         current = select or (self.ctx.selection.current.id if self.ctx.selection.current else None)
+        if current and all(inc.id != current for inc in incidents):
+            # An older incident outside the switcher's window (opened from the list or a chart): show it too.
+            found, extra = run_action(self.ctx, self, self.ctx.sitrep.incidents.get, current)
+            if found:
+                incidents.append(extra)
         self.switcher.blockSignals(True)
         self.switcher.clear()
         for inc in incidents:
