@@ -152,6 +152,8 @@ class OutboxItem(Base):
     # Written by the sync layer from the vendor's error message; never holds a credential.
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     remote_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The last attempt may have reached the backend (timeout after sending, crash mid-request).
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RemoteLink(Base):

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("remote_ref", sa.String(length=200), nullable=True),
+        sa.Column("uncertain", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["entry_id"], ["timeline_entries.id"], name=op.f("fk_sync_outbox_entry_id_timeline_entries"), ondelete="RESTRICT"),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_sync_outbox_incident_id_incidents"), ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_outbox")),
