@@ -328,7 +328,10 @@ class StatuspageAdapter(Adapter):
                 out.link_states[("incident", rid)] = inc["status"]
             known = ctx.links.known_remote_ids(local, "incident_update")
             own = {normalise_text(t) for t in ctx.links.own_texts(local)}
-            for upd in sorted(inc.get("incident_updates") or [], key=lambda u: u.get("created_at") or ""):
+            # Statuspage lists updates newest first; oldest first onto the timeline.
+            for upd in sorted(
+                reversed(inc.get("incident_updates") or []), key=lambda u: u.get("created_at") or ""
+            ):
                 uid = upd.get("id")
                 if not uid or uid in known or normalise_text(upd.get("body", "")) in own:
                     continue
