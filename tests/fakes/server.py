@@ -8,6 +8,7 @@ answers that never come in time, garbled bodies, dropped connections, and being 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -109,10 +110,8 @@ class FakeServer:
             def finish(self) -> None:
                 with fake.lock:
                     fake._conns.discard(self.connection)
-                try:
+                with contextlib.suppress(OSError):
                     super().finish()
-                except OSError:
-                    pass
 
             def log_message(self, *args) -> None:
                 pass
@@ -144,10 +143,8 @@ class FakeServer:
             conns = list(self._conns)
             self._conns.clear()
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(5)
 
@@ -211,17 +208,13 @@ class FakeServer:
     def _misbehave(self, h, rec: Recorded, fault: Fault, reply: Reply | None) -> None:
         if fault.kind == "timeout":
             self._release.wait(fault.delay or 30)
-            try:
+            with contextlib.suppress(OSError):
                 self._send(h, rec, reply or Reply(504, {"message": "late"}))
-            except OSError:
-                pass
             return
         if fault.kind == "drop":
             h.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 h.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         if fault.kind == "malformed":
             self._send(h, rec, Reply(reply.status if reply else 200, b'{"incident": {"id": "trunc'))
