@@ -74,6 +74,9 @@ class PagerDutyAdapter(Adapter):
         SettingField("status_update_kinds", "Entry kinds sent as status updates", "list", ["comms"]),
         SettingField("request_responders", "Ask role holders to respond", "bool", True),
         SettingField("events_for_alerts", "Use Events v2 for alert-driven incidents", "bool", False),
+        SettingField(
+            "mode", "rest (incidents, notes, responders) or events (Events v2 alerts only)", "str", "rest"
+        ),
     )
     secrets = (
         SecretField("api_token", "REST API key"),
@@ -128,7 +131,16 @@ class PagerDutyAdapter(Adapter):
 
     # -- planning ------------------------------------------------------------------------
     def _events_mode(self, change: ChangeToPlan) -> bool:
+        if self.setting("mode") == "events":
+            return True
         return bool(self.setting("events_for_alerts")) and change.incident.source.startswith("alert")
+
+    def missing(self) -> list[str]:
+        if self.setting("mode") == "events":
+            return []  # only the routing key (in the keyring) is needed
+        if self.setting("mode") != "rest":
+            return ["PagerDuty: 'mode' is 'rest' or 'events'."]
+        return super().missing()
 
     def plan(self, change: ChangeToPlan) -> list[Planned]:
         if is_from_a_backend(change):
