@@ -424,7 +424,8 @@ class SyncWorker:
                 continue
             if lane.paused_until > time.monotonic() or lane.breaker.state != "closed":
                 continue
-            ctx = PullContext(lane.http, LinkReader(self.store, name, utcnow), utcnow())
+            # "Recently changed" is judged on the store's own clock, the one incidents are stamped with.
+            ctx = PullContext(lane.http, LinkReader(self.store, name, self._entry_now), utcnow())
             try:
                 result = lane.adapter.pull(ctx)
             except TransientFailure as exc:
