@@ -15,7 +15,9 @@ def test_pull_brings_remote_work_onto_the_timeline_without_echo(app, fake_pd, fa
     configure_backends(app, fake_pd, fake_jira, fake_sp)
     inc = app.incidents.declare("Checkout: payments failing", "SEV1", author="ic", services=["checkout"])
     app.timeline.log(inc.id, "Roll back", author="ic", kind="decision", rationale="deploy matches")
-    app.timeline.log(inc.id, "Payments are failing.", author="ic", kind="comms", data={"sync": ["statuspage"]})
+    app.timeline.log(
+        inc.id, "Payments are failing.", author="ic", kind="comms", data={"sync": ["statuspage"]}
+    )
     app.sync.drain_once()
     # Pulling right after our own writes finds nothing new: no echo of notes, comments, updates, log entries.
     assert app.sync.drain_once(pull=True).pulled == 0
@@ -38,7 +40,12 @@ def test_pull_brings_remote_work_onto_the_timeline_without_echo(app, fake_pd, fa
         ("pagerduty", "system", "Bo Chen (PagerDuty)", "PagerDuty: Acknowledged by Bo Chen."),
         ("jira", "note", "Dana Lee (Jira)", "Finance asks for an ETA"),
         ("jira", "system", "Jira", "Jira: OPS-1 moved from 'To Do' to 'In Progress'"),
-        ("statuspage", "comms", "Statuspage", "Statuspage update (identified): Payment provider confirmed an outage."),
+        (
+            "statuspage",
+            "comms",
+            "Statuspage",
+            "Statuspage update (identified): Payment provider confirmed an outage.",
+        ),
     }
     assert app.timeline.count(inc.id) == before + 5
     assert app.integrity.verify().ok  # pulled entries join the hash chain like any other
