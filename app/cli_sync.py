@@ -150,6 +150,8 @@ class SyncCommands:
 
     def _sync_drain(self) -> int:
         sync = self.s.sync
+        if sync.settings.problem:
+            raise ValidationError(sync.settings.problem)
         if not any(b.enabled for b in sync.backends()):
             raise ValidationError("No sync backend is enabled. `sitrep backend list` shows them; "
                                   "`sitrep backend set NAME --enable ...` sets one up.")  # fmt: skip

@@ -143,6 +143,8 @@ def secret_service(tmp_path_factory):
     )  # fmt: skip
     if unlock.returncode != 0:
         bus.terminate()
+        bus.wait(10)
+        bus.stdout.close()
         pytest.fail(f"gnome-keyring-daemon did not start: {unlock.stderr}")
     previous_address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
     os.environ["DBUS_SESSION_BUS_ADDRESS"] = address
@@ -157,6 +159,7 @@ def secret_service(tmp_path_factory):
     # gnome-keyring-daemon leaves with its bus.
     bus.terminate()
     bus.wait(10)
+    bus.stdout.close()
 
 
 @pytest.fixture
