@@ -110,7 +110,7 @@ def app(data_dir, clock):
 
 
 # -- a private Secret Service ---------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def secret_service(tmp_path_factory):
     """A real Secret Service on a private D-Bus session: dbus-daemon + gnome-keyring-daemon --unlock,
     with a throwaway HOME, so tests never touch a developer's own keyring. Yields the environment a
