@@ -116,3 +116,88 @@ class RoleAssignment(Base):
     assigned_by: Mapped[str] = mapped_column(String(120))
     handover_brief: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     checklist_done: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+# -- sync (migration 0003) -----------------------------------------------------------------
+class OutboxItem(Base):
+    """One thing a backend is owed, written in the same transaction as the change that caused it.
+
+    The integer id orders items: a worker sends each backend's items in id order.
+    """
+
+    __tablename__ = "sync_outbox"
+    __table_args__ = (
+        Index("ix_sync_outbox_lane", "backend", "state", "id"),
+        Index("ix_sync_outbox_incident", "incident_id", "backend"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    backend: Mapped[str] = mapped_column(String(40))
+    op: Mapped[str] = mapped_column(String(60))
+    incident_id: Mapped[str | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="RESTRICT"), nullable=True
+    )
+    entry_id: Mapped[str | None] = mapped_column(
+        ForeignKey("timeline_entries.id", ondelete="RESTRICT"), nullable=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Written by the sync layer from the vendor's error message; never holds a credential.
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    remote_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The last attempt may have reached the backend (timeout after sending, crash mid-request).
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RemoteLink(Base):
+    """A local record and its counterpart in a backend.
+
+    origin "sitrep": Sitrep made the remote object (so a pull must not bring it back as news);
+    origin "remote": someone made it in the backend and a pull copied it onto the timeline.
+    """
+
+    __tablename__ = "sync_remote_links"
+    __table_args__ = (
+        UniqueConstraint("backend", "remote_kind", "remote_id", name="uq_sync_remote_links_remote"),
+        Index("ix_sync_remote_links_local", "local_kind", "local_id", "backend"),
+        Index("ix_sync_remote_links_incident", "incident_id", "backend"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    backend: Mapped[str] = mapped_column(String(40))
+    local_kind: Mapped[str] = mapped_column(String(20))  # "incident" | "entry"
+    local_id: Mapped[str] = mapped_column(String(36))
+    incident_id: Mapped[str | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="RESTRICT"), nullable=True
+    )
+    remote_kind: Mapped[str] = mapped_column(String(40))
+    remote_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    origin: Mapped[str] = mapped_column(String(10), default="sitrep")
+    remote_state: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncBackendState(Base):
+    """Per-backend lane state shared by every worker on this database: lease, breaker, pull marks."""
+
+    __tablename__ = "sync_backends"
+
+    backend: Mapped[str] = mapped_column(String(40), primary_key=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    breaker: Mapped[str] = mapped_column(String(12), default="closed")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    open_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_pull_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

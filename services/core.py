@@ -56,7 +56,12 @@ class ChangeBus:
 
 class Sitrep:
     def __init__(
-        self, store: Store, catalog: Catalog | None = None, now: Callable[[], datetime] = utcnow
+        self,
+        store: Store,
+        catalog: Catalog | None = None,
+        now: Callable[[], datetime] = utcnow,
+        config_dir: Path | None = None,
+        sync_options: dict | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog or Catalog()
@@ -70,6 +75,11 @@ class Sitrep:
         self.clocks = ClockService(store, self.catalog, now, pub)
         self.exchange = Exchange(store, self.catalog, now, pub)
         self.integrity = IntegrityService(store)
+        # Sync registers its outbox writer in store.entry_hooks; see services/sync.
+        from services.sync.service import SyncService
+
+        self.sync = SyncService(store, config_dir, now=now, publish=pub, **(sync_options or {}))
+        self.changes.subscribe(lambda change: change.topic != "sync" and self.sync.wake())
 
     @classmethod
     def open(
@@ -79,9 +89,11 @@ class Sitrep:
         backups_dir: Path | None = None,
         config_dir: Path | None = None,
         now: Callable[[], datetime] = utcnow,
+        sync_options: dict | None = None,
     ) -> Sitrep:
         catalog = Catalog(config_dir)
-        return cls(Store.open(url, backups_dir), catalog, now)
+        return cls(Store.open(url, backups_dir), catalog, now, config_dir, sync_options)
 
     def close(self) -> None:
+        self.sync.stop()
         self.store.close()

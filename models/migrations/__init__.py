@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
-SCHEMA_HEAD = "0001"
-KNOWN_REVISIONS = frozenset({"0001"})
+# "0003" (sync) is written against "0001"; "0002" comes from another branch and the lead
+# re-chains 0003 onto it at merge, then adds "0002" here.
+SCHEMA_HEAD = "0003"
+KNOWN_REVISIONS = frozenset({"0001", "0003"})
 MIGRATIONS_DIR = Path(__file__).parent
