@@ -12,6 +12,7 @@ from app.paths import Paths
 from services.core import Sitrep
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
+from ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ def application() -> QApplication:
         app.setApplicationDisplayName("Sitrep")
         app.setOrganizationName("Sitrep")
         app.setDesktopFileName("sitrep")
+        apply_theme(app)
     return app
 
 

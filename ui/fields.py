@@ -1,0 +1,97 @@
+"""Small form pieces shared by dialogs: an inline error line under a field, a responder picker."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QCompleter, QLabel, QWidget
+
+from services.views import PersonView
+from ui.theme import error_style
+
+
+class ErrorLabel(QLabel):
+    """Red, word-wrapped, hidden while empty; keeps its red readable when the scheme flips."""
+
+    def __init__(self, parent: QWidget | None = None, *, name: str | None = None) -> None:
+        super().__init__(parent)
+        if name:
+            self.setObjectName(name)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._restyle()
+        self.hide()
+
+    def _restyle(self) -> None:
+        style = error_style(self)
+        if style != self.styleSheet():  # setting a style sheet is itself a palette change
+            self.setStyleSheet(style)
+
+    def show_error(self, message: str | None) -> None:
+        self.setText(message or "")
+        self.setVisible(bool(message))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._restyle()
+        super().changeEvent(event)
+
+
+class ResponderPicker(QComboBox):
+    """Choose a responder by typing part of a name or handle; the item data is the handle."""
+
+    person_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.setMinimumContentsLength(24)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        completer = QCompleter(self.model(), self)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.setCompleter(completer)
+        self.lineEdit().setPlaceholderText("Type a name or @handle")
+        self.currentIndexChanged.connect(self._emit)
+
+    def set_people(self, people: list[PersonView], select: str | None = None) -> None:
+        keep = select or self.handle()
+        self.blockSignals(True)
+        self.clear()
+        for p in people:
+            self.addItem(f"{p.name} (@{p.handle})", p.handle)
+            self.setItemData(self.count() - 1, f"{p.name} · {p.timezone}", Qt.ItemDataRole.ToolTipRole)
+        index = self.findData(keep) if keep else -1
+        self.setCurrentIndex(index)
+        if index < 0:
+            self.setEditText("")
+        self.blockSignals(False)
+
+    def handle(self) -> str | None:
+        """The chosen responder's handle; also accepts a typed '@handle' or exact name."""
+        text = self.currentText().strip()
+        index = self.currentIndex()
+        if index >= 0 and self.itemText(index) == text:
+            return self.itemData(index)
+        if not text:
+            return None
+        for i in range(self.count()):
+            label, handle = self.itemText(i), self.itemData(i)
+            if (
+                text.lstrip("@").lower() == str(handle).lower()
+                or text.lower() == label.split(" (@")[0].lower()
+            ):
+                return handle
+        return text.lstrip("@")  # let the service say it is unknown, in its words
+
+    def choose(self, handle: str) -> None:
+        index = self.findData(handle.lstrip("@"))
+        if index >= 0:
+            self.setCurrentIndex(index)
+        else:
+            self.setEditText(handle)
+
+    def _emit(self, index: int) -> None:
+        if index >= 0:
+            self.person_chosen.emit(self.itemData(index))

@@ -1,0 +1,121 @@
+"""Look and feel: Fusion, following the system's light or dark scheme, sized by fonts rather than pixels.
+
+Fusion draws the same on every platform, so what the screenshots show is what users get. The colour
+scheme comes from the platform (QStyleHints.colorScheme, Qt 6.5+) and follows it when it changes;
+SITREP_THEME=light|dark overrides it (for a desktop that does not say, or to check both).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
+
+log = logging.getLogger(__name__)
+
+_ERROR_LIGHT = QColor("#c42b1c")
+_ERROR_DARK = QColor("#ff8a80")
+_WARN_LIGHT = QColor("#9a6700")
+_WARN_DARK = QColor("#f2cc60")
+
+
+def wanted_scheme(app: QGuiApplication | None = None) -> str:
+    """'dark' or 'light': the override if set, else what the platform reports (light when it says nothing)."""
+    override = os.environ.get("SITREP_THEME", "").strip().lower()
+    if override in ("dark", "light"):
+        return override
+    app = app or QGuiApplication.instance()
+    hints = app.styleHints() if app is not None else None
+    scheme = getattr(hints, "colorScheme", None)
+    if callable(scheme) and scheme() == Qt.ColorScheme.Dark:
+        return "dark"
+    return "light"
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    window, base, alt, text = (
+        QColor(37, 37, 40),
+        QColor(28, 28, 31),
+        QColor(44, 44, 48),
+        QColor(230, 230, 232),
+    )
+    disabled = QColor(128, 128, 134)
+    highlight = QColor(53, 132, 228)
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        p.setColor(group, QPalette.ColorRole.Window, window)
+        p.setColor(group, QPalette.ColorRole.WindowText, text)
+        p.setColor(group, QPalette.ColorRole.Base, base)
+        p.setColor(group, QPalette.ColorRole.AlternateBase, alt)
+        p.setColor(group, QPalette.ColorRole.ToolTipBase, QColor(52, 52, 58))
+        p.setColor(group, QPalette.ColorRole.ToolTipText, text)
+        p.setColor(group, QPalette.ColorRole.PlaceholderText, QColor(150, 150, 156))
+        p.setColor(group, QPalette.ColorRole.Text, text)
+        p.setColor(group, QPalette.ColorRole.Button, QColor(50, 50, 55))
+        p.setColor(group, QPalette.ColorRole.ButtonText, text)
+        p.setColor(group, QPalette.ColorRole.BrightText, QColor(255, 120, 120))
+        p.setColor(group, QPalette.ColorRole.Light, QColor(70, 70, 76))
+        p.setColor(group, QPalette.ColorRole.Midlight, QColor(60, 60, 66))
+        p.setColor(group, QPalette.ColorRole.Mid, QColor(45, 45, 50))
+        p.setColor(group, QPalette.ColorRole.Dark, QColor(20, 20, 22))
+        p.setColor(group, QPalette.ColorRole.Shadow, QColor(0, 0, 0))
+        p.setColor(group, QPalette.ColorRole.Highlight, highlight)
+        p.setColor(group, QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
+        p.setColor(group, QPalette.ColorRole.Link, QColor(110, 170, 255))
+        p.setColor(group, QPalette.ColorRole.LinkVisited, QColor(180, 140, 255))
+    p.setColor(QPalette.ColorGroup.Inactive, QPalette.ColorRole.Highlight, QColor(60, 80, 110))
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.PlaceholderText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Window, window)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Base, window)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor(45, 45, 50))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, QColor(70, 70, 76))
+    return p
+
+
+def is_dark(widget: QWidget | None = None) -> bool:
+    palette = widget.palette() if widget is not None else QGuiApplication.palette()
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def error_color(widget: QWidget | None = None) -> QColor:
+    """A red that reads on the current background (inline errors, breached clocks)."""
+    return QColor(_ERROR_DARK if is_dark(widget) else _ERROR_LIGHT)
+
+
+def warning_color(widget: QWidget | None = None) -> QColor:
+    return QColor(_WARN_DARK if is_dark(widget) else _WARN_LIGHT)
+
+
+def error_style(widget: QWidget | None = None) -> str:
+    return f"color: {error_color(widget).name()};"
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion, in the system's scheme, re-applied when the system switches between light and dark."""
+    if app.property("sitrep_theme_installed"):
+        _apply_scheme(app)
+        return
+    app.setStyle("Fusion")
+    _apply_scheme(app)
+    hints = app.styleHints()
+    changed = getattr(hints, "colorSchemeChanged", None)
+    if changed is not None:
+        changed.connect(lambda _scheme: _apply_scheme(app))
+    app.setProperty("sitrep_theme_installed", True)
+
+
+def _apply_scheme(app: QApplication) -> None:
+    scheme = wanted_scheme(app)
+    palette = dark_palette() if scheme == "dark" else app.style().standardPalette()
+    app.setPalette(palette)
+    app.setProperty("sitrep_scheme", scheme)
+    log.debug("colour scheme: %s", scheme)
