@@ -37,6 +37,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Sitrep")
         self.setObjectName("sitrep-main")
         self.setDockNestingEnabled(True)
+        # Every panel is a dock. An empty central area would sit between them as a grey gap once a
+        # dock (the header) is shorter than its share, so the centre is a zero-size placeholder.
+        central = QWidget(self)
+        central.setObjectName("central-placeholder")
+        central.setMaximumWidth(0)
+        self.setCentralWidget(central)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
