@@ -76,12 +76,10 @@ class ResponderPicker(QComboBox):
             return self.itemData(index)
         if not text:
             return None
+        typed = text.lower()
         for i in range(self.count()):
-            label, handle = self.itemText(i), self.itemData(i)
-            if (
-                text.lstrip("@").lower() == str(handle).lower()
-                or text.lower() == label.split(" (@")[0].lower()
-            ):
+            label, handle = self.itemText(i).lower(), str(self.itemData(i))
+            if typed in (label, label.split(" (@")[0]) or typed.lstrip("@") == handle.lower():
                 return handle
         return text.lstrip("@")  # let the service say it is unknown, in its words
 
