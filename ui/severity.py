@@ -24,6 +24,7 @@ _OTHER = ("#4a4a4a", "#ffffff")
 BREACH_COLOURS = ("#c50f1f", "#ffffff")
 WARNING_COLOURS = ("#f2c744", "#1b1b1b")
 MET_COLOURS = ("#0e7a0d", "#ffffff")
+MET_LATE_COLOURS = ("#7a2b2b", "#ffffff")  # met, but after the deadline: a muted red
 
 
 def severity_colours(level_id: str) -> tuple[str, str]:

@@ -27,16 +27,23 @@ from services.views import IncidentView
 from ui.forms import quiet_colour
 from ui.localtime import viewer_and_utc, viewer_time
 from ui.panels import PanelSpec
-from ui.severity import BREACH_COLOURS, MET_COLOURS, WARNING_COLOURS, badge_style, severity_colours
+from ui.severity import (
+    BREACH_COLOURS,
+    MET_COLOURS,
+    MET_LATE_COLOURS,
+    WARNING_COLOURS,
+    badge_style,
+    severity_colours,
+)
 from ui.timefmt import span_text
 
 log = logging.getLogger(__name__)
 
 CHECK_EVERY_MS = 15_000
 TICK_MS = 1_000
-WARN_WITHIN_S = 5 * 60  # a running clock turns amber in its last five minutes
+WARN_WITHIN_S = 3 * 60  # a running clock turns amber in its last three minutes
 
-_STATUS_COLOURS = {
+STATUS_COLOURS = {
     Status.DECLARED: ("#5c2d91", "#ffffff"),
     Status.INVESTIGATING: ("#8a3707", "#ffffff"),
     Status.IDENTIFIED: ("#0f5ea8", "#ffffff"),
@@ -114,11 +121,7 @@ class ClockChip(QLabel):
             elif state == "met":
                 self.setStyleSheet(badge_style(MET_COLOURS, bold=False))
             elif state == "met_late":
-                self.setStyleSheet(
-                    badge_style(BREACH_COLOURS, bold=False).replace(
-                        f"background-color: {BREACH_COLOURS[0]}", "background-color: #7a2b2b"
-                    )
-                )
+                self.setStyleSheet(badge_style(MET_LATE_COLOURS, bold=False))
             else:
                 self.setStyleSheet("border: 1px solid palette(mid); border-radius: 4px; padding: 2px 8px;")
         due = f"Due {viewer_and_utc(clock.due_at)}"
@@ -298,7 +301,7 @@ class HeaderPanel(QWidget):
         self.title_label.setToolTip(incident.title + (f"\n\n{incident.summary}" if incident.summary else ""))
         self.title_label.setAccessibleName(incident.title)
         self.status_badge.setText(incident.status.label)
-        self.status_badge.setStyleSheet(badge_style(_STATUS_COLOURS[incident.status]))
+        self.status_badge.setStyleSheet(badge_style(STATUS_COLOURS[incident.status]))
         self.status_badge.setAccessibleName(f"Status {incident.status.label}")
         impact = []
         if incident.services:
@@ -459,8 +462,9 @@ class HeaderPanel(QWidget):
     def _after_dialog(self) -> None:
         dialog = self.dialog
         view = getattr(dialog, "result_value", None)
-        if isinstance(view, IncidentView):
-            self.ctx.selection.refresh(view)
+        if isinstance(view, IncidentView) and self.incident is not None and view.id == self.incident.id:
+            self.set_incident(view)
+            self.ctx.selection.refresh(view)  # the other panels and the switcher follow
 
     def _parent_window(self) -> QWidget:
         return self.ctx.extras.get("main_window") or self.window()
