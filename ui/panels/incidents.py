@@ -212,6 +212,14 @@ class IncidentListModel(QAbstractTableModel):
     def total(self) -> int:
         return len(self._all)
 
+    def fingerprint(self) -> ListFingerprint:
+        """What the store's fingerprint is when this model holds exactly what is stored."""
+        if not self._all:
+            return ListFingerprint(0, None, None)
+        return ListFingerprint(
+            len(self._all), max(s.number for s in self._all), max(s.updated_at for s in self._all)
+        )
+
     def open_total(self) -> int:
         return sum(1 for s in self._all if s.is_open)
 
@@ -337,7 +345,6 @@ class IncidentsPanel(QWidget):
         self.ctx = ctx
         self.incident_index = IncidentIndex(ctx.sitrep.store)
         self.model = IncidentListModel(ctx.sitrep.now, self)
-        self._fingerprint: ListFingerprint | None = None
         self._pending_ids: set[str] = set()
         self._pending_full = False
         self._build()
@@ -351,6 +358,8 @@ class IncidentsPanel(QWidget):
         self._minute.timeout.connect(self._repaint_times)
         self._minute.start()
         ctx.notifier.changed.connect(self._on_change)
+        self._cursor_id: str | None = None
+        self.model.modelAboutToBeReset.connect(self._before_reset)
         self.model.modelReset.connect(self._after_reset)
         self.model.layoutChanged.connect(self._update_count)
         self.reload()
@@ -478,23 +487,23 @@ class IncidentsPanel(QWidget):
     def reload(self) -> None:
         """Read every incident again (start-up, an import, a change made by another process)."""
         try:
-            fingerprint = self.incident_index.fingerprint()
             summaries = self.incident_index.summaries()
         except SitrepError as err:
             self.error.show_error(err.message)
             return
         self.error.show_error(None)
-        self._fingerprint = fingerprint
         self.model.set_summaries(summaries)
         self._refill_services()
 
     def _on_change(self, change: Change) -> None:
-        if change.topic == "incident" and change.incident_id:
+        if change.topic in ("incident", "roles") and change.incident_id:
+            # A role change shows nowhere in this list, but it stamps the incident's updated_at:
+            # re-reading that one row keeps the model's fingerprint equal to the store's.
             self._pending_ids.add(change.incident_id)
         elif change.topic in ("incident", "external"):
             self._pending_full = True
         else:
-            return  # timeline, roles, people: nothing this list shows
+            return  # timeline entries and people: nothing this list shows
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
@@ -504,24 +513,20 @@ class IncidentsPanel(QWidget):
         ids, self._pending_ids = self._pending_ids, set()
         full, self._pending_full = self._pending_full, False
         try:
-            if full:
-                fingerprint = self.incident_index.fingerprint()
-                if fingerprint != self._fingerprint:
-                    self.reload()
-                    return
-            if ids:
-                changed = self.incident_index.summaries(ids)
-                self._fingerprint = self.incident_index.fingerprint()
-            else:
-                return
+            changed = self.incident_index.summaries(ids) if ids else []
+            if changed:
+                new_service = any(sv not in self._known_services for s in changed for sv in s.services)
+                self.model.update_summaries(changed)
+                if new_service:
+                    self._refill_services()
+                self._update_count()
+            # One aggregate query tells whether anything else moved (another process's write, an
+            # import). The notice also comes for our own writes, seen from the watcher's side:
+            # then the fingerprints agree and nothing is re-read.
+            if full and self.incident_index.fingerprint() != self.model.fingerprint():
+                self.reload()
         except SitrepError as err:
             self.error.show_error(err.message)
-            return
-        new_service = any(sv not in self._known_services for s in changed for sv in s.services)
-        self.model.update_summaries(changed)
-        if new_service:
-            self._refill_services()
-        self._update_count()
 
     def _repaint_times(self) -> None:
         rows = self.model.rowCount()
@@ -607,7 +612,7 @@ class IncidentsPanel(QWidget):
             self.model.set_current(incident_id)
             self._select(incident_id)
 
-    def _select(self, incident_id: str | None) -> None:
+    def _select(self, incident_id: str | None, *, scroll: bool = True) -> None:
         row = self.model.row_of(incident_id)
         if row is None:
             return
@@ -615,10 +620,21 @@ class IncidentsPanel(QWidget):
             self.model.index(row, 0),
             QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
         )
-        self.view.scrollTo(self.model.index(row, 0))
+        if scroll:
+            self.view.scrollTo(self.model.index(row, 0))
+
+    def _before_reset(self) -> None:
+        cursor = (
+            self.model.summary(self.view.currentIndex().row()) if self.view.currentIndex().isValid() else None
+        )
+        self._cursor_id = cursor.id if cursor else None
 
     def _after_reset(self) -> None:
-        self._select(self.model.current_id)
+        """Keep the commander's place in the list across a refresh: their cursor, else the open incident."""
+        if self.model.row_of(self._cursor_id) is not None:
+            self._select(self._cursor_id, scroll=False)
+        else:
+            self._select(self.model.current_id)
         self._update_count()
 
     def _update_count(self, *args) -> None:
