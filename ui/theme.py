@@ -22,17 +22,17 @@ _WARN_LIGHT = QColor("#9a6700")
 _WARN_DARK = QColor("#f2cc60")
 
 
-def wanted_scheme(app: QGuiApplication | None = None) -> str:
+def wanted_scheme(app: QGuiApplication | None = None, reported: Qt.ColorScheme | None = None) -> str:
     """'dark' or 'light': the override if set, else what the platform reports (light when it says nothing)."""
     override = os.environ.get("SITREP_THEME", "").strip().lower()
     if override in ("dark", "light"):
         return override
-    app = app or QGuiApplication.instance()
-    hints = app.styleHints() if app is not None else None
-    scheme = getattr(hints, "colorScheme", None)
-    if callable(scheme) and scheme() == Qt.ColorScheme.Dark:
-        return "dark"
-    return "light"
+    if reported is None:
+        app = app or QGuiApplication.instance()
+        hints = app.styleHints() if app is not None else None
+        scheme = getattr(hints, "colorScheme", None)  # Qt 6.5+
+        reported = scheme() if callable(scheme) else None
+    return "dark" if reported == Qt.ColorScheme.Dark else "light"
 
 
 def dark_palette() -> QPalette:
@@ -109,12 +109,12 @@ def apply_theme(app: QApplication) -> None:
     hints = app.styleHints()
     changed = getattr(hints, "colorSchemeChanged", None)
     if changed is not None:
-        changed.connect(lambda _scheme: _apply_scheme(app))
+        changed.connect(lambda scheme: _apply_scheme(app, scheme))
     app.setProperty("sitrep_theme_installed", True)
 
 
-def _apply_scheme(app: QApplication) -> None:
-    scheme = wanted_scheme(app)
+def _apply_scheme(app: QApplication, reported: Qt.ColorScheme | None = None) -> None:
+    scheme = wanted_scheme(app, reported)
     palette = dark_palette() if scheme == "dark" else app.style().standardPalette()
     app.setPalette(palette)
     app.setProperty("sitrep_scheme", scheme)

@@ -285,7 +285,7 @@ def test_an_unheld_role_cannot_be_ticked(board, sitrep, incident):
     assert not board.tick("DEPUTY", 0)
 
 
-def test_role_history_dialog_shows_who_held_what_when(board, sitrep, incident, clock, qtmodeltester):
+def test_role_history_dialog_shows_who_held_what_when(board, sitrep, incident, clock, qtmodeltester, qtbot):
     assert board.assign("IC", "ana")
     clock.advance(minutes=30)
     assert board.hand_over("IC", "bob", BRIEF)
@@ -296,8 +296,9 @@ def test_role_history_dialog_shows_who_held_what_when(board, sitrep, incident, c
     dialog.view.setCurrentIndex(dialog.model.index(1, 0))
     assert BRIEF["hypotheses"] in dialog.brief.toPlainText()
     assert "Handed over by @ana" in dialog.brief.toPlainText()
-    dialog.at.setText("-20m")  # ana handed over 10 minutes ago
-    dialog.apply_instant()
+    qtbot.keyClicks(dialog.at, "-20m")  # ana handed over 10 minutes ago
+    qtbot.keyClick(dialog.at, Qt.Key.Key_Return)
+    assert dialog.isVisible()  # Enter applied the time; it did not close the dialog
     assert [dialog.model.holding(r).person.handle for r in range(dialog.model.rowCount())] == ["ana"]
     dialog.at.setText("-5m")
     dialog.apply_instant()

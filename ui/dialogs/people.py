@@ -8,6 +8,7 @@ from datetime import datetime
 import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -252,6 +253,8 @@ class PersonEditor(QDialog):
             field.selectAll()
 
     def submit(self) -> bool:
+        for label in (*self.errors.values(), self.general_error):
+            label.show_error(None)
         people = self.ctx.sitrep.people
         values = {
             "name": self.name.text(),
@@ -317,6 +320,9 @@ class PeopleDialog(QDialog):
         ):
             self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 2)
         self.view.activated.connect(lambda idx: self.edit_person(self.model.person(idx.row())))
+        # The view leaves Enter unhandled after emitting `activated`; a QDialog would then press the
+        # default button of any child dialog (the editor just opened). Take Enter here instead.
+        self.view.installEventFilter(self)
         self.count = QLabel(self)
 
         self.add_button = QPushButton("&Add responder…", self)
@@ -327,6 +333,9 @@ class PeopleDialog(QDialog):
         self.edit_button.clicked.connect(self.edit_selected)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
+        # Enter belongs to the table (edit the responder) and the filter, never to a button.
+        for button in (self.add_button, self.edit_button, *close.buttons()):
+            button.setAutoDefault(False)
         self.error = ErrorLabel(self, name="people-error")
 
         new_shortcut = QAction(self)
@@ -358,6 +367,16 @@ class PeopleDialog(QDialog):
         self.model.modelReset.connect(self._update_count)
         self.reload()
         self.resize(fm.horizontalAdvance("M") * 80, fm.height() * 30)
+
+    def eventFilter(self, obj, event) -> bool:
+        if (
+            obj is self.view
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            self.edit_selected()
+            return True
+        return super().eventFilter(obj, event)
 
     def _on_change(self, change: Change) -> None:
         if change.topic in ("people", "external"):

@@ -441,6 +441,7 @@ class RoleHistoryDialog(QDialog):
         top.addWidget(self.at, 1)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
+        close.button(QDialogButtonBox.StandardButton.Close).setAutoDefault(False)  # Enter applies the time
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.error)
