@@ -172,8 +172,12 @@ class SeverityMatrixView(QTableView):
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         lvl = self.matrix.level(current.row()) if current.isValid() else None
-        if lvl is not None:
-            self.level_chosen.emit(lvl.id)
+        if lvl is None:
+            return
+        # Focus alone makes a row current without selecting it; what is highlighted is what is chosen.
+        if not self.selectionModel().isRowSelected(current.row(), QModelIndex()):
+            self.selectRow(current.row())
+        self.level_chosen.emit(lvl.id)
 
     def choose(self, level_id: str) -> None:
         row = self.matrix.row_of(level_id)
