@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QCompleter, QLabel, QWidget
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QComboBox, QCompleter, QDialog, QLabel, QWidget
 
 from services.views import PersonView
 from ui.theme import error_style
@@ -29,11 +30,38 @@ class ErrorLabel(QLabel):
     def show_error(self, message: str | None) -> None:
         self.setText(message or "")
         self.setVisible(bool(message))
+        if message:
+            grow_to_fit(self.window())
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._restyle()
         super().changeEvent(event)
+
+
+def grow_to_fit(window: QWidget) -> None:
+    """Make a dialog tall enough for what its layout now holds (a wrapped error line appeared).
+
+    A top-level window does not follow its layout's height-for-width on its own, so a two-line
+    error under a field would be clipped to one line.
+    """
+    lay = window.layout() if isinstance(window, QDialog) and window.isVisible() else None
+    if lay is None:
+        return
+    lay.activate()
+    wanted = lay.totalHeightForWidth(window.width()) if lay.hasHeightForWidth() else -1
+    wanted = max(wanted, lay.totalSizeHint().height())
+    if wanted > window.height():
+        window.resize(window.width(), wanted)
+
+
+def fit_screen(widget: QWidget, width: int, height: int) -> QSize:
+    """The size asked for, but never larger than the screen the window will open on."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(width, height)
+    room = screen.availableGeometry().size() * 0.92
+    return QSize(min(width, room.width()), min(height, room.height()))
 
 
 class ResponderPicker(QComboBox):
@@ -77,10 +105,15 @@ class ResponderPicker(QComboBox):
         if not text:
             return None
         typed = text.lower()
+        partial = []
         for i in range(self.count()):
             label, handle = self.itemText(i).lower(), str(self.itemData(i))
             if typed in (label, label.split(" (@")[0]) or typed.lstrip("@") == handle.lower():
                 return handle
+            if typed.lstrip("@") in label:
+                partial.append(handle)
+        if len(partial) == 1:  # 'priya' when only Priya Nair matches
+            return partial[0]
         return text.lstrip("@")  # let the service say it is unknown, in its words
 
     def choose(self, handle: str) -> None:

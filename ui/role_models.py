@@ -328,10 +328,8 @@ class RoleHistoryModel(QAbstractTableModel):
             if col == self.COL_HOLDER:
                 return holder_tooltip(h, now)
             return None
-        if role == Qt.ItemDataRole.FontRole and h.ended_at is None:
-            font = QFont()
-            font.setBold(True)
-            return font
+        if role == Qt.ItemDataRole.ForegroundRole and h.ended_at is not None:
+            return _muted()  # over: quieter than the holdings that still run
         return None
 
 

@@ -112,10 +112,14 @@ def test_each_bad_field_is_named_next_to_it(dialog, sitrep, values, field, words
     editor.reject()
 
 
-def test_fixing_the_field_clears_the_error_and_saves(dialog, sitrep):
+def test_fixing_the_field_clears_the_error_and_saves(dialog, sitrep, qtbot):
     editor = dialog.person_editor(None)
     fill(editor, name="Eve", handle="eve", email="nope")
     assert not editor.submit()
+    assert not editor.errors["email"].isHidden()
+    editor.email.setFocus()
+    qtbot.keyClick(editor.email, Qt.Key.Key_Backspace)  # editing the field takes its error away
+    assert editor.errors["email"].isHidden()
     editor.email.setText("eve@example.com")
     assert editor.submit()
     assert shown_errors(editor) == {}

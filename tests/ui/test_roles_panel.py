@@ -386,3 +386,13 @@ def test_dialog_cancel_changes_nothing(board, sitrep, incident):
     dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
     assert not dialog.isVisible()
     assert sitrep.roles.holders(incident.id) == []
+
+
+def test_the_dialog_says_when_someone_already_holds_another_role(board):
+    assert board.assign("TECH", "ana")
+    dialog = board.assign_dialog("SCRIBE")
+    dialog.responder.choose("ana")
+    assert not dialog.other_roles.isHidden()
+    assert dialog.other_roles.text() == "Ana Ruiz also holds Technical Lead here."
+    dialog.responder.choose("bob")
+    assert dialog.other_roles.isHidden()

@@ -37,7 +37,7 @@ from services.core import Change
 from services.errors import SitrepError, StoreError
 from services.people import timezone_names
 from services.views import PersonView
-from ui.fields import ErrorLabel
+from ui.fields import ErrorLabel, fit_screen
 from ui.localtime import person_local_time
 
 COLUMNS = ("Name", "Handle", "E-mail", "Phone", "Time zone", "Their time now")
@@ -216,6 +216,10 @@ class PersonEditor(QDialog):
         lay.addWidget(self.general_error)
         lay.addWidget(buttons)
 
+        for key, widget in self.inputs.items():  # an error goes away as soon as its field is edited
+            signal = widget.editTextChanged if isinstance(widget, QComboBox) else widget.textEdited
+            signal.connect(lambda _text, k=key: self.errors[k].show_error(None))
+
         if person is not None:
             self.name.setText(person.name)
             self.handle.setText(person.handle)
@@ -305,8 +309,12 @@ class PeopleDialog(QDialog):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
-        self.view.verticalHeader().setVisible(False)
+        self.view.setWordWrap(False)
         self.view.setTabKeyNavigation(False)
+        vh = self.view.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
         hh = self.view.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
@@ -317,8 +325,10 @@ class PeopleDialog(QDialog):
             (COL_EMAIL, "alexandra@example.com"),
             (COL_PHONE, "+44 20 7946 0000"),
             (COL_TZ, "America/Los_Angeles"),
+            (COL_LOCAL, "Fri 13:05 (UTC+05:30)"),
         ):
-            self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 2)
+            self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
+        table_width = sum(self.view.columnWidth(c) for c in range(len(COLUMNS)))
         self.view.activated.connect(lambda idx: self.edit_person(self.model.person(idx.row())))
         # The view leaves Enter unhandled after emitting `activated`; a QDialog would then press the
         # default button of any child dialog (the editor just opened). Take Enter here instead.
@@ -366,7 +376,7 @@ class PeopleDialog(QDialog):
         ctx.notifier.changed.connect(self._on_change)
         self.model.modelReset.connect(self._update_count)
         self.reload()
-        self.resize(fm.horizontalAdvance("M") * 80, fm.height() * 30)
+        self.resize(fit_screen(self, table_width + fm.averageCharWidth() * 8, fm.height() * 30))
 
     def eventFilter(self, obj, event) -> bool:
         if (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,7 +34,7 @@ from services.roles import HANDOVER_FIELDS
 from services.timeparse import parse_when
 from services.views import IncidentView, RoleHolding
 from ui.dialogs.people import PersonEditor
-from ui.fields import ErrorLabel, ResponderPicker
+from ui.fields import ErrorLabel, ResponderPicker, fit_screen
 from ui.localtime import duration_text, viewer_time
 from ui.role_models import RoleHistoryModel, brief_text
 
@@ -81,6 +82,7 @@ class RoleChangeDialog(QDialog):
         self.at.setToolTip(AT_HINT)
         self.at.setAccessibleName("When")
         self.at_error = ErrorLabel(self, name="error-at")
+        self.at.textEdited.connect(lambda _t: self.at_error.show_error(None))
         self.general_error = ErrorLabel(self, name="error-general")
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -89,6 +91,9 @@ class RoleChangeDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.addButton(self.default_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok_button.setDefault(True)
+        self.ok_button.setToolTip("Ctrl+Enter from anywhere in the form")
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):  # Enter alone is a new line in the brief fields
+            QShortcut(QKeySequence(keys), self, self.submit)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -172,6 +177,7 @@ class _WithResponder(RoleChangeDialog):
         self.new_person.setObjectName("new-responder")
         self.new_person.setToolTip("Add someone to the responder directory and pick them")
         self.new_person.clicked.connect(self.add_responder)
+        self.new_person.setAutoDefault(False)  # Enter means the dialog's own action, never this
         self.responder_error = ErrorLabel(self, name="error-responder")
         row = QHBoxLayout()
         row.addWidget(self.responder, 1)
@@ -179,8 +185,28 @@ class _WithResponder(RoleChangeDialog):
         holder = QWidget(self)
         holder.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
-        self._add_row(self.responder_label, holder, self.responder_error)
+        self.other_roles = QLabel(self)
+        self.other_roles.setObjectName("responder-other-roles")
+        self.other_roles.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.other_roles.hide()
+        self._add_row(self.responder_label, holder, self.other_roles, self.responder_error)
         self._load_people()
+        self.responder.editTextChanged.connect(lambda _t: self.responder_error.show_error(None))
+        self.responder.currentIndexChanged.connect(self._show_other_roles)
+        self.responder.editTextChanged.connect(self._show_other_roles)
+        self.role.currentIndexChanged.connect(self._show_other_roles)
+
+    def _show_other_roles(self, *_args) -> None:
+        """Say when the chosen person already holds another role here: one person, two jobs."""
+        handle = self.responder.handle()
+        held = [
+            self.ctx.sitrep.catalog.roles[r].name
+            for r, h in self.holders.items()
+            if h.person.handle == handle and r != self.role_id() and r in self.ctx.sitrep.catalog.roles
+        ]
+        name = self.responder.currentText().split(" (@")[0]
+        self.other_roles.setText(f"{name} also holds {', '.join(held)} here." if held else "")
+        self.other_roles.setVisible(bool(held))
 
     def _load_people(self, select: str | None = None) -> None:
         try:
@@ -261,14 +287,10 @@ class HandoverDialog(_WithResponder):
         self.setObjectName("handover-dialog")
         self.outgoing = QLabel(self)
         self.outgoing.setObjectName("handover-outgoing")
-        self.outgoing.setWordWrap(True)
         self._add_row("Outgoing:", self.outgoing)
         self._build_responder()
-        intro = QLabel(
-            "The outgoing holder's brief. All four parts are required: the next person must not have to ask.",
-            self,
-        )
-        intro.setWordWrap(True)
+        intro = QLabel("The outgoing holder's brief: all four parts are required.", self)
+        intro.setToolTip("The incoming holder must not have to ask.")
         self.form.addRow(intro)
         self.brief: dict[str, QPlainTextEdit] = {}
         self.brief_errors: dict[str, ErrorLabel] = {}
@@ -278,14 +300,24 @@ class HandoverDialog(_WithResponder):
             edit.setObjectName(f"brief-{key}")
             edit.setTabChangesFocus(True)  # Tab moves on; the brief is typed, not indented
             edit.setAccessibleName(label)
-            edit.setMinimumHeight(lines * 3 + 12)
+            # Three lines show; more scroll. The default size hint (192 px) made the dialog taller
+            # than a 768-pixel screen.
+            margin = 2 * (edit.frameWidth() + int(edit.document().documentMargin())) + 2
+            edit.setFixedHeight(lines * 3 + margin)
             error = ErrorLabel(self, name=f"error-brief-{key}")
             self.brief[key] = edit
             self.brief_errors[key] = error
-            self._add_row(f"&{n}. {label}:", edit, error)
+            # Label above the field: the four labels are long, and beside the fields they would
+            # leave the fields a narrow column.
+            caption = QLabel(f"&{n}. {label}:", self)
+            caption.setBuddy(edit)
+            self.form.addRow(caption)
+            self.form.addRow(_column(edit, error))
+            edit.textChanged.connect(lambda e=error: e.show_error(None))
         self._add_at_row()
         self._show_outgoing()
-        self.resize(self.fontMetrics().horizontalAdvance("M") * 56, self.sizeHint().height())
+        fm = self.fontMetrics()
+        self.resize(fit_screen(self, fm.horizontalAdvance("M") * 48, self.sizeHint().height()))
         self.responder.setFocus()
 
     def _default_role_index(self) -> int:
@@ -412,7 +444,11 @@ class RoleHistoryDialog(QDialog):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setTabKeyNavigation(False)
         self.view.setAlternatingRowColors(True)
-        self.view.verticalHeader().setVisible(False)
+        self.view.setWordWrap(False)
+        vh = self.view.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.brief = QPlainTextEdit(self)
@@ -424,7 +460,9 @@ class RoleHistoryDialog(QDialog):
         split.addWidget(self.view)
         split.addWidget(self.brief)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(1, 1)
+        lines = self.fontMetrics().height()
+        split.setSizes([lines * 14, lines * 8])
 
         self.at = QLineEdit(self)
         self.at.setObjectName("role-history-at")
@@ -450,7 +488,7 @@ class RoleHistoryDialog(QDialog):
         self.view.selectionModel().currentRowChanged.connect(self._show_brief)
         self.reload()
         fm = self.fontMetrics()
-        self.resize(fm.horizontalAdvance("M") * 64, fm.height() * 28)
+        self.resize(fit_screen(self, fm.horizontalAdvance("M") * 72, fm.height() * 34))
 
     def reload(self) -> None:
         try:

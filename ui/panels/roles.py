@@ -129,8 +129,12 @@ class RoleBoardPanel(QWidget):
         split.setChildrenCollapsible(False)
         split.addWidget(self.view)
         split.addWidget(detail)
-        rows = len(self.ctx.sitrep.catalog.roles) + 1
-        split.setSizes([(fm.height() + 8) * rows + 8, fm.height() * 16])
+        rows = len(self.ctx.sitrep.catalog.roles)
+        # The table never needs more than its rows; spare height goes to the checklist.
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        table_height = self.view.horizontalHeader().sizeHint().height() + (fm.height() + 8) * rows
+        split.setSizes([table_height + 2 * self.view.frameWidth() + 2, fm.height() * 16])
         lay.addWidget(split, 1)
 
         self.closed_note = QLabel(self)
