@@ -12,7 +12,7 @@ import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -99,18 +99,55 @@ def error_style(widget: QWidget | None = None) -> str:
     return f"color: {error_color(widget).name()};"
 
 
+class ConsoleStyle(QProxyStyle):
+    """Fusion, with check boxes that can be seen on a dark palette.
+
+    Fusion outlines a check box in the window colour made darker, which on a dark palette is
+    the colour of the box itself: a checklist showed its ticks but not its empty boxes.
+    """
+
+    _INDICATORS = (
+        QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+        QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck,
+        QStyle.PrimitiveElement.PE_IndicatorRadioButton,
+    )
+
+    def __init__(self) -> None:
+        super().__init__(QStyleFactory.create("Fusion"))
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:
+        if element in self._INDICATORS and option.palette.color(QPalette.ColorRole.Window).lightness() < 128:
+            original = QPalette(option.palette)
+            lifted = QPalette(original)
+            for group in (
+                QPalette.ColorGroup.Active,
+                QPalette.ColorGroup.Inactive,
+                QPalette.ColorGroup.Disabled,
+            ):
+                lifted.setColor(
+                    group,
+                    QPalette.ColorRole.Window,
+                    original.color(group, QPalette.ColorRole.Window).lighter(260),
+                )
+            option.palette = lifted
+            try:
+                super().drawPrimitive(element, option, painter, widget)
+            finally:
+                option.palette = original
+            return
+        super().drawPrimitive(element, option, painter, widget)
+
+
 def apply_theme(app: QApplication) -> None:
     """Fusion, in the system's scheme, re-applied when the system switches between light and dark."""
-    if app.property("sitrep_theme_installed"):
-        _apply_scheme(app)
-        return
-    app.setStyle("Fusion")
+    if not isinstance(app.style(), ConsoleStyle):
+        app.setStyle(ConsoleStyle())
     _apply_scheme(app)
-    hints = app.styleHints()
-    changed = getattr(hints, "colorSchemeChanged", None)
-    if changed is not None:
-        changed.connect(lambda scheme: _apply_scheme(app, scheme))
-    app.setProperty("sitrep_theme_installed", True)
+    if not app.property("sitrep_follows_scheme"):
+        changed = getattr(app.styleHints(), "colorSchemeChanged", None)  # Qt 6.5+
+        if changed is not None:
+            changed.connect(lambda scheme: _apply_scheme(app, scheme))
+        app.setProperty("sitrep_follows_scheme", True)
 
 
 def _apply_scheme(app: QApplication, reported: Qt.ColorScheme | None = None) -> None:

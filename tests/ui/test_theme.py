@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QApplication, QLabel, QListView, QStyle, QStyleFactory
 
 from ui.fields import ErrorLabel
-from ui.theme import apply_theme, error_color, is_dark, wanted_scheme
+from ui.theme import ConsoleStyle, apply_theme, error_color, is_dark, wanted_scheme
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def app(qapp, monkeypatch):
     monkeypatch.delenv("SITREP_THEME", raising=False)
     palette, style = QApplication.palette(), qapp.style().name()
     yield qapp
-    qapp.setStyle(style)
+    qapp.setStyle(QStyleFactory.create(style))
     qapp.setPalette(palette)
 
 
@@ -28,7 +28,8 @@ def window_lightness() -> int:
 def test_override_picks_dark_or_light(app, monkeypatch):
     monkeypatch.setenv("SITREP_THEME", "dark")
     apply_theme(app)
-    assert app.style().name().lower() == "fusion"
+    assert isinstance(app.style(), ConsoleStyle)
+    assert app.style().baseStyle().name().lower() == "fusion"
     assert window_lightness() < 80 and is_dark()
     text = QApplication.palette().color(QPalette.ColorRole.Text)
     assert text.lightness() > 200  # light text on the dark base
@@ -89,3 +90,25 @@ def test_no_widget_of_ours_fixes_a_font_size_in_pixels(app, qtbot):
     label = QLabel()
     qtbot.addWidget(label)
     assert label.font().pixelSize() == -1  # fonts are in points, scaled with the screen
+
+
+def test_an_empty_check_box_shows_on_a_dark_palette(app, qtbot, monkeypatch):
+    monkeypatch.setenv("SITREP_THEME", "dark")
+    apply_theme(app)
+    model = QStandardItemModel()
+    item = QStandardItem("Join the channel and the bridge")
+    item.setCheckable(True)
+    model.appendRow(item)
+    view = QListView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(300, 60)
+    view.show()
+    qtbot.waitExposed(view)
+    image = view.viewport().grab().toImage()
+    base = image.pixelColor(image.width() - 2, 2).lightness()
+    # Only the indicator's columns: the row's text starts to the right of them.
+    box = view.style().pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth)
+    row = view.sizeHintForRow(0)
+    outline = max(image.pixelColor(x, y).lightness() for x in range(0, box + 3) for y in range(0, row))
+    assert outline - base > 40  # the empty box's outline stands out from the dark base
