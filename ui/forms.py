@@ -14,7 +14,7 @@ from services.timeparse import parse_when
 from ui.fields import ErrorLabel
 from ui.localtime import utc_text
 from ui.theme import is_dark
-from ui.timefmt import full_text, viewer_zone
+from ui.timefmt import full_text, humanise_times, viewer_zone
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class ServiceDialog(QDialog):
 
     def show_error(self, err: SitrepError) -> None:
         label = self._error_labels.get(err.field or "")
-        (label or self.general_error).show_error(err.message)
+        (label or self.general_error).show_error(humanise_times(err.message, self.ctx.sitrep.now()))
         target = self._error_focus.get(err.field or "")
         if target is not None:
             target.setFocus(Qt.FocusReason.OtherFocusReason)

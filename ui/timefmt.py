@@ -5,6 +5,7 @@ Every stored time is UTC; editors show the viewer's zone and hand back UTC.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from PySide6.QtCore import QDateTime
@@ -39,3 +40,23 @@ def to_qdatetime(value: datetime) -> QDateTime:
 
 def from_qdatetime(value: QDateTime) -> datetime:
     return datetime.fromtimestamp(value.toMSecsSinceEpoch() / 1000, UTC)
+
+
+_ISO_UTC = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z")
+
+
+def humanise_times(text: str, now: datetime | None = None) -> str:
+    """Service messages and stored entries write times as ISO UTC ('2026-03-14T09:05:00.123456Z'),
+    which is exact but hard to read aloud. On screen they become the viewer's clock time."""
+
+    def local_text(match: re.Match) -> str:
+        try:
+            value = datetime.fromisoformat(match.group(0))
+        except ValueError:
+            return match.group(0)
+        shown = value.astimezone(viewer_zone())
+        ref = (now or datetime.now(UTC)).astimezone(viewer_zone())
+        fmt = "%H:%M:%S %Z" if shown.date() == ref.date() else "%a %d %b %H:%M:%S %Z"
+        return shown.strftime(fmt)
+
+    return _ISO_UTC.sub(local_text, text)

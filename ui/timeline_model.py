@@ -19,6 +19,7 @@ from models.enums import EntryKind
 from models.types import iso
 from services.core import Change, Sitrep
 from services.views import EntryRow
+from ui.timefmt import humanise_times
 
 PAGE = 256
 MAX_PAGES = 64  # at most 16,384 rows held in memory, however long the incident
@@ -251,7 +252,8 @@ class TimelineModel(QAbstractTableModel):
             if col == COL_AUTHOR:
                 return e.author
             if col == COL_BODY:
-                text = e.body.replace("\n", " ⏎ ")
+                # Entries written by Sitrep quote times in ISO UTC; on screen, the viewer's clock.
+                text = humanise_times(e.body.replace("\n", " ⏎ "))
                 if e.rationale:
                     text += f"  — why: {e.rationale}"
                 if e.supersedes_id:

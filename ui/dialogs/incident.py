@@ -31,7 +31,7 @@ from ui.fields import ErrorLabel
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
 from ui.localtime import utc_text
 from ui.severity import SeverityMatrixView
-from ui.timefmt import from_qdatetime, full_text, to_qdatetime
+from ui.timefmt import from_qdatetime, full_text, humanise_times, to_qdatetime
 
 STATUS_MEANING = {
     Status.INVESTIGATING: "Looking for the cause; the impact goes on.",
@@ -45,7 +45,7 @@ STATUS_MNEMONIC = {
     Status.IDENTIFIED: "I&dentified",
     Status.MITIGATED: "&Mitigated",
     Status.RESOLVED: "&Resolved",
-    Status.CLOSED: "&Closed",
+    Status.CLOSED: "C&losed",  # Alt+C is Cancel
 }
 # The move a commander makes most often from each status: preselected.
 NATURAL_NEXT = {
@@ -107,7 +107,7 @@ class StatusDialog(ServiceDialog):
         (self.radios.get(default) or next(iter(self.radios.values()))).setChecked(True)
 
         form = QFormLayout()
-        self.reason_label = QLabel("&Reason:", self)
+        self.reason_label = QLabel("Rea&son:", self)
         self.reason = _reason_edit(self, "status-reason")
         self.reason_label.setBuddy(self.reason)
         form.addRow(self.reason_label, self.reason)
@@ -139,9 +139,9 @@ class StatusDialog(ServiceDialog):
     def _update_reason_label(self, *_args) -> None:
         target = self.selected()
         if target in self.reopens:
-            self.reason_label.setText("&Reason (required to reopen):")
+            self.reason_label.setText("Rea&son (required to reopen):")
         else:
-            self.reason_label.setText("&Reason (optional):")
+            self.reason_label.setText("Rea&son (optional):")
 
     def apply(self) -> str:
         target = self.selected()
@@ -440,7 +440,7 @@ class MilestoneDialog(ServiceDialog):
                 progress = True
         if errors:
             for m, err in errors.items():
-                self.rows[m].error.show_error(err.message)
+                self.rows[m].error.show_error(humanise_times(err.message, self.ctx.sitrep.now()))
             first = next(iter(errors))
             self.rows[first].editor.setFocus(Qt.FocusReason.OtherFocusReason)
             if self.applied:
