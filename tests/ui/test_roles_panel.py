@@ -396,3 +396,20 @@ def test_the_dialog_says_when_someone_already_holds_another_role(board):
     assert dialog.other_roles.text() == "Ana Ruiz also holds Technical Lead here."
     dialog.responder.choose("bob")
     assert dialog.other_roles.isHidden()
+
+
+def test_enter_in_the_dialog_means_its_own_action(board, qtbot):
+    assert board.assign("IC", "ana")
+    dialog = board.open_handover()
+    assert dialog.ok_button.isDefault()
+    dialog.responder.lineEdit().setText("@bob")
+    qtbot.keyClick(dialog.responder.lineEdit(), Qt.Key.Key_Return)
+    assert dialog.isVisible()  # not cancelled: the brief is missing, and it says so
+    assert "The handover brief is missing" in shown_errors(dialog)["error-general"]
+    dialog.reject()
+    dialog = board.open_assign()
+    dialog.responder.lineEdit().setText("@chidi")
+    qtbot.keyClick(dialog.responder.lineEdit(), Qt.Key.Key_Return)
+    assert shown_errors(dialog) == {}
+    assert not dialog.isVisible()
+    assert board_line(board, dialog.role_id())[0] == "Chidi Okafor"

@@ -341,7 +341,7 @@ class PeopleDialog(QDialog):
         self.edit_button = QPushButton("&Edit…", self)
         self.edit_button.setObjectName("people-edit")
         self.edit_button.clicked.connect(self.edit_selected)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close.rejected.connect(self.reject)
         # Enter belongs to the table (edit the responder) and the filter, never to a button.
         for button in (self.add_button, self.edit_button, *close.buttons()):

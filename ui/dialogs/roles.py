@@ -88,7 +88,8 @@ class RoleChangeDialog(QDialog):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self._add_row("&Role:", self.role, self.role_error)
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        # Parented now: a default button outside its dialog is forgotten, and Enter pressed Cancel.
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.ok_button = self.buttons.addButton(self.default_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok_button.setDefault(True)
         self.ok_button.setToolTip("Ctrl+Enter from anywhere in the form")
@@ -477,7 +478,7 @@ class RoleHistoryDialog(QDialog):
         top = QHBoxLayout()
         top.addWidget(at_label)
         top.addWidget(self.at, 1)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close.rejected.connect(self.reject)
         close.button(QDialogButtonBox.StandardButton.Close).setAutoDefault(False)  # Enter applies the time
         lay = QVBoxLayout(self)

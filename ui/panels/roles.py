@@ -117,6 +117,7 @@ class RoleBoardPanel(QWidget):
         self.checklist.setUniformItemSizes(False)
         self.checklist.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.checklist.setAlternatingRowColors(True)
+        self.checklist.setSpacing(max(1, self.fontMetrics().height() // 8))  # wrapped items need air
         self.checklist_label.setBuddy(self.checklist)
         dl.addWidget(self.role_title)
         dl.addWidget(self.holder_line)
@@ -165,6 +166,7 @@ class RoleBoardPanel(QWidget):
             button.setToolTip(f"{tip} ({SHORTCUTS[key]})")
             button.clicked.connect(slot)
             buttons.addWidget(button)
+        buttons.addStretch(1)  # a wide board keeps its buttons button-sized
         lay.addLayout(buttons)
 
     def _register_commands(self) -> None:
@@ -343,39 +345,41 @@ class RoleBoardPanel(QWidget):
         self.dialog = dialog
         return dialog
 
+    def _selected_if(self, held: bool) -> str | None:
+        """The selected role when it suits the dialog (free for assign, held for the others)."""
+        r = self.selected_row()
+        return r.role.id if r is not None and (r.holding is not None) == held else None
+
     def assign_dialog(self, role_id: str | None = None) -> AssignDialog:
-        """The assign dialog for this incident, filled with the selected role, not yet shown."""
-        return self._prepare(AssignDialog(self.ctx, self.incident, role_id or self.selected_role_id(), self))
+        """Assign this role, else the selected free role, else the first free one. Not yet shown."""
+        return self._prepare(AssignDialog(self.ctx, self.incident, role_id or self._selected_if(False), self))
 
     def handover_dialog(self, role_id: str | None = None) -> HandoverDialog:
         return self._prepare(
-            HandoverDialog(self.ctx, self.incident, role_id or self.selected_role_id(), self)
+            HandoverDialog(self.ctx, self.incident, role_id or self._selected_if(True), self)
         )
 
     def release_dialog(self, role_id: str | None = None) -> ReleaseDialog:
-        return self._prepare(ReleaseDialog(self.ctx, self.incident, role_id or self.selected_role_id(), self))
+        return self._prepare(ReleaseDialog(self.ctx, self.incident, role_id or self._selected_if(True), self))
 
     def open_assign(self) -> AssignDialog | None:
         if not self._can_open():
             return None
-        r = self.selected_row()
-        dialog = self.assign_dialog(r.role.id if r is not None and r.holding is None else None)
+        dialog = self.assign_dialog()
         dialog.open()
         return dialog
 
     def open_handover(self) -> HandoverDialog | None:
         if not self._can_open():
             return None
-        r = self.selected_row()
-        dialog = self.handover_dialog(r.role.id if r is not None and r.holding is not None else None)
+        dialog = self.handover_dialog()
         dialog.open()
         return dialog
 
     def open_release(self) -> ReleaseDialog | None:
         if not self._can_open():
             return None
-        r = self.selected_row()
-        dialog = self.release_dialog(r.role.id if r is not None and r.holding is not None else None)
+        dialog = self.release_dialog()
         dialog.open()
         return dialog
 
