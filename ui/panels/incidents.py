@@ -109,9 +109,7 @@ class IncidentListModel(QAbstractTableModel):
         in_place = len(positions) == len(by_id) and all(
             self._filter.accepts(s) and self._same_place(positions[s.id], s) for s in changed
         )
-        merged = [by_id.pop(s.id, s) for s in self._all]
-        merged.extend(by_id.values())  # new incidents
-        merged.sort(key=IncidentSummary.order_key)
+        merged = self._merged(by_id)
         if in_place:
             self._all = merged
             for s in changed:
@@ -123,6 +121,24 @@ class IncidentListModel(QAbstractTableModel):
         self._all = merged
         self._rows = self._arranged()
         self.endResetModel()
+
+    def _merged(self, by_id: dict[str, IncidentSummary]) -> list[IncidentSummary]:
+        """Every incident with these replaced or added, still open-first; sorts only when one moved."""
+        pending = dict(by_id)
+        merged = [pending.pop(s.id, s) for s in self._all]
+        if pending:  # new incidents
+            merged.extend(pending.values())
+            merged.sort(key=IncidentSummary.order_key)
+            return merged
+        for i, s in enumerate(merged):
+            if s.id in by_id:
+                k = s.order_key()
+                if (i > 0 and merged[i - 1].order_key() > k) or (
+                    i + 1 < len(merged) and k > merged[i + 1].order_key()
+                ):
+                    merged.sort(key=IncidentSummary.order_key)
+                    break
+        return merged
 
     def _same_place(self, row: int, s: IncidentSummary) -> bool:
         key = self._sort_key()
