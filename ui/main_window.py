@@ -107,10 +107,13 @@ class MainWindow(QMainWindow):
         self.reload_incidents(select=ctx.settings.value("last_incident", "", str) or None)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
-        """The first-run size, never larger than the screen (1366×768 laptops); a saved geometry wins."""
+        """The first-run size: most of a big screen, all of a small one (maximized when the wanted
+        size does not fit a 1366×768 laptop). A saved geometry replaces it."""
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is not None:
             avail = screen.availableGeometry()
+            width = max(width, int(avail.width() * 0.85))
+            height = max(height, int(avail.height() * 0.85))
             if width > avail.width() or height > avail.height():
                 # The window frame is not part of availableGeometry: maximizing is the only size
                 # that is sure to keep the status bar and the entry line on screen.

@@ -123,7 +123,8 @@ class ClockChip(QLabel):
             elif state == "met_late":
                 self.setStyleSheet(badge_style(MET_LATE_COLOURS, bold=False))
             else:
-                self.setStyleSheet("border: 1px solid palette(mid); border-radius: 4px; padding: 2px 8px;")
+                # A mid grey outline shows on light and dark windows alike; the text keeps the palette's.
+                self.setStyleSheet("border: 1px solid #8a8a90; border-radius: 4px; padding: 2px 8px;")
         due = f"Due {viewer_and_utc(clock.due_at)}"
         if clock.met_at is not None:
             due += f"\nMet {viewer_and_utc(clock.met_at)}"
