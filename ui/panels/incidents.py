@@ -363,6 +363,7 @@ class IncidentsPanel(QWidget):
         self.model = IncidentListModel(ctx.sitrep.now, self)
         self._pending_ids: set[str] = set()
         self._pending_full = False
+        self._known_services: set[str] = set()
         self._build()
         self._register_commands()
         self._refresh_timer = QTimer(self)
@@ -565,8 +566,6 @@ class IncidentsPanel(QWidget):
         self.service_filter.blockSignals(False)
         if chosen and index < 0:
             self._apply_filter()
-
-    _known_services: set[str] = set()
 
     def current_filter(self) -> IncidentFilter:
         return IncidentFilter(
