@@ -413,3 +413,17 @@ def test_enter_in_the_dialog_means_its_own_action(board, qtbot):
     assert shown_errors(dialog) == {}
     assert not dialog.isVisible()
     assert board_line(board, dialog.role_id())[0] == "Chidi Okafor"
+
+
+def test_a_refused_tick_is_said_in_the_status_bar_and_the_box_stays_empty(board, window, data_dir, incident):
+    assert board.assign("COMMS", "ana")
+    board.select_role("COMMS")
+    other = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}")  # released elsewhere, before we noticed
+    try:
+        other.roles.release(incident.id, "COMMS", author="cli")
+    finally:
+        other.close()
+    index = board.checklist_model.index(0, 0)
+    assert not board.checklist_model.setData(index, Qt.CheckState.Checked, Qt.ItemDataRole.CheckStateRole)
+    assert board.checklist_model.data(index, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert "Nobody holds Communications Lead" in window._status_label.text()
