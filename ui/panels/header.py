@@ -139,6 +139,7 @@ class HeaderPanel(QWidget):
         self.incident: IncidentView | None = None
         self.clocks: list[Clock] = []
         self._breach_seen: set[tuple[str, datetime]] = set()
+        self._recorded: set[tuple[str, datetime]] = set()  # overdue clocks known to be on the record
         self._build()
         self._build_actions()
         self._tick = QTimer(self)
@@ -315,6 +316,7 @@ class HeaderPanel(QWidget):
         self.services_label.setToolTip("\n".join(impact))
         if switched:
             self._breach_seen.clear()
+            self._recorded = set()
         self.reload_clocks()
         self._tick.start()
         self._check_timer.start()
@@ -412,9 +414,21 @@ class HeaderPanel(QWidget):
             # the second the header turns red.
             QTimer.singleShot(0, self.check_clocks)
 
+    def _overdue(self) -> set[tuple[str, datetime]]:
+        now = self.ctx.sitrep.now()
+        return {(c.id, c.due_at) for c in self.clocks if c.state(now) in ("breached", "met_late")}
+
     def check_clocks(self, announce: bool = False) -> list[Clock]:
-        """Ask the clock service to record any breach not yet on the timeline."""
+        """Ask the clock service to record any breach not yet on the timeline.
+
+        The check is a write transaction, so it is only made when a clock this header shows is past
+        its deadline and has not been confirmed as recorded: a busy store is not locked every 15 s
+        for nothing.
+        """
         if self.incident is None:
+            return []
+        overdue = self._overdue()
+        if not announce and overdue <= self._recorded:
             return []
         try:
             fresh = self.ctx.sitrep.clocks.check(self.incident.id, author="sitrep")
@@ -422,6 +436,7 @@ class HeaderPanel(QWidget):
             # Every 15 s: a status-bar line, never a dialog that would stack up while the store is busy.
             self.ctx.status_message(f"Clock check failed: {err.message}", error=True)
             return []
+        self._recorded |= overdue
         if fresh:
             names = ", ".join(c.label for c in fresh)
             self.ctx.status_message(f"{self.incident.key}: clock breached: {names}.", error=True)
