@@ -136,7 +136,7 @@ class DeclareDialog(ServiceDialog):
 
     def _size_to_screen(self) -> None:
         em = self.fontMetrics().averageCharWidth()
-        want_w, want_h = em * 190, self.fontMetrics().height() * 44
+        want_w, want_h = em * 190, self.fontMetrics().height() * 58  # the whole matrix, where it fits
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is not None:
             avail = screen.availableGeometry()
