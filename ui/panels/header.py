@@ -252,8 +252,10 @@ class HeaderPanel(QWidget):
             "Edit details…", "Ctrl+Shift+D", self.edit_details, "act-details",
             "Title, summary, services and customer impact",
         )  # fmt: skip
-        self.check_action = QAction("Check the severity clocks now", self)
-        self.check_action.triggered.connect(lambda: self.check_clocks(announce=True))
+        self.check_action = action(
+            "Check the severity clocks now", "Ctrl+Shift+K", lambda: self.check_clocks(announce=True),
+            "act-check-clocks", "Record any breach not on the timeline yet (done every 15 s anyway)",
+        )  # fmt: skip
         self.incident_actions = [
             self.status_action,
             self.severity_action,
