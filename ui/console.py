@@ -43,14 +43,17 @@ def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
 
 def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False) -> int:
     app = application()
+    demo_incident = None
     if demo:
         from services.demo import seed_demo
 
-        seed_demo(sitrep)
+        demo_incident = seed_demo(sitrep)
     from ui.main_window import MainWindow
 
     ctx = build_context(sitrep, paths=paths, author=author)
     window = MainWindow(ctx)
+    if demo_incident is not None:
+        window.reload_incidents(select=demo_incident.id)
     crash = CrashHandler(lambda: window)
     ctx.extras["crash_handler"] = crash
     for panel in window.panels.values():
