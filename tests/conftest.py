@@ -43,17 +43,35 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    """An empty database at the schema head, made once by the real migrations; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "sitrep.db"
+    Sitrep.open(f"sqlite:///{path}").close()
+    return path
+
+
+def _fresh_store(data_dir: Path, template: Path) -> Path:
+    import shutil
+
+    db = data_dir / "sitrep.db"
+    shutil.copyfile(template, db)  # closed, so checkpointed: the one file is the whole database
+    return db
+
+
 @pytest.fixture
-def sitrep(data_dir: Path, clock: FakeClock):
-    app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", backups_dir=data_dir / "backups", now=clock)
+def sitrep(data_dir: Path, clock: FakeClock, migrated_db: Path):
+    db = _fresh_store(data_dir, migrated_db)
+    app = Sitrep.open(f"sqlite:///{db}", backups_dir=data_dir / "backups", now=clock)
     yield app
     app.close()
 
 
 @pytest.fixture
-def live_sitrep(data_dir: Path):
+def live_sitrep(data_dir: Path, migrated_db: Path):
     """Real wall-clock time, for the GUI and CLI tests."""
-    app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", backups_dir=data_dir / "backups")
+    db = _fresh_store(data_dir, migrated_db)
+    app = Sitrep.open(f"sqlite:///{db}", backups_dir=data_dir / "backups")
     yield app
     app.close()
 
