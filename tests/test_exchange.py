@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -226,16 +227,28 @@ def test_export_import_round_trips_and_is_idempotent(empty_db, memory_backed_dir
         assert row_counts(dst_path) == counts
         assert without_stamp(dst.exchange.export()) == without_stamp(first)
 
+        # The source goes on (any operations, then at least one entry); a later export extends the copy.
+        for _ in range(data.draw(st.integers(0, 8), label="more steps")):
+            with contextlib.suppress(SitrepError):
+                event(f"then did {apply_random_operation(src, clock, data)}")
         if first["incidents"]:
-            # The source goes on; a later export extends what the destination has.
             target = data.draw(st.sampled_from(first["incidents"]), label="extended")
             src.timeline.log(
                 target["id"], "Later: error rate back to baseline", author="ben", kind="observation"
             )
-            later = src.exchange.export()
-            extended = dst.exchange.import_file(write(later, stores.root / "later.json"))
-            assert extended.extended == [target["key"]] and extended.entries_added == 1
-            assert without_stamp(dst.exchange.export()) == without_stamp(later)
+        later = src.exchange.export()
+        old = {i["id"]: len(i["timeline"]) for i in first["incidents"]}
+        extended = dst.exchange.import_file(write(later, stores.root / "later.json"))
+        grown = sorted(
+            i["key"] for i in later["incidents"] if i["id"] in old and len(i["timeline"]) > old[i["id"]]
+        )
+        assert sorted(extended.extended) == grown
+        assert sorted(extended.created) == sorted(i["key"] for i in later["incidents"] if i["id"] not in old)
+        assert extended.entries_added == sum(len(i["timeline"]) for i in later["incidents"]) - sum(
+            old.values()
+        )
+        assert without_stamp(dst.exchange.export()) == without_stamp(later)
+        assert dst.integrity.verify().ok
     finally:
         stores.close()
 
@@ -261,6 +274,32 @@ def test_the_whole_incident_round_trips(sitrep, clock, tmp_path):
         assert copy_app.integrity.verify().ok
     finally:
         copy_app.close()
+
+
+def test_an_extended_import_brings_the_role_changes_its_entries_record(sitrep, target):
+    app, _ = target
+    sitrep.people.add("Ana Ruiz", "ana")
+    sitrep.people.add("Ben Okafor", "ben")
+    inc = sitrep.incidents.declare("Checkout down", "SEV1", author="ana")
+    sitrep.roles.assign(inc.key, "IC", "ana", author="ana")
+    sitrep.roles.assign(inc.key, "SCRIBE", "ben", author="ana")
+    app.exchange.import_document(sitrep.exchange.export([inc.key]))
+
+    sitrep.roles.tick_checklist(inc.key, "IC", 0, True, author="ana")
+    sitrep.roles.release(inc.key, "SCRIBE", author="ana", reason="shift over")
+    report = app.exchange.import_document(sitrep.exchange.export([inc.key]))
+
+    local_key = app.incidents.get(inc.id).key  # renumbered: the target has its own INC-0001
+    assert report.extended == [local_key]
+    (ic,) = app.roles.holders(inc.id)
+    assert (ic.role, ic.checklist_done) == ("IC", (0,)), "the tick its timeline records is in the state too"
+    here, there = (
+        app.exchange.export([inc.id])["incidents"][0],
+        sitrep.exchange.export([inc.key])["incidents"][0],
+    )
+    for doc in (here, there):
+        del doc["key"], doc["number"]
+    assert here == there
 
 
 # -- a fixed record for the malformed-file cases ------------------------------------------------
