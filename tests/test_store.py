@@ -232,6 +232,7 @@ def test_a_failure_inside_a_change_leaves_state_and_timeline_as_they_were(sitrep
     sitrep.people.add("Ben Okafor", "ben")
     inc = sitrep.incidents.declare("Checkout down", "SEV1", author="ana")
     sitrep.roles.assign(inc.key, "IC", "ana", author="ana")
+    typo = sitrep.timeline.log(inc.id, "Erors at 40%", author="ana")
     clock.advance(minutes=10)
     before_state = sitrep.incidents.get(inc.key)
     before_entries = sitrep.timeline.entries(inc.id)
@@ -248,9 +249,7 @@ def test_a_failure_inside_a_change_leaves_state_and_timeline_as_they_were(sitrep
         lambda: sitrep.incidents.set_milestone(inc.key, "bridge_opened", clock(), author="ana"),
         lambda: sitrep.incidents.update_details(inc.key, author="ana", affected_users=1200),
         lambda: sitrep.timeline.log(inc.id, "Rolled back", author="ana"),
-        lambda: sitrep.timeline.correct(
-            before_entries[0].id, "Checkout is down", author="ana", reason="typo"
-        ),
+        lambda: sitrep.timeline.correct(typo.id, "Errors at 40%", author="ana", reason="typo"),
         lambda: sitrep.roles.hand_over(inc.key, "IC", "ben", brief, author="ana"),
         lambda: sitrep.roles.release(inc.key, "IC", author="ana"),
         lambda: sitrep.clocks.check(inc.key),

@@ -119,6 +119,13 @@ def test_correction_refusals(sitrep, inc):
     assert sitrep.timeline.count(inc.id) == 2
 
 
+def test_entries_sitrep_wrote_cannot_be_corrected_with_free_text(sitrep, inc):
+    declaration = sitrep.timeline.entries(inc.id)[0]
+    with pytest.raises(ValidationError, match="Entry #1 was written by Sitrep when the incident changed"):
+        sitrep.timeline.correct(declaration.id, "Nothing happened", author="mallory", reason="oops")
+    assert sitrep.timeline.count(inc.id) == 1 and sitrep.timeline.superseded_ids(inc.id) == set()
+
+
 def test_filters(sitrep, inc):
     sitrep.timeline.log(inc.id, "Errors at 40% on checkout_api", author="ana", kind="observation")
     sitrep.timeline.log(inc.id, "Roll back", author="ben", kind="decision", rationale="deploy at 08:50")
