@@ -470,3 +470,24 @@ def test_a_fresh_database_is_created_without_a_backup(data_dir):
     finally:
         app.close()
     assert not (data_dir / "backups").exists() or not any((data_dir / "backups").iterdir())
+
+
+def test_a_broken_change_listener_does_not_undo_the_change_or_silence_the_others(sitrep, caplog):
+    heard = []
+
+    def broken(change) -> None:
+        raise RuntimeError("panel crashed")
+
+    sitrep.changes.subscribe(broken)
+    unsubscribe = sitrep.changes.subscribe(heard.append)
+    inc = sitrep.incidents.declare("Checkout down", "SEV1", author="ana")
+    entry = sitrep.timeline.log(inc.id, "Errors at 40%", author="ana")
+    assert [(c.topic, c.incident_id, c.seq) for c in heard] == [
+        ("incident", inc.id, None),
+        ("timeline", inc.id, entry.seq),
+    ]
+    assert sitrep.timeline.count(inc.id) == 2
+    assert "change listener failed" in caplog.text
+    unsubscribe()
+    sitrep.timeline.log(inc.id, "Rolled back", author="ana")
+    assert len(heard) == 2
