@@ -491,3 +491,21 @@ def test_a_broken_change_listener_does_not_undo_the_change_or_silence_the_others
     unsubscribe()
     sitrep.timeline.log(inc.id, "Rolled back", author="ana")
     assert len(heard) == 2
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_store_runs_a_whole_incident(url, clock):
+    from whole_incident import run_with_services
+
+    app = Sitrep.open(url, now=clock)
+    try:
+        key = run_with_services(app, clock)
+        assert app.timeline.count(app.incidents.get(key).id) == 14
+        assert app.integrity.verify(key).ok and app.store.backup() is None
+    finally:
+        app.close()
+
+
+def test_the_command_line_takes_any_database_url(run_cli):
+    code, out, err = run_cli("--db", "sqlite://", "list")
+    assert (code, out.strip(), err) == (0, "No incidents.", "")
