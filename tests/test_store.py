@@ -509,3 +509,35 @@ def test_an_in_memory_store_runs_a_whole_incident(url, clock):
 def test_the_command_line_takes_any_database_url(run_cli):
     code, out, err = run_cli("--db", "sqlite://", "list")
     assert (code, out.strip(), err) == (0, "No incidents.", "")
+
+
+def test_two_programs_appending_at_once_keep_one_unbroken_chain(populated):
+    """The console and a command line on the same file: writes queue, numbers never collide."""
+    import threading
+
+    first, second = open_at(populated), open_at(populated)
+    try:
+        inc = first.incidents.get("INC-0001")
+        start = first.timeline.count(inc.id)
+        errors: list[BaseException] = []
+
+        def append(app, who: str) -> None:
+            try:
+                for n in range(40):
+                    app.timeline.log(inc.id, f"{who} {n}", author=who)
+            except BaseException as exc:  # reported below; a thread's exception would vanish otherwise
+                errors.append(exc)
+
+        threads = [threading.Thread(target=append, args=(a, w)) for a, w in ((first, "ana"), (second, "ben"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        entries = first.timeline.entries(inc.id)
+        assert [e.seq for e in entries] == list(range(1, start + 81))
+        assert [e.body for e in entries if e.author == "ben"] == [f"ben {n}" for n in range(40)]
+        assert second.integrity.verify().ok
+    finally:
+        first.close()
+        second.close()
