@@ -64,16 +64,18 @@ class IntegrityService:
     def verify(self, ref: str | None = None) -> VerifyReport:
         breaks: list[ChainBreak] = []
         entries = 0
+        wanted = None
+        if ref is not None:  # resolved first: an in-memory store has one connection, not two at once
+            from services.incidents import IncidentService
+
+            with self._store.read() as s:
+                wanted = IncidentService._load(s, ref).id
         with self._store.read_connection() as conn:
             stmt = select(Incident.__table__.c.id, Incident.__table__.c.key).order_by(
                 Incident.__table__.c.number
             )
             incidents = conn.execute(stmt).all()
-            if ref is not None:
-                from services.incidents import IncidentService
-
-                with self._store.read() as s:
-                    wanted = IncidentService._load(s, ref).id
+            if wanted is not None:
                 incidents = [i for i in incidents if i[0] == wanted]
             for inc_id, key in incidents:
                 rows = [
