@@ -168,19 +168,19 @@ def test_a_commander_runs_an_incident_from_declaration_to_resolution(window, ctx
 
     # 5. Watch a clock breach: the first external update (10 min) is now 2 minutes away...
     update = chip(window, "next_update")
-    qtbot.waitUntil(lambda: update.text() == "Next update due: 2:00 left")
+    qtbot.waitUntil(lambda: update.text() == "Next external update: 2:00 left")
     assert update.state == "warning"
     # ...and the once-a-second tick turns it red, records the breach, and the timeline shows it live.
     clock.advance(minutes=2, seconds=10)
     qtbot.waitUntil(lambda: update.state == "breached", timeout=3000)
-    assert update.text() == "Next update due: OVERDUE 0:10"
+    assert update.text() == "Next external update: OVERDUE 0:10"
     qtbot.waitUntil(lambda: timeline_rows(window)[-1][0] == "Clock breach", timeout=3000)
-    assert "Next update due" in timeline_rows(window)[-1][1]
+    assert "Next external update" in timeline_rows(window)[-1][1]
     assert board_holder(window, "IC") == "Bob Chen"
     # An update goes out: the clock starts again from it.
     qtbot.keyClicks(timeline.entry, "/comms Status page: investigating failed card payments in the EU")
     qtbot.keyClick(timeline.entry, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: update.text() == "Next update due: 20:00 left")
+    qtbot.waitUntil(lambda: update.text() == "Next external update: 20:00 left")
 
     # 6. Mitigate (Ctrl+Shift+S), backdated to when the errors stopped.
     clock.advance(minutes=6)

@@ -143,7 +143,7 @@ def test_a_comms_entry_restarts_the_update_clock(header, sitrep, sev1, clock, qt
     clock.advance(minutes=6)
     sitrep.timeline.log(sev1.id, "Status page: investigating", author="tester", kind=EntryKind.COMMS)
     # SEV1: updates every 20 minutes after the first one.
-    qtbot.waitUntil(lambda: chip(header, "next_update").text() == "Next update due: 20:00 left")
+    qtbot.waitUntil(lambda: chip(header, "next_update").text() == "Next external update: 20:00 left")
 
 
 def test_the_periodic_check_runs_without_anyone_looking(header, sitrep, sev1, clock, qtbot):
