@@ -21,6 +21,7 @@ from models.types import iso
 from services.catalog import Catalog
 from services.incidents import IncidentService
 from services.timeline import append_entry
+from services.timetext import utc_text
 from services.views import IncidentView
 
 _T = TimelineEntry.__table__
@@ -135,7 +136,7 @@ class ClockService:
                     continue
                 late_by = (clock.met_at or now) - clock.due_at
                 minutes = int(late_by.total_seconds() // 60)
-                body = f"Clock breached: {clock.label} was due {iso(clock.due_at)} ({view.severity})"
+                body = f"Clock breached: {clock.label} was due {utc_text(clock.due_at)} ({view.severity})"
                 if clock.met_at is not None:
                     body += f"; met {minutes} min late"
                 append_entry(

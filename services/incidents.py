@@ -18,6 +18,7 @@ from models.types import as_utc, iso
 from services.catalog import Catalog
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.timeline import _clean_author, append_entry
+from services.timetext import utc_text, utc_texts
 from services.views import IncidentView
 
 # Status changes that stamp a milestone when it is not set yet.
@@ -62,8 +63,9 @@ def milestone_order_problem(values: dict[Milestone, datetime | None]) -> str | N
     for earlier, later in MILESTONE_ORDER:
         a, b = values.get(earlier), values.get(later)
         if a is not None and b is not None and as_utc(a) > as_utc(b):
+            b_text, a_text = utc_texts(b, a)
             return (
-                f"'{later.label}' ({iso(b)}) cannot come before '{earlier.label}' ({iso(a)}): "
+                f"'{later.label}' ({b_text}) cannot come before '{earlier.label}' ({a_text}): "
                 f"{earlier.label.lower()} must happen first."
             )
     return None
@@ -279,7 +281,9 @@ class IncidentService:
                 values[milestone] = when
                 problem = milestone_order_problem(values)
                 if problem:
-                    raise InvalidTransition(f"Cannot mark {inc.key} {target.label} at {iso(when)}: {problem}")
+                    raise InvalidTransition(
+                        f"Cannot mark {inc.key} {target.label} at {utc_text(when)}: {problem}"
+                    )
                 setattr(inc, milestone.column, when)
                 stamped[milestone.value] = iso(when)
             inc.status = target.value
@@ -406,7 +410,7 @@ class IncidentService:
             old = getattr(inc, m.column)
             if old == when:
                 raise ValidationError(
-                    f"'{m.label}' is already {iso(when) if when else 'unset'}.", field=m.value
+                    f"'{m.label}' is already {utc_text(when) if when else 'unset'}.", field=m.value
                 )
             values = _milestones_of(inc)
             values[m] = when
@@ -416,11 +420,12 @@ class IncidentService:
             setattr(inc, m.column, when)
             inc.updated_at = now
             if when is None:
-                body = f"Milestone cleared: {m.label} (was {iso(old)})"
+                body = f"Milestone cleared: {m.label} (was {utc_text(old)})"
             elif old is None:
-                body = f"Milestone set: {m.label} at {iso(when)}"
+                body = f"Milestone set: {m.label} at {utc_text(when)}"
             else:
-                body = f"Milestone moved: {m.label} from {iso(old)} to {iso(when)}"
+                old_text, new_text = utc_texts(old, when)
+                body = f"Milestone moved: {m.label} from {old_text} to {new_text}"
             reason = (reason or "").strip() or None
             if reason:
                 body += f". Reason: {reason}"
