@@ -12,9 +12,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QMes
 from services.errors import SitrepError, StoreError
 from services.timeparse import parse_when
 from ui.fields import ErrorLabel
-from ui.localtime import utc_text
 from ui.theme import is_dark
-from ui.timefmt import full_text, humanise_times, viewer_zone
+from ui.timefmt import full_text, humanise_times, utc_text, viewer_zone
 
 log = logging.getLogger(__name__)
 

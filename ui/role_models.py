@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication
 from services.catalog import RoleDefinition
 from services.roles import HANDOVER_FIELDS
 from services.views import RoleHolding
-from ui.localtime import duration_text, person_local_time, viewer_and_utc, viewer_time
+from ui.timefmt import duration_text, person_local_time, viewer_and_utc, viewer_time
 
 RowRole = Qt.ItemDataRole.UserRole + 1  # the plain row behind a line
 _Index = QModelIndex | QPersistentModelIndex

@@ -29,9 +29,8 @@ from services.errors import SitrepError, ValidationError
 from services.views import IncidentView
 from ui.fields import ErrorLabel
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
-from ui.localtime import utc_text
 from ui.severity import SeverityMatrixView
-from ui.timefmt import from_qdatetime, full_text, humanise_times, to_qdatetime
+from ui.timefmt import from_qdatetime, full_text, humanise_times, to_qdatetime, utc_text
 
 STATUS_MEANING = {
     Status.INVESTIGATING: "Looking for the cause; the impact goes on.",

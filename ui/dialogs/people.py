@@ -38,7 +38,7 @@ from services.errors import SitrepError, StoreError
 from services.people import timezone_names
 from services.views import PersonView
 from ui.fields import ErrorLabel, fit_screen
-from ui.localtime import person_local_time
+from ui.timefmt import person_local_time
 
 COLUMNS = ("Name", "Handle", "E-mail", "Phone", "Time zone", "Their time now")
 COL_NAME, COL_HANDLE, COL_EMAIL, COL_PHONE, COL_TZ, COL_LOCAL = range(len(COLUMNS))

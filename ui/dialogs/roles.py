@@ -35,8 +35,8 @@ from services.timeparse import parse_when
 from services.views import IncidentView, RoleHolding
 from ui.dialogs.people import PersonEditor
 from ui.fields import ErrorLabel, ResponderPicker, fit_screen
-from ui.localtime import duration_text, viewer_time
 from ui.role_models import RoleHistoryModel, brief_text
+from ui.timefmt import duration_text, viewer_time
 
 AT_HINT = "When it happened, to backdate: 09:40 (your time), -10m, or an ISO time. Empty means now."
 

@@ -25,7 +25,6 @@ from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.forms import quiet_colour
-from ui.localtime import viewer_and_utc, viewer_time
 from ui.panels import PanelSpec
 from ui.severity import (
     BREACH_COLOURS,
@@ -35,7 +34,7 @@ from ui.severity import (
     badge_style,
     severity_colours,
 )
-from ui.timefmt import span_text
+from ui.timefmt import span_text, viewer_and_utc, viewer_time
 
 log = logging.getLogger(__name__)
 

@@ -41,9 +41,9 @@ from services.errors import SitrepError
 from services.incident_index import IncidentIndex, IncidentSummary, ListFingerprint
 from services.views import IncidentView
 from ui.fields import ErrorLabel
-from ui.localtime import viewer_and_utc, viewer_time
 from ui.panels import PanelSpec
 from ui.theme import error_color, warning_color
+from ui.timefmt import viewer_and_utc, viewer_time
 
 SummaryRole = Qt.ItemDataRole.UserRole + 1
 SortRole = Qt.ItemDataRole.UserRole + 2

@@ -25,10 +25,10 @@ from services.views import IncidentView
 from ui.dialogs.people import open_people_dialog
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
 from ui.fields import ErrorLabel
-from ui.localtime import duration_text, person_local_time, viewer_time
 from ui.operations import run_action
 from ui.panels import PanelSpec
 from ui.role_models import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip
+from ui.timefmt import duration_text, person_local_time, viewer_time
 
 SHORTCUTS = {
     "assign": "Ctrl+Shift+A",
