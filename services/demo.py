@@ -61,6 +61,40 @@ class _StoryClock:
         self.value = min(when, self.end)
 
 
+class _IncidentStory:
+    """One incident's story on the simulated clock; times are minutes from its declaration."""
+
+    def __init__(self, s: Sitrep, clock: _StoryClock, declared_at: datetime) -> None:
+        self.s = s
+        self.clock = clock
+        self.declared_at = declared_at
+        self.incident_id = ""
+
+    def at(self, minutes: float) -> datetime:
+        return self.declared_at + timedelta(minutes=minutes)
+
+    def to(self, minutes: float) -> None:
+        self.clock.to(self.at(minutes))
+
+    def declare(self, title: str, severity: str, **kw) -> IncidentView:
+        self.clock.start(self.at(0))
+        inc = self.s.incidents.declare(title, severity, **kw)
+        self.incident_id = inc.id
+        return inc
+
+    def log(
+        self, minutes: float, author: str, kind: EntryKind, body: str, rationale: str | None = None, **kw
+    ):
+        self.to(minutes)
+        return self.s.timeline.log(
+            self.incident_id, body, author=author, kind=kind, rationale=rationale, **kw
+        )
+
+    def check(self, minutes: float) -> None:
+        self.to(minutes)
+        self.s.clocks.check(self.incident_id)  # what the console's header does every 15 s
+
+
 def _hhmm(value: datetime) -> str:
     return value.strftime("%H:%M UTC")
 
@@ -69,25 +103,21 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     """Fill an empty store with the demo. Returns the SEV1 (the incident to show first)."""
     end = sitrep.now()
     clock = _StoryClock(end - timedelta(days=3), end)
-    story = Sitrep(sitrep.store, sitrep.catalog, now=clock)
+    told = Sitrep(sitrep.store, sitrep.catalog, now=clock)
     for p in PEOPLE:
-        story.people.add(p.name, p.handle, email=p.email, phone=p.phone, timezone=p.timezone)
-    _resolved_sev3(story, clock, end)
-    _open_sev2(story, clock, end)
-    sev1 = _checkout_sev1(story, clock, end)
+        told.people.add(p.name, p.handle, email=p.email, phone=p.phone, timezone=p.timezone)
+    _resolved_sev3(told, clock, end)
+    _open_sev2(told, clock, end)
+    sev1 = _checkout_sev1(told, clock, end)
     sitrep.changes.publish("people", None, None)
     sitrep.changes.publish("incident", None, None)
     return sitrep.incidents.get(sev1.id)
 
 
 def _resolved_sev3(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
-    d = end - timedelta(days=2, hours=5, minutes=12)
-
-    def at(minutes: float) -> datetime:
-        return d + timedelta(minutes=minutes)
-
-    clock.start(at(0))
-    inc = s.incidents.declare(
+    story = _IncidentStory(s, clock, end - timedelta(days=2, hours=5, minutes=12))
+    at, log = story.at, story.log
+    inc = story.declare(
         "Search: autocomplete slow for APAC users",
         "SEV3",
         author="kofi.mensah",
@@ -99,13 +129,9 @@ def _resolved_sev3(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
     )
     i = inc.id
 
-    def log(minutes: float, author: str, kind: EntryKind, body: str, rationale: str | None = None, **kw):
-        clock.to(at(minutes))
-        s.timeline.log(i, body, author=author, kind=kind, rationale=rationale, **kw)
-
-    clock.to(at(2))
+    story.to(2)
     s.roles.assign(i, "IC", "kofi.mensah", author="kofi.mensah")
-    clock.to(at(3))
+    story.to(3)
     s.incidents.set_status(i, Status.INVESTIGATING, author="kofi.mensah")
     log(6, "hana.sato", EntryKind.OBSERVATION,
         "Autocomplete cache hit rate in ap-southeast-1 fell from 92% to 11% at the time impact started")  # fmt: skip
@@ -114,27 +140,23 @@ def _resolved_sev3(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
     log(14, "kofi.mensah", EntryKind.DECISION, "Run the cache warm-up job by hand in ap-southeast-1",
         rationale="Warm-up is read-only and takes about 10 minutes; a rollback of the node swap would take an hour")  # fmt: skip
     log(15, "hana.sato", EntryKind.ACTION, "Warm-up job started in ap-southeast-1 (owner: Hana)")
-    clock.to(at(17))
+    story.to(17)
     s.incidents.set_milestone(i, Milestone.BRIDGE_OPENED, at(16), author="kofi.mensah")
-    clock.to(at(27))
+    story.to(27)
     s.incidents.set_status(i, Status.MITIGATED, author="kofi.mensah")
     log(28, "hana.sato", EntryKind.OBSERVATION, "p95 latency back to 310 ms; hit rate 90%")
     log(31, "kofi.mensah", EntryKind.ACTION,
         "Follow-up: make the warm-up job part of the node replacement runbook (owner: Hana)")  # fmt: skip
-    clock.to(at(58))
+    story.to(58)
     s.incidents.set_status(i, Status.RESOLVED, author="kofi.mensah")
     s.clocks.check(i)
     return inc
 
 
 def _open_sev2(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
-    d = end - timedelta(minutes=130)
-
-    def at(minutes: float) -> datetime:
-        return d + timedelta(minutes=minutes)
-
-    clock.start(at(0))
-    inc = s.incidents.declare(
+    story = _IncidentStory(s, clock, end - timedelta(minutes=130))
+    at, log = story.at, story.log
+    inc = story.declare(
         "Mobile app: push notifications delayed up to 20 minutes",
         "SEV3",
         author="hana.sato",
@@ -146,18 +168,14 @@ def _open_sev2(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
     )
     i = inc.id
 
-    def log(minutes: float, author: str, kind: EntryKind, body: str, rationale: str | None = None, **kw):
-        clock.to(at(minutes))
-        s.timeline.log(i, body, author=author, kind=kind, rationale=rationale, **kw)
-
-    clock.to(at(4))
+    story.to(4)
     s.roles.assign(i, "IC", "hana.sato", author="hana.sato")
     s.incidents.set_milestone(i, Milestone.BRIDGE_OPENED, at(4), author="hana.sato")
-    clock.to(at(5))
+    story.to(5)
     s.incidents.set_status(i, Status.INVESTIGATING, author="hana.sato")
     log(9, "kofi.mensah", EntryKind.OBSERVATION,
         "Push provider queue depth 48k and rising; their status page reports 'degraded delivery'")  # fmt: skip
-    clock.to(at(10))
+    story.to(10)
     s.incidents.set_severity(i, "SEV2", author="hana.sato")
     s.incidents.set_major(i, True, author="hana.sato", reason="Every mobile customer is affected")
     log(14, "hana.sato", EntryKind.COMMS,
@@ -183,13 +201,9 @@ def _open_sev2(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
 
 
 def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
-    d = end - SEV1_DECLARED_AGO
-
-    def at(minutes: float) -> datetime:
-        return d + timedelta(minutes=minutes)
-
-    clock.start(at(0))
-    inc = s.incidents.declare(
+    story = _IncidentStory(s, clock, end - SEV1_DECLARED_AGO)
+    at, log, check = story.at, story.log, story.check
+    inc = story.declare(
         "Checkout: card payments failing for EU customers",
         "SEV1",
         author="jonas.weber",
@@ -204,53 +218,45 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
     )
     i = inc.id
 
-    def log(minutes: float, author: str, kind: EntryKind, body: str, rationale: str | None = None, **kw):
-        clock.to(at(minutes))
-        return s.timeline.log(i, body, author=author, kind=kind, rationale=rationale, **kw)
-
-    def check(minutes: float) -> None:
-        clock.to(at(minutes))
-        s.clocks.check(i)  # what the console's header does every 15 s
-
     # The first minutes: the alert is logged after the fact, with the time it fired.
     log(1, "jonas.weber", EntryKind.ALERT,
         "PaymentsErrorRateHigh firing: 5xx ratio 23% on payments-api (eu-west-1)",
         occurred_at=at(-11), source="alertmanager")  # fmt: skip
-    clock.to(at(2))
+    story.to(2)
     s.incidents.set_milestone(i, Milestone.ACKNOWLEDGED, at(-9), author="jonas.weber",
                               reason="Page acknowledged by Jonas (payments on-call)")  # fmt: skip
     log(2, "jonas.weber", EntryKind.OBSERVATION,
         "Card authorisations failing with 502 from card-gateway for ~40% of EU checkout attempts; US unaffected")  # fmt: skip
-    clock.to(at(3))
+    story.to(3)
     s.incidents.set_status(i, Status.INVESTIGATING, author="jonas.weber")
-    clock.to(at(4))
+    story.to(4)
     s.incidents.set_milestone(i, Milestone.BRIDGE_OPENED, at(4), author="jonas.weber")
     log(6, "jonas.weber", EntryKind.ASSUMPTION,
         f"The payments-api 4.12 rollout (EU only, {_hhmm(at(-19))}) is the trigger: errors start 2 min after it")  # fmt: skip
     check(6)  # the commander clock (5 min) has run out: Ana is still being paged
 
-    clock.to(at(9))
+    story.to(9)
     s.roles.assign(i, "IC", "ana.ruiz", author="ana.ruiz")
     log(9.5, "ana.ruiz", EntryKind.NOTE, "Ana Ruiz has command. Bridge: meet.example.com/sev1-checkout")
-    clock.to(at(10))
+    story.to(10)
     s.roles.assign(i, "COMMS", "mei.lin", author="ana.ruiz")
     for item in (0, 1, 2):
-        clock.to(at(10.5 + item * 0.3))
+        story.to(10.5 + item * 0.3)
         s.roles.tick_checklist(i, "IC", item, True, author="ana.ruiz")
     check(11)  # the first external update (10 min) is late
-    clock.to(at(12))
+    story.to(12)
     s.roles.assign(i, "DEPUTY", "priya.nair", author="ana.ruiz")
     s.roles.assign(i, "TECH", "jonas.weber", author="ana.ruiz")
     log(13, "mei.lin", EntryKind.COMMS,
         "Status page (investigating): Some card payments in Europe are failing. Wallet payments work. "
         f"Next update by {_hhmm(at(33))}.")  # fmt: skip
-    clock.to(at(13.5))
+    story.to(13.5)
     for item in (0, 1):
         s.roles.tick_checklist(i, "COMMS", item, True, author="mei.lin")
-    clock.to(at(14))
+    story.to(14)
     s.roles.assign(i, "SCRIBE", "tom.hughes", author="ana.ruiz")
     s.roles.tick_checklist(i, "SCRIBE", 0, True, author="tom.hughes")
-    clock.to(at(14.5))
+    story.to(14.5)
     s.roles.tick_checklist(i, "IC", 3, True, author="ana.ruiz")
 
     log(15, "ana.ruiz", EntryKind.DECISION, "Roll back payments-api in eu-west-1 from 4.12 to 4.11",
@@ -266,12 +272,12 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
         source="deploy-bot")  # fmt: skip
     pool = log(20, "tom.hughes", EntryKind.OBSERVATION,
                f"payments-db-eu connection pool at 100% (480/480) since {_hhmm(at(-14))} (Lucas)")  # fmt: skip
-    clock.to(at(21))
+    story.to(21)
     s.roles.assign(i, "SME", "lucas.silva", author="ana.ruiz")
     log(22, "lucas.silva", EntryKind.ASSUMPTION,
         "Pool exhaustion may be the cause, not a symptom: 4.12 holds one extra connection per request")  # fmt: skip
     log(27, "jonas.weber", EntryKind.OBSERVATION, "Rollback complete; 502s down from 40% to 18%, not to zero")
-    clock.to(at(29))
+    story.to(29)
     s.timeline.correct(
         pool.id,
         f"payments-db-eu connection pool at 100% (480/480) since {_hhmm(at(-22))}, before the 4.12 rollout (Lucas)",
@@ -285,18 +291,18 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
         rationale="The pool saturated before the rollout, when settle-eu started, and it holds ~300 connections. "
                   "Pausing is reversible and delays settlement by at most an hour.")  # fmt: skip
     log(35, "lucas.silva", EntryKind.ACTION, "settle-eu paused; its pool share capped at 100 (owner: Lucas)")
-    clock.to(at(36))
+    story.to(36)
     s.incidents.set_status(i, Status.IDENTIFIED, author="ana.ruiz",
                            reason="settle-eu batch exhausting the payments-db-eu pool")  # fmt: skip
     log(40, "jonas.weber", EntryKind.OBSERVATION, "502s down to 0.4%; EU authorisation success 99.1%")
-    clock.to(at(41))
+    story.to(41)
     s.incidents.update_details(i, author="ana.ruiz", affected_users=1890, error_rate_pct=0.4)
     log(49, "mei.lin", EntryKind.COMMS,
         "Status page (monitoring): A fix is in place and card payments are succeeding again. "
         f"Next update by {_hhmm(at(69))}.")  # fmt: skip
     log(50, "ana.ruiz", EntryKind.ACTION,
         "Follow-up: fix 4.12's per-request connection use before re-rolling it (owner: Jonas, today)")  # fmt: skip
-    clock.to(at(52))
+    story.to(52)
     s.incidents.set_status(i, Status.MITIGATED, author="ana.ruiz", at=at(40),
                            reason="Errors at 0.4% since the batch was paused")  # fmt: skip
 
@@ -308,7 +314,7 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
         "Sam Okafor joining as incoming IC; Ana has been on since early morning and hands over shortly",
     )
     check(70)  # the update promised for at(69) has not gone out: the handover is running long
-    clock.to(at(70))
+    story.to(70)
     s.roles.hand_over(
         i,
         "IC",
@@ -336,7 +342,7 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
     )
     log(72, "sam.okafor", EntryKind.NOTE, "Sam Okafor has command; Ana stays reachable for the next hour")
     for item in (0, 2):
-        clock.to(at(73 + item * 0.2))
+        story.to(73 + item * 0.2)
         s.roles.tick_checklist(i, "IC", item, True, author="sam.okafor")
     log(76, "jonas.weber", EntryKind.OBSERVATION, "Error rate 0.1% for 20 min; pool at 35%")
     log(81, "mei.lin", EntryKind.COMMS,
