@@ -111,6 +111,12 @@ class IncidentService:
             rows = [r for r in rows if any(needle == sv.lower() for sv in r.services)]
         return rows[:limit] if limit else rows
 
+    def _record(self, s: Session, inc: Incident, kind: EntryKind, body: str, **entry: Any) -> IncidentView:
+        """Write the change's timeline entry in the change's own transaction; the incident as it now is."""
+        inc.updated_at = entry["now"]
+        append_entry(s, inc.id, kind, body, hooks=self._store.entry_hooks, **entry)
+        return IncidentView.of(inc)
+
     @staticmethod
     def _load(session: Session, ref: str) -> Incident:
         """An incident by id, key (INC-0042) or number (42)."""
@@ -205,9 +211,9 @@ class IncidentService:
             body = (
                 f"{'Major incident' if major else 'Incident'} declared at {level.id} ({level.label}): {title}"
             )
-            append_entry(
+            view = self._record(
                 s,
-                inc.id,
+                inc,
                 EntryKind.STATUS_CHANGE,
                 body,
                 author=author,
@@ -222,9 +228,7 @@ class IncidentService:
                     "services": services,
                     "milestones": {m.value: iso(v) for m, v in milestones.items() if v is not None},
                 },
-                hooks=self._store.entry_hooks,
             )
-            view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
         return view
 
@@ -287,7 +291,6 @@ class IncidentService:
                 setattr(inc, milestone.column, when)
                 stamped[milestone.value] = iso(when)
             inc.status = target.value
-            inc.updated_at = now
             verb = "reopened" if reopening else "changed"
             body = f"Status {verb}: {current.label} → {target.label}" + (
                 f". Reason: {reason}" if reason else ""
@@ -299,18 +302,16 @@ class IncidentService:
                 data["cleared_milestones"] = cleared
             if reopening:
                 data["action"] = "reopened"
-            append_entry(
+            view = self._record(
                 s,
-                inc.id,
+                inc,
                 EntryKind.STATUS_CHANGE,
                 body,
                 author=author,
                 now=now,
                 occurred_at=when,
                 data=data,
-                hooks=self._store.entry_hooks,
             )
-            view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
         return view
 
@@ -336,22 +337,19 @@ class IncidentService:
                     f"Lowering {inc.key} from {old.id} to {level.id} needs a reason.", field="reason"
                 )
             inc.severity = level.id
-            inc.updated_at = now
             word = "lowered" if lowering else "raised"
             body = f"Severity {word}: {old.id} → {level.id} ({level.label})" + (
                 f". Reason: {reason}" if reason else ""
             )
-            append_entry(
+            view = self._record(
                 s,
-                inc.id,
+                inc,
                 EntryKind.SEVERITY_CHANGE,
                 body,
                 author=author,
                 now=now,
                 data={"from": old.id, "to": level.id, "reason": reason},
-                hooks=self._store.entry_hooks,
             )
-            view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
         return view
 
@@ -369,21 +367,18 @@ class IncidentService:
             if not major and not reason:
                 raise ValidationError("De-escalating a major incident needs a reason.", field="reason")
             inc.is_major = major
-            inc.updated_at = now
             body = ("Declared a major incident" if major else "De-escalated: no longer a major incident") + (
                 f". Reason: {reason}" if reason else ""
             )
-            append_entry(
+            view = self._record(
                 s,
-                inc.id,
+                inc,
                 EntryKind.MAJOR_CHANGE,
                 body,
                 author=author,
                 now=now,
                 data={"major": major, "reason": reason},
-                hooks=self._store.entry_hooks,
             )
-            view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
         return view
 
@@ -418,7 +413,6 @@ class IncidentService:
             if problem:
                 raise ValidationError(problem, field=m.value)
             setattr(inc, m.column, when)
-            inc.updated_at = now
             if when is None:
                 body = f"Milestone cleared: {m.label} (was {utc_text(old)})"
             elif old is None:
@@ -429,17 +423,15 @@ class IncidentService:
             reason = (reason or "").strip() or None
             if reason:
                 body += f". Reason: {reason}"
-            append_entry(
+            view = self._record(
                 s,
-                inc.id,
+                inc,
                 EntryKind.MILESTONE_CHANGE,
                 body,
                 author=author,
                 now=now,
                 data={"milestone": m.value, "from": iso(old), "to": iso(when), "reason": reason},
-                hooks=self._store.entry_hooks,
             )
-            view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
         return view
 
@@ -485,23 +477,20 @@ class IncidentService:
                 change("error_rate_pct", error_rate_pct)
             if not changes:
                 raise ValidationError("Nothing changed.")
-            inc.updated_at = now
             parts = []
             for attr, ch in changes.items():
                 label = attr.replace("_", " ")
                 to = ", ".join(ch["to"]) if isinstance(ch["to"], list) else ch["to"]
                 parts.append(f"{label} → {to if to not in (None, '') else '(none)'}")
-            append_entry(
+            view = self._record(
                 s,
-                inc.id,
+                inc,
                 EntryKind.IMPACT_CHANGE,
                 "Details updated: " + "; ".join(parts),
                 author=author,
                 now=now,
                 data={"changes": changes},
-                hooks=self._store.entry_hooks,
             )
-            view = IncidentView.of(inc)
         self._publish("incident", view.id, None)
         return view
 

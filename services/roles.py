@@ -50,6 +50,23 @@ class RoleService:
             )
         )
 
+    def _record_role_change(
+        self, s, inc: Incident, body: str, *, author: str, now: datetime, when: datetime, data: dict[str, Any]
+    ) -> None:
+        """The role change's timeline entry, dated when it happened, in the change's own transaction."""
+        inc.updated_at = now
+        append_entry(
+            s,
+            inc.id,
+            EntryKind.ROLE_CHANGE,
+            body,
+            author=author,
+            now=now,
+            occurred_at=when,
+            data=data,
+            hooks=self._store.entry_hooks,
+        )
+
     def _when(self, at: datetime | None, now: datetime) -> datetime:
         when = as_utc(at) if at else now
         if when > now:
@@ -95,17 +112,14 @@ class RoleService:
                 if milestone_order_problem(values) is None:
                     inc.ic_assigned_at = when
                     data["milestones"] = {Milestone.IC_ASSIGNED.value: iso(when)}
-            inc.updated_at = now
-            append_entry(
+            self._record_role_change(
                 s,
-                inc.id,
-                EntryKind.ROLE_CHANGE,
+                inc,
                 f"{person.name} (@{person.handle}) assigned as {definition.name}",
                 author=author,
                 now=now,
-                occurred_at=when,
+                when=when,
                 data=data,
-                hooks=self._store.entry_hooks,
             )
             view = RoleHolding.of(ra, person)
         self._publish("roles", view.incident_id, None)
@@ -156,19 +170,17 @@ class RoleService:
             )
             s.add(ra)
             s.flush()
-            inc.updated_at = now
             body = (
                 f"{definition.name} handed over from {outgoing.name} (@{outgoing.handle}) "
                 f"to {incoming.name} (@{incoming.handle})"
             )
-            append_entry(
+            self._record_role_change(
                 s,
-                inc.id,
-                EntryKind.ROLE_CHANGE,
+                inc,
                 body,
                 author=author,
                 now=now,
-                occurred_at=when,
+                when=when,
                 data={
                     "action": "handover",
                     "role": definition.id,
@@ -176,7 +188,6 @@ class RoleService:
                     "to": incoming.handle,
                     "brief": clean,
                 },
-                hooks=self._store.entry_hooks,
             )
             view = RoleHolding.of(ra, incoming)
         self._publish("roles", view.incident_id, None)
@@ -198,21 +209,18 @@ class RoleService:
                 raise ValidationError("A release cannot be dated before the role was taken.", field="at")
             person = s.get(Person, holder.person_id)
             holder.ended_at = when
-            inc.updated_at = now
             reason = (reason or "").strip() or None
             body = f"{person.name} (@{person.handle}) released from {definition.name}" + (
                 f". Reason: {reason}" if reason else ""
             )
-            append_entry(
+            self._record_role_change(
                 s,
-                inc.id,
-                EntryKind.ROLE_CHANGE,
+                inc,
                 body,
                 author=author,
                 now=now,
-                occurred_at=when,
+                when=when,
                 data={"action": "released", "role": definition.id, "person": person.handle, "reason": reason},
-                hooks=self._store.entry_hooks,
             )
             incident_id = inc.id
         self._publish("roles", incident_id, None)
