@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QComboBox, QCompleter, QDialog, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QWidget,
+)
 
 from services.views import PersonView
 from ui.theme import error_style
@@ -53,6 +62,33 @@ def grow_to_fit(window: QWidget) -> None:
     wanted = max(wanted, lay.totalSizeHint().height())
     if wanted > window.height():
         window.resize(window.width(), wanted)
+
+
+def record_table(
+    parent: QWidget, model: QAbstractItemModel, name: str, accessible_name: str = ""
+) -> QTableView:
+    """A read-only list of records (incidents, holders, responders, holdings).
+
+    Whole rows, one at a time; Tab leaves the table for the controls beside it (arrows move within
+    it); every row one line of text high, never sized row by row (lists run to 10,000 rows).
+    """
+    view = QTableView(parent)
+    view.setObjectName(name)
+    if accessible_name:
+        view.setAccessibleName(accessible_name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setTabKeyNavigation(False)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    rows = view.verticalHeader()
+    rows.setVisible(False)
+    rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    rows.setDefaultSectionSize(view.fontMetrics().height() + 8)
+    return view
 
 
 def fit_screen(widget: QWidget, width: int, height: int) -> QSize:

@@ -17,7 +17,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QCompleter,
     QDialog,
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +35,7 @@ from services.core import Change
 from services.errors import SitrepError, StoreError
 from services.people import timezone_names
 from services.views import PersonView
-from ui.fields import ErrorLabel, fit_screen
+from ui.fields import ErrorLabel, fit_screen, record_table
 from ui.timefmt import person_local_time
 
 COLUMNS = ("Name", "Handle", "E-mail", "Phone", "Time zone", "Their time now")
@@ -302,19 +300,7 @@ class PeopleDialog(QDialog):
         self.filter.setClearButtonEnabled(True)
         self.filter.setAccessibleName("Find a responder")
         self.filter.textChanged.connect(self.model.set_filter)
-        self.view = QTableView(self)
-        self.view.setObjectName("people-view")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.setTabKeyNavigation(False)
-        vh = self.view.verticalHeader()
-        vh.setVisible(False)
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.view = record_table(self, self.model, "people-view", "Responders")
         hh = self.view.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)

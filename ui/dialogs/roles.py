@@ -12,7 +12,6 @@ from datetime import datetime
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -34,7 +32,7 @@ from services.roles import HANDOVER_FIELDS
 from services.timeparse import parse_when
 from services.views import IncidentView, RoleHolding
 from ui.dialogs.people import PersonEditor
-from ui.fields import ErrorLabel, ResponderPicker, fit_screen
+from ui.fields import ErrorLabel, ResponderPicker, fit_screen, record_table
 from ui.role_models import RoleHistoryModel, brief_text
 from ui.timefmt import duration_text, viewer_time
 
@@ -54,6 +52,7 @@ class RoleChangeDialog(QDialog):
 
     verb = "Change"
     default_button = "OK"
+    opens_on_held_role = True
 
     def __init__(
         self, ctx, incident: IncidentView, role_id: str | None, parent: QWidget | None = None
@@ -115,10 +114,18 @@ class RoleChangeDialog(QDialog):
         self._add_row("&When:", self.at, self.at_error)
 
     def _default_role_index(self) -> int:
+        """With no role given: the first held role (to hand over or release), or the first free one."""
+        for i in range(self.role.count()):
+            if (self.role.itemData(i) in self.holders) == self.opens_on_held_role:
+                return i
         return 0
 
     def _role_changed(self, _index: int) -> None:
         self.role_error.show_error(None)
+        self._show_holder()
+
+    def _show_holder(self) -> None:
+        """Say who holds the chosen role, where the dialog shows it."""
 
     def role_id(self) -> str:
         return self.role.currentData()
@@ -255,6 +262,7 @@ class _WithResponder(RoleChangeDialog):
 class AssignDialog(_WithResponder):
     verb = "Assign"
     default_button = "Assign"
+    opens_on_held_role = False
 
     def __init__(self, ctx, incident: IncidentView, role_id: str | None = None, parent=None) -> None:
         super().__init__(ctx, incident, role_id, parent)
@@ -262,12 +270,6 @@ class AssignDialog(_WithResponder):
         self._build_responder()
         self._add_at_row()
         self.responder.setFocus()
-
-    def _default_role_index(self) -> int:
-        for i in range(self.role.count()):
-            if self.role.itemData(i) not in self.holders:
-                return i
-        return 0
 
     def apply(self) -> str:
         handle = self.chosen_handle()
@@ -316,22 +318,12 @@ class HandoverDialog(_WithResponder):
             self.form.addRow(_column(edit, error))
             edit.textChanged.connect(lambda e=error: e.show_error(None))
         self._add_at_row()
-        self._show_outgoing()
+        self._show_holder()
         fm = self.fontMetrics()
         self.resize(fit_screen(self, fm.horizontalAdvance("M") * 48, self.sizeHint().height()))
         self.responder.setFocus()
 
-    def _default_role_index(self) -> int:
-        for i in range(self.role.count()):
-            if self.role.itemData(i) in self.holders:
-                return i
-        return 0
-
-    def _role_changed(self, index: int) -> None:
-        super()._role_changed(index)
-        self._show_outgoing()
-
-    def _show_outgoing(self) -> None:
+    def _show_holder(self) -> None:
         holder = self.holders.get(self.role_id())
         if holder is None:
             self.outgoing.setText("Nobody holds this role: assign it instead.")
@@ -394,16 +386,6 @@ class ReleaseDialog(RoleChangeDialog):
         self._show_holder()
         self.reason.setFocus()
 
-    def _default_role_index(self) -> int:
-        for i in range(self.role.count()):
-            if self.role.itemData(i) in self.holders:
-                return i
-        return 0
-
-    def _role_changed(self, index: int) -> None:
-        super()._role_changed(index)
-        self._show_holder()
-
     def _show_holder(self) -> None:
         holder = self.holders.get(self.role_id())
         if holder is None:
@@ -437,19 +419,7 @@ class RoleHistoryDialog(QDialog):
         self.setWindowTitle(f"Role history of {incident.key}")
         names = {r.id: r.name for r in ctx.sitrep.catalog.roles.values()}
         self.model = RoleHistoryModel(names, ctx.sitrep.now, self)
-        self.view = QTableView(self)
-        self.view.setObjectName("role-history-view")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setTabKeyNavigation(False)
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        vh = self.view.verticalHeader()
-        vh.setVisible(False)
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.view = record_table(self, self.model, "role-history-view", "Role holdings")
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.brief = QPlainTextEdit(self)

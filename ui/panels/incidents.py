@@ -23,11 +23,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QBrush, QFont, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QTableView,
@@ -40,7 +38,7 @@ from services.core import Change
 from services.errors import SitrepError
 from services.incident_index import IncidentIndex, IncidentSummary, ListFingerprint
 from services.views import IncidentView
-from ui.fields import ErrorLabel
+from ui.fields import ErrorLabel, record_table
 from ui.panels import PanelSpec
 from ui.theme import error_color, warning_color
 from ui.timefmt import viewer_and_utc, viewer_time
@@ -423,21 +421,7 @@ class IncidentsPanel(QWidget):
             combo.setMinimumContentsLength(6)
             combo.currentIndexChanged.connect(self._apply_filter)
 
-        self.view = QTableView(self)
-        self.view.setObjectName("incidents-view")
-        self.view.setAccessibleName("Incidents")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setTabKeyNavigation(False)
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        vh = self.view.verticalHeader()
-        vh.setVisible(False)
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # never per-row sizing: 10,000+ rows
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.view = record_table(self, self.model, "incidents-view", "Incidents")
         hh = self.view.horizontalHeader()
         hh.setStretchLastSection(False)
         hh.setSortIndicatorClearable(True)

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QListView,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -24,7 +23,7 @@ from services.errors import SitrepError
 from services.views import IncidentView
 from ui.dialogs.people import open_people_dialog
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
-from ui.fields import ErrorLabel
+from ui.fields import ErrorLabel, record_table
 from ui.operations import run_action
 from ui.panels import PanelSpec
 from ui.role_models import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip
@@ -65,18 +64,7 @@ class RoleBoardPanel(QWidget):
     def _build(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        self.view = QTableView(self)
-        self.view.setObjectName("role-board-view")
-        self.view.setAccessibleName("Role board")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setTabKeyNavigation(False)  # Tab leaves the table for the checklist and the buttons
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.view = record_table(self, self.model, "role-board-view", "Role board")
         hh = self.view.horizontalHeader()
         hh.setStretchLastSection(False)
         hh.setSectionResizeMode(RoleBoardModel.COL_HOLDER, QHeaderView.ResizeMode.Stretch)
