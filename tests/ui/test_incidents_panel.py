@@ -205,3 +205,24 @@ def test_index_reads_summaries_by_id_in_chunks(sitrep, clock, incidents):
     ids = [s.id for s in everything] * 300  # more than one IN (...) chunk, with repeats
     assert index.summaries(ids) == everything
     assert index.fingerprint().count == 4
+
+
+def test_the_title_column_takes_the_width_the_others_leave(panel, qtbot, incidents):
+    view, m = panel.view, IncidentListModel
+    hh = view.horizontalHeader()
+
+    def fills() -> bool:
+        return sum(hh.sectionSize(c) for c in range(hh.count())) == view.viewport().width()
+
+    panel.resize(900, 400)
+    qtbot.waitUntil(fills)
+    wide = hh.sectionSize(m.COL_TITLE)
+    panel.resize(1300, 400)
+    qtbot.waitUntil(fills)
+    assert hh.sectionSize(m.COL_TITLE) > wide
+    # Narrower than the columns need: the title keeps a readable width and the list scrolls sideways.
+    panel.resize(260, 400)
+    qtbot.waitUntil(lambda: hh.sectionSize(m.COL_TITLE) == panel._title_min_width)
+    row = keys(panel.model).index(incidents["checkout"].key)
+    tip = panel.model.index(row, m.COL_TITLE).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("Checkout failing in EU")

@@ -433,11 +433,16 @@ class IncidentsPanel(QWidget):
             (m.COL_KEY, "INC-00000"),
             (m.COL_SEV, "SEV1"),
             (m.COL_STATUS, "Investigating"),
-            (m.COL_TITLE, "Checkout: payments failing in EU"),
+            (m.COL_TITLE, "Checkout: payments failing"),
             (m.COL_SERVICES, "payments, checkout"),
             (m.COL_DECLARED, "2026-03-14 09:41"),
         ):
             self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + pad)
+        # The title takes whatever width the other columns leave (the whole title is in its
+        # tooltip); below this it stops shrinking and the list scrolls sideways instead.
+        self._title_min_width = self.view.columnWidth(m.COL_TITLE)
+        hh.sectionResized.connect(self._other_column_resized)
+        self.view.viewport().installEventFilter(self)
         self.view.setSortingEnabled(True)
         self.view.activated.connect(self._activated)
         self._forwarder = _KeyForwarder(self.view, self)
@@ -586,6 +591,25 @@ class IncidentsPanel(QWidget):
                 self.view.setCurrentIndex(self.model.index(0, 0))
 
     # -- opening -----------------------------------------------------------------------------
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_title_column()
+        return super().eventFilter(obj, event)
+
+    def _other_column_resized(self, column: int, _old: int, _new: int) -> None:
+        if column != IncidentListModel.COL_TITLE:
+            self._fit_title_column()
+
+    def _fit_title_column(self) -> None:
+        hh = self.view.horizontalHeader()
+        title = IncidentListModel.COL_TITLE
+        others = sum(
+            hh.sectionSize(c) for c in range(hh.count()) if c != title and not hh.isSectionHidden(c)
+        )
+        wanted = max(self._title_min_width, self.view.viewport().width() - others)
+        if hh.sectionSize(title) != wanted:
+            hh.resizeSection(title, wanted)
+
     def _activated(self, index: QModelIndex) -> None:
         if index.isValid():
             self.open_row(index.row())
