@@ -23,6 +23,7 @@ from models.enums import Status
 from services.core import Change
 from services.views import IncidentView
 from ui.context import UiContext
+from ui.dialogs.people import open_people_dialog
 from ui.operations import run_action
 from ui.palette import CommandPalette
 from ui.panels import PanelSpec, load_panels
@@ -208,10 +209,18 @@ class MainWindow(QMainWindow):
         self.add_command(switch, "Incident", first=True)
 
         verify = QAction("Verify the record (hash chains)", self)
+        verify.setShortcut(QKeySequence("Ctrl+Shift+R"))
         verify.triggered.connect(self.verify_record)
         self.add_command(verify, "Tools")
 
+        # The window owns the directory: it is needed with or without the role board shown.
+        directory = QAction("Responder directory…", self)
+        directory.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        directory.triggered.connect(self.open_directory)
+        self.add_command(directory, "Tools")
+
         reset = QAction("Reset panel layout", self)
+        reset.setShortcut(QKeySequence("Ctrl+Shift+L"))
         reset.triggered.connect(self.reset_layout)
         self.menus["View"].addSeparator()
         self.add_command(reset, "View")
@@ -324,6 +333,9 @@ class MainWindow(QMainWindow):
     def open_palette(self) -> None:
         palette = CommandPalette([a for a in self.commands if a.text()], self)
         palette.exec()
+
+    def open_directory(self) -> QWidget:
+        return open_people_dialog(self.ctx, self)
 
     def verify_record(self) -> None:
         ok, report = run_action(self.ctx, self, self.ctx.sitrep.integrity.verify)

@@ -36,3 +36,11 @@ def test_every_panel_and_the_directory_are_reachable_from_the_palette(window):
         assert f"Go to {window.docks[panel_id].windowTitle()}" in names
     assert "Responder directory…" in names
     assert "Assign a role…" in names and "Hand over a role…" in names
+
+
+@pytest.mark.parametrize(
+    "name", ["Verify the record (hash chains)", "Reset panel layout", "Responder directory…"]
+)
+def test_window_commands_have_shortcuts(window, name):
+    action = next(a for a in window.commands if a.text() == name)
+    assert not action.shortcut().isEmpty()

@@ -170,8 +170,9 @@ def test_filter_and_changes_from_elsewhere(dialog, data_dir, qtbot):
     qtbot.waitUntil(lambda: "frank" in handles(dialog.model), timeout=5000)
 
 
-def test_directory_opens_from_the_tools_menu(ctx, qtbot):
-    window = main_window(ctx, qtbot, "ui.panels.roles")
+def test_directory_opens_from_the_tools_menu_without_the_role_board(ctx, qtbot):
+    window = main_window(ctx, qtbot, "ui.panels.header")
+    assert "roles" not in window.panels
     action = next(a for a in window.menus["Tools"].actions() if a.text() == "Responder directory…")
     assert not action.shortcut().isEmpty()
     action.trigger()

@@ -430,7 +430,7 @@ class PeopleDialog(QDialog):
 
 
 def open_people_dialog(ctx, parent: QWidget | None = None) -> PeopleDialog:
-    """The directory, one per window: a second Ctrl+Shift+D brings the open one forward."""
+    """The directory, one per window: a second Ctrl+Shift+P brings the open one forward."""
     existing = ctx.extras.get("people_dialog")
     if isinstance(existing, PeopleDialog) and shiboken6.isValid(existing) and existing.isVisible():
         existing.raise_()

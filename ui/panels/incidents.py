@@ -603,9 +603,7 @@ class IncidentsPanel(QWidget):
     def _fit_title_column(self) -> None:
         hh = self.view.horizontalHeader()
         title = IncidentListModel.COL_TITLE
-        others = sum(
-            hh.sectionSize(c) for c in range(hh.count()) if c != title and not hh.isSectionHidden(c)
-        )
+        others = sum(hh.sectionSize(c) for c in range(hh.count()) if c != title and not hh.isSectionHidden(c))
         wanted = max(self._title_min_width, self.view.viewport().width() - others)
         if hh.sectionSize(title) != wanted:
             hh.resizeSection(title, wanted)

@@ -21,7 +21,6 @@ from models.enums import Status
 from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView
-from ui.dialogs.people import open_people_dialog
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
 from ui.fields import ErrorLabel, record_table
 from ui.operations import run_action
@@ -34,7 +33,6 @@ SHORTCUTS = {
     "handover": "Ctrl+Shift+H",
     "release": "Ctrl+Shift+U",
     "history": "Ctrl+Shift+Y",
-    "directory": "Ctrl+Shift+P",
 }
 
 
@@ -167,7 +165,6 @@ class RoleBoardPanel(QWidget):
             ("handover", "Hand over a role…", self.open_handover, "Incident"),
             ("release", "Release a role…", self.open_release, "Incident"),
             ("history", "Role history (who held which role when)…", self.open_history, "Incident"),
-            ("directory", "Responder directory…", self.open_directory, "Tools"),
         ):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(SHORTCUTS[key]))
@@ -250,7 +247,7 @@ class RoleBoardPanel(QWidget):
         for key, action in self.actions_by_key.items():
             if key == "history":
                 action.setEnabled(self.incident is not None)
-            elif key != "directory":
+            else:
                 action.setEnabled(changeable)
         if r is None:
             self.role_title.setText("No incident open" if self.incident is None else "")
@@ -387,10 +384,6 @@ class RoleBoardPanel(QWidget):
         self.dialog = dialog
         dialog.open()
         return dialog
-
-    def open_directory(self):
-        self.dialog = open_people_dialog(self.ctx, self.window())
-        return self.dialog
 
     def _after_change(self) -> None:
         self.refresh()
