@@ -7,8 +7,16 @@ contrast (4.5:1) whatever the window palette is, light or dark.
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from services.catalog import Catalog, SeverityLevel
 
@@ -144,6 +152,23 @@ class SeverityMatrixModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
+class _LevelCellDelegate(QStyledItemDelegate):
+    """The level cell keeps its severity colour when its row is chosen; a frame in the highlight
+    colour shows the choice instead (the style would paint the highlight over the colour)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        plain = QStyleOptionViewItem(option)
+        plain.state &= ~QStyle.StateFlag.State_Selected
+        super().paint(painter, plain, index)
+        if selected:
+            painter.save()
+            width = 3
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), width))
+            painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
+            painter.restore()
+
+
 class SeverityMatrixView(QTableView):
     """The matrix as a pick list: arrow keys or a click choose a level, with its definition in view."""
 
@@ -167,6 +192,7 @@ class SeverityMatrixView(QTableView):
         hh.setSectionResizeMode(COL_CRITERIA, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(COL_OBLIGATIONS, QHeaderView.ResizeMode.Stretch)
         self.setColumnWidth(COL_LEVEL, self.fontMetrics().horizontalAdvance("major incident") + 24)
+        self.setItemDelegateForColumn(COL_LEVEL, _LevelCellDelegate(self))
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.selectionModel().currentRowChanged.connect(self._row_changed)
 

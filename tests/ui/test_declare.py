@@ -132,3 +132,20 @@ def test_ctrl_n_opens_the_dialog_with_the_title_focused(window, qtbot):
     assert isinstance(dialog, DeclareDialog) and dialog.isVisible()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.title_edit)
     dialog.reject()
+
+
+def test_the_chosen_level_keeps_its_severity_colour(dialog, qtbot):
+    from PySide6.QtGui import QColor, QPalette
+
+    from ui.severity import COL_LEVEL, severity_colours
+
+    view = dialog.matrix
+    view.choose("SEV1")
+    assert view.chosen() == "SEV1"
+    rect = view.visualRect(view.matrix.index(0, COL_LEVEL))
+    image = view.viewport().grab().toImage()
+    inside = image.pixelColor(rect.right() - 8, rect.bottom() - 8)
+    assert inside == QColor(severity_colours("SEV1")[0])
+    # ...and the choice still shows: a frame in the highlight colour.
+    frame = image.pixelColor(rect.right() - 2, rect.center().y())
+    assert frame == view.palette().color(QPalette.ColorRole.Highlight)
