@@ -149,3 +149,9 @@ def test_the_chosen_level_keeps_its_severity_colour(dialog, qtbot):
     # ...and the choice still shows: a frame in the highlight colour.
     frame = image.pixelColor(rect.right() - 2, rect.center().y())
     assert frame == view.palette().color(QPalette.ColorRole.Highlight)
+
+
+def test_the_summary_box_is_a_few_lines_not_the_matrixs_height(dialog):
+    lines = dialog.summary.fontMetrics().lineSpacing()
+    assert 4 * lines <= dialog.summary.height() <= 7 * lines
+    assert dialog.summary.height() < dialog.matrix.height() // 2

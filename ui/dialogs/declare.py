@@ -61,7 +61,11 @@ class DeclareDialog(ServiceDialog):
         self.summary.setPlaceholderText("What we know so far: symptoms, who noticed, since when")
         self.summary.setTabChangesFocus(True)
         self.summary.setAccessibleName("Summary")
-        self.summary.setMinimumHeight(self.fontMetrics().height() * 4)
+        # Five lines show (more scroll): the first minute's summary is a few sentences, and a box
+        # as tall as the severity matrix beside it pushed the times and flags out of sight.
+        lines = self.fontMetrics().lineSpacing()
+        frame = 2 * (self.summary.frameWidth() + int(self.summary.document().documentMargin())) + 2
+        self.summary.setFixedHeight(lines * 5 + frame)
         self.impact_started = WhenEdit(now, "impact_started", self, placeholder="unknown")
         self.impact_started.setObjectName("declare-impact-started")
         self.impact_started.setAccessibleName("Impact started")
