@@ -64,6 +64,14 @@ def grow_to_fit(window: QWidget) -> None:
         window.resize(window.width(), wanted)
 
 
+def chain_tab_order(*widgets: QWidget | None) -> None:
+    """Tab visits these in this order (None is skipped): the order a person fills the form in,
+    not the order the code happened to create the fields."""
+    present = [w for w in widgets if w is not None]
+    for first, second in zip(present, present[1:], strict=False):
+        QWidget.setTabOrder(first, second)
+
+
 def record_table(
     parent: QWidget, model: QAbstractItemModel, name: str, accessible_name: str = ""
 ) -> QTableView:

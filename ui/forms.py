@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QMes
 
 from services.errors import SitrepError, StoreError
 from services.timeparse import parse_when
-from ui.fields import ErrorLabel
+from ui.fields import ErrorLabel, chain_tab_order
 from ui.theme import is_dark
 from ui.timefmt import full_text, humanise_times, utc_text, viewer_zone
 
@@ -92,6 +92,33 @@ class ServiceDialog(QDialog):
         target = self._error_focus.get(err.field or "")
         if target is not None:
             target.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def showEvent(self, event) -> None:
+        if not self._tab_order_done:
+            self._tab_order_done = True
+            self._buttons_last_in_tab_order()
+        super().showEvent(event)
+
+    _tab_order_done = False
+
+    def _buttons_last_in_tab_order(self) -> None:
+        """The buttons are made before the fields (subclasses add theirs later), so Tab visited OK
+        and Cancel first and the dialog opened with its focus on OK. The fields come first."""
+        buttons = self.buttons.buttons()
+        last_field = None
+        widget = self.nextInFocusChain()
+        while widget is not self and widget is not None:
+            if (
+                widget not in buttons
+                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+                and self.isAncestorOf(widget)
+            ):
+                last_field = widget
+            widget = widget.nextInFocusChain()
+        if last_field is None:
+            return
+        ok, cancel = self.ok_button, self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        chain_tab_order(last_field, ok, cancel)
 
     def apply(self):
         """Do the work; return what the status bar should say, or None. Raise SitrepError to refuse."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QLabel,
@@ -162,6 +163,10 @@ class MainWindow(QMainWindow):
         last_left: QDockWidget | None = None
         for spec in specs:
             widget = spec.factory(self.ctx)
+            for item_view in widget.findChildren(QAbstractItemView):
+                # Console-wide: Tab moves between controls and arrows move within a list, so Tab
+                # never walks cell by cell through a 100,000-row timeline and stays there.
+                item_view.setTabKeyNavigation(False)
             dock = QDockWidget(spec.title, self)
             dock.setObjectName(f"panel-{spec.id}")
             dock.setWidget(widget)

@@ -32,7 +32,7 @@ from services.roles import HANDOVER_FIELDS
 from services.timeparse import parse_when
 from services.views import IncidentView, RoleHolding
 from ui.dialogs.people import PersonEditor
-from ui.fields import ErrorLabel, ResponderPicker, fit_screen, record_table
+from ui.fields import ErrorLabel, ResponderPicker, chain_tab_order, fit_screen, record_table
 from ui.role_models import RoleHistoryModel, brief_text
 from ui.timefmt import duration_text, viewer_time
 
@@ -112,6 +112,11 @@ class RoleChangeDialog(QDialog):
 
     def _add_at_row(self) -> None:
         self._add_row("&When:", self.at, self.at_error)
+
+    def _order_tabs(self, *fields: QWidget) -> None:
+        """Role first, then the dialog's own fields, the optional time, and the buttons last."""
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        chain_tab_order(self.role, *fields, self.at, self.ok_button, cancel)
 
     def _default_role_index(self) -> int:
         """With no role given: the first held role (to hand over or release), or the first free one."""
@@ -269,6 +274,7 @@ class AssignDialog(_WithResponder):
         self.setObjectName("assign-dialog")
         self._build_responder()
         self._add_at_row()
+        self._order_tabs(self.responder, self.new_person)
         self.responder.setFocus()
 
     def apply(self) -> str:
@@ -318,6 +324,7 @@ class HandoverDialog(_WithResponder):
             self.form.addRow(_column(edit, error))
             edit.textChanged.connect(lambda e=error: e.show_error(None))
         self._add_at_row()
+        self._order_tabs(self.responder, self.new_person, *self.brief.values())
         self._show_holder()
         fm = self.fontMetrics()
         self.resize(fit_screen(self, fm.horizontalAdvance("M") * 48, self.sizeHint().height()))
@@ -383,6 +390,7 @@ class ReleaseDialog(RoleChangeDialog):
         self.reason.setAccessibleName("Reason")
         self._add_row("R&eason:", self.reason)
         self._add_at_row()
+        self._order_tabs(self.reason)
         self._show_holder()
         self.reason.setFocus()
 
