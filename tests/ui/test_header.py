@@ -383,3 +383,18 @@ def test_keyboard_shortcut_opens_the_status_dialog(ctx, qtbot, sev1):
     dialog = window.panels["header"].dialog
     assert dialog is not None and dialog.objectName() == "dialog-status" and dialog.isVisible()
     dialog.reject()
+
+
+def test_header_names_the_commander_and_their_wall_clock(header, sitrep, sev1, clock, qtbot):
+    assert header.commander_label.text() == "IC: nobody yet"
+    sitrep.people.add("Hana Sato", "hana", timezone="Asia/Tokyo")  # 09:00 UTC is 18:00 in Tokyo
+    sitrep.people.add("Sam Okafor", "sam", timezone="America/New_York")
+    sitrep.roles.assign(sev1.id, "IC", "hana", author="tester")
+    qtbot.waitUntil(lambda: "Hana Sato" in header.commander_label.text())
+    assert header.commander_label.text() == "IC Hana Sato · their time Sat 18:00 (UTC+09:00)"
+    assert "Asia/Tokyo" in header.commander_label.toolTip()
+    clock.advance(minutes=30)
+    brief = {k: "x" for k in ("status", "hypotheses", "last_update", "next_actions")}
+    sitrep.roles.hand_over(sev1.id, "IC", "sam", brief, author="hana")
+    qtbot.waitUntil(lambda: "Sam Okafor" in header.commander_label.text())
+    assert header.commander_label.text().endswith("their time Sat 05:30 (UTC-04:00)")

@@ -23,7 +23,7 @@ from models.enums import Milestone, Status
 from services.clocks import Clock
 from services.core import Change
 from services.errors import SitrepError
-from services.views import IncidentView
+from services.views import IncidentView, RoleHolding
 from ui.forms import quiet_colour
 from ui.panels import PanelSpec
 from ui.severity import (
@@ -34,7 +34,7 @@ from ui.severity import (
     badge_style,
     severity_colours,
 )
-from ui.timefmt import span_text, viewer_and_utc, viewer_time
+from ui.timefmt import duration_text, person_local_time, span_text, viewer_and_utc, viewer_time
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,9 @@ STATUS_COLOURS = {
 }
 MAJOR_COLOURS = ("#1b1b1b", "#ffd335")
 EXERCISE_COLOURS = ("#4b3b8f", "#ffffff")
+
+
+COMMANDER_ROLE = "IC"
 
 
 class ElidedLabel(QLabel):
@@ -208,9 +211,14 @@ class HeaderPanel(QWidget):
         self.clock_row = QHBoxLayout()
         self.clock_row.setSpacing(6)
         bottom.addLayout(self.clock_row)
-        bottom.addStretch(1)
+        # Who has command, and what their wall clock says: a commander in another zone at 03:00
+        # is in their eighteenth hour and due a handover.
+        self.commander_label = ElidedLabel(self, quiet=True)
+        self.commander_label.setObjectName("header-commander")
+        bottom.addWidget(self.commander_label, 1)
         outer.addLayout(bottom)
         self.chips: list[ClockChip] = []
+        self.commander: RoleHolding | None = None
         self.empty_label = QLabel(
             "No incident is open here. Declare one with File ▸ Declare incident… (Ctrl+N).", self
         )
@@ -283,6 +291,7 @@ class HeaderPanel(QWidget):
             w.setVisible(has)
         self.declared_label.setVisible(has)
         self.separator.setVisible(has)
+        self.commander_label.setVisible(has)
         self.impact_label.setVisible(has and incident.milestone(Milestone.IMPACT_STARTED) is not None)
         self.services_label.setVisible(has)
         self.empty_label.setVisible(not has)
@@ -319,6 +328,7 @@ class HeaderPanel(QWidget):
         if switched:
             self._breach_seen.clear()
             self._recorded = set()
+        self.reload_commander()
         self.reload_clocks()
         self._tick.start()
         self._check_timer.start()
@@ -354,6 +364,31 @@ class HeaderPanel(QWidget):
         self.major_action.setEnabled(has and inc.is_open)
         self.major_action.setText(
             "De-escalate major incident…" if has and inc.is_major else "Declare major incident…"
+        )
+
+    def reload_commander(self) -> None:
+        self.commander = None
+        if self.incident is not None:
+            try:
+                holders = self.ctx.sitrep.roles.holders(self.incident.id)
+            except SitrepError as err:
+                self.ctx.status_message(f"The role holders cannot be read: {err.message}", error=True)
+                holders = []
+            self.commander = next((h for h in holders if h.role == COMMANDER_ROLE), None)
+        self._show_commander(self.ctx.sitrep.now())
+
+    def _show_commander(self, now: datetime) -> None:
+        ic = self.commander
+        if ic is None:
+            self.commander_label.setText("IC: nobody yet")
+            self.commander_label.setToolTip("Nobody holds Incident Commander: assign one (Ctrl+Shift+A)")
+            return
+        their = person_local_time(ic.person.timezone, now)
+        self.commander_label.setText(f"IC {ic.person.name} · their time {their}")
+        self.commander_label.setToolTip(
+            f"Incident Commander: {ic.person.name} (@{ic.person.handle}), "
+            f"since {viewer_time(ic.started_at, now)} ({duration_text(now - ic.started_at)})\n"
+            f"Their time now: {their}, {ic.person.timezone}"
         )
 
     def reload_clocks(self) -> None:
@@ -405,6 +440,7 @@ class HeaderPanel(QWidget):
                 )
             self.impact_label.setText(text)
             self.impact_label.setToolTip(f"Impact started {viewer_and_utc(impact)}")
+        self._show_commander(now)
         newly_breached = False
         for chip, clock in zip(self.chips, self.clocks, strict=True):
             chip.show_clock(clock, now)
@@ -452,7 +488,8 @@ class HeaderPanel(QWidget):
         if change.incident_id not in (None, self.incident.id):
             return
         # A comms entry moves the next-update clock; a role change may meet the commander clock.
-        if change.topic in ("timeline", "incident", "roles", "external"):
+        # A responder's new time zone changes the commander's wall clock.
+        if change.topic in ("timeline", "incident", "roles", "external", "people"):
             self._soon.start()
 
     def _after_change(self) -> None:
@@ -465,6 +502,7 @@ class HeaderPanel(QWidget):
         if fresh != self.incident:
             self.set_incident(fresh)
         else:
+            self.reload_commander()
             self.reload_clocks()
             self.check_clocks()
 
