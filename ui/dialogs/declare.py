@@ -118,7 +118,10 @@ class DeclareDialog(ServiceDialog):
         right.addWidget(self.field_error("severity", focus=self.matrix))
 
         left_box = QWidget(self)
-        left_box.setLayout(form)
+        left = QVBoxLayout(left_box)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addLayout(form)
+        left.addStretch(1)  # the fields stay together at the top; spare height is the matrix's
         columns = QHBoxLayout()
         columns.addWidget(left_box, 1)
         columns.addLayout(right, 2)

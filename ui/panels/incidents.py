@@ -671,6 +671,6 @@ PANEL = PanelSpec(
     title="Incidents",
     factory=IncidentsPanel,
     area=Qt.DockWidgetArea.LeftDockWidgetArea,
-    default_width=300,
+    default_width=420,  # key, severity, a readable title and the status without scrolling
     shortcut="Alt+2",
 )
