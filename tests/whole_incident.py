@@ -100,7 +100,8 @@ def cli_script(key: str = "INC-0001") -> list[list[str]]:
     ]  # fmt: skip
 
 
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+# The record's ISO form in data, and the readable UTC form in bodies.
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}\.\d{6}Z| \d{2}:\d{2}:\d{2}(\.\d{3})? UTC)")
 
 
 def _without_times(value: Any) -> Any:
