@@ -548,10 +548,11 @@ class Cli:
         report = self.s.integrity.verify(self.a.incident)
         if self.a.json:
             emit_json({"ok": report.ok, "incidents": report.incidents, "entries": report.entries,
-                       "breaks": [_plain(b) for b in report.breaks]})  # fmt: skip
+                       "log_entries": report.log_entries, "breaks": [_plain(b) for b in report.breaks]})  # fmt: skip
         elif report.ok:
             print(
-                f"OK: {report.entries} timeline entries in {report.incidents} incident(s); every chain holds."
+                f"OK: {report.entries} timeline entries in {report.incidents} incident(s) and "
+                f"{report.log_entries} stakeholder log lines; every chain holds."
             )
         for b in report.breaks:
             print(f"sitrep: verify: BROKEN: {b}", file=sys.stderr)
