@@ -112,6 +112,8 @@ class EmailAdapter(Adapter):
             raise AuthFailure(
                 f"The mail server {where} refused the login ({exc.smtp_code}).", status=exc.smtp_code
             ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise NotConfigured(f"The mail server {where} cannot do what the settings ask ({exc}).") from None
         except ssl.SSLError as exc:
             raise NotConfigured(
                 f"TLS with the mail server {where} failed ({exc.reason or type(exc).__name__})."

@@ -292,18 +292,18 @@ class TemplateLibrary:
                 text = "".join(fn(compiled.new_context(dict(context))))
             except SecurityError as exc:
                 raise RenderError(
-                    f"Template {Path(tpl.path).name or tpl.id}{_line_of(exc, tpl)}: refused by the sandbox ({exc})."
+                    f"Template {Path(tpl.path).name or tpl.id}{_line_of(exc, tpl, compiled)}: refused by the sandbox ({exc})."
                 ) from None
             except UndefinedError as exc:
                 raise RenderError(
-                    f"Template {Path(tpl.path).name or tpl.id}{_line_of(exc, tpl)}: {exc}."
+                    f"Template {Path(tpl.path).name or tpl.id}{_line_of(exc, tpl, compiled)}: {exc}."
                 ) from None
             except TemplateError as exc:
                 raise RenderError(
-                    f"Template {Path(tpl.path).name or tpl.id}{_line_of(exc, tpl)}: {exc}."
+                    f"Template {Path(tpl.path).name or tpl.id}{_line_of(exc, tpl, compiled)}: {exc}."
                 ) from None
             except Exception as exc:  # a filter misused on a value, e.g. int() of a word
-                raise RenderError(f"Template {Path(tpl.path).name or tpl.id}{_line_of(exc, tpl)}: "
+                raise RenderError(f"Template {Path(tpl.path).name or tpl.id}{_line_of(exc, tpl, compiled)}: "
                                   f"{type(exc).__name__}: {exc}.") from None  # fmt: skip
             out[block] = _tidy(text) if block == "body" else " ".join(text.split())
         return out
@@ -334,12 +334,12 @@ def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _line_of(exc: BaseException, tpl: CommsTemplate) -> str:
-    """', line N' from the frames Jinja rewrote to point into the template."""
+def _line_of(exc: BaseException, tpl: CommsTemplate, compiled) -> str:
+    """', line N' in the template file, from the innermost frame of its compiled code."""
     name = Path(tpl.path).name if tpl.path else f"{tpl.id}.j2"
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename in (name, tpl.path, tpl.id) and frame.lineno:
-            return f", line {frame.lineno}"
+            return f", line {compiled.get_corresponding_lineno(frame.lineno)}"
     return ""
 
 

@@ -313,7 +313,9 @@ class Http:
             raise TransientFailure(f"{self.label}: network error ({_net_reason(exc)}).") from None
         return self._classify(method, response, ok, not_found_ok, text_answer)
 
-    def _classify(self, method: str, response: httpx.Response, ok, not_found_ok, text_answer=False) -> Reply | None:
+    def _classify(
+        self, method: str, response: httpx.Response, ok, not_found_ok, text_answer=False
+    ) -> Reply | None:
         status = response.status_code
         hint = self._pace_hint(response.headers, status)
         if hint:
