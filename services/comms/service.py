@@ -1145,12 +1145,12 @@ class CommsService:
             )  # fmt: skip
         return (
             "<html><head><meta charset='utf-8'><style>"
-            "body{font-family:sans-serif;font-size:8pt} table{border-collapse:collapse;width:100%}"
+            "body{font-family:sans-serif;font-size:8pt} table{border-collapse:collapse}"
             "td,th{border:1px solid #999;padding:3px;vertical-align:top} th{background:#ddd}"
             "</style></head><body>"
             f"<h2>Stakeholder communications log</h2><p>Exported {escape(iso(self._now()) or '')} · "
             f"{len(records)} entries · hash chain {escape(chain)}</p>"
-            f"<table>{head}{''.join(rows)}</table></body></html>"
+            f"<table width='100%' border='1' cellspacing='0' cellpadding='3'>{head}{''.join(rows)}</table></body></html>"
         )
 
     # -- stakeholders ----------------------------------------------------------------------------------

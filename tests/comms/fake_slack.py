@@ -35,13 +35,12 @@ def check_blocks(blocks: Any) -> None:
         if not isinstance(b, dict) or b.get("type") not in BLOCK_TYPES:
             raise RequestInvalid(f"unknown block {b!r:.80}")
         text = b.get("text")
-        if b["type"] == "header":
-            if (
-                not isinstance(text, dict)
-                or text.get("type") != "plain_text"
-                or not 0 < len(text.get("text", "")) <= 150
-            ):
-                raise RequestInvalid("a header needs plain_text of 1 to 150 characters")
+        if b["type"] == "header" and (
+            not isinstance(text, dict)
+            or text.get("type") != "plain_text"
+            or not 0 < len(text.get("text", "")) <= 150
+        ):
+            raise RequestInvalid("a header needs plain_text of 1 to 150 characters")
         if b["type"] == "section" and (
             not isinstance(text, dict) or not 0 < len(text.get("text", "")) <= 3000
         ):

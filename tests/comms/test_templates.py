@@ -61,7 +61,7 @@ def test_user_templates_override_and_add_and_broken_ones_are_named_with_their_li
     lib = TemplateLibrary(tmp_path)
     assert lib.templates["initial"].origin == "user" and lib.templates["initial"].name == "T"
     assert "extra" in lib.templates and "broken" not in lib.templates and "unknown" not in lib.templates
-    assert BUILTINS <= set(lib.templates)
+    assert set(lib.templates) >= BUILTINS
     problems = {p.template: p for p in lib.problems}
     assert problems["broken.j2"].line == 7
     assert problems["unknown.j2"].line == 10 and "customer_mood" in problems["unknown.j2"].message
