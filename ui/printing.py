@@ -12,10 +12,13 @@ from services.errors import ValidationError
 
 
 def ensure_gui_application() -> None:
-    """Text layout needs a QGuiApplication; the command line has none, so it makes an offscreen one."""
+    """Text layout needs a Qt application; the command line has none, so it makes an offscreen one
+    (a QApplication, so that a console opened later in the same process finds the kind it needs)."""
     if QGuiApplication.instance() is None:
+        from PySide6.QtWidgets import QApplication
+
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        ensure_gui_application.app = QGuiApplication([])  # type: ignore[attr-defined]
+        ensure_gui_application.app = QApplication([])  # type: ignore[attr-defined]
 
 
 def write_pdf(html: str, path: Path, *, title: str = "Sitrep", landscape: bool = True) -> None:

@@ -112,10 +112,11 @@ class CommsTemplate:
     source: str = field(repr=False, default="")
 
     def field_names(self) -> list[str]:
-        """Fields the drafting form shows: the ones used (prefilled first, in PREFILLED order), then own ones."""
+        """Fields the drafting form shows: the template's own (what the drafter must write) first, then the
+        prefilled ones it uses, in PREFILLED order."""
         own = [f.name for f in self.fields]
-        pre = [n for n in PREFILLED if n in self.used or n in self.required]
-        return pre + [n for n in own if n not in pre]
+        pre = [n for n in PREFILLED if (n in self.used or n in self.required) and n not in own]
+        return own + pre
 
     def label_of(self, name: str) -> str:
         for f in self.fields:

@@ -486,6 +486,9 @@ class CommsPanel(QWidget):
             *self.field_widgets.values(),
         ]:
             w.setEnabled(editable)
+        tpl = self.comms.templates.templates.get(m.template_id) if m is not None else None
+        for ch, box in self.channel_boxes.items():
+            box.setEnabled(editable and tpl is not None and ch in tpl.channels)
         self.save_button.setEnabled(editable and self._dirty)
         self.submit_button.setEnabled(
             editable and m.state in (MessageState.DRAFT, MessageState.REJECTED) and m.needs_approval

@@ -159,6 +159,8 @@ class StakeholderLogPanel(QWidget):
         self.view.verticalHeader().setVisible(False)
         self.view.setWordWrap(False)
         hh = self.view.horizontalHeader()
+        for col in (0, 1, 2, 3, 4, 7, 8):
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.view.selectionModel().currentRowChanged.connect(self._show_detail)
         self.detail = QPlainTextEdit(split)
