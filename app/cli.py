@@ -14,6 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from app.cli_sync import SyncCommands  # sync commands: do_sync, do_backend
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
 from services.errors import SitrepError, ValidationError
@@ -238,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_json(cmd("doctor", "paths, versions, schema and an integrity check"))
     with_json(cmd("backup", "take a consistent copy of the database into the backups folder"))
+
+    # -- sync and backends (app/cli_sync.py) --
+    from app.cli_sync import add_sync_commands
+
+    add_sync_commands(sub, cmd, with_json)
     return p
 
 
@@ -248,7 +254,7 @@ def _authored() -> set[str]:
 
 
 # -- running -------------------------------------------------------------------------------
-class Cli:
+class Cli(SyncCommands):
     def __init__(self, sitrep, args: argparse.Namespace, paths) -> None:
         self.s = sitrep
         self.a = args

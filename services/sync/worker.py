@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -132,6 +133,7 @@ class SyncWorker:
         breaker_threshold: int = 5,
         breaker_cooldown: float = 30.0,
         lease_s: float = 60.0,
+        batch_size: int = 20,
     ) -> None:
         self.url = url
         self._adapters = adapters
@@ -146,6 +148,8 @@ class SyncWorker:
         self.breaker_threshold = breaker_threshold
         self.breaker_cooldown = breaker_cooldown
         self.lease_s = lease_s
+        self.batch_size = batch_size
+        self.outcomes: dict[str, int] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
@@ -263,8 +267,11 @@ class SyncWorker:
             lane.holds_lease = False
 
     # -- one lane, one item --------------------------------------------------------------
-    def _next_item(self, backend: str) -> ItemView | None:
-        """The first pending item of the lane, skipping incidents held back by an earlier failure."""
+    def _next_items(self, backend: str, limit: int) -> list[ItemView]:
+        """The lane's next pending items in order, skipping incidents held back by an earlier failure.
+        Stops at the first item that is not due yet (it keeps its place; nothing jumps ahead of it)."""
+        now = utcnow()
+        out: list[ItemView] = []
         with self.store.read_connection() as c:
             failed = dict(c.execute(
                 select(O.c.incident_id, O.c.id).where(O.c.backend == backend, O.c.state == OutboxState.FAILED.value)
@@ -273,17 +280,25 @@ class SyncWorker:
             stmt = (
                 select(*_ITEM_COLS, I.c.key).outerjoin(I, I.c.id == O.c.incident_id)
                 .where(O.c.backend == backend, O.c.state == OutboxState.PENDING.value).order_by(O.c.id)
+                .limit(limit + len(failed) * 4 + 8)
             )  # fmt: skip
             for row in c.execute(stmt):
                 view = item_view(row, row[-1])
                 blocker = failed.get(view.incident_id)
                 if blocker is not None and blocker < view.id:
                     continue
-                return view
-        return None
+                if view.next_attempt_at is not None and view.next_attempt_at > now:
+                    if not out:
+                        out.append(view)
+                    break
+                out.append(view)
+                if len(out) >= limit:
+                    break
+        return out
 
     def step(self, backend: str) -> tuple[str, float]:
-        """Try one item of one lane. Returns (outcome, seconds until it is worth trying again)."""
+        """Send the next items of one lane (a small batch, in order; the batch ends at the first item
+        that does not go through). Returns (outcome of the last item, seconds until worth trying again)."""
         lane = self._lanes_now().get(backend)
         if lane is None:
             return "disabled", float("inf")
@@ -294,34 +309,72 @@ class SyncWorker:
             if not self._acquire_lease(backend):
                 return "leased_elsewhere", 5.0
             lane.holds_lease = True
-        item = self._next_item(backend)
-        if item is None:
+        items = self._next_items(backend, self.batch_size)
+        if not items:
             return "empty", float("inf")
         now = utcnow()
-        if item.next_attempt_at is not None and item.next_attempt_at > now:
-            return "waiting", (item.next_attempt_at - now).total_seconds()
+        first = items[0]
+        if first.next_attempt_at is not None and first.next_attempt_at > now:
+            return "waiting", (first.next_attempt_at - now).total_seconds()
+        closed = lane.breaker.state == "closed"
         if not lane.breaker.allow():
             return "breaker_open", max(lane.breaker.seconds_until_probe(), 0.05)
-        claimed = self._claim(backend, item.id)
-        if claimed is None:
+        if not closed:
+            items = items[:1]  # a half-open breaker lets one probe through
+        claimed = self._claim(backend, [i.id for i in items])
+        if not claimed:
             return "raced", 0.0
-        return self._send(backend, lane, claimed), 0.0
+        outcome = "sent"
+        for n, item in enumerate(claimed):
+            outcome = self._send(backend, lane, item)
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+            if outcome != "sent" or self.stop_event.is_set():
+                self._unclaim([i.id for i in claimed[n + 1 :]])
+                break
+        return outcome, 0.0
 
-    def _claim(self, backend: str, item_id: int) -> ItemView | None:
+    @contextmanager
+    def _write(self, *, durable: bool):
+        """A write transaction on the worker's engine. Claims are durable (fsync) before a request
+        goes out; recording an answer need not be: if that commit is lost to a power cut, the item is
+        still in flight and is looked up, not re-sent blindly."""
+        from sqlalchemy.exc import DatabaseError, OperationalError
+
+        from services.store import storage_error
+
+        try:
+            with self.store.writer.connect() as conn:
+                if self.store.is_sqlite:
+                    raw = conn.connection.dbapi_connection
+                    raw.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                with conn.begin():
+                    yield conn
+        except (OperationalError, DatabaseError) as exc:
+            raise storage_error(exc) from None
+
+    def _claim(self, backend: str, ids: list[int]) -> list[ItemView]:
         now = utcnow()
-        with self.store.write_connection() as c:
-            done = c.execute(
-                update(O).where(O.c.id == item_id, O.c.state == OutboxState.PENDING.value).values(
+        with self._write(durable=True) as c:
+            c.execute(
+                update(O).where(O.c.id.in_(ids), O.c.state == OutboxState.PENDING.value).values(
                     state=OutboxState.IN_FLIGHT.value, attempts=O.c.attempts + 1, last_attempt_at=now, updated_at=now)
-            ).rowcount  # fmt: skip
-            if done != 1:
-                return None
+            )  # fmt: skip
             c.execute(update(B).where(B.c.backend == backend, B.c.lease_owner == self.owner).values(
                 lease_until=now + timedelta(seconds=self.lease_s)))  # fmt: skip
-            row = c.execute(
-                select(*_ITEM_COLS, I.c.key).outerjoin(I, I.c.id == O.c.incident_id).where(O.c.id == item_id)
-            ).first()
-        return item_view(row, row[-1])
+            rows = c.execute(
+                select(*_ITEM_COLS, I.c.key).outerjoin(I, I.c.id == O.c.incident_id)
+                .where(O.c.id.in_(ids), O.c.state == OutboxState.IN_FLIGHT.value, O.c.last_attempt_at == now)
+                .order_by(O.c.id)
+            ).all()  # fmt: skip
+        return [item_view(r, r[-1]) for r in rows]
+
+    def _unclaim(self, ids: list[int]) -> None:
+        """Give back claimed items that were not tried (the batch stopped before them)."""
+        if not ids:
+            return
+        with self._write(durable=True) as c:
+            c.execute(update(O).where(O.c.id.in_(ids), O.c.state == OutboxState.IN_FLIGHT.value).values(
+                state=OutboxState.PENDING.value, attempts=O.c.attempts - 1))  # fmt: skip
 
     def _send(self, backend: str, lane: _Lane, item: ItemView) -> str:
         ctx = SendContext(lane.http, LinkReader(self.store, backend, utcnow), item, utcnow())
@@ -346,7 +399,7 @@ class SyncWorker:
         closed = lane.breaker.record_success()
         lane.failures = 0
         now = utcnow()
-        with self.store.write_connection() as c:
+        with self._write(durable=False) as c:
             c.execute(update(O).where(O.c.id == item.id).values(
                 state=OutboxState.SENT.value, remote_ref=result.remote_ref, last_error=result.note or None,
                 last_status=None, uncertain=False, next_attempt_at=None, updated_at=now))  # fmt: skip
@@ -370,7 +423,7 @@ class SyncWorker:
                   "next_attempt_at": next_at, "updated_at": utcnow()}  # fmt: skip
         if uncertain is not None:
             values["uncertain"] = uncertain
-        with self.store.write_connection() as c:
+        with self._write(durable=False) as c:
             c.execute(update(O).where(O.c.id == item.id).values(**values))
         self._publish("sync", item.incident_id, None)
 
@@ -424,7 +477,8 @@ class SyncWorker:
                 continue
             if lane.paused_until > time.monotonic() or lane.breaker.state != "closed":
                 continue
-            ctx = PullContext(lane.http, LinkReader(self.store, name, utcnow), utcnow())
+            # "Recently changed" is judged on the store's own clock, the one incidents are stamped with.
+            ctx = PullContext(lane.http, LinkReader(self.store, name, self._entry_now), utcnow())
             try:
                 result = lane.adapter.pull(ctx)
             except TransientFailure as exc:
@@ -499,6 +553,7 @@ class SyncWorker:
         stops early for a lane whose breaker opened or that needs a person."""
         stop = stop or self.stop_event
         report = DrainReport()
+        before = dict(self.outcomes)
         if pull:
             report.pulled += self.pull()
         given_up: set[str] = set()
@@ -510,16 +565,7 @@ class SyncWorker:
             progressed = False
             for name in lanes:
                 outcome, wait = self.step(name)
-                if outcome == "sent":
-                    report.sent += 1
-                    progressed = True
-                elif outcome == "failed":
-                    report.failed += 1
-                    progressed = True
-                elif outcome == "retry":
-                    report.retries += 1
-                    progressed = True
-                elif outcome == "raced":
+                if outcome in ("sent", "failed", "retry", "raced"):
                     progressed = True
                 elif outcome in ("empty", "disabled"):
                     given_up.add(name)
@@ -533,6 +579,9 @@ class SyncWorker:
                 stop.wait(min(soonest, max_wait_s))
         if pull:
             report.pulled += self.pull()
+        report.sent = self.outcomes.get("sent", 0) - before.get("sent", 0)
+        report.failed = self.outcomes.get("failed", 0) - before.get("failed", 0)
+        report.retries = self.outcomes.get("retry", 0) - before.get("retry", 0)
         report.left_pending = self.pending_count()
         return report
 

@@ -104,6 +104,8 @@ class FakeServer:
 
             def setup(self) -> None:
                 super().setup()
+                # Headers and body go out in two writes; without this, Nagle + delayed ACK add 40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 with fake.lock:
                     fake._conns.add(self.connection)
 

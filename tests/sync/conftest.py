@@ -107,3 +107,72 @@ def app(data_dir, clock):
     )  # fmt: skip
     yield a
     a.close()
+
+
+# -- a private Secret Service ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def secret_service(tmp_path_factory):
+    """A real Secret Service on a private D-Bus session: dbus-daemon + gnome-keyring-daemon --unlock,
+    with a throwaway HOME, so tests never touch a developer's own keyring. Yields the environment a
+    subprocess needs to reach it; in this process keyring is pointed at it for the session."""
+    import shutil
+    import subprocess
+
+    import keyring
+    from keyring.backends import SecretService
+
+    for tool in ("dbus-daemon", "gnome-keyring-daemon"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is not installed; scripts/test installs dbus-daemon and gnome-keyring")
+    home = tmp_path_factory.mktemp("keyring-home")
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime),
+           "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_CACHE_HOME": str(home / ".cache")}  # fmt: skip
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    bus = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+    )  # fmt: skip
+    address = bus.stdout.readline().strip()
+    env["DBUS_SESSION_BUS_ADDRESS"] = address
+    unlock = subprocess.run(
+        ["gnome-keyring-daemon", "--unlock", "--components=secrets"],
+        input="sitrep-test-keyring", env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    if unlock.returncode != 0:
+        bus.terminate()
+        bus.wait(10)
+        bus.stdout.close()
+        pytest.fail(f"gnome-keyring-daemon did not start: {unlock.stderr}")
+    previous_address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+    os.environ["DBUS_SESSION_BUS_ADDRESS"] = address
+    previous = keyring.get_keyring()
+    keyring.set_keyring(SecretService.Keyring())
+    yield env
+    keyring.set_keyring(previous)
+    if previous_address is None:
+        os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    else:
+        os.environ["DBUS_SESSION_BUS_ADDRESS"] = previous_address
+    # gnome-keyring-daemon leaves with its bus.
+    bus.terminate()
+    bus.wait(10)
+    bus.stdout.close()
+
+
+@pytest.fixture
+def run_cli():
+    """`python -m app --data-dir DIR ...` in a subprocess, as a person would run it."""
+    import subprocess
+
+    def run(data_dir, *args, stdin: str | None = None, env: dict | None = None, timeout: float = 120):
+        full_env = {**os.environ, **(env or {})}
+        full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH")) if p)
+        return subprocess.run(
+            [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
+            input=stdin, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=ROOT,
+        )  # fmt: skip
+
+    return run

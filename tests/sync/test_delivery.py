@@ -335,7 +335,7 @@ def test_two_workers_never_send_the_same_item(app, fake_pd):
     configure_backends(app, fake_pd)
     for n in range(5):
         app.incidents.declare(f"Incident {n}", "SEV3", author="ic")
-    first: SyncWorker = app.sync.make_worker()
+    first: SyncWorker = app.sync.make_worker(batch_size=1)
     second: SyncWorker = app.sync.make_worker()
     try:
         assert first.step("pagerduty")[0] == "sent"
