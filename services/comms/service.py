@@ -818,7 +818,8 @@ class CommsService:
             values = self._sync.settings.backend(ch)
             if not values.get("enabled"):
                 out[ch] = (
-                    f"{label} is not configured (backend '{ch}' is off): set it up under sync settings first."
+                    f"{label} is not configured (backend '{ch}' is off): set it up first, e.g. "
+                    f"`sitrep backend set {ch} --enable --set KEY=VALUE`."
                 )
             else:
                 adapter = self._sync.available[ch](values, self._sync.secrets)
