@@ -117,3 +117,27 @@ def test_the_status_page_gets_its_own_rendering_and_status(app, sev1, fake_sp, f
     app.sync.drain_once(max_wait_s=3)
     [inc] = fake_sp.incidents.values()
     assert inc["status"] == "identified" and len(fake_sp.incidents) == 1
+
+
+def test_a_lost_smtp_answer_is_not_resent_blindly(app, sev1, smtp):
+    """The server takes the message but its answer never arrives: SMTP offers no way to ask, so the item
+    waits for a person instead of sending a second copy."""
+    import asyncio
+
+    original = smtp.mailbox.handle_DATA
+
+    async def slow_answer(server, session, envelope):
+        result = await original(server, session, envelope)
+        await asyncio.sleep(1.5)  # longer than the client waits
+        return result
+
+    smtp.mailbox.handle_DATA = slow_answer
+    smtp.start()
+    configure_email(app, smtp, timeout_s=0.5)
+    m = _approved_initial(app, sev1, ["email"])
+    app.comms.send(m.ref, author=DRAFTER)
+    app.sync.drain_once(max_wait_s=1)
+    app.sync.drain_once(max_wait_s=1)
+    assert len(smtp.mailbox.envelopes) == 1
+    [d] = app.comms.deliveries(m.ref)
+    assert d.state == "failed" and "may have reached" in d.last_error

@@ -58,7 +58,7 @@ def test_models_pass_the_model_tester(app, sev1, qtmodeltester, fake_slack):
 
 
 def test_draft_preview_limits_and_an_approval_the_panel_cannot_bypass(
-    app, sev1, qtbot, ctx_for, fake_slack, fake_sp, smtp
+    app, sev1, qtbot, ctx_for, fake_slack, fake_sp, smtp, clock
 ):
     configure_slack(app, fake_slack)
     configure_statuspage(app, fake_sp)
@@ -97,6 +97,9 @@ def test_draft_preview_limits_and_an_approval_the_panel_cannot_bypass(
     assert app.comms.get(m.id).state is MessageState.SENT
     assert {d.state for d in panel.deliveries_model.rows} == {"queued"}
     assert "OVERDUE" not in panel.next_update.text() and "Next update due" in panel.next_update.text()
+    clock.advance(minutes=25)  # SEV1: an update every 20 minutes
+    panel._update_clocks()
+    assert "Update OVERDUE by 5 min" in panel.next_update.text()
 
 
 def test_the_stakeholder_log_panel_filters_and_exports(app, sev1, qtbot, ctx_for, tmp_path):
