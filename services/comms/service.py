@@ -1127,11 +1127,13 @@ class CommsService:
         return out
 
     def _log_html(self, records: list[dict[str, Any]], chain: str) -> str:
-        head = ("<tr>" + "".join(f"<th>{h}</th>" for h in ("Time (UTC)", "Incident", "Kind", "Channel", "Audience",
-                "Recipients", "Content", "Author", "Approved by", "Delivery")) + "</tr>")  # fmt: skip
+        widths = {"Content": " width='34%'", "Recipients": " width='11%'", "Time (UTC)": " width='8%'"}
+        head = "<tr>" + "".join(f"<th{widths.get(h, '')}>{h}</th>" for h in (
+            "Time (UTC)", "Incident", "Kind", "Channel", "Audience", "Recipients", "Content", "Author", "Approved by",
+            "Delivery")) + "</tr>"  # fmt: skip
         rows = []
         for r in records:
-            content = escape(r["content"]).replace("\n", "<br>")
+            content = str(escape(r["content"])).replace("\n", "<br>")
             subject = f"<b>{escape(r['subject'])}</b><br>" if r["subject"] else ""
             approver = (
                 f"{escape(r['approver'])}<br><small>{escape(r['approved_at'])}</small>"

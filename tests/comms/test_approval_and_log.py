@@ -148,6 +148,8 @@ def test_the_stakeholder_log_records_sends_and_contacts_and_verify_catches_tampe
     assert csv_text.splitlines()[0].startswith("incident,seq,occurred_at") and "DPA duty officer" in csv_text
     doc = json.loads(app.comms.export_log(rows, "json"))
     assert doc["chain"] == "verified: every chain holds" and doc["entries"][0]["approver"] == IC
+    html = app.comms.export_log(rows, "html")
+    assert "<br>" in html and "&lt;br&gt;" not in html and "hash chain verified: every chain holds" in html
     report = app.integrity.verify()
     assert report.ok and report.log_entries == 2
     with sqlite3.connect(data_dir / "sitrep.db") as c:
