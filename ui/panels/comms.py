@@ -633,4 +633,6 @@ PANEL = PanelSpec(
     factory=CommsPanel,
     area=Qt.DockWidgetArea.BottomDockWidgetArea,
     shortcut="Alt+5",
+    # A comms lead opens it with Alt+5 (the layout is then remembered); the commander keeps the room.
+    visible_by_default=False,
 )

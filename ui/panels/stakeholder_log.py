@@ -261,4 +261,5 @@ PANEL = PanelSpec(
     factory=StakeholderLogPanel,
     area=Qt.DockWidgetArea.BottomDockWidgetArea,
     shortcut="Alt+6",
+    visible_by_default=False,
 )
