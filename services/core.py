@@ -12,8 +12,10 @@ from models.types import utcnow
 from services.catalog import Catalog
 from services.clocks import ClockService
 from services.exchange import Exchange
+from services.history_import import HistoryImport
 from services.incidents import IncidentService
 from services.integrity import IntegrityService
+from services.metrics import MetricsService
 from services.people import PeopleService
 from services.roles import RoleService
 from services.store import Store
@@ -56,7 +58,11 @@ class ChangeBus:
 
 class Sitrep:
     def __init__(
-        self, store: Store, catalog: Catalog | None = None, now: Callable[[], datetime] = utcnow
+        self,
+        store: Store,
+        catalog: Catalog | None = None,
+        now: Callable[[], datetime] = utcnow,
+        config_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog or Catalog()
@@ -70,6 +76,8 @@ class Sitrep:
         self.clocks = ClockService(store, self.catalog, now, pub)
         self.exchange = Exchange(store, self.catalog, now, pub)
         self.integrity = IntegrityService(store)
+        self.metrics = MetricsService(store, self.catalog, config_dir)
+        self.history = HistoryImport(store, self.catalog, now, pub, self.exchange)
 
     @classmethod
     def open(
@@ -81,7 +89,7 @@ class Sitrep:
         now: Callable[[], datetime] = utcnow,
     ) -> Sitrep:
         catalog = Catalog(config_dir)
-        return cls(Store.open(url, backups_dir), catalog, now)
+        return cls(Store.open(url, backups_dir), catalog, now, config_dir)
 
     def close(self) -> None:
         self.store.close()
