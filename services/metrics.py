@@ -352,7 +352,18 @@ def _group_expr(by: str, anchor: str) -> str:
 
 
 def _minutes(start_sql: str, end_sql: str) -> str:
-    return f"((julianday({end_sql}) - julianday({start_sql})) * 1440.0)"
+    # Whole seconds (the text cut before the fraction, which SQLite would round to milliseconds) plus the
+    # microsecond digits of the fixed-width text: exact, where julianday() would not be.
+    def seconds(x: str) -> str:
+        return f"CAST(strftime('%s', substr({x}, 1, 19)) AS INTEGER)"
+
+    def micros(x: str) -> str:
+        return f"CAST(substr({x}, 21, 6) AS INTEGER)"
+
+    return (
+        f"(({seconds(end_sql)} - {seconds(start_sql)}) / 60.0"
+        f" + ({micros(end_sql)} - {micros(start_sql)}) / 60000000.0)"
+    )
 
 
 def _reason_expr(metric: MetricDefinition) -> str:
@@ -361,6 +372,7 @@ def _reason_expr(metric: MetricDefinition) -> str:
     assert e is not None
     sc, ec = _col(s), _col(e)
     cases = [
+        f"WHEN {sc} IS NULL AND {ec} IS NULL THEN 'no {s.label} or {e.label} time'",
         f"WHEN {sc} IS NULL THEN 'no {s.label} time'",
         f"WHEN {ec} IS NULL THEN 'no {e.label} time'",
         f"WHEN {ec} < {sc} THEN '{e.label} (' || {ec} || ') is before {s.label} (' || {sc} || ')'",
@@ -595,6 +607,7 @@ class MetricsService:
         return " AND ".join(parts) or "1=1"
 
     def _duration_rows(self, metric: MetricDefinition, by: str, flt: MetricFilter):
+        """One scan gives both the counted values and the reasons for the rest."""
         by_service = by == "service"
         where = self._where(flt, by_service=by_service)
         value = _minutes(_col(metric.start), _col(metric.end))
@@ -602,15 +615,20 @@ class MetricsService:
             value = f"({value} * i.affected_users)"
         join = "LEFT JOIN json_each(i.services) AS sv" if by_service else ""
         sql = (
-            f"SELECT {_group_expr(by, _ANCHOR)}, i.id, {value} FROM incidents AS i {join} "
-            f"WHERE {where.sql()} AND ({_reason_expr(metric)}) IS NULL"
+            "SELECT grp, id, CASE WHEN reason IS NULL THEN val END, reason, "
+            "CASE WHEN reason IS NOT NULL THEN key END, number FROM ("
+            f"SELECT {_group_expr(by, _ANCHOR)} AS grp, i.id AS id, i.key AS key, i.number AS number, "
+            f"{_reason_expr(metric)} AS reason, {value} AS val FROM incidents AS i {join} WHERE {where.sql()})"
         )
+        rows = []
+        excluded: dict[str, tuple[int, Exclusion]] = {}
         with self._store.read_connection() as conn:
-            rows = conn.execute(text(sql), where.params).all()
-        excluded = self._duration_exclusions(
-            metric, self._where(flt, by_service=False) if by_service else where
-        )
-        return rows, excluded
+            for grp, incident_id, val, reason, key, number in conn.execute(text(sql), where.params):
+                if reason is None:
+                    rows.append((grp, incident_id, val))
+                elif incident_id not in excluded:
+                    excluded[incident_id] = (number, Exclusion(incident_id, key, reason))
+        return rows, [x for _n, x in sorted(excluded.values(), key=lambda t: t[0])]
 
     def _duration_exclusions(self, metric: MetricDefinition, where: _Where) -> list[Exclusion]:
         sql = (
