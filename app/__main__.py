@@ -10,10 +10,10 @@ import logging
 import sys
 import tempfile
 
-from app.cli import Cli, build_parser, default_author, print_error
+from app.cli import Cli, build_parser, default_author, print_error, relative_times_as_words
 from app.logging_setup import setup_logging
 from app.paths import resolve_paths
-from services.errors import SitrepError
+from services.errors import SitrepError, StoreError
 
 log = logging.getLogger("sitrep")
 
@@ -22,7 +22,7 @@ EXIT_BUG = 70  # EX_SOFTWARE
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(relative_times_as_words(sys.argv[1:] if argv is None else list(argv)))
     if args.version:
         from services.integrity import _version
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths.create()
     except OSError as exc:
-        return _fail(gui, SitrepError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
+        return _fail(gui, StoreError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
     setup_logging(paths.logs)
     url = args.db or f"sqlite:///{paths.database}"
     try:
@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except SitrepError as err:
         return _fail(gui, err)
     except Exception:
-        log.exception("unexpected failure opening %s", url)
+        from services.integrity import _redact
+
+        log.exception("unexpected failure opening %s", _redact(url))  # a URL may carry a password
         return _fail(gui, SitrepError(f"Sitrep could not open its store; details are in {paths.logs / 'sitrep.log'}."),
                      code=EXIT_BUG)  # fmt: skip
     if sitrep.store.last_backup is not None:

@@ -7,6 +7,7 @@ import dataclasses
 import getpass
 import json
 import os
+import re
 import sys
 from datetime import datetime
 from enum import Enum
@@ -28,6 +29,15 @@ def default_author() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+# The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option
+# and stops with "expected one argument". Such words are rewritten to the same time as "10m ago".
+_RELATIVE_TIME_WORD = re.compile(r"^-(\d+)(s|sec|m|min|h|hr|hour|hours|d|day|days)$", re.I)
+
+
+def relative_times_as_words(argv: list[str]) -> list[str]:
+    return [_RELATIVE_TIME_WORD.sub(r"\1\2 ago", word) for word in argv]
 
 
 # -- output --------------------------------------------------------------------------------
@@ -467,7 +477,8 @@ class Cli:
     def do_clocks(self) -> int:
         inc = self.s.incidents.get(self.a.incident)
         if self.a.check:
-            for c in self.s.clocks.check(inc.id, author=self.author):
+            # A breach is Sitrep's finding, not the typist's: authored "sitrep" as from the console.
+            for c in self.s.clocks.check(inc.id):
                 print(f"breach recorded: {c.label} (due {_t(c.due_at)})", file=sys.stderr)
         now = self.s.now()
         clocks = self.s.clocks.clocks(inc)

@@ -21,8 +21,9 @@ from models.entities import Incident, Person, RoleAssignment, TimelineEntry
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
 from services.catalog import Catalog
-from services.errors import ImportFailure
+from services.errors import ImportFailure, ValidationError
 from services.integrity import verify_rows
+from services.people import validate_person
 from services.views import EntryRow
 
 FORMAT = "sitrep.export"
@@ -147,7 +148,8 @@ class Exchange:
             doc = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ImportFailure(
-                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it may be cut "
+                "short. Nothing was imported."
             ) from None
         return self.import_document(doc, origin=str(path))
 
@@ -328,6 +330,13 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
         where = f"people[{i}]"
         p = c.obj(p, where)
         clean = {k: (c.s(p, k, where, optional=k in ("email", "phone"))) for k in _PERSON_FIELDS}
+        try:
+            valid = validate_person(
+                clean["name"], clean["handle"], clean["email"], clean["phone"], clean["timezone"]
+            )
+        except ValidationError as exc:
+            c.fail(where, f"'{exc.field}' is not valid: {exc.message.rstrip('.')}")
+        clean.update(zip(("name", "handle", "email", "phone", "timezone"), valid, strict=True))
         if clean["handle"] in handles:
             c.fail(where, f"the handle {clean['handle']!r} appears twice")
         handles.add(clean["handle"])
@@ -347,6 +356,8 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
         where = f"incidents[{i}] ({inc['key']})"
         inc["summary"] = c.s(d, "summary", where)
         inc["number"] = c.int_(d, "number", where)
+        if inc["number"] < 1:
+            c.fail(where, "'number' must be 1 or more")
         sev = c.s(d, "severity", where)
         if sev not in catalog.severities:
             c.fail(
@@ -385,6 +396,7 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
         if problem:
             c.fail(where, problem)
         timeline = []
+        entry_ids: set[str] = set()
         for j, e in enumerate(c.lst(d.get("timeline"), f"{where}.timeline")):
             ew = f"{where}.timeline[{j}]"
             e = c.obj(e, ew)
@@ -407,6 +419,9 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
                 c.fail(ew, f"unknown entry kind {row['kind']!r}")
             if row["data"] is not None and not isinstance(row["data"], dict):
                 c.fail(ew, "'data' must be an object or null")
+            if row["supersedes_id"] is not None and row["supersedes_id"] not in entry_ids:
+                c.fail(ew, "'supersedes_id' must name an earlier entry of the same timeline")
+            entry_ids.add(row["id"])
             timeline.append(row)
         if not timeline:
             c.fail(where, "an incident's timeline cannot be empty (the declaration is its first entry)")
@@ -431,6 +446,19 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
             }
             if role["person_id"] not in person_ids:
                 c.fail(rw, "names a person who is not in the file's 'people'")
+            if role["role"] not in catalog.roles:
+                c.fail(
+                    rw,
+                    f"role {role['role']!r} is not in this Sitrep's role catalog ({', '.join(catalog.roles)})",
+                )
+            if role["ended_at"] is not None and role["ended_at"] < role["started_at"]:
+                c.fail(rw, "'ended_at' is before 'started_at'")
+            if role["handover_brief"] is not None and not isinstance(role["handover_brief"], dict):
+                c.fail(rw, "'handover_brief' must be an object or null")
+            if not all(
+                isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in role["checklist_done"]
+            ):
+                c.fail(rw, "'checklist_done' must be a list of item numbers")
             roles.append(role)
         inc["roles"] = roles
         incidents.append(inc)

@@ -256,7 +256,8 @@ class IncidentService:
             elif target not in ALLOWED_TRANSITIONS[current]:
                 allowed = sorted(ALLOWED_TRANSITIONS[current], key=list(Status).index)
                 if current is Status.RESOLVED or current is Status.CLOSED:
-                    allowed_txt = ", ".join(s.label for s in allowed + list(REOPEN_TARGETS))
+                    reopen = sorted(REOPEN_TARGETS, key=list(Status).index)  # a frozenset has no stable order
+                    allowed_txt = ", ".join(s.label for s in allowed + reopen) + " (reopening needs a reason)"
                 else:
                     allowed_txt = ", ".join(s.label for s in allowed)
                 raise InvalidTransition(

@@ -31,27 +31,36 @@ def timezone_names() -> list[str]:
     return sorted(available_timezones())
 
 
+def validate_person(
+    name: str, handle: str, email: str | None, phone: str | None, timezone: str
+) -> tuple[str, str, str | None, str | None, str]:
+    """The cleaned fields of a responder, or a ValidationError naming the bad one. Also used by imports."""
+    name = (name or "").strip()
+    handle = (handle or "").strip().lstrip("@")
+    if not name:
+        raise ValidationError("A responder needs a name.", field="name")
+    if len(name) > 200:
+        raise ValidationError("Keep a responder's name under 200 characters.", field="name")
+    if not _HANDLE.match(handle):
+        raise ValidationError(
+            "A handle is letters, digits, dots, dashes or underscores (e.g. 'ana.ruiz').", field="handle"
+        )
+    email = (email or "").strip() or None
+    if email and not _EMAIL.match(email):
+        raise ValidationError(f"'{email}' does not look like an e-mail address.", field="email")
+    phone = (phone or "").strip() or None
+    if phone and not re.fullmatch(r"[+0-9 ()./-]{3,40}", phone):
+        raise ValidationError(f"'{phone}' does not look like a phone number.", field="phone")
+    return name, handle, email, phone, check_timezone(timezone)
+
+
 class PeopleService:
     def __init__(self, store, publish) -> None:
         self._store = store
         self._publish = publish
 
     def _validate(self, name: str, handle: str, email: str | None, phone: str | None, timezone: str):
-        name = (name or "").strip()
-        handle = (handle or "").strip().lstrip("@")
-        if not name:
-            raise ValidationError("A responder needs a name.", field="name")
-        if not _HANDLE.match(handle):
-            raise ValidationError(
-                "A handle is letters, digits, dots, dashes or underscores (e.g. 'ana.ruiz').", field="handle"
-            )
-        email = (email or "").strip() or None
-        if email and not _EMAIL.match(email):
-            raise ValidationError(f"'{email}' does not look like an e-mail address.", field="email")
-        phone = (phone or "").strip() or None
-        if phone and not re.fullmatch(r"[+0-9 ()./-]{3,40}", phone):
-            raise ValidationError(f"'{phone}' does not look like a phone number.", field="phone")
-        return name, handle, email, phone, check_timezone(timezone)
+        return validate_person(name, handle, email, phone, timezone)
 
     def add(self, name: str, handle: str, *, email=None, phone=None, timezone: str = "UTC") -> PersonView:
         name, handle, email, phone, timezone = self._validate(name, handle, email, phone, timezone)

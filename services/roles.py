@@ -124,7 +124,8 @@ class RoleService:
         """Transfer a role; the outgoing holder's brief is required and kept with the incoming holding."""
         definition = self._catalog.role(role)
         author = _clean_author(author)
-        clean = {k: (brief or {}).get(k, "").strip() for k in HANDOVER_FIELDS}
+        # A field left empty in a form may arrive as None; it is as missing as an empty string.
+        clean = {k: str((brief or {}).get(k) or "").strip() for k in HANDOVER_FIELDS}
         missing = [HANDOVER_FIELDS[k] for k, v in clean.items() if not v]
         if missing:
             raise ValidationError("The handover brief is missing: " + "; ".join(missing) + ".", field="brief")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.migrations import KNOWN_REVISIONS, MIGRATIONS_DIR, SCHEMA_HEAD
@@ -109,13 +109,26 @@ class Store:
         if path is not None:
             if not path.parent.is_dir():
                 raise StoreError(f"The data folder {path.parent} does not exist.")
+            if path.is_dir():
+                raise StoreError(f"{path} is a folder, not a database file.")
             if path.exists() and path.stat().st_size > 0:
                 with path.open("rb") as fh:
                     if fh.read(16) != b"SQLite format 3\x00":
                         raise StoreError(
                             f"{path} is not a Sitrep database (it is not an SQLite file). It was left untouched."
                         )
-        store = cls(url, backups_dir)
+        try:
+            store = cls(url, backups_dir)
+        except ArgumentError:
+            # The driver's message repeats the URL, and a URL may carry a password: say it in our words.
+            raise StoreError(
+                "The database URL is not one Sitrep can use. Use e.g. sqlite:////path/to/sitrep.db "
+                "or postgresql+psycopg://user@host/dbname."
+            ) from None
+        except ImportError as exc:
+            raise StoreError(
+                f"The driver for this database is not installed (Python module '{exc.name}')."
+            ) from None
         try:
             store._prepare_schema()
         except BaseException:
@@ -188,12 +201,38 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         try:
-            with self.writer.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+            with self.writer.connect() as conn:
+                # A batch migration rebuilds a table (copy, drop, rename). With foreign keys on, dropping a
+                # table that timeline entries reference fails, so the very first such migration would refuse
+                # every populated database. SQLite ignores this pragma inside a transaction: it is switched
+                # off before the migration's transaction, and the keys are checked before it commits.
+                self._set_foreign_keys(conn, on=False)
+                try:
+                    with conn.begin():
+                        cfg.attributes["connection"] = conn
+                        command.upgrade(cfg, "head")
+                        self._check_foreign_keys(conn)
+                finally:
+                    self._set_foreign_keys(conn, on=True)
         except (OperationalError, DatabaseError) as exc:
             raise storage_error(exc) from None
         log.info("database schema now at %s", SCHEMA_HEAD)
+
+    def _set_foreign_keys(self, conn: Connection, *, on: bool) -> None:
+        if self.is_sqlite:
+            # On the driver connection: through SQLAlchemy it would open a transaction first.
+            conn.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+    def _check_foreign_keys(self, conn: Connection) -> None:
+        if not self.is_sqlite:
+            return
+        dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if dangling:
+            tables = ", ".join(sorted({str(row[0]) for row in dangling}))
+            raise StoreError(
+                f"The schema upgrade would leave rows pointing at nothing (in {tables}); it was rolled back "
+                "and the database is as it was."
+            )
 
     # -- backups -------------------------------------------------------------------------
     def backup(self, reason: str = "manual") -> Path | None:

@@ -20,6 +20,16 @@ def parse_when(text: str, *, now: datetime, local_tz: tzinfo | None = None, fiel
         raise ValidationError("Give a time.", field=field)
     if raw.lower() == "now":
         return now
+    try:
+        return _parse(raw, now, local_tz, field)
+    except OverflowError:
+        # "99999999d ago" or year 1 with an offset: outside what a datetime can hold.
+        raise ValidationError(
+            f"'{raw}' is too far from today to be a time in an incident.", field=field
+        ) from None
+
+
+def _parse(raw: str, now: datetime, local_tz: tzinfo | None, field: str) -> datetime:
     rel = _REL.match(raw)
     if rel and (raw.lstrip().startswith("-") or rel.group(3)):
         return now - timedelta(seconds=int(rel.group(1)) * _UNITS[rel.group(2).lower()])

@@ -56,3 +56,33 @@ def live_sitrep(data_dir: Path):
     app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", backups_dir=data_dir / "backups")
     yield app
     app.close()
+
+
+@pytest.fixture
+def run_cli(data_dir: Path, capsys):
+    """Run `sitrep --data-dir <data_dir> ARGS...` in this process; returns (exit code, stdout, stderr)."""
+    import logging
+
+    from app.__main__ import main
+
+    root = logging.getLogger()
+    handlers_before, level_before = list(root.handlers), root.level
+
+    def run(*args: str, data: Path | None = None) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = main(["--data-dir", str(data or data_dir), *args])
+        except SystemExit as exc:  # argparse's own usage errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    # The CLI sets up process-wide logging once; undo it so each test logs into its own folder.
+    for handler in root.handlers[:]:
+        if handler not in handlers_before:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level_before)
+    if hasattr(root, "_sitrep_configured"):
+        del root._sitrep_configured

@@ -1,0 +1,410 @@
+"""Export and import: round trips (property-tested), idempotence, extension, and malformed files."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import FakeClock
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from whole_incident import run_with_services
+
+from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, Status
+from services.core import Sitrep
+from services.errors import ImportFailure, SitrepError
+from services.roles import HANDOVER_FIELDS
+from services.timeline import entry_digest
+
+TABLES = ("incidents", "timeline_entries", "role_assignments", "people")
+
+
+def row_counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def without_stamp(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != "exported_at"}
+
+
+@pytest.fixture(scope="module")
+def empty_db(tmp_path_factory) -> Path:
+    """A migrated, empty database to copy: migrating once per module keeps the property test quick."""
+    path = tmp_path_factory.mktemp("template") / "sitrep.db"
+    Sitrep.open(f"sqlite:///{path}").close()
+    return path
+
+
+class Stores:
+    """Fresh stores from the template, closed at the end."""
+
+    def __init__(self, template: Path, root: Path) -> None:
+        self.template, self.root, self.opened, self.n = template, root, [], 0
+
+    def new(self, clock=None) -> tuple[Sitrep, Path]:
+        self.n += 1
+        path = self.root / f"s{self.n}.db"
+        shutil.copyfile(self.template, path)
+        app = Sitrep.open(f"sqlite:///{path}", now=clock or FakeClock())
+        self.opened.append(app)
+        return app, path
+
+    def close(self) -> None:
+        for app in self.opened:
+            app.close()
+
+
+# -- random histories -----------------------------------------------------------------------
+PEOPLE = [("Ana Ruiz", "ana", "Europe/Madrid"), ("Ben Okafor", "ben", "America/New_York"),
+          ("Chen Wei", "chen", "Asia/Shanghai"), ("Dana Levi", "dana", "UTC")]  # fmt: skip
+ROLES = ["IC", "DEPUTY", "COMMS", "SCRIBE"]
+KINDS = ["note", "observation", "assumption", "decision", "action", "comms", "alert", "config_change"]
+# Entry text as people type it, in any script; the first character keeps it from reading as a /prefix.
+texts = st.builds(
+    str.__add__,
+    st.sampled_from("Aé漢4Ж"),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=29),
+)
+OPS = ["declare", "log", "log", "log", "status", "severity", "major", "milestone", "assign", "assign",
+       "handover", "handover", "release", "person", "tick", "correct", "check", "details"]  # fmt: skip
+
+
+def apply_random_operation(app: Sitrep, clock: FakeClock, data) -> str | None:
+    """One valid operation, chosen from what the current state allows; returns what it did, if anything."""
+    clock.advance(seconds=data.draw(st.sampled_from([0, 1, 90, 600]), label="wait"))
+    incidents = app.incidents.list()
+    op = data.draw(st.sampled_from(OPS if incidents else ["declare", "person"]), label="op")
+    if op == "person":
+        known = {p.handle for p in app.people.list()}
+        free = [p for p in PEOPLE if p[1] not in known]
+        if not free:
+            return None
+        name, handle, tz = data.draw(st.sampled_from(free), label="person")
+        app.people.add(name, handle, email=f"{handle}@example.com", timezone=tz)
+        return "person"
+    if op == "declare":
+        app.incidents.declare(
+            data.draw(texts, label="title"),
+            data.draw(st.sampled_from(["SEV1", "SEV2", "SEV3", "SEV4"]), label="sev"),
+            author="ana",
+            services=data.draw(st.lists(st.sampled_from(["checkout", "search", "auth"]), max_size=2)),
+            detected_at=clock() - timedelta(minutes=data.draw(st.integers(0, 30), label="detected")),
+            is_exercise=data.draw(st.booleans(), label="exercise"),
+        )
+        return "declare"
+    inc = data.draw(st.sampled_from(incidents), label="incident")
+    if op == "log":
+        kind = data.draw(st.sampled_from(KINDS), label="kind")
+        app.timeline.log(
+            inc.id,
+            data.draw(texts, label="body"),
+            author=data.draw(st.sampled_from(["ana", "ben"]), label="author"),
+            kind=kind,
+            rationale=data.draw(texts, label="rationale") if kind == "decision" else None,
+            occurred_at=clock() - timedelta(minutes=data.draw(st.integers(0, 20), label="backdate")),
+            data={"n": data.draw(st.integers(), label="n"), "f": 1.5} if data.draw(st.booleans()) else None,
+        )
+        return "log"
+    if op == "status":
+        allowed = sorted(ALLOWED_TRANSITIONS[inc.status] | (REOPEN_TARGETS if not inc.is_open else set()))
+        if not allowed:
+            return None
+        target = data.draw(st.sampled_from(allowed), label="status")
+        app.incidents.set_status(inc.id, target, author="ana", reason="the fix did not hold")
+        return "reopen" if not inc.is_open and target in REOPEN_TARGETS else "status"
+    if op in ("severity", "major") and not inc.is_open:
+        return None
+    if op == "severity":
+        levels = [s for s in ("SEV1", "SEV2", "SEV3", "SEV4") if s != inc.severity]
+        app.incidents.set_severity(
+            inc.id, data.draw(st.sampled_from(levels)), author="ana", reason="re-triaged"
+        )
+        return op
+    if op == "major":
+        app.incidents.set_major(inc.id, not inc.is_major, author="ana", reason="impact contained")
+        return op
+    if op == "milestone":
+        if inc.milestones["acknowledged"] is not None:
+            return None
+        app.incidents.set_milestone(inc.id, "acknowledged", clock(), author="ana")
+        return op
+    if op == "details":
+        app.incidents.update_details(inc.id, author="ana", affected_users=data.draw(st.integers(0, 10**6)),
+                                     error_rate_pct=data.draw(st.floats(0, 100, allow_nan=False)))  # fmt: skip
+        return op
+    if op == "check":
+        return "breach" if app.clocks.check(inc.id) else None
+    if op == "correct":
+        corrected = app.timeline.superseded_ids(inc.id)
+        entries = [e for e in app.timeline.entries(inc.id) if e.kind in KINDS and e.id not in corrected]
+        if not entries:
+            return None
+        old = data.draw(st.sampled_from(entries), label="corrected")
+        app.timeline.correct(old.id, data.draw(texts), author="ben", reason="typo")
+        return op
+    # assign, handover, release, tick: a role on an incident that is not closed
+    if inc.status is Status.CLOSED:
+        return None
+    role = data.draw(st.sampled_from(ROLES), label="role")
+    holder = next((h for h in app.roles.holders(inc.id) if h.role == role), None)
+    people = [p.handle for p in app.people.list()]
+    if holder is None:
+        if not people:
+            return None
+        app.roles.assign(inc.id, role, data.draw(st.sampled_from(people)), author="ana")
+        return "assign"
+    if op == "handover":
+        others = [h for h in people if h != holder.person.handle]
+        if not others:
+            return None
+        brief = {k: f"{k} as of now" for k in HANDOVER_FIELDS}
+        app.roles.hand_over(inc.id, role, data.draw(st.sampled_from(others)), brief, author="ana")
+        return op
+    if op == "release":
+        app.roles.release(inc.id, role, author="ana", reason="stood down")
+        return op
+    app.roles.tick_checklist(inc.id, role, 0, data.draw(st.booleans()), author="ana")
+    return "tick"
+
+
+def write(doc: dict, path: Path) -> Path:
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_export_import_round_trips_and_is_idempotent(empty_db, tmp_path_factory, data):
+    stores = Stores(empty_db, tmp_path_factory.mktemp("roundtrip"))
+    try:
+        clock = FakeClock()
+        src, _ = stores.new(clock)
+        for name, handle, tz in data.draw(st.lists(st.sampled_from(PEOPLE), unique=True), label="directory"):
+            src.people.add(name, handle, timezone=tz)
+        for _ in range(data.draw(st.integers(4, 20), label="steps")):
+            try:
+                done = apply_random_operation(src, clock, data)
+            except SitrepError:
+                done = "refused"  # a refused operation changes nothing; the history goes on
+            event(f"did {done}")
+        first = src.exchange.export()
+        file1 = write(first, stores.root / "first.json")
+
+        dst, dst_path = stores.new()
+        report = dst.exchange.import_file(file1)
+        assert sorted(report.created) == sorted(i["key"] for i in first["incidents"])
+        assert report.entries_added == sum(len(i["timeline"]) for i in first["incidents"])
+        second = dst.exchange.export()
+        assert without_stamp(second) == without_stamp(first)
+        assert dst.integrity.verify().ok
+
+        counts = row_counts(dst_path)
+        again = dst.exchange.import_file(file1)
+        assert not again.changed and again.entries_added == 0
+        assert sorted(again.unchanged) == sorted(report.created)
+        assert row_counts(dst_path) == counts
+        assert without_stamp(dst.exchange.export()) == without_stamp(first)
+
+        if first["incidents"]:
+            # The source goes on; a later export extends what the destination has.
+            target = data.draw(st.sampled_from(first["incidents"]), label="extended")
+            src.timeline.log(
+                target["id"], "Later: error rate back to baseline", author="ben", kind="observation"
+            )
+            later = src.exchange.export()
+            extended = dst.exchange.import_file(write(later, stores.root / "later.json"))
+            assert extended.extended == [target["key"]] and extended.entries_added == 1
+            assert without_stamp(dst.exchange.export()) == without_stamp(later)
+    finally:
+        stores.close()
+
+
+def test_the_whole_incident_round_trips(sitrep, clock, tmp_path):
+    """A fixed history with everything a real incident has: handover brief, breaches, backdating, corrections."""
+    key = run_with_services(sitrep, clock)
+    first_entry = sitrep.timeline.entries(sitrep.incidents.get(key).id)[1]
+    sitrep.timeline.correct(
+        first_entry.id, "Payment errors at 45% on checkout-api", author="ana", reason="misread"
+    )
+    sitrep.incidents.set_status(key, "investigating", author="ben", reason="errors are back")
+    first = sitrep.exchange.export()
+    d = tmp_path / "copy"
+    d.mkdir()
+    copy_app = Sitrep.open(f"sqlite:///{d / 'sitrep.db'}")
+    try:
+        report = copy_app.exchange.import_file(write(first, tmp_path / "incident.json"))
+        assert report.created == [key] and sorted(report.people_added) == ["ana", "ben"]
+        assert without_stamp(copy_app.exchange.export()) == without_stamp(first)
+        assert copy_app.roles.history(key)[1].handover_brief["from"] == "ana"
+        assert copy_app.timeline.superseded_ids(copy_app.incidents.get(key).id) == {first_entry.id}
+        assert copy_app.integrity.verify().ok
+    finally:
+        copy_app.close()
+
+
+# -- a fixed record for the malformed-file cases ------------------------------------------------
+@pytest.fixture
+def exported(sitrep, clock, tmp_path):
+    sitrep.people.add("Ana Ruiz", "ana", timezone="Europe/Madrid")
+    sitrep.people.add("Ben Okafor", "ben")
+    inc = sitrep.incidents.declare("Checkout down", "SEV1", author="ana", services=["checkout"])
+    clock.advance(minutes=1)
+    sitrep.roles.assign(inc.key, "IC", "ana", author="ana")
+    for text in ("Errors at 40%", "Rolled back", "Errors falling"):
+        clock.advance(minutes=1)
+        sitrep.timeline.log(inc.id, text, author="ana")
+    second = sitrep.incidents.declare("Search slow", "SEV3", author="ben")
+    sitrep.timeline.log(second.id, "p99 at 4 s", author="ben")
+    return sitrep.exchange.export()
+
+
+@pytest.fixture
+def target(tmp_path):
+    """A store that already holds one unrelated incident, so 'nothing written' is visible."""
+    d = tmp_path / "target"
+    d.mkdir()
+    app = Sitrep.open(f"sqlite:///{d / 'sitrep.db'}")
+    app.incidents.declare("Unrelated", "SEV4", author="dana")
+    yield app, d / "sitrep.db"
+    app.close()
+
+
+def _set(path: list, value):
+    def mutate(doc):
+        node = doc
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = value
+
+    return mutate
+
+
+def _tamper_body(doc):
+    doc["incidents"][0]["timeline"][2]["body"] = "Errors at 4%"
+
+
+def _rehash_tampered(doc):
+    """Change entry #3 and recompute its own hash: the next entry no longer follows it."""
+    entries = doc["incidents"][0]["timeline"]
+    e = entries[2]
+    e["body"] = "Errors at 4%"
+    row = {**e, "incident_id": doc["incidents"][0]["id"]}
+    row["occurred_at"], row["recorded_at"] = (
+        datetime.fromisoformat(row[k]) for k in ("occurred_at", "recorded_at")
+    )
+    e["hash"] = entry_digest(e["prev_hash"], row)
+
+
+def _drop_entry(doc):
+    del doc["incidents"][0]["timeline"][2]
+
+
+MALFORMED = {
+    "wrong format tag": (_set(["format"], "pagerduty.export"), "the file", "not a Sitrep export"),
+    "newer schema": (_set(["schema_version"], 99), "the file", "newer Sitrep (export schema 99"),
+    "schema as text": (_set(["schema_version"], "1"), "the file", "'schema_version'"),
+    "incidents not a list": (_set(["incidents"], {"a": 1}), "'incidents'", "expected a list"),
+    "major as text": (_set(["incidents", 0, "is_major"], "yes"), "incidents[0] (INC-0001)", "'is_major'"),
+    "seq as text": (_set(["incidents", 0, "timeline", 1, "seq"], "2"), "incidents[0] (INC-0001).timeline[1]", "'seq'"),
+    "time without zone": (_set(["incidents", 1, "created_at"], "2026-03-14T09:00:00"), "incidents[1] (INC-0002)", "'created_at'"),
+    "unknown severity": (_set(["incidents", 1, "severity"], "SEV9"), "incidents[1] (INC-0002)", "severity 'SEV9'"),
+    "unknown kind": (_set(["incidents", 0, "timeline", 3, "kind"], "gossip"), "timeline[3]", "unknown entry kind"),
+    "tampered entry": (_tamper_body, "incidents[0] (INC-0001)", "hash chain is broken at entry #3"),
+    "re-hashed entry": (_rehash_tampered, "incidents[0] (INC-0001)", "broken at entry #4"),
+    "deleted entry": (_drop_entry, "incidents[0] (INC-0001)", "entry #3 is missing"),
+    "bad handle": (_set(["people", 0, "handle"], "ana ruiz"), "people[0]", "'handle' is not valid"),
+    "bad time zone": (_set(["people", 0, "timezone"], "Mars/Olympus"), "people[0]", "Unknown time zone"),
+    "unknown role": (_set(["incidents", 0, "roles", 0, "role"], "JANITOR"), "roles[0]", "role catalog"),
+    "unknown person": (_set(["incidents", 0, "roles", 0, "person_id"], "nobody"), "roles[0]", "not in the file's 'people'"),
+    "milestones out of order": (_set(["incidents", 1, "milestones", "resolved"], "2000-01-01T00:00:00.000000Z"), "incidents[1] (INC-0002)", "must happen first"),
+    "dangling correction": (_set(["incidents", 1, "timeline", 0, "supersedes_id"], "elsewhere"), "timeline[0]", "supersedes_id"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_file_is_refused_whole_naming_where(exported, target, tmp_path, case):
+    mutate, where, what = MALFORMED[case]
+    doc = copy.deepcopy(exported)
+    mutate(doc)
+    app, db = target
+    before = row_counts(db)
+    with pytest.raises(ImportFailure) as err:
+        app.exchange.import_file(write(doc, tmp_path / "bad.json"))
+    message = str(err.value)
+    assert where in message and what in message, message
+    assert message.endswith("Nothing was imported.")
+    assert row_counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b"this is not json", "not valid JSON (line 1, column 1"),
+        (b"", "not valid JSON"),
+        (b"\xff\xfe garbage", "cannot be read"),
+        (b"[1, 2]", "the file: expected an object"),
+    ],
+)
+def test_unreadable_files_are_refused(target, tmp_path, content, what):
+    app, db = target
+    before = row_counts(db)
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(ImportFailure, match="bad.json") as err:
+        app.exchange.import_file(path)
+    assert what in str(err.value)
+    assert row_counts(db) == before
+
+
+def test_a_truncated_file_is_refused(exported, target, tmp_path):
+    app, db = target
+    text = json.dumps(exported)
+    path = tmp_path / "cut.json"
+    path.write_text(text[: len(text) * 2 // 3], encoding="utf-8")
+    before = row_counts(db)
+    with pytest.raises(ImportFailure, match="not valid JSON.*cut short. Nothing was imported"):
+        app.exchange.import_file(path)
+    assert row_counts(db) == before
+
+
+def test_a_diverged_copy_is_refused_and_earlier_incidents_in_the_file_are_not_kept(sitrep, target, tmp_path):
+    """The first incident of the file is new; the second disagrees with the local copy: all or nothing."""
+    app, db = target
+    inc = sitrep.incidents.declare("Checkout down", "SEV1", author="ana")
+    app.exchange.import_document(sitrep.exchange.export([inc.key]))
+    sitrep.timeline.log(inc.id, "Rolled back", author="ana")  # here ...
+    app.timeline.log(inc.id, "Failed over", author="ben")  # ... and there: the copies now disagree at #2
+    fresh = sitrep.incidents.declare("Search slow", "SEV3", author="ana")
+    doc = sitrep.exchange.export([fresh.key, inc.key])
+    before = row_counts(db)
+    with pytest.raises(ImportFailure, match=r"INC-0002 has a different record here from entry #2"):
+        app.exchange.import_document(doc, origin="diverged.json")
+    assert row_counts(db) == before
+
+
+def test_an_import_of_a_taken_key_is_renumbered(sitrep, target):
+    app, _ = target  # already has its own INC-0001
+    sitrep.incidents.declare("Checkout down", "SEV1", author="ana")
+    report = app.exchange.import_document(sitrep.exchange.export())
+    assert report.renumbered == {"INC-0001": "INC-0002"}
+    assert app.incidents.get("INC-0002").title == "Checkout down"
+    assert app.integrity.verify().ok
+
+
+def test_cli_import_of_a_bad_file_exits_2_with_one_clear_line(run_cli, exported, tmp_path):
+    doc = copy.deepcopy(exported)
+    _tamper_body(doc)
+    bad = write(doc, tmp_path / "bad.json")
+    elsewhere = tmp_path / "elsewhere"  # not the data folder the export came from
+    code, out, err = run_cli("import", str(bad), data=elsewhere)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"sitrep: error: {bad}: incidents[0] (INC-0001)")
+    assert "entry #3" in err and "Traceback" not in err
+    code, out, _ = run_cli("list", data=elsewhere)
+    assert out.strip() == "No incidents."

@@ -1,0 +1,74 @@
+"""Starting the console: the QApplication, the crash handler, the window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.paths import Paths
+from services.core import Sitrep
+from ui.context import ChangeNotifier, IncidentSelection, UiContext
+from ui.crash import CrashHandler
+
+log = logging.getLogger(__name__)
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Sitrep")
+        app.setApplicationDisplayName("Sitrep")
+        app.setOrganizationName("Sitrep")
+        app.setDesktopFileName("sitrep")
+    return app
+
+
+def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
+    settings = QSettings(str(paths.config / "ui.ini"), QSettings.Format.IniFormat)
+    return UiContext(
+        sitrep=sitrep,
+        author=author,
+        paths=paths,
+        notifier=ChangeNotifier(sitrep),
+        selection=IncidentSelection(),
+        settings=settings,
+    )
+
+
+def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False) -> int:
+    app = application()
+    if demo:
+        from services.demo import seed_demo
+
+        seed_demo(sitrep)
+    from ui.main_window import MainWindow
+
+    ctx = build_context(sitrep, paths=paths, author=author)
+    window = MainWindow(ctx)
+    crash = CrashHandler(lambda: window)
+    ctx.extras["crash_handler"] = crash
+    for panel in window.panels.values():
+        saver = getattr(panel, "save_draft", None)
+        if callable(saver):
+            crash.savers.append(saver)
+    crash.install()
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        crash.uninstall()
+        ctx.notifier.close()
+
+
+def show_startup_error(message: str) -> None:
+    """The store could not be opened: say why in a window (and on stderr for whoever started us)."""
+    print(f"sitrep: error: {message}", file=sys.stderr)
+    try:
+        application()
+        QMessageBox.critical(None, "Sitrep cannot start", message)
+    except Exception:  # no display at all: stderr already has it
+        log.exception("could not show the start-up error dialog")

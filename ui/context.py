@@ -1,0 +1,106 @@
+"""What every panel and dialog is given: the services, who is acting, and change notices as Qt signals."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+
+from app.paths import Paths
+from services.core import Change, Sitrep
+from services.views import IncidentView
+
+log = logging.getLogger(__name__)
+
+
+class ChangeNotifier(QObject):
+    """Turns the services' change bus into a Qt signal, and notices writes by other processes.
+
+    The bus may publish from a worker thread (sync); a signal emitted there reaches GUI-thread
+    receivers through a queued connection, so panels only ever run on the GUI thread.
+    """
+
+    changed = Signal(object)  # services.core.Change
+
+    def __init__(self, sitrep: Sitrep, parent: QObject | None = None, poll_ms: int = 1000) -> None:
+        super().__init__(parent)
+        self._unsubscribe = sitrep.changes.subscribe(self.changed.emit)
+        self._watch = None
+        self._data_version = None
+        path = sitrep.store.path
+        if path is not None:
+            try:
+                # PRAGMA data_version changes when any *other* connection commits: a CLI `sitrep log`
+                # in a terminal, or our own worker. Polling it costs microseconds.
+                self._watch = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+                self._data_version = self._read_version()
+            except sqlite3.Error:
+                self._watch = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self._poll)
+        if self._watch is not None:
+            self._timer.start()
+
+    def _read_version(self) -> int | None:
+        try:
+            return self._watch.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return None
+
+    def _poll(self) -> None:
+        version = self._read_version()
+        if version is not None and version != self._data_version:
+            self._data_version = version
+            self.changed.emit(Change("external", None, None))
+
+    def close(self) -> None:
+        self._timer.stop()
+        self._unsubscribe()
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+
+class IncidentSelection(QObject):
+    """The incident the console is looking at. Panels follow it."""
+
+    changed = Signal(object)  # IncidentView | None
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.current: IncidentView | None = None
+
+    def set(self, incident: IncidentView | None) -> None:
+        same = (incident is None and self.current is None) or (
+            incident is not None and self.current is not None and incident.id == self.current.id
+        )
+        self.current = incident
+        if not same:
+            self.changed.emit(incident)
+
+    def refresh(self, incident: IncidentView) -> None:
+        """Same incident, new state (a status or severity change): tell the panels without a switch."""
+        if self.current is not None and incident.id == self.current.id:
+            self.current = incident
+            self.changed.emit(incident)
+
+
+@dataclass
+class UiContext:
+    sitrep: Sitrep
+    author: str
+    paths: Paths
+    notifier: ChangeNotifier
+    selection: IncidentSelection
+    settings: QSettings
+    extras: dict = field(default_factory=dict)  # late-bound collaborators (e.g. the main window's status bar)
+
+    def status_message(self, text: str, *, error: bool = False, timeout_ms: int = 8000) -> None:
+        sink = self.extras.get("status_message")
+        if sink is not None:
+            sink(text, error, timeout_ms)
+        else:
+            (log.warning if error else log.info)("%s", text)

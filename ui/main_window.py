@@ -1,0 +1,325 @@
+"""The console window: incident switcher, dockable panels, menus, command palette, status bar."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+from models.enums import Status
+from services.core import Change
+from services.views import IncidentView
+from ui.context import UiContext
+from ui.operations import run_action
+from ui.palette import CommandPalette
+from ui.panels import PanelSpec, load_panels
+
+log = logging.getLogger(__name__)
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: UiContext, panels: list[PanelSpec] | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setWindowTitle("Sitrep")
+        self.setObjectName("sitrep-main")
+        self.setDockNestingEnabled(True)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
+        self.commands: list[QAction] = []
+        self.menus: dict[str, QMenu] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        self.panels: dict[str, QWidget] = {}
+        ctx.extras["status_message"] = self._show_status
+        ctx.extras["add_command"] = self.add_command
+        ctx.extras["open_incident"] = self.open_incident
+        ctx.extras["add_status_widget"] = lambda w: self.statusBar().addPermanentWidget(w)
+        ctx.extras["main_window"] = self
+
+        for name in ("&File", "&Incident", "&View", "&Tools", "&Help"):
+            self.menus[name.replace("&", "")] = self.menuBar().addMenu(name)
+        self._build_toolbar()
+        self._build_status_bar()
+        self._build_panels(panels if panels is not None else load_panels())
+        self._build_commands()
+        ctx.notifier.changed.connect(self._on_change)
+        ctx.selection.changed.connect(self._on_selection)
+        self.resize(1400, 880)
+        self._restore_layout()
+        self.reload_incidents(select=ctx.settings.value("last_incident", "", str) or None)
+
+    # -- building ----------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Incident", self)
+        bar.setObjectName("toolbar-incident")
+        bar.setMovable(False)
+        label = QLabel(" &Incident: ", self)
+        self.switcher = QComboBox(self)
+        self.switcher.setObjectName("incident-switcher")
+        self.switcher.setMinimumContentsLength(48)
+        self.switcher.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.switcher.setAccessibleName("Current incident")
+        self.switcher.setToolTip("The incident the console shows (Ctrl+I)")
+        label.setBuddy(self.switcher)
+        self.switcher.currentIndexChanged.connect(self._switcher_changed)
+        bar.addWidget(label)
+        bar.addWidget(self.switcher)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _build_status_bar(self) -> None:
+        self.statusBar().setObjectName("status-bar")
+        self._status_label = QLabel(self)
+        self._status_label.setObjectName("status-message")
+        self.statusBar().addWidget(self._status_label, 1)
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.timeout.connect(lambda: self._status_label.clear())
+
+    def _show_status(self, text: str, error: bool, timeout_ms: int) -> None:
+        self._status_label.setText(text)
+        self._status_label.setStyleSheet("color: #d13438; font-weight: 600;" if error else "")
+        self._status_label.setToolTip(text)
+        self._status_timer.start(max(timeout_ms, 2000) if not error else max(timeout_ms, 12000))
+
+    def _build_panels(self, specs: list[PanelSpec]) -> None:
+        view = self.menus["View"]
+        first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
+        last_left: QDockWidget | None = None
+        for spec in specs:
+            widget = spec.factory(self.ctx)
+            dock = QDockWidget(spec.title, self)
+            dock.setObjectName(f"panel-{spec.id}")
+            dock.setWidget(widget)
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            )
+            area = spec.area
+            if area == Qt.DockWidgetArea.LeftDockWidgetArea and last_left is not None:
+                self.splitDockWidget(last_left, dock, Qt.Orientation.Horizontal)
+            elif area != Qt.DockWidgetArea.LeftDockWidgetArea and area in first_in_area:
+                self.tabifyDockWidget(first_in_area[area], dock)
+            else:
+                self.addDockWidget(area, dock)
+            first_in_area.setdefault(area, dock)
+            if area == Qt.DockWidgetArea.LeftDockWidgetArea:
+                last_left = dock
+            if not spec.visible_by_default:
+                dock.hide()
+            toggle = dock.toggleViewAction()
+            toggle.setText(f"Show {spec.title}")
+            view.addAction(toggle)
+            if spec.shortcut:
+                focus = QAction(f"Go to {spec.title}", self)
+                focus.setShortcut(QKeySequence(spec.shortcut))
+                focus.triggered.connect(lambda _=False, d=dock: self.focus_panel(d))
+                self.add_command(focus, "View")
+            self.docks[spec.id] = dock
+            self.panels[spec.id] = widget
+        for dock in first_in_area.values():
+            dock.raise_()
+        widths = [(self.docks[s.id], s.default_width) for s in specs if s.default_width]
+        if widths:
+            self.resizeDocks([d for d, _ in widths], [w for _, w in widths], Qt.Orientation.Horizontal)
+
+    def _build_commands(self) -> None:
+        pal = QAction("Command palette…", self)
+        pal.setShortcut(QKeySequence("Ctrl+K"))
+        pal.triggered.connect(self.open_palette)
+        self.add_command(pal, "Tools", first=True)
+
+        switch = QAction("Switch incident…", self)
+        switch.setShortcut(QKeySequence("Ctrl+I"))
+        switch.triggered.connect(lambda: (self.switcher.setFocus(), self.switcher.showPopup()))
+        self.add_command(switch, "Incident", first=True)
+
+        verify = QAction("Verify the record (hash chains)", self)
+        verify.triggered.connect(self.verify_record)
+        self.add_command(verify, "Tools")
+
+        reset = QAction("Reset panel layout", self)
+        reset.triggered.connect(self.reset_layout)
+        self.menus["View"].addSeparator()
+        self.add_command(reset, "View")
+
+        keys = QAction("Keyboard shortcuts", self)
+        keys.setShortcut(QKeySequence("F1"))
+        keys.triggered.connect(self.show_shortcuts)
+        self.add_command(keys, "Help")
+
+        quit_ = QAction("Quit", self)
+        quit_.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_.triggered.connect(self.close)
+        self.menus["File"].addSeparator()
+        self.add_command(quit_, "File")
+
+    def add_command(self, action: QAction, menu: str | None = None, *, first: bool = False) -> QAction:
+        """Put an action in a menu (if given), make its shortcut window-wide, and list it in the palette."""
+        if action.parent() is None:
+            action.setParent(self)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if action not in self.actions():
+            self.addAction(action)
+        if menu:
+            target = self.menus.get(menu) or self.menus.setdefault(menu, self.menuBar().addMenu(menu))
+            if first and target.actions():
+                target.insertAction(target.actions()[0], action)
+            else:
+                target.addAction(action)
+        if action not in self.commands:
+            self.commands.append(action)
+        return action
+
+    # -- incidents ---------------------------------------------------------------------------
+    def reload_incidents(self, select: str | None = None) -> None:
+        ok, incidents = run_action(self.ctx, self, self.ctx.sitrep.incidents.list, limit=300)
+        if not ok:
+            return
+        current = select or (self.ctx.selection.current.id if self.ctx.selection.current else None)
+        self.switcher.blockSignals(True)
+        self.switcher.clear()
+        for inc in incidents:
+            status = inc.status.label if inc.status is not Status.DECLARED else "Declared"
+            major = " · MAJOR" if inc.is_major else ""
+            drill = " · exercise" if inc.is_exercise else ""
+            self.switcher.addItem(f"{inc.key}  {inc.severity}{major}  [{status}]{drill}  {inc.title}", inc.id)
+        index = self.switcher.findData(current) if current else -1
+        if index < 0 and incidents:
+            index = 0
+        self.switcher.setCurrentIndex(index)
+        self.switcher.blockSignals(False)
+        by_id = {i.id: i for i in incidents}
+        chosen = by_id.get(self.switcher.currentData()) if index >= 0 else None
+        if chosen is None:
+            self.ctx.selection.set(None)
+        elif self.ctx.selection.current is not None and self.ctx.selection.current.id == chosen.id:
+            if chosen != self.ctx.selection.current:
+                self.ctx.selection.refresh(chosen)
+        else:
+            self.ctx.selection.set(chosen)
+
+    def open_incident(self, incident_id: str) -> None:
+        self.reload_incidents(select=incident_id)
+        self.raise_()
+        self.activateWindow()
+
+    def _switcher_changed(self, index: int) -> None:
+        incident_id = self.switcher.itemData(index) if index >= 0 else None
+        if incident_id is None:
+            self.ctx.selection.set(None)
+            return
+        ok, inc = run_action(self.ctx, self, self.ctx.sitrep.incidents.get, incident_id)
+        if ok:
+            self.ctx.selection.set(inc)
+
+    def _on_selection(self, incident: IncidentView | None) -> None:
+        title = "Sitrep"
+        if incident is not None:
+            title = f"{incident.key} {incident.severity} {incident.status.label}: {incident.title} — Sitrep"
+            self.ctx.settings.setValue("last_incident", incident.id)
+        self.setWindowTitle(title)
+        for widget in self.panels.values():
+            setter: Callable | None = getattr(widget, "set_incident", None)
+            if setter is not None:
+                setter(incident)
+
+    def _on_change(self, change: Change) -> None:
+        if change.topic in ("incident", "external", "roles") and not self._reload_pending:
+            self._reload_pending = True
+            QTimer.singleShot(0, self._deferred_reload)
+
+    _reload_pending = False
+
+    def _deferred_reload(self) -> None:
+        self._reload_pending = False
+        self.reload_incidents()
+
+    # -- actions -----------------------------------------------------------------------------
+    def focus_panel(self, dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
+        widget = dock.widget()
+        target = getattr(widget, "focus_target", None)
+        (target() if callable(target) else widget).setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def open_palette(self) -> None:
+        palette = CommandPalette([a for a in self.commands if a.text()], self)
+        palette.exec()
+
+    def verify_record(self) -> None:
+        ok, report = run_action(self.ctx, self, self.ctx.sitrep.integrity.verify)
+        if not ok:
+            return
+        if report.ok:
+            QMessageBox.information(
+                self,
+                "Record verified",
+                f"Every chain holds: {report.entries:,} timeline entries in {report.incidents:,} incident(s).",
+            )
+        else:
+            QMessageBox.critical(
+                self,
+                "The record has been altered",
+                "These timelines no longer match what was written:\n\n"
+                + "\n".join(str(b) for b in report.breaks),
+            )
+
+    def show_shortcuts(self) -> None:
+        lines = []
+        for a in self.commands:
+            keys = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                lines.append(f"{keys:<16} {a.text().replace('&', '')}")
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText("Every action is also in the command palette (Ctrl+K).")
+        box.setDetailedText("\n".join(sorted(lines)))
+        box.setInformativeText("\n".join(sorted(lines)[:40]))
+        box.exec()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        s = self.ctx.settings
+        geometry = s.value("window/geometry")
+        state = s.value("window/state")
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, LAYOUT_VERSION)
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.setFloating(False)
+
+    def save_layout(self) -> None:
+        self.ctx.settings.setValue("window/geometry", self.saveGeometry())
+        self.ctx.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.ctx.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        for widget in self.panels.values():
+            closer = getattr(widget, "shutdown", None)
+            if callable(closer):
+                closer()
+        super().closeEvent(event)

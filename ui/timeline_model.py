@@ -1,0 +1,295 @@
+"""The live timeline as a Qt table model that pages from the store.
+
+Opening an incident costs one count query, whatever its length: rows are fetched a page at a
+time when the view asks for them, and only a bounded number of pages is kept. New entries are
+appended in one batch per event-loop turn (a Qt view repaints once per batch, not per row).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from models.enums import EntryKind
+from models.types import iso
+from services.core import Change, Sitrep
+from services.views import EntryRow
+
+PAGE = 256
+MAX_PAGES = 64  # at most 16,384 rows held in memory, however long the incident
+
+COLUMNS = ("#", "Time", "Kind", "Author", "Entry", "Source")
+COL_SEQ, COL_TIME, COL_KIND, COL_AUTHOR, COL_BODY, COL_SOURCE = range(len(COLUMNS))
+
+EntryRole = Qt.ItemDataRole.UserRole + 1  # the EntryRow itself
+SortRole = Qt.ItemDataRole.UserRole + 2  # a native value (seq, datetime) rather than display text
+
+_SYSTEM_KINDS = {
+    EntryKind.STATUS_CHANGE.value,
+    EntryKind.SEVERITY_CHANGE.value,
+    EntryKind.ROLE_CHANGE.value,
+    EntryKind.MILESTONE_CHANGE.value,
+    EntryKind.MAJOR_CHANGE.value,
+    EntryKind.IMPACT_CHANGE.value,
+    EntryKind.SYSTEM.value,
+}
+_BREACH = QColor("#d13438")
+_DECISION = QColor("#2b6cb0")
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    kinds: frozenset[str] = frozenset()
+    author: str = ""
+    text: str = ""
+    hide_superseded: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.kinds or self.author.strip() or self.text.strip() or self.hide_superseded)
+
+    def accepts(self, e: EntryRow) -> bool:
+        """The same rule as TimelineService.matching_seqs, for entries that arrive live."""
+        if self.kinds and e.kind not in self.kinds:
+            return False
+        if self.author.strip() and self.author.strip().lower() not in e.author.lower():
+            return False
+        needle = self.text.strip().lower()
+        return not needle or needle in e.body.lower() or needle in (e.rationale or "").lower()
+
+
+def local_time_text(value: datetime) -> str:
+    local = value.astimezone()
+    return local.strftime("%a %H:%M:%S")
+
+
+class TimelineModel(QAbstractTableModel):
+    def __init__(self, sitrep: Sitrep, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._sitrep = sitrep
+        self._incident_id: str | None = None
+        self._filter = TimelineFilter()
+        self._seqs: Sequence[int] = range(0)
+        self._last_seq = 0
+        self._pages: OrderedDict[int, list[EntryRow]] = OrderedDict()
+        self._superseded: set[str] = set()
+        self._pull_pending = False
+        self._pull_timer = QTimer(self)
+        self._pull_timer.setSingleShot(True)
+        self._pull_timer.setInterval(0)
+        self._pull_timer.timeout.connect(self.pull_new)
+
+    # -- what is shown ---------------------------------------------------------------------
+    @property
+    def incident_id(self) -> str | None:
+        return self._incident_id
+
+    @property
+    def filter(self) -> TimelineFilter:
+        return self._filter
+
+    def set_incident(self, incident_id: str | None) -> None:
+        self._incident_id = incident_id
+        self._reload()
+
+    def set_filter(self, flt: TimelineFilter) -> None:
+        if flt != self._filter:
+            self._filter = flt
+            self._reload()
+
+    def _reload(self) -> None:
+        self.beginResetModel()
+        self._pages.clear()
+        if self._incident_id is None:
+            self._seqs, self._last_seq, self._superseded = range(0), 0, set()
+        else:
+            tl = self._sitrep.timeline
+            self._last_seq = tl.last_seq(self._incident_id)
+            self._superseded = tl.superseded_ids(self._incident_id)
+            f = self._filter
+            if f.active:
+                self._seqs = tl.matching_seqs(
+                    self._incident_id,
+                    kinds=f.kinds or None,
+                    author=f.author.strip() or None,
+                    text=f.text.strip() or None,
+                    hide_superseded=f.hide_superseded,
+                )
+            else:
+                # Sequence numbers are 1..n with no gaps (verify checks it), so no query is needed.
+                self._seqs = range(1, self._last_seq + 1)
+        self.endResetModel()
+
+    # -- live updates ----------------------------------------------------------------------
+    def on_change(self, change: Change) -> None:
+        if self._incident_id is None:
+            return
+        if change.incident_id not in (None, self._incident_id):
+            return
+        if change.topic in ("timeline", "incident", "roles", "external") and not self._pull_timer.isActive():
+            self._pull_timer.start()
+
+    def pull_new(self) -> int:
+        """Append entries committed since the last look. Returns how many rows were added."""
+        if self._incident_id is None:
+            return 0
+        fresh = self._sitrep.timeline.entries(self._incident_id, after_seq=self._last_seq)
+        if not fresh:
+            return 0
+        self._last_seq = fresh[-1].seq
+        newly_superseded = [e.supersedes_id for e in fresh if e.supersedes_id]
+        self._superseded.update(newly_superseded)
+        hide = self._filter.hide_superseded
+        shown = [e for e in fresh if self._filter.accepts(e) and not (hide and e.id in self._superseded)]
+        if newly_superseded:
+            self._restyle_superseded(newly_superseded, hide)
+        if not shown:
+            return 0
+        first = len(self._seqs)
+        self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
+        if isinstance(self._seqs, range) and not self._filter.active:
+            self._seqs = range(1, self._last_seq + 1)
+        else:
+            self._seqs = list(self._seqs) + [e.seq for e in shown]
+        for e in shown:
+            self._remember(e, first)
+            first += 1
+        self.endInsertRows()
+        return len(shown)
+
+    def _restyle_superseded(self, entry_ids: Iterable[str], hide: bool) -> None:
+        if hide:  # the corrected entries must leave the view
+            self._reload()
+            return
+        for page_rows in self._pages.values():
+            for e in page_rows:
+                if e.id in entry_ids:
+                    row = self.row_of_seq(e.seq)
+                    if row is not None:
+                        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def _remember(self, e: EntryRow, row: int) -> None:
+        page_no, offset = divmod(row, PAGE)
+        page = self._pages.get(page_no)
+        if page is not None and offset == len(page):
+            page.append(e)
+
+    # -- lookup ----------------------------------------------------------------------------
+    def row_of_seq(self, seq: int) -> int | None:
+        if isinstance(self._seqs, range):
+            return seq - 1 if 1 <= seq <= len(self._seqs) else None
+        import bisect
+
+        i = bisect.bisect_left(self._seqs, seq)
+        return i if i < len(self._seqs) and self._seqs[i] == seq else None
+
+    def entry(self, row: int) -> EntryRow | None:
+        if not 0 <= row < len(self._seqs):
+            return None
+        page_no, offset = divmod(row, PAGE)
+        page = self._pages.get(page_no)
+        if page is None or offset >= len(page):
+            start = page_no * PAGE
+            seqs = list(self._seqs[start : start + PAGE])
+            page = self._sitrep.timeline.entries_by_seq(self._incident_id, seqs)
+            self._pages[page_no] = page
+            while len(self._pages) > MAX_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page_no)
+        return page[offset] if offset < len(page) else None
+
+    def is_superseded(self, e: EntryRow) -> bool:
+        return e.id in self._superseded
+
+    # -- Qt model interface ----------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._seqs)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(COLUMNS)
+        ):
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        if role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.ForegroundRole,
+            Qt.ItemDataRole.FontRole,
+            EntryRole,
+            SortRole,
+        ):
+            return None  # cheap early exit: the view asks for a dozen roles per cell
+        e = self.entry(index.row())
+        if e is None:
+            return None
+        col = index.column()
+        if role == EntryRole:
+            return e
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == COL_SEQ:
+                return str(e.seq)
+            if col == COL_TIME:
+                return local_time_text(e.occurred_at)
+            if col == COL_KIND:
+                return EntryKind(e.kind).label if e.kind in EntryKind._value2member_map_ else e.kind
+            if col == COL_AUTHOR:
+                return e.author
+            if col == COL_BODY:
+                text = e.body.replace("\n", " ⏎ ")
+                if e.rationale:
+                    text += f"  — why: {e.rationale}"
+                if e.supersedes_id:
+                    text = f"[correction of #{(e.data or {}).get('corrects_seq', '?')}] {text}"
+                return text
+            if col == COL_SOURCE:
+                return e.source
+            return None
+        if role == SortRole:
+            return e.seq if col == COL_SEQ else e.occurred_at if col == COL_TIME else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_TIME:
+                tip = f"Occurred {iso(e.occurred_at)} (UTC)\nRecorded {iso(e.recorded_at)} (UTC)"
+                if e.occurred_at != e.recorded_at:
+                    tip += "\nBackdated entry"
+                return tip
+            if col == COL_BODY:
+                tip = e.body + (f"\n\nRationale: {e.rationale}" if e.rationale else "")
+                if self.is_superseded(e):
+                    tip += "\n\nThis entry was corrected by a later one."
+                return tip
+            return None
+        if role == Qt.ItemDataRole.FontRole:
+            superseded = self.is_superseded(e)
+            if superseded or e.kind == EntryKind.DECISION.value:
+                font = QFont()
+                font.setStrikeOut(superseded)
+                font.setBold(e.kind == EntryKind.DECISION.value and not superseded)
+                return font
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if self.is_superseded(e):
+                return QBrush(QColor(128, 128, 128))
+            if e.kind == EntryKind.CLOCK_BREACH.value:
+                return QBrush(_BREACH)
+            if e.kind == EntryKind.DECISION.value and col == COL_KIND:
+                return QBrush(_DECISION)
+            if e.kind in _SYSTEM_KINDS and col in (COL_KIND, COL_BODY):
+                return QBrush(QColor(120, 120, 140))
+            return None
+        return None
