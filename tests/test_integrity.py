@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from models.migrations import SCHEMA_HEAD
 from services.core import Sitrep
 from services.timeline import entry_digest
 
@@ -147,4 +148,4 @@ def test_verify_json_reports_the_break(record, run_cli):
 def test_doctor_reports_a_healthy_file(record, run_cli):
     code, out, _ = run_cli("doctor")
     assert code == 0
-    assert "integrity_check    ok" in out and "schema_revision    0001" in out
+    assert "integrity_check    ok" in out and f"schema_revision    {SCHEMA_HEAD}" in out

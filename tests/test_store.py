@@ -359,6 +359,9 @@ def test_the_migrated_schema_matches_the_models(sitrep):
         assert compare_metadata(context, Base.metadata) == []
 
 
+PROBE = "9999"  # a revision newer than any real one, chained onto the real head
+
+
 def _migrations_with(tmp_path: Path, revision_0002: str) -> Path:
     """A copy of the real migrations plus one more revision: an 'older' database then needs an upgrade."""
     folder = tmp_path / "migrations"
@@ -367,17 +370,17 @@ def _migrations_with(tmp_path: Path, revision_0002: str) -> Path:
         shutil.copy(MIGRATIONS_DIR / name, folder / name)
     for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
         shutil.copy(path, folder / "versions" / path.name)
-    header = 'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n'
+    header = f'revision = "{PROBE}"\ndown_revision = "{SCHEMA_HEAD}"\nbranch_labels = None\ndepends_on = None\n'
     body = "from alembic import op\nimport sqlalchemy as sa\n\n" + header + textwrap.dedent(revision_0002)
     body += "\n\ndef downgrade():\n    pass\n"
-    (folder / "versions" / "0002_probe.py").write_text(body, encoding="utf-8")
+    (folder / "versions" / f"{PROBE}_probe.py").write_text(body, encoding="utf-8")
     return folder
 
 
 def _newer_sitrep(monkeypatch, folder: Path) -> None:
     monkeypatch.setattr(store_module, "MIGRATIONS_DIR", folder)
-    monkeypatch.setattr(store_module, "SCHEMA_HEAD", "0002")
-    monkeypatch.setattr(store_module, "KNOWN_REVISIONS", frozenset({"0001", "0002"}))
+    monkeypatch.setattr(store_module, "SCHEMA_HEAD", PROBE)
+    monkeypatch.setattr(store_module, "KNOWN_REVISIONS", KNOWN_REVISIONS | {PROBE})
 
 
 def _revision(db: Path) -> str:
@@ -410,7 +413,7 @@ def test_an_upgrade_takes_a_backup_first_and_keeps_the_record(populated, tmp_pat
     app = open_at(populated)
     try:
         backup = app.store.last_backup
-        assert app.store.schema_revision() == "0002"
+        assert app.store.schema_revision() == PROBE
         assert app.integrity.verify().ok
         assert app.integrity.doctor({})["foreign_key_check"] == "ok"
         assert app.timeline.count(app.incidents.get("INC-0001").id) == 3
@@ -419,8 +422,8 @@ def test_an_upgrade_takes_a_backup_first_and_keeps_the_record(populated, tmp_pat
     assert "region" in _columns(populated, "incidents")
     assert counts(populated) == before
 
-    assert backup is not None and backup.is_file() and "before-upgrade-from-0001" in backup.name
-    assert _revision(backup) == "0001" and "region" not in _columns(backup, "incidents")
+    assert backup is not None and backup.is_file() and f"before-upgrade-from-{SCHEMA_HEAD}" in backup.name
+    assert _revision(backup) == SCHEMA_HEAD and "region" not in _columns(backup, "incidents")
     assert counts(backup) == before
     with sqlite3.connect(backup) as conn:
         assert conn.execute("PRAGMA quick_check").fetchone() == ("ok",)
@@ -440,13 +443,13 @@ def test_a_failing_upgrade_leaves_the_database_as_it_was(populated, tmp_path, mo
     _newer_sitrep(monkeypatch, folder)
     with pytest.raises(RuntimeError, match="half-way"):
         open_at(populated)
-    assert _revision(populated) == "0001"
+    assert _revision(populated) == SCHEMA_HEAD
     with sqlite3.connect(populated) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
     assert "half_done" not in tables
     assert counts(populated) == before
-    assert len(list((populated.parent / "backups").glob("*before-upgrade-from-0001.db"))) == 1
+    assert len(list((populated.parent / "backups").glob(f"*before-upgrade-from-{SCHEMA_HEAD}.db"))) == 1
 
 
 def test_an_upgrade_that_would_orphan_rows_is_rolled_back(populated, tmp_path, monkeypatch):
@@ -461,7 +464,7 @@ def test_an_upgrade_that_would_orphan_rows_is_rolled_back(populated, tmp_path, m
     _newer_sitrep(monkeypatch, folder)
     with pytest.raises(StoreError, match="rows pointing at nothing \\(in role_assignments\\).*rolled back"):
         open_at(populated)
-    assert _revision(populated) == "0001"
+    assert _revision(populated) == SCHEMA_HEAD
     assert counts(populated) == before
 
 
