@@ -15,7 +15,7 @@ import math
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +287,64 @@ class MetricPoint:
     service: str | None  # set for "between" points, which belong to one service
 
 
+@dataclass(frozen=True)
+class MetricDashboard:
+    """Everything the charts panel draws for one metric and filter, computed in one go (off the GUI thread)."""
+
+    metric: MetricDefinition
+    period: str
+    filter: MetricFilter
+    trend: MetricTable  # by period, only the periods with incidents
+    periods: list[tuple[str, datetime, datetime]]  # every period from the first to the last, gaps included
+    by_service: MetricSamples
+    by_severity: MetricTable
+    overall: MetricTable  # all together, with every exclusion
+    points: list[MetricPoint]
+
+
+def period_start(period: str, label: str) -> datetime:
+    """The first moment (UTC) of a period label: '2026-03-09' (week), '2026-03' (month), '2026-Q1'."""
+    if period == "week":
+        return datetime.fromisoformat(label).replace(tzinfo=UTC)
+    if period == "month":
+        year, month = label.split("-")
+        return datetime(int(year), int(month), 1, tzinfo=UTC)
+    if period == "quarter":
+        year, q = label.split("-Q")
+        return datetime(int(year), (int(q) - 1) * 3 + 1, 1, tzinfo=UTC)
+    raise ValueError(f"not a period: {period}")
+
+
+def next_period(period: str, start: datetime) -> datetime:
+    if period == "week":
+        return start + timedelta(days=7)
+    months = 1 if period == "month" else 3
+    month = start.month - 1 + months
+    return start.replace(year=start.year + month // 12, month=month % 12 + 1)
+
+
+def period_label(period: str, start: datetime) -> str:
+    if period == "week":
+        return start.date().isoformat()
+    if period == "month":
+        return f"{start.year:04d}-{start.month:02d}"
+    return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+
+
+def period_range(period: str, labels: Iterable[str]) -> list[tuple[str, datetime, datetime]]:
+    """Every period from the earliest label to the latest, so a quiet month shows as a gap, not nothing."""
+    labels = sorted(labels)
+    if not labels:
+        return []
+    out = []
+    start, last = period_start(period, labels[0]), period_start(period, labels[-1])
+    while start <= last:
+        end = next_period(period, start)
+        out.append((period_label(period, start), start, end))
+        start = end
+    return out
+
+
 # -- formatting -------------------------------------------------------------------------------------------
 def format_minutes(minutes: float | None) -> str:
     if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
@@ -515,6 +573,26 @@ class MetricsService:
             MetricPoint(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5], r[6], r[7]) for r in rows
         ]
         return points, excluded
+
+    def dashboard(
+        self, metric_id: str, period: str = "month", flt: MetricFilter | None = None
+    ) -> MetricDashboard:
+        if period not in PERIODS:
+            raise ValidationError(f"A trend goes by {', '.join(PERIODS)}, not '{period}'.", field="period")
+        flt = self._normalise(flt or MetricFilter())
+        trend = self.table(metric_id, period, flt)
+        points, _excluded = self.points(metric_id, flt)
+        return MetricDashboard(
+            metric=trend.metric,
+            period=period,
+            filter=flt,
+            trend=trend,
+            periods=period_range(period, [g.group for g in trend.groups]),
+            by_service=self.samples(metric_id, "service", flt),
+            by_severity=self.table(metric_id, "severity", flt),
+            overall=self.table(metric_id, "all", flt),
+            points=points,
+        )
 
     def known_values(self) -> dict[str, list[str]]:
         """Services, severities and incident types present in the store, for filter pickers."""

@@ -370,7 +370,9 @@ def _migrations_with(tmp_path: Path, revision_0002: str) -> Path:
         shutil.copy(MIGRATIONS_DIR / name, folder / name)
     for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
         shutil.copy(path, folder / "versions" / path.name)
-    header = f'revision = "{PROBE}"\ndown_revision = "{SCHEMA_HEAD}"\nbranch_labels = None\ndepends_on = None\n'
+    header = (
+        f'revision = "{PROBE}"\ndown_revision = "{SCHEMA_HEAD}"\nbranch_labels = None\ndepends_on = None\n'
+    )
     body = "from alembic import op\nimport sqlalchemy as sa\n\n" + header + textwrap.dedent(revision_0002)
     body += "\n\ndef downgrade():\n    pass\n"
     (folder / "versions" / f"{PROBE}_probe.py").write_text(body, encoding="utf-8")
