@@ -42,7 +42,7 @@ def history(sitrep, tmp_path):
 def ctx(history, data_dir):
     context = build_context(history, paths=resolve_paths(data_dir), author="ana")
     context.extras["opened"] = []
-    context.extras["open_incident"] = context.extras["opened"].append
+    context.extras["open_incident"] = context.extras["opened"].append  # MainWindow replaces it
     context.extras["messages"] = []
     context.extras["status_message"] = lambda text, error, ms: context.extras["messages"].append(
         (text, error)
@@ -170,6 +170,7 @@ def test_a_preset_period_starts_on_a_period_boundary(qtbot, panel):
 def test_clicking_a_dot_opens_that_incident(qtbot, panel, ctx):
     shown(qtbot, panel)
     scatter = panel.charts["scatter"]
+    qtbot.wait(50)  # let the layout settle: the dot's position on screen depends on it
     target = scatter.shown[len(scatter.shown) // 2]
     widget_point = scatter.widget.mapFromScene(scatter.plot.vb.mapViewToScene(_view_point(scatter, target)))
     with qtbot.waitSignal(panel.incident_requested, timeout=5000) as signal:
@@ -396,3 +397,24 @@ panel.shutdown(); ctx.notifier.close(); s.close()
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "before False" in out.stdout and "after True" in out.stdout
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")  # the window raises itself to show it
+def test_in_the_console_a_click_on_an_old_incident_selects_it(qtbot, ctx):
+    """The history is longer than the switcher's recent list; the oldest dot must still open."""
+    from ui.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    panel = window.panels["charts"]
+    try:
+        panel.period_box.setCurrentIndex(panel.period_box.findText("All time"))
+        with qtbot.waitSignal(panel.updated, timeout=20_000):
+            window.show()
+            window.docks["charts"].show()
+        oldest = panel.dashboard.points[0]
+        panel.open_incident(oldest.incident_id)
+        assert ctx.selection.current is not None and ctx.selection.current.id == oldest.incident_id
+        assert window.switcher.currentData() == oldest.incident_id
+    finally:
+        panel.shutdown()

@@ -14,7 +14,7 @@ from datetime import UTC
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QCursor
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip
 
 from services.metrics import MetricDashboard, format_minutes, format_user_minutes, format_value
@@ -222,6 +222,7 @@ class TrendChart(_Chart):
             span = (hi - lo) or 1.0
             self.plot.setYRange(lo - 0.05 * span, hi + 0.22 * span, padding=0)
         self.plot.setTitle(f"{dash.metric.label}: median and p90 per {dash.period}", size="11pt")
+        self.plot.getAxis("right").setLabel("intervals" if dash.metric.kind == "between" else "incidents")
         self._sync_views()
 
     def row_at(self, x: float) -> int | None:
@@ -252,7 +253,14 @@ class ServiceChart(_Chart):
     def __init__(self) -> None:
         super().__init__("Distribution per service", value_side="bottom")
         self.plot.invertY(True)
-        self.plot.getAxis("left").setWidth(120)
+        axis = self.plot.getAxis("left")
+        axis.setWidth(120)
+        # A copy of the widget's font: QFont("", 8) crashes Qt's text measuring here.
+        self._tick_font = QFont(self.widget.font())
+        self._tick_font.setPointSizeF(max(self._tick_font.pointSizeF() - 1, 7.0))
+        axis.setTickFont(self._tick_font)
+        self._rows_shown = 0
+        self.plot.vb.sigResized.connect(self._resized)
         self.boxes = pg.BarGraphItem(
             x0=np.zeros(0), width=np.zeros(0), y=np.zeros(0), height=0.6, brush=BOX_COLOUR,
             pen=pg.mkPen(MEDIAN_COLOUR),
@@ -265,9 +273,19 @@ class ServiceChart(_Chart):
         self.services: list[str] = []
         self.stats: list = []
 
-    def update(self, dash: MetricDashboard, log: bool, max_services: int = 15) -> None:
+    def _rows_that_fit(self) -> int:
+        """As many services as have room for a readable label (at least 4, at most 15)."""
+        height = self.plot.vb.height()
+        return 15 if height <= 0 else max(4, min(15, int(height // 17)))
+
+    def _resized(self) -> None:
+        if self.dash is not None and self._rows_that_fit() != self._rows_shown:
+            self.update(self.dash, self.log)
+
+    def update(self, dash: MetricDashboard, log: bool) -> None:
         from services.metrics import Stats, quantile
 
+        max_services = self._rows_shown = self._rows_that_fit()
         self.dash, self.log = dash, log
         self._configure_axis(dash)
         groups = sorted(dash.by_service.groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:max_services]
@@ -306,8 +324,13 @@ class ServiceChart(_Chart):
             self.strip.setData(x=np.concatenate(strip_x), y=np.concatenate(strip_y))
         else:
             self.strip.setData(x=[], y=[])
-        self.plot.getAxis("left").setTicks([[(i, name) for i, name in enumerate(self.services)]])
-        self.plot.setYRange(-0.6, max(len(self.services), 1) - 0.4, padding=0)
+        # Long names would be dropped by the axis rather than drawn cut; elide them (the tooltip has them whole).
+        metrics = QFontMetrics(self._tick_font)
+        labels = [metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, 150) for name in self.services]
+        axis = self.plot.getAxis("left")
+        axis.setWidth(min(170, max([metrics.horizontalAdvance(t) for t in labels] + [40]) + 14))
+        axis.setTicks([list(enumerate(labels))])
+        self.plot.setYRange(-0.7, max(len(self.services), 1) - 0.3, padding=0)
         self.plot.enableAutoRange(axis=pg.ViewBox.XAxis)
         shown = "" if len(dash.by_service.groups) <= max_services else f" (the {max_services} busiest)"
         self.plot.setTitle(f"{dash.metric.label} per service{shown}", size="11pt")
@@ -355,7 +378,7 @@ class SeverityChart(_Chart):
         med = to_plot([s.median for s in self.stats], log, floor)
         p90 = to_plot([s.p90 for s in self.stats], log, floor)
         # On a log scale bars start at the floor of the axis, not at zero (log of zero is -inf).
-        base = np.full(len(groups), min([*med, *p90, 0.0]) - 0.3 if log and len(groups) else 0.0)
+        base = np.full(len(groups), min([*med, *p90]) - 0.3 if log and len(groups) else 0.0)
         self.median_bars.setOpts(x=x - 0.2, y0=base, height=med - base, width=0.38)
         self.p90_bars.setOpts(x=x + 0.2, y0=base, height=p90 - base, width=0.38)
         self.plot.getAxis("bottom").setTicks(
@@ -416,7 +439,7 @@ class ScatterChart(_Chart):
             brush=[brushes[p.severity] for p in pts],
             data=list(range(len(pts))),
         )
-        self.plot.enableAutoRange()
+        self.plot.autoRange()  # now, not at the next paint: a click right after an update lands where it looks
         note = f" (an even sample of {MAX_SCATTER_POINTS:,} of {len(dash.points):,})" if self.sampled else ""
         self.plot.setTitle(
             f"{dash.metric.label} of each incident{note} — click a dot to open it", size="11pt"

@@ -35,11 +35,13 @@ class HistoryImportDialog(QDialog):
         self.setWindowTitle("Import incident history")
         self.setMinimumWidth(620)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(
+        intro = QLabel(
             "A CSV export (map its columns below), a status page's incidents.json (Statuspage format) or a "
             "Sitrep export. Importing the same file again changes nothing; bad rows are listed and left out.",
             self,
-        ))  # fmt: skip
+        )
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
         form = QFormLayout()
         self.file_edit = QLineEdit(self)
         browse = QPushButton("Browse…", self)
@@ -47,7 +49,9 @@ class HistoryImportDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.file_edit, 1)
         row.addWidget(browse)
-        form.addRow("&File:", row)
+        file_label = QLabel("&File:", self)
+        file_label.setBuddy(self.file_edit)
+        form.addRow(file_label, row)
         self.format_box = QComboBox(self)
         for label, value in (("Tell from the file", None), ("CSV", "csv"), ("Statuspage incidents.json", "statuspage"),
                              ("Sitrep export", "sitrep")):  # fmt: skip

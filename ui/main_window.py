@@ -194,6 +194,11 @@ class MainWindow(QMainWindow):
         if not ok:
             return
         current = select or (self.ctx.selection.current.id if self.ctx.selection.current else None)
+        if current and all(i.id != current for i in incidents):
+            # Older than the recent list (e.g. opened from a chart of last year's history): list it too.
+            ok, older = run_action(self.ctx, self, self.ctx.sitrep.incidents.get, current)
+            if ok:
+                incidents.append(older)
         self.switcher.blockSignals(True)
         self.switcher.clear()
         for inc in incidents:

@@ -15,7 +15,7 @@ _NO_INDEX = QModelIndex()
 class FiguresModel(QAbstractTableModel):
     """One row per group (all incidents, each severity, each service) with count, mean, median, p90, min, max."""
 
-    HEADERS = ("Grouping", "Group", "Incidents", "Mean", "Median", "p90", "Min", "Max")
+    HEADERS = ("Grouping", "Group", "Count", "Mean", "Median", "p90", "Min", "Max")
     _STATS = ("count", "mean", "median", "p90", "min", "max")
 
     def __init__(self, parent=None) -> None:

@@ -228,9 +228,11 @@ class ChartsPanel(QWidget):
         self.figures_view = QTableView(figures)
         self.figures_view.setModel(self.figures_proxy)
         self.figures_view.setSortingEnabled(True)
+        self.figures_view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the model's order until a click
         self.figures_view.verticalHeader().hide()
-        self.figures_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.figures_view.horizontalHeader().setStretchLastSection(True)
+        header = self.figures_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.figures_view.setAccessibleName("Figures per group")
         self.exclusions_model = ExclusionsModel(self)
         self.exclusions_view = QTableView(figures)
@@ -392,7 +394,6 @@ class ChartsPanel(QWidget):
         rows += [("Severity", g.group, g.stats) for g in dash.by_severity.groups]
         rows += [("Service", name, st) for name, st in service_stats]
         self.figures_model.set_rows(dash.metric, rows)
-        self.figures_view.resizeColumnsToContents()
         self.exclusions_model.set_rows(dash.overall.excluded)
         self.exclusions_view.resizeColumnToContents(0)
         n = len(dash.overall.excluded)
@@ -423,7 +424,7 @@ class ChartsPanel(QWidget):
             scope = f"{since} to {until}; " + scope
         self.definition.setText(
             f"<b>{m.label}</b> ({m.short}) = {m.formula}. {m.description} "
-            f"<br/>{st.count:,} incident(s) counted · median <b>{format_value(m, st.median)}</b> · "
+            f"<br/>{st.count:,} {counted_noun(m)} counted · median <b>{format_value(m, st.median)}</b> · "
             f"p90 <b>{format_value(m, st.p90)}</b> · mean {format_value(m, st.mean)} · "
             f"{excluded:,} left out (listed under Figures) · {scope}; periods in UTC."
         )
@@ -524,6 +525,10 @@ class ChartsPanel(QWidget):
     def shutdown(self) -> None:
         self._refresh_timer.stop()
         self.worker.shutdown()
+
+
+def counted_noun(metric) -> str:
+    return "interval(s) between incidents" if metric.kind == "between" else "incident(s)"
 
 
 def _nums(st: Stats, names) -> list[str]:
