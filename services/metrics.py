@@ -415,7 +415,8 @@ def _group_expr(by: str, anchor: str) -> str:
 def _minutes(start_sql: str, end_sql: str) -> str:
     # julianday() reads the stored text to the millisecond, which is all the precision incident times carry,
     # and it is the cheapest way SQLite has to read a time (measured: a third of strftime('%s')).
-    return f"((julianday({end_sql}) - julianday({start_sql})) * 1440.0)"
+    # Rounded to whole milliseconds, so an hour is 60.0 minutes and not 59.99999978.
+    return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400000.0) / 60000.0)"
 
 
 def _reason_expr(metric: MetricDefinition) -> str:
