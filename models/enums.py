@@ -109,3 +109,42 @@ MILESTONE_ORDER: tuple[tuple[Milestone, Milestone], ...] = (
     (Milestone.DECLARED, Milestone.RESOLVED),
     (Milestone.RESOLVED, Milestone.CLOSED),
 )
+
+
+class OutboxState(StrEnum):
+    """Where a sync outbox item is on its way to a backend."""
+
+    PENDING = "pending"  # waiting to be sent (or to be retried)
+    IN_FLIGHT = "in_flight"  # claimed by a worker; if it crashed, the outcome is uncertain
+    SENT = "sent"  # the backend confirmed it
+    FAILED = "failed"  # the backend refused it for good; needs retry or cancel by a person
+    CANCELLED = "cancelled"  # a person decided it is not owed any more
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class MessageState(StrEnum):
+    """Where a drafted message is between the template and the channels."""
+
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SENT = "sent"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class ClockState(StrEnum):
+    AWAITING = "awaiting"  # its trigger has not happened yet
+    RUNNING = "running"
+    MET = "met"
+    WITHDRAWN = "withdrawn"  # judged not to apply
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()

@@ -9,6 +9,9 @@ QT_RUNTIME_PACKAGES="python3 python3-venv python3-pip libegl1 libgl1 libxkbcommo
   libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
   libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core"
 
+# The keyring tests start a private D-Bus session with a real Secret Service (tests/sync/conftest.py).
+TEST_ONLY_PACKAGES="dbus-daemon gnome-keyring"
+
 _as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
     echo "sitrep: need root (or sudo) to install: $*" >&2; return 1; fi

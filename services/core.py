@@ -63,6 +63,7 @@ class Sitrep:
         catalog: Catalog | None = None,
         now: Callable[[], datetime] = utcnow,
         config_dir: Path | None = None,
+        sync_options: dict | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog or Catalog()
@@ -78,6 +79,15 @@ class Sitrep:
         self.integrity = IntegrityService(store)
         self.metrics = MetricsService(store, self.catalog, config_dir)
         self.history = HistoryImport(store, self.catalog, now, pub, self.exchange)
+        # Sync registers its outbox writer in store.entry_hooks; see services/sync.
+        from services.sync.service import SyncService
+
+        self.sync = SyncService(store, config_dir, now=now, publish=pub, **(sync_options or {}))
+        self.changes.subscribe(lambda change: change.topic != "sync" and self.sync.wake())
+        # Comms registers its guard in store.entry_hooks; messages leave through the sync outbox.
+        from services.comms.service import CommsService
+
+        self.comms = CommsService(store, self.catalog, now, pub, config_dir, sync=self.sync)
 
     @classmethod
     def open(
@@ -87,9 +97,11 @@ class Sitrep:
         backups_dir: Path | None = None,
         config_dir: Path | None = None,
         now: Callable[[], datetime] = utcnow,
+        sync_options: dict | None = None,
     ) -> Sitrep:
         catalog = Catalog(config_dir)
-        return cls(Store.open(url, backups_dir), catalog, now, config_dir)
+        return cls(Store.open(url, backups_dir), catalog, now, config_dir, sync_options)
 
     def close(self) -> None:
+        self.sync.stop()
         self.store.close()

@@ -100,6 +100,8 @@ class IncidentService:
             stmt = stmt.where(Incident.severity.in_([self._catalog.severity(s).id for s in severities]))
         closed_last = Incident.status.in_([Status.RESOLVED.value, Status.CLOSED.value])
         stmt = stmt.order_by(closed_last, Incident.declared_at.desc(), Incident.number.desc())
+        if limit and not service:
+            stmt = stmt.limit(limit)
         with self._store.read() as s:
             rows = [IncidentView.of(i) for i in s.scalars(stmt)]
         if service:

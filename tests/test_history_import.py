@@ -77,7 +77,9 @@ def test_csv_with_a_mapping_file_imports_with_zone_and_formats(sitrep, tmp_path)
     with sitrep.store.read() as s:
         assert s.scalar(select(Incident.external_ref).where(Incident.key == "INC-0001")) == "jira:OPS-101"
     ttr = sitrep.metrics.table("ttr", "service")
-    assert {g.group: g.stats.median for g in ttr.groups} == pytest.approx({"checkout": 102, "payments": 102, "search": 172})
+    assert {g.group: g.stats.median for g in ttr.groups} == pytest.approx(
+        {"checkout": 102, "payments": 102, "search": 172}
+    )
 
 
 def test_command_line_pairs_override_the_file(sitrep, tmp_path):
@@ -416,7 +418,7 @@ def test_a_0001_database_is_upgraded_keeping_its_incidents(tmp_path):
     engine.dispose()
     app = Sitrep.open(f"sqlite:///{db}", backups_dir=tmp_path / "backups")
     try:
-        assert app.store.schema_revision() == SCHEMA_HEAD == "0002"
+        assert app.store.schema_revision() == SCHEMA_HEAD
         assert app.store.last_backup is not None and app.store.last_backup.exists()
         assert app.incidents.get("INC-0001").title == "Old"
         with app.store.read_connection() as conn:

@@ -26,7 +26,7 @@ class ChangeNotifier(QObject):
 
     def __init__(self, sitrep: Sitrep, parent: QObject | None = None, poll_ms: int = 1000) -> None:
         super().__init__(parent)
-        self._unsubscribe = sitrep.changes.subscribe(self.changed.emit)
+        self._unsubscribe = sitrep.changes.subscribe(self._local_change)
         self._watch = None
         self._data_version = None
         path = sitrep.store.path
@@ -43,6 +43,15 @@ class ChangeNotifier(QObject):
         self._timer.timeout.connect(self._poll)
         if self._watch is not None:
             self._timer.start()
+
+    def _local_change(self, change: Change) -> None:
+        # Our own commit also moves data_version (it came through another connection of ours): note the
+        # new value now, so the poll does not announce our own write a second time as "external".
+        if self._watch is not None:
+            version = self._read_version()
+            if version is not None:
+                self._data_version = version
+        self.changed.emit(change)
 
     def _read_version(self) -> int | None:
         try:

@@ -1,0 +1,291 @@
+"""`sitrep sync ...` and `sitrep backend ...`: the sync queue and backend settings, headless.
+
+Kept out of app/cli.py so the sync commands live in one place; cli.py adds them with one call.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from services.errors import ValidationError
+
+
+def add_sync_commands(sub, cmd, with_json) -> None:
+    sp = with_json(
+        cmd("sync", "send what the backends are owed (PagerDuty, Jira, Statuspage) and pull their news")
+    )
+    sp.add_argument(
+        "--status", action="store_true", help="show each backend's queue and health; send nothing"
+    )
+    sp.add_argument(
+        "--pull", action="store_true", help="also bring changes made in the backends onto the timeline"
+    )
+    sp.add_argument("--wait", type=float, default=30.0, metavar="S",
+                    help="longest back-off to wait out before leaving the rest for later (default 30 s)")  # fmt: skip
+    ssub = sp.add_subparsers(dest="sync_command", metavar="ACTION")
+    r = with_json(ssub.add_parser("list", help="list queued items (newest first)"))
+    r.add_argument(
+        "--state", action="append", choices=["pending", "in_flight", "sent", "failed", "cancelled"]
+    )
+    r.add_argument("--backend")
+    r.add_argument("--limit", type=int, default=50)
+    r = with_json(ssub.add_parser("show", help="one item in full"))
+    r.add_argument("id", type=int)
+    r = with_json(ssub.add_parser("retry", help="send a failed or waiting item again, now"))
+    r.add_argument("id", type=int)
+    r = with_json(ssub.add_parser("cancel", help="drop an item that is no longer owed"))
+    r.add_argument("id", type=int)
+    r = with_json(ssub.add_parser("post", help="log an update and send it to the named backends"))
+    r.add_argument("incident")
+    r.add_argument("text")
+    r.add_argument("--to", required=True, help="comma-separated backends, e.g. statuspage,pagerduty")
+    r.add_argument("--quiet", action="store_true", help="do not notify status-page subscribers")
+    r = with_json(ssub.add_parser("links", help="an incident's counterparts in the backends"))
+    r.add_argument("incident")
+
+    sp = cmd(
+        "backend", "configure the sync backends (settings in the config folder, credentials in the keyring)"
+    )
+    bsub = sp.add_subparsers(dest="backend_command", metavar="ACTION", required=True)
+    with_json(bsub.add_parser("list", help="the backends there are and whether they are set up"))
+    r = with_json(bsub.add_parser("show", help="one backend's settings and which credentials are stored"))
+    r.add_argument("name")
+    r = with_json(bsub.add_parser("set", help="change settings; store a credential from standard input"))
+    r.add_argument("name")
+    r.add_argument("--url", help="the backend's API URL")
+    en = r.add_mutually_exclusive_group()
+    en.add_argument("--enable", dest="enabled", action="store_const", const=True)
+    en.add_argument("--disable", dest="enabled", action="store_const", const=False)
+    r.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting (repeatable); lists as a,b or JSON, maps as k=v,k=v or JSON")  # fmt: skip
+    r.add_argument("--unset", action="append", default=[], metavar="KEY")
+    r.add_argument("--secret", help="which credential --token-from-stdin stores (default: the first one)")
+    r.add_argument("--token-from-stdin", action="store_true",
+                   help="read the credential from standard input and store it in the OS keyring")  # fmt: skip
+    r = with_json(bsub.add_parser("forget", help="remove a stored credential from the keyring"))
+    r.add_argument("name")
+    r.add_argument("--secret", required=True)
+    r = with_json(bsub.add_parser("test", help="check the settings and credentials with one request"))
+    r.add_argument("name")
+    r = with_json(bsub.add_parser("components", help="the status page's components (to map services to)"))
+    r.add_argument("name", nargs="?", default="statuspage")
+    r = with_json(bsub.add_parser("keyring", help="which keyring is in use and whether Sitrep can use it"))
+
+
+def _when(value) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+class SyncCommands:
+    """Mixed into app.cli.Cli: self.s (Sitrep), self.a (args), self.author, self.out."""
+
+    def do_sync(self) -> int:
+        a, sync = self.a, self.s.sync
+        action = getattr(a, "sync_command", None)
+        if a.status and action is None:
+            return self._sync_status()
+        if action == "list":
+            rows = sync.items(states=a.state, backend=a.backend, limit=a.limit)
+            self.out(rows, "\n".join(_item_line(i) for i in rows) or "The sync queue is empty.")
+            return 0
+        if action == "show":
+            item = sync.queue.get(a.id)
+            lines = [_item_line(item), f"  attempts {item.attempts}; last try {_when(item.last_attempt_at)}; "
+                     f"next {_when(item.next_attempt_at)}; remote {item.remote_ref or '-'}"]  # fmt: skip
+            if item.last_error:
+                lines.append(f"  {item.last_error}")
+            self.out(item, "\n".join(lines))
+            return 0
+        if action == "retry":
+            item = sync.retry(a.id)
+            self.out(item, f"#{item.id} will be sent at the next `sitrep sync`.")
+            return 0
+        if action == "cancel":
+            item = sync.cancel(a.id)
+            self.out(item, f"#{item.id} cancelled; it will not be sent.")
+            return 0
+        if action == "post":
+            targets = [t.strip() for t in a.to.split(",") if t.strip()]
+            for t in targets:
+                sync.adapter_class(t)
+            inc = self.s.incidents.get(a.incident)
+            data: dict[str, Any] = {"sync": targets}
+            if a.quiet:
+                data["notify"] = False
+            entry = self.s.timeline.log(inc.id, a.text, author=self.author, kind="comms", data=data)
+            self.out(
+                entry, f"{inc.key} #{entry.seq} queued for {', '.join(targets)}; `sitrep sync` sends it."
+            )
+            return 0
+        if action == "links":
+            inc = self.s.incidents.get(a.incident)
+            links = sync.links(inc.id)
+            text = "\n".join(
+                f"{lk.backend:<11} {lk.remote_id:<14} {lk.remote_state or '-':<14} {lk.url or ''}"
+                for lk in links
+            )
+            self.out(links, text or f"{inc.key} has no counterpart in any backend yet.")
+            return 0
+        return self._sync_drain()
+
+    def _sync_status(self) -> int:
+        st = self.s.sync.status()
+        if self.a.json:
+            from app.cli import emit_json
+
+            emit_json({"headline": st.headline(), "online": st.online, "pending": st.pending, "failed": st.failed,
+                       "problem": st.problem, "backends": st.lanes})  # fmt: skip
+            return 0
+        print(st.headline())
+        for lane in st.lanes:
+            state = "enabled" if lane.enabled else "disabled"
+            print(f"  {lane.label:<11} {state:<8} pending {lane.pending + lane.in_flight:<4} failed {lane.failed:<4} "
+                  f"sent {lane.sent:<5} breaker {lane.breaker}")  # fmt: skip
+            if lane.last_error and not lane.online:
+                print(f"      last error: {lane.last_error}")
+        if st.problem:
+            print(f"  {st.problem}")
+        return 0
+
+    def _sync_drain(self) -> int:
+        sync = self.s.sync
+        if sync.settings.problem:
+            raise ValidationError(sync.settings.problem)
+        if not any(b.enabled for b in sync.backends()):
+            raise ValidationError("No sync backend is enabled. `sitrep backend list` shows them; "
+                                  "`sitrep backend set NAME --enable ...` sets one up.")  # fmt: skip
+        total = max(sync.status().pending, 1)
+        done = {"n": 0}
+        tty = sys.stderr.isatty()
+
+        def progress(event) -> None:
+            if event.kind in ("sent", "failed"):
+                done["n"] += 1
+            if event.kind in ("sent", "failed", "retry", "paused", "breaker_open"):
+                width = 30
+                filled = min(width, int(width * done["n"] / total))
+                bar = "#" * filled + "-" * (width - filled)
+                what = (
+                    f"{event.backend or ''} #{event.item_id}: {event.kind}" if event.item_id else event.kind
+                )
+                line = f"[{bar}] {done['n']}/{total} {what}"
+                if event.kind != "sent" and event.message:
+                    line += f" - {event.message}"
+                print(
+                    ("\r\033[K" if tty else "") + line[:200],
+                    end="" if tty else "\n",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        unsubscribe = sync.subscribe(progress)
+        try:
+            report = sync.drain_once(pull=self.a.pull, max_wait_s=self.a.wait)
+        finally:
+            unsubscribe()
+            if tty:
+                print(file=sys.stderr)
+        summary = f"Sent {report.sent}, failed {report.failed}, still pending {report.left_pending}"
+        if self.a.pull:
+            summary += f", pulled {report.pulled}"
+        for note in report.notes:
+            summary += f"\n  {note}"
+        self.out(report, summary)
+        return 0 if report.failed == 0 else 8
+
+    def do_backend(self) -> int:
+        a, sync = self.a, self.s.sync
+        bc = a.backend_command
+        if bc == "list":
+            rows = sync.backends()
+            lines = [f"{b.name:<11} {'enabled' if b.enabled else 'disabled':<9} "
+                     f"{'ready' if not b.missing else 'needs: ' + ' '.join(b.missing)}" for b in rows]  # fmt: skip
+            lines += [f"(could not load) {p}" for p in sync.discovered.problems]
+            self.out(
+                [{"name": b.name, "enabled": b.enabled, "missing": b.missing} for b in rows], "\n".join(lines)
+            )
+            return 0
+        if bc == "keyring":
+            st = sync.secrets.status()
+            self.out(st, f"{st.backend}: " + ("usable" if st.usable else f"not usable: {st.reason}"))
+            return 0
+        cls = sync.adapter_class(a.name)
+        if bc == "show":
+            values = sync.settings.backend(a.name)
+            stored = sync.secret_presence(a.name)
+            lines = [f"{cls.label} ({a.name})"]
+            for f in cls.all_fields():
+                shown = values.get(f.key, f.default)
+                mark = "" if f.key in values else "  (default)"
+                lines.append(f"  {f.key:<22} {shown!r}{mark}")
+            for s in cls.secrets:
+                have = {True: "stored in the keyring", False: "not stored", None: "keyring unavailable"}[
+                    stored[s.name]
+                ]
+                lines.append(f"  {s.name:<22} {have}")
+            self.out({"settings": values, "credentials": stored}, "\n".join(lines))
+            return 0
+        if bc == "set":
+            changes: dict[str, Any] = {}
+            if a.url:
+                changes["url"] = a.url
+            if a.enabled is not None:
+                changes["enabled"] = a.enabled
+            for assignment in a.assignments:
+                key, sep, value = assignment.partition("=")
+                if not sep:
+                    raise ValidationError(f"--set takes KEY=VALUE, not '{assignment}'.")
+                changes[key.strip()] = value
+            if a.token_from_stdin:
+                secret_name = a.secret or cls.secrets[0].name
+                if sys.stdin.isatty():
+                    import getpass
+
+                    value = getpass.getpass(f"{cls.label} {secret_name.replace('_', ' ')}: ")
+                else:
+                    value = sys.stdin.readline().strip()
+                if not value:
+                    raise ValidationError("Nothing was read from standard input; no credential was stored.")
+                sync.set_secret(a.name, secret_name, value)
+                print(
+                    f"Stored the {cls.label} {secret_name.replace('_', ' ')} in the OS keyring.",
+                    file=sys.stderr,
+                )
+            elif a.secret:
+                raise ValidationError(
+                    "--secret names which credential --token-from-stdin stores; add --token-from-stdin."
+                )
+            after = sync.settings.backend(a.name)
+            if changes or a.unset:
+                after = sync.configure(a.name, changes, unset=tuple(a.unset))
+            missing = cls(after, sync.secrets).missing()
+            text = f"{cls.label} settings saved."
+            if after.get("enabled") and missing:
+                text += " Not ready yet: " + " ".join(missing)
+            self.out(after, text)
+            return 0
+        if bc == "forget":
+            gone = sync.delete_secret(a.name, a.secret)
+            self.out({"removed": gone}, "Removed." if gone else "There was no such credential.")
+            return 0
+        if bc == "test":
+            message = sync.test_connection(a.name)
+            self.out({"ok": True, "message": message}, message)
+            return 0
+        if bc == "components":
+            rows = sync.components(a.name)
+            self.out(
+                rows,
+                "\n".join(f"{c['id']:<16} {c['status']:<22} {c['name']}" for c in rows) or "No components.",
+            )
+            return 0
+        return 2
+
+
+def _item_line(i) -> str:
+    what = i.incident_key or "-"
+    flag = " (may have been delivered)" if i.uncertain and i.state != "sent" else ""
+    return f"#{i.id:<5} {i.backend:<11} {i.state:<10} {what:<9} {i.op}{flag}" + (
+        f"  [{i.last_error[:80]}]" if i.last_error and i.state != "sent" else ""
+    )

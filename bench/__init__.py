@@ -1,0 +1,1 @@
+"""Measurements: speed and memory, written down, never asserted by a timed test."""

@@ -1,0 +1,365 @@
+"""The one small interface every backend adapter implements, and how adapters are found.
+
+An adapter knows a vendor's URLs, payloads and quirks, and nothing else: it never touches the database
+(the sync layer hands it what it needs and stores what it returns), never sleeps or retries
+(services.sync.transport does), and reads credentials through the SecretStore at each use.
+
+Adapters are discovered through the `sitrep.adapters` entry-point group; the built-ins register the
+same way in pyproject.toml, so `pip install sitrep-foo` can add a backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from services.sync.transport import Http, NotConfigured
+from services.views import EntryRow
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "sitrep.adapters"
+
+
+# -- declarations --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SettingField:
+    """One backend setting, declared once: the CLI, the settings dialog and validation read it."""
+
+    key: str
+    label: str
+    kind: str = "str"  # str | url | bool | int | float | list | map
+    default: Any = None
+    required: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class SecretField:
+    name: str  # keyring account suffix, e.g. "api_token"
+    label: str
+    required: bool = True
+
+
+# Settings every backend has; the sync layer reads them.
+COMMON_FIELDS: tuple[SettingField, ...] = (
+    SettingField("enabled", "Send to this backend", "bool", False),
+    SettingField("include_exercises", "Also sync exercises and drills", "bool", False),
+    SettingField(
+        "max_requests_per_s",
+        "Requests per second at most (0: no limit)",
+        "float",
+        None,
+        help="kept below the vendor's published limit by default",
+    ),  # fmt: skip
+    SettingField("timeout_s", "Seconds to wait for an answer", "float", 20.0),
+)
+
+
+class SecretSource(Protocol):
+    def get(self, backend: str, name: str) -> str | None: ...
+
+
+# -- what flows between the sync layer and an adapter --------------------------------------
+@dataclass(frozen=True)
+class IncidentFacts:
+    id: str
+    key: str
+    title: str
+    summary: str
+    severity: str
+    status: str
+    is_major: bool
+    is_exercise: bool
+    services: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class ChangeToPlan:
+    """A timeline entry just appended (inside its transaction) and what an adapter may need to decide
+    what it is owed. `has_remote(op_or_kind)` says whether this backend already has (or is already
+    owed) the incident's remote object."""
+
+    entry: EntryRow
+    incident: IncidentFacts
+    person_email: str | None
+    has_remote: Callable[[], bool]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.entry.data or {}
+
+    def chosen_for(self, backend: str, default_kinds: Iterable[str]) -> bool:
+        """Is this authored entry meant for `backend`? An explicit data["sync"] (true, false, or a
+        list of backend names) wins; otherwise the backend's configured entry kinds decide."""
+        choice = self.data.get("sync")
+        if choice is True:
+            return True
+        if choice is False:
+            return False
+        if isinstance(choice, list | tuple):
+            return backend in choice
+        return self.entry.kind in set(default_kinds)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One outbox item an adapter wants written for a change."""
+
+    op: str
+    payload: dict[str, Any]
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class LinkView:
+    backend: str
+    local_kind: str
+    local_id: str
+    incident_id: str | None
+    remote_kind: str
+    remote_id: str
+    url: str | None
+    origin: str
+    remote_state: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewLink:
+    local_kind: str
+    local_id: str
+    incident_id: str | None
+    remote_kind: str
+    remote_id: str
+    url: str | None = None
+    origin: str = "sitrep"
+    remote_state: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An outbox item as the worker and the GUI see it (never a live ORM object)."""
+
+    id: int
+    backend: str
+    op: str
+    incident_id: str | None
+    entry_id: str | None
+    payload: dict[str, Any]
+    idempotency_key: str
+    state: str
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    remote_ref: str | None
+    uncertain: bool = False
+    incident_key: str | None = None
+
+    @property
+    def summary(self) -> str:
+        p = self.payload
+        text = p.get("title") or p.get("text") or p.get("to") or p.get("severity") or ""
+        return f"{self.op} {text}".strip()
+
+
+class LinkBook(Protocol):
+    """Read access to remote links, given to adapters by the worker."""
+
+    def incident_link(self, incident_id: str, remote_kind: str) -> LinkView | None: ...
+
+    def linked_incidents(self, remote_kind: str) -> list[LinkView]: ...
+
+    def known_remote_ids(self, incident_id: str, remote_kind: str) -> set[str]: ...
+
+    def own_texts(self, incident_id: str) -> set[str]: ...
+
+
+@dataclass
+class SendContext:
+    http: Http
+    links: LinkBook
+    item: ItemView
+    now: datetime
+
+    @property
+    def maybe_sent_before(self) -> bool:
+        """A previous attempt may have reached the backend: look before creating again."""
+        return self.item.attempts > 1
+
+    def refuse_blind_resend(self, what: str) -> None:
+        """For operations the vendor gives no way to look up: after an uncertain attempt, a person
+        decides (retry sends it again; cancel drops it) rather than risk sending it twice."""
+        from services.sync.transport import PermanentFailure
+
+        if self.item.uncertain:
+            raise PermanentFailure(
+                f"The last attempt to send this {what} may have reached the backend, and it offers no "
+                "way to check. Look there: retry to send it again, or cancel it if it arrived."
+            )
+
+
+@dataclass
+class SendResult:
+    remote_ref: str | None = None
+    links: list[NewLink] = field(default_factory=list)
+    # (remote_kind, remote_id) -> last known remote state, for echo-free pulls
+    link_states: dict[tuple[str, str], str] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    """Something done in a backend that belongs on the timeline."""
+
+    incident_id: str
+    remote_kind: str
+    remote_id: str
+    kind: str  # an EntryKind value
+    body: str
+    author: str
+    occurred_at: datetime | None
+    url: str | None = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass
+class PullResult:
+    events: list[RemoteEvent] = field(default_factory=list)
+    link_states: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+@dataclass
+class PullContext:
+    http: Http
+    links: LinkBook
+    now: datetime
+
+
+# -- the interface -------------------------------------------------------------------------
+class Adapter(ABC):
+    name: ClassVar[str]
+    label: ClassVar[str]
+    fields: ClassVar[tuple[SettingField, ...]] = ()
+    secrets: ClassVar[tuple[SecretField, ...]] = ()
+    default_max_requests_per_s: ClassVar[float | None] = None
+    rate_limited_statuses: ClassVar[frozenset[int]] = frozenset({429})
+
+    def __init__(self, settings: dict[str, Any], secrets: SecretSource) -> None:
+        self.settings = settings
+        self._secrets = secrets
+
+    # settings and credentials
+    @classmethod
+    def all_fields(cls) -> tuple[SettingField, ...]:
+        return COMMON_FIELDS + cls.fields
+
+    def setting(self, key: str) -> Any:
+        if key in self.settings and self.settings[key] is not None:
+            return self.settings[key]
+        for f in self.all_fields():
+            if f.key == key:
+                return f.default
+        raise KeyError(key)
+
+    def secret(self, name: str) -> str:
+        value = self._secrets.get(self.name, name)
+        if not value:
+            raise NotConfigured(
+                f"No {self.label} {name.replace('_', ' ')} in the keyring. Set it with "
+                f"`sitrep backend set {self.name} --secret {name} --token-from-stdin`."
+            )
+        return value
+
+    def missing(self) -> list[str]:
+        """What must be configured before anything can be sent (settings only; no keyring access)."""
+        out = []
+        for f in self.fields:
+            if f.required and self.settings.get(f.key) in (None, "", [], {}):
+                out.append(f"{self.label}: set '{f.key}' ({f.label}).")
+        return out
+
+    @property
+    def max_requests_per_s(self) -> float | None:
+        value = self.settings.get("max_requests_per_s")
+        if value is None:
+            return self.default_max_requests_per_s
+        return float(value) or None
+
+    @abstractmethod
+    def base_url(self) -> str: ...
+
+    @abstractmethod
+    def headers(self) -> dict[str, str]:
+        """Request headers including auth; reads the keyring each time."""
+
+    @abstractmethod
+    def describe_error(self, status: int, body: Any, text: str) -> str:
+        """The vendor's error envelope in one sentence."""
+
+    def pace_hint(self, headers, status: int) -> float | None:
+        """Seconds to hold the next request, from the vendor's rate-limit headers."""
+        return None
+
+    # behaviour
+    @abstractmethod
+    def plan(self, change: ChangeToPlan) -> list[Planned]:
+        """What this backend is owed for a new timeline entry. Runs inside the writing transaction:
+        pure, fast, no network."""
+
+    @abstractmethod
+    def send(self, ctx: SendContext) -> SendResult:
+        """Carry out one outbox item. Raise a transport failure when it did not work."""
+
+    def pull(self, ctx: PullContext) -> PullResult:
+        return PullResult()
+
+    @abstractmethod
+    def test_connection(self, http: Http) -> str:
+        """One cheap authenticated read; returns what it found ("authenticated as ...")."""
+
+
+# -- discovery -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Discovered:
+    adapters: dict[str, type[Adapter]]
+    problems: list[str]
+
+
+def discover_adapters() -> Discovered:
+    """Every adapter registered under the `sitrep.adapters` entry-point group.
+
+    A plugin that fails to load is reported, not fatal: one broken package must not stop sync.
+    """
+    from importlib.metadata import entry_points
+
+    found: dict[str, type[Adapter]] = {}
+    problems: list[str] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in found:
+            continue  # the same package seen twice on sys.path (e.g. an editable and a built copy)
+        try:
+            cls = ep.load()
+        except Exception as exc:
+            problems.append(
+                f"backend '{ep.name}' ({ep.value}) could not be loaded: {type(exc).__name__}: {exc}"
+            )
+            log.warning("adapter %s failed to load", ep.value, exc_info=True)
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+            problems.append(f"backend '{ep.name}' ({ep.value}) is not a Sitrep adapter")
+            continue
+        if getattr(cls, "name", None) != ep.name:
+            problems.append(f"backend '{ep.name}' declares the name '{getattr(cls, 'name', None)}'; ignored")
+            continue
+        found[ep.name] = cls
+    return Discovered(found, problems)

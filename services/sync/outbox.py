@@ -1,0 +1,321 @@
+"""The outbox: written inside the timeline append's transaction, read by the worker and the GUI.
+
+`OutboxWriter` is registered in `store.entry_hooks`. For every new timeline entry it asks each enabled
+adapter what it is owed and inserts those items on the same connection, so the entry and what the
+backends are owed commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models.entities import Incident, OutboxItem, Person, RemoteLink
+from models.enums import OutboxState, Status
+from services.adapters.base import Adapter, ChangeToPlan, IncidentFacts, ItemView, LinkView, NewLink, Planned
+from services.errors import NotFound, ValidationError
+from services.views import EntryRow
+
+log = logging.getLogger(__name__)
+
+O = OutboxItem.__table__  # noqa: E741
+L = RemoteLink.__table__
+I = Incident.__table__  # noqa: E741
+P = Person.__table__
+
+_ITEM_COLS = [O.c[n] for n in (
+    "id", "backend", "op", "incident_id", "entry_id", "payload", "idempotency_key", "state", "attempts",
+    "created_at", "updated_at", "next_attempt_at", "last_attempt_at", "last_status", "last_error", "remote_ref",
+    "uncertain",
+)]  # fmt: skip
+_LINK_COLS = [L.c[n] for n in (
+    "backend", "local_kind", "local_id", "incident_id", "remote_kind", "remote_id", "url", "origin",
+    "remote_state", "created_at",
+)]  # fmt: skip
+
+
+def _dialect(db) -> str:
+    bind = db.get_bind() if hasattr(db, "get_bind") else db
+    return bind.dialect.name
+
+
+def insert_ignoring_duplicates(db, table, rows: list[dict[str, Any]], conflict_cols: list[str]) -> None:
+    """INSERT that skips rows whose unique key exists (a repeat of work already recorded)."""
+    if not rows:
+        return
+    name = _dialect(db)
+    if name == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
+    elif name == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
+    else:  # pragma: no cover - other databases: check first
+        for row in rows:
+            where = and_(*(table.c[c] == row[c] for c in conflict_cols))
+            if db.execute(select(func.count()).select_from(table).where(where)).scalar() == 0:
+                db.execute(insert(table), row)
+        return
+    db.execute(stmt, rows)
+
+
+def item_view(row, incident_key: str | None = None) -> ItemView:
+    return ItemView(*row[: len(_ITEM_COLS)], incident_key=incident_key)
+
+
+class OutboxWriter:
+    """The entry hook. `adapters` is swapped whole when settings change (a dict read is atomic)."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        self.adapters: dict[str, Adapter] = {}
+
+    def __call__(self, db, entry: EntryRow) -> None:
+        adapters = self.adapters
+        if not adapters or (entry.data or {}).get("remote"):
+            return
+        row = db.execute(
+            select(
+                I.c.id,
+                I.c.key,
+                I.c.title,
+                I.c.summary,
+                I.c.severity,
+                I.c.status,
+                I.c.is_major,
+                I.c.is_exercise,
+                I.c.services,
+                I.c.source,
+            ).where(I.c.id == entry.incident_id)  # fmt: skip
+        ).first()
+        if row is None:
+            return
+        incident = IncidentFacts(*row[:8], tuple(row.services or ()), row.source)
+        email = self._person_email(db, entry)
+        now = self._now()
+        rows: list[dict[str, Any]] = []
+        for name, adapter in adapters.items():
+            if incident.is_exercise and not adapter.setting("include_exercises"):
+                continue
+            change = ChangeToPlan(entry, incident, email, self._has_remote(db, name, incident.id))
+            try:
+                planned = adapter.plan(change)
+            except Exception as exc:  # a planning bug must not undo the commander's change
+                log.exception("%s could not plan entry %s", name, entry.id)
+                planned = [
+                    Planned("unplanned", {"error": type(exc).__name__}, f"{name}:unplanned:{entry.id}")
+                ]
+                rows.append(self._row(name, entry, planned[0], now, state=OutboxState.FAILED,
+                                      error=f"Sitrep could not work out what {adapter.label} is owed for entry "
+                                            f"#{entry.seq} ({type(exc).__name__}); see the log."))  # fmt: skip
+                continue
+            rows += [self._row(name, entry, p, now) for p in planned]
+        insert_ignoring_duplicates(db, O, rows, ["idempotency_key"])
+
+    def _row(self, backend, entry: EntryRow, p: Planned, now, state=OutboxState.PENDING, error=None) -> dict:
+        payload = dict(p.payload)
+        payload.setdefault("entry_seq", entry.seq)
+        return {
+            "created_at": now,
+            "updated_at": now,
+            "backend": backend,
+            "op": p.op,
+            "incident_id": entry.incident_id,
+            "entry_id": entry.id,
+            "payload": payload,
+            "idempotency_key": p.idempotency_key,
+            "state": state.value,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "last_error": error,
+            "uncertain": False,
+        }
+
+    @staticmethod
+    def _person_email(db, entry: EntryRow) -> str | None:
+        data = entry.data or {}
+        if entry.kind != "role_change":
+            return None
+        handle = data.get("to") if data.get("action") == "handover" else data.get("person")
+        if not handle:
+            return None
+        return db.execute(select(P.c.email).where(P.c.handle == handle)).scalar()
+
+    @staticmethod
+    def _has_remote(db, backend: str, incident_id: str) -> Callable[[], bool]:
+        def check() -> bool:
+            linked = db.execute(
+                select(L.c.id)
+                .where(L.c.backend == backend, L.c.local_kind == "incident", L.c.local_id == incident_id)
+                .limit(1)  # fmt: skip
+            ).first()
+            if linked:
+                return True
+            owed = db.execute(
+                select(O.c.id).where(
+                    O.c.backend == backend, O.c.incident_id == incident_id,
+                    O.c.idempotency_key == f"{backend}:create:{incident_id}", O.c.state != OutboxState.CANCELLED.value,
+                ).limit(1)
+            ).first()  # fmt: skip
+            return owed is not None
+
+        return check
+
+
+class LinkReader:
+    """The adapters' read-only view of links and of what Sitrep itself sent (for echo checks)."""
+
+    def __init__(
+        self, store, backend: str, now: Callable[[], datetime], recent: timedelta = timedelta(days=1)
+    ) -> None:
+        self._store = store
+        self._backend = backend
+        self._now = now
+        self._recent = recent
+
+    def incident_link(self, incident_id: str | None, remote_kind: str) -> LinkView | None:
+        if incident_id is None:
+            return None
+        with self._store.read_connection() as c:
+            row = c.execute(
+                select(*_LINK_COLS).where(
+                    L.c.backend == self._backend,
+                    L.c.local_kind == "incident",
+                    L.c.local_id == incident_id,
+                    L.c.remote_kind == remote_kind,
+                )  # fmt: skip
+            ).first()
+        return LinkView(*row) if row else None
+
+    def linked_incidents(self, remote_kind: str) -> list[LinkView]:
+        """Links of incidents worth pulling: open ones, and ones changed in the last day."""
+        since = self._now() - self._recent
+        open_states = [s.value for s in Status if s.is_open]
+        with self._store.read_connection() as c:
+            rows = c.execute(
+                select(*_LINK_COLS).join(I, I.c.id == L.c.local_id).where(
+                    L.c.backend == self._backend, L.c.local_kind == "incident", L.c.remote_kind == remote_kind,
+                    or_(I.c.status.in_(open_states), I.c.updated_at >= since),
+                ).order_by(L.c.created_at)
+            ).all()  # fmt: skip
+        return [LinkView(*r) for r in rows]
+
+    def known_remote_ids(self, incident_id: str, remote_kind: str) -> set[str]:
+        with self._store.read_connection() as c:
+            return set(c.execute(
+                select(L.c.remote_id).where(L.c.backend == self._backend, L.c.incident_id == incident_id,
+                                            L.c.remote_kind == remote_kind)
+            ).scalars())  # fmt: skip
+
+    def own_texts(self, incident_id: str) -> set[str]:
+        with self._store.read_connection() as c:
+            payloads = c.execute(
+                select(O.c.payload).where(
+                    O.c.backend == self._backend,
+                    O.c.incident_id == incident_id,
+                    O.c.state != OutboxState.CANCELLED.value,
+                )  # fmt: skip
+            ).scalars()
+            out = set()
+            for p in payloads:
+                for key in ("text", "body"):
+                    if isinstance(p, dict) and p.get(key):
+                        out.add(str(p[key]))
+            return out
+
+
+def link_rows(backend: str, links: list[NewLink], now: datetime) -> list[dict[str, Any]]:
+    from models.types import new_id
+
+    return [
+        {"id": new_id(), "backend": backend, "local_kind": lk.local_kind, "local_id": lk.local_id,
+         "incident_id": lk.incident_id, "remote_kind": lk.remote_kind, "remote_id": str(lk.remote_id),
+         "url": lk.url, "origin": lk.origin, "remote_state": lk.remote_state, "created_at": now, "updated_at": now}
+        for lk in links
+    ]  # fmt: skip
+
+
+class OutboxQueue:
+    """What the GUI and CLI do with the queue: look, retry, cancel. Local reads and writes only."""
+
+    def __init__(self, store, now: Callable[[], datetime], publish: Callable[..., None]) -> None:
+        self._store = store
+        self._now = now
+        self._publish = publish
+
+    def items(self, *, states: list[str] | None = None, backend: str | None = None, limit: int | None = 500,
+              incident_id: str | None = None) -> list[ItemView]:  # fmt: skip
+        stmt = select(*_ITEM_COLS, I.c.key).outerjoin(I, I.c.id == O.c.incident_id)
+        if states:
+            stmt = stmt.where(O.c.state.in_(states))
+        if backend:
+            stmt = stmt.where(O.c.backend == backend)
+        if incident_id:
+            stmt = stmt.where(O.c.incident_id == incident_id)
+        stmt = stmt.order_by(O.c.id.desc())
+        if limit:
+            stmt = stmt.limit(limit)
+        with self._store.read_connection() as c:
+            return [item_view(r, r[-1]) for r in c.execute(stmt)]
+
+    def get(self, item_id: int) -> ItemView:
+        with self._store.read_connection() as c:
+            row = c.execute(
+                select(*_ITEM_COLS, I.c.key).outerjoin(I, I.c.id == O.c.incident_id).where(O.c.id == item_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"No sync item #{item_id}. `sitrep sync --status` lists them.")
+        return item_view(row, row[-1])
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """backend -> state -> number of items."""
+        out: dict[str, dict[str, int]] = {}
+        with self._store.read_connection() as c:
+            for backend, state, n in c.execute(
+                select(O.c.backend, O.c.state, func.count()).group_by(O.c.backend, O.c.state)
+            ):
+                out.setdefault(backend, {})[state] = n
+        return out
+
+    def retry(self, item_id: int) -> ItemView:
+        """A failed (or waiting) item goes back to the front of its lane. A person chose to resend,
+        so an uncertain last attempt no longer holds it back."""
+        now = self._now()
+        with self._store.write_connection() as c:
+            row = c.execute(select(O.c.state).where(O.c.id == item_id)).first()
+            if row is None:
+                raise NotFound(f"No sync item #{item_id}.")
+            if row.state not in (OutboxState.FAILED.value, OutboxState.PENDING.value):
+                raise ValidationError(f"Sync item #{item_id} is {OutboxState(row.state).label}; only failed or "
+                                      "pending items can be retried.")  # fmt: skip
+            c.execute(update(O).where(O.c.id == item_id).values(
+                state=OutboxState.PENDING.value, next_attempt_at=None, uncertain=False, updated_at=now))  # fmt: skip
+        self._publish("sync", None, None)
+        return self.get(item_id)
+
+    def cancel(self, item_id: int) -> ItemView:
+        now = self._now()
+        with self._store.write_connection() as c:
+            row = c.execute(select(O.c.state).where(O.c.id == item_id)).first()
+            if row is None:
+                raise NotFound(f"No sync item #{item_id}.")
+            if row.state == OutboxState.IN_FLIGHT.value:
+                raise ValidationError(f"Sync item #{item_id} is being sent right now; wait for the outcome.")
+            if row.state in (OutboxState.SENT.value, OutboxState.CANCELLED.value):
+                raise ValidationError(f"Sync item #{item_id} is already {OutboxState(row.state).label}.")
+            c.execute(
+                update(O).where(O.c.id == item_id).values(state=OutboxState.CANCELLED.value, updated_at=now)
+            )
+        self._publish("sync", None, None)
+        return self.get(item_id)
+
+    def links(self, incident_id: str, *, origin: str | None = "sitrep") -> list[LinkView]:
+        """Remote counterparts of an incident (what the GUI shows as its remote links)."""
+        stmt = select(*_LINK_COLS).where(L.c.local_kind == "incident", L.c.local_id == incident_id)
+        if origin:
+            stmt = stmt.where(L.c.origin == origin)
+        with self._store.read_connection() as c:
+            return [LinkView(*r) for r in c.execute(stmt.order_by(L.c.backend))]

@@ -1,0 +1,354 @@
+"""SyncService: the one object the GUI and CLI use for sync. Qt-free.
+
+It owns the settings, discovers the adapters, registers the outbox writer in the store's entry hooks,
+and runs a SyncWorker either once (`drain_once`, the CLI) or in a background thread (`start`, the GUI).
+Listeners get SyncEvents on the worker's thread: a GUI must hand them to its own thread (a queued signal).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from models.entities import SyncBackendState
+from models.enums import OutboxState
+from models.types import utcnow
+from services.adapters.base import Adapter, Discovered, LinkView, discover_adapters
+from services.errors import NotFound, SitrepError, ValidationError
+from services.secrets import KeyringUnavailable, SecretStore
+from services.sync.outbox import OutboxQueue, OutboxWriter
+from services.sync.settings import BackendSettings
+from services.sync.transport import Http, Pacer, SyncFailure
+from services.sync.worker import DrainReport, SyncEvent, SyncWorker
+
+log = logging.getLogger(__name__)
+B = SyncBackendState.__table__
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    label: str
+    enabled: bool
+    settings: dict[str, Any]
+    missing: list[str]  # settings that must be set before it can send
+
+
+@dataclass(frozen=True)
+class LaneStatus:
+    backend: str
+    label: str
+    enabled: bool
+    pending: int
+    in_flight: int
+    failed: int
+    sent: int
+    cancelled: int
+    breaker: str  # closed | open | half_open (as the last worker saw it)
+    last_error: str | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+
+    @property
+    def online(self) -> bool:
+        return self.breaker == "closed" and not (
+            self.last_failure_at
+            and (self.last_success_at is None or self.last_failure_at > self.last_success_at)
+        )
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    lanes: list[LaneStatus]
+    problem: str | None  # e.g. an unreadable settings file
+
+    @property
+    def pending(self) -> int:
+        return sum(lane.pending + lane.in_flight for lane in self.lanes)
+
+    @property
+    def failed(self) -> int:
+        return sum(lane.failed for lane in self.lanes)
+
+    @property
+    def any_enabled(self) -> bool:
+        return any(lane.enabled for lane in self.lanes)
+
+    @property
+    def online(self) -> bool:
+        return all(lane.online for lane in self.lanes if lane.enabled)
+
+    def headline(self) -> str:
+        """What a status bar says: online / offline / n pending / n failed."""
+        if self.problem:
+            return "Sync paused: settings unreadable"
+        if not self.any_enabled:
+            return "Sync off"
+        parts = ["online" if self.online else "offline"]
+        if self.pending:
+            parts.append(f"{self.pending} pending")
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        return "Sync: " + ", ".join(parts)
+
+
+class SyncService:
+    def __init__(
+        self,
+        store,
+        config_dir: Path | None,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        publish: Callable[..., None] = lambda *a: None,
+        secrets=None,
+        discovered: Discovered | None = None,
+        worker_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._store = store
+        self._now = now
+        self._publish = publish
+        self.secrets = secrets if secrets is not None else SecretStore()
+        self.settings = BackendSettings(config_dir)
+        self.discovered = discovered or discover_adapters()
+        self.queue = OutboxQueue(store, now, publish)
+        self.writer = OutboxWriter(now)
+        store.entry_hooks.append(self.writer)
+        self.worker_options = dict(worker_options or {})
+        self._secret_generation = 0
+        self._listeners: list[Callable[[SyncEvent], None]] = []
+        self._thread: threading.Thread | None = None
+        self._worker: SyncWorker | None = None
+        self._reload_writer()
+
+    # -- adapters and settings -----------------------------------------------------------
+    @property
+    def available(self) -> dict[str, type[Adapter]]:
+        return self.discovered.adapters
+
+    def adapter_class(self, name: str) -> type[Adapter]:
+        cls = self.available.get(name)
+        if cls is None:
+            known = ", ".join(sorted(self.available)) or "none installed"
+            raise NotFound(f"No sync backend '{name}'. Available: {known}.")
+        return cls
+
+    def generation(self) -> int:
+        return self.settings.generation * 1000 + self._secret_generation
+
+    def make_adapters(self, *, enabled_only: bool = True) -> dict[str, Adapter]:
+        if self.settings.problem:
+            return {}
+        out = {}
+        for name, values in self.settings.all().items():
+            cls = self.available.get(name)
+            if cls is None:
+                continue
+            if enabled_only and not values.get("enabled"):
+                continue
+            out[name] = cls(values, self.secrets)
+        return out
+
+    def _reload_writer(self) -> None:
+        # Only backends that could ever send get outbox items; a half-configured one owes nothing yet.
+        self.writer.adapters = {n: a for n, a in self.make_adapters().items() if not a.missing()}
+
+    def backends(self) -> list[BackendInfo]:
+        configured = self.settings.all()
+        out = []
+        for name, cls in sorted(self.available.items()):
+            values = configured.get(name, {})
+            adapter = cls(values, self.secrets)
+            out.append(BackendInfo(name, cls.label, bool(values.get("enabled")), values, adapter.missing()))
+        return out
+
+    def configure(
+        self, backend: str, changes: dict[str, Any], *, unset: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        cls = self.adapter_class(backend)
+        after = self.settings.update(cls, changes, unset=unset)
+        if after.get("enabled"):
+            missing = cls(after, self.secrets).missing()
+            if missing:
+                log.info("%s enabled but not ready: %s", backend, missing)
+        self._reload_writer()
+        self.wake()
+        return after
+
+    def set_secret(self, backend: str, name: str, value: str) -> None:
+        cls = self.adapter_class(backend)
+        names = [s.name for s in cls.secrets]
+        if name not in names:
+            raise ValidationError(f"{cls.label} has no credential '{name}'. Known: {', '.join(names)}.")
+        self.secrets.set(backend, name, value)
+        self._secret_generation += 1
+        self.wake()
+
+    def delete_secret(self, backend: str, name: str) -> bool:
+        self.adapter_class(backend)
+        gone = self.secrets.delete(backend, name)
+        self._secret_generation += 1
+        return gone
+
+    def secret_presence(self, backend: str) -> dict[str, bool | None]:
+        """Which credentials are in the keyring (None: the keyring cannot be asked)."""
+        cls = self.adapter_class(backend)
+        out: dict[str, bool | None] = {}
+        for s in cls.secrets:
+            try:
+                out[s.name] = self.secrets.has(backend, s.name)
+            except KeyringUnavailable:
+                out[s.name] = None
+        return out
+
+    # -- status and queue ----------------------------------------------------------------
+    def status(self) -> SyncStatus:
+        counts = self.queue.counts()
+        with self._store.read_connection() as c:
+            rows = {r.backend: r for r in c.execute(select(B))}
+        configured = self.settings.all()
+        names = sorted(set(configured) | set(counts))
+        lanes = []
+        for name in names:
+            cls = self.available.get(name)
+            by_state = counts.get(name, {})
+            row = rows.get(name)
+            lanes.append(LaneStatus(
+                name, cls.label if cls else name, bool(configured.get(name, {}).get("enabled")) and cls is not None,
+                by_state.get(OutboxState.PENDING.value, 0), by_state.get(OutboxState.IN_FLIGHT.value, 0),
+                by_state.get(OutboxState.FAILED.value, 0), by_state.get(OutboxState.SENT.value, 0),
+                by_state.get(OutboxState.CANCELLED.value, 0),
+                row.breaker if row else "closed", row.last_error if row else None,
+                row.last_success_at if row else None, row.last_failure_at if row else None,
+            ))  # fmt: skip
+        if self._worker is not None:
+            lanes = [_with_live_breaker(lane, self._worker) for lane in lanes]
+        return SyncStatus(lanes, self.settings.problem)
+
+    def items(self, **kw):
+        return self.queue.items(**kw)
+
+    def retry(self, item_id: int):
+        item = self.queue.retry(item_id)
+        self.wake()
+        return item
+
+    def cancel(self, item_id: int):
+        return self.queue.cancel(item_id)
+
+    def links(self, incident_id: str) -> list[LinkView]:
+        return self.queue.links(incident_id)
+
+    # -- running -------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[SyncEvent], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _fan_out(self, event: SyncEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("sync listener failed")
+
+    def make_worker(self, **overrides) -> SyncWorker:
+        options = {**self.worker_options, **overrides}
+        return SyncWorker(
+            self._store.url,
+            adapters=self.make_adapters,
+            generation=self.generation,
+            entry_hooks=self._store.entry_hooks,
+            entry_now=self._now,
+            publish=self._publish,
+            on_event=self._fan_out,
+            pull_interval=lambda: self.settings.pull_interval_s,
+            **options,
+        )
+
+    def drain_once(self, *, pull: bool = False, max_wait_s: float = 30.0) -> DrainReport:
+        """Send what can be sent now (and pull, if asked), then return. Blocks: not for the GUI thread."""
+        if self.settings.problem:
+            raise ValidationError(self.settings.problem)
+        worker = self.make_worker()
+        try:
+            return worker.drain(max_wait_s=max_wait_s, pull=pull)
+        finally:
+            worker.close()
+
+    def start(self) -> None:
+        """Run the worker in a background thread until stop()."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._worker = self.make_worker()
+        self._thread = threading.Thread(target=self._worker.run_forever, name="sitrep-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._worker is not None:
+            self._worker.stop_event.set()
+            self._worker.wake_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("the sync thread did not stop within %.0f s", timeout)
+        self._thread = None
+        self._worker = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        if self._worker is not None:
+            self._worker.wake_event.set()
+
+    def request_pull(self) -> None:
+        if self._worker is not None:
+            self._worker.request_pull()
+
+    def test_connection(self, backend: str) -> str:
+        """One authenticated read against the backend. Blocks on the network: call it off the GUI thread."""
+        cls = self.adapter_class(backend)
+        adapter = cls(self.settings.backend(backend), self.secrets)
+        missing = adapter.missing()
+        if missing:
+            raise ValidationError(" ".join(missing))
+        timeout = float(adapter.setting("timeout_s") or 20.0)
+        with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))) as client:
+            http = Http(client, label=cls.label, base_url=adapter.base_url(), headers=adapter.headers,
+                        describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=Pacer(None),
+                        rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip
+            try:
+                return adapter.test_connection(http)
+            except SyncFailure as exc:
+                raise SitrepError(exc.message) from None
+
+    def components(self, backend: str = "statuspage") -> list[dict[str, Any]]:
+        """The status page's components, to map services to (network: off the GUI thread)."""
+        cls = self.adapter_class(backend)
+        adapter = cls(self.settings.backend(backend), self.secrets)
+        if not hasattr(adapter, "components"):
+            raise ValidationError(f"{cls.label} has no components.")
+        with httpx.Client(timeout=float(adapter.setting("timeout_s") or 20.0)) as client:
+            http = Http(client, label=cls.label, base_url=adapter.base_url(), headers=adapter.headers,
+                        describe_error=adapter.describe_error, rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip
+            try:
+                return adapter.components(http)
+            except SyncFailure as exc:
+                raise SitrepError(exc.message) from None
+
+
+def _with_live_breaker(lane: LaneStatus, worker: SyncWorker) -> LaneStatus:
+    breaker = worker.breakers.get(lane.backend)
+    if breaker is None:
+        return lane
+    from dataclasses import replace
+
+    return replace(lane, breaker=breaker.state)

@@ -1,0 +1,370 @@
+"""One HTTP transport for every adapter: response classification, Retry-After, pacing, back-off, breaker.
+
+Adapters know URLs and payloads; how to wait, when to give up and what counts as "maybe sent" lives
+here, once (the shape of picard's ratecontrol under its API helpers).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+RETRY_AFTER_MAX_S = 15 * 60.0  # a server asking for longer than this is clamped (RFC 9110 allows any)
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 5 * 60.0
+
+
+class SyncFailure(Exception):
+    """A send or pull did not succeed. `message` is for a person and never contains a credential."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TransientFailure(SyncFailure):
+    """Worth retrying later: 408/409/429/5xx, timeouts, connection errors, a garbled answer.
+
+    uncertain: the request may have reached the backend and taken effect (timeout after sending,
+    a 2xx we could not read). Whoever retries a create must look before making it again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        uncertain: bool = False,
+        counts_against_breaker: bool = True,
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+        self.uncertain = uncertain
+        self.counts_against_breaker = counts_against_breaker
+
+
+class PermanentFailure(SyncFailure):
+    """The backend refused this item for good (a 4xx other than 408/409/429); a person must act."""
+
+
+class AuthFailure(SyncFailure):
+    """The backend refused the credentials (401/403): every item of the backend would fail the same way."""
+
+
+class NotConfigured(SyncFailure):
+    """A setting or credential is missing; nothing was sent."""
+
+
+# -- Retry-After and back-off --------------------------------------------------------------
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delay-seconds or an HTTP-date (RFC 9110 10.2.3)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return min(float(value), RETRY_AFTER_MAX_S)
+    try:
+        seconds = float(value)  # not allowed by the RFC, but some servers send "1.5"
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
+
+
+def parse_reset_instant(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds until an ISO 8601 instant such as Jira's X-RateLimit-Reset (2026-03-14T09:31Z)."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
+
+
+def full_jitter_backoff(
+    failures: int, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S, rng=random
+) -> float:
+    """AWS "full jitter": uniform(0, min(cap, base * 2**(failures-1)))."""
+    exp = min(cap, base * (2 ** max(failures - 1, 0)))
+    return rng.uniform(0, exp)
+
+
+def retry_delay(
+    failures: int, server_asks: float | None, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S
+) -> float:
+    """What the server asked for, but never less than our own jittered back-off."""
+    return max(server_asks or 0.0, full_jitter_backoff(failures, base=base, cap=cap))
+
+
+# -- circuit breaker -----------------------------------------------------------------------
+class CircuitBreaker:
+    """closed -> open after `threshold` consecutive failures -> half-open probe after `cooldown` s.
+
+    A failed probe opens it again for twice as long (up to `max_cooldown`); a success closes it.
+    Thread-safe: the worker changes it, the GUI reads it.
+    """
+
+    def __init__(
+        self,
+        threshold: int = 5,
+        cooldown: float = 30.0,
+        max_cooldown: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.threshold = threshold
+        self.base_cooldown = cooldown
+        self.max_cooldown = max_cooldown
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.failures = 0
+        self._opened_at: float | None = None
+        self._cooldown = cooldown
+        self._probing = False
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state()
+
+    def _state(self) -> str:
+        if self._opened_at is None:
+            return "closed"
+        if self._clock() - self._opened_at >= self._cooldown:
+            return "half_open"
+        return "open"
+
+    def seconds_until_probe(self) -> float:
+        with self._lock:
+            if self._opened_at is None:
+                return 0.0
+            return max(0.0, self._cooldown - (self._clock() - self._opened_at))
+
+    def allow(self) -> bool:
+        """May a request go now? In half-open, only one probe at a time."""
+        with self._lock:
+            st = self._state()
+            if st == "closed":
+                return True
+            if st == "half_open" and not self._probing:
+                self._probing = True
+                return True
+            return False
+
+    def record_success(self) -> bool:
+        """Returns True when this success closed an open breaker."""
+        with self._lock:
+            was_open = self._opened_at is not None
+            self.failures = 0
+            self._opened_at = None
+            self._cooldown = self.base_cooldown
+            self._probing = False
+            return was_open
+
+    def record_failure(self) -> bool:
+        """Returns True when this failure opened (or re-opened) the breaker."""
+        with self._lock:
+            self.failures += 1
+            if self._probing:
+                self._probing = False
+                self._cooldown = min(self._cooldown * 2, self.max_cooldown)
+                self._opened_at = self._clock()
+                return True
+            if self._opened_at is None and self.failures >= self.threshold:
+                self._opened_at = self._clock()
+                return True
+            return False
+
+    def reset(self) -> None:
+        self.record_success()
+
+
+# -- pacing --------------------------------------------------------------------------------
+class Pacer:
+    """Keeps a backend under its published limit (a minimum gap between requests) and honours a
+    "wait until" the backend's rate-limit headers asked for."""
+
+    def __init__(self, max_per_s: float | None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.min_gap = 1.0 / max_per_s if max_per_s and max_per_s > 0 else 0.0
+        self._sleep = sleep
+        self._next_at = 0.0
+
+    def hold_until(self, seconds_from_now: float) -> None:
+        self._next_at = max(self._next_at, time.monotonic() + seconds_from_now)
+
+    def wait(self, stop: threading.Event | None = None) -> None:
+        delay = self._next_at - time.monotonic()
+        if delay > 0:
+            if stop is not None:
+                stop.wait(delay)
+            else:
+                self._sleep(delay)
+        self._next_at = max(self._next_at, time.monotonic()) + self.min_gap
+
+
+# -- the HTTP session an adapter talks through ---------------------------------------------
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: Any  # parsed JSON, or None for an empty body
+
+
+class Http:
+    """Requests for one backend, classified into Reply / TransientFailure / PermanentFailure / AuthFailure.
+
+    `describe_error(status, body, text)` turns the vendor's error envelope into a sentence;
+    `pace_hint(headers, status)` returns seconds to hold the next request (rate-limit headers) or None.
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        label: str,
+        base_url: str,
+        headers: Callable[[], dict[str, str]],
+        describe_error: Callable[[int, Any, str], str],
+        pace_hint: Callable[[Mapping[str, str], int], float | None] = lambda h, s: None,
+        pacer: Pacer | None = None,
+        stop: threading.Event | None = None,
+        rate_limited_statuses: frozenset[int] = frozenset({429}),
+    ) -> None:
+        self.client = client
+        self.label = label
+        self.base_url = base_url.rstrip("/")
+        self._headers = headers
+        self._describe_error = describe_error
+        self._pace_hint = pace_hint
+        self.pacer = pacer or Pacer(None)
+        self._stop = stop
+        self._rate_limited = rate_limited_statuses
+        self.requests_sent = 0
+
+    def url(self, path: str) -> str:
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        return f"{self.base_url}{path}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Any = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+        not_found_ok: bool = False,
+        text_answer: bool = False,
+    ) -> Reply | None:
+        """Send one request. With not_found_ok, a 404 returns None instead of failing. With text_answer,
+        a success's body is the plain text (Slack's incoming webhooks answer "ok", not JSON)."""
+        self.pacer.wait(self._stop)
+        headers = self._headers()  # credentials resolved at each use
+        content = None
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        sent = False
+        try:
+            request = self.client.build_request(
+                method, self.url(path), params=params, headers=headers, content=content
+            )
+            self.requests_sent += 1
+            sent = True
+            response = self.client.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise TransientFailure(
+                f"{self.label} is unreachable ({_net_reason(exc)}).", uncertain=False
+            ) from None
+        except httpx.TimeoutException:
+            raise TransientFailure(
+                f"{self.label} did not answer in time; the request may or may not have taken effect.",
+                uncertain=sent and method != "GET",
+            ) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise TransientFailure(
+                f"{self.label} dropped the connection ({_net_reason(exc)}).",
+                uncertain=sent and method != "GET",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise TransientFailure(f"{self.label}: network error ({_net_reason(exc)}).") from None
+        return self._classify(method, response, ok, not_found_ok, text_answer)
+
+    def _classify(
+        self, method: str, response: httpx.Response, ok, not_found_ok, text_answer=False
+    ) -> Reply | None:
+        status = response.status_code
+        hint = self._pace_hint(response.headers, status)
+        if hint:
+            self.pacer.hold_until(hint)
+        text = response.text
+        if text_answer and status in ok:
+            return Reply(status, response.headers, text)
+        body: Any = None
+        parse_error = False
+        if text.strip():
+            try:
+                body = json.loads(text)
+            except ValueError:
+                parse_error = True
+        if status in ok:
+            if parse_error:
+                raise TransientFailure(
+                    f"{self.label} answered {status} with a body that is not JSON; the change may have "
+                    "taken effect.",
+                    status=status,
+                    uncertain=method != "GET",
+                )
+            return Reply(status, response.headers, body)
+        if status == 404 and not_found_ok:
+            return None
+        detail = self._describe_error(status, None if parse_error else body, text[:300])
+        if status in self._rate_limited:
+            asked = parse_retry_after(response.headers.get("Retry-After"))
+            if asked is None:
+                asked = hint
+            raise TransientFailure(
+                f"{self.label} is rate limiting us ({status}); waiting before the next try.",
+                status=status,
+                retry_after=asked if asked is not None else 1.0,
+                counts_against_breaker=False,
+            )
+        if status == 408 or status == 409 or status >= 500:
+            raise TransientFailure(
+                f"{self.label} answered {status}: {detail}",
+                status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                uncertain=status >= 500 and method != "GET",
+            )
+        if status in (401, 403):
+            raise AuthFailure(f"{self.label} refused the credentials ({status}): {detail}", status=status)
+        raise PermanentFailure(f"{self.label} refused the request ({status}): {detail}", status=status)
+
+
+def _net_reason(exc: BaseException) -> str:
+    # httpx messages carry the host and errno text, never headers; still cut them short.
+    text = str(exc).strip() or type(exc).__name__
+    return text[:160]

@@ -1,0 +1,216 @@
+"""Jira Cloud REST v3 on loopback: issues, transitions, comments, search/jql, links, myself, project.
+
+Beyond the spec's (loose) schemas it checks what Jira itself enforces: Basic auth, the create fields,
+ADF documents (against the published ADF schema), allowed transitions and a bounded JQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+
+import jsonschema
+
+from tests.fakes.openapi import RequestInvalid, SpecValidator, load_schema
+from tests.fakes.server import FakeServer, Reply, now_iso
+
+EMAIL = "sitrep-bot@example.com"
+TOKEN = "jira-test-token-0001"
+PROJECT = "OPS"
+PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
+ISSUE_TYPES = ("Incident", "Task")
+CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
+# status -> [(transition id, name, target status)]
+WORKFLOW = {
+    "To Do": [("11", "Start work", "In Progress"), ("21", "Resolve", "Done")],
+    "In Progress": [("31", "Done", "Done"), ("41", "Back to to do", "To Do")],
+    "Done": [("51", "Reopen", "In Progress")],
+}
+_SPEC = None
+_ADF = None
+
+
+def _spec():
+    global _SPEC, _ADF
+    if _SPEC is None:
+        _SPEC = SpecValidator("jira-cloud-v3.subset.json")
+        _ADF = jsonschema.Draft4Validator(load_schema("atlassian-adf-v1.schema.json"))
+    return _SPEC, _ADF
+
+
+class FakeJira(FakeServer):
+    label = "Jira"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spec, self.adf = _spec()
+        self._ids = itertools.count(10000)
+        self._numbers = itertools.count(1)
+        self.issues: dict[str, dict] = {}
+        self.comments: dict[str, list[dict]] = {}
+        self.links: set[tuple[str, str, str]] = set()
+        self.bot = {"accountId": "acc-bot", "displayName": "Sitrep Bot", "emailAddress": EMAIL}
+
+    def error_body(self, status: int, message: str):
+        return {"errorMessages": [message], "errors": {}}
+
+    def validate(self, method, path, query, headers, body) -> None:
+        self.spec.validate(method, path, query, headers, body)
+        if headers.get("Accept") != "application/json":
+            raise RequestInvalid("Accept must be application/json")
+
+    def _check_adf(self, doc, what: str) -> None:
+        errors = list(self.adf.iter_errors(doc))
+        if errors:
+            raise RequestInvalid(f"{what} is not a valid ADF document: {errors[0].message[:200]}")
+
+    def _issue_view(self, issue: dict) -> dict:
+        f = issue["fields"]
+        return {
+            "id": issue["id"], "key": issue["key"], "self": f"{self.url}/rest/api/3/issue/{issue['id']}",
+            "fields": {**f, "status": {"name": f["status"], "statusCategory": {"key": CATEGORY[f["status"]]}}},
+        }  # fmt: skip
+
+    def handle(self, method, path, query, headers, body) -> Reply:
+        expected = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
+        if headers.get("Authorization") != expected:
+            return Reply(
+                401,
+                {
+                    "errorMessages": [
+                        "You are not authenticated. Authentication required to perform this operation."
+                    ]
+                },
+            )
+        data = json.loads(body) if body else None
+        parts = path.removeprefix("/rest/api/3/").strip("/").split("/")
+        with self.lock:
+            if parts == ["myself"]:
+                return Reply(200, {**self.bot, "accountType": "atlassian", "active": True, "timeZone": "UTC"})
+            if parts[0] == "project" and len(parts) == 2:
+                if parts[1] != PROJECT:
+                    return Reply(404, self.error_body(404, "No project could be found with key"))
+                return Reply(200, {"id": "10000", "key": PROJECT, "name": "Operations"})
+            if parts == ["issue"] and method == "POST":
+                return self._create(data)
+            if parts == ["search", "jql"] and method == "POST":
+                return self._search(data)
+            if parts == ["issueLink"] and method == "POST":
+                inward, outward = data["inwardIssue"]["key"], data["outwardIssue"]["key"]
+                self.links.add((data["type"]["name"], inward, outward))
+                return Reply(201, None)
+            if parts[0] == "issue" and len(parts) >= 2:
+                issue = self.issues.get(parts[1]) or next(
+                    (i for i in self.issues.values() if i["id"] == parts[1]), None
+                )
+                if issue is None:
+                    return Reply(
+                        404,
+                        self.error_body(404, "Issue does not exist or you do not have permission to see it."),
+                    )
+                return self._issue_op(method, parts[2:], issue, data, query)
+        return Reply(404, self.error_body(404, f"fake has no {method} {path}"))
+
+    def _create(self, data: dict) -> Reply:
+        f = data.get("fields") or {}
+        errors = {}
+        if (f.get("project") or {}).get("key") != PROJECT:
+            errors["project"] = "valid project is required"
+        if (f.get("issuetype") or {}).get("name") not in ISSUE_TYPES:
+            errors["issuetype"] = "valid issue type is required"
+        if not f.get("summary") or len(f["summary"]) > 255:
+            errors["summary"] = "You must specify a summary of the issue."
+        if "priority" in f and f["priority"].get("name") not in PRIORITIES:
+            errors["priority"] = "The priority selected is invalid."
+        if any(" " in label for label in f.get("labels") or []):
+            errors["labels"] = "Labels cannot contain spaces."
+        if errors:
+            return Reply(400, {"errorMessages": [], "errors": errors})
+        if "description" in f:
+            self._check_adf(f["description"], "fields.description")
+        n = next(self._numbers)
+        key = f"{PROJECT}-{n}"
+        issue = {
+            "id": str(next(self._ids)), "key": key, "properties": {p["key"]: p["value"] for p in data.get("properties") or []},
+            "fields": {"summary": f["summary"], "description": f.get("description"), "labels": f.get("labels") or [],
+                       "priority": f.get("priority"), "components": f.get("components") or [], "status": "To Do",
+                       "issuetype": f["issuetype"], "updated": now_iso()},
+        }  # fmt: skip
+        self.issues[key] = issue
+        return Reply(
+            201, {"id": issue["id"], "key": key, "self": f"{self.url}/rest/api/3/issue/{issue['id']}"}
+        )
+
+    def _search(self, data: dict) -> Reply:
+        jql = data["jql"]
+        m = re.fullmatch(r'\s*project\s*=\s*"?([A-Z][A-Z0-9]*)"?\s+AND\s+labels\s*=\s*"([^"]+)"\s*', jql)
+        if not m:
+            return Reply(
+                400,
+                self.error_body(
+                    400, f"The fake understands only 'project = X AND labels = \"y\"', not: {jql}"
+                ),
+            )
+        rows = [self._issue_view(i) for i in self.issues.values()
+                if i["key"].startswith(m.group(1) + "-") and m.group(2) in i["fields"]["labels"]]  # fmt: skip
+        return Reply(200, {"issues": rows[: data.get("maxResults") or 50], "isLast": True})
+
+    def _issue_op(self, method, rest, issue, data, query) -> Reply:
+        key = issue["key"]
+        if not rest and method == "GET":
+            return Reply(200, self._issue_view(issue))
+        if not rest and method == "PUT":
+            fields = (data or {}).get("fields") or {}
+            if "priority" in fields and fields["priority"].get("name") not in PRIORITIES:
+                return Reply(
+                    400, {"errorMessages": [], "errors": {"priority": "The priority selected is invalid."}}
+                )
+            if "description" in fields:
+                self._check_adf(fields["description"], "fields.description")
+            issue["fields"].update(fields)
+            issue["fields"]["updated"] = now_iso()
+            return Reply(204, None)
+        if rest == ["transitions"] and method == "GET":
+            ts = [{"id": tid, "name": name, "to": {"name": to, "statusCategory": {"key": CATEGORY[to]}}, "hasScreen": False,
+                   "isAvailable": True} for tid, name, to in WORKFLOW[issue["fields"]["status"]]]  # fmt: skip
+            return Reply(200, {"transitions": ts})
+        if rest == ["transitions"] and method == "POST":
+            tid = ((data or {}).get("transition") or {}).get("id")
+            allowed = {t[0]: t[2] for t in WORKFLOW[issue["fields"]["status"]]}
+            if tid not in allowed:
+                return Reply(400, self.error_body(400, f"Transition id '{tid}' is not valid for this issue."))
+            issue["fields"]["status"] = allowed[tid]
+            issue["fields"]["updated"] = now_iso()
+            return Reply(204, None)
+        if rest == ["comment"] and method == "GET":
+            rows = list(self.comments.get(key, []))
+            if (query.get("orderBy") or [""])[0] == "-created":
+                rows.reverse()
+            return Reply(200, {"startAt": 0, "maxResults": 100, "total": len(rows), "comments": rows[:100]})
+        if rest == ["comment"] and method == "POST":
+            self._check_adf(data.get("body"), "comment body")
+            return Reply(201, self._comment(key, self.bot, data["body"]))
+        return Reply(404, self.error_body(404, "Not found"))
+
+    def _comment(self, key: str, author: dict, body: dict) -> dict:
+        c = {"id": str(next(self._ids)), "self": f"{self.url}/rest/api/3/issue/{key}/comment", "author": author,
+             "body": body, "created": now_iso(), "updated": now_iso(), "jsdPublic": True}  # fmt: skip
+        self.comments.setdefault(key, []).append(c)
+        return c
+
+    # -- things people do in Jira (for pull tests) ---------------------------------------
+    def add_comment_as(self, key: str, name: str, text: str) -> dict:
+        doc = {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+        }
+        with self.lock:
+            return self._comment(key, {"accountId": f"acc-{name}", "displayName": name}, doc)
+
+    def move(self, key: str, status: str) -> None:
+        with self.lock:
+            self.issues[key]["fields"]["status"] = status
+            self.issues[key]["fields"]["updated"] = now_iso()
