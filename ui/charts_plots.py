@@ -366,6 +366,20 @@ class SeverityChart(_Chart):
         legend.addItem(self.p90_bars, "p90")
         self.severities: list[str] = []
         self.stats: list = []
+        self.plot.vb.sigResized.connect(self._label_ticks)
+
+    def _label_ticks(self) -> None:
+        # With room, each severity says how many incidents it holds; when narrow, just its name.
+        width = self.plot.vb.width()
+        roomy = not self.severities or width <= 0 or width / len(self.severities) >= 95
+        self.plot.getAxis("bottom").setTicks(
+            [
+                [
+                    (i, f"{sev} (n={st.count:,})" if roomy else sev)
+                    for i, (sev, st) in enumerate(zip(self.severities, self.stats, strict=True))
+                ]
+            ]  # fmt: skip
+        )
 
     def update(self, dash: MetricDashboard, log: bool) -> None:
         self.dash, self.log = dash, log
@@ -381,14 +395,7 @@ class SeverityChart(_Chart):
         base = np.full(len(groups), min([*med, *p90]) - 0.3 if log and len(groups) else 0.0)
         self.median_bars.setOpts(x=x - 0.2, y0=base, height=med - base, width=0.38)
         self.p90_bars.setOpts(x=x + 0.2, y0=base, height=p90 - base, width=0.38)
-        self.plot.getAxis("bottom").setTicks(
-            [
-                [
-                    (i, f"{sev} (n={st.count:,})")
-                    for i, (sev, st) in enumerate(zip(self.severities, self.stats, strict=True))
-                ]
-            ]
-        )
+        self._label_ticks()
         self.plot.setXRange(-0.7, max(len(groups), 1) - 0.3, padding=0)
         self.plot.enableAutoRange(axis=pg.ViewBox.YAxis)
         self.plot.setTitle(f"{dash.metric.label} per severity", size="11pt")

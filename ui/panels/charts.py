@@ -193,15 +193,31 @@ class ChartsPanel(QWidget):
         self.png_button = QPushButton("Export PNG…", self)
         self.csv_button = QPushButton("Export CSV…", self)
         self.import_button = QPushButton("Import history…", self)
-        for w in (
-            self.metric_box, self.period_box, self.since_edit, self.until_edit, self.granularity_box,
-            self.services_button, self.severity_button, self.type_button, self.drills_box, self.log_box,
-        ):  # fmt: skip
+        # Two short rows rather than one long one: docked beside the other panels, the charts must not force
+        # the window wider than the screen.
+        for box in (self.metric_box, self.period_box, self.granularity_box):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.metric_box.setMinimumContentsLength(18)
+        self.period_box.setMinimumContentsLength(10)
+        self.granularity_box.setMinimumContentsLength(8)
+        for w in (self.metric_box, self.granularity_box, self.period_box, self.since_edit, self.until_edit):
             bar.addWidget(w)
         bar.addStretch(1)
-        for w in (self.png_button, self.csv_button, self.import_button):
-            bar.addWidget(w)
+        bar.addWidget(self.import_button)
         lay.addLayout(bar)
+        bar2 = QHBoxLayout()
+        for w in (
+            self.services_button,
+            self.severity_button,
+            self.type_button,
+            self.drills_box,
+            self.log_box,
+        ):
+            bar2.addWidget(w)
+        bar2.addStretch(1)
+        bar2.addWidget(self.png_button)
+        bar2.addWidget(self.csv_button)
+        lay.addLayout(bar2)
 
         self.definition = QLabel(self)
         self.definition.setObjectName("metric-definition")
