@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import column, func, insert, select, table
 
 from models.entities import Incident, TimelineEntry
-from models.enums import EntryKind, Milestone, Status
+from models.enums import MILESTONE_ORDER, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
 from services.errors import ImportFailure, ValidationError
@@ -324,6 +324,15 @@ class _RowError(Exception):
     pass
 
 
+def _in_order(milestones: dict[Milestone, datetime | None]) -> bool:
+    """The quick check on times already in UTC; milestone_order_problem words the answer when it fails."""
+    for earlier, later in MILESTONE_ORDER:
+        a, b = milestones.get(earlier), milestones.get(later)
+        if a is not None and b is not None and a > b:
+            return False
+    return True
+
+
 def _clip(text: str, limit: int = MAX_BODY) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -528,9 +537,8 @@ class HistoryImport:
                 raise _RowError(f"{m.label} ({text}) is in the future")
         if milestones[Milestone.DECLARED] is None:
             raise _RowError("no declared time")
-        problem = milestone_order_problem(milestones)
-        if problem:
-            raise _RowError(problem)
+        if not _in_order(milestones):
+            raise _RowError(milestone_order_problem(milestones) or "the milestones are out of order")
         milestone_text = {name: iso(v) for m, name in _MILESTONE_NAMES if (v := milestones[m]) is not None}
         services = self._services(cell("services"), mapping.services_separator)
         users = self._users(cell("affected_users"))
@@ -835,9 +843,8 @@ class HistoryImport:
         now = self._now()
         if any(v is not None and v > now for v in milestones.values()):
             raise _RowError("its times are in the future")
-        problem = milestone_order_problem(milestones)
-        if problem:
-            raise _RowError(problem)
+        if not _in_order(milestones):
+            raise _RowError(milestone_order_problem(milestones) or "the milestones are out of order")
         milestone_text = {name: iso(v) for m, name in _MILESTONE_NAMES if (v := milestones[m]) is not None}
         level = self._catalog.severity(self._SP_SEVERITY[impact])
         services = self._statuspage_services(raw, updates)

@@ -752,16 +752,48 @@ class MetricsService:
         return sql, dict(where.params)
 
     def _between_rows(self, metric: MetricDefinition, by: str, flt: MetricFilter):
-        inner, params = self._between_sql(metric, by, flt)
+        """Each incident on each service against the next one's start there, sequenced in Python.
+
+        SQL reads each start once (to whole milliseconds, as integers, so the differences are exact) and the
+        services' JSON text; a window function over json_each() measured four times slower.
+        """
+        where = self._where(flt, by_service=False, with_period=False)
+        sc = _col(metric.start)
+        params = dict(where.params)
+        in_period = self._period_sql(_ANCHOR, flt, params)
+        group = "NULL" if by == "service" else _group_expr(by, _ANCHOR)
         sql = (
-            f"SELECT grp, {_minutes('s', 'next_s')} FROM ({inner}) "
-            f"WHERE next_s IS NOT NULL AND {self._period_sql('anchor', flt, params)}"
+            f"SELECT i.services, i.id, CAST(ROUND(julianday({sc}) * 86400000.0) AS INTEGER), {group}, "
+            f"({in_period}) FROM incidents AS i WHERE {sc} IS NOT NULL AND {where.sql()}"
         )
+        wanted = {s.lower() for s in flt.services}
+        per_service: dict[str, list[tuple[int, str, str | None, int]]] = {}
+        names_of: dict[str, list[str]] = {}
+        for services, incident_id, start_ms, grp, counted in self._fetch(sql, params):
+            names = names_of.get(services)
+            if names is None:
+                names = names_of[services] = [
+                    n for n in json.loads(services) if not wanted or n.lower() in wanted
+                ]
+            for name in names:
+                seq = per_service.get(name)
+                if seq is None:
+                    seq = per_service[name] = []
+                seq.append((start_ms, incident_id, grp, counted))
         groups: dict[str, list[float]] = {}
         overall: list[float] = []
-        for grp, val in self._fetch(sql, params):
-            groups.setdefault(grp, []).append(val)
-            overall.append(val)
+        for name, seq in per_service.items():
+            seq.sort()  # by start, then id: the same order for the same data, ties included
+            for (start_ms, _id, grp, counted), nxt in zip(seq, seq[1:], strict=False):
+                if not counted:
+                    continue
+                value = (nxt[0] - start_ms) / 60000.0
+                key = name if by == "service" else grp
+                bucket = groups.get(key)
+                if bucket is None:
+                    bucket = groups[key] = []
+                bucket.append(value)
+                overall.append(value)
         return groups, overall, self._between_exclusions(metric, flt)
 
     def _between_exclusions(self, metric: MetricDefinition, flt: MetricFilter) -> list[Exclusion]:
