@@ -235,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_json(cmd("verify", "check the timelines' hash chains"))
     sp.add_argument("incident", nargs="?")
 
+    _metrics_parsers(cmd)
     add_comms_commands(sub)
 
     with_json(cmd("doctor", "paths, versions, schema and an integrity check"))
@@ -245,6 +246,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sync_commands(sub, cmd, with_json)
     return p
+
+
+def _metrics_parsers(cmd) -> None:
+    from services.history_import import CSV_FIELDS, FORMATS
+    from services.metrics import GROUPINGS
+
+    sp = cmd("metrics", "time to detect, acknowledge, mitigate, resolve, between incidents, customer impact")
+    sp.add_argument(
+        "--by", default="all", choices=GROUPINGS, help="group the figures (default: all together)"
+    )
+    sp.add_argument("--metric", action="append", default=[], help="a metric id or short name (repeatable; "
+                    "default: all). `sitrep metrics --definitions` lists them")  # fmt: skip
+    sp.add_argument(
+        "--service", action="append", default=[], help="only incidents on this service (repeatable)"
+    )
+    sp.add_argument("--severity", action="append", default=[], help="only this severity (repeatable)")
+    sp.add_argument(
+        "--type", dest="incident_type", action="append", default=[], help="only this incident type"
+    )
+    sp.add_argument("--since", help="incidents that happened from this time on (e.g. 2026-01-01)")
+    sp.add_argument("--until", help="incidents that happened before this time")
+    sp.add_argument("--include-exercises", action="store_true", help="count drills and exercises too")
+    sp.add_argument("--definitions", action="store_true", help="only list the metric definitions")
+    out = sp.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="figures, definitions and exclusions as JSON")
+    out.add_argument("--csv", action="store_true", help="figures and exclusions as CSV, definitions included")
+
+    sp = cmd(
+        "import-history", "import past incidents from a CSV, a Statuspage incidents.json or a Sitrep export"
+    )
+    sp.add_argument("file")
+    sp.add_argument("--format", choices=FORMATS, help="default: from the file name and content")
+    sp.add_argument(
+        "--mapping", help='a TOML mapping file: [columns] field = "CSV column", timezone, date_formats'
+    )
+    sp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                    help=f"map a CSV column (repeatable); fields: {', '.join(CSV_FIELDS)}")  # fmt: skip
+    sp.add_argument("--tz", help="time zone for times written without one (default UTC), e.g. Europe/Berlin")
+    sp.add_argument("--date-format", action="append", default=[], help="a strftime pattern for dates, e.g. "
+                    "'%%d/%%m/%%Y %%H:%%M' (repeatable)")  # fmt: skip
+    sp.add_argument(
+        "--source", help="what to call this source (default: csv); part of each incident's identity"
+    )
+    sp.add_argument(
+        "--save-mapping", metavar="FILE", help="also write the mapping used to FILE, for next time"
+    )
+    sp.add_argument("--dry-run", action="store_true", help="read and check everything, write nothing")
+    sp.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def _authored() -> set[str]:
@@ -265,7 +314,7 @@ class Cli(SyncCommands):
         return None if not text else parse_when(text, now=self.s.now(), field=field)
 
     def run(self) -> int:
-        handler = getattr(self, "do_" + self.a.command)
+        handler = getattr(self, "do_" + self.a.command.replace("-", "_"))
         return handler() or 0
 
     def out(self, value: Any, text: str) -> None:
@@ -565,6 +614,16 @@ class Cli(SyncCommands):
         for b in report.breaks:
             print(f"sitrep: verify: BROKEN: {b}", file=sys.stderr)
         return 0 if report.ok else 6
+
+    def do_metrics(self) -> int:
+        from app.cli_metrics import print_metrics
+
+        return print_metrics(self)
+
+    def do_import_history(self) -> int:
+        from app.cli_metrics import import_history
+
+        return import_history(self)
 
     def do_doctor(self) -> int:
         report = self.s.integrity.doctor(self.paths.as_dict())

@@ -51,6 +51,9 @@ class Incident(Base):
     affected_users: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error_rate_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
     source: Mapped[str] = mapped_column(String(64), default="local")
+    # Where an imported incident came from, e.g. "statuspage:<page>:<incident>": re-importing a file
+    # finds it again instead of making a second copy. None for incidents declared here.
+    external_ref: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -12,8 +12,10 @@ from models.types import utcnow
 from services.catalog import Catalog
 from services.clocks import ClockService
 from services.exchange import Exchange
+from services.history_import import HistoryImport
 from services.incidents import IncidentService
 from services.integrity import IntegrityService
+from services.metrics import MetricsService
 from services.people import PeopleService
 from services.roles import RoleService
 from services.store import Store
@@ -75,6 +77,8 @@ class Sitrep:
         self.clocks = ClockService(store, self.catalog, now, pub)
         self.exchange = Exchange(store, self.catalog, now, pub)
         self.integrity = IntegrityService(store)
+        self.metrics = MetricsService(store, self.catalog, config_dir)
+        self.history = HistoryImport(store, self.catalog, now, pub, self.exchange)
         # Sync registers its outbox writer in store.entry_hooks; see services/sync.
         from services.sync.service import SyncService
 

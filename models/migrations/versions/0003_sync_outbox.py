@@ -1,18 +1,18 @@
 """sync: outbox, remote links, backend lane state
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-27
 
-Written on branch wip/sync while another branch adds "0002". down_revision says "0001" here;
-the lead re-chains it to "0002" at merge (both only add tables, so either order works).
+Written on branch wip/sync while another branch added "0002" (incidents.external_ref); chained onto it
+at merge (both only add to the schema, so either order works).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0003"
-down_revision = "0001"  # re-chained to "0002" at merge; see the docstring
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,102 @@
+"""Qt item models for the charts panel's figures: plain rows in, never ORM objects."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from services.metrics import Exclusion, MetricDefinition, Stats, format_value
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the native value (a number), for sorting
+INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+
+_NO_INDEX = QModelIndex()
+
+
+class FiguresModel(QAbstractTableModel):
+    """One row per group (all incidents, each severity, each service) with count, mean, median, p90, min, max."""
+
+    HEADERS = ("Grouping", "Group", "Count", "Mean", "Median", "p90", "Min", "Max")
+    _STATS = ("count", "mean", "median", "p90", "min", "max")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._metric: MetricDefinition | None = None
+        self._rows: list[tuple[str, str, Stats]] = []
+
+    def set_rows(self, metric: MetricDefinition, rows: list[tuple[str, str, Stats]]) -> None:
+        self.beginResetModel()
+        self._metric = metric
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        horizontal = orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+        return self.HEADERS[section] if horizontal and 0 <= section < len(self.HEADERS) else None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows) or self._metric is None:
+            return None
+        if role not in (Qt.ItemDataRole.DisplayRole, SORT_ROLE, Qt.ItemDataRole.TextAlignmentRole):
+            return None
+        grouping, group, stats = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter) if col >= 2 else None
+        if col == 0:
+            return grouping
+        if col == 1:
+            return group
+        if not 2 <= col < len(self.HEADERS):
+            return None
+        value = getattr(stats, self._STATS[col - 2])
+        if role == SORT_ROLE:
+            return value if value is not None else -1.0
+        if col == 2:
+            return f"{value:,}"
+        return format_value(self._metric, value)
+
+
+class ExclusionsModel(QAbstractTableModel):
+    """Incidents left out of the figures, each with the reason."""
+
+    HEADERS = ("Incident", "Why it is left out")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[Exclusion] = []
+
+    def set_rows(self, rows: list[Exclusion]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def exclusion(self, row: int) -> Exclusion | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        horizontal = orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+        return self.HEADERS[section] if horizontal and 0 <= section < len(self.HEADERS) else None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        x = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            return x.key if index.column() == 0 else x.reason if index.column() == 1 else None
+        if role == INCIDENT_ID_ROLE:
+            return x.incident_id
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
+            return "Double-click to open this incident"
+        return None

@@ -1,0 +1,565 @@
+"""Charts panel: how long incidents take to notice, answer and fix, per service and severity, over time.
+
+The figures are computed off the GUI thread (a serial worker) and the pyqtgraph charts are built the first
+time the panel is shown, so pyqtgraph's import cost is never paid at start-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.core import Change
+from services.errors import SitrepError
+from services.metrics import (
+    PERIODS,
+    MetricDashboard,
+    MetricFilter,
+    Stats,
+    format_value,
+    period_label,
+    period_start,
+)
+from ui.metrics_models import INCIDENT_ID_ROLE, SORT_ROLE, ExclusionsModel, FiguresModel
+from ui.panels import PanelSpec
+from ui.workers import SerialWorker
+
+log = logging.getLogger(__name__)
+
+PERIOD_PRESETS = (
+    ("Last 3 months", 3),
+    ("Last 6 months", 6),
+    ("Last 12 months", 12),
+    ("Last 2 years", 24),
+    ("All time", None),
+    ("Custom…", -1),
+)
+REFRESH_DELAY_MS = 800  # coalesce a burst of changes (an import, a sync) into one recomputation
+
+
+class ChoiceButton(QToolButton):
+    """A drop-down of checkable values; none checked means all."""
+
+    changed = Signal()
+
+    def __init__(self, noun: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.noun = noun
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setAccessibleName(f"Filter by {noun.lower()}")
+        self._menu = QMenu(self)
+        self.setMenu(self._menu)
+        self._actions: dict[str, QAction] = {}
+        self._labels: dict[str, str] = {}
+        self.set_values([])
+
+    def set_values(self, values: list[str], labels: dict[str, str] | None = None) -> None:
+        chosen = set(self.selected())
+        self._menu.clear()
+        self._actions = {}
+        self._labels = labels or {}
+        for v in values:
+            act = self._menu.addAction(self._labels.get(v, v))
+            act.setCheckable(True)
+            act.setChecked(v in chosen)
+            act.toggled.connect(self._toggled)
+            self._actions[v] = act
+        self._menu.addSeparator()
+        self._menu.addAction(f"All {self.noun.lower()}", self.clear)
+        self._update_text()
+
+    def selected(self) -> list[str]:
+        return [v for v, a in getattr(self, "_actions", {}).items() if a.isChecked()]
+
+    def set_selected(self, values: list[str]) -> None:
+        for v, a in self._actions.items():
+            a.blockSignals(True)
+            a.setChecked(v in values)
+            a.blockSignals(False)
+        self._toggled()
+
+    def clear(self) -> None:
+        self.set_selected([])
+
+    def _toggled(self) -> None:
+        self._update_text()
+        self.changed.emit()
+
+    def _update_text(self) -> None:
+        chosen = self.selected()
+        if not chosen:
+            text = f"{self.noun}: all"
+        elif len(chosen) <= 2:
+            text = f"{self.noun}: " + ", ".join(self._labels.get(v, v) for v in chosen)
+        else:
+            text = f"{self.noun}: {len(chosen)}"
+        self.setText(text)
+
+
+class ChartsPanel(QWidget):
+    updated = Signal()  # new figures are on screen
+    incident_requested = Signal(str)  # a dot or an exclusion was opened
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.worker = SerialWorker(self)
+        self.worker.done.connect(self._computed)
+        self.worker.failed.connect(self._failed)
+        self.dashboard: MetricDashboard | None = None
+        self.charts: dict = {}
+        self._definitions_error: str | None = None
+        self._service_stats: list[tuple[str, Stats]] = []
+        self._stale = True
+        self._pending: int | None = None
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._build()
+        self._register_commands()
+        ctx.notifier.changed.connect(self._on_change)
+
+    # -- layout ------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        self.metric_box = QComboBox(self)
+        self.metric_box.setAccessibleName("Metric")
+        try:
+            definitions = list(self.ctx.sitrep.metrics.definitions.values())
+        except SitrepError as err:  # a broken metrics.toml override: say so here, keep the console running
+            definitions = []
+            self._definitions_error = err.message
+        for d in definitions:
+            self.metric_box.addItem(f"{d.label} ({d.short})", d.id)
+        self.metric_box.setToolTip("Which figure to chart; the definition is shown under the filters")
+        self.period_box = QComboBox(self)
+        self.period_box.setAccessibleName("Period")
+        for label, months in PERIOD_PRESETS:
+            self.period_box.addItem(label, months)
+        self.period_box.setCurrentIndex(3)
+        self.since_edit = QDateEdit(self)
+        self.until_edit = QDateEdit(self)
+        for edit, name in ((self.since_edit, "From"), (self.until_edit, "To (inclusive)")):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setAccessibleName(name)
+            edit.setToolTip(name)
+            edit.setVisible(False)
+        today = QDate.currentDate()
+        self.since_edit.setDate(today.addYears(-1))
+        self.until_edit.setDate(today)
+        self.granularity_box = QComboBox(self)
+        self.granularity_box.setAccessibleName("Trend by")
+        for p in PERIODS:
+            self.granularity_box.addItem(f"by {p}", p)
+        self.granularity_box.setCurrentIndex(PERIODS.index("month"))
+        self.services_button = ChoiceButton("Services", self)
+        self.severity_button = ChoiceButton("Severity", self)
+        self.type_button = ChoiceButton("Type", self)
+        self.drills_box = QCheckBox("Include drills", self)
+        self.drills_box.setToolTip("Exercises and drills are left out of the figures unless this is ticked")
+        self.log_box = QCheckBox("Log scale", self)
+        self.log_box.setChecked(True)
+        self.log_box.setToolTip(
+            "Durations are skewed: a log scale shows the short and the long ones together"
+        )
+        self.png_button = QPushButton("Export PNG…", self)
+        self.csv_button = QPushButton("Export CSV…", self)
+        self.import_button = QPushButton("Import history…", self)
+        # Two short rows rather than one long one: docked beside the other panels, the charts must not force
+        # the window wider than the screen.
+        for box in (self.metric_box, self.period_box, self.granularity_box):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.metric_box.setMinimumContentsLength(18)
+        self.period_box.setMinimumContentsLength(10)
+        self.granularity_box.setMinimumContentsLength(8)
+        for w in (self.metric_box, self.granularity_box, self.period_box, self.since_edit, self.until_edit):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.import_button)
+        lay.addLayout(bar)
+        bar2 = QHBoxLayout()
+        for w in (
+            self.services_button,
+            self.severity_button,
+            self.type_button,
+            self.drills_box,
+            self.log_box,
+        ):
+            bar2.addWidget(w)
+        bar2.addStretch(1)
+        bar2.addWidget(self.png_button)
+        bar2.addWidget(self.csv_button)
+        lay.addLayout(bar2)
+
+        self.definition = QLabel(self)
+        self.definition.setObjectName("metric-definition")
+        self.definition.setWordWrap(True)
+        self.definition.setTextFormat(Qt.TextFormat.RichText)
+        self.definition.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.definition)
+
+        self.tabs = QTabWidget(self)
+        self.chart_area = QWidget(self)
+        self.chart_grid = QGridLayout(self.chart_area)
+        self.chart_grid.setContentsMargins(0, 0, 0, 0)
+        self.chart_grid.setSpacing(6)
+        self.placeholder = QLabel("The charts appear when the figures are ready.", self.chart_area)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.chart_grid.addWidget(self.placeholder, 0, 0)
+        self.tabs.addTab(self.chart_area, "Charts")
+
+        figures = QSplitter(Qt.Orientation.Vertical, self)
+        self.figures_model = FiguresModel(self)
+        self.figures_proxy = QSortFilterProxyModel(self)
+        self.figures_proxy.setSourceModel(self.figures_model)
+        self.figures_proxy.setSortRole(SORT_ROLE)
+        self.figures_view = QTableView(figures)
+        self.figures_view.setModel(self.figures_proxy)
+        self.figures_view.setSortingEnabled(True)
+        self.figures_view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the model's order until a click
+        self.figures_view.verticalHeader().hide()
+        header = self.figures_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.figures_view.setAccessibleName("Figures per group")
+        self.exclusions_model = ExclusionsModel(self)
+        self.exclusions_view = QTableView(figures)
+        self.exclusions_view.setModel(self.exclusions_model)
+        self.exclusions_view.verticalHeader().hide()
+        self.exclusions_view.horizontalHeader().setStretchLastSection(True)
+        self.exclusions_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.exclusions_view.setAccessibleName("Incidents left out, with the reason")
+        self.exclusions_view.doubleClicked.connect(self._open_exclusion)
+        self.exclusions_label = QLabel(self)
+        holder = QWidget(figures)
+        hl = QVBoxLayout(holder)
+        hl.setContentsMargins(0, 0, 0, 0)
+        hl.addWidget(self.exclusions_label)
+        hl.addWidget(self.exclusions_view)
+        figures.addWidget(self.figures_view)
+        figures.addWidget(holder)
+        self.tabs.addTab(figures, "Figures")
+        lay.addWidget(self.tabs, 1)
+
+        status = QHBoxLayout()
+        self.busy_label = QLabel("", self)
+        self.busy_label.setObjectName("charts-status")
+        status.addWidget(self.busy_label, 1)
+        lay.addLayout(status)
+
+        self.metric_box.currentIndexChanged.connect(self._filters_changed)
+        self.period_box.currentIndexChanged.connect(self._period_changed)
+        self.since_edit.dateChanged.connect(self._filters_changed)
+        self.until_edit.dateChanged.connect(self._filters_changed)
+        self.granularity_box.currentIndexChanged.connect(self._filters_changed)
+        for b in (self.services_button, self.severity_button, self.type_button):
+            b.changed.connect(self._filters_changed)
+        self.drills_box.toggled.connect(self._filters_changed)
+        self.log_box.toggled.connect(self._redraw)
+        self.png_button.clicked.connect(self._ask_png)
+        self.csv_button.clicked.connect(self._ask_csv)
+        self.import_button.clicked.connect(self.open_import_dialog)
+
+    def _register_commands(self) -> None:
+        add = self.ctx.extras.get("add_command")
+        if add is None:
+            return
+        act = QAction("Import incident history…", self)
+        act.triggered.connect(self.open_import_dialog)
+        add(act, "File")
+        act = QAction("Export chart as PNG…", self)
+        act.triggered.connect(self._ask_png)
+        add(act, "Tools")
+        act = QAction("Export chart data as CSV…", self)
+        act.triggered.connect(self._ask_csv)
+        add(act, "Tools")
+
+    # -- charts, built on first show ---------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.ensure_charts()
+        if self._stale:
+            self.refresh()
+
+    def ensure_charts(self) -> None:
+        if self.charts:
+            return
+        from ui import charts_plots as plots  # pyqtgraph is imported here, not at start-up
+
+        self.placeholder.hide()
+        self.charts = {
+            "trend": plots.TrendChart(),
+            "service": plots.ServiceChart(),
+            "severity": plots.SeverityChart(),
+            "scatter": plots.ScatterChart(self.open_incident),
+        }
+        for (name, chart), (row, col) in zip(
+            self.charts.items(), ((0, 0), (0, 1), (1, 0), (1, 1)), strict=True
+        ):
+            chart.widget.setObjectName(f"chart-{name}")
+            chart.widget.setMinimumSize(240, 180)
+            self.chart_grid.addWidget(chart.widget, row, col)
+        if self.dashboard is not None:
+            self._redraw()
+
+    # -- filters ----------------------------------------------------------------------------------------
+    def current_filter(self) -> MetricFilter:
+        months = self.period_box.currentData()
+        since = until = None
+        if months == -1:
+            d0, d1 = self.since_edit.date().toPython(), self.until_edit.date().toPython()
+            since = datetime.combine(d0, time(0), tzinfo=UTC)
+            until = datetime.combine(d1, time(0), tzinfo=UTC) + timedelta(days=1)
+        elif months:
+            # Start on a period boundary, so the first bar of the trend is a whole week, month or quarter.
+            gran = self.granularity_box.currentData()
+            rough = self.ctx.sitrep.now() - timedelta(days=round(months * 30.44))
+            since = period_start(gran, period_label(gran, rough))
+        return MetricFilter(
+            since=since,
+            until=until,
+            services=tuple(self.services_button.selected()),
+            severities=tuple(self.severity_button.selected()),
+            incident_types=tuple(self.type_button.selected()),
+            include_exercises=self.drills_box.isChecked(),
+        )
+
+    def _period_changed(self) -> None:
+        custom = self.period_box.currentData() == -1
+        self.since_edit.setVisible(custom)
+        self.until_edit.setVisible(custom)
+        self._filters_changed()
+
+    def _filters_changed(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self._refresh_timer.start(50)
+
+    def _on_change(self, change: Change) -> None:
+        if change.topic not in ("incident", "external"):
+            return
+        self._stale = True
+        if self.isVisible():
+            self._refresh_timer.start(REFRESH_DELAY_MS)
+
+    # -- computing -------------------------------------------------------------------------------------
+    def refresh(self) -> int:
+        """Recompute the figures in the background; `updated` is emitted when they are drawn."""
+        self._refresh_timer.stop()
+        self._stale = False
+        if self._definitions_error:
+            self.definition.setText(f"The metric definitions cannot be used: {self._definitions_error}")
+            return 0
+        metrics = self.ctx.sitrep.metrics
+        metric_id = self.metric_box.currentData()
+        period = self.granularity_box.currentData()
+        flt = self.current_filter()
+
+        def work():
+            dash = metrics.dashboard(metric_id, period, flt)
+            known = metrics.known_values()
+            service_stats = [(name, Stats.of(values)) for name, values in dash.by_service.groups.items()]
+            return dash, known, service_stats
+
+        self._pending = self.worker.submit(work)
+        self.busy_label.setText("Computing the figures…")
+        return self._pending
+
+    def _computed(self, ticket: int, result) -> None:
+        if ticket != self._pending:  # an older request (a newer one is on its way), or not ours at all
+            return
+        self._pending = None
+        dash, known, service_stats = result
+        self.dashboard = dash
+        self._service_stats = service_stats
+        self.services_button.set_values(known["services"])
+        self.severity_button.set_values(known["severities"])
+        self.type_button.set_values(
+            known["incident_types"], {t: t.replace("_", " ") for t in known["incident_types"]}
+        )
+        self._show_definition(dash)
+        rows = [("All", "all incidents", dash.overall.overall)]
+        rows += [("Severity", g.group, g.stats) for g in dash.by_severity.groups]
+        rows += [("Service", name, st) for name, st in service_stats]
+        self.figures_model.set_rows(dash.metric, rows)
+        self.exclusions_model.set_rows(dash.overall.excluded)
+        self.exclusions_view.resizeColumnToContents(0)
+        n = len(dash.overall.excluded)
+        self.exclusions_label.setText(
+            f"{n:,} incident(s) left out of this figure, each with the reason (double-click to open):"
+            if n else "No incident was left out of this figure."
+        )  # fmt: skip
+        self._redraw()
+        self.busy_label.setText(f"Updated {datetime.now().strftime('%H:%M:%S')}.")
+        self.updated.emit()
+
+    def _failed(self, ticket: int, message: str) -> None:
+        if ticket != self._pending:
+            return
+        self._pending = None
+        self.busy_label.setText("The figures could not be computed.")
+        self.ctx.status_message(message, error=True)
+
+    def _show_definition(self, dash: MetricDashboard) -> None:
+        m = dash.metric
+        st = dash.overall.overall
+        excluded = len(dash.overall.excluded)
+        f = dash.filter
+        scope = "drills counted" if f.include_exercises else "drills left out"
+        if f.since or f.until:
+            since = f.since.strftime("%Y-%m-%d") if f.since else "the start"
+            until = (f.until - timedelta(seconds=1)).strftime("%Y-%m-%d") if f.until else "now"
+            scope = f"{since} to {until}; " + scope
+        self.definition.setText(
+            f"<b>{m.label}</b> ({m.short}) = {m.formula}. {m.description} "
+            f"<br/>{st.count:,} {counted_noun(m)} counted · median <b>{format_value(m, st.median)}</b> · "
+            f"p90 <b>{format_value(m, st.p90)}</b> · mean {format_value(m, st.mean)} · "
+            f"{excluded:,} left out (listed under Figures) · {scope}; periods in UTC."
+        )
+
+    def _redraw(self) -> None:
+        if not self.charts or self.dashboard is None:
+            return
+        log_scale = self.log_box.isChecked()
+        for chart in self.charts.values():
+            chart.update(self.dashboard, log_scale)
+
+    # -- opening incidents -----------------------------------------------------------------------------
+    def open_incident(self, incident_id: str) -> None:
+        self.incident_requested.emit(incident_id)
+        opener = self.ctx.extras.get("open_incident")
+        if opener is not None:
+            opener(incident_id)
+
+    def _open_exclusion(self, index) -> None:
+        incident_id = self.exclusions_model.data(index, INCIDENT_ID_ROLE)
+        if incident_id:
+            self.open_incident(incident_id)
+
+    # -- exports ---------------------------------------------------------------------------------------
+    def _ask_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export chart as PNG", "sitrep-metrics.png", "PNG image (*.png)"
+        )
+        if path:
+            self.export_png(Path(path))
+
+    def _ask_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export chart data as CSV", "sitrep-metrics.csv", "CSV (*.csv)"
+        )
+        if path:
+            self.export_csv(Path(path))
+
+    def export_png(self, path: Path) -> bool:
+        """The charts as they are on screen (all four), as one PNG."""
+        self.ensure_charts()
+        image = self.chart_area.grab()
+        if image.isNull() or not image.save(str(path), "PNG"):
+            self.ctx.status_message(f"Could not write {path}.", error=True)
+            return False
+        self.ctx.status_message(f"Saved the charts to {path}.")
+        return True
+
+    def export_csv(self, path: Path) -> bool:
+        """The numbers behind the charts, each row carrying the metric's definition."""
+        dash = self.dashboard
+        if dash is None:
+            self.ctx.status_message("There are no figures yet to export.", error=True)
+            return False
+        m = dash.metric
+        lead = [m.id, m.label, m.formula, m.unit]
+        stats = ("count", "mean", "median", "p90", "min", "max", "q1", "q3")
+        try:
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["chart", "metric", "label", "formula", "unit", "group", *stats,
+                            "incident", "when", "value", "severity", "reason"])  # fmt: skip
+                blank = [""] * len(stats)
+                by_label = {g.group: g.stats for g in dash.trend.groups}
+                for label, _start, _end in dash.periods:
+                    st = by_label.get(label, Stats(0))
+                    w.writerow(
+                        [f"trend by {dash.period}", *lead, label, *_nums(st, stats), "", "", "", "", ""]
+                    )
+                for name, st in self._service_stats:
+                    w.writerow(["per service", *lead, name, *_nums(st, stats), "", "", "", "", ""])
+                for g in dash.by_severity.groups:
+                    w.writerow(["per severity", *lead, g.group, *_nums(g.stats, stats), "", "", "", "", ""])
+                w.writerow(
+                    ["all", *lead, "all incidents", *_nums(dash.overall.overall, stats), "", "", "", "", ""]
+                )
+                for p in dash.points:
+                    w.writerow(["incident", *lead, p.service or "", *blank, p.key, p.at.isoformat(),
+                                f"{p.value:.3f}", p.severity, ""])  # fmt: skip
+                for x in dash.overall.excluded:
+                    w.writerow(["left out", *lead, "", *blank, x.key, "", "", "", x.reason])
+        except OSError as exc:
+            self.ctx.status_message(f"Could not write {path}: {exc.strerror}.", error=True)
+            return False
+        self.ctx.status_message(f"Saved the figures to {path}.")
+        return True
+
+    # -- import ----------------------------------------------------------------------------------------
+    def open_import_dialog(self) -> None:
+        from ui.history_dialog import HistoryImportDialog
+
+        dialog = HistoryImportDialog(self.ctx, self.worker, self)
+        try:
+            dialog.exec()
+        finally:
+            dialog.deleteLater()
+
+    def shutdown(self) -> None:
+        self._refresh_timer.stop()
+        self.worker.shutdown()
+
+
+def counted_noun(metric) -> str:
+    return "interval(s) between incidents" if metric.kind == "between" else "incident(s)"
+
+
+def _nums(st: Stats, names) -> list[str]:
+    out = []
+    for n in names:
+        v = getattr(st, n)
+        out.append("" if v is None else str(v) if isinstance(v, int) else f"{v:.3f}")
+    return out
+
+
+PANEL = PanelSpec(
+    id="charts",
+    title="Metrics",
+    factory=ChartsPanel,
+    area=Qt.DockWidgetArea.RightDockWidgetArea,
+    shortcut="Alt+9",
+    visible_by_default=False,
+)
