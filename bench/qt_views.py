@@ -1,0 +1,349 @@
+"""Benchmarks 2 and 4, in a child process: opening a long incident, and a live append, in the real panel.
+
+Each runs in a fresh interpreter (see bench/child.py), so a QApplication, the SQLite caches and the
+memory figures belong to that benchmark alone. The subject is ui/panels/timeline.py's TimelinePanel
+over ui/timeline_model.py, on a store built by bench.fixtures; the floor is a bare QTableView over the
+smallest QAbstractTableModel that shows the same number of rows.
+
+"Painted" means: the view's viewport has received a Paint event after the action, and that event
+has been handled (processEvents returned). Offscreen, that is a raster paint into the backing store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+)
+from PySide6.QtWidgets import QApplication, QHeaderView, QTableView, QWidget
+
+from bench.measure import Target, interleave, result, rss_mb
+
+WIDTH, HEIGHT = 1100, 760
+PAINT_TIMEOUT_S = 10.0
+COLUMNS = 6
+
+
+class PaintWatch(QObject):
+    """Counts Paint events reaching a widget (the view's viewport)."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.paints = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def wait_painted(
+    app: QApplication, watch: PaintWatch, since: int, deadline_s: float = PAINT_TIMEOUT_S
+) -> None:
+    """Process events until the watched widget has painted (at least once more than `since`)."""
+    end = time.perf_counter() + deadline_s
+    while watch.paints <= since:
+        app.processEvents()
+        if time.perf_counter() > end:
+            raise TimeoutError("the view did not paint")
+
+
+def show_and_settle(app: QApplication, widget: QWidget) -> None:
+    widget.resize(WIDTH, HEIGHT)
+    widget.show()
+    end = time.perf_counter() + PAINT_TIMEOUT_S
+    while widget.windowHandle() is None or not widget.windowHandle().isExposed():
+        app.processEvents()
+        if time.perf_counter() > end:
+            raise TimeoutError("the window was never exposed")
+    settle(app)
+
+
+def settle(app: QApplication, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+
+
+class BareModel(QAbstractTableModel):
+    """The floor: rows exist only as a count; a cell's text is made from its coordinates."""
+
+    def __init__(self, rows: int) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else self.rows
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else COLUMNS
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{index.row()}.{index.column()}"
+        return None
+
+    def append(self, count: int = 1) -> None:
+        self.beginInsertRows(QModelIndex(), self.rows, self.rows + count - 1)
+        self.rows += count
+        self.endInsertRows()
+
+
+def bare_view() -> QTableView:
+    view = QTableView()
+    # The settings the timeline panel uses that matter for cost: fixed row height, no row header.
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
+
+
+def last_visible_row(view: QTableView) -> int:
+    """The row at the bottom edge of the viewport (-1 if none): where the live edge should be."""
+    vp = view.viewport()
+    row = view.indexAt(QPoint(2, vp.height() - 2)).row()
+    return row if row >= 0 else view.model().rowCount() - 1 if view.model() else -1
+
+
+class Console:
+    """The real timeline panel, in a UiContext like the console builds, over a store in `data_dir`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from app.paths import resolve_paths
+        from services.core import Sitrep
+        from ui.console import build_context
+        from ui.panels.timeline import TimelinePanel
+
+        self.paths = resolve_paths(data_dir)
+        self.paths.create()
+        self.sitrep = Sitrep.open(
+            f"sqlite:///{self.paths.database}", backups_dir=self.paths.backups, config_dir=self.paths.config
+        )
+        self.ctx = build_context(self.sitrep, paths=self.paths, author="bench")
+        self.panel = TimelinePanel(self.ctx)
+        self.view = self.panel.view
+        self.watch = PaintWatch(self.view.viewport())
+
+    def close(self) -> None:
+        self.panel.close()
+        self.ctx.notifier.close()
+        self.sitrep.close()
+
+
+# -- benchmark 2: open a long incident -------------------------------------------------------------
+
+
+def open_incident(args: dict[str, Any]) -> dict[str, Any]:
+    """Time to open the incident until the panel has painted it; and the resident memory it costs."""
+    app = QApplication.instance() or QApplication([])
+    entries = int(args["entries"])
+    rounds = int(args["rounds"])
+    console = Console(Path(args["data_dir"]))
+    show_and_settle(app, console.panel)
+    floor_view = bare_view()
+    floor_watch = PaintWatch(floor_view.viewport())
+    show_and_settle(app, floor_view)
+    incident_id = args["incident_id"]
+    checks: dict[str, Any] = {}
+
+    def subject() -> float:
+        console.panel.set_incident(None)
+        settle(app)
+        before = console.watch.paints
+        t = time.perf_counter()
+        incident = console.sitrep.incidents.get(incident_id)
+        console.panel.set_incident(incident)
+        wait_painted(app, console.watch, before)
+        elapsed = (time.perf_counter() - t) * 1000
+        checks["subject_rows"] = console.panel.model.rowCount()
+        checks["subject_last_visible_row"] = last_visible_row(console.view)
+        return elapsed
+
+    def floor() -> float:
+        floor_view.setModel(None)
+        settle(app)
+        before = floor_watch.paints
+        t = time.perf_counter()
+        model = BareModel(entries)
+        floor_view.setModel(model)
+        floor_view.scrollToBottom()
+        wait_painted(app, floor_watch, before)
+        elapsed = (time.perf_counter() - t) * 1000
+        floor_view._model = model  # keep it alive with the view
+        checks["floor_rows"] = model.rowCount()
+        checks["floor_last_visible_row"] = last_visible_row(floor_view)
+        return elapsed
+
+    # The first open is measured alone, before anything else has touched the incident: that is the
+    # memory the commander pays, and the cold(ish) time (the OS page cache is warm from the build).
+    settle(app)
+    rss_before = rss_mb()
+    first_open = subject()
+    settle(app)
+    rss_after = rss_mb()
+    floor_rss_before = rss_mb()
+    first_floor = floor()
+    settle(app)
+    floor_rss_after = rss_mb()
+
+    subject_rounds, floor_rounds = interleave(subject, floor, rounds)
+    console.close()
+    floor_view.close()
+    extra_rss = rss_after - rss_before
+    res = result(
+        "open_incident",
+        f"Open an incident of {entries:,} entries until painted",
+        subject="incidents.get + TimelinePanel.set_incident + first paint (scrolled to the latest entry)",
+        floor=f"bare QTableView.setModel(minimal model of {entries:,} rows) + scrollToBottom + paint",
+        subject_rounds=subject_rounds,
+        floor_rounds=floor_rounds,
+        targets=[],
+        extra={
+            "entries": entries,
+            "first_open_ms": first_open,
+            "first_floor_ms": first_floor,
+            "extra_rss_mb": extra_rss,
+            "floor_extra_rss_mb": floor_rss_after - floor_rss_before,
+            "rss_mb_after": rss_after,
+            **checks,
+        },
+    )
+    return with_targets(res, [Target("ms", res["subject_ms"], 150.0), Target("MB", extra_rss, 60.0)])
+
+
+def with_targets(res: dict[str, Any], targets: list[Target]) -> dict[str, Any]:
+    res["targets"] = [
+        {"what": t.what, "value": t.value, "limit": t.limit, "at_most": t.at_most, "met": t.met}
+        for t in targets
+    ]
+    res["target"] = ", ".join(t.words for t in targets)
+    res["met"] = all(t.met for t in targets)
+    return res
+
+
+# -- benchmark 4: live append -------------------------------------------------------------------
+
+
+def live_append(args: dict[str, Any]) -> dict[str, Any]:
+    """From an entry's commit to its row painted, in an open timeline at the live edge."""
+    app = QApplication.instance() or QApplication([])
+    entries = int(args["entries"])
+    rounds = int(args["rounds"])
+    per_round = int(args["per_round"])
+    mode = args.get("mode", "service")
+    data_dir = Path(args["data_dir"])
+    console = Console(data_dir)
+    show_and_settle(app, console.panel)
+    incident_id = args["incident_id"]
+    console.panel.set_incident(console.sitrep.incidents.get(incident_id))
+    settle(app, 10)
+    view, model = console.view, console.panel.model
+
+    other = None
+    if mode == "other_connection":
+        # What `sitrep log` in a terminal does: its own store, its own connections, no shared bus.
+        from services.core import Sitrep
+
+        other = Sitrep.open(f"sqlite:///{console.paths.database}")
+
+    floor_db = sqlite3.connect(Path(args["floor_db"]))
+    floor_db.execute("PRAGMA synchronous=FULL")
+    floor_db.execute("PRAGMA journal_mode=WAL")
+    floor_db.execute("CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, body TEXT)")
+    floor_db.commit()
+    floor_view = bare_view()
+    floor_model = BareModel(entries)
+    floor_view.setModel(floor_model)
+    floor_watch = PaintWatch(floor_view.viewport())
+    show_and_settle(app, floor_view)
+    floor_view.scrollToBottom()
+    settle(app, 10)
+    counter = [0]
+    misses: list[str] = []
+
+    def subject_once() -> float:
+        counter[0] += 1
+        body = f"live entry {counter[0]}: error rate 4.{counter[0] % 10}%"
+        settle(app)
+        before_paints = console.watch.paints
+        rows_before = model.rowCount()
+        if other is None:
+            entry = console.sitrep.timeline.log(incident_id, body, author="bench", kind="observation")
+        else:
+            entry = other.timeline.log(incident_id, body, author="cli", kind="observation", source="cli")
+        t = time.perf_counter()  # committed: log() returns after COMMIT
+        end = t + PAINT_TIMEOUT_S
+        while True:
+            wait_painted(app, console.watch, before_paints, deadline_s=max(0.01, end - time.perf_counter()))
+            before_paints = console.watch.paints
+            if model.rowCount() > rows_before and last_visible_row(view) == model.rowCount() - 1:
+                break
+        elapsed = (time.perf_counter() - t) * 1000
+        shown = model.entry(model.rowCount() - 1)
+        if shown is None or shown.id != entry.id:
+            misses.append(f"row {model.rowCount() - 1} is not entry #{entry.seq}")
+        return elapsed
+
+    def floor_once() -> float:
+        counter[0] += 1
+        settle(app)
+        before_paints = floor_watch.paints
+        cur = floor_db.execute("INSERT INTO entries (body) VALUES (?)", (f"live entry {counter[0]}",))
+        floor_db.commit()
+        t = time.perf_counter()
+        floor_db.execute("SELECT seq, body FROM entries WHERE seq = ?", (cur.lastrowid,)).fetchone()
+        floor_model.append(1)
+        floor_view.scrollToBottom()
+        wait_painted(app, floor_watch, before_paints)
+        return (time.perf_counter() - t) * 1000
+
+    def subject() -> float:
+        return statistics.median(subject_once() for _ in range(per_round))
+
+    def floor() -> float:
+        return statistics.median(floor_once() for _ in range(per_round))
+
+    subject_once()
+    floor_once()
+    subject_rounds, floor_rounds = interleave(subject, floor, rounds)
+    poll_ms = console.ctx.notifier._timer.interval()
+    if other is not None:
+        other.close()
+    console.close()
+    floor_view.close()
+    floor_db.close()
+    title = {
+        "service": "Live append: logged in this console, to row painted",
+        "other_connection": "Live append: logged by another connection (CLI), to row painted",
+    }[mode]
+    subject_text = {
+        "service": "timeline.log commits -> change bus -> model pulls -> row painted",
+        "other_connection": "another Store commits -> ChangeNotifier notices -> model pulls -> row painted",
+    }[mode]
+    res = result(
+        f"live_append_{mode}",
+        f"{title} ({entries:,} entries open)",
+        subject=subject_text,
+        floor="raw sqlite3 commit -> SELECT the row -> bare model insert -> scrollToBottom -> paint",
+        subject_rounds=subject_rounds,
+        floor_rounds=floor_rounds,
+        extra={
+            "entries": entries,
+            "appends_per_round": per_round,
+            "statistic": "median per append within a round",
+            "wrong_rows": misses,
+            "change_poll_interval_ms": poll_ms,
+        },
+    )
+    return with_targets(res, [Target("ms", res["subject_ms"], 16.0)])

@@ -1,0 +1,81 @@
+"""Runs inside the start-up benchmark's child process: says when the main window is shown and idle.
+
+"Shown and idle": a visible top-level QMainWindow whose native window is exposed has painted, and
+the event loop is about to block because nothing is left to do (QAbstractEventDispatcher's
+aboutToBlock). Work an app queues for "right after show" (a zero timer) runs before that moment, so
+deferring work that way does not flatter the figure. The child prints `READY <time.monotonic()>`
+and quits; the parent took its own time.monotonic() just before it started the process.
+
+Kept to PySide6.QtCore and QtWidgets, which both the subject and the floor import anyway.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from PySide6.QtCore import QAbstractEventDispatcher, QEvent, QObject
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+
+class _ReadyProbe(QObject):
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        self.app = app
+        self.painted: set[int] = set()
+        self.done = False
+        app.installEventFilter(self)
+        QAbstractEventDispatcher.instance().aboutToBlock.connect(self._about_to_block)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
+            self.painted.add(id(obj))
+        return False
+
+    def _about_to_block(self) -> None:
+        if self.done:
+            return
+        for w in self.app.topLevelWidgets():
+            if (
+                isinstance(w, QMainWindow)
+                and w.isVisible()
+                and id(w) in self.painted
+                and w.windowHandle() is not None
+                and w.windowHandle().isExposed()
+            ):
+                self.done = True
+                sys.stdout.write(f"READY {time.monotonic():.6f}\n")
+                sys.stdout.flush()
+                self.app.quit()
+                return
+
+
+def watch(app: QApplication) -> None:
+    app._bench_ready_probe = _ReadyProbe(app)  # kept alive with the application
+
+
+def run_floor() -> int:
+    """The floor: a bare PySide6 QMainWindow, the console's size, shown."""
+    app = QApplication(sys.argv[:1])
+    watch(app)
+    window = QMainWindow()
+    window.resize(1400, 880)
+    window.show()
+    return app.exec()
+
+
+def run_sitrep(argv: list[str]) -> int:
+    """The subject: Sitrep's own entry point, with the probe attached to the QApplication it makes."""
+    import ui.console
+
+    make_application = ui.console.application
+
+    def application() -> QApplication:
+        app = make_application()
+        watch(app)
+        return app
+
+    ui.console.application = application
+    from app.__main__ import main
+
+    return main(argv)
