@@ -32,8 +32,16 @@ _T = TimelineEntry.__table__
 _COLS = [_T.c[name] for name in EntryRow._fields]
 
 
+# One encoder for every digest: json.dumps with options builds a new JSONEncoder per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def entry_digest(prev_hash: str, row: dict[str, Any]) -> str:
     """sha256 over the previous hash and a canonical JSON of the entry's content."""
+    return _digest(prev_hash, row, iso(row["occurred_at"]), iso(row["recorded_at"]))
+
+
+def _digest(prev_hash: str, row: dict[str, Any], occurred_text: str | None, recorded_text: str | None) -> str:
     payload = {
         "id": row["id"],
         "incident_id": row["incident_id"],
@@ -43,12 +51,12 @@ def entry_digest(prev_hash: str, row: dict[str, Any]) -> str:
         "rationale": row["rationale"],
         "author": row["author"],
         "source": row["source"],
-        "occurred_at": iso(row["occurred_at"]),
-        "recorded_at": iso(row["recorded_at"]),
+        "occurred_at": occurred_text,
+        "recorded_at": recorded_text,
         "data": row["data"],
         "supersedes_id": row["supersedes_id"],
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CANONICAL.encode(payload)
     return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
 
 
@@ -96,6 +104,87 @@ def append_entry(
     entry = EntryRow(**row)
     for hook in hooks:
         hook(db, entry)
+    return entry
+
+
+_INSERT_SQL = (
+    f"INSERT INTO {_T.name} ({', '.join(EntryRow._fields)}) VALUES ({', '.join('?' * len(EntryRow._fields))})"
+)
+_LAST_LINK_SQL = f"SELECT seq, hash FROM {_T.name} WHERE incident_id = ? ORDER BY seq DESC LIMIT 1"
+_INCIDENT_EXISTS_SQL = f"SELECT 1 FROM {Incident.__table__.name} WHERE id = ?"
+
+
+def _append_on_lane(
+    txn,
+    incident_id: str,
+    kind: str,
+    body: str,
+    *,
+    author: str,
+    now: datetime,
+    occurred_at: datetime | None,
+    rationale: str | None,
+    source: str,
+    data: dict[str, Any] | None,
+    hooks: Sequence[EntryHook],
+) -> EntryRow:
+    """`append_entry` on the store's append lane (services.store.AppendTransaction): the same row,
+    chain and hooks, with the statements sent straight to sqlite3.
+
+    Values are bound in the forms the SQLAlchemy types store: UTCDateTime's ISO text, and JSON text
+    for `data` (SQLAlchemy's JSON type writes None as the JSON text 'null', so we do too).
+    """
+    last = txn.execute(_LAST_LINK_SQL, (incident_id,)).fetchone()
+    if last is None:
+        # Every incident's chain starts when it is declared; no entries means no incident (usually).
+        if txn.execute(_INCIDENT_EXISTS_SQL, (incident_id,)).fetchone() is None:
+            raise NotFound("That incident does not exist.")
+        seq, prev_hash = 1, GENESIS_HASH
+    else:
+        seq, prev_hash = last[0] + 1, last[1]
+    occurred = as_utc(occurred_at) if occurred_at else now
+    recorded_text = iso(now)
+    occurred_text = recorded_text if occurred is now else iso(occurred)
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "incident_id": incident_id,
+        "seq": seq,
+        "kind": kind,
+        "body": body,
+        "rationale": rationale,
+        "author": author,
+        "source": source,
+        "occurred_at": occurred,
+        "recorded_at": now,
+        "data": data,
+        "supersedes_id": None,
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = _digest(prev_hash, row, occurred_text, recorded_text)
+    txn.execute(
+        _INSERT_SQL,
+        (
+            row["id"],
+            incident_id,
+            seq,
+            kind,
+            body,
+            rationale,
+            author,
+            source,
+            occurred_text,
+            recorded_text,
+            "null" if data is None else json.dumps(data),
+            None,
+            prev_hash,
+            row["hash"],
+        ),
+    )
+    entry = EntryRow(**row)
+    if hooks:
+        db = txn.connection()
+        for hook in hooks:
+            hook(db, entry)
     return entry
 
 
@@ -150,25 +239,42 @@ class TimelineService:
         now = self._now()
         if occurred_at is not None and as_utc(occurred_at) > now:
             raise ValidationError("An entry cannot be dated in the future.", field="occurred_at")
-        with self._store.write_connection() as conn:
-            exists = conn.execute(
-                select(Incident.__table__.c.id).where(Incident.__table__.c.id == incident_id)
-            ).first()
-            if exists is None:
-                raise NotFound("That incident does not exist.")
-            entry = append_entry(
-                conn,
-                incident_id,
-                kind,
-                body,
-                author=author,
-                now=now,
-                occurred_at=occurred_at,
-                rationale=(rationale or "").strip() or None,
-                source=source,
-                data=data,
-                hooks=self._store.entry_hooks,
-            )
+        rationale = (rationale or "").strip() or None
+        if self._store.has_append_lane:
+            with self._store.append_transaction() as txn:
+                entry = _append_on_lane(
+                    txn,
+                    incident_id,
+                    kind.value,
+                    body,
+                    author=author,
+                    now=now,
+                    occurred_at=occurred_at,
+                    rationale=rationale,
+                    source=source,
+                    data=data,
+                    hooks=self._store.entry_hooks,
+                )
+        else:
+            with self._store.write_connection() as conn:
+                exists = conn.execute(
+                    select(Incident.__table__.c.id).where(Incident.__table__.c.id == incident_id)
+                ).first()
+                if exists is None:
+                    raise NotFound("That incident does not exist.")
+                entry = append_entry(
+                    conn,
+                    incident_id,
+                    kind,
+                    body,
+                    author=author,
+                    now=now,
+                    occurred_at=occurred_at,
+                    rationale=rationale,
+                    source=source,
+                    data=data,
+                    hooks=self._store.entry_hooks,
+                )
         self._publish("timeline", incident_id, entry.seq)
         return entry
 
