@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -75,6 +76,15 @@ class TimelineEntry(Base):
     __table_args__ = (
         UniqueConstraint("incident_id", "seq", name="uq_timeline_incident_seq"),
         Index("ix_timeline_incident_kind", "incident_id", "kind"),
+        # Only corrections: "which entries of this incident were corrected" without reading them all.
+        # (The migration makes it partial on PostgreSQL too; a postgresql_* argument here would import
+        # that dialect at every start.)
+        Index(
+            "ix_timeline_corrections",
+            "incident_id",
+            "supersedes_id",
+            sqlite_where=text("supersedes_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -301,7 +301,9 @@ class TimelineService:
                     "make the change on the incident instead (e.g. move the milestone), and its entry will record it.",
                     field="entry",
                 )
-            already = conn.execute(select(_T.c.seq).where(_T.c.supersedes_id == entry_id)).first()
+            already = conn.execute(
+                select(_T.c.seq).where(_T.c.incident_id == old.incident_id, _T.c.supersedes_id == entry_id)
+            ).first()
             if already is not None:
                 raise ValidationError(
                     f"Entry #{old.seq} was already corrected by entry #{already[0]}; correct that one."
@@ -375,8 +377,12 @@ class TimelineService:
                 _T.c.body.ilike(pattern, escape="\\") | _T.c.rationale.ilike(pattern, escape="\\")
             )
         if hide_superseded:
+            # One pass over this incident's corrections (ix_timeline_corrections), not one per entry.
             later = _T.alias("later")
-            stmt = stmt.where(~select(later.c.id).where(later.c.supersedes_id == _T.c.id).exists())
+            corrected = select(later.c.supersedes_id).where(
+                later.c.incident_id == incident_id, later.c.supersedes_id.is_not(None)
+            )
+            stmt = stmt.where(_T.c.id.not_in(corrected))
         with self._store.read_connection() as conn:
             return list(conn.execute(stmt.order_by(_T.c.seq)).scalars())
 

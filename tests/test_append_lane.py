@@ -111,13 +111,17 @@ def test_hooks_get_a_sqlalchemy_connection_in_the_same_transaction(sitrep: Sitre
     entry = sitrep.timeline.log(incident.id, "hooked", author="ana")
     assert seen == [entry.seq]
     with sitrep.store.read_connection() as conn:
-        summary = conn.execute(select(Incident.__table__.c.summary).where(Incident.__table__.c.id == incident.id))
+        summary = conn.execute(
+            select(Incident.__table__.c.summary).where(Incident.__table__.c.id == incident.id)
+        )
         assert summary.scalar_one() == f"last entry #{entry.seq}"
 
 
 def test_a_failing_hook_undoes_the_entry(sitrep: Sitrep, incident) -> None:
     def half_then_fail(db, entry) -> None:
-        db.execute(update(Incident.__table__).where(Incident.__table__.c.id == entry.incident_id).values(summary="x"))
+        db.execute(
+            update(Incident.__table__).where(Incident.__table__.c.id == entry.incident_id).values(summary="x")
+        )
         raise RuntimeError("planning bug")
 
     before = sitrep.timeline.count(incident.id)
@@ -197,3 +201,33 @@ def test_close_releases_the_lane(data_dir, clock) -> None:
     assert app.store._append_lane is None
     with pytest.raises(sqlite3.ProgrammingError):
         lane.raw.execute("SELECT 1")
+
+
+# -- corrections, served by ix_timeline_corrections ------------------------------------------------
+
+
+def test_corrections_index_exists_and_is_partial(sitrep: Sitrep) -> None:
+    con = sqlite3.connect(sitrep.store.path)
+    try:
+        (sql,) = con.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_timeline_corrections'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert "supersedes_id IS NOT NULL" in sql
+
+
+def test_hide_superseded_and_correct_twice(sitrep: Sitrep, incident) -> None:
+    a = sitrep.timeline.log(incident.id, "db in eu-west-1", author="ana")
+    b = sitrep.timeline.log(incident.id, "cache warm", author="ana")
+    fixed = sitrep.timeline.correct(a.id, "db in eu-west-2", author="ana", reason="wrong region")
+    other = sitrep.incidents.declare("Other", "SEV3", author="bo")
+    o1 = sitrep.timeline.log(other.id, "unrelated", author="bo")
+    sitrep.timeline.correct(o1.id, "unrelated, fixed", author="bo", reason="typo")
+
+    assert sitrep.timeline.superseded_ids(incident.id) == {a.id}
+    shown = sitrep.timeline.matching_seqs(incident.id, hide_superseded=True)
+    assert a.seq not in shown and b.seq in shown and fixed.seq in shown
+    assert sitrep.timeline.matching_seqs(incident.id, hide_superseded=True, text="eu-west") == [fixed.seq]
+    with pytest.raises(Exception, match="already corrected"):
+        sitrep.timeline.correct(a.id, "again", author="ana", reason="again")
