@@ -100,13 +100,24 @@ class BareModel(QAbstractTableModel):
         self.endInsertRows()
 
 
-def bare_view() -> QTableView:
+def bare_view(like: QTableView | None = None) -> QTableView:
+    """A bare QTableView; given the subject's view, with the same row height, so both paint as many rows."""
     view = QTableView()
-    # The settings the timeline panel uses that matter for cost: fixed row height, no row header.
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    if like is not None:
+        view.verticalHeader().setDefaultSectionSize(like.verticalHeader().defaultSectionSize())
     view.horizontalHeader().setStretchLastSection(True)
     return view
+
+
+def show_like(app: QApplication, view: QTableView, like: QTableView) -> None:
+    """Show the floor's view with the subject view's viewport size (the panel's view is smaller than
+    its window: filters above, the entry line below)."""
+    show_and_settle(app, view)
+    extra = view.size() - view.viewport().size()
+    view.resize(like.viewport().size() + extra)
+    settle(app)
 
 
 def last_visible_row(view: QTableView) -> int:
@@ -151,9 +162,9 @@ def open_incident(args: dict[str, Any]) -> dict[str, Any]:
     rounds = int(args["rounds"])
     console = Console(Path(args["data_dir"]))
     show_and_settle(app, console.panel)
-    floor_view = bare_view()
+    floor_view = bare_view(like=console.view)
     floor_watch = PaintWatch(floor_view.viewport())
-    show_and_settle(app, floor_view)
+    show_like(app, floor_view, console.view)
     incident_id = args["incident_id"]
     checks: dict[str, Any] = {}
 
@@ -183,6 +194,8 @@ def open_incident(args: dict[str, Any]) -> dict[str, Any]:
         floor_view._model = model  # keep it alive with the view
         checks["floor_rows"] = model.rowCount()
         checks["floor_last_visible_row"] = last_visible_row(floor_view)
+        checks["viewport"] = [console.view.viewport().width(), console.view.viewport().height()]
+        checks["floor_viewport"] = [floor_view.viewport().width(), floor_view.viewport().height()]
         return elapsed
 
     # The first open is measured alone, before anything else has touched the incident: that is the
@@ -262,11 +275,11 @@ def live_append(args: dict[str, Any]) -> dict[str, Any]:
     floor_db.execute("PRAGMA journal_mode=WAL")
     floor_db.execute("CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, body TEXT)")
     floor_db.commit()
-    floor_view = bare_view()
+    floor_view = bare_view(like=view)
     floor_model = BareModel(entries)
     floor_view.setModel(floor_model)
     floor_watch = PaintWatch(floor_view.viewport())
-    show_and_settle(app, floor_view)
+    show_like(app, floor_view, view)
     floor_view.scrollToBottom()
     settle(app, 10)
     counter = [0]
@@ -314,8 +327,9 @@ def live_append(args: dict[str, Any]) -> dict[str, Any]:
     def floor() -> float:
         return statistics.median(floor_once() for _ in range(per_round))
 
-    subject_once()
-    floor_once()
+    if args.get("warmup", True):
+        subject_once()
+        floor_once()
     subject_rounds, floor_rounds = interleave(subject, floor, rounds)
     poll_ms = console.ctx.notifier._timer.interval()
     if other is not None:

@@ -108,6 +108,7 @@ def _live(ws: Workspace) -> list[dict[str, Any]]:
             "per_round": ws.scale.live_appends_per_round,
             "mode": mode,
             "floor_db": str(ws.root / f"live-floor-{mode}.db"),
+            "warmup": ws.scale.warmup,
         }
         results.append(child_run("live_append", args))
     return results

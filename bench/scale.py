@@ -15,6 +15,7 @@ class Scale:
     # For benchmarks from other areas (bench/metrics_bench.py, bench/sync_bench.py): multiply your
     # full-size workload by this (1.0 full, smaller for --quick, tiny for the smoke test).
     factor: float = 1.0
+    warmup: bool = True  # an untimed first run of each side (the smoke test skips it)
 
     def with_rounds(self, rounds: int | None) -> Scale:
         return self if rounds is None else replace(self, rounds=max(1, rounds))
@@ -31,5 +32,11 @@ QUICK = Scale(
 )
 # For the smoke test: every code path once, on sizes that take milliseconds.
 TINY = Scale(
-    rounds=1, appends_per_round=3, timeline_entries=500, live_appends_per_round=2, label="tiny", factor=0.005
+    rounds=1,
+    appends_per_round=3,
+    timeline_entries=500,
+    live_appends_per_round=2,
+    label="tiny",
+    factor=0.005,
+    warmup=False,
 )

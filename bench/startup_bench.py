@@ -80,10 +80,11 @@ def run(scale: Scale, workdir: Path | None = None) -> dict:
             exits["floor"].append(gone)
             return ready
 
-        subject()  # untimed: settings files appear, the OS caches the libraries
-        floor()
-        exits = {"subject": [], "floor": []}
-        subject_rounds, floor_rounds = interleave(subject, floor, max(scale.rounds, 3))
+        if scale.warmup:  # untimed: settings files and bytecode caches appear, the OS caches libraries
+            subject()
+            floor()
+            exits = {"subject": [], "floor": []}
+        subject_rounds, floor_rounds = interleave(subject, floor, scale.rounds)
     return result(
         NAME,
         "Start-up: process start to main window shown and idle",
