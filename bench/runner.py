@@ -105,7 +105,10 @@ def _live(ws: Workspace) -> list[dict[str, Any]]:
             "incident_id": incident_id,
             "entries": ws.scale.timeline_entries,
             "rounds": ws.scale.rounds,
-            "per_round": ws.scale.live_appends_per_round,
+            # Another connection's entry waits for the notifier's poll (a second each, today): fewer of them.
+            "per_round": ws.scale.live_appends_per_round
+            if mode == "service"
+            else max(2, ws.scale.live_appends_per_round // 4),
             "mode": mode,
             "floor_db": str(ws.root / f"live-floor-{mode}.db"),
             "warmup": ws.scale.warmup,
