@@ -4,6 +4,7 @@
     python -m bench.profile open        # opening a 100,000-entry incident in the timeline panel
     python -m bench.profile live        # 30 live appends into an open 100,000-entry timeline
     python -m bench.profile startup     # one start of the console, to shown and idle
+    python -m bench.profile phases      # where a start's time goes: imports, store, window, paint
 
 Needs pyinstrument (`pip install -e '.[bench]'`). Prints pyinstrument's call tree; `--html FILE`
 writes the interactive page instead. The stores are built in a temporary folder, as in bench/.
@@ -115,7 +116,72 @@ def profile_startup(tmp: Path, entries: int) -> None:
     print(f"(wall with the profiler attached: {time.perf_counter() - started:.2f} s)")
 
 
-PROFILES = {"append": profile_append, "open": profile_open, "live": profile_live, "startup": profile_startup}
+# Runs in the child: stamps time.monotonic() at each phase of a start, prints them to stderr.
+PHASES_CODE = r"""
+import sys, time
+T = {"process start (spawn)": float(sys.argv.pop(1))}
+import PySide6.QtWidgets
+T["PySide6 imported"] = time.monotonic()
+import sqlalchemy.orm
+T["SQLAlchemy (+ORM) imported"] = time.monotonic()
+import services.core, ui.console, ui.main_window
+T["Sitrep's modules imported"] = time.monotonic()
+from services.core import Sitrep
+_open = Sitrep.open.__func__
+def _opened(cls, *a, **k):
+    r = _open(cls, *a, **k); T["store opened"] = time.monotonic(); return r
+Sitrep.open = classmethod(_opened)
+from ui.main_window import MainWindow
+_init = MainWindow.__init__
+def _built(self, *a, **k):
+    T["QApplication made"] = time.monotonic(); _init(self, *a, **k); T["main window built"] = time.monotonic()
+MainWindow.__init__ = _built
+_write = sys.stdout.write
+def _ready(s):
+    if s.startswith("READY"):
+        T["shown, painted and idle"] = time.monotonic()
+    return _write(s)
+sys.stdout.write = _ready
+import bench.startup_probe
+rc = bench.startup_probe.run_sitrep(sys.argv[1:])
+first = prev = next(iter(T.values()))
+for name, t in T.items():
+    print(f"{name:28} {1000 * (t - first):7.1f} ms   +{1000 * (t - prev):6.1f}", file=sys.stderr)
+    prev = t
+"""
+
+
+def profile_phases(tmp: Path, entries: int) -> None:
+    from bench.fixtures import build_console_store
+    from bench.startup_bench import has_demo
+
+    if has_demo():
+        args = ["--demo"]
+    else:
+        build_console_store(tmp / "console")
+        args = ["--data-dir", str(tmp / "console")]
+    env = child_env()
+    for run in range(4):  # the first writes bytecode and settings; show the others
+        spawned = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-c", PHASES_CODE, repr(spawned), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if run:
+            print("\n".join(line for line in proc.stderr.splitlines() if "propagateSizeHints" not in line))
+            print()
+
+
+PROFILES = {
+    "append": profile_append,
+    "open": profile_open,
+    "live": profile_live,
+    "startup": profile_startup,
+    "phases": profile_phases,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
