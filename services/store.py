@@ -411,7 +411,7 @@ class Store:
     @property
     def has_append_lane(self) -> bool:
         """A file SQLite store has the fast lane; other databases log through `write_connection`."""
-        return self.is_sqlite and self.path is not None
+        return self.is_sqlite and self.path is not None and not self.in_memory
 
     def append_transaction(self) -> AppendTransaction:
         """`with store.append_transaction() as txn:` a write transaction on the append lane."""
