@@ -120,9 +120,25 @@ def result(
     }
 
 
+SYNC_CEILING_SHARE = 0.8  # issue 7: the outbox drains at >= 80% of the fake's own ceiling
+
+
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
-    """Fill in what a result from another module may leave out, so the table and JSON are uniform."""
+    """Fill in what a result from another module may leave out, so the table and JSON are uniform.
+
+    Rates are turned into time per item (subject_ms from items_per_s, floor_ms from ceiling_per_s),
+    so a throughput benchmark reads like the others: Sitrep's time against the floor's.
+    """
     r = dict(raw)
+    if "subject_ms" not in r and isinstance(r.get("items_per_s"), int | float) and r["items_per_s"] > 0:
+        r["subject_ms"] = 1000.0 / r["items_per_s"]
+        r.setdefault("unit", "per item")
+    if "floor_ms" not in r and isinstance(r.get("ceiling_per_s"), int | float) and r["ceiling_per_s"] > 0:
+        r["floor_ms"] = 1000.0 / r["ceiling_per_s"]
+    share = r.get("ratio_of_ceiling")
+    if isinstance(share, int | float) and r.get("target") is None:
+        r["target"] = f">= {SYNC_CEILING_SHARE:.0%} of the floor's rate"
+        r.setdefault("met", share >= SYNC_CEILING_SHARE)
     r.setdefault("title", r.get("name", "?"))
     r.setdefault("subject", "")
     r.setdefault("floor", "")

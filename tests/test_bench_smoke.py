@@ -86,8 +86,9 @@ def test_other_areas_benchmarks_plug_in(tmp_path: Path, monkeypatch) -> None:
         textwrap.dedent(
             """
             def run_metrics_benchmarks(scale):
-                return [{"name": "metrics_aggregate", "subject_ms": 2.0 * scale.factor, "floor_ms": 1.0 * scale.factor,
-                         "spread": 0.1, "target": "<= 100 ms", "met": True}]
+                return [{"name": "metrics_aggregate", "subject_ms": 2.0 * scale, "floor_ms": 1.0 * scale,
+                         "spread": 0.1, "target": "<= 100 ms", "met": True},
+                        {"name": "drain", "items_per_s": 400.0, "ceiling_per_s": 500.0, "ratio_of_ceiling": 0.8}]
             """
         )
     )
@@ -103,8 +104,11 @@ def test_other_areas_benchmarks_plug_in(tmp_path: Path, monkeypatch) -> None:
         ),
     )
     report = runner.run(["metrics", "sync", "broken"], TINY, workdir=tmp_path)
-    (metrics,) = report["results"]
+    metrics, drain = report["results"]
     assert metrics["name"] == "metrics_aggregate" and metrics["ratio"] == pytest.approx(2.0)
+    # A throughput result reads as time per item against the floor's, with the 80% target.
+    assert drain["subject_ms"] == pytest.approx(2.5) and drain["floor_ms"] == pytest.approx(2.0)
+    assert drain["ratio"] == pytest.approx(1.25) and drain["met"] is True and "80%" in drain["target"]
     assert report["skipped"] == [
         {"benchmark": "sync", "why": "smoke_sync_bench_absent is not on this branch yet"}
     ]
@@ -113,3 +117,15 @@ def test_other_areas_benchmarks_plug_in(tmp_path: Path, monkeypatch) -> None:
     assert error["benchmark"] == "broken" and "not_installed_dependency_xyz" in error["error"]
     assert "metrics_aggregate" in runner.table(report)
     sys.modules.pop("smoke_metrics_bench", None)
+
+
+def test_the_other_areas_benchmarks_on_this_branch_run_tiny(tmp_path: Path) -> None:
+    present = [
+        name for name, module, func in runner.EXTERNAL if runner.external_runner(module, func) is not None
+    ]
+    report = runner.run(present, TINY, workdir=tmp_path)
+    assert report["errors"] == []
+    assert {r["benchmark"] for r in report["results"]} == set(present)
+    for r in report["results"]:
+        assert isinstance(r["subject_ms"], float) and r["subject_ms"] > 0, r
+    runner.table(report)
