@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from models.entities import TimelineEntry
-from models.enums import EntryKind
+from models.enums import AUTHORED_KINDS, EntryKind
 from models.types import iso, new_id
 from services.core import Sitrep
 from services.timeline import GENESIS_HASH, entry_digest
@@ -91,19 +91,22 @@ def extend_timeline(sitrep: Sitrep, incident_id: str, target_entries: int, *, se
         if have >= target_entries:
             return have
         rows: list[dict[str, Any]] = []
-        ids: list[str] = []
+        authored: list[tuple[str, int, EntryKind]] = []
         for seq in range(have + 1, target_entries + 1):
             kind = rng.choice(KINDS)
             at = TIME_ZERO + timedelta(seconds=seq * 2)
             supersedes_id = None
             data = None
-            rationale = None
-            if kind is EntryKind.DECISION:
-                rationale = "errors began with the 10:02 deploy and nothing else changed"
-            if len(ids) > 10 and seq % 997 == 0:  # an occasional correction of a recent entry
-                back = rng.randint(1, 10)
-                supersedes_id = ids[-back]
-                data = {"correction_reason": "wrong region", "corrects_seq": seq - back}
+            if len(authored) > 10 and seq % 997 == 0 and kind in AUTHORED_KINDS:
+                # An occasional correction of a recent entry a person wrote (only those can be corrected).
+                corrects_id, corrects_seq, kind = authored[-rng.randint(1, 10)]
+                supersedes_id = corrects_id
+                data = {"correction_reason": "wrong region", "corrects_seq": corrects_seq}
+            rationale = (
+                "errors began with the 10:02 deploy and nothing else changed"
+                if kind is EntryKind.DECISION
+                else None
+            )
             row = {
                 "id": new_id(),
                 "incident_id": incident_id,
@@ -120,7 +123,8 @@ def extend_timeline(sitrep: Sitrep, incident_id: str, target_entries: int, *, se
                 "prev_hash": prev_hash,
             }
             row["hash"] = prev_hash = entry_digest(prev_hash, row)
-            ids.append(row["id"])
+            if kind in AUTHORED_KINDS:
+                authored.append((row["id"], seq, kind))
             rows.append(row)
         # Straight to the driver: SQLAlchemy's per-row bind processing would triple the build time.
         # The stored forms are the ones UTCDateTime and JSON write (iso text, JSON text).
