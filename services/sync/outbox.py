@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from models.entities import Incident, OutboxItem, Person, RemoteLink
 from models.enums import OutboxState, Status
@@ -52,6 +52,9 @@ def insert_ignoring_duplicates(db, table, rows: list[dict[str, Any]], conflict_c
     if name == "sqlite":
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
     elif name == "postgresql":
+        # Imported here: the PostgreSQL dialect costs ~50-100 ms to import, which a SQLite start need not pay.
+        from sqlalchemy.dialects import postgresql
+
         stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
     else:  # pragma: no cover - other databases: check first
         for row in rows:

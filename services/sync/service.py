@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import select
 
 from models.entities import SyncBackendState
@@ -27,7 +26,11 @@ from services.secrets import KeyringUnavailable, SecretStore
 from services.sync.outbox import OutboxQueue, OutboxWriter
 from services.sync.settings import BackendSettings
 from services.sync.transport import Http, Pacer, SyncFailure
-from services.sync.worker import DrainReport, SyncEvent, SyncWorker
+
+if TYPE_CHECKING:
+    # The worker (and httpx under it) is imported when a worker is made: opening the store and the
+    # console's first paint do not need it (~100 ms of imports; bench/ startup).
+    from services.sync.worker import DrainReport, SyncEvent, SyncWorker
 
 log = logging.getLogger(__name__)
 B = SyncBackendState.__table__
@@ -259,6 +262,8 @@ class SyncService:
                 log.exception("sync listener failed")
 
     def make_worker(self, **overrides) -> SyncWorker:
+        from services.sync.worker import SyncWorker
+
         options = {**self.worker_options, **overrides}
         return SyncWorker(
             self._store.url,
@@ -321,6 +326,8 @@ class SyncService:
         if missing:
             raise ValidationError(" ".join(missing))
         timeout = float(adapter.setting("timeout_s") or 20.0)
+        import httpx
+
         with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))) as client:
             http = Http(client, label=cls.label, base_url=adapter.base_url(), headers=adapter.headers,
                         describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=Pacer(None),
@@ -336,6 +343,8 @@ class SyncService:
         adapter = cls(self.settings.backend(backend), self.secrets)
         if not hasattr(adapter, "components"):
             raise ValidationError(f"{cls.label} has no components.")
+        import httpx
+
         with httpx.Client(timeout=float(adapter.setting("timeout_s") or 20.0)) as client:
             http = Http(client, label=cls.label, base_url=adapter.base_url(), headers=adapter.headers,
                         describe_error=adapter.describe_error, rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip

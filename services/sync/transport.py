@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported where a request is sent: start-up does not pay for it (bench/)
+    import httpx
 
 RETRY_AFTER_MAX_S = 15 * 60.0  # a server asking for longer than this is clamped (RFC 9110 allows any)
 BACKOFF_BASE_S = 1.0
@@ -282,6 +283,8 @@ class Http:
     ) -> Reply | None:
         """Send one request. With not_found_ok, a 404 returns None instead of failing. With text_answer,
         a success's body is the plain text (Slack's incoming webhooks answer "ok", not JSON)."""
+        import httpx  # already loaded by whoever made self.client: a dictionary lookup
+
         self.pacer.wait(self._stop)
         headers = self._headers()  # credentials resolved at each use
         content = None
