@@ -4,7 +4,7 @@
     python -m bench.profile open        # opening a 100,000-entry incident in the timeline panel
     python -m bench.profile live        # 30 live appends into an open 100,000-entry timeline
     python -m bench.profile startup     # one start of the console, to shown and idle
-    python -m bench.profile phases      # where a start's time goes: imports, store, window, paint
+    python -m bench.profile phases      # where a start's time goes: imports, store, (seed,) window, paint
 
 Needs pyinstrument (`pip install -e '.[bench]'`). Prints pyinstrument's call tree; `--html FILE`
 writes the interactive page instead. The stores are built in a temporary folder, as in bench/.
@@ -134,7 +134,7 @@ Sitrep.open = classmethod(_opened)
 from ui.main_window import MainWindow
 _init = MainWindow.__init__
 def _built(self, *a, **k):
-    T["QApplication made"] = time.monotonic(); _init(self, *a, **k); T["main window built"] = time.monotonic()
+    T["QApplication (+ --demo seed)"] = time.monotonic(); _init(self, *a, **k); T["main window built"] = time.monotonic()
 MainWindow.__init__ = _built
 _write = sys.stdout.write
 def _ready(s):
@@ -155,24 +155,31 @@ def profile_phases(tmp: Path, entries: int) -> None:
     from bench.fixtures import build_console_store
     from bench.startup_bench import has_demo
 
+    build_console_store(tmp / "console")
+    variants = {"an existing store": ["--data-dir", str(tmp / "console")]}
     if has_demo():
-        args = ["--demo"]
-    else:
-        build_console_store(tmp / "console")
-        args = ["--data-dir", str(tmp / "console")]
+        variants["--demo"] = ["--demo"]
     env = child_env()
-    for run in range(4):  # the first writes bytecode and settings; show the others
-        spawned = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, "-c", PHASES_CODE, repr(spawned), *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if run:
-            print("\n".join(line for line in proc.stderr.splitlines() if "propagateSizeHints" not in line))
-            print()
+    for label, args in variants.items():
+        for run in range(3):  # the first writes bytecode and settings; show the others
+            spawned = time.monotonic()
+            proc = subprocess.run(
+                [sys.executable, "-c", PHASES_CODE, repr(spawned), *args],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if run:
+                print(f"-- {label}")
+                print(
+                    "\n".join(
+                        line
+                        for line in proc.stderr.splitlines()
+                        if line[:1] not in (" ", "") and ("ms" in line)
+                    )
+                )
+                print()
 
 
 PROFILES = {

@@ -91,7 +91,7 @@ def _open(ws: Workspace) -> list[dict[str, Any]]:
 def _startup(ws: Workspace) -> list[dict[str, Any]]:
     from bench import startup_bench
 
-    return [startup_bench.run(ws.scale, ws.root)]
+    return startup_bench.run(ws.scale, ws.root)
 
 
 def _live(ws: Workspace) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ class Scale:
     # full-size workload by this (1.0 full, smaller for --quick, tiny for the smoke test).
     factor: float = 1.0
     warmup: bool = True  # an untimed first run of each side (the smoke test skips it)
+    every_variant: bool = True  # e.g. start-up on --demo and on an existing store (the smoke test: one)
 
     def with_rounds(self, rounds: int | None) -> Scale:
         return self if rounds is None else replace(self, rounds=max(1, rounds))
@@ -39,4 +40,5 @@ TINY = Scale(
     label="tiny",
     factor=0.005,
     warmup=False,
+    every_variant=False,
 )
