@@ -163,6 +163,7 @@ def open_incident(args: dict[str, Any]) -> dict[str, Any]:
     console = Console(Path(args["data_dir"]))
     show_and_settle(app, console.panel)
     floor_view = bare_view(like=console.view)
+    floor_view.setModel(BareModel(0))  # the header takes its height now, so the viewport is sized right
     floor_watch = PaintWatch(floor_view.viewport())
     show_like(app, floor_view, console.view)
     incident_id = args["incident_id"]
