@@ -182,7 +182,7 @@ def _append_on_lane(
     )
     entry = EntryRow(**row)
     if hooks:
-        db = txn.connection()
+        db = txn.connection_on_demand()
         for hook in hooks:
             hook(db, entry)
     return entry

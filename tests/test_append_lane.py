@@ -11,7 +11,7 @@ import sqlite3
 import threading
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from models.entities import Incident
 from services.core import Sitrep
@@ -115,6 +115,20 @@ def test_hooks_get_a_sqlalchemy_connection_in_the_same_transaction(sitrep: Sitre
             select(Incident.__table__.c.summary).where(Incident.__table__.c.id == incident.id)
         )
         assert summary.scalar_one() == f"last entry #{entry.seq}"
+
+
+def test_hooks_that_only_look_at_the_entry_make_no_connection(sitrep: Sitrep, incident) -> None:
+    sitrep.timeline.log(incident.id, "opens the lane", author="ana")
+    checkouts = []
+    event.listen(sitrep.store._append_lane.engine, "checkout", lambda *a: checkouts.append(1))
+    seen = []
+    sitrep.store.entry_hooks.append(lambda db, entry: seen.append(entry.seq))
+    first = sitrep.timeline.log(incident.id, "looked at", author="ana")
+    assert seen == [first.seq] and checkouts == []
+    sitrep.store.entry_hooks.append(lambda db, entry: seen.append(db.dialect.name))  # as the outbox asks
+    second = sitrep.timeline.log(incident.id, "asked about", author="ana")
+    assert seen == [first.seq, second.seq, "sqlite"] and checkouts == [1]
+    sitrep.store.entry_hooks.clear()
 
 
 def test_a_failing_hook_undoes_the_entry(sitrep: Sitrep, incident) -> None:
