@@ -1,7 +1,7 @@
 """`python -m bench`: run every benchmark, print the table, write the JSON.
 
     python -m bench                    # everything, full size (a few minutes)
-    python -m bench --quick            # fewer rounds and appends; same 100,000-entry incident
+    python -m bench --quick            # fewer rounds and appends; same 100,000-entry incident (a few minutes)
     python -m bench --only append_entry --only startup --rounds 9
     python -m bench --list             # the names --only takes
 
@@ -274,7 +274,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m bench", description="Sitrep's hot paths against their floors."
     )
-    p.add_argument("--quick", action="store_true", help="fewer rounds and appends (about a minute)")
+    p.add_argument("--quick", action="store_true", help="fewer rounds and appends (a few minutes)")
     p.add_argument("--only", action="append", metavar="NAME", help="run only this benchmark (repeatable)")
     p.add_argument("--rounds", type=int, help="interleaved rounds per benchmark (default 7, quick 3)")
     p.add_argument("--out", type=Path, help="write the JSON here (default bench/results/<date>T<time>.json)")
