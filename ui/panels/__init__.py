@@ -21,6 +21,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.incidents",
     "ui.panels.timeline",
     "ui.panels.roles",
+    "ui.panels.sync",
 )
 
 
