@@ -201,3 +201,133 @@ class SyncBackendState(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_pull_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# -- communications (migration 0004) ---------------------------------------------------------
+class CommsMessage(Base):
+    """A message drafted from a template: its fields, its renderings per channel, and its approval.
+
+    The state moves draft -> pending_approval -> approved -> sent (or rejected, which returns it to
+    the drafter). `content_hash` covers what would be sent; an approval holds only for the content it
+    saw (`approved_hash`), so an edit after approval needs a new one.
+    """
+
+    __tablename__ = "comms_messages"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "number", name="uq_comms_messages_incident_number"),
+        Index("ix_comms_messages_incident_state", "incident_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"))
+    number: Mapped[int] = mapped_column(Integer)
+    template_id: Mapped[str] = mapped_column(String(80))
+    template_name: Mapped[str] = mapped_column(String(200))
+    audience: Mapped[str] = mapped_column(String(40))
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    recipients: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    rendered: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    approver: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    approved_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    rejected_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rejection_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_entry_id: Mapped[str | None] = mapped_column(
+        ForeignKey("timeline_entries.id", ondelete="RESTRICT"), nullable=True
+    )
+
+
+class Stakeholder(Base):
+    """A person or group who must hear about some incidents, and how to reach them."""
+
+    __tablename__ = "stakeholders"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    handle: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), default="person")  # person | group
+    group: Mapped[str] = mapped_column(String(40))  # executives, legal, compliance, pr, regulator, vendor...
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    slack: Mapped[str | None] = mapped_column(String(120), nullable=True)  # a channel or member id
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    severities: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: none by severity
+    incident_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CommsLogEntry(Base):
+    """One line of the stakeholder log: a message sent on one channel, or a contact made outside Sitrep.
+
+    Append-only and hash-chained per incident, like the timeline.
+    """
+
+    __tablename__ = "comms_log"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "seq", name="uq_comms_log_incident_seq"),
+        Index("ix_comms_log_occurred", "occurred_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # message | contact
+    direction: Mapped[str] = mapped_column(String(10))  # outbound | inbound
+    channel: Mapped[str] = mapped_column(String(40))
+    audience: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    content: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(120))
+    approver: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    message_id: Mapped[str | None] = mapped_column(
+        ForeignKey("comms_messages.id", ondelete="RESTRICT"), nullable=True
+    )
+    entry_id: Mapped[str | None] = mapped_column(
+        ForeignKey("timeline_entries.id", ondelete="RESTRICT"), nullable=True
+    )
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class RegulatoryClock(Base):
+    """A notification deadline a regime sets on an incident (data from resources/regulatory.toml).
+
+    awaiting: its trigger (e.g. the materiality decision) has not happened yet; running: counting down
+    to deadline_at; met: the notice was made; withdrawn: judged not to apply.
+    """
+
+    __tablename__ = "regulatory_clocks"
+    __table_args__ = (UniqueConstraint("incident_id", "rule_id", name="uq_regulatory_clocks_incident_rule"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"))
+    rule_id: Mapped[str] = mapped_column(String(80))
+    label: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the rule as it was applied
+    state: Mapped[str] = mapped_column(String(12))
+    trigger_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    started_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -123,3 +123,28 @@ class OutboxState(StrEnum):
     @property
     def label(self) -> str:
         return self.value.replace("_", " ")
+
+
+class MessageState(StrEnum):
+    """Where a drafted message is between the template and the channels."""
+
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SENT = "sent"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class ClockState(StrEnum):
+    AWAITING = "awaiting"  # its trigger has not happened yet
+    RUNNING = "running"
+    MET = "met"
+    WITHDRAWN = "withdrawn"  # judged not to apply
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()

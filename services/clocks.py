@@ -85,7 +85,7 @@ def compute_clocks(inc: IncidentView, catalog: Catalog, last_update_at: datetime
             ):
                 minutes = level.long_incident_update_every_min
             base = last_update_at
-        clocks.append(Clock("next_update", "Next update due", base + timedelta(minutes=minutes), None))
+        clocks.append(Clock("next_update", "Next external update", base + timedelta(minutes=minutes), None))
     return clocks
 
 

@@ -80,6 +80,10 @@ class Sitrep:
 
         self.sync = SyncService(store, config_dir, now=now, publish=pub, **(sync_options or {}))
         self.changes.subscribe(lambda change: change.topic != "sync" and self.sync.wake())
+        # Comms registers its guard in store.entry_hooks; messages leave through the sync outbox.
+        from services.comms.service import CommsService
+
+        self.comms = CommsService(store, self.catalog, now, pub, config_dir, sync=self.sync)
 
     @classmethod
     def open(

@@ -193,7 +193,7 @@ class Exchange:
             _set_state(local, d)
             s.add(local)
             s.flush()
-            start = 0
+            start, extending = 0, True
             report.created.append(key)
         else:
             have = (
@@ -208,7 +208,8 @@ class Exchange:
                         "(the two copies diverged). Nothing was imported."
                     )
             start = len(have)
-            if len(entries) > start:
+            extending = len(entries) > start
+            if extending:
                 _set_state(local, d)
                 report.extended.append(local.key)
             else:
@@ -237,6 +238,12 @@ class Exchange:
                         checklist_done=r["checklist_done"],
                     )
                 )
+            elif extending:
+                # The file's chain runs further than ours, so its holdings are the later truth: a release,
+                # a handover or a checklist tick that its new entries record must show in the state too.
+                existing.ended_at = r["ended_at"]
+                existing.checklist_done = r["checklist_done"]
+                existing.handover_brief = r["handover_brief"]
             elif existing.ended_at is None and r["ended_at"] is not None:
                 existing.ended_at = r["ended_at"]
         s.flush()

@@ -10,13 +10,15 @@ from importlib import metadata
 
 from sqlalchemy import select, text
 
-from models.entities import Incident, TimelineEntry
+from models.entities import CommsLogEntry, Incident, TimelineEntry
 from models.migrations import SCHEMA_HEAD
+from services.comms.log import LOG_COLUMNS, LogRow, first_break
 from services.timeline import GENESIS_HASH, entry_digest
 from services.views import EntryRow
 
 _T = TimelineEntry.__table__
 _COLS = [_T.c[name] for name in EntryRow._fields]
+_CL = CommsLogEntry.__table__
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class VerifyReport:
     incidents: int
     entries: int
     breaks: list[ChainBreak]
+    log_entries: int = 0  # stakeholder log lines checked
 
     @property
     def ok(self) -> bool:
@@ -64,16 +67,19 @@ class IntegrityService:
     def verify(self, ref: str | None = None) -> VerifyReport:
         breaks: list[ChainBreak] = []
         entries = 0
+        wanted = None
+        if ref is not None:  # resolved first: an in-memory store has one connection, not two at once
+            from services.incidents import IncidentService
+
+            with self._store.read() as s:
+                wanted = IncidentService._load(s, ref).id
+        log_entries = 0
         with self._store.read_connection() as conn:
             stmt = select(Incident.__table__.c.id, Incident.__table__.c.key).order_by(
                 Incident.__table__.c.number
             )
             incidents = conn.execute(stmt).all()
-            if ref is not None:
-                from services.incidents import IncidentService
-
-                with self._store.read() as s:
-                    wanted = IncidentService._load(s, ref).id
+            if wanted is not None:
                 incidents = [i for i in incidents if i[0] == wanted]
             for inc_id, key in incidents:
                 rows = [
@@ -84,7 +90,14 @@ class IntegrityService:
                 problem = verify_rows(key, rows)
                 if problem:
                     breaks.append(problem)
-        return VerifyReport(len(incidents), entries, breaks)
+                log_rows = [LogRow(*r) for r in conn.execute(
+                    select(*LOG_COLUMNS).where(_CL.c.incident_id == inc_id).order_by(_CL.c.seq))]  # fmt: skip
+                log_entries += len(log_rows)
+                broken = first_break(log_rows)
+                if broken:
+                    row, reason = broken
+                    breaks.append(ChainBreak(key, row.seq, row.id, f"stakeholder log line {reason}"))
+        return VerifyReport(len(incidents), entries, breaks, log_entries)
 
     def doctor(self, paths: dict[str, str]) -> dict[str, object]:
         """Facts about this installation, for a support request or a bug report."""

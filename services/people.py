@@ -19,7 +19,7 @@ def check_timezone(tz: str) -> str:
     tz = (tz or "UTC").strip()
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder of zones: IsADirectoryError
         raise ValidationError(
             f"Unknown time zone '{tz}'. Use an IANA name such as Europe/Berlin or America/New_York.",
             field="timezone",

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from models.migrations import KNOWN_REVISIONS, MIGRATIONS_DIR, SCHEMA_HEAD
 from services.errors import SchemaTooNew, StoreError
@@ -67,8 +68,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _make_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url)
+def _make_engine(url: str, *, immediate: bool, single_connection: bool = False) -> Engine:
+    engine = create_engine(url, poolclass=StaticPool) if single_connection else create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
 
@@ -94,8 +95,13 @@ class Store:
         self.backups_dir = backups_dir
         self.path = sqlite_path(url)
         self.is_sqlite = url.startswith("sqlite")
-        self.writer = _make_engine(url, immediate=True)
-        self.reader = _make_engine(url, immediate=False) if self.is_sqlite else self.writer
+        # An in-memory SQLite database lives and dies with its one connection: everyone shares it.
+        self.in_memory = self.is_sqlite and make_url(url).database in (None, "", ":memory:")
+        self.writer = _make_engine(url, immediate=True, single_connection=self.in_memory)
+        if self.is_sqlite and not self.in_memory:
+            self.reader = _make_engine(url, immediate=False)
+        else:
+            self.reader = self.writer
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
         self.last_backup: Path | None = None

@@ -187,6 +187,14 @@ class TimelineService:
             if old is None:
                 raise NotFound("That timeline entry does not exist.")
             old = EntryRow(*old)
+            if old.kind not in AUTHORED_KINDS:
+                # Its text is the record of a change to the incident; a free-text correction would make
+                # the timeline say something the incident's state does not. Change the incident instead.
+                raise ValidationError(
+                    f"Entry #{old.seq} was written by Sitrep when the incident changed ({old.kind.replace('_', ' ')}); "
+                    "make the change on the incident instead (e.g. move the milestone), and its entry will record it.",
+                    field="entry",
+                )
             already = conn.execute(select(_T.c.seq).where(_T.c.supersedes_id == entry_id)).first()
             if already is not None:
                 raise ValidationError(

@@ -17,6 +17,38 @@ import pytest  # noqa: E402
 from services.core import Sitrep  # noqa: E402
 
 
+def _ram_folder() -> Path | None:
+    """/dev/shm when it is there, writable and roomy (a container's default 64 MB is not)."""
+    shm = Path("/dev/shm")
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    roomy = st.f_bavail * st.f_frsize > 1 << 30
+    return shm if roomy and os.access(shm, os.W_OK) else None
+
+
+def pytest_configure(config) -> None:
+    # Test stores live in RAM unless told otherwise (--basetemp). Every commit is synchronous=FULL, and on
+    # a disk shared with other work the fsyncs, not the code, set the pace: the same suite took 65 s on
+    # disk and 22 s in RAM on a busy machine. They are still real SQLite files with WAL and file locks;
+    # durability itself is a property of SQLite and the disk, measured in bench/, not asserted here.
+    ram = _ram_folder()
+    if config.option.basetemp is None and ram is not None:
+        import tempfile
+
+        config.option.basetemp = tempfile.mkdtemp(prefix="sitrep-tests-", dir=ram)
+        config._sitrep_ram_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config) -> None:
+    folder = getattr(config, "_sitrep_ram_basetemp", None)
+    if folder:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class FakeClock:
     """A clock the test moves by hand, so deadlines can be crossed without sleeping."""
 
@@ -43,17 +75,35 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    """An empty database at the schema head, made once by the real migrations; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "sitrep.db"
+    Sitrep.open(f"sqlite:///{path}").close()
+    return path
+
+
+def _fresh_store(data_dir: Path, template: Path) -> Path:
+    import shutil
+
+    db = data_dir / "sitrep.db"
+    shutil.copyfile(template, db)  # closed, so checkpointed: the one file is the whole database
+    return db
+
+
 @pytest.fixture
-def sitrep(data_dir: Path, clock: FakeClock):
-    app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", backups_dir=data_dir / "backups", now=clock)
+def sitrep(data_dir: Path, clock: FakeClock, migrated_db: Path):
+    db = _fresh_store(data_dir, migrated_db)
+    app = Sitrep.open(f"sqlite:///{db}", backups_dir=data_dir / "backups", now=clock)
     yield app
     app.close()
 
 
 @pytest.fixture
-def live_sitrep(data_dir: Path):
+def live_sitrep(data_dir: Path, migrated_db: Path):
     """Real wall-clock time, for the GUI and CLI tests."""
-    app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", backups_dir=data_dir / "backups")
+    db = _fresh_store(data_dir, migrated_db)
+    app = Sitrep.open(f"sqlite:///{db}", backups_dir=data_dir / "backups")
     yield app
     app.close()
 

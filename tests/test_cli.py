@@ -106,7 +106,7 @@ def test_json_output_parses_for_every_command_that_offers_it(run_cli, data_dir):
     assert j("role", "checklist", "INC-0001", "IC", "1")[0]["done"] is True
     assert [p["handle"] for p in j("people", "list")] == ["ana"]
     assert [s["id"] for s in j("severities")] == ["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"]
-    assert j("verify") == {"ok": True, "incidents": 1, "entries": 7, "breaks": []}
+    assert j("verify") == {"ok": True, "incidents": 1, "entries": 7, "log_entries": 0, "breaks": []}
     doctor = j("doctor")
     assert doctor["integrity_check"] == "ok" and doctor["journal_mode"] == "wal"
     assert Path(j("backup")["backup"]).is_file()
@@ -192,21 +192,61 @@ def _env() -> dict[str, str]:
 def test_the_real_entry_points_run(tmp_path):
     """`python -m app` and the installed `sitrep` console script, each in its own process."""
     d = tmp_path / "data"
-    python_m = [sys.executable, "-m", "app", "--data-dir", str(d)]
     run = lambda argv: subprocess.run(argv, capture_output=True, text=True, env=_env(), timeout=120)  # noqa: E731
 
-    r = run([*python_m, "list"])
-    assert (r.returncode, r.stdout.strip(), r.stderr) == (0, "No incidents.", "")
-    r = run([*python_m, "declare", "Checkout down", "-s", "SEV9"])
-    assert (
-        r.returncode == 2
-        and r.stderr.startswith("sitrep: error: Unknown severity")
-        and "Traceback" not in r.stderr
-    )
+    r = run([sys.executable, "-m", "app", "--data-dir", str(d), "declare", "Checkout down", "-s", "SEV1"])
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout.startswith("Declared INC-0001")
 
     script = Path(sys.executable).with_name("sitrep")
     assert script.is_file(), "the `sitrep` console script is not installed next to this Python"
-    r = run([str(script), "--data-dir", str(d), "declare", "Checkout down", "-s", "SEV1"])
-    assert r.returncode == 0 and r.stdout.startswith("Declared INC-0001"), r.stderr
-    r = run([*python_m, "list"])
-    assert r.stdout.startswith("INC-0001  SEV1")
+    r = run([str(script), "--data-dir", str(d), "list"])
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout.startswith("INC-0001  SEV1 MAJOR Declared")
+
+
+def test_a_bug_is_reported_in_one_line_with_the_details_in_the_log(run_cli, data_dir, monkeypatch):
+    from services.incidents import IncidentService
+
+    def broken(self, **kwargs):
+        raise RuntimeError("list exploded")
+
+    monkeypatch.setattr(IncidentService, "list", broken)  # stands in for a bug; nothing else can
+    code, out, err = run_cli("list")
+    assert code == 70 and out == ""
+    assert err.startswith("sitrep: internal error (a bug, not your input).") and err.count("\n") == 1
+    assert "Traceback" not in err and "list exploded" not in err
+    log = (data_dir / "logs" / "sitrep.log").read_text(encoding="utf-8")
+    assert "Traceback" in log and "RuntimeError: list exploded" in log
+
+
+def test_export_to_a_file_and_to_a_place_that_cannot_be_written(run_cli, data_dir, tmp_path):
+    assert run_cli("declare", "Checkout down", "-s", "SEV1")[0] == 0
+    target = tmp_path / "out" / "incidents.json"
+    assert_one_line_error(*run_cli("export", "-o", str(target)), 2, "Cannot write")
+    target.parent.mkdir()
+    code, out, err = run_cli("export", "INC-0001", "-o", str(target))
+    assert code == 0 and out == "" and "Exported 1 incident(s)" in err
+    assert json.loads(target.read_text(encoding="utf-8"))["incidents"][0]["key"] == "INC-0001"
+    assert not list(target.parent.glob("*.part")), "the temporary file was renamed into place"
+
+
+def test_the_data_folder_comes_from_the_option_or_the_environment(tmp_path, monkeypatch):
+    from app.paths import resolve_paths
+
+    monkeypatch.setenv("SITREP_DATA_DIR", str(tmp_path / "from-env"))
+    assert resolve_paths().database == tmp_path / "from-env" / "sitrep.db"
+    paths = resolve_paths(tmp_path / "from-option")
+    assert paths.database == tmp_path / "from-option" / "sitrep.db"
+    assert {paths.logs, paths.backups, paths.config} == {
+        tmp_path / "from-option" / "logs",
+        tmp_path / "from-option" / "backups",
+        tmp_path / "from-option" / "config",
+    }
+    monkeypatch.chdir(tmp_path)
+    assert resolve_paths("relative").data == tmp_path / "relative"
+
+
+def test_version(run_cli):
+    code, out, _ = run_cli("--version")
+    assert code == 0 and out.startswith("sitrep ")

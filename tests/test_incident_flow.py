@@ -38,9 +38,9 @@ def test_whole_incident_leaves_the_expected_record(sitrep, clock):
         ("role_change", "Incident Commander handed over from Ana Ruiz (@ana) to Ben Okafor (@ben)"),
         ("milestone_change", f"Milestone set: Bridge opened at {iso(at(9))}"),
         ("clock_breach", f"Clock breached: Bridge open was due {iso(at(5))} (SEV1); met 4 min late"),
-        ("clock_breach", f"Clock breached: Next update due was due {iso(at(10))} (SEV1)"),
+        ("clock_breach", f"Clock breached: Next external update was due {iso(at(10))} (SEV1)"),
         ("comms", "Status page: investigating failed card payments at checkout"),
-        ("clock_breach", f"Clock breached: Next update due was due {iso(at(32))} (SEV1)"),
+        ("clock_breach", f"Clock breached: Next external update was due {iso(at(32))} (SEV1)"),
         ("status_change", "Status changed: Declared → Mitigated"),
         ("status_change", "Status changed: Mitigated → Resolved"),
     ]

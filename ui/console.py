@@ -12,6 +12,7 @@ from app.paths import Paths
 from services.core import Sitrep
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
+from ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ def application() -> QApplication:
         app.setApplicationDisplayName("Sitrep")
         app.setOrganizationName("Sitrep")
         app.setDesktopFileName("sitrep")
+        apply_theme(app)
     return app
 
 
@@ -41,14 +43,17 @@ def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
 
 def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False) -> int:
     app = application()
+    demo_incident = None
     if demo:
         from services.demo import seed_demo
 
-        seed_demo(sitrep)
+        demo_incident = seed_demo(sitrep)
     from ui.main_window import MainWindow
 
     ctx = build_context(sitrep, paths=paths, author=author)
     window = MainWindow(ctx)
+    if demo_incident is not None:
+        window.reload_incidents(select=demo_incident.id)
     crash = CrashHandler(lambda: window)
     ctx.extras["crash_handler"] = crash
     for panel in window.panels.values():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -28,6 +29,41 @@ from ui.panels import PanelSpec, load_panels
 
 log = logging.getLogger(__name__)
 LAYOUT_VERSION = 1
+MIN_MAIN_COLUMN = 760  # px the timeline needs to show an entry's text beside its time, kind and author
+
+
+@dataclass
+class ColumnPlan:
+    widths: dict  # dock -> width in px, for the docks that keep a column
+    tabbed: list = field(default_factory=list)  # docks that become tabs of `tab_into`
+    tab_into: object = None
+
+
+def plan_columns(window_width: int, columns: list[tuple], min_main: int, gap: int = 8) -> ColumnPlan:
+    """How the side columns share the window's width on first run.
+
+    `columns` is (dock, fixed width or None, is on the right). Columns with a fixed width keep it;
+    the others (the timeline) share the rest. When that rest would be narrower than `min_main`
+    (a laptop screen), the fixed-width left columns become tabs beside the first right column.
+    """
+
+    def share_of(kept: list[tuple]) -> int:
+        flexible = [c for c in kept if not c[1]]
+        spare = window_width - sum(c[1] for c in kept if c[1]) - gap * len(kept)
+        return spare // len(flexible) if flexible else 0
+
+    kept, plan = list(columns), ColumnPlan({})
+    has_flexible = any(not c[1] for c in columns)
+    if has_flexible and share_of(kept) < min_main:
+        right = [c for c in kept if c[2]]
+        left_fixed = [c for c in kept if c[1] and not c[2]]
+        if right and left_fixed:
+            plan.tab_into = right[0][0]
+            plan.tabbed = [c[0] for c in left_fixed]
+            kept = [c for c in kept if c not in left_fixed]
+    share = max(share_of(kept), 200)
+    plan.widths = {dock: (width or share) for dock, width, _ in kept}
+    return plan
 
 
 class MainWindow(QMainWindow):
@@ -37,6 +73,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Sitrep")
         self.setObjectName("sitrep-main")
         self.setDockNestingEnabled(True)
+        # Every panel is a dock. An empty central area would sit between them as a grey gap once a
+        # dock (the header) is shorter than its share, so the centre is a zero-size placeholder.
+        central = QWidget(self)
+        central.setObjectName("central-placeholder")
+        central.setMaximumWidth(0)
+        self.setCentralWidget(central)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
@@ -60,9 +102,24 @@ class MainWindow(QMainWindow):
         self._build_commands()
         ctx.notifier.changed.connect(self._on_change)
         ctx.selection.changed.connect(self._on_selection)
-        self.resize(1400, 880)
+        self._fit_to_screen(1400, 880)
         self._restore_layout()
         self.reload_incidents(select=ctx.settings.value("last_incident", "", str) or None)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """The first-run size: most of a big screen, all of a small one (maximized when the wanted
+        size does not fit a 1366×768 laptop). A saved geometry replaces it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            width = max(width, int(avail.width() * 0.85))
+            height = max(height, int(avail.height() * 0.85))
+            if width > avail.width() or height > avail.height():
+                # The window frame is not part of availableGeometry: maximizing is the only size
+                # that is sure to keep the status bar and the entry line on screen.
+                self.setWindowState(Qt.WindowState.WindowMaximized)
+            width, height = min(width, avail.width()), min(height, avail.height())
+        self.resize(width, height)
 
     # -- building ----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -136,9 +193,8 @@ class MainWindow(QMainWindow):
             self.panels[spec.id] = widget
         for dock in first_in_area.values():
             dock.raise_()
-        widths = [(self.docks[s.id], s.default_width) for s in specs if s.default_width]
-        if widths:
-            self.resizeDocks([d for d, _ in widths], [w for _, w in widths], Qt.Orientation.Horizontal)
+        side = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._column_widths = [(self.docks[s.id], s.default_width) for s in specs if s.area in side]
 
     def _build_commands(self) -> None:
         pal = QAction("Command palette…", self)
@@ -308,13 +364,39 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState(LAYOUT_VERSION)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)
+        self._layout_restored = isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, LAYOUT_VERSION)
         for dock in self.docks.values():
             dock.setFloating(False)
+        self._apply_default_widths()
+
+    def _apply_default_widths(self) -> None:
+        """Side panels get their stated widths; panels without one (the timeline) share the rest.
+
+        Only meaningful once the window has its real size, so it runs on first show, not at build.
+        """
+        columns = [(d, w) for d, w in self._column_widths if d.isVisible() and not d.isFloating()]
+        if not columns:
+            return
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        plan = plan_columns(
+            self.width(), [(d, w, self.dockWidgetArea(d) == right) for d, w in columns], MIN_MAIN_COLUMN
+        )
+        if plan.tab_into is not None:
+            for dock in plan.tabbed:
+                self.tabifyDockWidget(plan.tab_into, dock)
+            plan.tab_into.raise_()
+        self.resizeDocks(list(plan.widths), list(plan.widths.values()), Qt.Orientation.Horizontal)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._layout_restored and not self._widths_applied:
+            self._widths_applied = True
+            QTimer.singleShot(0, self._apply_default_widths)
+
+    _widths_applied = False
 
     def save_layout(self) -> None:
         self.ctx.settings.setValue("window/geometry", self.saveGeometry())

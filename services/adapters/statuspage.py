@@ -142,12 +142,19 @@ class StatuspageAdapter(Adapter):
         named = isinstance(choice, list | tuple) and self.name in choice
         by_kind = choice is None and e.kind in (self.setting("comms_kinds") or [])
         if is_authored(change) and (named or by_kind):
+            # A message released by comms carries the status page's own wording (name, body, status).
+            post = data.get("statuspage") if isinstance(data.get("statuspage"), dict) else {}
+            body = post.get("body") or e.body
             if not change.has_remote():
-                status = smap.get(inc.status, "investigating")
-                return [
-                    Planned("create_incident", self._create_facts(inc, status, e.body, notify), create_key)
-                ]
-            return [Planned("update_incident", {"body": e.body, "deliver_notifications": bool(notify)}, key)]
+                status = post.get("status") or smap.get(inc.status, "investigating")
+                facts = self._create_facts(inc, status, body, notify)
+                if post.get("name"):
+                    facts["name"] = post["name"]
+                return [Planned("create_incident", facts, create_key)]
+            payload = {"body": body, "deliver_notifications": bool(notify)}
+            if post.get("status"):
+                payload["status"] = post["status"]
+            return [Planned("update_incident", payload, key)]
         if not change.has_remote():
             return []
         if e.kind == EntryKind.STATUS_CHANGE.value:

@@ -278,8 +278,10 @@ class Http:
         params: Any = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
         not_found_ok: bool = False,
+        text_answer: bool = False,
     ) -> Reply | None:
-        """Send one request. With not_found_ok, a 404 returns None instead of failing."""
+        """Send one request. With not_found_ok, a 404 returns None instead of failing. With text_answer,
+        a success's body is the plain text (Slack's incoming webhooks answer "ok", not JSON)."""
         self.pacer.wait(self._stop)
         headers = self._headers()  # credentials resolved at each use
         content = None
@@ -309,13 +311,17 @@ class Http:
             ) from None
         except httpx.HTTPError as exc:
             raise TransientFailure(f"{self.label}: network error ({_net_reason(exc)}).") from None
-        return self._classify(method, response, ok, not_found_ok)
+        return self._classify(method, response, ok, not_found_ok, text_answer)
 
-    def _classify(self, method: str, response: httpx.Response, ok, not_found_ok) -> Reply | None:
+    def _classify(
+        self, method: str, response: httpx.Response, ok, not_found_ok, text_answer=False
+    ) -> Reply | None:
         status = response.status_code
         hint = self._pace_hint(response.headers, status)
         if hint:
             self.pacer.hold_until(hint)
+        if text_answer and status in ok:
+            return Reply(status, response.headers, response.text)
         # JSON straight from the bytes (RFC 8259 JSON is UTF-8): decoding to text first, with the
         # charset looked up in Content-Type, costs more than the parse on every answer.
         content = response.content

@@ -21,6 +21,8 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.incidents",
     "ui.panels.timeline",
     "ui.panels.roles",
+    "ui.panels.comms",
+    "ui.panels.stakeholder_log",
     "ui.panels.sync",
 )
 

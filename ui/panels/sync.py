@@ -67,6 +67,8 @@ _OP_NAMES = {
     "transition": "move ticket",
     "link_issue": "link issue",
     "event": "alert event",
+    "send_email": "send e-mail",
+    "post_message": "post message",
 }
 
 

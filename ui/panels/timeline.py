@@ -218,6 +218,8 @@ class TimelinePanel(QWidget):
             self.remote_links.set_incident(incident.id if incident else None)
             self.model.set_incident(incident.id if incident else None)
             self.view.scrollToBottom()
+            # Again once the view has its final size (at start-up it is laid out after this).
+            QTimer.singleShot(0, self.view.scrollToBottom)
             self._show_error(None)
 
     def _on_change(self, change: Change) -> None:
@@ -237,7 +239,7 @@ class TimelinePanel(QWidget):
         if self.model.filter.active and self.incident is not None:
             self.count_label.setText(f"{shown:,} shown")
         else:
-            self.count_label.setText(f"{shown:,} entries")
+            self.count_label.setText(f"{shown:,} {'entry' if shown == 1 else 'entries'}")
 
     # -- filtering -------------------------------------------------------------------------------
     def _filters_changed(self, *args) -> None:
@@ -305,12 +307,15 @@ class TimelinePanel(QWidget):
         return True
 
     def _ask_rationale(self, body: str) -> str | None:
-        text, ok = QInputDialog.getText(
-            self, "Decision rationale", f"Why this decision?\n\n{body}", QLineEdit.EchoMode.Normal, ""
-        )
-        if not ok:
+        ask = QInputDialog(self)
+        ask.setWindowTitle("Decision rationale")
+        ask.setLabelText(f"Why this decision, and not something else?\n\n{body}")
+        ask.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        # A rationale is a sentence or two: give it room to be read back before it is saved.
+        ask.resize(self.fontMetrics().averageCharWidth() * 80, ask.sizeHint().height())
+        if not ask.exec():
             return None
-        return text.strip() or None
+        return ask.textValue().strip() or None
 
     def _show_error(self, message: str | None) -> None:
         self.entry_error.setText(message or "")

@@ -1,0 +1,355 @@
+"""`sitrep --demo`: a throwaway store with a realistic SEV1 in progress, and two other incidents.
+
+The story is played forward on a simulated clock that ends at the real "now", so every entry is
+recorded when it would have been (the SEV1 was declared 95 minutes ago), and the few entries that
+are deliberately backdated (an alert logged after the fact, a support ticket found later) show up
+as backdated. Clock breaches are recorded the way the console records them: by a clock check
+that happens to run after a deadline passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from models.enums import EntryKind, Milestone, Status
+from services.core import Sitrep
+from services.views import IncidentView
+
+SEV1_DECLARED_AGO = timedelta(minutes=95)
+
+
+@dataclass(frozen=True)
+class Responder:
+    handle: str
+    name: str
+    timezone: str
+    email: str
+    phone: str
+
+
+PEOPLE = (
+    Responder("ana.ruiz", "Ana Ruiz", "Europe/Madrid", "ana.ruiz@example.com", "+34 600 555 014"),
+    Responder("sam.okafor", "Sam Okafor", "America/New_York", "sam.okafor@example.com", "+1 212 555 0187"),
+    Responder("priya.nair", "Priya Nair", "Asia/Kolkata", "priya.nair@example.com", "+91 98450 55501"),
+    Responder("jonas.weber", "Jonas Weber", "Europe/Berlin", "jonas.weber@example.com", "+49 151 5550 2231"),
+    Responder("mei.lin", "Mei Lin", "Asia/Singapore", "mei.lin@example.com", "+65 5550 1290"),
+    Responder("tom.hughes", "Tom Hughes", "Europe/London", "tom.hughes@example.com", "+44 7700 900412"),
+    Responder(
+        "lucas.silva", "Lucas Silva", "America/Sao_Paulo", "lucas.silva@example.com", "+55 11 5555 0193"
+    ),
+    Responder("hana.sato", "Hana Sato", "Asia/Tokyo", "hana.sato@example.com", "+81 90 5550 7781"),
+    Responder("kofi.mensah", "Kofi Mensah", "Africa/Accra", "kofi.mensah@example.com", "+233 20 555 0148"),
+)
+
+
+class _StoryClock:
+    """The simulated 'now' the story is told on. It only moves forward and never passes the end."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.value = start
+        self.end = end
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def to(self, when: datetime) -> None:
+        self.value = min(max(when, self.value), self.end)
+
+    def start(self, when: datetime) -> None:
+        """Begin another incident's story (each timeline is its own record, in its own order)."""
+        self.value = min(when, self.end)
+
+
+def _hhmm(value: datetime) -> str:
+    return value.strftime("%H:%M UTC")
+
+
+def seed_demo(sitrep: Sitrep) -> IncidentView:
+    """Fill an empty store with the demo. Returns the SEV1 (the incident to show first)."""
+    end = sitrep.now()
+    clock = _StoryClock(end - timedelta(days=3), end)
+    story = Sitrep(sitrep.store, sitrep.catalog, now=clock)
+    for p in PEOPLE:
+        story.people.add(p.name, p.handle, email=p.email, phone=p.phone, timezone=p.timezone)
+    _resolved_sev3(story, clock, end)
+    _open_sev2(story, clock, end)
+    sev1 = _checkout_sev1(story, clock, end)
+    sitrep.changes.publish("people", None, None)
+    sitrep.changes.publish("incident", None, None)
+    return sitrep.incidents.get(sev1.id)
+
+
+def _resolved_sev3(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
+    d = end - timedelta(days=2, hours=5, minutes=12)
+
+    def at(minutes: float) -> datetime:
+        return d + timedelta(minutes=minutes)
+
+    clock.start(at(0))
+    inc = s.incidents.declare(
+        "Search: autocomplete slow for APAC users",
+        "SEV3",
+        author="kofi.mensah",
+        summary="p95 autocomplete latency 2.8 s in ap-southeast-1 (objective 400 ms); search itself works.",
+        incident_type="degraded_performance",
+        services=["search-api", "autocomplete"],
+        impact_started_at=at(-34),
+        detected_at=at(-21),
+    )
+    i = inc.id
+
+    def log(minutes: float, author: str, kind: EntryKind, body: str, rationale: str | None = None, **kw):
+        clock.to(at(minutes))
+        s.timeline.log(i, body, author=author, kind=kind, rationale=rationale, **kw)
+
+    clock.to(at(2))
+    s.roles.assign(i, "IC", "kofi.mensah", author="kofi.mensah")
+    clock.to(at(3))
+    s.incidents.set_status(i, Status.INVESTIGATING, author="kofi.mensah")
+    log(6, "hana.sato", EntryKind.OBSERVATION,
+        "Autocomplete cache hit rate in ap-southeast-1 fell from 92% to 11% at the time impact started")  # fmt: skip
+    log(9, "hana.sato", EntryKind.ASSUMPTION,
+        "The cache node replaced by the 06:00 maintenance came up without the warm-up job")  # fmt: skip
+    log(14, "kofi.mensah", EntryKind.DECISION, "Run the cache warm-up job by hand in ap-southeast-1",
+        rationale="Warm-up is read-only and takes about 10 minutes; a rollback of the node swap would take an hour")  # fmt: skip
+    log(15, "hana.sato", EntryKind.ACTION, "Warm-up job started in ap-southeast-1 (owner: Hana)")
+    clock.to(at(17))
+    s.incidents.set_milestone(i, Milestone.BRIDGE_OPENED, at(16), author="kofi.mensah")
+    clock.to(at(27))
+    s.incidents.set_status(i, Status.MITIGATED, author="kofi.mensah")
+    log(28, "hana.sato", EntryKind.OBSERVATION, "p95 latency back to 310 ms; hit rate 90%")
+    log(31, "kofi.mensah", EntryKind.ACTION,
+        "Follow-up: make the warm-up job part of the node replacement runbook (owner: Hana)")  # fmt: skip
+    clock.to(at(58))
+    s.incidents.set_status(i, Status.RESOLVED, author="kofi.mensah")
+    s.clocks.check(i)
+    return inc
+
+
+def _open_sev2(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
+    d = end - timedelta(minutes=130)
+
+    def at(minutes: float) -> datetime:
+        return d + timedelta(minutes=minutes)
+
+    clock.start(at(0))
+    inc = s.incidents.declare(
+        "Mobile app: push notifications delayed up to 20 minutes",
+        "SEV3",
+        author="hana.sato",
+        summary="Order-status pushes arrive 5-20 min late on iOS and Android; in-app status is correct.",
+        incident_type="vendor_outage",
+        services=["notifications", "mobile-app"],
+        impact_started_at=at(-25),
+        detected_at=at(-12),
+    )
+    i = inc.id
+
+    def log(minutes: float, author: str, kind: EntryKind, body: str, rationale: str | None = None, **kw):
+        clock.to(at(minutes))
+        s.timeline.log(i, body, author=author, kind=kind, rationale=rationale, **kw)
+
+    clock.to(at(4))
+    s.roles.assign(i, "IC", "hana.sato", author="hana.sato")
+    s.incidents.set_milestone(i, Milestone.BRIDGE_OPENED, at(4), author="hana.sato")
+    clock.to(at(5))
+    s.incidents.set_status(i, Status.INVESTIGATING, author="hana.sato")
+    log(9, "kofi.mensah", EntryKind.OBSERVATION,
+        "Push provider queue depth 48k and rising; their status page reports 'degraded delivery'")  # fmt: skip
+    clock.to(at(10))
+    s.incidents.set_severity(i, "SEV2", author="hana.sato")
+    s.incidents.set_major(i, True, author="hana.sato", reason="Every mobile customer is affected")
+    log(14, "hana.sato", EntryKind.COMMS,
+        "Status page (investigating): Some order notifications are arriving late. Orders are not affected.")  # fmt: skip
+    log(
+        21,
+        "kofi.mensah",
+        EntryKind.ASSUMPTION,
+        "The delay is entirely on the provider's side; our send rate is normal",
+    )
+    log(40, "hana.sato", EntryKind.DECISION, "Do not fail over to the backup push provider",
+        rationale="Fail-over re-registers every device token (2 h) and the delay is minutes, not lost messages")  # fmt: skip
+    s.incidents.set_status(i, Status.IDENTIFIED, author="hana.sato")
+    log(44, "hana.sato", EntryKind.COMMS,
+        "Status page (identified): Our notification provider is delayed; messages are arriving 5-20 min late.")  # fmt: skip
+    s.clocks.check(i)
+    log(74, "hana.sato", EntryKind.COMMS,
+        "Status page (monitoring): Delays are shrinking; most notifications now arrive within 3 minutes.")  # fmt: skip
+    log(108, "hana.sato", EntryKind.COMMS,
+        "Status page (monitoring): Delivery is near normal; we are watching the provider's backlog drain.")  # fmt: skip
+    log(112, "kofi.mensah", EntryKind.OBSERVATION, "Provider queue depth 2k and falling")
+    return inc
+
+
+def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
+    d = end - SEV1_DECLARED_AGO
+
+    def at(minutes: float) -> datetime:
+        return d + timedelta(minutes=minutes)
+
+    clock.start(at(0))
+    inc = s.incidents.declare(
+        "Checkout: card payments failing for EU customers",
+        "SEV1",
+        author="jonas.weber",
+        summary=(
+            "Card authorisations from EU checkout fail with HTTP 502 from card-gateway for about 40% of "
+            "attempts. US and UK unaffected. Orders paid by wallet still succeed."
+        ),
+        incident_type="service_outage",
+        services=["checkout", "payments-api", "card-gateway", "payments-db-eu"],
+        impact_started_at=at(-17),
+        detected_at=at(-11),
+    )
+    i = inc.id
+
+    def log(minutes: float, author: str, kind: EntryKind, body: str, rationale: str | None = None, **kw):
+        clock.to(at(minutes))
+        return s.timeline.log(i, body, author=author, kind=kind, rationale=rationale, **kw)
+
+    def check(minutes: float) -> None:
+        clock.to(at(minutes))
+        s.clocks.check(i)  # what the console's header does every 15 s
+
+    # The first minutes: the alert is logged after the fact, with the time it fired.
+    log(1, "jonas.weber", EntryKind.ALERT,
+        "PaymentsErrorRateHigh firing: 5xx ratio 23% on payments-api (eu-west-1)",
+        occurred_at=at(-11), source="alertmanager")  # fmt: skip
+    clock.to(at(2))
+    s.incidents.set_milestone(i, Milestone.ACKNOWLEDGED, at(-9), author="jonas.weber",
+                              reason="Page acknowledged by Jonas (payments on-call)")  # fmt: skip
+    log(2, "jonas.weber", EntryKind.OBSERVATION,
+        "Card authorisations failing with 502 from card-gateway for ~40% of EU checkout attempts; US unaffected")  # fmt: skip
+    clock.to(at(3))
+    s.incidents.set_status(i, Status.INVESTIGATING, author="jonas.weber")
+    clock.to(at(4))
+    s.incidents.set_milestone(i, Milestone.BRIDGE_OPENED, at(4), author="jonas.weber")
+    log(6, "jonas.weber", EntryKind.ASSUMPTION,
+        f"The payments-api 4.12 rollout (EU only, {_hhmm(at(-19))}) is the trigger: errors start 2 min after it")  # fmt: skip
+    check(6)  # the commander clock (5 min) has run out: Ana is still being paged
+
+    clock.to(at(9))
+    s.roles.assign(i, "IC", "ana.ruiz", author="ana.ruiz")
+    log(9.5, "ana.ruiz", EntryKind.NOTE, "Ana Ruiz has command. Bridge: meet.example.com/sev1-checkout")
+    clock.to(at(10))
+    s.roles.assign(i, "COMMS", "mei.lin", author="ana.ruiz")
+    for item in (0, 1, 2):
+        clock.to(at(10.5 + item * 0.3))
+        s.roles.tick_checklist(i, "IC", item, True, author="ana.ruiz")
+    check(11)  # the first external update (10 min) is late
+    clock.to(at(12))
+    s.roles.assign(i, "DEPUTY", "priya.nair", author="ana.ruiz")
+    s.roles.assign(i, "TECH", "jonas.weber", author="ana.ruiz")
+    log(13, "mei.lin", EntryKind.COMMS,
+        "Status page (investigating): Some card payments in Europe are failing. Wallet payments work. "
+        f"Next update by {_hhmm(at(33))}.")  # fmt: skip
+    clock.to(at(13.5))
+    for item in (0, 1):
+        s.roles.tick_checklist(i, "COMMS", item, True, author="mei.lin")
+    clock.to(at(14))
+    s.roles.assign(i, "SCRIBE", "tom.hughes", author="ana.ruiz")
+    s.roles.tick_checklist(i, "SCRIBE", 0, True, author="tom.hughes")
+    clock.to(at(14.5))
+    s.roles.tick_checklist(i, "IC", 3, True, author="ana.ruiz")
+
+    log(15, "ana.ruiz", EntryKind.DECISION, "Roll back payments-api in eu-west-1 from 4.12 to 4.11",
+        rationale="Errors began 2 min after the EU-only 4.12 rollout; rollback is tested weekly and takes "
+                  "about 8 min. Failing over to the US gateway was rejected: it doubles US load at peak.")  # fmt: skip
+    log(
+        16,
+        "jonas.weber",
+        EntryKind.ACTION,
+        "Rolling back payments-api eu-west-1 to 4.11.3 (owner: Jonas, time-box 15 min)",
+    )
+    log(17, "jonas.weber", EntryKind.CONFIG_CHANGE, "payments-api eu-west-1: 4.12.0 → 4.11.3 rollback started",
+        source="deploy-bot")  # fmt: skip
+    pool = log(20, "tom.hughes", EntryKind.OBSERVATION,
+               f"payments-db-eu connection pool at 100% (480/480) since {_hhmm(at(-14))} (Lucas)")  # fmt: skip
+    clock.to(at(21))
+    s.roles.assign(i, "SME", "lucas.silva", author="ana.ruiz")
+    log(22, "lucas.silva", EntryKind.ASSUMPTION,
+        "Pool exhaustion may be the cause, not a symptom: 4.12 holds one extra connection per request")  # fmt: skip
+    log(27, "jonas.weber", EntryKind.OBSERVATION, "Rollback complete; 502s down from 40% to 18%, not to zero")
+    clock.to(at(29))
+    s.timeline.correct(
+        pool.id,
+        f"payments-db-eu connection pool at 100% (480/480) since {_hhmm(at(-22))}, before the 4.12 rollout (Lucas)",
+        author="tom.hughes",
+        reason="Misread the dashboard's time zone: the pool saturated 8 min earlier than logged",
+    )
+    log(31, "mei.lin", EntryKind.COMMS,
+        "Status page (investigating): We have reduced the failures and are working on the rest. "
+        f"Next update by {_hhmm(at(51))}.")  # fmt: skip
+    log(33, "ana.ruiz", EntryKind.DECISION, "Pause the settle-eu batch and cap its share of the pool at 100",
+        rationale="The pool saturated before the rollout, when settle-eu started, and it holds ~300 connections. "
+                  "Pausing is reversible and delays settlement by at most an hour.")  # fmt: skip
+    log(35, "lucas.silva", EntryKind.ACTION, "settle-eu paused; its pool share capped at 100 (owner: Lucas)")
+    clock.to(at(36))
+    s.incidents.set_status(i, Status.IDENTIFIED, author="ana.ruiz",
+                           reason="settle-eu batch exhausting the payments-db-eu pool")  # fmt: skip
+    log(40, "jonas.weber", EntryKind.OBSERVATION, "502s down to 0.4%; EU authorisation success 99.1%")
+    clock.to(at(41))
+    s.incidents.update_details(i, author="ana.ruiz", affected_users=1890, error_rate_pct=0.4)
+    log(49, "mei.lin", EntryKind.COMMS,
+        "Status page (monitoring): A fix is in place and card payments are succeeding again. "
+        f"Next update by {_hhmm(at(69))}.")  # fmt: skip
+    log(50, "ana.ruiz", EntryKind.ACTION,
+        "Follow-up: fix 4.12's per-request connection use before re-rolling it (owner: Jonas, today)")  # fmt: skip
+    clock.to(at(52))
+    s.incidents.set_status(i, Status.MITIGATED, author="ana.ruiz", at=at(40),
+                           reason="Errors at 0.4% since the batch was paused")  # fmt: skip
+
+    # Ana's shift ends: a proper handover to Sam, with the brief the incoming commander needs.
+    log(
+        58,
+        "sam.okafor",
+        EntryKind.NOTE,
+        "Sam Okafor joining as incoming IC; Ana has been on since early morning and hands over shortly",
+    )
+    check(70)  # the update promised for at(69) has not gone out: the handover is running long
+    clock.to(at(70))
+    s.roles.hand_over(
+        i,
+        "IC",
+        "sam.okafor",
+        {
+            "status": (
+                f"Mitigated since {_hhmm(at(40))}: settle-eu paused, 502s at 0.4%. About 1,900 checkouts "
+                "failed at the peak; wallet payments were never affected."
+            ),
+            "hypotheses": (
+                "Ruled in: settle-eu exhausting the payments-db-eu pool (saturated before the rollout). "
+                "Ruled out: 4.12 alone (rollback cut errors but did not stop them). Open: how much 4.12's "
+                "extra connection per request added."
+            ),
+            "last_update": (
+                f"Status page 'monitoring' at {_hhmm(at(49))}; next update promised by {_hhmm(at(69))} and "
+                "now overdue. Two enterprise customers were promised a direct note."
+            ),
+            "next_actions": (
+                "Mei: status page update now. Lucas: re-run settle-eu with the pool cap in dry-run, report "
+                "by the next update. Jonas: fix 4.12 today. Resolve after 30 clean minutes."
+            ),
+        },
+        author="ana.ruiz",
+    )
+    log(72, "sam.okafor", EntryKind.NOTE, "Sam Okafor has command; Ana stays reachable for the next hour")
+    for item in (0, 2):
+        clock.to(at(73 + item * 0.2))
+        s.roles.tick_checklist(i, "IC", item, True, author="sam.okafor")
+    log(76, "jonas.weber", EntryKind.OBSERVATION, "Error rate 0.1% for 20 min; pool at 35%")
+    log(81, "mei.lin", EntryKind.COMMS,
+        "Status page (monitoring): Card payments in Europe are working normally. We are monitoring. "
+        f"Next update by {_hhmm(at(101))}.")  # fmt: skip
+    log(84, "sam.okafor", EntryKind.DECISION, "Stay mitigated (not resolved) until settle-eu has run with the cap",
+        rationale="The 4.12 fix is not deployed and settle-eu runs again in about two hours; resolving now risks "
+                  "a repeat with nobody on the bridge.")  # fmt: skip
+    log(88, "lucas.silva", EntryKind.ACTION, "settle-eu dry run with pool cap 100 started (owner: Lucas)")
+    log(90, "tom.hughes", EntryKind.OBSERVATION,
+        "Support: first customer ticket about failed card payments was opened at this time",
+        occurred_at=at(-8))  # fmt: skip
+    log(92, "tom.hughes", EntryKind.NOTE,
+        "Follow-up: alert on payments-db-eu pool above 90% for 2 min (it did not page today)")  # fmt: skip
+    check(93)
+    return inc

@@ -1,0 +1,1 @@
+"""Dialogs the console opens: each one validates inline and calls one service."""

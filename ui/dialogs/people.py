@@ -1,0 +1,457 @@
+"""The responder directory: who can be given a role, how to reach them, and what time it is for them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import shiboken6
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.core import Change
+from services.errors import SitrepError, StoreError
+from services.people import timezone_names
+from services.views import PersonView
+from ui.fields import ErrorLabel, fit_screen
+from ui.localtime import person_local_time
+
+COLUMNS = ("Name", "Handle", "E-mail", "Phone", "Time zone", "Their time now")
+COL_NAME, COL_HANDLE, COL_EMAIL, COL_PHONE, COL_TZ, COL_LOCAL = range(len(COLUMNS))
+PersonRole = Qt.ItemDataRole.UserRole + 1
+FIELDS = ("name", "handle", "email", "phone", "timezone")
+
+
+class PeopleModel(QAbstractTableModel):
+    """The directory as plain PersonView rows, filtered by a text that matches any column."""
+
+    def __init__(self, now: Callable[[], datetime], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._now = now
+        self._all: list[PersonView] = []
+        self._rows: list[PersonView] = []
+        self._needle = ""
+
+    def set_people(self, people: list[PersonView]) -> None:
+        self.beginResetModel()
+        self._all = list(people)
+        self._rows = self._filtered()
+        self.endResetModel()
+
+    def set_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        if needle != self._needle:
+            self.beginResetModel()
+            self._needle = needle
+            self._rows = self._filtered()
+            self.endResetModel()
+
+    def _filtered(self) -> list[PersonView]:
+        if not self._needle:
+            return list(self._all)
+        n = self._needle.lstrip("@")
+        return [
+            p
+            for p in self._all
+            if n in p.name.lower()
+            or n in p.handle.lower()
+            or n in (p.email or "").lower()
+            or n in p.timezone.lower()
+        ]
+
+    def person(self, row: int) -> PersonView | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, handle: str) -> int | None:
+        for i, p in enumerate(self._rows):
+            if p.handle == handle:
+                return i
+        return None
+
+    def tick(self) -> None:
+        """Time moved on: repaint the 'their time now' column."""
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, COL_LOCAL),
+                self.index(len(self._rows) - 1, COL_LOCAL),
+                [Qt.ItemDataRole.DisplayRole],
+            )
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        p = self.person(index.row())
+        if p is None:
+            return None
+        col = index.column()
+        if role == PersonRole:
+            return p
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == COL_NAME:
+                return p.name
+            if col == COL_HANDLE:
+                return f"@{p.handle}"
+            if col == COL_EMAIL:
+                return p.email or ""
+            if col == COL_PHONE:
+                return p.phone or ""
+            if col == COL_TZ:
+                return p.timezone
+            if col == COL_LOCAL:
+                return person_local_time(p.timezone, self._now())
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_LOCAL:
+            return f"The time on {p.name}'s wall clock ({p.timezone})"
+        return None
+
+
+class PersonEditor(QDialog):
+    """Add a responder, or change one. Each field shows its own error, in the service's words."""
+
+    def __init__(self, ctx, person: PersonView | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.person = person
+        self.saved: PersonView | None = None
+        self.setWindowTitle(f"Edit {person.name}" if person else "Add a responder")
+        self.setObjectName("person-editor")
+
+        self.name = QLineEdit(self)
+        self.name.setObjectName("person-name")
+        self.name.setPlaceholderText("Ana Ruiz")
+        self.handle = QLineEdit(self)
+        self.handle.setObjectName("person-handle")
+        self.handle.setPlaceholderText("ana.ruiz")
+        self.email = QLineEdit(self)
+        self.email.setObjectName("person-email")
+        self.email.setPlaceholderText("ana@example.com (optional)")
+        self.phone = QLineEdit(self)
+        self.phone.setObjectName("person-phone")
+        self.phone.setPlaceholderText("+34 600 000 000 (optional)")
+        self.timezone = QComboBox(self)
+        self.timezone.setObjectName("person-timezone")
+        self.timezone.setEditable(True)
+        self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.timezone.addItems(timezone_names())
+        self.timezone.setMaxVisibleItems(16)
+        tz_completer = QCompleter(self.timezone.model(), self.timezone)
+        tz_completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        tz_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.timezone.setCompleter(tz_completer)
+        self.timezone.setToolTip("An IANA zone such as Europe/Madrid; type part of a city to find it")
+        self.local_time = QLabel(self)
+        self.local_time.setObjectName("person-local-time")
+        self.timezone.currentTextChanged.connect(self._show_local_time)
+
+        self.errors: dict[str, ErrorLabel] = {f: ErrorLabel(self, name=f"error-{f}") for f in FIELDS}
+        self.general_error = ErrorLabel(self, name="error-general")
+        self.inputs: dict[str, QWidget] = {
+            "name": self.name,
+            "handle": self.handle,
+            "email": self.email,
+            "phone": self.phone,
+            "timezone": self.timezone,
+        }
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        for label, key in (
+            ("&Name:", "name"),
+            ("&Handle:", "handle"),
+            ("&E-mail:", "email"),
+            ("&Phone:", "phone"),
+            ("&Time zone:", "timezone"),
+        ):
+            column = QVBoxLayout()
+            column.setSpacing(2)
+            column.addWidget(self.inputs[key])
+            if key == "timezone":
+                column.addWidget(self.local_time)
+            column.addWidget(self.errors[key])
+            caption = QLabel(label, self)
+            caption.setBuddy(self.inputs[key])
+            form.addRow(caption, column)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        self.buttons = buttons
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.general_error)
+        lay.addWidget(buttons)
+
+        for key, widget in self.inputs.items():  # an error goes away as soon as its field is edited
+            signal = widget.editTextChanged if isinstance(widget, QComboBox) else widget.textEdited
+            signal.connect(lambda _text, k=key: self.errors[k].show_error(None))
+
+        if person is not None:
+            self.name.setText(person.name)
+            self.handle.setText(person.handle)
+            self.email.setText(person.email or "")
+            self.phone.setText(person.phone or "")
+            self.set_timezone(person.timezone)
+        else:
+            self.set_timezone("UTC")
+        self._show_local_time(self.timezone.currentText())
+        self.resize(self.sizeHint().expandedTo(self.fontMetrics().size(0, "M" * 44)))
+
+    def set_timezone(self, name: str) -> None:
+        index = self.timezone.findText(name)
+        if index >= 0:
+            self.timezone.setCurrentIndex(index)
+        else:
+            self.timezone.setEditText(name)
+
+    def _show_local_time(self, tz_name: str) -> None:
+        self.local_time.setText(
+            f"Their time now: {person_local_time(tz_name.strip(), self.ctx.sitrep.now())}"
+        )
+
+    def show_error(self, err: SitrepError) -> None:
+        for label in (*self.errors.values(), self.general_error):
+            label.show_error(None)
+        target = self.errors.get(err.field or "")
+        if target is None:
+            self.general_error.show_error(err.message)
+            return
+        target.show_error(err.message)
+        field = self.inputs[err.field]
+        field.setFocus(Qt.FocusReason.OtherFocusReason)
+        if isinstance(field, QLineEdit):
+            field.selectAll()
+
+    def submit(self) -> bool:
+        for label in (*self.errors.values(), self.general_error):
+            label.show_error(None)
+        people = self.ctx.sitrep.people
+        values = {
+            "name": self.name.text(),
+            "email": self.email.text(),
+            "phone": self.phone.text(),
+            "timezone": self.timezone.currentText(),
+        }
+        try:
+            if self.person is None:
+                self.saved = people.add(handle=self.handle.text(), **values)
+            else:
+                self.saved = people.update(self.person.handle, new_handle=self.handle.text(), **values)
+        except StoreError as err:
+            self.general_error.show_error(err.message)
+            return False
+        except SitrepError as err:
+            self.show_error(err)
+            return False
+        self.ctx.status_message(
+            f"{'Added' if self.person is None else 'Saved'} {self.saved.name} (@{self.saved.handle}).",
+            timeout_ms=4000,
+        )
+        self.accept()
+        return True
+
+
+class PeopleDialog(QDialog):
+    """Browse, add and edit responders. Stays in step with changes made elsewhere (the CLI, an import)."""
+
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.editor: PersonEditor | None = None
+        self.setWindowTitle("Responder directory")
+        self.setObjectName("people-dialog")
+        self.model = PeopleModel(ctx.sitrep.now, self)
+
+        self.filter = QLineEdit(self)
+        self.filter.setObjectName("people-filter")
+        self.filter.setPlaceholderText("Find a responder by name, handle, e-mail or zone")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setAccessibleName("Find a responder")
+        self.filter.textChanged.connect(self.model.set_filter)
+        self.view = QTableView(self)
+        self.view.setObjectName("people-view")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
+        self.view.setTabKeyNavigation(False)
+        vh = self.view.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        hh = self.view.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)
+        fm = self.fontMetrics()
+        for col, sample in (
+            (COL_NAME, "Alexandra Example"),
+            (COL_HANDLE, "@alexandra.ex"),
+            (COL_EMAIL, "alexandra@example.com"),
+            (COL_PHONE, "+44 20 7946 0000"),
+            (COL_TZ, "America/Los_Angeles"),
+            (COL_LOCAL, "Fri 13:05 (UTC+05:30)"),
+        ):
+            self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
+        table_width = sum(self.view.columnWidth(c) for c in range(len(COLUMNS)))
+        self.view.activated.connect(lambda idx: self.edit_person(self.model.person(idx.row())))
+        # The view leaves Enter unhandled after emitting `activated`; a QDialog would then press the
+        # default button of any child dialog (the editor just opened). Take Enter here instead.
+        self.view.installEventFilter(self)
+        self.count = QLabel(self)
+
+        self.add_button = QPushButton("&Add responder…", self)
+        self.add_button.setObjectName("people-add")
+        self.add_button.clicked.connect(lambda: self.edit_person(None))
+        self.edit_button = QPushButton("&Edit…", self)
+        self.edit_button.setObjectName("people-edit")
+        self.edit_button.clicked.connect(self.edit_selected)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close.rejected.connect(self.reject)
+        # Enter belongs to the table (edit the responder) and the filter, never to a button.
+        for button in (self.add_button, self.edit_button, *close.buttons()):
+            button.setAutoDefault(False)
+        self.error = ErrorLabel(self, name="people-error")
+
+        new_shortcut = QAction(self)
+        new_shortcut.setShortcut(QKeySequence(QKeySequence.StandardKey.New))
+        new_shortcut.triggered.connect(lambda: self.edit_person(None))
+        self.addAction(new_shortcut)
+
+        row = QHBoxLayout()
+        row.addWidget(self.add_button)
+        row.addWidget(self.edit_button)
+        row.addStretch(1)
+        row.addWidget(self.count)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.filter)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.error)
+        lay.addLayout(row)
+        lay.addWidget(close)
+
+        self._clock = QTimer(self)
+        self._clock.setInterval(30_000)
+        self._clock.timeout.connect(self.model.tick)
+        self._clock.start()
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(0)
+        self._reload_timer.timeout.connect(self.reload)
+        ctx.notifier.changed.connect(self._on_change)
+        self.model.modelReset.connect(self._update_count)
+        self.reload()
+        self.resize(fit_screen(self, table_width + fm.averageCharWidth() * 8, fm.height() * 30))
+
+    def eventFilter(self, obj, event) -> bool:
+        if (
+            obj is self.view
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            self.edit_selected()
+            return True
+        return super().eventFilter(obj, event)
+
+    def _on_change(self, change: Change) -> None:
+        if change.topic in ("people", "external"):
+            self._reload_timer.start()
+
+    def reload(self) -> None:
+        selected = self.selected()
+        try:
+            people = self.ctx.sitrep.people.list()
+        except SitrepError as err:
+            self.error.show_error(err.message)
+            return
+        self.error.show_error(None)
+        self.model.set_people(people)
+        if selected is not None:
+            self.select(selected.handle)
+
+    def _update_count(self) -> None:
+        shown, total = self.model.rowCount(), len(self.model._all)
+        self.count.setText(f"{total:,} responders" if shown == total else f"{shown:,} of {total:,} shown")
+
+    def selected(self) -> PersonView | None:
+        idx = self.view.currentIndex()
+        return self.model.person(idx.row()) if idx.isValid() else None
+
+    def select(self, handle: str) -> None:
+        row = self.model.row_of(handle)
+        if row is not None:
+            self.view.setCurrentIndex(self.model.index(row, 0))
+
+    def edit_selected(self) -> None:
+        person = self.selected()
+        if person is None:
+            self.error.show_error("Select a responder to edit first.")
+            return
+        self.edit_person(person)
+
+    def person_editor(self, person: PersonView | None) -> PersonEditor:
+        """The add/edit dialog, not yet shown (tests fill it and call submit())."""
+        editor = PersonEditor(self.ctx, person, self)
+        editor.accepted.connect(lambda: self._saved(editor))
+        self.editor = editor
+        return editor
+
+    def edit_person(self, person: PersonView | None) -> PersonEditor:
+        editor = self.person_editor(person)
+        editor.open()
+        return editor
+
+    def _saved(self, editor: PersonEditor) -> None:
+        self.reload()
+        if editor.saved is not None:
+            self.select(editor.saved.handle)
+        self.view.setFocus()
+
+
+def open_people_dialog(ctx, parent: QWidget | None = None) -> PeopleDialog:
+    """The directory, one per window: a second Ctrl+Shift+D brings the open one forward."""
+    existing = ctx.extras.get("people_dialog")
+    if isinstance(existing, PeopleDialog) and shiboken6.isValid(existing) and existing.isVisible():
+        existing.raise_()
+        existing.activateWindow()
+        return existing
+    dialog = PeopleDialog(ctx, parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    ctx.extras["people_dialog"] = dialog
+    dialog.show()
+    return dialog

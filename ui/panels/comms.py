@@ -1,0 +1,636 @@
+"""Communications panel: draft from a template, see each channel's rendering as you type, get approval,
+send, and watch each channel's delivery. The rules (who approves, what may go out) are the services';
+the panel only offers the actions and shows their refusals."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from models.enums import MessageState
+from services.comms.service import format_duration
+from services.comms.templates import CHANNEL_LABELS, CHANNELS, STATUSPAGE_STATUSES
+from services.core import Change
+from services.errors import SitrepError
+from services.views import IncidentView
+from ui.comms_models import ROW_ROLE, DeliveriesModel, MessagesModel
+from ui.operations import run_action
+from ui.panels import PanelSpec
+
+WARN_STYLE = "color: white; background: #b00020; padding: 3px; font-weight: bold;"
+OK_STYLE = "padding: 3px;"
+
+
+class CommsPanel(QWidget):
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.comms = ctx.sitrep.comms
+        self.incident: IncidentView | None = None
+        self.message = None  # MessageView being edited, or None
+        self._loading = False
+        self._dirty = False
+        self.field_widgets: dict[str, QLineEdit | QPlainTextEdit] = {}
+        self.messages_model = MessagesModel(self)
+        self.deliveries_model = DeliveriesModel(self)
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(200)
+        self._preview_timer.timeout.connect(self.refresh_preview)
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._update_clocks)
+        self._tick.start()
+        self._build()
+        ctx.notifier.changed.connect(self._on_change)
+        self.set_incident(ctx.selection.current)
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.next_update = QLabel("No incident", self)
+        self.next_update.setObjectName("comms-next-update")
+        self.next_update.setAccessibleName("Next update due")
+        self.reg_clocks = QLabel("", self)
+        self.reg_clocks.setObjectName("comms-regulatory")
+        self.reg_clocks.setWordWrap(True)
+        self.escalate_button = QPushButton("Apply escalation path", self)
+        self.escalate_button.clicked.connect(self.apply_escalation)
+        self.escalate_button.hide()
+        top.addWidget(self.next_update)
+        top.addWidget(self.reg_clocks, 1)
+        top.addWidget(self.escalate_button)
+        lay.addLayout(top)
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        lay.addWidget(split, 1)
+
+        # Left: the messages and a new draft.
+        left = QWidget(split)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        new_box = QGroupBox("New draft", left)
+        nf = QFormLayout(new_box)
+        self.template_combo = QComboBox(new_box)
+        self.template_combo.setAccessibleName("Template")
+        for tpl in sorted(self.comms.templates.templates.values(), key=lambda t: t.name):
+            self.template_combo.addItem(tpl.name, tpl.id)
+        self.new_button = QPushButton("Draft from template", new_box)
+        self.new_button.clicked.connect(self.new_draft)
+        nf.addRow("Template", self.template_combo)
+        nf.addRow(self.new_button)
+        problems = self.comms.templates.problems
+        if problems:
+            warn = QLabel("Templates not loaded:\n" + "\n".join(str(p) for p in problems), new_box)
+            warn.setWordWrap(True)
+            warn.setStyleSheet("color: #b00020;")
+            nf.addRow(warn)
+        ll.addWidget(new_box)
+        self.messages_view = QTableView(left)
+        self.messages_view.setObjectName("comms-messages")
+        self.messages_view.setModel(self.messages_model)
+        self.messages_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.messages_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.messages_view.verticalHeader().setVisible(False)
+        self.messages_view.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.messages_view.selectionModel().currentRowChanged.connect(self._message_chosen)
+        ll.addWidget(self.messages_view, 1)
+        split.addWidget(left)
+
+        # Middle: the message being edited.
+        mid = QWidget(split)
+        ml = QVBoxLayout(mid)
+        ml.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel("Choose a message, or draft one from a template.", mid)
+        self.title.setObjectName("comms-title")
+        self.title.setWordWrap(True)
+        ml.addWidget(self.title)
+        head = QFormLayout()
+        self.audience_combo = QComboBox(mid)
+        self.audience_combo.setAccessibleName("Audience")
+        for aud in self.comms.settings.audiences.values():
+            self.audience_combo.addItem(aud.label + (" (needs approval)" if aud.approval else ""), aud.id)
+        self.audience_combo.currentIndexChanged.connect(self._edited)
+        head.addRow("Audience", self.audience_combo)
+        chans = QHBoxLayout()
+        self.channel_boxes: dict[str, QCheckBox] = {}
+        for ch in CHANNELS:
+            box = QCheckBox(CHANNEL_LABELS[ch], mid)
+            box.toggled.connect(self._edited)
+            self.channel_boxes[ch] = box
+            chans.addWidget(box)
+        head.addRow("Channels", chans)
+        self.to_edit = QLineEdit(mid)
+        self.to_edit.setPlaceholderText("addresses, comma separated")
+        self.cc_edit = QLineEdit(mid)
+        self.slack_edit = QLineEdit(mid)
+        self.slack_edit.setPlaceholderText("#channel (chat.postMessage mode; a webhook posts to its own)")
+        self.tz_edit = QLineEdit(mid)
+        for w in (self.to_edit, self.cc_edit, self.slack_edit, self.tz_edit):
+            w.textChanged.connect(self._edited)
+        head.addRow("E-mail to", self.to_edit)
+        head.addRow("Cc", self.cc_edit)
+        head.addRow("Slack channel", self.slack_edit)
+        head.addRow("Time zone", self.tz_edit)
+        ml.addLayout(head)
+        self.fields_box = QWidget(mid)
+        self.fields_form = QFormLayout(self.fields_box)
+        scroll = QScrollArea(mid)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.fields_box)
+        ml.addWidget(scroll, 1)
+        self.problems_label = QLabel("", mid)
+        self.problems_label.setObjectName("comms-problems")
+        self.problems_label.setWordWrap(True)
+        ml.addWidget(self.problems_label)
+        self.approval_label = QLabel("", mid)
+        self.approval_label.setObjectName("comms-approval")
+        self.approval_label.setWordWrap(True)
+        ml.addWidget(self.approval_label)
+        buttons = QHBoxLayout()
+        self.save_button = QPushButton("Save", mid)
+        self.submit_button = QPushButton("Ask for approval", mid)
+        self.approve_button = QPushButton("Approve", mid)
+        self.reject_button = QPushButton("Reject…", mid)
+        self.send_button = QPushButton("Send", mid)
+        self.send_button.setObjectName("comms-send")
+        self.save_button.clicked.connect(self.save)
+        self.submit_button.clicked.connect(self.submit)
+        self.approve_button.clicked.connect(self.approve)
+        self.reject_button.clicked.connect(self.reject)
+        self.send_button.clicked.connect(self.send)
+        for b in (
+            self.save_button,
+            self.submit_button,
+            self.approve_button,
+            self.reject_button,
+            self.send_button,
+        ):
+            buttons.addWidget(b)
+        ml.addLayout(buttons)
+        split.addWidget(mid)
+
+        # Right: the renderings and the deliveries.
+        right = QWidget(split)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        self.preview_tabs = QTabWidget(right)
+        self.slack_view = QTextBrowser(right)
+        self.slack_blocks = QPlainTextEdit(right)
+        self.slack_blocks.setReadOnly(True)
+        slack_tab = QTabWidget(right)
+        slack_tab.addTab(self.slack_view, "mrkdwn")
+        slack_tab.addTab(self.slack_blocks, "Block Kit")
+        self.email_html = QTextBrowser(right)
+        self.email_html.setOpenLinks(False)
+        self.email_plain = QPlainTextEdit(right)
+        self.email_plain.setReadOnly(True)
+        email_tab = QTabWidget(right)
+        email_tab.addTab(self.email_html, "HTML")
+        email_tab.addTab(self.email_plain, "Plain text")
+        self.status_view = QTextBrowser(right)
+        self.preview_tabs.addTab(slack_tab, "Slack")
+        self.preview_tabs.addTab(email_tab, "E-mail")
+        self.preview_tabs.addTab(self.status_view, "Status page")
+        rl.addWidget(self.preview_tabs, 3)
+        rl.addWidget(QLabel("Delivery", right))
+        self.deliveries_view = QTableView(right)
+        self.deliveries_view.setObjectName("comms-deliveries")
+        self.deliveries_view.setModel(self.deliveries_model)
+        self.deliveries_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.deliveries_view.verticalHeader().setVisible(False)
+        self.deliveries_view.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        rl.addWidget(self.deliveries_view, 1)
+        self.retry_button = QPushButton("Retry the selected delivery", right)
+        self.retry_button.clicked.connect(self.retry_delivery)
+        rl.addWidget(self.retry_button)
+        split.addWidget(right)
+        split.setSizes([260, 420, 420])
+        self._update_buttons()
+
+    # -- incident and refresh --------------------------------------------------------------------
+    def set_incident(self, incident: IncidentView | None) -> None:
+        changed = (incident and incident.id) != (self.incident and self.incident.id)
+        self.incident = incident
+        if changed:
+            self._show_message(None)
+        self.reload()
+
+    def _on_change(self, change: Change) -> None:
+        if self.incident is None:
+            return
+        if (
+            change.topic in ("comms", "sync", "external", "roles", "timeline")
+            or change.incident_id == self.incident.id
+        ):
+            self.reload()
+
+    def reload(self) -> None:
+        self.new_button.setEnabled(self.incident is not None)
+        if self.incident is None:
+            self.messages_model.set_rows([])
+            self.deliveries_model.set_rows([])
+            self._update_clocks()
+            return
+        try:
+            rows = self.comms.messages(self.incident.id)
+        except SitrepError as err:
+            self.ctx.status_message(err.message, error=True)
+            return
+        current = self.message.id if self.message else None
+        self.messages_model.set_rows(rows)
+        if current:
+            for i, m in enumerate(rows):
+                if m.id == current:
+                    self.messages_view.selectRow(i)
+                    if not self._dirty:
+                        self._show_message(m, keep_selection=True)
+                    else:
+                        self.message = m
+                        self._update_buttons()
+                    break
+        self._refresh_deliveries()
+        self._update_clocks()
+
+    def _update_clocks(self) -> None:
+        if self.incident is None:
+            self.next_update.setText("No incident")
+            self.next_update.setStyleSheet(OK_STYLE)
+            self.reg_clocks.setText("")
+            self.escalate_button.hide()
+            return
+        now = self.ctx.sitrep.now()
+        try:
+            inc = self.ctx.sitrep.incidents.get(self.incident.id)
+            clock = next((c for c in self.ctx.sitrep.clocks.clocks(inc) if c.id == "next_update"), None)
+            reg = self.comms.regulatory_clocks(inc.id)
+            path, _people, applied = self.comms.escalation(inc.id)
+        except SitrepError:
+            return
+        if clock is None:
+            self.next_update.setText("No update cadence")
+            self.next_update.setStyleSheet(OK_STYLE)
+        else:
+            left = clock.due_at - now
+            due = clock.due_at.astimezone().strftime("%H:%M")
+            if left.total_seconds() < 0:
+                self.next_update.setText(f"⚠ Update OVERDUE by {format_duration(-left)} (was due {due})")
+                self.next_update.setStyleSheet(WARN_STYLE)
+            else:
+                self.next_update.setText(f"Next update due {due} (in {format_duration(left)})")
+                self.next_update.setStyleSheet(OK_STYLE)
+        running = [c for c in reg if c.state.value in ("running", "awaiting")]
+        self.reg_clocks.setText(" · ".join(f"{c.label}: {c.status_text(now)}" for c in running))
+        self.escalate_button.setVisible(path is not None and not applied)
+        if path is not None:
+            self.escalate_button.setToolTip(
+                f"{path.label}: bring in {', '.join(path.groups)}; start its regulatory clocks"
+            )
+
+    def _refresh_deliveries(self) -> None:
+        if self.message is None or self.message.state is not MessageState.SENT:
+            self.deliveries_model.set_rows([])
+            return
+        try:
+            self.deliveries_model.set_rows(self.comms.deliveries(self.message.id))
+        except SitrepError as err:
+            self.ctx.status_message(err.message, error=True)
+
+    # -- showing a message ----------------------------------------------------------------------------
+    def _message_chosen(self, current, _previous) -> None:
+        if not current.isValid():
+            return
+        m = self.messages_model.data(current, ROW_ROLE)
+        if m is not None and (self.message is None or m.id != self.message.id):
+            if self._dirty:
+                self.save(quiet=True)
+            self._show_message(m, keep_selection=True)
+
+    def _show_message(self, m, keep_selection: bool = False) -> None:
+        self._loading = True
+        self.message = m
+        self._dirty = False
+        while self.fields_form.rowCount():
+            self.fields_form.removeRow(0)
+        self.field_widgets = {}
+        if m is None:
+            self.title.setText("Choose a message, or draft one from a template.")
+            for box in self.channel_boxes.values():
+                box.setChecked(False)
+            for w in (self.to_edit, self.cc_edit, self.slack_edit, self.tz_edit):
+                w.clear()
+            self._clear_preview()
+        else:
+            tpl = self.comms.templates.templates.get(m.template_id)
+            self.title.setText(f"<b>{m.ref}</b> · {m.template_name} · {m.state.label}")
+            self.audience_combo.setCurrentIndex(max(self.audience_combo.findData(m.audience), 0))
+            for ch, box in self.channel_boxes.items():
+                box.setChecked(ch in m.channels)
+                box.setEnabled(tpl is not None and ch in tpl.channels)
+            self.to_edit.setText(", ".join(m.recipients.get("email_to", [])))
+            self.cc_edit.setText(", ".join(m.recipients.get("email_cc", [])))
+            self.slack_edit.setText(m.recipients.get("slack_channel", ""))
+            self.tz_edit.setText(m.timezone)
+            names = tpl.field_names() if tpl else list(m.fields)
+            for name in names:
+                label = tpl.label_of(name) if tpl else name
+                required = tpl is not None and name in tpl.required
+                if name == "statuspage_status":
+                    w = QLineEdit(self.fields_box)
+                    w.setPlaceholderText(" / ".join(STATUSPAGE_STATUSES))
+                elif tpl is not None and tpl.is_multiline(name):
+                    w = QPlainTextEdit(self.fields_box)
+                    w.setMaximumHeight(70)
+                else:
+                    w = QLineEdit(self.fields_box)
+                w.setObjectName(f"field-{name}")
+                w.setAccessibleName(label)
+                text = str(m.fields.get(name, ""))
+                if isinstance(w, QPlainTextEdit):
+                    w.setPlainText(text)
+                    w.textChanged.connect(self._edited)
+                else:
+                    w.setText(text)
+                    w.textChanged.connect(self._edited)
+                self.field_widgets[name] = w
+                self.fields_form.addRow(label + (" *" if required else ""), w)
+            self._show_rendering(m.rendered)
+        self._loading = False
+        self._update_buttons()
+        self._refresh_deliveries()
+        if m is not None:
+            self.refresh_preview()
+
+    def _field_values(self) -> dict[str, str]:
+        out = {}
+        for name, w in self.field_widgets.items():
+            out[name] = w.toPlainText() if isinstance(w, QPlainTextEdit) else w.text()
+        return out
+
+    def _chosen_channels(self) -> list[str]:
+        return [ch for ch, box in self.channel_boxes.items() if box.isChecked()]
+
+    def _recipients(self) -> dict:
+        return {
+            "email_to": self.to_edit.text(),
+            "email_cc": self.cc_edit.text(),
+            "slack_channel": self.slack_edit.text(),
+        }
+
+    def _edited(self, *args) -> None:
+        if self._loading or self.message is None:
+            return
+        self._dirty = True
+        self._preview_timer.start()
+        self._update_buttons()
+
+    def refresh_preview(self) -> None:
+        """Render what the form says now and check each channel's limits (nothing is stored)."""
+        if self.message is None:
+            return
+        m = self.message
+        try:
+            from services.comms.service import _clean_recipients
+
+            pv = self.comms.preview(m.template_id, self._field_values(), self._chosen_channels(),
+                                    _clean_recipients(self._recipients()),
+                                    footer=self.comms.footer(m.incident_key, self.audience_combo.currentData() or m.audience,
+                                                             self.incident.severity if self.incident else "",
+                                                             self.incident.status.label if self.incident else ""))  # fmt: skip
+        except SitrepError as err:
+            self.problems_label.setText(f"<span style='color:#b00020'>{err.message}</span>")
+            return
+        self._show_rendering(pv.rendered)
+        lines = []
+        for p in pv.problems:
+            colour = "#b00020" if p.level == "error" else "#b26a00"
+            where = f"{CHANNEL_LABELS.get(p.channel, p.channel)}: " if p.channel else ""
+            lines.append(
+                f"<span style='color:{colour}'>{'✖' if p.level == 'error' else '⚠'} {where}{p.message}</span>"
+            )
+        for name, w in self.field_widgets.items():
+            w.setStyleSheet("border: 1px solid #b00020;" if name in pv.missing else "")
+        self.problems_label.setText(
+            "<br>".join(lines) or "<span style='color:#1f7a1f'>✔ Every channel's limits are met.</span>"
+        )
+
+    def _clear_preview(self) -> None:
+        for w in (self.slack_view, self.email_html, self.status_view):
+            w.clear()
+        self.slack_blocks.clear()
+        self.email_plain.clear()
+        self.problems_label.clear()
+        self.approval_label.clear()
+
+    def _show_rendering(self, rendered: dict) -> None:
+        from html import escape
+
+        slack = rendered.get("slack")
+        if slack:
+            self.slack_view.setHtml(_mrkdwn_html(slack["text"]))
+            self.slack_blocks.setPlainText(json.dumps(slack["blocks"], indent=2, ensure_ascii=False))
+        else:
+            self.slack_view.setHtml("<i>Slack is not chosen for this message.</i>")
+            self.slack_blocks.clear()
+        mail = rendered.get("email")
+        if mail:
+            # The HTML part shows as a mail client would; every value in it was escaped when rendered.
+            self.email_html.setHtml(mail["html"])
+            self.email_plain.setPlainText(f"Subject: {mail['subject']}\n\n{mail['text']}")
+        else:
+            self.email_html.setHtml("<i>E-mail is not chosen for this message.</i>")
+            self.email_plain.clear()
+        page = rendered.get("statuspage")
+        if page:
+            self.status_view.setHtml(
+                f"<h3>{escape(page['name'])}</h3><p><b>{escape(page['status'].capitalize() or '(no status)')}</b> — "
+                + escape(page["body"]).replace("\n", "<br>")
+                + "</p>"
+            )
+        else:
+            self.status_view.setHtml("<i>The status page is not chosen for this message.</i>")
+
+    def _update_buttons(self) -> None:
+        m = self.message
+        editable = m is not None and m.state is not MessageState.SENT
+        for w in [
+            self.audience_combo,
+            self.to_edit,
+            self.cc_edit,
+            self.slack_edit,
+            self.tz_edit,
+            *self.field_widgets.values(),
+        ]:
+            w.setEnabled(editable)
+        tpl = self.comms.templates.templates.get(m.template_id) if m is not None else None
+        for ch, box in self.channel_boxes.items():
+            box.setEnabled(editable and tpl is not None and ch in tpl.channels)
+        self.save_button.setEnabled(editable and self._dirty)
+        self.submit_button.setEnabled(
+            editable and m.state in (MessageState.DRAFT, MessageState.REJECTED) and m.needs_approval
+        )
+        self.approve_button.setEnabled(
+            editable and m.state in (MessageState.DRAFT, MessageState.PENDING_APPROVAL)
+        )
+        self.reject_button.setEnabled(
+            editable and m.state in (MessageState.DRAFT, MessageState.PENDING_APPROVAL, MessageState.APPROVED)
+        )
+        self.send_button.setEnabled(editable and m.state is not MessageState.REJECTED)
+        self.retry_button.setEnabled(m is not None and m.state is MessageState.SENT)
+        if m is None:
+            self.approval_label.clear()
+            return
+        if m.state is MessageState.SENT:
+            text = f"Sent by {m.sent_by} at {m.sent_at.astimezone():%H:%M:%S}"
+            if m.approver:
+                text += f"; approved by {m.approver} at {m.approved_at.astimezone():%H:%M:%S}"
+        elif m.state is MessageState.APPROVED:
+            text = f"✔ Approved by {m.approver} at {m.approved_at.astimezone():%H:%M:%S}"
+            text += (
+                " (edits will need a new approval)"
+                if not self._dirty
+                else " — you changed it: it will need approval again"
+            )
+        elif m.state is MessageState.REJECTED:
+            text = f"✖ Rejected by {m.rejected_by}: {m.rejection_comment}"
+        elif m.needs_approval:
+            text = "For an external audience: the incident commander (or a configured approver) must approve it before it can be sent."
+            if m.state is MessageState.PENDING_APPROVAL:
+                text = f"Waiting for approval (asked by {m.submitted_by}). " + text
+        else:
+            text = "Internal audience: it can be sent straight away."
+        self.approval_label.setText(text)
+
+    # -- actions --------------------------------------------------------------------------------------
+    def new_draft(self) -> None:
+        if self.incident is None:
+            return
+        if self._dirty:
+            self.save(quiet=True)
+        template_id = self.template_combo.currentData()
+        ok, m = run_action(
+            self.ctx, self, self.comms.draft, self.incident.id, template_id, author=self.ctx.author
+        )
+        if ok:
+            self.message = m
+            self.reload()
+            self._show_message(m)
+            self.ctx.status_message(f"Drafted {m.ref} from '{m.template_name}'.")
+
+    def save(self, quiet: bool = False) -> bool:
+        if self.message is None or not self._dirty:
+            return True
+        try:
+            from services.comms.service import _clean_recipients
+
+            recipients = _clean_recipients(self._recipients())
+        except SitrepError as err:
+            self.ctx.status_message(err.message, error=True)
+            return False
+        ok, m = run_action(self.ctx, self, self.comms.edit, self.message.id, author=self.ctx.author,
+                           fields=self._field_values(), channels=self._chosen_channels(), recipients=recipients,
+                           audience=self.audience_combo.currentData(), timezone=self.tz_edit.text().strip() or None)  # fmt: skip
+        if ok:
+            self._dirty = False
+            self.message = m
+            if not quiet:
+                self.ctx.status_message(f"Saved {m.ref}.")
+            self.reload()
+            self._update_buttons()
+        return ok
+
+    def _act(self, action, success: str, **kw) -> None:
+        if self.message is None or not self.save(quiet=True):
+            return
+        ok, m = run_action(self.ctx, self, action, self.message.id, **kw)
+        if ok:
+            self.message = m
+            self.ctx.status_message(success.format(ref=m.ref))
+            self.reload()
+            self._show_message(m, keep_selection=True)
+
+    def submit(self) -> None:
+        self._act(self.comms.submit, "{ref} waits for approval.", author=self.ctx.author)
+
+    def approve(self) -> None:
+        self._act(self.comms.approve, "{ref} approved.", approver=self.ctx.author)
+
+    def reject(self) -> None:
+        if self.message is None:
+            return
+        comment, ok = QInputDialog.getMultiLineText(self, "Reject the message", "What must change?")
+        if ok:
+            self._act(
+                self.comms.reject, "{ref} returned to its drafter.", by=self.ctx.author, comment=comment
+            )
+
+    def send(self) -> None:
+        self._act(
+            self.comms.send,
+            "{ref} released: each channel gets it as soon as it answers.",
+            author=self.ctx.author,
+        )
+
+    def retry_delivery(self) -> None:
+        index = self.deliveries_view.currentIndex()
+        d = self.deliveries_model.data(index, ROW_ROLE) if index.isValid() else None
+        if d is None or d.item_id is None:
+            self.ctx.status_message("Choose a delivery to retry.", error=True)
+            return
+        ok, _ = run_action(
+            self.ctx, self, self.comms.retry_delivery, d.item_id, success=f"Retrying {d.label}."
+        )
+        if ok:
+            self._refresh_deliveries()
+
+    def apply_escalation(self) -> None:
+        if self.incident is None:
+            return
+        ok, clocks = run_action(
+            self.ctx, self, self.comms.apply_escalation, self.incident.id, author=self.ctx.author
+        )
+        if ok:
+            self.ctx.status_message(f"Escalation path applied: {len(clocks)} regulatory clock(s) on the incident "
+                                    f"(rules {self.comms.rules.review_status}).")  # fmt: skip
+            self._update_clocks()
+
+
+def _mrkdwn_html(text: str) -> str:
+    """A close look at how Slack shows mrkdwn: *bold*, bullets and line breaks (the text is already escaped)."""
+    import re
+
+    html = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", text)
+    return "<div style='font-family:sans-serif'>" + html.replace("\n", "<br>") + "</div>"
+
+
+PANEL = PanelSpec(
+    id="comms",
+    title="Communications",
+    factory=CommsPanel,
+    area=Qt.DockWidgetArea.BottomDockWidgetArea,
+    shortcut="Alt+5",
+)

@@ -1,0 +1,546 @@
+"""The incident header: what the incident is, how long it has run, and which clocks are running out.
+
+It reads at a glance from across a desk: severity as a coloured badge, status, the major and
+exercise flags, stopwatches since declaration and since impact began, and one chip per severity
+clock that counts down each second and turns red when the deadline passes. Times are in the
+viewer's zone; hovering shows UTC.
+
+The header also records breaches: every 15 s (and soon after any change) it asks the clock
+service to write a breach entry for each deadline that has passed, so a breach is on the
+timeline even if nobody is looking.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from models.enums import Milestone, Status
+from services.clocks import Clock
+from services.core import Change
+from services.errors import SitrepError
+from services.views import IncidentView
+from ui.forms import quiet_colour
+from ui.localtime import viewer_and_utc, viewer_time
+from ui.panels import PanelSpec
+from ui.severity import (
+    BREACH_COLOURS,
+    MET_COLOURS,
+    MET_LATE_COLOURS,
+    WARNING_COLOURS,
+    badge_style,
+    severity_colours,
+)
+from ui.timefmt import span_text
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY_MS = 15_000
+TICK_MS = 1_000
+WARN_WITHIN_S = 3 * 60  # a running clock turns amber in its last three minutes
+
+STATUS_COLOURS = {
+    Status.DECLARED: ("#5c2d91", "#ffffff"),
+    Status.INVESTIGATING: ("#8a3707", "#ffffff"),
+    Status.IDENTIFIED: ("#0f5ea8", "#ffffff"),
+    Status.MITIGATED: ("#0e6b6b", "#ffffff"),
+    Status.RESOLVED: ("#0e7a0d", "#ffffff"),
+    Status.CLOSED: ("#5c5c5c", "#ffffff"),
+}
+MAJOR_COLOURS = ("#1b1b1b", "#ffd335")
+EXERCISE_COLOURS = ("#4b3b8f", "#ffffff")
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with '…' rather than widening the window."""
+
+    def __init__(self, parent: QWidget | None = None, *, quiet: bool = False) -> None:
+        super().__init__(parent)
+        self.quiet = quiet
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 12)
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        colour = QColor(quiet_colour(self)) if self.quiet else self.palette().color(self.foregroundRole())
+        painter.setPen(colour)
+        painter.setFont(self.font())
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+def _badge(parent: QWidget, name: str) -> QLabel:
+    label = QLabel(parent)
+    label.setObjectName(name)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    return label
+
+
+def clock_reading(clock: Clock, now: datetime) -> tuple[str, str]:
+    """(text, state) of one clock chip. state: met | met_late | running | warning | breached."""
+    state = clock.state(now)
+    if state == "met":
+        return f"{clock.label} ✓ {viewer_time(clock.met_at, now)}", "met"
+    if state == "met_late":
+        late = clock.met_at - clock.due_at
+        return f"{clock.label} ✓ {span_text(late)} late", "met_late"
+    left = clock.remaining(now)
+    if state == "breached":
+        return f"{clock.label}: OVERDUE {span_text(-left)}", "breached"
+    return f"{clock.label}: {span_text(left)} left", (
+        "warning" if left.total_seconds() <= WARN_WITHIN_S else "running"
+    )
+
+
+class ClockChip(QLabel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = ""
+        self.clock: Clock | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+    def show_clock(self, clock: Clock, now: datetime) -> None:
+        self.clock = clock
+        text, state = clock_reading(clock, now)
+        self.setObjectName(f"clock-{clock.id}")
+        self.setText(text)
+        self.setAccessibleName(text)
+        if state != self.state:
+            self.state = state
+            if state == "breached":
+                self.setStyleSheet(badge_style(BREACH_COLOURS))
+            elif state == "warning":
+                self.setStyleSheet(badge_style(WARNING_COLOURS))
+            elif state == "met":
+                self.setStyleSheet(badge_style(MET_COLOURS, bold=False))
+            elif state == "met_late":
+                self.setStyleSheet(badge_style(MET_LATE_COLOURS, bold=False))
+            else:
+                # A mid grey outline shows on light and dark windows alike; the text keeps the palette's.
+                self.setStyleSheet("border: 1px solid #8a8a90; border-radius: 4px; padding: 2px 8px;")
+        due = f"Due {viewer_and_utc(clock.due_at)}"
+        if clock.met_at is not None:
+            due += f"\nMet {viewer_and_utc(clock.met_at)}"
+        self.setToolTip(due)
+
+
+class HeaderPanel(QWidget):
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName("incident-header")
+        self.incident: IncidentView | None = None
+        self.clocks: list[Clock] = []
+        self._breach_seen: set[tuple[str, datetime]] = set()
+        self._recorded: set[tuple[str, datetime]] = set()  # overdue clocks known to be on the record
+        self._build()
+        self._build_actions()
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self.update_times)
+        self._check_timer = QTimer(self)
+        self._check_timer.setInterval(CHECK_EVERY_MS)
+        self._check_timer.timeout.connect(self.check_clocks)
+        self._soon = QTimer(self)  # coalesces a burst of change notices into one re-read
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(150)
+        self._soon.timeout.connect(self._after_change)
+        ctx.notifier.changed.connect(self._on_change)
+        self.set_incident(None)
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 4, 8, 6)
+        outer.setSpacing(4)
+        top = QHBoxLayout()
+        top.setSpacing(8)
+        self.severity_badge = _badge(self, "header-severity")
+        self.key_label = QLabel(self)
+        self.key_label.setObjectName("header-key")
+        self.key_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title_label = ElidedLabel(self)
+        self.title_label.setObjectName("header-title")
+        big = QFont(self.font())
+        big.setPointSizeF(big.pointSizeF() * 1.35)
+        big.setBold(True)
+        self.key_label.setFont(big)
+        self.title_label.setFont(big)
+        self.title_label.setMinimumHeight(self.title_label.fontMetrics().height() + 4)
+        self.status_badge = _badge(self, "header-status")
+        self.services_label = ElidedLabel(self, quiet=True)
+        self.services_label.setObjectName("header-services")
+        self.major_badge = _badge(self, "header-major")
+        self.major_badge.setText("MAJOR INCIDENT")
+        self.major_badge.setStyleSheet(badge_style(MAJOR_COLOURS))
+        self.major_badge.setToolTip("Run as a formal major incident")
+        self.exercise_badge = _badge(self, "header-exercise")
+        self.exercise_badge.setText("EXERCISE")
+        self.exercise_badge.setStyleSheet(badge_style(EXERCISE_COLOURS))
+        self.exercise_badge.setToolTip("A drill: nothing here is a real outage")
+        top.addWidget(self.severity_badge)
+        top.addWidget(self.key_label)
+        top.addWidget(self.title_label, 3)
+        top.addWidget(self.services_label, 1)
+        top.addWidget(self.exercise_badge)
+        top.addWidget(self.major_badge)
+        top.addWidget(self.status_badge)
+        outer.addLayout(top)
+
+        bottom = QHBoxLayout()
+        bottom.setSpacing(12)
+        self.declared_label = QLabel(self)
+        self.declared_label.setObjectName("header-declared")
+        self.impact_label = QLabel(self)
+        self.impact_label.setObjectName("header-impact")
+        bottom.addWidget(self.declared_label)
+        bottom.addWidget(self.impact_label)
+        self.separator = QFrame(self)
+        self.separator.setFrameShape(QFrame.Shape.VLine)
+        self.separator.setFrameShadow(QFrame.Shadow.Sunken)
+        bottom.addWidget(self.separator)
+        self.clock_row = QHBoxLayout()
+        self.clock_row.setSpacing(6)
+        bottom.addLayout(self.clock_row)
+        bottom.addStretch(1)
+        outer.addLayout(bottom)
+        self.chips: list[ClockChip] = []
+        self.empty_label = QLabel(
+            "No incident is open here. Declare one with File ▸ Declare incident… (Ctrl+N).", self
+        )
+        self.empty_label.setObjectName("header-empty")
+        outer.addWidget(self.empty_label)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def _build_actions(self) -> None:
+        def action(text: str, keys: str, slot, name: str, tip: str) -> QAction:
+            act = QAction(text, self)
+            act.setObjectName(name)
+            act.setShortcut(QKeySequence(keys))
+            act.setToolTip(tip)
+            act.triggered.connect(lambda _checked=False: slot())
+            return act
+
+        self.declare_action = action(
+            "Declare incident…", "Ctrl+N", self.declare_incident, "act-declare",
+            "Declare a new incident, with the severity matrix in view",
+        )  # fmt: skip
+        self.status_action = action(
+            "Change status…", "Ctrl+Shift+S", self.change_status, "act-status",
+            "Move the incident to the next status (reopening asks for a reason)",
+        )  # fmt: skip
+        self.severity_action = action(
+            "Change severity…", "Ctrl+Shift+V", self.change_severity, "act-severity",
+            "Raise or lower the severity (lowering asks for a reason)",
+        )  # fmt: skip
+        self.major_action = action(
+            "Declare major incident…", "Ctrl+Shift+M", self.toggle_major, "act-major",
+            "Run the incident as a formal major incident, or de-escalate it",
+        )  # fmt: skip
+        self.milestones_action = action(
+            "Edit milestones…", "Ctrl+Shift+T", self.edit_milestones, "act-milestones",
+            "Impact started, detected, declared, mitigated, resolved… in your time zone",
+        )  # fmt: skip
+        self.details_action = action(
+            "Edit details…", "Ctrl+Shift+D", self.edit_details, "act-details",
+            "Title, summary, services and customer impact",
+        )  # fmt: skip
+        self.check_action = action(
+            "Check the severity clocks now", "Ctrl+Shift+K", lambda: self.check_clocks(announce=True),
+            "act-check-clocks", "Record any breach not on the timeline yet (done every 15 s anyway)",
+        )  # fmt: skip
+        self.incident_actions = [
+            self.status_action,
+            self.severity_action,
+            self.major_action,
+            self.milestones_action,
+            self.details_action,
+            self.check_action,
+        ]
+        add = self.ctx.extras.get("add_command")
+        if add is not None:
+            add(self.declare_action, "File", first=True)
+            for act in self.incident_actions:
+                add(act, "Incident")
+        else:  # standalone (tests): the shortcuts still work within the header's window
+            for act in (self.declare_action, *self.incident_actions):
+                self.addAction(act)
+        self.ctx.extras["declare_incident"] = self.declare_incident
+        self.dialog = None
+
+    # -- following the incident --------------------------------------------------------------
+    def set_incident(self, incident: IncidentView | None) -> None:
+        switched = incident is None or self.incident is None or incident.id != self.incident.id
+        self.incident = incident
+        has = incident is not None
+        for w in (self.severity_badge, self.key_label, self.title_label, self.status_badge):
+            w.setVisible(has)
+        self.declared_label.setVisible(has)
+        self.separator.setVisible(has)
+        self.impact_label.setVisible(has and incident.milestone(Milestone.IMPACT_STARTED) is not None)
+        self.services_label.setVisible(has)
+        self.empty_label.setVisible(not has)
+        self.major_badge.setVisible(has and incident.is_major)
+        self.exercise_badge.setVisible(has and incident.is_exercise)
+        self._update_actions()
+        if not has:
+            self._set_clocks([])
+            self._tick.stop()
+            self._check_timer.stop()
+            return
+        bg_fg = severity_colours(incident.severity)
+        self.severity_badge.setStyleSheet(badge_style(bg_fg))
+        level = self._level_label(incident.severity)
+        self.severity_badge.setText(incident.severity)
+        self.severity_badge.setToolTip(f"{incident.severity}: {level}")
+        self.severity_badge.setAccessibleName(f"Severity {incident.severity} {level}")
+        self.key_label.setText(incident.key)
+        self.title_label.setText(incident.title)
+        self.title_label.setToolTip(incident.title + (f"\n\n{incident.summary}" if incident.summary else ""))
+        self.title_label.setAccessibleName(incident.title)
+        self.status_badge.setText(incident.status.label)
+        self.status_badge.setStyleSheet(badge_style(STATUS_COLOURS[incident.status]))
+        self.status_badge.setAccessibleName(f"Status {incident.status.label}")
+        impact = []
+        if incident.services:
+            impact.append("Services: " + ", ".join(incident.services))
+        if incident.affected_users is not None:
+            impact.append(f"{incident.affected_users:,} users affected")
+        if incident.error_rate_pct is not None:
+            impact.append(f"error rate {incident.error_rate_pct:g}%")
+        self.services_label.setText(" · ".join(impact))
+        self.services_label.setToolTip("\n".join(impact))
+        if switched:
+            self._breach_seen.clear()
+            self._recorded = set()
+        self.reload_clocks()
+        self._tick.start()
+        self._check_timer.start()
+        if switched:
+            QTimer.singleShot(0, self.check_clocks)
+
+    def _fit_height(self) -> None:
+        # A top dock takes whatever height it is given; the header needs only its two lines.
+        height = self.layout().sizeHint().height()
+        if height != self.maximumHeight():
+            self.setMaximumHeight(height)
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest:  # the layout has just been re-measured
+            self._fit_height()
+        return handled
+
+    def _level_label(self, severity: str) -> str:
+        try:
+            return self.ctx.sitrep.catalog.severity(severity).label
+        except SitrepError:
+            return "not in the severity matrix"
+
+    def _update_actions(self) -> None:
+        inc = self.incident
+        has = inc is not None
+        self.status_action.setEnabled(has)
+        self.milestones_action.setEnabled(has)
+        self.details_action.setEnabled(has)
+        self.check_action.setEnabled(has)
+        self.severity_action.setEnabled(has and inc.is_open)
+        self.major_action.setEnabled(has and inc.is_open)
+        self.major_action.setText(
+            "De-escalate major incident…" if has and inc.is_major else "Declare major incident…"
+        )
+
+    def reload_clocks(self) -> None:
+        if self.incident is None:
+            return
+        try:
+            clocks = self.ctx.sitrep.clocks.clocks(self.incident)
+        except SitrepError as err:
+            self.ctx.status_message(f"The severity clocks cannot be read: {err.message}", error=True)
+            clocks = []
+        self._set_clocks(clocks)
+
+    def _set_clocks(self, clocks: list[Clock]) -> None:
+        self.clocks = clocks
+        while len(self.chips) < len(clocks):
+            chip = ClockChip(self)
+            self.clock_row.addWidget(chip)
+            self.chips.append(chip)
+        while len(self.chips) > len(clocks):
+            chip = self.chips.pop()
+            self.clock_row.removeWidget(chip)
+            chip.deleteLater()
+        self.update_times()
+
+    def update_times(self) -> None:
+        """Once a second: the stopwatches, and each clock chip's countdown."""
+        inc = self.incident
+        if inc is None:
+            return
+        now = self.ctx.sitrep.now()
+        declared = inc.milestone(Milestone.DECLARED)
+        end = inc.milestone(Milestone.RESOLVED) if not inc.is_open else None
+        if declared is not None:
+            running = (end or now) - declared
+            verb = "ran" if end else "running"
+            self.declared_label.setText(
+                f"Declared {viewer_time(declared, now)} · {verb} <b>{span_text(running)}</b>"
+            )
+            self.declared_label.setToolTip(f"Declared {viewer_and_utc(declared)}")
+        impact = inc.milestone(Milestone.IMPACT_STARTED)
+        if impact is not None:
+            impact_end = inc.milestone(Milestone.MITIGATED) or end
+            if impact_end is None:
+                text = f"Impact since {viewer_time(impact, now)} · <b>{span_text(now - impact)}</b>"
+            else:
+                text = (
+                    f"Impact {viewer_time(impact, now)}–{viewer_time(impact_end, now)} · "
+                    f"lasted <b>{span_text(impact_end - impact)}</b>"
+                )
+            self.impact_label.setText(text)
+            self.impact_label.setToolTip(f"Impact started {viewer_and_utc(impact)}")
+        newly_breached = False
+        for chip, clock in zip(self.chips, self.clocks, strict=True):
+            chip.show_clock(clock, now)
+            if chip.state == "breached" and (clock.id, clock.due_at) not in self._breach_seen:
+                self._breach_seen.add((clock.id, clock.due_at))
+                newly_breached = True
+        if newly_breached:
+            # Record it now rather than at the next periodic check: the timeline shows the breach
+            # the second the header turns red.
+            QTimer.singleShot(0, self.check_clocks)
+
+    def _overdue(self) -> set[tuple[str, datetime]]:
+        now = self.ctx.sitrep.now()
+        return {(c.id, c.due_at) for c in self.clocks if c.state(now) in ("breached", "met_late")}
+
+    def check_clocks(self, announce: bool = False) -> list[Clock]:
+        """Ask the clock service to record any breach not yet on the timeline.
+
+        The check is a write transaction, so it is only made when a clock this header shows is past
+        its deadline and has not been confirmed as recorded: a busy store is not locked every 15 s
+        for nothing.
+        """
+        if self.incident is None:
+            return []
+        overdue = self._overdue()
+        if not announce and overdue <= self._recorded:
+            return []
+        try:
+            fresh = self.ctx.sitrep.clocks.check(self.incident.id, author="sitrep")
+        except SitrepError as err:
+            # Every 15 s: a status-bar line, never a dialog that would stack up while the store is busy.
+            self.ctx.status_message(f"Clock check failed: {err.message}", error=True)
+            return []
+        self._recorded |= overdue
+        if fresh:
+            names = ", ".join(c.label for c in fresh)
+            self.ctx.status_message(f"{self.incident.key}: clock breached: {names}.", error=True)
+        elif announce:
+            self.ctx.status_message("No new clock breaches.")
+        return fresh
+
+    def _on_change(self, change: Change) -> None:
+        if self.incident is None:
+            return
+        if change.incident_id not in (None, self.incident.id):
+            return
+        # A comms entry moves the next-update clock; a role change may meet the commander clock.
+        if change.topic in ("timeline", "incident", "roles", "external"):
+            self._soon.start()
+
+    def _after_change(self) -> None:
+        if self.incident is None:
+            return
+        try:
+            fresh = self.ctx.sitrep.incidents.get(self.incident.id)
+        except SitrepError:
+            return  # the main window reports a vanished incident when it reloads the list
+        if fresh != self.incident:
+            self.set_incident(fresh)
+        else:
+            self.reload_clocks()
+            self.check_clocks()
+
+    # -- actions -----------------------------------------------------------------------------
+    def _open(self, dialog):
+        """Window-modal and non-blocking: the clocks keep ticking behind an open dialog."""
+        self.dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._after_dialog)
+        dialog.open()
+        return dialog
+
+    def _after_dialog(self) -> None:
+        dialog = self.dialog
+        view = getattr(dialog, "result_value", None)
+        if isinstance(view, IncidentView) and self.incident is not None and view.id == self.incident.id:
+            self.set_incident(view)
+            self.ctx.selection.refresh(view)  # the other panels and the switcher follow
+
+    def _parent_window(self) -> QWidget:
+        return self.ctx.extras.get("main_window") or self.window()
+
+    def declare_incident(self):
+        from ui.dialogs.declare import DeclareDialog
+
+        dialog = DeclareDialog(self.ctx, self._parent_window())
+        self.dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _need_incident(self) -> IncidentView | None:
+        if self.incident is None:
+            self.ctx.status_message("No incident is selected.", error=True)
+        return self.incident
+
+    def change_status(self):
+        from ui.dialogs.incident import StatusDialog
+
+        inc = self._need_incident()
+        return self._open(StatusDialog(self.ctx, inc, self._parent_window())) if inc else None
+
+    def change_severity(self):
+        from ui.dialogs.incident import SeverityDialog
+
+        inc = self._need_incident()
+        return self._open(SeverityDialog(self.ctx, inc, self._parent_window())) if inc else None
+
+    def toggle_major(self):
+        from ui.dialogs.incident import MajorDialog
+
+        inc = self._need_incident()
+        return self._open(MajorDialog(self.ctx, inc, self._parent_window())) if inc else None
+
+    def edit_milestones(self):
+        from ui.dialogs.incident import MilestoneDialog
+
+        inc = self._need_incident()
+        return self._open(MilestoneDialog(self.ctx, inc, self._parent_window())) if inc else None
+
+    def edit_details(self):
+        from ui.dialogs.incident import DetailsDialog
+
+        inc = self._need_incident()
+        return self._open(DetailsDialog(self.ctx, inc, self._parent_window())) if inc else None
+
+    def shutdown(self) -> None:
+        self._tick.stop()
+        self._check_timer.stop()
+        self._soon.stop()
+
+
+PANEL = PanelSpec(
+    id="header",
+    title="Incident",
+    factory=HeaderPanel,
+    area=Qt.DockWidgetArea.TopDockWidgetArea,
+)

@@ -1,0 +1,158 @@
+"""Look and feel: Fusion, following the system's light or dark scheme, sized by fonts rather than pixels.
+
+Fusion draws the same on every platform, so what the screenshots show is what users get. The colour
+scheme comes from the platform (QStyleHints.colorScheme, Qt 6.5+) and follows it when it changes;
+SITREP_THEME=light|dark overrides it (for a desktop that does not say, or to check both).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QWidget
+
+log = logging.getLogger(__name__)
+
+_ERROR_LIGHT = QColor("#c42b1c")
+_ERROR_DARK = QColor("#ff8a80")
+_WARN_LIGHT = QColor("#9a6700")
+_WARN_DARK = QColor("#f2cc60")
+
+
+def wanted_scheme(app: QGuiApplication | None = None, reported: Qt.ColorScheme | None = None) -> str:
+    """'dark' or 'light': the override if set, else what the platform reports (light when it says nothing)."""
+    override = os.environ.get("SITREP_THEME", "").strip().lower()
+    if override in ("dark", "light"):
+        return override
+    if reported is None:
+        app = app or QGuiApplication.instance()
+        hints = app.styleHints() if app is not None else None
+        scheme = getattr(hints, "colorScheme", None)  # Qt 6.5+
+        reported = scheme() if callable(scheme) else None
+    return "dark" if reported == Qt.ColorScheme.Dark else "light"
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    window, base, alt, text = (
+        QColor(37, 37, 40),
+        QColor(28, 28, 31),
+        QColor(44, 44, 48),
+        QColor(230, 230, 232),
+    )
+    disabled = QColor(128, 128, 134)
+    highlight = QColor(53, 132, 228)
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        p.setColor(group, QPalette.ColorRole.Window, window)
+        p.setColor(group, QPalette.ColorRole.WindowText, text)
+        p.setColor(group, QPalette.ColorRole.Base, base)
+        p.setColor(group, QPalette.ColorRole.AlternateBase, alt)
+        p.setColor(group, QPalette.ColorRole.ToolTipBase, QColor(52, 52, 58))
+        p.setColor(group, QPalette.ColorRole.ToolTipText, text)
+        p.setColor(group, QPalette.ColorRole.PlaceholderText, QColor(150, 150, 156))
+        p.setColor(group, QPalette.ColorRole.Text, text)
+        p.setColor(group, QPalette.ColorRole.Button, QColor(50, 50, 55))
+        p.setColor(group, QPalette.ColorRole.ButtonText, text)
+        p.setColor(group, QPalette.ColorRole.BrightText, QColor(255, 120, 120))
+        p.setColor(group, QPalette.ColorRole.Light, QColor(70, 70, 76))
+        p.setColor(group, QPalette.ColorRole.Midlight, QColor(60, 60, 66))
+        p.setColor(group, QPalette.ColorRole.Mid, QColor(45, 45, 50))
+        p.setColor(group, QPalette.ColorRole.Dark, QColor(20, 20, 22))
+        p.setColor(group, QPalette.ColorRole.Shadow, QColor(0, 0, 0))
+        p.setColor(group, QPalette.ColorRole.Highlight, highlight)
+        p.setColor(group, QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
+        p.setColor(group, QPalette.ColorRole.Link, QColor(110, 170, 255))
+        p.setColor(group, QPalette.ColorRole.LinkVisited, QColor(180, 140, 255))
+    p.setColor(QPalette.ColorGroup.Inactive, QPalette.ColorRole.Highlight, QColor(60, 80, 110))
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.PlaceholderText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Window, window)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Base, window)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor(45, 45, 50))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, QColor(70, 70, 76))
+    return p
+
+
+def is_dark(widget: QWidget | None = None) -> bool:
+    palette = widget.palette() if widget is not None else QGuiApplication.palette()
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def error_color(widget: QWidget | None = None) -> QColor:
+    """A red that reads on the current background (inline errors, breached clocks)."""
+    return QColor(_ERROR_DARK if is_dark(widget) else _ERROR_LIGHT)
+
+
+def warning_color(widget: QWidget | None = None) -> QColor:
+    return QColor(_WARN_DARK if is_dark(widget) else _WARN_LIGHT)
+
+
+def error_style(widget: QWidget | None = None) -> str:
+    return f"color: {error_color(widget).name()};"
+
+
+class ConsoleStyle(QProxyStyle):
+    """Fusion, with check boxes that can be seen on a dark palette.
+
+    Fusion outlines a check box in the window colour made darker, which on a dark palette is
+    the colour of the box itself: a checklist showed its ticks but not its empty boxes.
+    """
+
+    _INDICATORS = (
+        QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+        QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck,
+        QStyle.PrimitiveElement.PE_IndicatorRadioButton,
+    )
+
+    def __init__(self) -> None:
+        super().__init__(QStyleFactory.create("Fusion"))
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:
+        if element in self._INDICATORS and option.palette.color(QPalette.ColorRole.Window).lightness() < 128:
+            original = QPalette(option.palette)
+            lifted = QPalette(original)
+            for group in (
+                QPalette.ColorGroup.Active,
+                QPalette.ColorGroup.Inactive,
+                QPalette.ColorGroup.Disabled,
+            ):
+                lifted.setColor(
+                    group,
+                    QPalette.ColorRole.Window,
+                    original.color(group, QPalette.ColorRole.Window).lighter(260),
+                )
+            option.palette = lifted
+            try:
+                super().drawPrimitive(element, option, painter, widget)
+            finally:
+                option.palette = original
+            return
+        super().drawPrimitive(element, option, painter, widget)
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion, in the system's scheme, re-applied when the system switches between light and dark."""
+    if not isinstance(app.style(), ConsoleStyle):
+        app.setStyle(ConsoleStyle())
+    _apply_scheme(app)
+    if not app.property("sitrep_follows_scheme"):
+        changed = getattr(app.styleHints(), "colorSchemeChanged", None)  # Qt 6.5+
+        if changed is not None:
+            changed.connect(lambda scheme: _apply_scheme(app, scheme))
+        app.setProperty("sitrep_follows_scheme", True)
+
+
+def _apply_scheme(app: QApplication, reported: Qt.ColorScheme | None = None) -> None:
+    scheme = wanted_scheme(app, reported)
+    palette = dark_palette() if scheme == "dark" else app.style().standardPalette()
+    app.setPalette(palette)
+    app.setProperty("sitrep_scheme", scheme)
+    log.debug("colour scheme: %s", scheme)
