@@ -51,7 +51,8 @@ class SyncBridge(QObject):
             self.soon()
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("sync", "external"):
+        # A new entry may have queued items (the outbox is written in the entry's transaction).
+        if change.topic in ("sync", "external", "timeline", "incident", "roles"):
             self.soon()
 
     def soon(self) -> None:

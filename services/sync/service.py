@@ -313,6 +313,15 @@ class SyncService:
         if self._worker is not None:
             self._worker.request_pull()
 
+    def sync_now(self) -> bool:
+        """Ask the running worker to send what it can and fetch what changed, now (past back-off and an
+        open breaker's cool-down). False when no worker runs (the caller drains instead)."""
+        worker = self._worker
+        if worker is None or not self.running:
+            return False
+        worker.try_now()
+        return True
+
     def test_connection(self, backend: str) -> str:
         """One authenticated read against the backend. Blocks on the network: call it off the GUI thread."""
         cls = self.adapter_class(backend)

@@ -201,6 +201,13 @@ class CircuitBreaker:
     def reset(self) -> None:
         self.record_success()
 
+    def probe_now(self) -> None:
+        """A person asked to try now: an open breaker lets its one probe through at once (a failed
+        probe opens it again, for longer, as usual)."""
+        with self._lock:
+            if self._opened_at is not None:
+                self._opened_at = self._clock() - self._cooldown
+
 
 # -- pacing --------------------------------------------------------------------------------
 class Pacer:

@@ -269,6 +269,7 @@ class SyncWorker:
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
         self._pull_requested = threading.Event()
+        self._try_now = threading.Event()
         self._store: Store | None = None
         self._lanes: dict[str, _Lane] = {}
         self._lanes_generation = -1
@@ -704,6 +705,7 @@ class SyncWorker:
             report.pulled += self.pull()
         given_up: set[str] = set()
         while not stop.is_set():
+            self._take_try_now()
             lanes = [n for n in self._lanes_now() if n not in given_up]
             if not lanes:
                 break
@@ -742,6 +744,25 @@ class SyncWorker:
         self._pull_requested.set()
         self.wake_event.set()
 
+    def try_now(self) -> None:
+        """ "Sync now" from a person: waiting items become due, open breakers probe, paused lanes try
+        again, and what changed in the backends is fetched. Thread-safe; the worker's own thread acts."""
+        self._try_now.set()
+        self.request_pull()
+
+    def _take_try_now(self) -> None:
+        if not self._try_now.is_set():
+            return
+        self._try_now.clear()
+        lanes = self._lanes_now()
+        for lane in lanes.values():
+            lane.breaker.probe_now()
+            lane.paused_until = 0.0
+        if lanes:
+            with self.store.write_connection() as c:
+                c.execute(update(O).where(O.c.backend.in_(list(lanes)), O.c.state == OutboxState.PENDING.value,
+                                          O.c.next_attempt_at.is_not(None)).values(next_attempt_at=None))  # fmt: skip
+
     def run_forever(self) -> None:
         """The background loop (a thread of the GUI). Ends when stop_event is set."""
         self.open()
@@ -750,6 +771,7 @@ class SyncWorker:
                 soonest = 60.0
                 busy = False
                 try:
+                    self._take_try_now()
                     for name in list(self._lanes_now()):
                         if self.stop_event.is_set():
                             break

@@ -82,7 +82,7 @@ def last_answer(item: ItemView) -> str:
         text = f"sent → {item.remote_ref}" if item.remote_ref else "sent"
         return f"{text} ({item.last_error})" if item.last_error else text
     error = (item.last_error or "").replace("\n", " ")
-    if item.last_status and error:
+    if item.last_status and error and f"({item.last_status})" not in error:
         return f"HTTP {item.last_status}: {error}"
     return error
 
@@ -293,6 +293,7 @@ class SyncPanel(QWidget):
         self.bridge = sync_bridge(ctx)
         self.model = SyncQueueModel({n: c.label for n, c in self.sync.available.items()}, self)
         self._oneoff = None  # a drain started by "Sync now" while no worker runs
+        self.dialog = None
         self._build()
         self.indicator = SyncIndicator(ctx, self.open_queue)
         add_status = ctx.extras.get("add_status_widget")
@@ -523,9 +524,7 @@ class SyncPanel(QWidget):
         if self.sync.settings.problem:
             self.ctx.status_message(self.sync.settings.problem, error=True)
             return
-        if self.sync.running:
-            self.sync.request_pull()
-            self.sync.wake()
+        if self.sync.sync_now():
             self.ctx.status_message("Syncing now…", timeout_ms=3000)
             return
         if self._oneoff is not None:
@@ -536,6 +535,7 @@ class SyncPanel(QWidget):
 
         def drain():
             try:
+                worker.try_now()
                 return worker.drain(max_wait_s=10.0, pull=True)
             finally:
                 worker.close()
@@ -574,13 +574,15 @@ class SyncPanel(QWidget):
             self.show()
             self.view.setFocus()
 
-    def open_backends(self) -> None:
+    def open_backends(self):
         from ui.backends_dialog import BackendsDialog
 
-        dialog = BackendsDialog(self.ctx, self)
-        dialog.exec()
-        dialog.deleteLater()
-        self.refresh()
+        window = self.ctx.extras.get("main_window") or self.window()
+        dialog = self.dialog = BackendsDialog(self.ctx, window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.refresh)
+        dialog.open()
+        return dialog
 
     def shutdown(self) -> None:
         self._poll.stop()

@@ -354,7 +354,7 @@ class TimelinePanel(QWidget):
         menu.addAction("Send to PagerDuty / Jira / Statuspage…", self.send_selected)
         menu.exec(self.view.viewport().mapToGlobal(pos))
 
-    def send_selected(self) -> None:
+    def send_selected(self):
         """Queue the selected entry for the backends the commander picks (as `sitrep sync post` does)."""
         e = self.selected_entry()
         if e is None or self.incident is None:
@@ -362,10 +362,12 @@ class TimelinePanel(QWidget):
             return
         from ui.send_dialog import SendToBackendsDialog
 
-        dialog = SendToBackendsDialog(self.ctx, self.incident, e, self)
-        if dialog.exec():
-            self.model.pull_new()
-        dialog.deleteLater()
+        # Window-modal and non-blocking, like the console's other dialogs.
+        dialog = self.send_dialog = SendToBackendsDialog(self.ctx, self.incident, e, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self.model.pull_new)
+        dialog.open()
+        return dialog
 
     def save_draft(self) -> str | None:
         """For the crash handler: keep what was typed but not yet logged."""
