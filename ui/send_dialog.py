@@ -53,6 +53,8 @@ class SendToBackendsDialog(QDialog):
         ready = sync.writer.adapters
         self.targets: dict[str, QCheckBox] = {}
         for name, cls in sorted(sync.available.items()):
+            if not cls.takes_posts:
+                continue  # e-mail and Slack carry messages released from Communications, not posts
             box = QCheckBox(f"{cls.label}: {_BECOMES.get(name, 'an update')}", self)
             box.setObjectName(f"send-to-{name}")
             adapter = ready.get(name)

@@ -383,6 +383,12 @@ def post_to_backends(
     for name in names:
         cls = sync.adapter_class(name)
         adapter = ready.get(name)
+        if not cls.takes_posts:
+            raise ValidationError(
+                f"{cls.label} does not take posted updates (it carries messages released from Communications). "
+                "Nothing was logged.",
+                field="to",
+            )
         if adapter is None:
             raise ValidationError(
                 f"{cls.label} is not set up to send (enable it and fill in its settings: Tools ▸ Backends… "

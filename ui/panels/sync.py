@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QTableView,
@@ -34,13 +33,14 @@ from services.errors import SitrepError
 from services.views import IncidentView
 from ui.operations import run_action
 from ui.panels import PanelSpec
-from ui.sync_support import RemoteLinksStrip, sync_bridge
+from ui.sync_support import sync_bridge
 
 ROW_LIMIT = 500
 STATUS_POLL_MS = 5000  # breakers half-open and lanes go quiet with time, not only with events
 
-COLUMNS = ("#", "Backend", "Incident", "Operation", "State", "Attempts", "Next attempt", "Last answer")
-COL_ID, COL_BACKEND, COL_INCIDENT, COL_OP, COL_STATE, COL_ATTEMPTS, COL_NEXT, COL_ANSWER = range(len(COLUMNS))
+# What needs a person first (state and the backend's words), then the rest; the panel is often narrow.
+COLUMNS = ("State", "Backend", "Operation", "Last answer", "Incident", "Attempts", "Next attempt", "#")
+COL_STATE, COL_BACKEND, COL_OP, COL_ANSWER, COL_INCIDENT, COL_ATTEMPTS, COL_NEXT, COL_ID = range(len(COLUMNS))
 
 ItemRole = Qt.ItemDataRole.UserRole + 1  # the ItemView itself
 SortRole = Qt.ItemDataRole.UserRole + 2
@@ -186,10 +186,13 @@ class SyncQueueModel(QAbstractTableModel):
                 return f"{iso(item.next_attempt_at)} (UTC)"
             if col == COL_ANSWER:
                 return last_answer(item) or None
-            if col == COL_STATE and item.uncertain and item.state != OutboxState.SENT.value:
-                return (
-                    "The last attempt may have reached the backend; it is looked up before being sent again."
-                )
+            if col == COL_STATE:
+                tips = [last_answer(item)] if last_answer(item) else []
+                if item.uncertain and item.state != OutboxState.SENT.value:
+                    tips.append(
+                        "The last attempt may have reached the backend; it is looked up before it is sent again."
+                    )
+                return "\n".join(tips) or None
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_ID, COL_ATTEMPTS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -313,9 +316,6 @@ class SyncPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
 
-        self.links = RemoteLinksStrip(self.ctx, self, prefix="This incident elsewhere: ")
-        lay.addWidget(self.links)
-
         filters = QHBoxLayout()
         self.state_filter = QComboBox(self)
         self.state_filter.setObjectName("sync-state-filter")
@@ -328,18 +328,18 @@ class SyncPanel(QWidget):
         self.backend_filter.addItem("All backends", None)
         for name, cls in sorted(self.sync.available.items()):
             self.backend_filter.addItem(cls.label, name)
-        self.only_incident = QCheckBox("This incident only", self)
+        self.only_incident = QCheckBox("This incident", self)
         self.only_incident.setObjectName("sync-only-incident")
-        self.count_label = QLabel(self)
-        self.count_label.setObjectName("sync-count")
+        self.only_incident.setToolTip("Only the items of the incident the console shows")
         for w in (self.state_filter, self.backend_filter):
+            # Narrow enough to share the right-hand column with the role board.
+            w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            w.setMinimumContentsLength(9)
             w.currentIndexChanged.connect(self.refresh_items)
         self.only_incident.toggled.connect(self.refresh_items)
-        filters.addWidget(self.state_filter)
-        filters.addWidget(self.backend_filter)
+        filters.addWidget(self.state_filter, 1)
+        filters.addWidget(self.backend_filter, 1)
         filters.addWidget(self.only_incident)
-        filters.addStretch(1)
-        filters.addWidget(self.count_label)
         lay.addLayout(filters)
 
         self.view = QTableView(self)
@@ -354,19 +354,19 @@ class SyncPanel(QWidget):
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
         hh = self.view.horizontalHeader()
-        hh.setSectionResizeMode(COL_ANSWER, QHeaderView.ResizeMode.Stretch)
+        hh.setStretchLastSection(True)
         fm = self.fontMetrics()
-        for col, sample in ((COL_ID, "99999"), (COL_BACKEND, "Statuspage"), (COL_INCIDENT, "INC-0000"),
-                            (COL_OP, "request responder"), (COL_STATE, "pending (may have arrived)"),
-                            (COL_ATTEMPTS, "Attempts"), (COL_NEXT, "Wed 23:59:59")):  # fmt: skip
-            self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + 20)
+        widths = {COL_ID: "99999", COL_BACKEND: "Statuspage", COL_INCIDENT: "INC-0000", COL_OP: "update incident",
+                  COL_STATE: "cancelled", COL_ATTEMPTS: "Attempts", COL_NEXT: "Wed 23:59:59", COL_ANSWER: "x" * 34}  # fmt: skip
+        for col, sample in widths.items():
+            self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + 16)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         lay.addWidget(self.view, 1)
 
         self.detail = QPlainTextEdit(self)
         self.detail.setObjectName("sync-item-detail")
         self.detail.setReadOnly(True)
-        self.detail.setMaximumHeight(fm.height() * 5 + 12)
+        self.detail.setMaximumHeight(fm.height() * 3 + 12)
         self.detail.setPlaceholderText("Select an item to see what the backend said about it.")
         self.detail.setAccessibleName("Selected item")
         lay.addWidget(self.detail)
@@ -375,7 +375,7 @@ class SyncPanel(QWidget):
         self.retry_button = QPushButton("&Retry", self)
         self.retry_button.setToolTip("Send the selected failed or waiting items again, now")
         self.retry_button.clicked.connect(self.retry_selected)
-        self.cancel_button = QPushButton("&Cancel items", self)
+        self.cancel_button = QPushButton("&Cancel item", self)
         self.cancel_button.setToolTip("Drop the selected items: they will not be sent")
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.sync_button = QPushButton("&Sync now", self)
@@ -411,7 +411,6 @@ class SyncPanel(QWidget):
     # -- following the incident -------------------------------------------------------------
     def set_incident(self, incident: IncidentView | None) -> None:
         self.incident = incident
-        self.links.set_incident(incident.id if incident else None)
         if self.only_incident.isChecked():
             self.refresh_items()
 
@@ -428,10 +427,6 @@ class SyncPanel(QWidget):
             self.indicator.setToolTip(err.message)
             return
         self.indicator.show_status(status)
-        parts = [f"{status.pending} pending"]
-        if status.failed:
-            parts.append(f"{status.failed} failed")
-        self.count_label.setText(", ".join(parts))
 
     def refresh_items(self, *args) -> None:
         states = self.state_filter.currentData()
@@ -586,6 +581,7 @@ class SyncPanel(QWidget):
 
     def shutdown(self) -> None:
         self._poll.stop()
+        self.bridge.close()
         if self._oneoff is not None:
             self._oneoff.stop_event.set()
 
