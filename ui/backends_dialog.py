@@ -93,6 +93,9 @@ class BackendPage(QWidget):
         body = QWidget(scroll)
         form = QFormLayout(body)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # Each label above its field: the adapters' labels are sentences, and a label column wide enough
+        # for the longest would leave the fields no room.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         for f in cls.all_fields():
             widget = self._input_for(f, body)
             widget.setObjectName(f"setting-{f.key}")
@@ -104,14 +107,16 @@ class BackendPage(QWidget):
                 widget.setToolTip(tip)
             self.inputs[f.key] = widget
             if f.kind == "bool":
-                form.addRow("", widget)
+                form.addRow(widget)
             else:
                 label = QLabel(f.label + (" *" if f.required else ""), body)
                 label.setBuddy(widget)
-                label.setWordWrap(True)
                 form.addRow(label, widget)
         for s in cls.secrets:
-            form.addRow(self._secret_row(s, body))
+            row = self._secret_row(s, body)
+            label = QLabel(s.label + (" *" if s.required else ""), body)
+            label.setBuddy(self.secret_inputs[s.name])
+            form.addRow(label, row)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
         self.load()
@@ -126,7 +131,13 @@ class BackendPage(QWidget):
             edit.setFixedHeight(edit.fontMetrics().height() * 4 + 14)
             return edit
         edit = QLineEdit(parent)
-        if f.default not in (None, "", [], {}):
+        if f.key == "max_requests_per_s":
+            # The default is the vendor's published limit, kept by the adapter rather than the field.
+            vendor = self.cls.default_max_requests_per_s
+            edit.setPlaceholderText(
+                f"default: {vendor:g} (under the vendor's limit)" if vendor else "default: no limit"
+            )
+        elif f.default not in (None, "", [], {}):
             edit.setPlaceholderText(f"default: {_shown(f, f.default)}")
         elif f.required:
             edit.setPlaceholderText("required")
@@ -140,14 +151,14 @@ class BackendPage(QWidget):
         edit.setObjectName(f"secret-{s.name}")
         edit.setEchoMode(QLineEdit.EchoMode.Password)
         edit.setAccessibleName(s.label)
-        edit.setPlaceholderText(f"{s.label}: type a new one to store it in the keyring")
+        edit.setPlaceholderText("type a new one to store it in the keyring")
         state = QLabel(row)
         state.setObjectName(f"secret-state-{s.name}")
+        state.setMinimumWidth(state.fontMetrics().horizontalAdvance("keyring unavailable") + 8)
         forget = QPushButton("Forget", row)
         forget.setObjectName(f"forget-{s.name}")
         forget.setToolTip(f"Remove the stored {s.label} from the keyring")
         forget.clicked.connect(lambda _=False, n=s.name: self.forget(n))
-        lay.addWidget(QLabel(s.label + (" *" if s.required else ""), row))
         lay.addWidget(edit, 1)
         lay.addWidget(state)
         lay.addWidget(forget)

@@ -366,7 +366,7 @@ class SyncPanel(QWidget):
         self.detail = QPlainTextEdit(self)
         self.detail.setObjectName("sync-item-detail")
         self.detail.setReadOnly(True)
-        self.detail.setMaximumHeight(fm.height() * 3 + 12)
+        self.detail.setMaximumHeight(fm.height() * 4 + 12)
         self.detail.setPlaceholderText("Select an item to see what the backend said about it.")
         self.detail.setAccessibleName("Selected item")
         lay.addWidget(self.detail)
@@ -477,17 +477,19 @@ class SyncPanel(QWidget):
             self.detail.clear()
 
     def _describe(self, item: ItemView) -> str:
+        """The backend's own words first (what a person acts on), then what the item is and how it went."""
         label = (
             self.sync.available[item.backend].label if item.backend in self.sync.available else item.backend
         )
-        lines = [f"#{item.id} {label}, {item.incident_key or 'no incident'}: {item.summary}",
-                 f"State: {state_text(item)}; attempts {item.attempts}"
-                 + (f"; last try {local_time(item.last_attempt_at)}" if item.last_attempt_at else "")
-                 + (f"; next try {local_time(item.next_attempt_at)}"
-                    if item.next_attempt_at and item.state == "pending" else "")]  # fmt: skip
-        answer = last_answer(item)
-        if answer:
-            lines.append(answer)
+        op = _OP_NAMES.get(item.op, item.op.replace("_", " "))
+        text = item.payload.get("title") or item.payload.get("text") or item.payload.get("body") or ""
+        what = f"#{item.id} {label} · {item.incident_key or 'no incident'} · {op}"
+        lines = [last_answer(item)] if last_answer(item) else []
+        lines.append(f"{what}: {text}" if text else what)
+        lines.append(f"{state_text(item)}; attempts {item.attempts}"
+                     + (f"; last try {local_time(item.last_attempt_at)}" if item.last_attempt_at else "")
+                     + (f"; next try {local_time(item.next_attempt_at)}"
+                        if item.next_attempt_at and item.state == "pending" else ""))  # fmt: skip
         return "\n".join(lines)
 
     # -- acting -----------------------------------------------------------------------------
