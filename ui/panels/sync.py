@@ -572,7 +572,7 @@ class SyncPanel(QWidget):
             self.view.setFocus()
 
     def open_backends(self):
-        from ui.backends_dialog import BackendsDialog
+        from ui.dialogs.backends import BackendsDialog
 
         window = self.ctx.extras.get("main_window") or self.window()
         dialog = self.dialog = BackendsDialog(self.ctx, window)

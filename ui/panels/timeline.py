@@ -360,7 +360,7 @@ class TimelinePanel(QWidget):
         if e is None or self.incident is None:
             self.ctx.status_message("Select the entry to send first.", error=True)
             return
-        from ui.send_dialog import SendToBackendsDialog
+        from ui.dialogs.send_to_backends import SendToBackendsDialog
 
         # Window-modal and non-blocking, like the console's other dialogs.
         dialog = self.send_dialog = SendToBackendsDialog(self.ctx, self.incident, e, self)
