@@ -166,7 +166,7 @@ def link_text(label: str, link) -> str:
 
 
 class RemoteLinksStrip(QLabel):
-    """ "Elsewhere: PagerDuty Q1A2B (acknowledged) · Jira OPS-12 (In Progress) · …" for one incident.
+    """One incident's counterparts: "Elsewhere: PagerDuty Q1A2B (acknowledged) · Jira OPS-12 (In Progress)".
     Each name opens the remote object in the browser. Hidden when the incident has none."""
 
     def __init__(self, ctx, parent: QWidget | None = None, *, prefix: str = "Elsewhere: ") -> None:

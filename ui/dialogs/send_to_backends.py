@@ -1,4 +1,4 @@
-""" "Send to PagerDuty / Jira / Statuspage…" from a timeline entry: the update is logged as a comms entry
+"""Send to PagerDuty / Jira / Statuspage… from a timeline entry: the update is logged as a comms entry
 naming the chosen backends (what `sitrep sync post` does), and the sync worker delivers it."""
 
 from __future__ import annotations

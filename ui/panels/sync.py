@@ -43,7 +43,6 @@ COLUMNS = ("State", "Backend", "Operation", "Last answer", "Incident", "Attempts
 COL_STATE, COL_BACKEND, COL_OP, COL_ANSWER, COL_INCIDENT, COL_ATTEMPTS, COL_NEXT, COL_ID = range(len(COLUMNS))
 
 ItemRole = Qt.ItemDataRole.UserRole + 1  # the ItemView itself
-SortRole = Qt.ItemDataRole.UserRole + 2
 
 _STATE_COLOURS = {
     OutboxState.FAILED.value: QColor("#d13438"),
@@ -168,10 +167,6 @@ class SyncQueueModel(QAbstractTableModel):
             return None
         if role == ItemRole:
             return item
-        if role == SortRole:
-            if col in (COL_ID, COL_ATTEMPTS):
-                return item.id if col == COL_ID else item.attempts
-            return self.data(index, Qt.ItemDataRole.DisplayRole)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_STATE:
                 colour = _STATE_COLOURS.get(item.state)
@@ -229,7 +224,7 @@ def _dot(colour: str, size: int = 10) -> QIcon:
 
 
 class SyncIndicator(QToolButton):
-    """ "Sync: online, 3 pending" in the status bar; a click opens the queue."""
+    """The status bar's word on sync ("Sync: online, 3 pending"); a click opens the queue."""
 
     def __init__(self, ctx, open_queue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
