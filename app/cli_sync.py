@@ -106,17 +106,14 @@ class SyncCommands:
             self.out(item, f"#{item.id} cancelled; it will not be sent.")
             return 0
         if action == "post":
+            from services.sync.service import post_to_backends
+
             targets = [t.strip() for t in a.to.split(",") if t.strip()]
-            for t in targets:
-                sync.adapter_class(t)
-            inc = self.s.incidents.get(a.incident)
-            data: dict[str, Any] = {"sync": targets}
-            if a.quiet:
-                data["notify"] = False
-            entry = self.s.timeline.log(inc.id, a.text, author=self.author, kind="comms", data=data)
-            self.out(
-                entry, f"{inc.key} #{entry.seq} queued for {', '.join(targets)}; `sitrep sync` sends it."
+            entry = post_to_backends(
+                self.s, a.incident, a.text, targets, author=self.author, notify=not a.quiet
             )
+            key = self.s.incidents.get(entry.incident_id).key
+            self.out(entry, f"{key} #{entry.seq} queued for {', '.join(targets)}; `sitrep sync` sends it.")
             return 0
         if action == "links":
             inc = self.s.incidents.get(a.incident)

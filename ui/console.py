@@ -62,9 +62,14 @@ def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False
             crash.savers.append(saver)
     crash.install()
     window.show()
+    # Sync runs beside the window on its own thread, connections and database session.
+    sitrep.sync.start()
     try:
         return app.exec()
     finally:
+        # The window is gone; an answer still on its way is not waited for long: the item stays in
+        # flight and is looked up at the next start.
+        sitrep.sync.stop(timeout=3.0)
         crash.uninstall()
         ctx.notifier.close()
 

@@ -209,6 +209,14 @@ class TimelineModel(QAbstractTableModel):
             self._pages.move_to_end(page_no)
         return page[offset] if offset < len(page) else None
 
+    def _sent_to(self, e: EntryRow) -> str:
+        """The backends an entry was posted to by name (`sitrep sync post`, "Send to…"), as labels."""
+        named = (e.data or {}).get("sync")
+        if not isinstance(named, list) or not named:
+            return ""
+        available = self._sitrep.sync.available
+        return ", ".join(available[n].label if n in available else str(n) for n in named)
+
     def is_superseded(self, e: EntryRow) -> bool:
         return e.id in self._superseded
 
@@ -262,6 +270,9 @@ class TimelineModel(QAbstractTableModel):
                     text += f"  — why: {e.rationale}"
                 if e.supersedes_id:
                     text = f"[correction of #{(e.data or {}).get('corrects_seq', '?')}] {text}"
+                sent_to = self._sent_to(e)
+                if sent_to:
+                    text += f"  → {sent_to}"
                 return text
             if col == COL_SOURCE:
                 return e.source
@@ -278,6 +289,9 @@ class TimelineModel(QAbstractTableModel):
                 tip = e.body + (f"\n\nRationale: {e.rationale}" if e.rationale else "")
                 if self.is_superseded(e):
                     tip += "\n\nThis entry was corrected by a later one."
+                sent_to = self._sent_to(e)
+                if sent_to:
+                    tip += f"\n\nSent to {sent_to} (see the sync queue for how it went)."
                 return tip
             return None
         if role == Qt.ItemDataRole.FontRole:

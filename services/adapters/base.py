@@ -253,6 +253,9 @@ class Adapter(ABC):
     secrets: ClassVar[tuple[SecretField, ...]] = ()
     default_max_requests_per_s: ClassVar[float | None] = None
     rate_limited_statuses: ClassVar[frozenset[int]] = frozenset({429})
+    # Sends an authored entry whose data names it in "sync" (`sitrep sync post`, the console's
+    # "Send to…"). Channels that only carry released comms messages (e-mail, Slack) leave it False.
+    takes_posts: ClassVar[bool] = False
 
     def __init__(self, settings: dict[str, Any], secrets: SecretSource) -> None:
         self.settings = settings

@@ -75,6 +75,7 @@ class JiraAdapter(Adapter):
     name = "jira"
     label = "Jira"
     default_max_requests_per_s = 5.0
+    takes_posts = True
     fields = (
         SettingField("url", "Site URL (https://your-site.atlassian.net)", "url", None, required=True),
         SettingField("email", "Account e-mail the API token belongs to", "str", None, required=True),

@@ -57,6 +57,7 @@ class PagerDutyAdapter(Adapter):
     name = "pagerduty"
     label = "PagerDuty"
     default_max_requests_per_s = 10.0  # of the published 960/min per key, serially
+    takes_posts = True
     fields = (
         SettingField("url", "REST API URL", "url", "https://api.pagerduty.com"),
         SettingField("events_url", "Events API URL", "url", "https://events.pagerduty.com/v2"),

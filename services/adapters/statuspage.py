@@ -40,6 +40,7 @@ class StatuspageAdapter(Adapter):
     name = "statuspage"
     label = "Statuspage"
     default_max_requests_per_s = 0.8  # published: 1 per second per token
+    takes_posts = True
     rate_limited_statuses = frozenset({420, 429})
     fields = (
         SettingField("url", "API URL", "url", "https://api.statuspage.io/v1"),

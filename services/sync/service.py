@@ -318,6 +318,15 @@ class SyncService:
         if self._worker is not None:
             self._worker.request_pull()
 
+    def sync_now(self) -> bool:
+        """Ask the running worker to send what it can and fetch what changed, now (past back-off and an
+        open breaker's cool-down). False when no worker runs (the caller drains instead)."""
+        worker = self._worker
+        if worker is None or not self.running:
+            return False
+        worker.try_now()
+        return True
+
     def test_connection(self, backend: str) -> str:
         """One authenticated read against the backend. Blocks on the network: call it off the GUI thread."""
         cls = self.adapter_class(backend)
@@ -361,3 +370,48 @@ def _with_live_breaker(lane: LaneStatus, worker: SyncWorker) -> LaneStatus:
     from dataclasses import replace
 
     return replace(lane, breaker=breaker.state)
+
+
+def post_to_backends(
+    sitrep, incident: str, text: str, targets: list[str], *, author: str, notify: bool = True,
+    about_seq: int | None = None,
+):  # fmt: skip
+    """Log an update meant for the named backends and queue it for them: what `sitrep sync post`
+    and the console's "Send to…" both do. It is a comms entry whose data names the backends, so each
+    one sends it as its own kind of update (a PagerDuty status update, a Jira comment, a Statuspage
+    incident update). `about_seq` records which entry it repeats, when it repeats one.
+
+    Refused, with nothing logged, when a named backend would not receive it (unknown, not enabled or
+    not fully set up, or set to skip exercises and this is one)."""
+    sync = sitrep.sync
+    names = list(dict.fromkeys(t.strip() for t in targets if t and t.strip()))
+    if not names:
+        raise ValidationError("Choose at least one backend to send it to.", field="to")
+    inc = sitrep.incidents.get(incident)
+    ready = sync.writer.adapters
+    for name in names:
+        cls = sync.adapter_class(name)
+        adapter = ready.get(name)
+        if not cls.takes_posts:
+            raise ValidationError(
+                f"{cls.label} does not take posted updates (it carries messages released from Communications). "
+                "Nothing was logged.",
+                field="to",
+            )
+        if adapter is None:
+            raise ValidationError(
+                f"{cls.label} is not set up to send (enable it and fill in its settings: Tools ▸ Backends… "
+                f"in the console, or `sitrep backend show {name}`). Nothing was logged.",
+                field="to",
+            )
+        if inc.is_exercise and not adapter.setting("include_exercises"):
+            raise ValidationError(
+                f"{inc.key} is an exercise and {cls.label} is set not to receive exercises. Nothing was logged.",
+                field="to",
+            )
+    data: dict[str, Any] = {"sync": names}
+    if not notify:
+        data["notify"] = False
+    if about_seq is not None:
+        data["about_seq"] = about_seq
+    return sitrep.timeline.log(inc.id, text, author=author, kind="comms", data=data)

@@ -202,6 +202,13 @@ class CircuitBreaker:
     def reset(self) -> None:
         self.record_success()
 
+    def probe_now(self) -> None:
+        """A person asked to try now: an open breaker lets its one probe through at once (a failed
+        probe opens it again, for longer, as usual)."""
+        with self._lock:
+            if self._opened_at is not None:
+                self._opened_at = self._clock() - self._cooldown
+
 
 # -- pacing --------------------------------------------------------------------------------
 class Pacer:
@@ -323,15 +330,17 @@ class Http:
         hint = self._pace_hint(response.headers, status)
         if hint:
             self.pacer.hold_until(hint)
-        text = response.text
         if text_answer and status in ok:
-            return Reply(status, response.headers, text)
+            return Reply(status, response.headers, response.text)
+        # JSON straight from the bytes (RFC 8259 JSON is UTF-8): decoding to text first, with the
+        # charset looked up in Content-Type, costs more than the parse on every answer.
+        content = response.content
         body: Any = None
         parse_error = False
-        if text.strip():
+        if content.strip():
             try:
-                body = json.loads(text)
-            except ValueError:
+                body = json.loads(content)
+            except ValueError:  # includes a body that is not UTF-8
                 parse_error = True
         if status in ok:
             if parse_error:
@@ -344,7 +353,7 @@ class Http:
             return Reply(status, response.headers, body)
         if status == 404 and not_found_ok:
             return None
-        detail = self._describe_error(status, None if parse_error else body, text[:300])
+        detail = self._describe_error(status, None if parse_error else body, response.text[:300])
         if status in self._rate_limited:
             asked = parse_retry_after(response.headers.get("Retry-After"))
             if asked is None:

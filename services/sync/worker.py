@@ -9,6 +9,10 @@ Exactly-once effect comes from three things together: an item is marked in_fligh
 counted) in a committed transaction before the request goes out; a retry after any earlier attempt
 looks the object up before creating it again (the adapters do this); and the sent state, the remote
 id and the remote links commit together after the answer.
+
+Answers are recorded a batch at a time (one commit for the batch a lane claimed, not one per item).
+That does not loosen the guarantee: until its answer is recorded an item stays in flight, and an
+in-flight item found by the next worker is looked up before anything is sent again.
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, select, update
 
 from models.entities import Incident, OutboxItem, RemoteLink, SyncBackendState
 from models.enums import EntryKind, OutboxState
 from models.types import utcnow
-from services.adapters.base import Adapter, ItemView, PullContext, SendContext
+from services.adapters.base import Adapter, ItemView, LinkView, PullContext, SendContext, SendResult
 from services.secrets import KeyringUnavailable
 from services.store import Store
 from services.sync.outbox import _ITEM_COLS, LinkReader, insert_ignoring_duplicates, item_view, link_rows
@@ -57,6 +61,53 @@ I = Incident.__table__  # noqa: E741
 PAUSE_ON_AUTH_S = 300.0
 PAUSE_ON_CONFIG_S = 120.0
 MAX_ERROR_CHARS = 1000
+FIRST_BATCH = 5  # a lane's first batch, before its pace is known
+
+# Built once: the answer path runs for every item, and building a statement costs more than running it.
+_MARK_SENT = (
+    update(O)
+    .where(O.c.id == bindparam("p_id"))
+    .values(state=OutboxState.SENT.value, remote_ref=bindparam("p_ref"), last_error=bindparam("p_note"),
+            last_status=None, uncertain=False, next_attempt_at=None, updated_at=bindparam("p_at"))
+)  # fmt: skip
+_SET_LINK_STATE = (
+    update(L)
+    .where(L.c.backend == bindparam("p_backend"), L.c.remote_kind == bindparam("p_kind"),
+           L.c.remote_id == bindparam("p_rid"))
+    .values(remote_state=bindparam("p_state"), updated_at=bindparam("p_at"))
+)  # fmt: skip
+_CLAIM = (
+    update(O)
+    .where(O.c.id.in_(bindparam("p_ids", expanding=True)), O.c.state == OutboxState.PENDING.value)
+    .values(state=OutboxState.IN_FLIGHT.value, attempts=O.c.attempts + 1, last_attempt_at=bindparam("p_at"),
+            updated_at=bindparam("p_at"))
+)  # fmt: skip
+_CLAIM_RETURNING = _CLAIM.returning(*_ITEM_COLS)
+_CLAIMED = select(*_ITEM_COLS).where(
+    O.c.id.in_(bindparam("p_ids", expanding=True)), O.c.state == OutboxState.IN_FLIGHT.value,
+    O.c.last_attempt_at == bindparam("p_at"),
+)  # fmt: skip
+_LEASE_KEPT = (
+    update(B)
+    .where(B.c.backend == bindparam("p_backend"), B.c.lease_owner == bindparam("p_owner"))
+    .values(lease_until=bindparam("p_until"))
+)
+_LANE_FAILED = (
+    select(O.c.incident_id, O.c.id)
+    .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.FAILED.value)
+    .order_by(O.c.id.desc())
+)
+_LANE_PENDING = (
+    select(*_ITEM_COLS, I.c.key).outerjoin(I, I.c.id == O.c.incident_id)
+    .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.PENDING.value)
+    .order_by(O.c.id).limit(bindparam("p_limit", type_=Integer))
+)  # fmt: skip
+_BACKEND_ANSWERED = (
+    update(B)
+    .where(B.c.backend == bindparam("p_backend"))
+    .values(breaker="closed", consecutive_failures=0, open_until=None, last_success_at=bindparam("p_at"),
+            last_error=None)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,6 +144,68 @@ class _Lane:
     paused_reason: str = ""
     paused_generation: int = -1
     holds_lease: bool = False
+    links: LaneLinks | None = None
+    seconds_per_item: float | None = None  # how long this backend takes per item, smoothed
+
+    def batch_size(self, most: int, seconds: float) -> int:
+        """As many items as this backend gets through in about `seconds`: a fast backend's answers are
+        recorded in few commits, a slow one's batch stays small (few items in flight, and the other
+        lanes are not kept waiting behind it)."""
+        if self.seconds_per_item is None:
+            return min(most, FIRST_BATCH)
+        return max(1, min(most, int(seconds / max(self.seconds_per_item, 1e-6))))
+
+    def learn_pace(self, seconds: float) -> None:
+        known = self.seconds_per_item
+        self.seconds_per_item = seconds if known is None else 0.7 * known + 0.3 * seconds
+
+
+class LaneLinks:
+    """The adapters' view of links for one lane, with each incident's remote object remembered once
+    seen: links are never deleted or re-pointed, and a create answered in this batch (recorded at the
+    batch's end) must already be visible to the note that follows it."""
+
+    def __init__(self, reader: LinkReader) -> None:
+        self._reader = reader
+        self._incidents: dict[tuple[str, str], LinkView] = {}
+
+    def incident_link(self, incident_id: str | None, remote_kind: str) -> LinkView | None:
+        if incident_id is None:
+            return None
+        key = (incident_id, remote_kind)
+        hit = self._incidents.get(key)
+        if hit is None:
+            hit = self._reader.incident_link(incident_id, remote_kind)
+            if hit is not None:
+                self._incidents[key] = hit
+        return hit
+
+    def learn(self, backend: str, result: SendResult, now: datetime) -> None:
+        for lk in result.links:
+            if lk.local_kind == "incident" and lk.incident_id:
+                self._incidents[(lk.incident_id, lk.remote_kind)] = LinkView(
+                    backend, lk.local_kind, lk.local_id, lk.incident_id, lk.remote_kind, str(lk.remote_id),
+                    lk.url, lk.origin, lk.remote_state, now,
+                )  # fmt: skip
+
+    def linked_incidents(self, remote_kind: str) -> list[LinkView]:
+        return self._reader.linked_incidents(remote_kind)
+
+    def known_remote_ids(self, incident_id: str, remote_kind: str) -> set[str]:
+        return self._reader.known_remote_ids(incident_id, remote_kind)
+
+    def own_texts(self, incident_id: str) -> set[str]:
+        return self._reader.own_texts(incident_id)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A backend's yes to one item, not yet recorded."""
+
+    backend: str
+    item: ItemView
+    result: SendResult
+    at: datetime
 
 
 def _owner_alive(owner: str | None) -> bool:
@@ -133,7 +246,8 @@ class SyncWorker:
         breaker_threshold: int = 5,
         breaker_cooldown: float = 30.0,
         lease_s: float = 60.0,
-        batch_size: int = 20,
+        batch_size: int = 200,
+        batch_time_s: float = 0.5,
     ) -> None:
         self.url = url
         self._adapters = adapters
@@ -148,24 +262,36 @@ class SyncWorker:
         self.breaker_threshold = breaker_threshold
         self.breaker_cooldown = breaker_cooldown
         self.lease_s = lease_s
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # the most items a lane claims at once
+        self.batch_time_s = batch_time_s  # ...or about as many as it sends in this long
         self.outcomes: dict[str, int] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
         self._pull_requested = threading.Event()
+        self._try_now = threading.Event()
         self._store: Store | None = None
         self._lanes: dict[str, _Lane] = {}
         self._lanes_generation = -1
         self._last_pull = 0.0
         self.breakers: dict[str, CircuitBreaker] = {}
+        self._answers: list[_Answer] = []
 
     # -- lifecycle -----------------------------------------------------------------------
     def open(self) -> None:
         if self._store is None:
             self._store = Store(self.url, None)  # the schema is already migrated by whoever opened it
 
+    @property
+    def _claim_returns(self) -> bool:
+        return bool(self.store.writer.dialect.update_returning)
+
     def close(self) -> None:
+        if self._answers:
+            try:
+                self._record_answers()
+            except Exception:  # still in flight in the store: the next worker looks them up
+                log.warning("could not record %d answer(s) before closing", len(self._answers), exc_info=True)
         for name, lane in self._lanes.items():
             if lane.holds_lease:
                 self._release_lease(name)
@@ -215,7 +341,8 @@ class SyncWorker:
                     self.breaker_threshold, self.breaker_cooldown
                 )
                 self.breakers[name] = breaker
-                self._lanes[name] = _Lane(adapter, client, http, breaker)
+                links = LaneLinks(LinkReader(self.store, name, utcnow))
+                self._lanes[name] = _Lane(adapter, client, http, breaker, links=links)
             self._lanes_generation = gen
         return self._lanes
 
@@ -273,16 +400,9 @@ class SyncWorker:
         now = utcnow()
         out: list[ItemView] = []
         with self.store.read_connection() as c:
-            failed = dict(c.execute(
-                select(O.c.incident_id, O.c.id).where(O.c.backend == backend, O.c.state == OutboxState.FAILED.value)
-                .order_by(O.c.id.desc())
-            ).all())  # fmt: skip
-            stmt = (
-                select(*_ITEM_COLS, I.c.key).outerjoin(I, I.c.id == O.c.incident_id)
-                .where(O.c.backend == backend, O.c.state == OutboxState.PENDING.value).order_by(O.c.id)
-                .limit(limit + len(failed) * 4 + 8)
-            )  # fmt: skip
-            for row in c.execute(stmt):
+            failed = dict(c.execute(_LANE_FAILED, {"p_backend": backend}).all())
+            rows = c.execute(_LANE_PENDING, {"p_backend": backend, "p_limit": limit + len(failed) * 4 + 8})
+            for row in rows:
                 view = item_view(row, row[-1])
                 blocker = failed.get(view.incident_id)
                 if blocker is not None and blocker < view.id:
@@ -305,11 +425,13 @@ class SyncWorker:
         mono = time.monotonic()
         if lane.paused_until > mono and lane.paused_generation == self._generation():
             return "paused", lane.paused_until - mono
+        if self._answers:
+            self._record_answers()  # a batch whose answers could not be recorded last time
         if not lane.holds_lease:
             if not self._acquire_lease(backend):
                 return "leased_elsewhere", 5.0
             lane.holds_lease = True
-        items = self._next_items(backend, self.batch_size)
+        items = self._next_items(backend, lane.batch_size(self.batch_size, self.batch_time_s))
         if not items:
             return "empty", float("inf")
         now = utcnow()
@@ -321,16 +443,25 @@ class SyncWorker:
             return "breaker_open", max(lane.breaker.seconds_until_probe(), 0.05)
         if not closed:
             items = items[:1]  # a half-open breaker lets one probe through
-        claimed = self._claim(backend, [i.id for i in items])
+        claimed = self._claim(backend, items)
         if not claimed:
             return "raced", 0.0
         outcome = "sent"
-        for n, item in enumerate(claimed):
-            outcome = self._send(backend, lane, item)
-            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-            if outcome != "sent" or self.stop_event.is_set():
-                self._unclaim([i.id for i in claimed[n + 1 :]])
-                break
+        tried = 0
+        started = time.monotonic()
+        try:
+            for item in claimed:
+                tried += 1
+                outcome = self._send(backend, lane, item)
+                self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+                if outcome != "sent" or self.stop_event.is_set():
+                    break
+        finally:
+            try:
+                self._record_answers()
+            finally:
+                self._unclaim([i.id for i in claimed[tried:]])
+        lane.learn_pace((time.monotonic() - started) / tried)
         return outcome, 0.0
 
     @contextmanager
@@ -352,21 +483,21 @@ class SyncWorker:
         except (OperationalError, DatabaseError) as exc:
             raise storage_error(exc) from None
 
-    def _claim(self, backend: str, ids: list[int]) -> list[ItemView]:
+    def _claim(self, backend: str, items: list[ItemView]) -> list[ItemView]:
+        """Mark items in flight (and count the attempt) in a durable commit; returns those this worker
+        got, as they are now (a person may have retried or cancelled one since it was read)."""
         now = utcnow()
+        ids = [i.id for i in items]
+        keys = {i.id: i.incident_key for i in items}
         with self._write(durable=True) as c:
-            c.execute(
-                update(O).where(O.c.id.in_(ids), O.c.state == OutboxState.PENDING.value).values(
-                    state=OutboxState.IN_FLIGHT.value, attempts=O.c.attempts + 1, last_attempt_at=now, updated_at=now)
-            )  # fmt: skip
-            c.execute(update(B).where(B.c.backend == backend, B.c.lease_owner == self.owner).values(
-                lease_until=now + timedelta(seconds=self.lease_s)))  # fmt: skip
-            rows = c.execute(
-                select(*_ITEM_COLS, I.c.key).outerjoin(I, I.c.id == O.c.incident_id)
-                .where(O.c.id.in_(ids), O.c.state == OutboxState.IN_FLIGHT.value, O.c.last_attempt_at == now)
-                .order_by(O.c.id)
-            ).all()  # fmt: skip
-        return [item_view(r, r[-1]) for r in rows]
+            if self._claim_returns:
+                rows = c.execute(_CLAIM_RETURNING, {"p_ids": ids, "p_at": now}).all()
+            else:  # pragma: no cover - a database without UPDATE ... RETURNING
+                c.execute(_CLAIM, {"p_ids": ids, "p_at": now})
+                rows = c.execute(_CLAIMED, {"p_ids": ids, "p_at": now}).all()
+            c.execute(_LEASE_KEPT, {"p_backend": backend, "p_owner": self.owner,
+                                    "p_until": now + timedelta(seconds=self.lease_s)})  # fmt: skip
+        return sorted((item_view(r, keys.get(r[0])) for r in rows), key=lambda v: v.id)
 
     def _unclaim(self, ids: list[int]) -> None:
         """Give back claimed items that were not tried (the batch stopped before them)."""
@@ -377,7 +508,7 @@ class SyncWorker:
                 state=OutboxState.PENDING.value, attempts=O.c.attempts - 1))  # fmt: skip
 
     def _send(self, backend: str, lane: _Lane, item: ItemView) -> str:
-        ctx = SendContext(lane.http, LinkReader(self.store, backend, utcnow), item, utcnow())
+        ctx = SendContext(lane.http, lane.links, item, utcnow())
         try:
             result = lane.adapter.send(ctx)
         except TransientFailure as exc:
@@ -399,26 +530,41 @@ class SyncWorker:
         closed = lane.breaker.record_success()
         lane.failures = 0
         now = utcnow()
-        with self._write(durable=False) as c:
-            c.execute(update(O).where(O.c.id == item.id).values(
-                state=OutboxState.SENT.value, remote_ref=result.remote_ref, last_error=result.note or None,
-                last_status=None, uncertain=False, next_attempt_at=None, updated_at=now))  # fmt: skip
-            insert_ignoring_duplicates(
-                c, L, link_rows(backend, result.links, now), ["backend", "remote_kind", "remote_id"]
-            )
-            for (kind, rid), state in result.link_states.items():
-                c.execute(update(L).where(L.c.backend == backend, L.c.remote_kind == kind, L.c.remote_id == rid)
-                          .values(remote_state=state, updated_at=now))  # fmt: skip
-            c.execute(update(B).where(B.c.backend == backend).values(
-                breaker="closed", consecutive_failures=0, open_until=None, last_success_at=now, last_error=None))  # fmt: skip
+        lane.links.learn(backend, result, now)
+        self._answers.append(_Answer(backend, item, result, now))
         if closed:
             self._emit(SyncEvent("breaker_closed", backend, None, f"{lane.adapter.label} answers again."))
-        self._emit(SyncEvent("sent", backend, item.id, result.note))
-        self._publish("sync", item.incident_id, None)
         return "sent"
+
+    def _record_answers(self) -> None:
+        """Record the answers of a batch in one transaction: sent, remote ids, links, lane health.
+        Left in memory (and the items in flight) if the store refuses; tried again at the next step."""
+        answers = self._answers
+        if not answers:
+            return
+        marks, links, states, healthy = [], [], [], {}
+        for a in answers:
+            marks.append({"p_id": a.item.id, "p_ref": a.result.remote_ref, "p_note": a.result.note or None,
+                          "p_at": a.at})  # fmt: skip
+            links += link_rows(a.backend, a.result.links, a.at)
+            states += [{"p_backend": a.backend, "p_kind": kind, "p_rid": rid, "p_state": state, "p_at": a.at}
+                       for (kind, rid), state in a.result.link_states.items()]  # fmt: skip
+            healthy[a.backend] = a.at
+        with self._write(durable=False) as c:
+            c.execute(_MARK_SENT, marks)
+            insert_ignoring_duplicates(c, L, links, ["backend", "remote_kind", "remote_id"])
+            if states:
+                c.execute(_SET_LINK_STATE, states)
+            c.execute(_BACKEND_ANSWERED, [{"p_backend": b, "p_at": at} for b, at in healthy.items()])
+        self._answers = []
+        for a in answers:
+            self._emit(SyncEvent("sent", a.backend, a.item.id, a.result.note))
+        for incident_id in dict.fromkeys(a.item.incident_id for a in answers):
+            self._publish("sync", incident_id, None)
 
     def _finish(self, item: ItemView, state: OutboxState, *, error: str | None = None, status: int | None = None,
                 next_at: datetime | None = None, uncertain: bool | None = None) -> None:  # fmt: skip
+        self._record_answers()  # what went before is recorded first, in order
         values = {"state": state.value, "last_error": _clip(error) if error else None, "last_status": status,
                   "next_attempt_at": next_at, "updated_at": utcnow()}  # fmt: skip
         if uncertain is not None:
@@ -454,6 +600,7 @@ class SyncWorker:
         lane.paused_until = time.monotonic() + wait
         lane.paused_reason = message
         lane.paused_generation = self._generation()
+        self._record_answers()
         now = utcnow()
         # Not this item's fault: it keeps its place; the attempt it did not really make is given back.
         with self.store.write_connection() as c:
@@ -558,6 +705,7 @@ class SyncWorker:
             report.pulled += self.pull()
         given_up: set[str] = set()
         while not stop.is_set():
+            self._take_try_now()
             lanes = [n for n in self._lanes_now() if n not in given_up]
             if not lanes:
                 break
@@ -596,6 +744,25 @@ class SyncWorker:
         self._pull_requested.set()
         self.wake_event.set()
 
+    def try_now(self) -> None:
+        """ "Sync now" from a person: waiting items become due, open breakers probe, paused lanes try
+        again, and what changed in the backends is fetched. Thread-safe; the worker's own thread acts."""
+        self._try_now.set()
+        self.request_pull()
+
+    def _take_try_now(self) -> None:
+        if not self._try_now.is_set():
+            return
+        self._try_now.clear()
+        lanes = self._lanes_now()
+        for lane in lanes.values():
+            lane.breaker.probe_now()
+            lane.paused_until = 0.0
+        if lanes:
+            with self.store.write_connection() as c:
+                c.execute(update(O).where(O.c.backend.in_(list(lanes)), O.c.state == OutboxState.PENDING.value,
+                                          O.c.next_attempt_at.is_not(None)).values(next_attempt_at=None))  # fmt: skip
+
     def run_forever(self) -> None:
         """The background loop (a thread of the GUI). Ends when stop_event is set."""
         self.open()
@@ -604,6 +771,7 @@ class SyncWorker:
                 soonest = 60.0
                 busy = False
                 try:
+                    self._take_try_now()
                     for name in list(self._lanes_now()):
                         if self.stop_event.is_set():
                             break

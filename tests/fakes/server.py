@@ -40,6 +40,7 @@ class Fault:
     kind: status (answer `status` with `body`/`headers`) | timeout (answer only after `delay` s) |
           malformed (a 2xx whose body is not JSON) | drop (close the connection, no answer) | slow
     after_effect: do the real work first, then misbehave (the answer is lost, the change is not).
+    skip: let this many matching requests through untouched first (e.g. fail the third note only).
     """
 
     kind: str = "status"
@@ -51,6 +52,7 @@ class Fault:
     method: str | None = None
     path: str | None = None
     after_effect: bool = False
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method != method:
@@ -169,6 +171,9 @@ class FakeServer:
         with self.lock:
             for f in self.faults:
                 if f.count > 0 and f.matches(method, path):
+                    if f.skip > 0:
+                        f.skip -= 1
+                        continue
                     f.count -= 1
                     return f
         return None

@@ -163,6 +163,44 @@ def secret_service(tmp_path_factory):
 
 
 @pytest.fixture
+def cli(monkeypatch, capsys):
+    """`sitrep --data-dir DIR ...` through the same main() the console script calls, in this process.
+
+    A subprocess spends about a second importing before it does anything; these tests run the CLI
+    dozens of times. What only a separate process can show (a worker killed mid-request) uses
+    `run_cli`. Same return shape as `run_cli`: returncode, stdout, stderr.
+    """
+    import io
+    import logging
+    import subprocess
+
+    from app.__main__ import main
+
+    root = logging.getLogger()
+    handlers_before, level_before = list(root.handlers), root.level
+
+    def run(data_dir, *args, stdin: str | None = None):
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        argv = ["--data-dir", str(data_dir), *args]
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own usage errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(argv, code, out, err)
+
+    yield run
+    for handler in root.handlers[:]:
+        if handler not in handlers_before:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level_before)
+    if hasattr(root, "_sitrep_configured"):
+        del root._sitrep_configured
+
+
+@pytest.fixture
 def run_cli():
     """`python -m app --data-dir DIR ...` in a subprocess, as a person would run it."""
     import subprocess

@@ -72,16 +72,14 @@ def test_a_plaintext_keyring_is_refused(keyring_backend):
     assert PlaintextKeyring.written == {}
 
 
-def test_cli_stores_a_token_in_the_keyring_and_never_in_the_store_or_settings(
-    secret_service, tmp_path, run_cli
-):
-    res = run_cli(tmp_path, "backend", "set", "pagerduty", "--url", "http://127.0.0.1:9", "--set",
-                  "from_email=bot@example.com", "--set", "service_id=PSVC001", "--token-from-stdin",
-                  stdin=SECRET + "\n", env=secret_service)  # fmt: skip
+def test_cli_stores_a_token_in_the_keyring_and_never_in_the_store_or_settings(secret_service, tmp_path, cli):
+    res = cli(tmp_path, "backend", "set", "pagerduty", "--url", "http://127.0.0.1:9", "--set",
+              "from_email=bot@example.com", "--set", "service_id=PSVC001", "--token-from-stdin",
+              stdin=SECRET + "\n")  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "Stored the PagerDuty api token in the OS keyring" in res.stderr
     assert SecretStore().get("pagerduty", "api_token") == SECRET
-    shown = run_cli(tmp_path, "backend", "show", "pagerduty", "--json", env=secret_service)
+    shown = cli(tmp_path, "backend", "show", "pagerduty", "--json")
     assert json.loads(shown.stdout)["credentials"] == {"api_token": True, "routing_key": False}
     settings = (tmp_path / "config" / "backends.json").read_text()
     assert SECRET not in settings and "token" not in json.loads(settings)["backends"]["pagerduty"]

@@ -60,6 +60,10 @@ class TimelinePanel(QWidget):
     def _build(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        from ui.sync_support import RemoteLinksStrip
+
+        self.remote_links = RemoteLinksStrip(self.ctx, self)
+        lay.addWidget(self.remote_links)
 
         filters = QHBoxLayout()
         self.kind_button = QToolButton(self)
@@ -185,6 +189,9 @@ class TimelinePanel(QWidget):
         correct.setShortcut(QKeySequence("Ctrl+Shift+E"))
         correct.triggered.connect(self.correct_selected)
         add(correct, "Incident")
+        send = QAction("Send the selected entry to PagerDuty / Jira / Statuspage…", self)
+        send.triggered.connect(self.send_selected)
+        add(send, "Incident")
         follow = QAction("Jump to the latest entry", self)
         follow.setShortcut(QKeySequence("Ctrl+End"))
         follow.triggered.connect(self.view.scrollToBottom)
@@ -208,6 +215,7 @@ class TimelinePanel(QWidget):
         for w in (self.entry, self.at, self.log_button, self.kind_combo):
             w.setEnabled(enabled)
         if switched:
+            self.remote_links.set_incident(incident.id if incident else None)
             self.model.set_incident(incident.id if incident else None)
             self.view.scrollToBottom()
             # Again once the view has its final size (at start-up it is laid out after this).
@@ -343,7 +351,23 @@ class TimelinePanel(QWidget):
             return
         menu = QMenu(self)
         menu.addAction("Correct this entry…", self.correct_selected)
+        menu.addAction("Send to PagerDuty / Jira / Statuspage…", self.send_selected)
         menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def send_selected(self):
+        """Queue the selected entry for the backends the commander picks (as `sitrep sync post` does)."""
+        e = self.selected_entry()
+        if e is None or self.incident is None:
+            self.ctx.status_message("Select the entry to send first.", error=True)
+            return
+        from ui.dialogs.send_to_backends import SendToBackendsDialog
+
+        # Window-modal and non-blocking, like the console's other dialogs.
+        dialog = self.send_dialog = SendToBackendsDialog(self.ctx, self.incident, e, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self.model.pull_new)
+        dialog.open()
+        return dialog
 
     def save_draft(self) -> str | None:
         """For the crash handler: keep what was typed but not yet logged."""

@@ -1,0 +1,118 @@
+"""Send to PagerDuty / Jira / Statuspage… from a timeline entry: the update is logged as a comms entry
+naming the chosen backends (what `sitrep sync post` does), and the sync worker delivers it."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.errors import SitrepError
+from services.sync.service import post_to_backends
+from services.views import EntryRow, IncidentView
+
+# What the entry becomes in each backend, so the commander knows where it will show.
+_BECOMES = {
+    "pagerduty": "a status update on the PagerDuty incident",
+    "jira": "a comment on the Jira ticket",
+    "statuspage": "a public update on the status page",
+}
+
+
+class SendToBackendsDialog(QDialog):
+    def __init__(
+        self, ctx, incident: IncidentView, entry: EntryRow | None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.incident = incident
+        self.entry = entry
+        self.posted: EntryRow | None = None
+        self.setObjectName("send-to-backends")
+        self.setWindowTitle(f"Send to backends — {incident.key}")
+        self.resize(560, 380)
+        sync = ctx.sitrep.sync
+        lay = QVBoxLayout(self)
+        intro = (
+            "Send this as an update" + (f" (repeats entry #{entry.seq})" if entry is not None else "") + ":"
+        )
+        lay.addWidget(QLabel(intro, self))
+        self.text = QPlainTextEdit(self)
+        self.text.setObjectName("send-text")
+        self.text.setAccessibleName("Update text")
+        self.text.setPlainText(entry.body if entry is not None else "")
+        lay.addWidget(self.text, 1)
+
+        lay.addWidget(QLabel("To:", self))
+        ready = sync.writer.adapters
+        self.targets: dict[str, QCheckBox] = {}
+        for name, cls in sorted(sync.available.items()):
+            if not cls.takes_posts:
+                continue  # e-mail and Slack carry messages released from Communications, not posts
+            box = QCheckBox(f"{cls.label}: {_BECOMES.get(name, 'an update')}", self)
+            box.setObjectName(f"send-to-{name}")
+            adapter = ready.get(name)
+            if adapter is None:
+                box.setEnabled(False)
+                box.setToolTip(f"{cls.label} is not set up to send (Tools ▸ Backends…).")
+            elif incident.is_exercise and not adapter.setting("include_exercises"):
+                box.setEnabled(False)
+                box.setToolTip(f"{cls.label} is set not to receive exercises.")
+            box.toggled.connect(self._update)
+            self.targets[name] = box
+            lay.addWidget(box)
+        self.notify = QCheckBox("Notify status-page subscribers", self)
+        self.notify.setObjectName("send-notify")
+        self.notify.setChecked(True)
+        lay.addWidget(self.notify)
+        self.error = QLabel(self)
+        self.error.setObjectName("send-error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d13438;")
+        self.error.hide()
+        lay.addWidget(self.error)
+        if not any(b.isEnabled() for b in self.targets.values()):
+            self._show_error("No backend is set up to send. Set one up in Tools ▸ Backends….")
+        self.buttons = QDialogButtonBox(self)
+        self.send_button = self.buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.send_button.setObjectName("send-button")
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.send)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.text.textChanged.connect(self._update)
+        self._update()
+
+    def chosen(self) -> list[str]:
+        return [name for name, box in self.targets.items() if box.isChecked() and box.isEnabled()]
+
+    def _update(self, *args) -> None:
+        self.send_button.setEnabled(bool(self.chosen()) and bool(self.text.toPlainText().strip()))
+        self.notify.setVisible("statuspage" in self.targets)
+        self.notify.setEnabled(
+            self.targets.get("statuspage") is not None and self.targets["statuspage"].isChecked()
+        )
+
+    def _show_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+
+    def send(self) -> None:
+        targets = self.chosen()
+        try:
+            self.posted = post_to_backends(
+                self.ctx.sitrep, self.incident.id, self.text.toPlainText(), targets, author=self.ctx.author,
+                notify=self.notify.isChecked(), about_seq=self.entry.seq if self.entry is not None else None,
+            )  # fmt: skip
+        except SitrepError as err:
+            self._show_error(err.message)
+            return
+        labels = ", ".join(self.targets[t].text().split(":")[0] for t in targets)
+        self.ctx.status_message(f"Logged #{self.posted.seq} and queued it for {labels}.")
+        self.accept()

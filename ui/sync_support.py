@@ -1,0 +1,214 @@
+"""What the sync views share: the bridge from the sync worker's thread to the GUI thread, a runner for
+blocking calls (network) off the GUI thread, and the strip of an incident's remote links.
+
+The sync worker reports on its own thread; `SyncBridge` re-emits each report as a Qt signal (so it
+arrives on the GUI thread through a queued connection) and folds bursts of them into one `changed`
+signal per quarter second: a drain can answer hundreds of items a second, and a view needs to
+redraw a few times a second, not per item.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QLabel, QWidget
+
+from services.core import Change
+from services.errors import SitrepError
+
+log = logging.getLogger(__name__)
+
+REFRESH_MS = 250
+
+
+class SyncBridge(QObject):
+    """The sync service's events and queue changes, as signals on the GUI thread."""
+
+    event = Signal(object)  # services.sync.worker.SyncEvent, one per report
+    changed = Signal()  # the queue, the links or a backend's health may look different: refresh
+
+    def __init__(self, ctx, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(REFRESH_MS)
+        self._refresh.timeout.connect(self.changed)
+        # Emitted from the worker's thread; Qt queues it to this object's (the GUI) thread.
+        self.event.connect(self._on_event)
+        self._unsubscribe = ctx.sitrep.sync.subscribe(self.event.emit)
+        ctx.notifier.changed.connect(self._on_change)
+        self.tasks = BackgroundTasks(self)
+
+    def _on_event(self, event) -> None:
+        if event.kind != "idle":
+            self.soon()
+
+    def _on_change(self, change: Change) -> None:
+        # A new entry may have queued items (the outbox is written in the entry's transaction).
+        if change.topic in ("sync", "external", "timeline", "incident", "roles"):
+            self.soon()
+
+    def soon(self) -> None:
+        """Ask for one `changed` shortly (many asks in a burst make one)."""
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    def close(self) -> None:
+        self._unsubscribe()
+        self._refresh.stop()
+
+
+def sync_bridge(ctx) -> SyncBridge:
+    """The console's one bridge, made on first use."""
+    bridge = ctx.extras.get("sync_bridge")
+    if bridge is None:
+        bridge = SyncBridge(ctx, ctx.extras.get("main_window"))
+        ctx.extras["sync_bridge"] = bridge
+    return bridge
+
+
+# -- blocking calls off the GUI thread ---------------------------------------------------------
+class _Relay(QObject):
+    done = Signal(object)
+    failed = Signal(object)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self.fn = fn
+        self.relay = relay
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except BaseException as exc:  # handed to the GUI thread, which decides what the person sees
+            self.relay.failed.emit(exc)
+            return
+        self.relay.done.emit(result)
+
+
+class BackgroundTasks(QObject):
+    """Runs a blocking call (a request to a backend) on a pool thread; the outcome comes back to the GUI
+    thread. A SitrepError reaches `on_error` as the person's message; anything else is a bug: logged,
+    and `on_error` gets a sentence pointing at the log."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self._relays: set[_Relay] = set()
+
+    def run(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        *,
+        owner: QObject | None = None,
+    ) -> None:
+        """`owner`: the widget the callbacks update; if it is gone by the time the answer comes (a
+        dialog closed mid-test), the answer is dropped."""
+        relay = _Relay(self)  # lives on the GUI thread: its signals are delivered there
+        self._relays.add(relay)
+
+        def finished() -> None:
+            self._relays.discard(relay)
+            relay.deleteLater()
+
+        def wanted() -> bool:
+            return owner is None or shiboken6.isValid(owner)
+
+        def done(result: Any) -> None:
+            finished()
+            if on_done is not None and wanted():
+                on_done(result)
+
+        def failed(exc: BaseException) -> None:
+            finished()
+            if isinstance(exc, SitrepError):
+                message = exc.message
+            else:
+                log.error("background task failed", exc_info=(type(exc), exc, exc.__traceback__))
+                message = f"Internal error ({type(exc).__name__}); details are in the log."
+            if on_error is not None and wanted():
+                on_error(message)
+
+        relay.done.connect(done, Qt.ConnectionType.QueuedConnection)
+        relay.failed.connect(failed, Qt.ConnectionType.QueuedConnection)
+        self.pool.start(_Task(fn, relay))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._relays)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+
+# -- an incident's counterparts elsewhere --------------------------------------------------------
+def link_text(label: str, link) -> str:
+    """One remote link as rich text: a clickable name when there is an http(s) URL."""
+    name = f"{label} {link.remote_id}" if link.remote_kind != "alert" else f"{label} alert"
+    state = f" ({html.escape(link.remote_state)})" if link.remote_state else ""
+    url = link.url or ""
+    if url.startswith(("https://", "http://")):
+        return f'<a href="{html.escape(url, quote=True)}">{html.escape(name)}</a>{state}'
+    return f"{html.escape(name)}{state}"
+
+
+class RemoteLinksStrip(QLabel):
+    """One incident's counterparts: "Elsewhere: PagerDuty Q1A2B (acknowledged) · Jira OPS-12 (In Progress)".
+    Each name opens the remote object in the browser. Hidden when the incident has none."""
+
+    def __init__(self, ctx, parent: QWidget | None = None, *, prefix: str = "Elsewhere: ") -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.prefix = prefix
+        self.incident_id: str | None = None
+        self.links: list = []
+        self.setObjectName("remote-links")
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                     | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)  # fmt: skip
+        self.setOpenExternalLinks(False)  # only http(s) links are made, and opened here
+        self.setAccessibleName("Remote links of this incident")
+        self.linkActivated.connect(self.open_link)
+        sync_bridge(ctx).changed.connect(self.refresh)
+        self.hide()
+
+    def set_incident(self, incident_id: str | None) -> None:
+        self.incident_id = incident_id
+        self.refresh()
+
+    def refresh(self) -> None:
+        links = []
+        if self.incident_id is not None:
+            try:
+                links = self.ctx.sitrep.sync.links(self.incident_id)
+            except SitrepError as err:
+                log.warning("remote links unreadable: %s", err.message)
+        self.links = links
+        if not links:
+            self.clear()
+            self.hide()
+            return
+        labels = {name: cls.label for name, cls in self.ctx.sitrep.sync.available.items()}
+        parts = [link_text(labels.get(lk.backend, lk.backend), lk) for lk in links]
+        self.setText(html.escape(self.prefix) + " · ".join(parts))
+        self.setToolTip(
+            "\n".join(f"{labels.get(lk.backend, lk.backend)}: {lk.url or lk.remote_id}" for lk in links)
+        )
+        self.show()
+
+    def open_link(self, url: str) -> None:
+        if url.startswith(("https://", "http://")):
+            QDesktopServices.openUrl(QUrl(url))
