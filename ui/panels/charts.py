@@ -560,6 +560,6 @@ PANEL = PanelSpec(
     title="Metrics",
     factory=ChartsPanel,
     area=Qt.DockWidgetArea.RightDockWidgetArea,
-    shortcut="Alt+9",
+    shortcut="Alt+8",
     visible_by_default=False,
 )

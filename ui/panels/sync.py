@@ -588,6 +588,6 @@ PANEL = PanelSpec(
     title="Sync queue",
     factory=SyncPanel,
     area=Qt.DockWidgetArea.RightDockWidgetArea,
-    shortcut="Alt+9",
+    shortcut="Alt+7",
     visible_by_default=False,
 )
