@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import sqlite3
 import tomllib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -31,14 +32,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import column, func, insert, select, table
+from sqlalchemy import column as sql_column
+from sqlalchemy import func, insert, select
+from sqlalchemy import table as sql_table
 
 from models.entities import Incident, TimelineEntry
 from models.enums import MILESTONE_ORDER, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
-from services.errors import ImportFailure, ValidationError
+from services.errors import ImportFailure, StoreError, ValidationError
 from services.incidents import INCIDENT_TYPES, milestone_order_problem
+from services.store import storage_error
 from services.timeline import GENESIS_HASH, MAX_BODY, _clean_author, entry_digest
 
 FORMATS = ("csv", "statuspage", "sitrep")
@@ -978,15 +982,33 @@ class HistoryImport:
                     report.created.append(key)
                     number += 1
                 if not dry_run:
-                    conn.execute(insert(_I_STORED), incident_rows)
-                    conn.execute(insert(_T_STORED), entry_rows)
+                    _insert_stored(conn, _I_INSERT, _I_NAMES, incident_rows)
+                    _insert_stored(conn, _T_INSERT, _T_NAMES, entry_rows)
                 progress("writing", min(start + _CHUNK, total), total)
 
 
-# The tables as plain columns: the rows below already hold what is stored (UTC text, JSON text, 0/1), so
-# Core's executemany sends them as they are instead of converting 200,000 values one by one.
-_I_STORED = table(_I.name, *(column(c.name) for c in _I.columns))
-_T_STORED = table(_T.name, *(column(c.name) for c in _T.columns))
+# The rows below already hold what is stored (UTC text, JSON text, 0/1), so they go to the driver as
+# tuples, inside the same transaction: Core's executemany spends ~15 us per row turning each dict into
+# parameters, which at 30,000 rows was a fifth of an import.
+_I_NAMES = tuple(c.name for c in _I.columns)
+_T_NAMES = tuple(c.name for c in _T.columns)
+_I_INSERT = f"INSERT INTO {_I.name} ({', '.join(_I_NAMES)}) VALUES ({', '.join('?' * len(_I_NAMES))})"
+_T_INSERT = f"INSERT INTO {_T.name} ({', '.join(_T_NAMES)}) VALUES ({', '.join('?' * len(_T_NAMES))})"
+
+
+def _insert_stored(conn, sql: str, names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    if conn.dialect.name != "sqlite":  # another driver has its own parameter style: let Core speak it
+        stored = sql_table(_I.name if names is _I_NAMES else _T.name, *(sql_column(n) for n in names))
+        conn.execute(insert(stored), rows)
+        return
+    try:
+        conn.connection.driver_connection.executemany(sql, [tuple(r.get(n) for n in names) for r in rows])
+    except sqlite3.IntegrityError as exc:  # the driver's own errors: SQLAlchemy is not there to wrap them
+        raise StoreError(f"The change conflicts with what is stored ({exc}). Nothing was saved.") from None
+    except sqlite3.Error as exc:
+        raise storage_error(exc) from None
+
+
 _MILESTONE_COLUMNS = tuple((m.value, m.column) for m in Milestone)
 
 
