@@ -28,7 +28,23 @@ def iso(value: datetime | None) -> str | None:
     """The one textual form a timestamp takes in exports and hashes."""
     if value is None:
         return None
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    tz = value.tzinfo
+    if tz is not None and tz is not UTC:
+        value = value.astimezone(UTC)
+    if value.year < 1000:
+        # strftime writes such a year unpadded ("999-..."): keep the exact form hashes were made with.
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text strftime("%Y-%m-%dT%H:%M:%S.%fZ") gives, at a third of its cost: an import writes a
+    # hundred thousand of these, and the hash chain depends on every byte.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 (measured faster than f-string and isoformat)
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

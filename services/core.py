@@ -104,4 +104,5 @@ class Sitrep:
 
     def close(self) -> None:
         self.sync.stop()
+        self.metrics.close()
         self.store.close()

@@ -22,23 +22,27 @@ import io
 import json
 import os
 import re
+import sqlite3
 import tomllib
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import column, func, insert, select, table
+from sqlalchemy import column as sql_column
+from sqlalchemy import func, insert, select
+from sqlalchemy import table as sql_table
 
 from models.entities import Incident, TimelineEntry
 from models.enums import MILESTONE_ORDER, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
-from services.errors import ImportFailure, ValidationError
+from services.errors import ImportFailure, StoreError, ValidationError
 from services.incidents import INCIDENT_TYPES, milestone_order_problem
+from services.store import storage_error
 from services.timeline import GENESIS_HASH, MAX_BODY, _clean_author, entry_digest
 
 FORMATS = ("csv", "statuspage", "sitrep")
@@ -978,23 +982,47 @@ class HistoryImport:
                     report.created.append(key)
                     number += 1
                 if not dry_run:
-                    conn.execute(insert(_I_STORED), incident_rows)
-                    conn.execute(insert(_T_STORED), entry_rows)
+                    _insert_stored(conn, _I_INSERT, _I_NAMES, incident_rows)
+                    _insert_stored(conn, _T_INSERT, _T_NAMES, entry_rows)
                 progress("writing", min(start + _CHUNK, total), total)
 
 
-# The tables as plain columns: the rows below already hold what is stored (UTC text, JSON text, 0/1), so
-# Core's executemany sends them as they are instead of converting 200,000 values one by one.
-_I_STORED = table(_I.name, *(column(c.name) for c in _I.columns))
-_T_STORED = table(_T.name, *(column(c.name) for c in _T.columns))
+# The rows below already hold what is stored (UTC text, JSON text, 0/1), so they go to the driver as
+# tuples, inside the same transaction: Core's executemany spends ~15 us per row turning each dict into
+# parameters, which at 30,000 rows was a fifth of an import.
+_I_NAMES = tuple(c.name for c in _I.columns)
+_T_NAMES = tuple(c.name for c in _T.columns)
+_I_INSERT = f"INSERT INTO {_I.name} ({', '.join(_I_NAMES)}) VALUES ({', '.join('?' * len(_I_NAMES))})"
+_T_INSERT = f"INSERT INTO {_T.name} ({', '.join(_T_NAMES)}) VALUES ({', '.join('?' * len(_T_NAMES))})"
+
+
+def _insert_stored(conn, sql: str, names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    if conn.dialect.name != "sqlite":  # another driver has its own parameter style: let Core speak it
+        stored = sql_table(_I.name if names is _I_NAMES else _T.name, *(sql_column(n) for n in names))
+        conn.execute(insert(stored), rows)
+        return
+    try:
+        # Every row names every column (a new column the import forgets fails its tests, not silently NULL).
+        conn.connection.driver_connection.executemany(sql, map(itemgetter(*names), rows))
+    except sqlite3.IntegrityError as exc:  # the driver's own errors: SQLAlchemy is not there to wrap them
+        raise StoreError(f"The change conflicts with what is stored ({exc}). Nothing was saved.") from None
+    except sqlite3.Error as exc:
+        raise storage_error(exc) from None
+
+
 _MILESTONE_COLUMNS = tuple((m.value, m.column) for m in Milestone)
 
 
 def _new_ids(count: int) -> Iterator[str]:
     """Random (version 4) UUIDs, from one read of the system's random source instead of one per id."""
-    pool = os.urandom(16 * count)
-    for k in range(count):
-        yield str(uuid.UUID(bytes=pool[16 * k : 16 * k + 16], version=4))
+    pool = bytearray(os.urandom(16 * count))
+    # The version (4) and variant (RFC 4122) bits, set as uuid.UUID(version=4) sets them, for every id at once.
+    pool[6::16] = bytes((b & 0x0F) | 0x40 for b in pool[6::16])
+    pool[8::16] = bytes((b & 0x3F) | 0x80 for b in pool[8::16])
+    text = pool.hex()
+    for k in range(0, 32 * count, 32):
+        h = text[k : k + 32]
+        yield f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _incident_row(cand: _Candidate, incident_id: str, number: int, key: str, now_text: str) -> dict[str, Any]:

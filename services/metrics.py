@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import threading
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -465,12 +466,30 @@ class _Where:
         return " AND ".join(self.clauses) if self.clauses else "1=1"
 
 
+_CACHE_LIMIT = 64  # figures kept per database state; a dashboard is four of them
+
+
 class MetricsService:
     def __init__(self, store, catalog, config_dir: Path | None = None) -> None:
         self._store = store
         self._catalog = catalog
         self._config_dir = config_dir
         self._definitions: dict[str, MetricDefinition] | None = None
+        # Figures already computed, valid while the database is unchanged. A person flipping between tabs,
+        # metrics and filters asks for the same figures again and again; recomputing 100,000 incidents each
+        # time costs hundreds of milliseconds for an identical answer.
+        self._cache: dict[tuple, Any] = {}
+        self._cache_version: int | None = None
+        self._cache_lock = threading.Lock()
+        self._watch: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+            self._cache_version = None
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
 
     # -- definitions ----------------------------------------------------------------------------------------
     @property
@@ -493,7 +512,14 @@ class MetricsService:
 
     # -- figures --------------------------------------------------------------------------------------------
     def table(self, metric_id: str, by: str = "all", flt: MetricFilter | None = None) -> MetricTable:
-        samples = self.samples(metric_id, by, flt)
+        metric = self.definition(metric_id)
+        by = self._check_by(by)
+        flt = self._normalise(flt or MetricFilter())
+        self._require_sqlite()
+        return self._remembered(("table", metric, by, flt), lambda: self._table(metric, by, flt))
+
+    def _table(self, metric: MetricDefinition, by: str, flt: MetricFilter) -> MetricTable:
+        samples = self._remembered(("samples", metric, by, flt), lambda: self._samples(metric, by, flt))
         groups = [GroupStats(g, Stats.of(v)) for g, v in samples.groups.items()]
         return MetricTable(
             samples.metric, by, samples.filter, groups, Stats.of(samples.overall), samples.excluded
@@ -510,6 +536,9 @@ class MetricsService:
         by = self._check_by(by)
         flt = self._normalise(flt or MetricFilter())
         self._require_sqlite()
+        return self._remembered(("samples", metric, by, flt), lambda: self._samples(metric, by, flt))
+
+    def _samples(self, metric: MetricDefinition, by: str, flt: MetricFilter) -> MetricSamples:
         if metric.kind == "between":
             groups, overall, excluded = self._between_rows(metric, by, flt)
         else:
@@ -527,6 +556,12 @@ class MetricsService:
         metric = self.definition(metric_id)
         flt = self._normalise(flt or MetricFilter())
         self._require_sqlite()
+        points, excluded = self._remembered(("points", metric, flt), lambda: self._points(metric, flt))
+        return list(points), list(excluded)
+
+    def _points(
+        self, metric: MetricDefinition, flt: MetricFilter
+    ) -> tuple[tuple[MetricPoint, ...], tuple[Exclusion, ...]]:
         where = self._where(flt, by_service=False)
         if metric.kind == "between":
             inner, params = self._between_sql(
@@ -553,10 +588,10 @@ class MetricsService:
             excluded = self._duration_exclusions(metric, where)
         with self._store.read_connection() as conn:
             rows = conn.execute(text(sql), params).all()
-        points = [
+        points = tuple(
             MetricPoint(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5], r[6], r[7]) for r in rows
-        ]
-        return points, excluded
+        )
+        return points, tuple(excluded)
 
     def dashboard(
         self, metric_id: str, period: str = "month", flt: MetricFilter | None = None
@@ -605,6 +640,45 @@ class MetricsService:
         }
 
     # -- internals ------------------------------------------------------------------------------------------
+    def _remembered(self, key: tuple, compute):
+        """The cached figure for `key` if the database has not changed since it was computed, else computed
+        now. The group order depends on the severity catalog, so that is part of the key too."""
+        key = (*key, tuple(self._catalog.severities))
+        with self._cache_lock:
+            version = self._data_version()
+            if version is None:  # no way to tell when the data changes: never reuse
+                self._cache.clear()
+            elif version != self._cache_version:
+                self._cache.clear()
+                self._cache_version = version
+            elif key in self._cache:
+                return self._cache[key]
+        # Computed outside the lock so a worker thread's charts do not hold up the GUI thread's table. What
+        # is computed now is at least as new as `version`; a change committed meanwhile moves the version on,
+        # so the figure is recomputed next time, never served stale.
+        value = compute()
+        if version is not None:
+            with self._cache_lock:
+                if self._cache_version == version:
+                    if len(self._cache) >= _CACHE_LIMIT:
+                        self._cache.clear()
+                    self._cache[key] = value
+        return value
+
+    def _data_version(self) -> int | None:
+        """SQLite's count of commits made by other connections, read on a connection of our own that never
+        writes, so every commit (this process or another, such as the CLI beside the console) moves it on.
+        None where it cannot be watched (an in-memory store). Called with the cache lock held."""
+        path = self._store.path
+        if self._store.in_memory or path is None:
+            return None
+        try:
+            if self._watch is None:
+                self._watch = sqlite3.connect(str(path), check_same_thread=False)
+            return self._watch.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return None
+
     def _require_sqlite(self) -> None:
         if not self._store.is_sqlite:
             raise ValidationError("Metrics are computed by the SQLite store; this store is not SQLite.")

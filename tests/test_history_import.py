@@ -437,3 +437,23 @@ def test_the_migrations_match_the_models(sitrep):
     with sitrep.store.read_connection() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_a_write_the_store_refuses_is_reported_and_nothing_is_imported(sitrep, tmp_path):
+    import sqlite3
+
+    from services.errors import StoreError
+    from services.sample_history import generate, write_csv
+
+    # A rule in the database itself (as a damaged or foreign schema might have) rejects the timeline rows.
+    raw = sqlite3.connect(sitrep.store.path)
+    with raw:
+        raw.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON timeline_entries BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    raw.close()
+    csv_path = write_csv(generate(20, seed=3), tmp_path / "history.csv")
+    with pytest.raises(StoreError, match="conflicts with what is stored") as caught:
+        sitrep.history.import_file(csv_path, author="ana")
+    assert "Traceback" not in str(caught.value)
+    assert count(sitrep) == 0 and count(sitrep, TimelineEntry) == 0

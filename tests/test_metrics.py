@@ -523,3 +523,44 @@ def test_a_damaged_store_is_reported_in_words(tmp_path):
             app.metrics.table("time_to_resolve", "service")
     finally:
         app.close()
+
+
+def test_figures_are_reused_until_the_store_changes(sitrep, clock):
+    inc = sitrep.incidents.declare(
+        "Checkout: payments failing", "SEV1", author="ana", services=["checkout"],
+        impact_started_at=clock() - timedelta(minutes=20), detected_at=clock() - timedelta(minutes=5),
+    )  # fmt: skip
+    clock.advance(minutes=10)
+    sitrep.incidents.set_status(inc.id, "resolved", author="ana")
+    first = sitrep.metrics.table("ttr", "service")
+    assert first.overall.median == pytest.approx(30)
+    # Nothing changed: the same figures, not a second pass over the store.
+    assert sitrep.metrics.table("ttr", "service") is first
+    points, _ = sitrep.metrics.points("ttr")
+    points.clear()  # a caller's copy: clearing it must not empty what is remembered
+    assert len(sitrep.metrics.points("ttr")[0]) == 1
+
+    # A change made through the app is seen at once.
+    second = sitrep.incidents.declare(
+        "Checkout: slow", "SEV3", author="ana", services=["checkout"], impact_started_at=clock()
+    )
+    clock.advance(minutes=50)
+    sitrep.incidents.set_status(second.id, "resolved", author="ana")
+    after = sitrep.metrics.table("ttr", "service")
+    assert after is not first and after.overall.count == 2 and after.overall.max == pytest.approx(50)
+    assert len(sitrep.metrics.points("ttr")[0]) == 2
+
+
+def test_a_change_from_another_process_is_seen(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    console, cli = Sitrep.open(url), Sitrep.open(url)
+    try:
+        insert_raw(console, 1, impact_started=T0, resolved=T0 + timedelta(minutes=30))
+        assert console.metrics.table("ttr").overall.count == 1
+        # Another Sitrep on the same file (as `sitrep import` beside the console) has its own connections.
+        insert_raw(cli, 2, impact_started=T0, resolved=T0 + timedelta(minutes=90))
+        table = console.metrics.table("ttr")
+        assert table.overall.count == 2 and table.overall.max == pytest.approx(90)
+    finally:
+        cli.close()
+        console.close()
