@@ -76,9 +76,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("sitrep-main")
         self.setDockNestingEnabled(True)
         # Every panel is a dock. An empty central area would sit between them as a grey gap once a
-        # dock (the header) is shorter than its share, so the centre is a zero-size placeholder.
+        # dock (the header) is shorter than its share, so the centre is an empty zero-width widget.
         central = QWidget(self)
-        central.setObjectName("central-placeholder")
+        central.setObjectName("central-spacer")
         central.setMaximumWidth(0)
         self.setCentralWidget(central)
         self.setDockOptions(

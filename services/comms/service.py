@@ -57,6 +57,7 @@ from services.comms.templates import (
 from services.errors import NotFound, ValidationError
 from services.incidents import IncidentService
 from services.timeline import append_entry
+from services.timetext import utc_text
 from services.views import EntryRow, IncidentView
 
 log = logging.getLogger(__name__)
@@ -642,7 +643,7 @@ class CommsService:
             m, inc = self._load_message(s, message_ref)
             if m.state == MessageState.SENT.value:
                 raise ValidationError(
-                    f"Message {inc.key}/{m.number} was sent at {iso(m.sent_at)}; it cannot change. Draft a new one."
+                    f"Message {inc.key}/{m.number} was sent at {utc_text(m.sent_at)}; it cannot change. Draft a new one."
                 )
             tpl = self.templates.get(m.template_id)
             values = dict(m.fields or {})
@@ -843,7 +844,7 @@ class CommsService:
             ref = f"{inc.key}/{m.number}"
             aud = self.settings.audience(m.audience)
             if m.state == MessageState.SENT.value:
-                raise ValidationError(f"Message {ref} was already sent at {iso(m.sent_at)}.")
+                raise ValidationError(f"Message {ref} was already sent at {utc_text(m.sent_at)}.")
             if m.state == MessageState.REJECTED.value:
                 raise ValidationError(f"Message {ref} was rejected ({m.rejection_comment}); edit it first.")
             if aud.approval:
@@ -1059,7 +1060,7 @@ class CommsService:
             if it is None:
                 out[r.id] = "not queued"
             elif it.state == "sent":
-                out[r.id] = f"delivered {iso(it.updated_at)}"
+                out[r.id] = f"delivered {utc_text(it.updated_at)}"
             elif it.state == "failed":
                 out[r.id] = f"failed: {it.last_error or ''}".strip()
             else:
@@ -1329,7 +1330,7 @@ class CommsService:
             waiting = [r.label for r in started if not r.starts_on_awareness]
             body = f"Escalation path '{path.label}' applied: bring in {groups}."
             if running:
-                body += f" Regulatory clocks started from awareness at {iso(aware)}: {', '.join(running)}."
+                body += f" Regulatory clocks started from awareness at {utc_text(aware)}: {', '.join(running)}."
             if waiting:
                 body += f" Waiting for their trigger: {', '.join(waiting)}."
             body += f" (Rules {self.rules.review_status}.)"
@@ -1352,15 +1353,7 @@ class CommsService:
         rule = self.rules.rule(rule_id)
         with self._store.transaction() as s:
             inc = self._incident(s, incident_ref)
-            clock = (
-                s.execute(
-                    select(RegulatoryClock).where(
-                        RegulatoryClock.incident_id == inc.id, RegulatoryClock.rule_id == rule_id
-                    )
-                )
-                .scalars()
-                .first()
-            )
+            clock = _regulatory_clock(s, inc.id, rule_id)
             if clock is None:
                 clock = RegulatoryClock(incident_id=inc.id, rule_id=rule_id, label=rule.label, rule=rule.as_dict(),
                                         started_by=author, created_at=now, updated_at=now, note="", state=ClockState.AWAITING.value)  # fmt: skip
@@ -1376,7 +1369,7 @@ class CommsService:
             )
             clock.updated_at, clock.note = now, note.strip()
             append_entry(s, inc.id, EntryKind.SYSTEM,
-                         f"{rule.label}: {rule.trigger_label} at {iso(at)}; due {iso(clock.deadline_at)} ({rule.describe()}).",
+                         f"{rule.label}: {rule.trigger_label} at {utc_text(at)}; due {utc_text(clock.deadline_at)} ({rule.describe()}).",
                          author=author, now=now, data={"sync": False, "regulatory_clock": rule_id, "action": "started"},
                          hooks=self._store.entry_hooks)  # fmt: skip
             view = next(v for v in self._clock_views(s, inc.id) if v.rule_id == rule_id)
@@ -1395,15 +1388,7 @@ class CommsService:
             raise ValidationError("Say why this regime does not apply (counsel's call).", field="note")
         with self._store.transaction() as s:
             inc = self._incident(s, incident_ref)
-            clock = (
-                s.execute(
-                    select(RegulatoryClock).where(
-                        RegulatoryClock.incident_id == inc.id, RegulatoryClock.rule_id == rule_id
-                    )
-                )
-                .scalars()
-                .first()
-            )
+            clock = _regulatory_clock(s, inc.id, rule_id)
             if clock is None:
                 raise NotFound(f"{inc.key} has no regulatory clock '{rule_id}'.")
             if clock.state in (ClockState.MET.value, ClockState.WITHDRAWN.value):
@@ -1412,7 +1397,7 @@ class CommsService:
             clock.met_at, clock.closed_by, clock.updated_at = (at if outcome == "met" else None), author, now
             clock.note = note.strip()
             late = outcome == "met" and clock.deadline_at is not None and at > clock.deadline_at
-            body = f"{clock.label}: {'notice made' if outcome == 'met' else 'withdrawn'} at {iso(at)}"
+            body = f"{clock.label}: {'notice made' if outcome == 'met' else 'withdrawn'} at {utc_text(at)}"
             body += " (LATE)" if late else ""
             body += f". {note.strip()}" if note.strip() else "."
             append_entry(s, inc.id, EntryKind.SYSTEM, body, author=author, now=now,
@@ -1468,3 +1453,11 @@ def _clean_recipients(recipients: dict[str, Any]) -> dict[str, Any]:
             f"Unknown recipient field '{sorted(unknown)[0]}' (email_to, email_cc, slack_channel)."
         )
     return out
+
+
+def _regulatory_clock(session, incident_id: str, rule_id: str) -> RegulatoryClock | None:
+    """The incident's clock for one regulatory rule, if it has been created."""
+    stmt = select(RegulatoryClock).where(
+        RegulatoryClock.incident_id == incident_id, RegulatoryClock.rule_id == rule_id
+    )
+    return session.execute(stmt).scalars().first()
