@@ -24,6 +24,10 @@ def setup_logging(log_dir: Path | None, level: int = logging.INFO) -> None:
         return
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root.setLevel(level)
+    # httpx and httpcore log every request line at INFO/DEBUG, query strings included (a user look-up
+    # carries an e-mail address): only their warnings belong in the log.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     tail = _TailHandler()
     tail.setFormatter(fmt)
     root.addHandler(tail)

@@ -513,3 +513,68 @@ def _check_impact(affected_users: int | None, error_rate_pct: float | None) -> N
         raise ValidationError("Affected users must be a whole number, zero or more.", field="affected_users")
     if error_rate_pct is not None and not (0 <= float(error_rate_pct) <= 100):
         raise ValidationError("The error rate is a percentage between 0 and 100.", field="error_rate_pct")
+
+
+# -- what a backend's action means here ----------------------------------------------------
+# Someone acknowledging the page in PagerDuty is a fact about this incident: it is when a responder
+# took it (the MTTA milestone), and an incident nobody had started on is now being investigated.
+# A resolve done elsewhere is NOT applied: resolving is the commander's call, made here.
+REMOTE_EFFECTS = frozenset({"acknowledged"})
+
+
+def apply_remote_effects(
+    db,
+    incident_id: str,
+    effects: Iterable[str],
+    *,
+    at: datetime,
+    now: datetime,
+    author: str,
+    caused_by: dict[str, Any],
+    hooks,
+) -> list:
+    """Apply what a pulled backend event means to the incident, in the caller's transaction.
+
+    Each change writes its own timeline entry marked `caused_by`, so the backend it came from is not
+    sent it back, while the other backends still are (a Jira ticket still moves to In Progress).
+    Returns the entries written; an effect that no longer applies (milestone already set, status
+    already moved on, an order the milestones would break) is skipped.
+    """
+    wanted = set(effects) & REMOTE_EFFECTS
+    if not wanted:
+        return []
+    t = Incident.__table__
+    row = db.execute(select(t).where(t.c.id == incident_id)).mappings().first()
+    if row is None:
+        return []
+    author = _clean_author(author)
+    label = caused_by.get("label") or caused_by.get("backend") or "a backend"
+    source = str(caused_by.get("backend") or "sitrep")
+    written = []
+    at = min(as_utc(at), now)
+    if "acknowledged" in wanted:
+        values = {m: row[m.column] for m in Milestone}
+        if values[Milestone.ACKNOWLEDGED] is None:
+            values[Milestone.ACKNOWLEDGED] = at
+            if milestone_order_problem(values) is None:
+                db.execute(t.update().where(t.c.id == incident_id).values(acknowledged_at=at, updated_at=now))
+                body = f"Milestone set: {Milestone.ACKNOWLEDGED.label} at {utc_text(at)} (acknowledged in {label})"
+                data = {"milestone": Milestone.ACKNOWLEDGED.value, "from": None, "to": iso(at), "reason": None,
+                        "caused_by": caused_by}  # fmt: skip
+                written.append(append_entry(db, incident_id, EntryKind.MILESTONE_CHANGE, body, author=author,
+                                            now=now, occurred_at=at, source=source, data=data, hooks=hooks))  # fmt: skip
+        if row["status"] == Status.DECLARED.value:
+            db.execute(
+                t.update()
+                .where(t.c.id == incident_id, t.c.status == Status.DECLARED.value)
+                .values(status=Status.INVESTIGATING.value, updated_at=now)
+            )
+            body = (
+                f"Status changed: {Status.DECLARED.label} → {Status.INVESTIGATING.label} "
+                f"(acknowledged in {label})"
+            )
+            data = {"from": Status.DECLARED.value, "to": Status.INVESTIGATING.value, "reason": None,
+                    "caused_by": caused_by}  # fmt: skip
+            written.append(append_entry(db, incident_id, EntryKind.STATUS_CHANGE, body, author=author,
+                                        now=now, occurred_at=at, source=source, data=data, hooks=hooks))  # fmt: skip
+    return written

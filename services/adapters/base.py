@@ -230,6 +230,9 @@ class RemoteEvent:
     occurred_at: datetime | None
     url: str | None = None
     data: dict[str, Any] | None = None
+    # What the event means for the incident itself, e.g. ("acknowledged",): see
+    # services.incidents.apply_remote_effects for the ones Sitrep applies.
+    effects: tuple[str, ...] = ()
 
 
 @dataclass

@@ -72,7 +72,12 @@ class PagerDutyAdapter(Adapter):
             {"SEV1": "high", "SEV2": "high", "SEV3": "low", "SEV4": "low", "SEV5": "low"},
         ),  # fmt: skip
         SettingField("note_kinds", "Entry kinds sent as notes", "list", ["decision"]),
-        SettingField("status_update_kinds", "Entry kinds sent as status updates", "list", ["comms"]),
+        # Status updates reach the incident's stakeholders in PagerDuty: an external message. A quick
+        # `/comms` note is a record that comms happened, not text approved for stakeholders, so none is
+        # sent unless someone chooses it (Send to…) or the organisation lists kinds here.
+        SettingField(
+            "status_update_kinds", "Entry kinds sent as status updates (others only when chosen)", "list", []
+        ),
         SettingField("request_responders", "Ask role holders to respond", "bool", True),
         SettingField("events_for_alerts", "Use Events v2 for alert-driven incidents", "bool", False),
         SettingField(
@@ -438,6 +443,7 @@ class PagerDutyAdapter(Adapter):
                 out.events.append(RemoteEvent(
                     local, "log_entry", lid, EntryKind.SYSTEM.value, f"PagerDuty: {body}", f"{who} (PagerDuty)",
                     parse_remote_time(le.get("created_at")), url=le.get("html_url"), data={"type": le.get("type")},
+                    effects=("acknowledged",) if le.get("type") == "acknowledge_log_entry" else (),
                 ))  # fmt: skip
         return out
 

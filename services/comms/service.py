@@ -1330,7 +1330,9 @@ class CommsService:
             waiting = [r.label for r in started if not r.starts_on_awareness]
             body = f"Escalation path '{path.label}' applied: bring in {groups}."
             if running:
-                body += f" Regulatory clocks started from awareness at {utc_text(aware)}: {', '.join(running)}."
+                body += (
+                    f" Regulatory clocks started from awareness at {utc_text(aware)}: {', '.join(running)}."
+                )
             if waiting:
                 body += f" Waiting for their trigger: {', '.join(waiting)}."
             body += f" (Rules {self.rules.review_status}.)"

@@ -100,7 +100,12 @@ class OutboxWriter:
         email = self._person_email(db, entry)
         now = self._now()
         rows: list[dict[str, Any]] = []
+        # A change a backend's own action caused (an acknowledgement pulled from PagerDuty) goes to the
+        # other backends, never back to the one it came from.
+        caused_by = ((entry.data or {}).get("caused_by") or {}).get("backend")
         for name, adapter in adapters.items():
+            if name == caused_by:
+                continue
             if incident.is_exercise and not adapter.setting("include_exercises"):
                 continue
             change = ChangeToPlan(entry, incident, email, self._has_remote(db, name, incident.id))

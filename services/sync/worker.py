@@ -35,6 +35,7 @@ from models.entities import Incident, OutboxItem, RemoteLink, SyncBackendState
 from models.enums import EntryKind, OutboxState
 from models.types import utcnow
 from services.adapters.base import Adapter, ItemView, LinkView, PullContext, SendContext, SendResult
+from services.incidents import apply_remote_effects
 from services.secrets import KeyringUnavailable
 from services.store import Store
 from services.sync.outbox import _ITEM_COLS, LinkReader, insert_ignoring_duplicates, item_view, link_rows
@@ -661,6 +662,8 @@ class SyncWorker:
 
     def _apply_pull(self, backend: str, result) -> int:
         written = 0
+        lane = self._lanes.get(backend)
+        label = lane.adapter.label if lane else backend
         for ev in result.events:
             now = self._entry_now()
             occurred = min(ev.occurred_at, now) if ev.occurred_at else now
@@ -683,8 +686,16 @@ class SyncWorker:
                 entry = append_entry(c, ev.incident_id, kind, (ev.body or "(empty)")[:20_000], author=ev.author[:120],
                                      now=now, occurred_at=occurred, source=backend, data=data, hooks=self._entry_hooks)  # fmt: skip
                 c.execute(L.insert().values(link_rows(backend, [_pulled_link(entry, ev)], utcnow())[0]))
-            written += 1
-            self._publish("timeline", ev.incident_id, entry.seq)
+                effects = apply_remote_effects(
+                    c, ev.incident_id, ev.effects, at=occurred, now=now, author=ev.author,
+                    caused_by={"backend": backend, "label": label, "kind": ev.remote_kind,
+                               "id": ev.remote_id},
+                    hooks=self._entry_hooks,
+                ) if ev.effects else []  # fmt: skip
+            written += 1 + len(effects)
+            self._publish("timeline", ev.incident_id, (effects[-1] if effects else entry).seq)
+            if effects:
+                self._publish("incident", ev.incident_id, None)
         if result.link_states:
             with self.store.write_connection() as c:
                 for (kind, rid), state in result.link_states.items():

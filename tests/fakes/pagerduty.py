@@ -114,9 +114,9 @@ class FakePagerDuty(FakeServer):
         u = u or {"id": "PSYSTEM", "name": "PagerDuty"}
         return {"id": u["id"], "type": "user_reference", "summary": u["name"]}
 
-    def _log(self, inc_id: str, type_: str, agent: dict | None, summary: str) -> None:
+    def _log(self, inc_id: str, type_: str, agent: dict | None, summary: str, at: str | None = None) -> None:
         self.log_entries.setdefault(inc_id, []).append({
-            "id": self._new_id("RLOG"), "type": type_, "summary": summary, "created_at": now_iso(),
+            "id": self._new_id("RLOG"), "type": type_, "summary": summary, "created_at": at or now_iso(),
             "agent": self._ref(agent), "incident": {"id": inc_id, "type": "incident_reference"},
         })  # fmt: skip
 
@@ -239,8 +239,9 @@ class FakePagerDuty(FakeServer):
         with self.lock:
             return self._note(incident_id, self._user_by_email(email), content)
 
-    def acknowledge_as(self, incident_id: str, email: str) -> None:
+    def acknowledge_as(self, incident_id: str, email: str, at: str | None = None) -> None:
+        """`at` (ISO 8601) dates the log entry, for tests whose Sitrep runs on a hand-moved clock."""
         with self.lock:
             self.incidents[incident_id]["status"] = "acknowledged"
             who = self._user_by_email(email)
-            self._log(incident_id, "acknowledge_log_entry", who, f"Acknowledged by {who['name']}.")
+            self._log(incident_id, "acknowledge_log_entry", who, f"Acknowledged by {who['name']}.", at)

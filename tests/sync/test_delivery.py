@@ -285,7 +285,8 @@ def test_a_missing_credential_says_how_to_set_it_and_sends_nothing(app, fake_pd)
 def test_a_status_update_that_may_have_arrived_is_not_resent_blindly(app, fake_pd):
     configure_backends(app, fake_pd, timeout_s=0.5)
     inc = app.incidents.declare("Checkout down", "SEV1", author="ic")
-    app.timeline.log(inc.id, "Customers may see errors at checkout.", author="ic", kind="comms")
+    app.timeline.log(inc.id, "Customers may see errors at checkout.", author="ic", kind="comms",
+                     data={"sync": ["pagerduty"]})  # fmt: skip
     fake_pd.add_fault(method="POST", path=r"/status_updates$", kind="timeout", delay=1.0, after_effect=True)
     app.sync.drain_once()
     (held,) = app.sync.items(states=["failed"])
@@ -345,3 +346,18 @@ def test_two_workers_never_send_the_same_item(app, fake_pd):
     finally:
         second.close()
     assert len(fake_pd.incidents) == 5
+
+
+def test_a_quick_comms_note_is_not_a_status_update_unless_someone_chooses_it(app, fake_pd):
+    """A PagerDuty status update reaches the incident's stakeholders; a `/comms` note ("told the CEO")
+    is a record, not text approved for them."""
+    configure_backends(app, fake_pd)
+    inc = app.incidents.declare("Checkout down", "SEV1", author="ic")
+    app.timeline.log(inc.id, "Told the CFO by phone", author="ic", kind="comms")
+    app.timeline.log(inc.id, "Checkout is failing; next update 10:30.", author="ic", kind="comms",
+                     data={"sync": ["pagerduty"]})  # fmt: skip
+    app.sync.drain_once()
+    (pd_id,) = fake_pd.incidents
+    assert [u["message"] for u in fake_pd.status_updates[pd_id]] == [
+        "Checkout is failing; next update 10:30."
+    ]

@@ -468,11 +468,13 @@ def test_an_incident_made_in_the_console_while_the_backends_are_down_reaches_the
         qtbot.keyClick(timeline.entry, Qt.Key.Key_Return)
         qtbot.keyClicks(timeline.entry, "/comms Payments are failing for some customers; we are on it.")
         qtbot.keyClick(timeline.entry, Qt.Key.Key_Return)
-        # The same words on the status page: chosen from the timeline's menu.
+        # The same words on the status page and as a PagerDuty status update, chosen from the
+        # timeline's menu (a quick /comms note goes nowhere by itself).
         last = timeline.model.rowCount() - 1
         timeline.view.setCurrentIndex(timeline.model.index(last, COL_BODY))
         send = timeline.send_selected()
         send.targets["statuspage"].click()
+        send.targets["pagerduty"].click()
         qtbot.mouseClick(send.send_button, LEFT)
         for target in (Status.IDENTIFIED, Status.RESOLVED):
             clock.advance(minutes=5)

@@ -3,6 +3,7 @@ writes never come back as news."""
 
 from __future__ import annotations
 
+from models.enums import Milestone
 from tests.sync.conftest import configure_backends
 from tests.sync.test_delivery import run_full_incident
 
@@ -32,7 +33,8 @@ def test_pull_brings_remote_work_onto_the_timeline_without_echo(app, fake_pd, fa
     fake_sp.post_update_as_person(sp_id, "identified", "Payment provider confirmed an outage.")
 
     report = app.sync.drain_once(pull=True)
-    assert report.pulled == 5
+    # Five things done elsewhere, and two changes the acknowledgement makes here (milestone, status).
+    assert report.pulled == 7
     pulled = remote_entries(app, inc.id)
     got = {(e.source, e.kind, e.author, e.body) for e in pulled}
     assert got == {
@@ -47,13 +49,13 @@ def test_pull_brings_remote_work_onto_the_timeline_without_echo(app, fake_pd, fa
             "Statuspage update (identified): Payment provider confirmed an outage.",
         ),
     }
-    assert app.timeline.count(inc.id) == before + 5
+    assert app.timeline.count(inc.id) == before + 7
     assert app.integrity.verify().ok  # pulled entries join the hash chain like any other
 
     # Pulled entries are never sent back out, and a second pull adds nothing.
     assert app.sync.items(states=["pending"]) == []
     assert app.sync.drain_once(pull=True).pulled == 0
-    assert app.timeline.count(inc.id) == before + 5
+    assert app.timeline.count(inc.id) == before + 7
     assert len(fake_pd.notes[pd_id]) == 2 and len(fake_jira.comments["OPS-1"]) == 2
 
 
@@ -88,3 +90,53 @@ def test_a_full_incident_then_pull_only_adds_what_others_did(app, fake_pd, fake_
     assert app.sync.drain_once(pull=True).pulled == 1
     (entry,) = remote_entries(app, inc.id)
     assert entry.source == "pagerduty" and entry.data["remote"]["kind"] == "note"
+
+
+def test_an_acknowledgement_in_pagerduty_sets_the_milestone_and_starts_the_investigation(
+    app, clock, fake_pd, fake_jira
+):
+    configure_backends(app, fake_pd, fake_jira)
+    inc = app.incidents.declare("Checkout down", "SEV2", author="ic", services=["checkout"])
+    app.sync.drain_once()
+    (pd_id,) = fake_pd.incidents
+    status_puts = fake_pd.count("PUT", r"^/incidents/")
+    acked_at = clock.advance(minutes=4)
+    fake_pd.acknowledge_as(pd_id, "bo@example.com", at=acked_at.isoformat().replace("+00:00", "Z"))
+    clock.advance(minutes=3)
+
+    app.sync.drain_once(pull=True)
+
+    now = app.incidents.get(inc.id)
+    assert now.status == "investigating"
+    assert now.milestone(Milestone.ACKNOWLEDGED) == acked_at  # when it happened there, not when we heard
+    derived = [e for e in app.timeline.entries(inc.id) if (e.data or {}).get("caused_by")]
+    assert [(e.kind, e.source, e.author) for e in derived] == [
+        ("milestone_change", "pagerduty", "Bo Chen (PagerDuty)"),
+        ("status_change", "pagerduty", "Bo Chen (PagerDuty)"),
+    ]
+    assert "acknowledged in PagerDuty" in derived[1].body
+    # PagerDuty is not told what it told us; Jira still follows the status (its own transition).
+    assert fake_pd.count("PUT", r"^/incidents/") == status_puts
+    assert fake_jira.issues["OPS-1"]["fields"]["status"] == "In Progress"
+    assert app.sync.items(states=["pending", "failed"]) == []
+    # Pulling again changes nothing; the record still verifies.
+    assert app.sync.drain_once(pull=True).pulled == 0
+    assert app.integrity.verify().ok
+
+
+def test_an_acknowledgement_does_not_overrule_what_the_commander_already_set(app, fake_pd):
+    configure_backends(app, fake_pd)
+    inc = app.incidents.declare("Checkout down", "SEV2", author="ic")
+    app.incidents.set_status(inc.id, "identified", author="ic")
+    app.incidents.set_milestone(
+        inc.id, "acknowledged", app.incidents.get(inc.id).milestone(Milestone.DECLARED), author="ic"
+    )
+    app.sync.drain_once()
+    (pd_id,) = fake_pd.incidents
+    fake_pd.acknowledge_as(pd_id, "bo@example.com")
+    before = app.incidents.get(inc.id)
+
+    assert app.sync.drain_once(pull=True).pulled == 1  # the log entry itself, nothing derived
+    after = app.incidents.get(inc.id)
+    assert after.status == "identified"
+    assert after.milestone(Milestone.ACKNOWLEDGED) == before.milestone(Milestone.ACKNOWLEDGED)
