@@ -41,6 +41,13 @@ def add_sync_commands(sub, cmd, with_json) -> None:
     r.add_argument("text")
     r.add_argument("--to", required=True, help="comma-separated backends, e.g. statuspage,pagerduty")
     r.add_argument("--quiet", action="store_true", help="do not notify status-page subscribers")
+    r = with_json(
+        ssub.add_parser("link", help="link a related issue (e.g. a Jira key) to the incident's ticket")
+    )
+    r.add_argument("incident")
+    r.add_argument("ref", help="the related item, e.g. OPS-123")
+    r.add_argument("--backend", default="jira", help="which backend holds it (default: jira)")
+    r.add_argument("--why", help="a few words on how it is related")
     r = with_json(ssub.add_parser("links", help="an incident's counterparts in the backends"))
     r.add_argument("incident")
 
@@ -114,6 +121,13 @@ class SyncCommands:
             )
             key = self.s.incidents.get(entry.incident_id).key
             self.out(entry, f"{key} #{entry.seq} queued for {', '.join(targets)}; `sitrep sync` sends it.")
+            return 0
+        if action == "link":
+            from services.sync.service import link_related
+
+            entry = link_related(self.s, a.incident, a.backend, a.ref, author=self.author, why=a.why)
+            key = self.s.incidents.get(entry.incident_id).key
+            self.out(entry, f"{key} #{entry.seq}: {entry.body} `sitrep sync` sends the link.")
             return 0
         if action == "links":
             inc = self.s.incidents.get(a.incident)

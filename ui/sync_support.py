@@ -157,7 +157,12 @@ class BackgroundTasks(QObject):
 # -- an incident's counterparts elsewhere --------------------------------------------------------
 def link_text(label: str, link) -> str:
     """One remote link as rich text: a clickable name when there is an http(s) URL."""
-    name = f"{label} {link.remote_id}" if link.remote_kind != "alert" else f"{label} alert"
+    if link.remote_kind == "alert":
+        name = f"{label} alert"
+    elif link.remote_kind == "related_issue":  # remote_id is "<ticket>><related>"
+        name = f"related {link.remote_id.rpartition('>')[2]}"
+    else:
+        name = f"{label} {link.remote_id}"
     state = f" ({html.escape(link.remote_state)})" if link.remote_state else ""
     url = link.url or ""
     if url.startswith(("https://", "http://")):

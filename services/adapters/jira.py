@@ -8,6 +8,7 @@ searches for that label.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from models.enums import EntryKind
@@ -132,6 +133,14 @@ class JiraAdapter(Adapter):
             return 0.5  # under 20 % of the budget left: slow down before Jira makes us
         return None
 
+    related_label = "Jira issue"
+
+    def related_ref_problem(self, ref: str) -> str | None:
+        """Why `ref` cannot name a Jira issue to link, or None."""
+        if not ISSUE_KEY.fullmatch(ref):
+            return f"'{ref}' is not a Jira issue key (like OPS-123)."
+        return None
+
     def browse_url(self, key: str) -> str:
         return f"{self.base_url()}/browse/{key}"
 
@@ -203,7 +212,9 @@ class JiraAdapter(Adapter):
             body = {"type": {"name": self.setting("link_type")}, "inwardIssue": {"key": issue},
                     "outwardIssue": {"key": p["issue"]}}  # fmt: skip
             http.request("POST", f"{API}/issueLink", json_body=body)  # a repeated link is not duplicated
-            return SendResult(remote_ref=p["issue"])
+            link = NewLink("entry", ctx.item.entry_id, ctx.item.incident_id, "related_issue", f"{issue}>{p['issue']}",
+                           url=self.browse_url(p["issue"]))  # fmt: skip
+            return SendResult(remote_ref=p["issue"], links=[link] if ctx.item.entry_id else [])
         raise PermanentFailure(f"Jira does not know the operation '{op}'.")
 
     def _remote_issue(self, ctx: SendContext) -> str:
@@ -367,6 +378,9 @@ class JiraAdapter(Adapter):
                 f"Jira has no project {self.setting('project_key')} visible to {me.get('displayName')}."
             )
         return f"Connected to Jira as {me.get('displayName')}; project {(project.body or {}).get('name')}."
+
+
+ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}")
 
 
 def incident_label(incident_id: str) -> str:

@@ -321,9 +321,16 @@ class OutboxQueue:
         return self.get(item_id)
 
     def links(self, incident_id: str, *, origin: str | None = "sitrep") -> list[LinkView]:
-        """Remote counterparts of an incident (what the GUI shows as its remote links)."""
-        stmt = select(*_LINK_COLS).where(L.c.local_kind == "incident", L.c.local_id == incident_id)
+        """Remote counterparts of an incident (what the GUI shows as its remote links), then the related
+        items linked to them (a Jira issue linked to the incident's ticket)."""
+        stmt = select(*_LINK_COLS).where(
+            or_(
+                and_(L.c.local_kind == "incident", L.c.local_id == incident_id),
+                and_(L.c.incident_id == incident_id, L.c.remote_kind == "related_issue"),
+            )
+        )
         if origin:
             stmt = stmt.where(L.c.origin == origin)
         with self._store.read_connection() as c:
-            return [LinkView(*r) for r in c.execute(stmt.order_by(L.c.backend))]
+            rows = [LinkView(*r) for r in c.execute(stmt.order_by(L.c.backend, L.c.created_at))]
+        return sorted(rows, key=lambda lk: lk.remote_kind == "related_issue")

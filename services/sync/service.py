@@ -415,3 +415,35 @@ def post_to_backends(
     if about_seq is not None:
         data["about_seq"] = about_seq
     return sitrep.timeline.log(inc.id, text, author=author, kind="comms", data=data)
+
+
+def link_related(sitrep, incident: str, backend: str, ref: str, *, author: str, why: str | None = None):
+    """Link a related item in a backend (a Jira issue) to the incident's own counterpart there.
+
+    Logs a note saying so (the record of who linked what, when) whose data asks that backend for the
+    link; the outbox sends it when the backend is reachable. Refused, with nothing logged, when the
+    backend does not link related items, is not set up, or `ref` cannot name one of its items."""
+    sync = sitrep.sync
+    cls = sync.adapter_class(backend)
+    if not hasattr(cls, "related_ref_problem"):
+        raise ValidationError(f"{cls.label} does not link related items.", field="backend")
+    adapter = sync.writer.adapters.get(backend)
+    if adapter is None:
+        raise ValidationError(
+            f"{cls.label} is not set up to send (enable it and fill in its settings: Tools ▸ Backends… in the "
+            f"console, or `sitrep backend show {backend}`). Nothing was logged.",
+            field="backend",
+        )
+    ref = (ref or "").strip().upper()
+    problem = adapter.related_ref_problem(ref)
+    if problem:
+        raise ValidationError(problem + " Nothing was logged.", field="ref")
+    inc = sitrep.incidents.get(incident)
+    if inc.is_exercise and not adapter.setting("include_exercises"):
+        raise ValidationError(
+            f"{inc.key} is an exercise and {cls.label} is set not to receive exercises. Nothing was logged.",
+            field="backend",
+        )
+    body = f"Related {cls.related_label} {ref} linked" + (f": {why.strip()}" if (why or "").strip() else ".")
+    data = {"sync": False, "sync_link": {backend: ref}}
+    return sitrep.timeline.log(inc.id, body, author=author, kind="note", data=data)

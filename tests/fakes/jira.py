@@ -49,6 +49,7 @@ class FakeJira(FakeServer):
         self._ids = itertools.count(10000)
         self._numbers = itertools.count(1)
         self.issues: dict[str, dict] = {}
+        self.others: set[str] = {"OPS-900", "DB-17"}  # issues people made elsewhere, to link to
         self.comments: dict[str, list[dict]] = {}
         self.links: set[tuple[str, str, str]] = set()
         self.bot = {"accountId": "acc-bot", "displayName": "Sitrep Bot", "emailAddress": EMAIL}
@@ -99,6 +100,11 @@ class FakeJira(FakeServer):
                 return self._search(data)
             if parts == ["issueLink"] and method == "POST":
                 inward, outward = data["inwardIssue"]["key"], data["outwardIssue"]["key"]
+                missing = [k for k in (inward, outward) if k not in self.issues and k not in self.others]
+                if missing:  # what Jira answers for a key it does not have (or the user cannot see)
+                    return Reply(
+                        404, {"errorMessages": [f"Issue Does Not Exist: {missing[0]}"], "errors": {}}
+                    )
                 self.links.add((data["type"]["name"], inward, outward))
                 return Reply(201, None)
             if parts[0] == "issue" and len(parts) >= 2:

@@ -1,4 +1,4 @@
-"""Send to PagerDuty / Jira / Statuspage… from a timeline entry: the update is logged as a comms entry
+"""Send to PagerDuty / Jira / Statuspage… from a timeline entry, and link a related Jira issue: the update is logged as a comms entry
 naming the chosen backends (what `sitrep sync post` does), and the sync worker delivers it."""
 
 from __future__ import annotations
@@ -7,14 +7,16 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFormLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from services.errors import SitrepError
-from services.sync.service import post_to_backends
+from services.sync.service import link_related, post_to_backends
 from services.views import EntryRow, IncidentView
 
 # What the entry becomes in each backend, so the commander knows where it will show.
@@ -115,4 +117,67 @@ class SendToBackendsDialog(QDialog):
             return
         labels = ", ".join(self.targets[t].text().split(":")[0] for t in targets)
         self.ctx.status_message(f"Logged #{self.posted.seq} and queued it for {labels}.")
+        self.accept()
+
+
+class LinkRelatedDialog(QDialog):
+    """Link a related Jira issue (a bug, a change, an earlier incident's ticket) to this incident's
+    ticket: logged as a note now, linked in Jira by the sync worker when Jira is reachable."""
+
+    def __init__(
+        self, ctx, incident: IncidentView, parent: QWidget | None = None, backend: str = "jira"
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.incident = incident
+        self.backend = backend
+        self.logged: EntryRow | None = None
+        self.setObjectName("link-related")
+        cls = ctx.sitrep.sync.adapter_class(backend)
+        self.setWindowTitle(f"Link a related {cls.related_label} — {incident.key}")
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.ref = QLineEdit(self)
+        self.ref.setObjectName("related-ref")
+        self.ref.setPlaceholderText("OPS-123")
+        self.ref.setAccessibleName(f"Related {cls.related_label} key")
+        form.addRow(f"{cls.related_label[0].upper()}{cls.related_label[1:]} key:", self.ref)
+        self.why = QLineEdit(self)
+        self.why.setObjectName("related-why")
+        self.why.setPlaceholderText("optional: how it is related, e.g. the deploy that caused it")
+        self.why.setAccessibleName("How it is related")
+        form.addRow("Why:", self.why)
+        lay.addLayout(form)
+        self.error = QLabel(self)
+        self.error.setObjectName("related-error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d13438;")
+        self.error.hide()
+        lay.addWidget(self.error)
+        if ctx.sitrep.sync.writer.adapters.get(backend) is None:
+            self.error.setText(f"{cls.label} is not set up to send. Set it up in Tools ▸ Backends….")
+            self.error.show()
+        self.buttons = QDialogButtonBox(self)
+        self.link_button = self.buttons.addButton("Link", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.link_button.setObjectName("related-link")
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.link)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.ref.textChanged.connect(lambda t: self.link_button.setEnabled(bool(t.strip())))
+        self.link_button.setEnabled(False)
+        self.ref.setFocus()
+
+    def link(self) -> None:
+        try:
+            self.logged = link_related(self.ctx.sitrep, self.incident.id, self.backend, self.ref.text(),
+                                       author=self.ctx.author, why=self.why.text())  # fmt: skip
+        except SitrepError as err:
+            self.error.setText(err.message)
+            self.error.show()
+            self.ref.setFocus()
+            return
+        self.ctx.status_message(
+            f"#{self.logged.seq}: {self.logged.body} It is linked in Jira at the next sync."
+        )
         self.accept()

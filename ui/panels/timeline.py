@@ -192,6 +192,9 @@ class TimelinePanel(QWidget):
         send = QAction("Send the selected entry to PagerDuty / Jira / Statuspage…", self)
         send.triggered.connect(self.send_selected)
         add(send, "Incident")
+        related = QAction("Link a related Jira issue…", self)
+        related.triggered.connect(self.link_related)
+        add(related, "Incident")
         follow = QAction("Jump to the latest entry", self)
         follow.setShortcut(QKeySequence("Ctrl+End"))
         follow.triggered.connect(self.view.scrollToBottom)
@@ -364,6 +367,19 @@ class TimelinePanel(QWidget):
 
         # Window-modal and non-blocking, like the console's other dialogs.
         dialog = self.send_dialog = SendToBackendsDialog(self.ctx, self.incident, e, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self.model.pull_new)
+        dialog.open()
+        return dialog
+
+    def link_related(self):
+        """Link a related Jira issue to the incident's ticket (logged now, linked at the next sync)."""
+        if self.incident is None:
+            self.ctx.status_message("Choose an incident first.", error=True)
+            return
+        from ui.dialogs.send_to_backends import LinkRelatedDialog
+
+        dialog = self.related_dialog = LinkRelatedDialog(self.ctx, self.incident, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self.model.pull_new)
         dialog.open()
