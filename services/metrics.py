@@ -503,9 +503,13 @@ class MetricsService:
         return self.definitions
 
     def definition(self, metric_id: str) -> MetricDefinition:
-        key = (metric_id or "").strip().lower().replace("-", "_")
+        def norm(text: str) -> str:
+            return text.strip().lower().replace("-", "_").replace(" ", "_")
+
+        key = norm(metric_id or "")
         for d in self.definitions.values():
-            if key in (d.id.lower(), d.short.lower()):
+            # "mttr" is how people say it: the mean of TTR.
+            if key in (norm(d.id), norm(d.short), "m" + norm(d.short)):
                 return d
         known = ", ".join(self.definitions)
         raise ValidationError(f"Unknown metric '{metric_id}'. Use one of: {known}.", field="metric")

@@ -359,7 +359,10 @@ def discover_adapters() -> Discovered:
             problems.append(
                 f"backend '{ep.name}' ({ep.value}) could not be loaded: {type(exc).__name__}: {exc}"
             )
-            log.warning("adapter %s failed to load", ep.value, exc_info=True)
+            # A package that is not installed is a fact, not a bug: one line. Anything else raised
+            # while importing a plugin is its bug, and its traceback helps its author.
+            log.warning("adapter %s failed to load: %s: %s", ep.value, type(exc).__name__, exc,
+                        exc_info=not isinstance(exc, ImportError))  # fmt: skip
             continue
         if not (isinstance(cls, type) and issubclass(cls, Adapter)):
             problems.append(f"backend '{ep.name}' ({ep.value}) is not a Sitrep adapter")
