@@ -31,6 +31,16 @@ COL_SEQ, COL_TIME, COL_KIND, COL_AUTHOR, COL_BODY, COL_SOURCE = range(len(COLUMN
 EntryRole = Qt.ItemDataRole.UserRole + 1  # the EntryRow itself
 SortRole = Qt.ItemDataRole.UserRole + 2  # a native value (seq, datetime) rather than display text
 
+# Roles as plain ints, looked up once: a repaint calls data() about a thousand times, mostly for roles
+# this model does not answer, and each enum attribute access costs about a microsecond.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_FONT = int(Qt.ItemDataRole.FontRole.value)
+_ENTRY = int(EntryRole)
+_SORT = int(SortRole)
+_ANSWERED = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, _FONT, _ENTRY, _SORT})
+
 _SYSTEM_KINDS = {
     EntryKind.STATUS_CHANGE.value,
     EntryKind.SEVERITY_CHANGE.value,
@@ -83,6 +93,12 @@ class TimelineModel(QAbstractTableModel):
         self._last_seq = 0
         self._pages: OrderedDict[int, list[EntryRow]] = OrderedDict()
         self._superseded: set[str] = set()
+        # Display strings per entry id, made once: a repaint asks for every visible cell again, and the
+        # body's time humanising (a regex) and the time-zone conversion are the costly part of data().
+        self._texts: dict[str, tuple[str, str, str]] = {}
+        self._hot_no, self._hot_page = -1, []
+        self._fonts: dict[tuple[bool, bool], QFont] = {}
+        self._brushes: dict[tuple[int, bool], QBrush] = {}
         self._pull_pending = False
         self._pull_timer = QTimer(self)
         self._pull_timer.setSingleShot(True)
@@ -110,6 +126,8 @@ class TimelineModel(QAbstractTableModel):
     def _reload(self) -> None:
         self.beginResetModel()
         self._pages.clear()
+        self._texts.clear()
+        self._hot_no, self._hot_page = -1, []
         if self._incident_id is None:
             self._seqs, self._last_seq, self._superseded = range(0), 0, set()
         else:
@@ -197,6 +215,10 @@ class TimelineModel(QAbstractTableModel):
         if not 0 <= row < len(self._seqs):
             return None
         page_no, offset = divmod(row, PAGE)
+        if page_no == self._hot_no:  # a repaint reads the same page hundreds of times in a row
+            page = self._hot_page
+            if offset < len(page):
+                return page[offset]
         page = self._pages.get(page_no)
         if page is None or offset >= len(page):
             start = page_no * PAGE
@@ -204,9 +226,12 @@ class TimelineModel(QAbstractTableModel):
             page = self._sitrep.timeline.entries_by_seq(self._incident_id, seqs)
             self._pages[page_no] = page
             while len(self._pages) > MAX_PAGES:
-                self._pages.popitem(last=False)
+                _, dropped = self._pages.popitem(last=False)
+                for old in dropped:
+                    self._texts.pop(old.id, None)
         else:
             self._pages.move_to_end(page_no)
+        self._hot_no, self._hot_page = page_no, page
         return page[offset] if offset < len(page) else None
 
     def _sent_to(self, e: EntryRow) -> str:
@@ -239,47 +264,29 @@ class TimelineModel(QAbstractTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        if role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.ForegroundRole,
-            Qt.ItemDataRole.FontRole,
-            EntryRole,
-            SortRole,
-        ):
+        role = int(role)
+        if role not in _ANSWERED:
             return None  # cheap early exit: the view asks for a dozen roles per cell
         e = self.entry(index.row())
         if e is None:
             return None
         col = index.column()
-        if role == EntryRole:
+        if role == _ENTRY:
             return e
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             if col == COL_SEQ:
                 return str(e.seq)
-            if col == COL_TIME:
-                return local_time_text(e.occurred_at)
-            if col == COL_KIND:
-                return EntryKind(e.kind).label if e.kind in EntryKind._value2member_map_ else e.kind
             if col == COL_AUTHOR:
                 return e.author
-            if col == COL_BODY:
-                # Entries written by Sitrep quote times in ISO UTC; on screen, the viewer's clock.
-                text = humanise_times(e.body.replace("\n", " ⏎ "))
-                if e.rationale:
-                    text += f"  — why: {e.rationale}"
-                if e.supersedes_id:
-                    text = f"[correction of #{(e.data or {}).get('corrects_seq', '?')}] {text}"
-                sent_to = self._sent_to(e)
-                if sent_to:
-                    text += f"  → {sent_to}"
-                return text
             if col == COL_SOURCE:
                 return e.source
-            return None
-        if role == SortRole:
+            texts = self._texts.get(e.id)
+            if texts is None:
+                texts = self._texts[e.id] = self._display_texts(e)
+            return texts[0] if col == COL_TIME else texts[1] if col == COL_KIND else texts[2]
+        if role == _SORT:
             return e.seq if col == COL_SEQ else e.occurred_at if col == COL_TIME else None
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             if col == COL_TIME:
                 tip = f"Occurred {iso(e.occurred_at)} (UTC)\nRecorded {iso(e.recorded_at)} (UTC)"
                 if e.occurred_at != e.recorded_at:
@@ -294,22 +301,48 @@ class TimelineModel(QAbstractTableModel):
                     tip += f"\n\nSent to {sent_to} (see the sync queue for how it went)."
                 return tip
             return None
-        if role == Qt.ItemDataRole.FontRole:
+        if role == _FONT:
             superseded = self.is_superseded(e)
-            if superseded or e.kind == EntryKind.DECISION.value:
-                font = QFont()
-                font.setStrikeOut(superseded)
-                font.setBold(e.kind == EntryKind.DECISION.value and not superseded)
-                return font
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole:
+            decision = e.kind == EntryKind.DECISION.value and not superseded
+            return self._font(superseded, decision) if superseded or decision else None
+        if role == _FOREGROUND:
             if self.is_superseded(e):
-                return QBrush(_CORRECTED[is_dark()])
+                return self._brush(_CORRECTED)
             if e.kind == EntryKind.CLOCK_BREACH.value:
-                return QBrush(_BREACH[is_dark()])
+                return self._brush(_BREACH)
             if e.kind == EntryKind.DECISION.value and col == COL_KIND:
-                return QBrush(_DECISION[is_dark()])
+                return self._brush(_DECISION)
             if e.kind in _SYSTEM_KINDS and col in (COL_KIND, COL_BODY):
-                return QBrush(_SYSTEM[is_dark()])
+                return self._brush(_SYSTEM)
             return None
         return None
+
+    def _display_texts(self, e: EntryRow) -> tuple[str, str, str]:
+        """(time, kind, entry) as shown."""
+        kind = EntryKind(e.kind).label if e.kind in EntryKind._value2member_map_ else e.kind
+        # Entries written by Sitrep quote times in ISO UTC; on screen, the viewer's clock.
+        text = humanise_times(e.body.replace("\n", " ⏎ "))
+        if e.rationale:
+            text += f"  — why: {e.rationale}"
+        if e.supersedes_id:
+            text = f"[correction of #{(e.data or {}).get('corrects_seq', '?')}] {text}"
+        sent_to = self._sent_to(e)
+        if sent_to:
+            text += f"  → {sent_to}"
+        return local_time_text(e.occurred_at), kind, text
+
+    def _font(self, struck: bool, bold: bool) -> QFont:
+        font = self._fonts.get((struck, bold))
+        if font is None:
+            font = self._fonts[(struck, bold)] = QFont()
+            font.setStrikeOut(struck)
+            font.setBold(bold)
+        return font
+
+    def _brush(self, pair: tuple[QColor, QColor]) -> QBrush:
+        dark = is_dark()
+        key = (id(pair), dark)
+        brush = self._brushes.get(key)
+        if brush is None:
+            brush = self._brushes[key] = QBrush(pair[dark])
+        return brush
