@@ -25,6 +25,7 @@ from services.timetext import utc_text
 from services.views import IncidentView
 
 _T = TimelineEntry.__table__
+HISTORY_SOURCE_PREFIX = "import:"  # the source services.history_import gives the entries it writes
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,19 @@ class ClockService:
         ).first()
         return row[0] if row else None
 
+    @staticmethod
+    def _from_history(conn, incident_id: str) -> bool:
+        """An incident imported from history was not run here: its record has no bridge or commander
+        milestones to meet a clock with, and reading its clocks as "breached" would only mislead."""
+        source = conn.execute(
+            select(_T.c.source).where(_T.c.incident_id == incident_id, _T.c.seq == 1)
+        ).scalar()
+        return bool(source and source.startswith(HISTORY_SOURCE_PREFIX))
+
     def clocks(self, inc: IncidentView) -> list[Clock]:
         with self._store.read_connection() as conn:
+            if self._from_history(conn, inc.id):
+                return []
             last = self._last_update(conn, inc.id)
         return compute_clocks(inc, self._catalog, last)
 
@@ -119,6 +131,8 @@ class ClockService:
             inc = IncidentService._load(s, ref)
             view = IncidentView.of(inc)
             conn = s.connection()
+            if self._from_history(conn, inc.id):
+                return []
             clocks = compute_clocks(view, self._catalog, self._last_update(conn, inc.id))
             recorded = {
                 (d.get("clock"), d.get("due_at"))

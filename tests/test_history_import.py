@@ -457,3 +457,22 @@ def test_a_write_the_store_refuses_is_reported_and_nothing_is_imported(sitrep, t
         sitrep.history.import_file(csv_path, author="ana")
     assert "Traceback" not in str(caught.value)
     assert count(sitrep) == 0 and count(sitrep, TimelineEntry) == 0
+
+
+def test_an_imported_incident_has_no_clocks_to_breach(sitrep, tmp_path, clock):
+    """It was run elsewhere, long ago: no bridge or commander milestone was ever recorded here, so its
+    clocks would all read "breached" and a check would write breach entries into history."""
+    path = write(
+        tmp_path / "plain.csv",
+        "title,severity,services,declared_at,mitigated_at,resolved_at,type\n"
+        "API down,SEV1,api,2026-01-05T10:00:00Z,2026-01-05T10:20:00Z,2026-01-05T10:45:00Z,service_outage\n",
+    )
+    sitrep.history.import_file(path, author="ana")
+    inc = sitrep.incidents.get("INC-0001")
+    before = sitrep.timeline.count(inc.id)
+    assert sitrep.clocks.clocks(inc) == []
+    assert sitrep.clocks.check(inc.id) == []
+    assert sitrep.timeline.count(inc.id) == before
+    # An incident declared here still has its clocks.
+    live = sitrep.incidents.declare("Checkout down", "SEV1", author="ic")
+    assert {c.id for c in sitrep.clocks.clocks(live)} == {"bridge", "commander", "next_update"}
