@@ -88,26 +88,29 @@ class EmailAdapter(Adapter):
         timeout = float(self.setting("timeout_s") or 20.0)
         security = str(self.setting("security")).lower()
         where = f"{host}:{port}"
+        smtp: smtplib.SMTP | None = None
         try:
-            if security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    host, port, timeout=timeout, context=self._tls_context()
-                )
-            else:
-                smtp = smtplib.SMTP(host, port, timeout=timeout)
-            smtp.ehlo()
-            if security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    smtp.close()
-                    raise NotConfigured(f"The mail server {where} does not offer STARTTLS; Sitrep will not send "
-                                        "in clear text. Choose security 'tls' or fix the server.")  # fmt: skip
-                smtp.starttls(context=self._tls_context())
+            try:
+                if security == "tls":
+                    smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=self._tls_context())
+                else:
+                    smtp = smtplib.SMTP(host, port, timeout=timeout)
                 smtp.ehlo()
-            user = self.setting("username")
-            if user:
-                password = self.secret("password")
-                smtp.login(user, password)
-            return smtp
+                if security == "starttls":
+                    if not smtp.has_extn("starttls"):
+                        raise NotConfigured(f"The mail server {where} does not offer STARTTLS; Sitrep will not send "
+                                            "in clear text. Choose security 'tls' or fix the server.")  # fmt: skip
+                    smtp.starttls(context=self._tls_context())
+                    smtp.ehlo()
+                user = self.setting("username")
+                if user:
+                    smtp.login(user, self.secret("password"))
+                return smtp
+            except BaseException:
+                # Refused, cut off or misconfigured half-way: the socket (TLS or not) is not left open.
+                if smtp is not None:
+                    smtp.close()
+                raise
         except smtplib.SMTPAuthenticationError as exc:
             raise AuthFailure(
                 f"The mail server {where} refused the login ({exc.smtp_code}).", status=exc.smtp_code

@@ -77,7 +77,9 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
         and auth_data.login == USER.encode()
         and auth_data.password == PASSWORD.encode()
     )
-    return AuthResult(success=ok)
+    # handled=False: the server itself answers a failure with 535, as a real one does (with the
+    # default, aiosmtpd assumes the authenticator replied, and the client waits for nothing).
+    return AuthResult(success=ok, handled=False)
 
 
 class SmtpServer:

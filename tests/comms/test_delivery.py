@@ -4,7 +4,7 @@ that checks webhook and chat.postMessage requests, and the Statuspage fake."""
 from __future__ import annotations
 
 from tests.comms.conftest import DRAFTER, IC, configure_email, configure_slack, configure_statuspage
-from tests.comms.smtp_server import SmtpServer
+from tests.comms.smtp_server import PASSWORD, SmtpServer
 
 RECIPIENTS = {"email_to": ["customers@example.com"], "email_cc": ["support@example.com"]}
 
@@ -141,3 +141,30 @@ def test_a_lost_smtp_answer_is_not_resent_blindly(app, sev1, smtp):
     assert len(smtp.mailbox.envelopes) == 1
     [d] = app.comms.deliveries(m.ref)
     assert d.state == "failed" and "may have reached" in d.last_error
+
+
+def test_a_wrong_mail_password_holds_the_message_says_why_and_never_shows_the_password(
+    app, sev1, smtp, caplog
+):
+    configure_email(app, smtp)
+    wrong = "not-the-pass-9f3k"
+    app.sync.set_secret("email", "password", wrong)
+    smtp.start()
+    m = _approved_initial(app, sev1, ["email"])
+    app.comms.send(m.ref, author=DRAFTER)
+    report = app.sync.drain_once(max_wait_s=0.2)
+    assert report.sent == 0 and len(smtp.mailbox.envelopes) == 0
+    [d] = app.comms.deliveries(m.ref)
+    assert d.state == "queued" and "refused the login" in d.last_error  # held, not failed: nothing is lost
+    status = app.sync.status()
+    shown = [d.last_error, status.headline(), *(str(lane) for lane in status.lanes)]
+    assert all(wrong not in text for text in shown)
+    assert wrong not in caplog.text
+
+    app.sync.set_secret("email", "password", PASSWORD)  # the person fixes it in the backend settings
+    app.sync.retry(d.item_id)
+    app.sync.drain_once(max_wait_s=2)
+    app.sync.drain_once(max_wait_s=0.2)
+    assert len(smtp.mailbox.envelopes) == 1
+    [d] = app.comms.deliveries(m.ref)
+    assert d.state == "sent"
