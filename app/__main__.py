@@ -35,17 +35,23 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--demo opens the console; it does not go with a command")
         demo_dir = tempfile.TemporaryDirectory(prefix="sitrep-demo-")
         args.data_dir = demo_dir.name
+    if args.demo and args.read_only:
+        parser.error("--demo makes a new store; it does not go with --read-only")
     paths = resolve_paths(args.data_dir)
     try:
         paths.create()
     except OSError as exc:
-        return _fail(gui, StoreError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
+        # A store in a folder this process cannot write can still be read (opened read-only below).
+        if not paths.database.exists():
+            return _fail(gui, StoreError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
     setup_logging(paths.logs)
     url = args.db or f"sqlite:///{paths.database}"
     try:
         from services.core import Sitrep
 
-        sitrep = Sitrep.open(url, backups_dir=paths.backups, config_dir=paths.config)
+        sitrep = Sitrep.open(
+            url, backups_dir=paths.backups, config_dir=paths.config, read_only=args.read_only
+        )
     except SitrepError as err:
         return _fail(gui, err)
     except Exception:

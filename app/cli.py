@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--as", dest="author", default=None, help="who is acting (default: SITREP_USER or your login)"
     )
     p.add_argument("--demo", action="store_true", help="open a throwaway store seeded with a realistic SEV1")
+    p.add_argument("--read-only", action="store_true", help="open the store without changing anything in it "
+                   "(automatic when its file or folder cannot be written)")  # fmt: skip
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -98,9 +98,16 @@ class Sitrep:
         config_dir: Path | None = None,
         now: Callable[[], datetime] = utcnow,
         sync_options: dict | None = None,
+        read_only: bool = False,
     ) -> Sitrep:
+        """`read_only` opens the store without ever writing it (it is also read-only, whatever is
+        asked, when its file or folder cannot be written)."""
         catalog = Catalog(config_dir)
-        return cls(Store.open(url, backups_dir), catalog, now, config_dir, sync_options)
+        return cls(Store.open(url, backups_dir, read_only=read_only), catalog, now, config_dir, sync_options)
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only
 
     def close(self) -> None:
         self.sync.stop()

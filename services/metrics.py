@@ -508,8 +508,7 @@ class MetricsService:
 
         key = norm(metric_id or "")
         for d in self.definitions.values():
-            # "mttr" is how people say it: the mean of TTR.
-            if key in (norm(d.id), norm(d.short), "m" + norm(d.short)):
+            if key in (norm(d.id), norm(d.short)):
                 return d
         known = ", ".join(self.definitions)
         raise ValidationError(f"Unknown metric '{metric_id}'. Use one of: {known}.", field="metric")

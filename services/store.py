@@ -13,6 +13,7 @@ statement caching: ~0.6 ms of Python around a ~0.1 ms fsync, see docs/performanc
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -53,6 +54,20 @@ _STORAGE_FAILURES = (
     ("disk is full", "The disk is full. Nothing was saved; free some space and try again."),
     ("disk i/o error", "The disk reported an I/O error. Nothing was saved."),
 )
+
+
+def read_only_message(asked: bool) -> str:
+    if asked:
+        return "This store was opened read-only (--read-only), so nothing can be changed. Nothing was saved."
+    return (
+        "This store is read-only here (its file or folder cannot be written), so nothing can be changed. "
+        "Nothing was saved. To work on it, copy the data folder somewhere writable or fix its permissions."
+    )
+
+
+def _cannot_write(path: Path) -> bool:
+    """The file exists but this process may not write it, or (WAL) may not create files beside it."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def storage_error(exc: BaseException) -> StoreError:
@@ -206,11 +221,21 @@ def sqlite_path(url: str) -> Path | None:
 class Store:
     """Engines and sessions for one database. Build with `Store.open(url, data_dir)`."""
 
-    def __init__(self, url: str, backups_dir: Path | None) -> None:
+    def __init__(
+        self, url: str, backups_dir: Path | None, *, read_only: bool = False, read_only_asked: bool = False
+    ) -> None:
         self.url = url
         self.backups_dir = backups_dir
         self.path = sqlite_path(url)
         self.is_sqlite = url.startswith("sqlite")
+        self.read_only = read_only or read_only_asked
+        self.read_only_asked = read_only_asked
+        if read_only and self.path is not None:
+            # mode=ro never writes; a WAL store whose -shm cannot be made here is read as immutable
+            # (nothing here can change it, and a process that could would have to own the folder).
+            shm = self.path.with_name(self.path.name + "-shm")
+            flags = "mode=ro" + ("" if shm.exists() else "&immutable=1")
+            url = f"sqlite:///file:{self.path}?{flags}&uri=true"
         # An in-memory SQLite database lives and dies with its one connection: everyone shares it.
         self.in_memory = self.is_sqlite and make_url(url).database in (None, "", ":memory:")
         self.writer = _make_engine(url, immediate=True, single_connection=self.in_memory)
@@ -228,8 +253,10 @@ class Store:
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, backups_dir: Path | None = None) -> Store:
+    def open(cls, url: str, backups_dir: Path | None = None, *, read_only: bool = False) -> Store:
         path = sqlite_path(url)
+        if read_only and (path is None or not path.exists()):
+            raise StoreError("Only an existing SQLite store file can be opened read-only.")
         if path is not None:
             if not path.parent.is_dir():
                 raise StoreError(f"The data folder {path.parent} does not exist.")
@@ -241,8 +268,9 @@ class Store:
                         raise StoreError(
                             f"{path} is not a Sitrep database (it is not an SQLite file). It was left untouched."
                         )
+        cannot_write = path is not None and _cannot_write(path)
         try:
-            store = cls(url, backups_dir)
+            store = cls(url, backups_dir, read_only=cannot_write, read_only_asked=read_only)
         except ArgumentError:
             # The driver's message repeats the URL, and a URL may carry a password: say it in our words.
             raise StoreError(
@@ -291,6 +319,18 @@ class Store:
 
     def _prepare_schema(self) -> None:
         current = self.schema_revision()
+        if self.read_only:
+            if current != SCHEMA_HEAD:
+                why = "was asked to be opened read-only" if self.read_only_asked else "cannot be written here"
+                fix = ("Open it once without --read-only" if self.read_only_asked
+                       else "Copy the data folder somewhere writable")  # fmt: skip
+                raise StoreError(
+                    f"{self.path} {why}, and it needs its schema brought to this version of Sitrep "
+                    f"({current or 'none'} → {SCHEMA_HEAD}) before it can be read. It was left untouched. "
+                    f"{fix} to upgrade it."
+                )
+            log.warning("%s is not writable here: opened read-only", self.path)
+            return
         if current == SCHEMA_HEAD:
             self._enable_wal()
             return
@@ -389,6 +429,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: all or nothing. Storage failures become StoreError."""
+        if self.read_only:
+            raise StoreError(read_only_message(self.read_only_asked))
         session = self._write_sessions()
         try:
             with session.begin():
@@ -416,6 +458,8 @@ class Store:
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """A Core write transaction, for the hot paths (timeline append)."""
+        if self.read_only:
+            raise StoreError(read_only_message(self.read_only_asked))
         try:
             with self.writer.begin() as conn:
                 yield conn
@@ -428,8 +472,9 @@ class Store:
 
     @property
     def has_append_lane(self) -> bool:
-        """A file SQLite store has the fast lane; other databases log through `write_connection`."""
-        return self.is_sqlite and self.path is not None and not self.in_memory
+        """A file SQLite store has the fast lane; other databases (and a read-only store, whose
+        write_connection says why it cannot) log through `write_connection`."""
+        return self.is_sqlite and self.path is not None and not self.in_memory and not self.read_only
 
     def append_transaction(self) -> AppendTransaction:
         """`with store.append_transaction() as txn:` a write transaction on the append lane."""

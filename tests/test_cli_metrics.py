@@ -135,7 +135,7 @@ def test_definitions_listing(run):
 
 
 def test_mistakes_get_words_and_an_exit_code(run, tmp_path):
-    code, _, err = run("metrics", "--metric", "mttr")
+    code, _, err = run("metrics", "--metric", "mttr")  # ambiguous: repair, recovery, respond or resolve?
     assert code == 2 and "sitrep: error: Unknown metric 'mttr'" in err
     code, _, err = run("import-history", str(tmp_path / "missing.csv"))
     assert code == 2 and "no such file" in err

@@ -408,7 +408,6 @@ def test_definitions_ship_with_every_figure(history):
     assert d["metric"]["unit"] == "minutes"
     assert history.metrics.definition("TBI").id == "time_between_incidents"
     assert history.metrics.definition("customer-impact").unit == "user-minutes"
-    assert history.metrics.definition("MTTR").id == "time_to_resolve"
     assert history.metrics.definition("Time to detect").id == "time_to_detect"
 
 
@@ -422,7 +421,7 @@ def test_a_users_metric_named_with_hyphens_is_found_however_it_is_typed(tmp_path
     )
     app = Sitrep.open(f"sqlite:///{tmp_path / 's.db'}", config_dir=tmp_path)
     try:
-        for typed in ("time-to-close", "time_to_close", "TTC", "mttc"):
+        for typed in ("time-to-close", "time_to_close", "TTC", "Time to close"):
             assert app.metrics.definition(typed).id == "time-to-close"
     finally:
         app.close()

@@ -197,17 +197,31 @@ def _make_read_only(root: Path) -> list[tuple[Path, int]]:
     return modes
 
 
-def test_a_read_only_data_folder_is_a_clear_error(populated, data_dir):
+def test_a_read_only_data_folder_can_be_read_but_not_changed(populated, data_dir, tmp_path_factory):
+    """An archived store (a read-only share, a copy on write-protected media): reading it works;
+    a change is refused in one sentence; the files stay byte-identical."""
     before = fingerprint(populated)
     for folder in ("config", "logs", "backups"):  # as the command line leaves a data folder it has used
         (data_dir / folder).mkdir(exist_ok=True)
+    out = tmp_path_factory.mktemp("export-out")
+    out.chmod(0o777)
     modes = _make_read_only(data_dir)
     try:
-        for argv in (["log", "INC-0001", "Rolled back"], ["list"]):
+        for argv in (["log", "INC-0001", "Rolled back"], ["status", "INC-0001", "resolved"]):
             r = run_sitrep_obeying_file_modes("--data-dir", str(data_dir), *argv)
             assert r.returncode == 4, (argv, r.stdout, r.stderr)
             assert r.stderr.count("\n") == 1 and r.stderr.startswith("sitrep: error: "), r.stderr
-            assert "read-only" in r.stderr and "Traceback" not in r.stderr
+            assert "read-only" in r.stderr and "Nothing was saved" in r.stderr and "Traceback" not in r.stderr
+        listed = run_sitrep_obeying_file_modes("--data-dir", str(data_dir), "list")
+        assert listed.returncode == 0 and "INC-0001" in listed.stdout, listed.stderr
+        shown = run_sitrep_obeying_file_modes("--data-dir", str(data_dir), "show", "INC-0001")
+        assert shown.returncode == 0 and "Timeline:" in shown.stdout, shown.stderr
+        verified = run_sitrep_obeying_file_modes("--data-dir", str(data_dir), "verify")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        exported = run_sitrep_obeying_file_modes(
+            "--data-dir", str(data_dir), "export", "-o", str(out / "x.json")
+        )
+        assert exported.returncode == 0 and (out / "x.json").stat().st_size > 0, exported.stderr
         r = run_sitrep_obeying_file_modes("--data-dir", str(data_dir / "new"), "list")
         assert r.returncode == 4 and "Cannot create the data folder" in r.stderr, r.stderr
         assert "Traceback" not in r.stderr

@@ -62,8 +62,10 @@ def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False
             crash.savers.append(saver)
     crash.install()
     window.show()
-    # Sync runs beside the window on its own thread, connections and database session.
-    sitrep.sync.start()
+    # Sync runs beside the window on its own thread, connections and database session; a read-only
+    # store has nothing it could record an answer in.
+    if not sitrep.read_only:
+        sitrep.sync.start()
     try:
         return app.exec()
     finally:

@@ -310,6 +310,8 @@ class MainWindow(QMainWindow):
         if incident is not None:
             title = f"{incident.key} {incident.severity} {incident.status.label}: {incident.title} — Sitrep"
             self.ctx.settings.setValue("last_incident", incident.id)
+        if self.ctx.sitrep.read_only:
+            title += " (read-only)"
         self.setWindowTitle(title)
         for widget in self.panels.values():
             setter: Callable | None = getattr(widget, "set_incident", None)

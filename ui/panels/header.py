@@ -468,6 +468,8 @@ class HeaderPanel(QWidget):
         overdue = self._overdue()
         if not announce and overdue <= self._recorded:
             return []
+        if self.ctx.sitrep.read_only:
+            return []  # a breach is recorded by whoever can write the store
         try:
             fresh = self.ctx.sitrep.clocks.check(self.incident.id, author="sitrep")
         except SitrepError as err:
