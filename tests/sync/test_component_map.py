@@ -153,6 +153,19 @@ def test_choosing_a_component_per_service_saves_its_id_in_the_backend_settings(
     qtbot.keyClicks(search.combo.lineEdit(), "component 3")
     key(qtbot, search, Qt.Key.Key_Tab)
     assert search.combo.currentText() == "Payments › Component 3 (degraded performance)"
+    # Part of a name that only one component has is enough (what the completion list offers).
+    web = picker.row("web")
+    assert has_focus(picker, web)
+    qtbot.keyClicks(web.combo.lineEdit(), "nent 2")
+    key(qtbot, web, Qt.Key.Key_Tab)
+    assert web.combo.currentText() == "Payments › Component 2 (operational)"
+    # Tab goes on from the last row to adding a service, then Save, then Cancel.
+    assert picker.focusWidget() is picker.add_edit
+    qtbot.keyClick(picker.add_edit, Qt.Key.Key_Tab)
+    assert picker.focusWidget() is picker.add_button
+    qtbot.keyClick(picker.add_button, Qt.Key.Key_Tab)
+    assert picker.focusWidget() is picker.save_button
+    web.combo.setCurrentIndex(0)
     # Payments no longer shown on the page.
     picker.row("payments").combo.setCurrentIndex(0)
     # A service no incident has named yet: Enter in the box adds its row (it does not save).
@@ -174,7 +187,7 @@ def test_choosing_a_component_per_service_saves_its_id_in_the_backend_settings(
         "search": "cmp0003",
         "mobile-app": "cmp0001",
     }
-    assert dialog.result.text() == "Statuspage: component map saved (3 services shown on the page)."
+    assert dialog.result.text() == "Statuspage: component map saved (3 services mapped)."
     page = dialog.pages["statuspage"]
     assert "search = cmp0003" in page.inputs["component_map"].toPlainText() and not page.dirty()
     assert fsp.API_KEY not in (data_dir / "config" / "components.json").read_text()
@@ -201,7 +214,9 @@ def test_a_component_deleted_on_the_page_shows_as_unknown_and_is_kept_until_chan
     # Saving as it is keeps it: nothing is dropped behind the person's back.
     qtbot.mouseClick(picker.save_button, LEFT)
     qtbot.waitUntil(lambda: dialog.component_picker is None)
-    assert dialog.result.text() == "Statuspage: component map unchanged."
+    assert dialog.result.text() == (
+        "Statuspage: component map unchanged. Still mapped to a component the page no longer has: payments."
+    )
     assert app.sync.settings.backend("statuspage")["component_map"]["payments"] == "cmp0099"
 
     # A typed name that is no component is refused next to its row; choosing "not shown" removes it.
@@ -215,6 +230,8 @@ def test_a_component_deleted_on_the_page_shows_as_unknown_and_is_kept_until_chan
     )
     assert payments.hint.text() == "no such component" and has_focus(picker, payments)
     payments.combo.setCurrentIndex(payments.combo.findText(NOT_SHOWN))
+    assert payments.hint.text() == "only in the map"
+    assert not picker.message.isVisible()  # the warning about it went with it
     qtbot.keyClick(payments.combo, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.component_picker is None)
     assert app.sync.settings.backend("statuspage")["component_map"] == {"checkout": "cmp0001"}
@@ -282,4 +299,20 @@ def test_the_picker_passes_on_the_clear_reason_a_fetch_failed(window, app, fake_
     assert "#" in picker.message.styleSheet()  # said in the error colour
     assert fsp.API_KEY not in picker.message.text()
     picker.reject()
+    dialog.reject()
+
+
+def test_with_no_service_anywhere_the_picker_says_so_and_starts_at_adding_one(window, app, fake_sp, qtbot):
+    configure_backends(app, sp=fake_sp)
+    app.sync.configure("statuspage", {"component_map": {}})
+    dialog, picker = open_picker(window, qtbot)
+    wait_fetched(picker, qtbot)
+    assert picker.rows == [] and picker.empty_label.isVisible()
+    assert picker.focusWidget() is picker.add_edit
+    qtbot.keyClicks(picker.add_edit, "checkout")
+    qtbot.keyClick(picker.add_edit, Qt.Key.Key_Return)
+    assert not picker.empty_label.isVisible() and [r.service for r in picker.rows] == ["checkout"]
+    qtbot.keyClick(picker, Qt.Key.Key_Escape)  # Esc leaves without saving
+    qtbot.waitUntil(lambda: dialog.component_picker is None)
+    assert app.sync.settings.backend("statuspage")["component_map"] == {}
     dialog.reject()

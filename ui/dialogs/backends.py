@@ -473,14 +473,16 @@ class BackendsDialog(QDialog):
             if picker is None or result != QDialog.DialogCode.Accepted:
                 return
             if picker.saved_map is None:
-                self.show_result(f"{label}: component map unchanged.")
-                return
-            page.load()
-            self.refresh_list()
-            n = len(picker.saved_map)
-            self.show_result(
-                f"{label}: component map saved ({n} service{'s' if n != 1 else ''} shown on the page)."
-            )
+                text = f"{label}: component map unchanged."
+            else:
+                page.load()
+                self.refresh_list()
+                n = len(picker.saved_map)
+                text = f"{label}: component map saved ({n} service{'s' if n != 1 else ''} mapped)."
+            gone = picker.gone()
+            if gone:
+                text += f" Still mapped to a component the page no longer has: {', '.join(gone)}."
+            self.show_result(text, ok=not gone)
             if page.choose_components_button is not None:
                 page.choose_components_button.setFocus(Qt.FocusReason.OtherFocusReason)
 

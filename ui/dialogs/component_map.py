@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QIcon,
     QKeyEvent,
     QPainter,
+    QPalette,
     QPixmap,
     QStandardItem,
     QStandardItemModel,
@@ -157,6 +158,7 @@ class ServiceRow:
         self, dialog: ComponentMapDialog, service: str, mapped: str, seen: ServiceSeen | None
     ) -> None:
         self.service = service
+        self.dialog = dialog
         self.mapped = mapped  # the id saved for it when the dialog opened ("" when none)
         self.seen = seen
         self.added = False
@@ -174,9 +176,16 @@ class ServiceRow:
         self.combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.combo.lineEdit().setPlaceholderText("type part of a name, or pick from the list")
         self.combo.lineEdit().editingFinished.connect(self.settle)
+        self.combo.lineEdit().textEdited.connect(self._typing)
+        self.combo.currentIndexChanged.connect(self._picked)
+        self._filling = False
         self.label.setBuddy(self.combo)
         self.hint = QLabel(body)
         self.hint.setObjectName(f"hint-{service}")
+        # Wide enough for any hint, so the choices do not shift sideways as a hint changes.
+        self.hint.setMinimumWidth(self.hint.fontMetrics().horizontalAdvance("9999 incidents, 999 open") + 4)
+        self.combo.setMaxVisibleItems(20)
+        self._text_palette = self.combo.lineEdit().palette()
         self.model = QStandardItemModel(self.combo)
         self.combo.setModel(self.model)
 
@@ -184,6 +193,7 @@ class ServiceRow:
     def fill(self, choices: list[Choice], listed: bool, keep: str) -> None:
         """Offer `choices` and select `keep` (an id, or "" for not shown). `listed`: whether there is a
         component list at all (an id missing from none is unchecked, not deleted)."""
+        self._filling = True
         self.model.clear()
         plain = QStandardItem(NOT_SHOWN)
         plain.setData("", IdRole)
@@ -194,8 +204,10 @@ class ServiceRow:
         for choice in choices:
             item = QStandardItem(choice.label)
             if choice.id is None:
-                item.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading: seen, not chosen
+                item.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading: seen, not chosen (the keys skip it)
                 item.setFont(heading_font)
+                # In the text colour: a disabled item's grey reads as "unavailable", not as a heading.
+                item.setForeground(self.combo.palette().brush(QPalette.ColorRole.Text))
             else:
                 item.setIcon(status_icon(choice.status))
                 item.setToolTip(
@@ -231,6 +243,7 @@ class ServiceRow:
         view = self.combo.view()
         view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
         self.combo.setCurrentIndex(max(self.index_of(keep), 0))
+        self._filling = False
         self.describe()
 
     def selectable(self, row: int) -> bool:
@@ -263,6 +276,13 @@ class ServiceRow:
                 str(self.model.item(r).data(IdRole)).casefold(),
             )
         ]
+        if not hits:
+            # What the completion list offers: the one component whose label holds the typed text.
+            hits = [
+                r
+                for r in range(self.model.rowCount())
+                if self.selectable(r) and wanted in self.model.item(r).text().casefold()
+            ]
         if len(hits) != 1:
             return None
         self.combo.setCurrentIndex(hits[0])
@@ -284,12 +304,26 @@ class ServiceRow:
         row = self.index_of(chosen) if chosen else -1
         return self.model.item(row).data(MissingRole) if row > 0 else None
 
+    def _typing(self, _text: str) -> None:
+        self.combo.lineEdit().setPalette(self._text_palette)
+
+    def _picked(self, _row: int) -> None:
+        if not self._filling:
+            self.describe()
+            self.dialog.row_changed()
+
     def settle(self) -> None:
         """After typing: show the component the text names, or say that it names none."""
         self.describe()
+        self.dialog.row_changed()
 
     def describe(self) -> None:
         chosen = self.resolve()
+        # "Not shown" in the placeholder's grey, so the services that are on the page stand out.
+        palette = QPalette(self._text_palette)
+        if chosen == "":
+            palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.PlaceholderText))
+        self.combo.lineEdit().setPalette(palette)
         if chosen is None:
             self.hint.setText("no such component")
             self.hint.setStyleSheet(error_style(self.hint))
@@ -339,6 +373,7 @@ class ComponentMapDialog(QDialog):
         self.tasks = tasks
         self._save = save
         self.fetching = False
+        self._message_kind = ""  # what the message line says: "" | progress | error | warning | gone
         self.fetched: FetchedComponents | None = None
         self.saved_map: dict[str, str] | None = None  # what Save wrote (None: cancelled or unchanged)
         self.setWindowTitle(f"{self.cls.label}: components for services")
@@ -387,6 +422,11 @@ class ComponentMapDialog(QDialog):
         for col, text in enumerate(("Sitrep service", f"{self.cls.label} component", "")):
             heading = QLabel(f"<b>{text}</b>", self.rows_body)
             self.grid.addWidget(heading, 0, col)
+        self.empty_label = QLabel(
+            "No incident names a service yet, and the map is empty: add the services below.", self.rows_body
+        )
+        self.empty_label.setWordWrap(True)
+        self.grid.addWidget(self.empty_label, 1, 0, 1, 3)
         scroll.setWidget(self.rows_body)
         lay.addWidget(scroll, 1)
         self.scroll = scroll
@@ -439,7 +479,8 @@ class ComponentMapDialog(QDialog):
 
     def _add_row(self, service: str, mapped: str, seen: ServiceSeen | None) -> ServiceRow:
         row = ServiceRow(self, service, mapped, seen)
-        at = len(self.rows) + 1
+        self.empty_label.hide()
+        at = len(self.rows) + 2
         self.grid.addWidget(row.label, at, 0)
         self.grid.addWidget(row.combo, at, 1)
         self.grid.addWidget(row.hint, at, 2)
@@ -502,6 +543,7 @@ class ComponentMapDialog(QDialog):
         self.fetching = True
         self.refresh_button.setEnabled(False)
         self._say(f"Fetching the {self.cls.label} page's components…")
+        self._message_kind = "progress"
         backend = self.backend
         self.tasks.run(
             lambda: self.sync.fetch_components(backend), self._fetched, self._fetch_failed, owner=self
@@ -513,13 +555,28 @@ class ComponentMapDialog(QDialog):
         self.fetched = fetched
         self._fill_all()
         self._show_source()
-        gone = [r.service for r in self.rows if r.missing() == "gone"]
+        self._say("")
+        self.row_changed()
+
+    def gone(self) -> list[str]:
+        """The services whose chosen component the fetched list does not have."""
+        return [r.service for r in self.rows if r.missing() == "gone"]
+
+    def row_changed(self) -> None:
+        """Keep the warning about components the page lost true as choices change (an error about the
+        fetch stays until the next fetch)."""
+        if self.message.text() and self._message_kind not in ("gone", "invalid"):
+            return
+        if self._message_kind == "invalid" and any(r.resolve() is None for r in self.rows):
+            return
+        gone = self.gone()
         if gone:
             self._say(
                 f"The page no longer has the component mapped for {', '.join(gone)}: choose another, or "
                 f"“{NOT_SHOWN.strip('— ')}”.",
                 warn=True,
             )
+            self._message_kind = "gone"
         else:
             self._say("")
 
@@ -550,6 +607,7 @@ class ComponentMapDialog(QDialog):
         self.source_label.setToolTip(f"Fetched {full_text(f.fetched_at)}")
 
     def _say(self, text: str, *, error: bool = False, warn: bool = False) -> None:
+        self._message_kind = "error" if error else ("warning" if warn else "")
         self.message.setText(text)
         if error:
             self.message.setStyleSheet(error_style(self.message))
@@ -576,6 +634,7 @@ class ComponentMapDialog(QDialog):
                     "Pick one from the list, or clear it for “not shown”.",
                     error=True,
                 )
+                self._message_kind = "invalid"
                 return None
             if chosen:
                 out[row.service] = chosen
