@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, Text, case, cast, func, select, type_coerce
 
 from models.entities import Incident
 from models.enums import Status
@@ -43,6 +43,14 @@ class IncidentSummary(NamedTuple):
         """Open incidents first, then the most recently declared: the order of `sitrep list`."""
         declared = self.declared_at.timestamp() if self.declared_at else 0.0
         return (not self.is_open, -declared, -self.number)
+
+
+class ServiceSeen(NamedTuple):
+    """An impacted service as the store knows it: on how many incidents, how many still open."""
+
+    name: str
+    incidents: int
+    open_incidents: int
 
 
 class ListFingerprint(NamedTuple):
@@ -122,3 +130,22 @@ class IncidentIndex:
                 select(func.count(), func.max(_I.c.number), func.max(_I.c.updated_at))
             ).one()
         return ListFingerprint(int(count or 0), last_number, last_update)
+
+    def services_seen(self) -> list[ServiceSeen]:
+        """Every service named on an incident, A to Z, with how often. One grouped query: most incidents
+        share a handful of service lists, so this decodes a few JSON values, not one per incident."""
+        # The cast makes the JSON groupable on PostgreSQL too (plain json has no equality operator).
+        services = cast(_I.c.services, Text)
+        is_open = case((_I.c.status.in_(_CLOSED), 0), else_=1)
+        stmt = select(services, func.count(), func.sum(is_open)).group_by(services)
+        counts: dict[str, list[int]] = {}
+        with self._store.read_connection() as conn:
+            for raw, n, n_open in conn.execute(stmt):
+                for name in set(self._services(raw)):
+                    seen = counts.setdefault(name, [0, 0])
+                    seen[0] += int(n or 0)
+                    seen[1] += int(n_open or 0)
+        return [
+            ServiceSeen(name, total, still_open)
+            for name, (total, still_open) in sorted(counts.items(), key=lambda kv: (kv[0].casefold(), kv[0]))
+        ]

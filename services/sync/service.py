@@ -7,7 +7,9 @@ Listeners get SyncEvents on the worker's thread: a GUI must hand them to its own
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from sqlalchemy import select
 
 from models.entities import SyncBackendState
 from models.enums import OutboxState
-from models.types import utcnow
+from models.types import iso, utcnow
 from services.adapters.base import Adapter, Discovered, LinkView, discover_adapters
 from services.errors import NotFound, SitrepError, ValidationError
 from services.secrets import KeyringUnavailable, SecretStore
@@ -34,6 +36,74 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 B = SyncBackendState.__table__
+
+
+COMPONENTS_FILE = "components.json"
+# What is kept of each fetched component: enough to choose from and to show, nothing else.
+_COMPONENT_KEYS = ("id", "name", "status", "group_id", "group")
+
+
+@dataclass(frozen=True)
+class FetchedComponents:
+    """A backend's components as last fetched, and when: what a person maps services to."""
+
+    backend: str
+    fetched_at: datetime
+    components: list[dict[str, Any]]
+    from_cache: bool = False
+
+
+class ComponentCache:
+    """The last component list fetched per backend, in `components.json` beside the settings, so a map
+    can be reviewed offline. Names, ids and statuses only (a credential never reaches it). Each list
+    remembers where it came from (URL and required settings, e.g. the page id) and is not offered for
+    another page."""
+
+    def __init__(self, config_dir: Path | None) -> None:
+        self.path = Path(config_dir) / COMPONENTS_FILE if config_dir is not None else None
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, Any]:
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            log.warning("the component cache %s cannot be read (%s); it will be rewritten", self.path, exc)
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def load(self, backend: str, source: dict[str, Any]) -> FetchedComponents | None:
+        with self._lock:
+            entry = self._read().get(backend)
+        if not isinstance(entry, dict) or entry.get("source") != source:
+            return None
+        try:
+            fetched_at = datetime.fromisoformat(entry["fetched_at"])
+            rows = [_kept(c) for c in entry["components"] if isinstance(c, dict) and c.get("id")]
+        except (KeyError, TypeError, ValueError):
+            return None
+        return FetchedComponents(backend, fetched_at, rows, from_cache=True)
+
+    def save(self, fetched: FetchedComponents, source: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        with self._lock:
+            doc = self._read()
+            doc[fetched.backend] = {"source": source, "fetched_at": iso(fetched.fetched_at),
+                                    "components": fetched.components}  # fmt: skip
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_suffix(".json.part")
+                tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+                os.replace(tmp, self.path)
+            except OSError as exc:
+                # The fetch itself worked; only the offline copy is missing.
+                log.warning("cannot keep the component list in %s: %s", self.path, exc.strerror)
+
+
+def _kept(component: dict[str, Any]) -> dict[str, Any]:
+    return {k: component[k] for k in _COMPONENT_KEYS if component.get(k) is not None}
 
 
 @dataclass(frozen=True)
@@ -120,6 +190,7 @@ class SyncService:
         self._publish = publish
         self.secrets = secrets if secrets is not None else SecretStore()
         self.settings = BackendSettings(config_dir)
+        self.component_cache = ComponentCache(config_dir)
         self.discovered = discovered or discover_adapters()
         self.queue = OutboxQueue(store, now, publish)
         self.writer = OutboxWriter(now)
@@ -347,20 +418,48 @@ class SyncService:
                 raise SitrepError(exc.message) from None
 
     def components(self, backend: str = "statuspage") -> list[dict[str, Any]]:
-        """The status page's components, to map services to (network: off the GUI thread)."""
+        """The backend's components (a status page's), to map services to. Network: off the GUI thread."""
+        return self.fetch_components(backend).components
+
+    def fetch_components(self, backend: str) -> FetchedComponents:
+        """Fetch the components now and keep the list for offline review. Blocks on the network."""
         cls = self.adapter_class(backend)
         adapter = cls(self.settings.backend(backend), self.secrets)
         if not hasattr(adapter, "components"):
             raise ValidationError(f"{cls.label} has no components.")
+        missing = adapter.missing()
+        if missing:
+            raise ValidationError(" ".join(missing))
+        timeout = float(adapter.setting("timeout_s") or 20.0)
         import httpx
 
-        with httpx.Client(timeout=float(adapter.setting("timeout_s") or 20.0)) as client:
+        with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))) as client:
             http = Http(client, label=cls.label, base_url=adapter.base_url(), headers=adapter.headers,
-                        describe_error=adapter.describe_error, rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip
+                        describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=Pacer(None),
+                        rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip
             try:
-                return adapter.components(http)
+                rows = adapter.components(http)
             except SyncFailure as exc:
                 raise SitrepError(exc.message) from None
+        fetched = FetchedComponents(backend, self._now(), [_kept(c) for c in rows if c.get("id")])
+        self.component_cache.save(fetched, self._component_source(adapter))
+        return fetched
+
+    def cached_components(self, backend: str) -> FetchedComponents | None:
+        """The list last fetched for this backend's current page, if any (no network)."""
+        cls = self.adapter_class(backend)
+        if not hasattr(cls, "components"):
+            return None
+        return self.component_cache.load(
+            backend, self._component_source(cls(self.settings.backend(backend), self.secrets))
+        )
+
+    @staticmethod
+    def _component_source(adapter: Adapter) -> dict[str, Any]:
+        # Which page a list belongs to, said without knowing the vendor: its URL and required settings.
+        source = {f.key: adapter.settings.get(f.key) for f in adapter.fields if f.required}
+        source["url"] = adapter.base_url()
+        return source
 
 
 def _with_live_breaker(lane: LaneStatus, worker: SyncWorker) -> LaneStatus:

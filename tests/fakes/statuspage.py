@@ -137,7 +137,24 @@ class FakeStatuspage(FakeServer):
         inc["updated_at"] = now_iso()
         return Reply(200, inc)
 
-    # -- things people do on the status page (for pull tests) ----------------------------
+    # -- things people do on the status page (for pull tests and the component picker) ----------
+    def add_group(self, name: str, members: list[str]) -> str:
+        """A component group, listed among the components as Statuspage lists it (`group: true`)."""
+        with self.lock:
+            gid = f"grp{next(self._ids):04d}"
+            self.components[gid] = {"id": gid, "page_id": PAGE, "group_id": None, "group": True, "name": name,
+                                    "status": "operational", "position": len(self.components) + 1}  # fmt: skip
+            for cid in members:
+                self.components[cid]["group_id"] = gid
+            return gid
+
+    def add_component(self, name: str, status: str = "operational") -> str:
+        with self.lock:
+            cid = f"cmp{len(self.components) + 1:04d}"
+            self.components[cid] = {"id": cid, "page_id": PAGE, "group_id": None, "name": name,
+                                    "status": status, "position": len(self.components) + 1}  # fmt: skip
+            return cid
+
     def post_update_as_person(self, incident_id: str, status: str, body: str) -> dict:
         with self.lock:
             inc = self.incidents[incident_id]

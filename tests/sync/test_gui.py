@@ -287,14 +287,19 @@ def test_backend_settings_come_from_the_adapters_declaration_and_test_connection
 def test_statuspage_components_are_fetched_off_the_gui_thread(window, app, fake_sp, qtbot):
     configure_backends(app, sp=fake_sp)
     dialog = window.panels["sync"].open_backends()
-    dialog.select("statuspage")
-    assert dialog.components_button.isVisible()
-    qtbot.mouseClick(dialog.components_button, LEFT)
-    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10000)
-    assert dialog.result.text().startswith("3 component(s).")
-    assert "cmp0001" in dialog.details.toPlainText()
-    dialog.select("jira")
-    assert not dialog.components_button.isVisible()
+    page = dialog.select("statuspage")
+    assert page.choose_components_button.isVisible()
+    fake_sp.add_fault(kind="slow", delay=0.5, path=r"/components$")
+    qtbot.mouseClick(page.choose_components_button, LEFT)
+    picker = dialog.component_picker
+    # The picker opens at once and says it is fetching; the answer arrives later.
+    assert picker.isVisible() and picker.fetching and not picker.refresh_button.isEnabled()
+    assert picker.message.text() == "Fetching the Statuspage page's components…"
+    qtbot.waitUntil(lambda: not picker.fetching, timeout=10000)
+    assert picker.source_label.text().startswith("3 components on the page")
+    picker.reject()
+    # Jira's component map names Jira components; Sitrep does not list them, so it stays a text field.
+    assert dialog.select("jira").choose_components_button is None
     dialog.reject()
 
 

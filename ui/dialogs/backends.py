@@ -3,7 +3,8 @@
 
 The form is generated from the adapter's SettingFields and SecretFields, so a backend added by a
 plug-in gets its page without code here. Requests to a backend (test, the status page's components)
-run on a pool thread; the answer is shown in the dialog.
+run on a pool thread; the answer is shown in the dialog. A backend that lists components (Statuspage)
+gets a picker for its `component_map` beside the field (ui.dialogs.component_map).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -71,6 +72,8 @@ def _parse_map(field: SettingField, text: str) -> dict[str, Any]:
 class BackendPage(QWidget):
     """One backend's settings and credentials."""
 
+    components_wanted = Signal()  # "Choose components…": the dialog opens the picker
+
     def __init__(self, ctx, name: str, cls: type[Adapter], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -83,6 +86,7 @@ class BackendPage(QWidget):
         self.secret_inputs: dict[str, QLineEdit] = {}
         self.secret_states: dict[str, QLabel] = {}
         self.forget_buttons: dict[str, QPushButton] = {}
+        self.choose_components_button: QPushButton | None = None
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -111,7 +115,7 @@ class BackendPage(QWidget):
             else:
                 label = QLabel(f.label + (" *" if f.required else ""), body)
                 label.setBuddy(widget)
-                form.addRow(label, widget)
+                form.addRow(label, self._with_picker(f, widget, body))
         for s in cls.secrets:
             row = self._secret_row(s, body)
             label = QLabel(s.label + (" *" if s.required else ""), body)
@@ -142,6 +146,23 @@ class BackendPage(QWidget):
         elif f.required:
             edit.setPlaceholderText("required")
         return edit
+
+    def _with_picker(self, f: SettingField, widget: QWidget, parent: QWidget) -> QWidget:
+        """The component map of a backend that can list its components, with the button that chooses
+        them from the page; any other field as it is."""
+        if f.key != "component_map" or not hasattr(self.cls, "components"):
+            return widget
+        row = QWidget(parent)
+        lay = QHBoxLayout(row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        button = QPushButton("Choose &components…", row)
+        button.setObjectName("choose-components")
+        button.setToolTip(f"Pick each service's component from the {self.cls.label} page's list")
+        button.clicked.connect(self.components_wanted)
+        lay.addWidget(widget, 1)
+        lay.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        self.choose_components_button = button
+        return row
 
     def _secret_row(self, s: SecretField, parent: QWidget) -> QWidget:
         row = QWidget(parent)
@@ -276,6 +297,7 @@ class BackendsDialog(QDialog):
         self.resize(820, 640)
         self.pages: dict[str, BackendPage] = {}
         self.testing: str | None = None
+        self.component_picker = None  # the open ComponentMapDialog, if any
 
         lay = QVBoxLayout(self)
         self.keyring_label = QLabel(self)
@@ -290,6 +312,7 @@ class BackendsDialog(QDialog):
         self.stack = QStackedWidget(split)
         for name, cls in sorted(self.sync.available.items()):
             page = BackendPage(ctx, name, cls, self.stack)
+            page.components_wanted.connect(self.choose_components)
             self.pages[name] = page
             self.stack.addWidget(page)
             item = QListWidgetItem(cls.label, self.backend_list)
@@ -319,17 +342,12 @@ class BackendsDialog(QDialog):
         self.test_button = QPushButton("&Test connection", self)
         self.test_button.setObjectName("test-connection")
         self.test_button.clicked.connect(self.test_connection)
-        self.components_button = QPushButton("Page &components", self)
-        self.components_button.setObjectName("load-components")
-        self.components_button.setToolTip("List the status page's components, to map services to them")
-        self.components_button.clicked.connect(self.load_components)
         self.apply_button = QPushButton("&Apply", self)
         self.apply_button.setObjectName("apply-backend")
         self.apply_button.clicked.connect(self.apply)
         close = QPushButton("Close", self)
         close.clicked.connect(self.accept)
         buttons.addWidget(self.test_button)
-        buttons.addWidget(self.components_button)
         buttons.addStretch(1)
         buttons.addWidget(self.apply_button)
         buttons.addWidget(close)
@@ -355,15 +373,12 @@ class BackendsDialog(QDialog):
 
     def _page_changed(self, row: int) -> None:
         self.stack.setCurrentIndex(row)
-        page = self.page
-        self.components_button.setVisible(page is not None and hasattr(page.cls, "components"))
         self.show_result("")
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         busy = self.testing is not None
         self.test_button.setEnabled(not busy and self.page is not None)
-        self.components_button.setEnabled(not busy)
 
     def refresh_list(self) -> None:
         info = {b.name: b for b in self.sync.backends()}
@@ -438,27 +453,45 @@ class BackendsDialog(QDialog):
         self._update_buttons()
         self.show_result(message, ok=ok)
 
-    def load_components(self) -> None:
+    def choose_components(self) -> None:
+        """The picker for this backend's component map. It fetches the page's list itself (off the GUI
+        thread); what it saves goes through the same settings path as Apply."""
+        from ui.dialogs.component_map import ComponentMapDialog
+
         page = self.page
-        if page is None or self.testing is not None:
+        if page is None or self.component_picker is not None:
             return
         if page.dirty() and not self.apply():
-            return
-        name = page.name
-        self.testing = name
-        self._update_buttons()
-        self.show_result(f"Fetching the {page.cls.label} page's components…")
+            return  # the list is fetched with what is saved (the page id, the key)
+        name, label = page.name, page.cls.label
 
-        def done(rows: list[dict]) -> None:
-            self.testing = None
-            self._update_buttons()
-            lines = [f"{c.get('id')}  {c.get('name')}  ({c.get('status')})" for c in rows]
-            self.show_result(
-                f"{len(rows)} component(s). Map services to them in 'component_map' (service = component id).",
-                details="\n".join(lines) or "(none)",
-            )
+        def save(chosen: dict[str, str]) -> None:
+            self.sync.configure(name, {"component_map": chosen})
 
-        self.tasks.run(lambda: self.sync.components(name), done, lambda m: self._tested(m, False), owner=self)
+        def closed(result: int) -> None:
+            picker, self.component_picker = self.component_picker, None
+            if picker is None or result != QDialog.DialogCode.Accepted:
+                return
+            if picker.saved_map is None:
+                text = f"{label}: component map unchanged."
+            else:
+                page.load()
+                self.refresh_list()
+                n = len(picker.saved_map)
+                text = f"{label}: component map saved ({n} service{'s' if n != 1 else ''} mapped)."
+            gone = picker.gone()
+            if gone:
+                text += f" Still mapped to a component the page no longer has: {', '.join(gone)}."
+            self.show_result(text, ok=not gone)
+            if page.choose_components_button is not None:
+                page.choose_components_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+        picker = self.component_picker = ComponentMapDialog(
+            self.ctx, name, tasks=self.tasks, save=save, parent=self
+        )
+        picker.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        picker.finished.connect(closed)
+        picker.open()
 
     def done(self, result: int) -> None:
         page = self.page
