@@ -317,6 +317,7 @@ class StatuspageAdapter(Adapter):
                     "name": c.get("name"),
                     "status": c.get("status"),
                     "group_id": c.get("group_id"),
+                    "group": bool(c.get("group")),  # a group's heading, not a component to choose
                 }
                 for c in batch
             ]
