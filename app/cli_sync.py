@@ -219,7 +219,9 @@ class SyncCommands:
             return 0
         if bc == "keyring":
             st = sync.secrets.status()
-            self.out(st, f"{st.backend}: " + ("usable" if st.usable else f"not usable: {st.reason}"))
+            self.out(
+                st, f"{st.label} ({st.backend}): " + ("usable" if st.usable else f"not usable: {st.reason}")
+            )
             return 0
         cls = sync.adapter_class(a.name)
         if bc == "show":

@@ -30,6 +30,23 @@ class KeyringStatus:
     backend: str  # the keyring class in use, e.g. "keyring.backends.SecretService.Keyring"
     reason: str  # why it cannot be used ("" when usable)
 
+    @property
+    def label(self) -> str:
+        """The keyring as a person knows it ("Secret Service (GNOME Keyring, KWallet…)")."""
+        module = self.backend.rpartition(".")[0]
+        for fragment, name in _KNOWN_KEYRINGS:
+            if fragment in module:
+                return name
+        return self.backend
+
+
+_KNOWN_KEYRINGS = (
+    ("SecretService", "the Secret Service (GNOME Keyring, KeePassXC…)"),
+    ("kwallet", "KWallet"),
+    ("macOS", "the macOS Keychain"),
+    ("Windows", "the Windows Credential Locker"),
+)
+
 
 def _account(backend: str, name: str) -> str:
     return f"{backend}:{name}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -379,4 +380,6 @@ class Http:
 def _net_reason(exc: BaseException) -> str:
     # httpx messages carry the host and errno text, never headers; still cut them short.
     text = str(exc).strip() or type(exc).__name__
-    return text[:160]
+    # "[Errno 111] Connection refused" -> "connection refused": the number means nothing to a person.
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+    return (text[:1].lower() + text[1:])[:160]

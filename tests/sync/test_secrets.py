@@ -106,3 +106,15 @@ def test_cli_refuses_to_store_without_a_keyring(tmp_path, run_cli):
 def test_a_credential_cannot_be_put_in_the_settings_file(app):
     with pytest.raises(ValidationError, match="looks like a credential"):
         app.sync.configure("jira", {"api_token": SECRET})
+
+
+def test_the_keyring_and_a_refused_connection_are_named_as_a_person_knows_them():
+    from services.secrets import KeyringStatus
+    from services.sync.transport import _net_reason
+
+    assert KeyringStatus(True, "keyring.backends.SecretService.Keyring", "").label.startswith(
+        "the Secret Service"
+    )
+    assert KeyringStatus(True, "keyring.backends.macOS.Keyring", "").label == "the macOS Keychain"
+    assert KeyringStatus(True, "acme.vault.Keyring", "").label == "acme.vault.Keyring"
+    assert _net_reason(ConnectionRefusedError(111, "Connection refused")) == "connection refused"

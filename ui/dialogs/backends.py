@@ -395,7 +395,7 @@ class BackendsDialog(QDialog):
         st = self.sync.secrets.status()
         if st.usable:
             self.keyring_label.setText(
-                f"Credentials are kept in the OS keyring ({st.backend}), never in a file."
+                f"Credentials are kept in the OS keyring ({st.label}), never in a file."
             )
             self.keyring_label.setStyleSheet("")
         else:
