@@ -519,7 +519,8 @@ class MaintenanceService:
                     raise InvalidTransition(f"{row.key} is already {current.label.lower()}.", field="status")
                 allowed = MAINTENANCE_TRANSITIONS[current]
                 if target not in allowed:
-                    options = " or ".join(s.label.lower() for s in MaintenanceStatus if s in allowed)
+                    names = [s.label.lower() for s in MaintenanceStatus if s in allowed]
+                    options = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
                     raise InvalidTransition(
                         f"{row.key} is {current.label.lower()}; it cannot move to {target.label.lower()}"
                         + (f" (it can move to {options})." if options else ": a finished window stays finished."),
