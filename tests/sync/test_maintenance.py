@@ -314,3 +314,51 @@ def test_the_lookup_pages_through_every_list(app, fake_sp):
     assert len(fake_sp.maintenances()) == 101 and fake_sp.count("POST", r"/incidents$") == 1
     pages = [r.query.get("page") for r in fake_sp.requests if r.path.endswith("/incidents/scheduled")]
     assert pages == [["1"], ["2"]]
+
+
+def test_the_command_line_plans_and_runs_a_window_and_sync_delivers_it(app, fake_sp, cli, data_dir):
+    configure_backends(app, sp=fake_sp)  # the settings file the command line reads too
+    res = cli(data_dir, "--as", "ana", "maintenance", "plan", "Database upgrade", "--start", "+1d", "--duration",
+              "2h", "--service", "checkout", "-m", "Checkout is read-only.")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("Planned MNT-0001  Scheduled ")
+    assert "queued for Statuspage; `sitrep sync` sends it." in res.stdout
+    listed = json.loads(cli(data_dir, "maintenance", "list", "--json").stdout)
+    (w,) = listed
+    assert w["key"] == "MNT-0001" and w["status"] == "scheduled" and w["services"] == ["checkout"]
+
+    assert cli(data_dir, "maintenance", "update", "1", "-m", "Runbook rehearsed.", "--quiet").returncode == 0
+    res = cli(data_dir, "maintenance", "reschedule", "MNT-0001", "--duration", "3h", "-m", "Longer window.")
+    assert res.returncode == 0 and res.stdout.startswith("Rescheduled MNT-0001")
+    refused = cli(data_dir, "maintenance", "update", "1", "--status", "verifying")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert (
+        "MNT-0001 is scheduled; it cannot move to verifying" in refused.stderr
+        and "Traceback" not in refused.stderr
+    )
+    bad_time = cli(data_dir, "maintenance", "plan", "X", "--start", "-1h", "--end", "+1h")
+    assert bad_time.returncode == 2 and "is in the past" in bad_time.stderr
+    assert cli(data_dir, "maintenance", "show", "MNT-0042").returncode == 3
+
+    assert app.sync.drain_once().sent == 3
+    (m,) = fake_sp.maintenances()
+    assert [u["body"] for u in reversed(m["incident_updates"])] == [
+        "Checkout is read-only.", "Runbook rehearsed.", "Longer window."
+    ]  # fmt: skip
+    assert m["incident_updates"][1]["deliver_notifications"] is False
+    start = m["scheduled_for"]
+    assert m["scheduled_until"] == (
+        (json.loads(cli(data_dir, "maintenance", "show", "1", "--json").stdout)["window"]["scheduled_until"])[
+            :19
+        ]
+        + ".000Z"
+    ) and start.endswith(":00.000Z")  # planned to the minute
+    shown = cli(data_dir, "maintenance", "show", "1").stdout
+    assert f"Statuspage: published (scheduled)  https://stspg.io/{m['id']}" in shown
+    assert "#3" in shown and "Longer window." in shown
+
+    assert cli(data_dir, "maintenance", "cancel", "1", "-m", "Vendor postponed.").returncode == 0
+    assert app.sync.drain_once().sent == 1
+    assert fake_sp.maintenances()[0]["status"] == "completed"
+    assert cli(data_dir, "maintenance", "list").stdout.strip() == "No maintenance windows planned."
+    assert "Cancelled" in cli(data_dir, "maintenance", "list", "--all").stdout
