@@ -309,22 +309,28 @@ class MaintenanceService:
 
     def remote_copies(self, ref: str) -> list[RemoteCopy]:
         """Each backend's copy of the window: link, state there, and what its queue still holds."""
-        if self._sync is None:
-            return []
         view = self.get(ref)
+        return self.remote_copies_of([view.id]).get(view.id, [])
+
+    def remote_copies_of(self, window_ids: list[str]) -> dict[str, list[RemoteCopy]]:
+        """`remote_copies` for many windows at once (a list of them), in two reads."""
+        if self._sync is None or not window_ids:
+            return {}
         labels = {name: cls.label for name, cls in self._sync.available.items()}
-        links = {lk.backend: lk for lk in self._sync.queue.local_links("maintenance", [view.id])}
-        items: dict[str, list] = {}
-        for item in self._sync.queue.maintenance_items(view.id):
-            items.setdefault(item.backend, []).append(item)
-        out = []
-        for backend in sorted(set(links) | set(items)):
-            lk, its = links.get(backend), items.get(backend, [])
+        links = {
+            (lk.local_id, lk.backend): lk for lk in self._sync.queue.local_links("maintenance", window_ids)
+        }
+        items: dict[tuple[str, str], list] = {}
+        for item in self._sync.queue.maintenance_items(window_ids):
+            items.setdefault((item.payload.get("maintenance_id"), item.backend), []).append(item)
+        out: dict[str, list[RemoteCopy]] = {}
+        for window_id, backend in sorted(set(links) | set(items)):
+            lk, its = links.get((window_id, backend)), items.get((window_id, backend), [])
             pending = [i for i in its if i.state in (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)]
             failed = [i for i in its if i.state == OutboxState.FAILED.value]
             sent = [i for i in its if i.state == OutboxState.SENT.value]
             worst = failed[0] if failed else (pending[0] if pending else None)
-            out.append(RemoteCopy(
+            out.setdefault(window_id, []).append(RemoteCopy(
                 backend, labels.get(backend, backend), lk.remote_id if lk else None, lk.url if lk else None,
                 lk.remote_state if lk else None, len(pending), len(failed), len(sent),
                 worst.last_error if worst is not None else None, tuple(i.id for i in its),

@@ -466,9 +466,15 @@ class OutboxQueue:
         self._publish("sync", None, None)
         return self.get(item_id)
 
-    def maintenance_items(self, maintenance_id: str) -> list[ItemView]:
-        """A maintenance window's items in every backend, oldest first."""
-        stmt = select(*_ITEM_COLS).where(maintenance_items_where(maintenance_id)).order_by(O.c.id)
+    def maintenance_items(self, maintenance_ids: list[str]) -> list[ItemView]:
+        """The items about these maintenance windows, in every backend, oldest first."""
+        if not maintenance_ids:
+            return []
+        stmt = (
+            select(*_ITEM_COLS)
+            .where(O.c.incident_id.is_(None), O.c.payload["maintenance_id"].as_string().in_(maintenance_ids))
+            .order_by(O.c.id)
+        )
         with self._store.read_connection() as c:
             return [item_view(r) for r in c.execute(stmt)]
 

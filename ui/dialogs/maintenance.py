@@ -73,7 +73,7 @@ class MaintenanceDialog(ServiceDialog):
         self.window_view = window
         self.ok_button.setText("&Save" if window else "&Plan")
         now = ctx.sitrep.now()
-        # A new window starts at the next full hour, tomorrow's if that is within the hour.
+        # A new window is offered two hours ahead, on the hour, for two hours: edited from there.
         start = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
         end = start + timedelta(hours=2)
         if window is not None:

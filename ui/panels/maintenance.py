@@ -284,7 +284,8 @@ class MaintenancePanel(QWidget):
         chosen = self.selected()
         try:
             windows = self.svc.list(include_finished=self.show_finished.isChecked(), limit=FINISHED_SHOWN)
-            rows = [WindowRow(w, tuple(self.svc.remote_copies(w.id))) for w in windows]
+            copies = self.svc.remote_copies_of([w.id for w in windows])
+            rows = [WindowRow(w, tuple(copies.get(w.id, ()))) for w in windows]
         except SitrepError as err:
             self.ctx.status_message(err.message, error=True)
             return
