@@ -80,6 +80,13 @@ def test_a_window_planned_in_the_console_while_statuspage_is_down_gets_there_onc
     dialog = panel.dialog
     assert isinstance(dialog, MaintenanceDialog) and dialog.isVisible()
     qtbot.keyClicks(dialog.title_edit, "Database upgrade: checkout read-only")
+    # Tab goes field to field (not through the day, month, year, hour and minute of a time).
+    dialog.title_edit.setFocus()
+    visited = []
+    for _ in range(3):
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+        visited.append(dialog.focusWidget())
+    assert visited == [dialog.start_edit, dialog.end_edit, dialog.services]
     start = app.now() + 24 * H
     dialog.set_times(start, start - H)
     dialog.services.setText("checkout, search")

@@ -34,6 +34,14 @@ STATUS_HINTS = {
 }
 
 
+class WindowTimeEdit(QDateTimeEdit):
+    """A date and time in the viewer's zone. Tab leaves the field, as in every other form of the console
+    (Qt's default walks Tab through the day, month, year, hour and minute); ←/→ move between the parts."""
+
+    def focusNextPrevChild(self, next_: bool) -> bool:  # noqa: N802 (Qt override)
+        return QWidget.focusNextPrevChild(self, next_)
+
+
 def _text_box(parent: QWidget, name: str, placeholder: str, lines: int) -> QPlainTextEdit:
     box = QPlainTextEdit(parent)
     box.setObjectName(name)
@@ -162,11 +170,11 @@ class MaintenanceDialog(ServiceDialog):
         self.title_edit.setFocus()
 
     def _when_edit(self, name: str, value: datetime) -> QDateTimeEdit:
-        edit = QDateTimeEdit(to_qdatetime(value), self)
+        edit = WindowTimeEdit(to_qdatetime(value), self)
         edit.setObjectName(name)
         edit.setDisplayFormat(DATE_FORMAT)
         edit.setCalendarPopup(True)
-        edit.setToolTip("Your time zone; ↑/↓ change the part under the cursor, F4 opens the calendar")
+        edit.setToolTip("Your time zone. ←/→ choose the part, ↑/↓ or digits change it, F4 opens the calendar")
         return edit
 
     def _start_moved(self, *_args) -> None:
