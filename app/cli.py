@@ -14,6 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from app.cli_maintenance import MaintenanceCommands  # do_maintenance
 from app.cli_sync import SyncCommands  # sync commands: do_sync, do_backend
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
@@ -247,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_sync import add_sync_commands
 
     add_sync_commands(sub, cmd, with_json)
+    from app.cli_maintenance import add_maintenance_commands
+
+    add_maintenance_commands(sub, with_json)
     return p
 
 
@@ -305,7 +309,7 @@ def _authored() -> set[str]:
 
 
 # -- running -------------------------------------------------------------------------------
-class Cli(SyncCommands):
+class Cli(SyncCommands, MaintenanceCommands):
     def __init__(self, sitrep, args: argparse.Namespace, paths) -> None:
         self.s = sitrep
         self.a = args

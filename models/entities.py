@@ -344,3 +344,57 @@ class RegulatoryClock(Base):
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# -- planned maintenance (migration 0006) ----------------------------------------------------------
+class MaintenanceWindow(Base):
+    """A planned maintenance window: when, what it touches, who planned it, and where it is now.
+
+    Kept beside incidents, not as one: it has no severity, roles or timeline. Its changes are kept
+    in MaintenanceUpdate (append-only), and what a status page is owed goes through the sync outbox
+    (items with no incident, their payload naming the window).
+    """
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (Index("ix_maintenance_windows_status_start", "status", "scheduled_for"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # MNT-0007
+    title: Mapped[str] = mapped_column(String(255))  # Statuspage's limit for a name
+    description: Mapped[str] = mapped_column(Text, default="")  # what will happen, what users notice
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime())
+    scheduled_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notify_subscribers: Mapped[bool] = mapped_column(Boolean, default=True)
+    remind_subscribers: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_in_progress: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_complete: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16))
+    planned_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class MaintenanceUpdate(Base):
+    """One change to a maintenance window, in order: planned, rescheduled, edited, an update posted, a
+    status moved (here, or on a status page and pulled back). Append-only: rows are never updated."""
+
+    __tablename__ = "maintenance_updates"
+    __table_args__ = (UniqueConstraint("maintenance_id", "seq", name="uq_maintenance_updates_window_seq"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    maintenance_id: Mapped[str] = mapped_column(ForeignKey("maintenance_windows.id", ondelete="RESTRICT"))
+    seq: Mapped[int] = mapped_column(Integer)
+    # planned | rescheduled | edited | update | status | cancelled
+    action: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16))  # the window's status after this change
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field -> [before, after]
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    author: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(String(40), default="local")  # "local" or the backend it came from
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

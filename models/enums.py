@@ -148,3 +148,39 @@ class ClockState(StrEnum):
     @property
     def label(self) -> str:
         return self.value.capitalize()
+
+
+class MaintenanceStatus(StrEnum):
+    """Where a planned maintenance window is. The first four are Statuspage's own words for a scheduled
+    maintenance; `cancelled` is Sitrep's (Statuspage has no such status: see services/maintenance.py)."""
+
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    VERIFYING = "verifying"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (MaintenanceStatus.COMPLETED, MaintenanceStatus.CANCELLED)
+
+
+# Moves a person makes; anything else is refused. Verifying can go back to in progress (the check
+# failed, the work resumes); a finished window stays finished.
+MAINTENANCE_TRANSITIONS: dict[MaintenanceStatus, frozenset[MaintenanceStatus]] = {
+    MaintenanceStatus.SCHEDULED: frozenset(
+        {MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.COMPLETED, MaintenanceStatus.CANCELLED}
+    ),
+    MaintenanceStatus.IN_PROGRESS: frozenset(
+        {MaintenanceStatus.VERIFYING, MaintenanceStatus.COMPLETED, MaintenanceStatus.CANCELLED}
+    ),
+    MaintenanceStatus.VERIFYING: frozenset(
+        {MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.COMPLETED, MaintenanceStatus.CANCELLED}
+    ),
+    MaintenanceStatus.COMPLETED: frozenset(),
+    MaintenanceStatus.CANCELLED: frozenset(),
+}

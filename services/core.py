@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 class Change:
     """What kind of data changed, so each listener decides whether to refresh.
 
-    topic: "incident" | "timeline" | "roles" | "people"; incident_id may be None (many or none);
+    topic: "incident" | "timeline" | "roles" | "people" | "maintenance" | ...; incident_id may be None
+    (many or none);
     seq is the new timeline entry's number when one entry was appended.
     """
 
@@ -88,6 +89,10 @@ class Sitrep:
         from services.comms.service import CommsService
 
         self.comms = CommsService(store, self.catalog, now, pub, config_dir, sync=self.sync)
+        # Planned maintenance windows; what a status page is owed for them also leaves through the outbox.
+        from services.maintenance import MaintenanceService
+
+        self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
 
     @classmethod
     def open(

@@ -109,6 +109,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     _resolved_sev3(told, clock, end)
     _open_sev2(told, clock, end)
     sev1 = _checkout_sev1(told, clock, end)
+    _planned_maintenance(sitrep, end)
     sitrep.changes.publish("people", None, None)
     sitrep.changes.publish("incident", None, None)
     return sitrep.incidents.get(sev1.id)
@@ -359,3 +360,26 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
         "Follow-up: alert on payments-db-eu pool above 90% for 2 min (it did not page today)")  # fmt: skip
     check(93)
     return inc
+
+
+def _planned_maintenance(s: Sitrep, end: datetime) -> None:
+    """Two windows ahead (one tonight, one later in the week) and one done last week."""
+    tonight = end.replace(minute=0, second=0, microsecond=0) + timedelta(hours=10)
+    s.maintenance.plan(
+        "Payments database: primary upgrade", tonight, tonight + timedelta(hours=2), author="jonas.weber",
+        description="We are upgrading the payments database. Card payments may be declined for up to 5 minutes "
+        "during the switch-over; saved baskets are kept.",
+        services=["payments-api", "checkout"],
+    )  # fmt: skip
+    later = tonight + timedelta(days=3, hours=2)
+    s.maintenance.plan(
+        "CDN certificate rotation", later, later + timedelta(minutes=30), author="mei.lin",
+        description="Certificates on the edge network are rotated. No interruption is expected.",
+        services=["cdn"], remind_subscribers=False,
+    )  # fmt: skip
+    past = tonight - timedelta(days=7)
+    s.maintenance.plan(
+        "Search cluster upgrade", past, past + timedelta(hours=1, minutes=30), author="priya.nair",
+        description="Search results may be slower while the cluster is upgraded.", services=["search"],
+        backfill=True,
+    )  # fmt: skip

@@ -108,6 +108,51 @@ class ChangeToPlan:
 
 
 @dataclass(frozen=True)
+class MaintenanceFacts:
+    """A planned maintenance window as it is after a change (times in UTC)."""
+
+    id: str
+    key: str
+    title: str
+    description: str
+    scheduled_for: datetime
+    scheduled_until: datetime
+    services: tuple[str, ...]
+    notify_subscribers: bool
+    remind_subscribers: bool
+    auto_in_progress: bool
+    auto_complete: bool
+    status: str  # a models.enums.MaintenanceStatus value
+
+
+@dataclass(frozen=True)
+class MaintenanceChange:
+    """One change to a maintenance window, planned inside its transaction (like ChangeToPlan).
+
+    action: planned | rescheduled | edited | update | status | cancelled; `changed` names the window's
+    fields whose values changed (title, description, scheduled_for, services, ...) and `previous` holds
+    their values before (as stored: times as ISO text); `message` is the update a person wrote (may be
+    empty); `has_remote()` says whether this backend already has, or is
+    already owed, the window's remote object. An adapter that creates one uses the idempotency key
+    `maintenance_create_key(backend, window id)`, which is how `has_remote` finds it.
+    """
+
+    update_id: str
+    action: str
+    maintenance: MaintenanceFacts
+    changed: tuple[str, ...]
+    status_from: str | None
+    message: str
+    notify: bool
+    has_remote: Callable[[], bool]
+    previous: dict[str, Any] = field(default_factory=dict)  # the changed fields' values before
+
+
+def maintenance_create_key(backend: str, maintenance_id: str) -> str:
+    return f"{backend}:create-maintenance:{maintenance_id}"
+
+
+@dataclass(frozen=True)
 class Planned:
     """One outbox item an adapter wants written for a change."""
 
@@ -183,6 +228,10 @@ class LinkBook(Protocol):
 
     def own_texts(self, incident_id: str) -> set[str]: ...
 
+    def local_link(self, local_kind: str, local_id: str, remote_kind: str) -> LinkView | None: ...
+
+    def linked_maintenances(self) -> list[LinkView]: ...
+
 
 @dataclass
 class SendContext:
@@ -235,10 +284,27 @@ class RemoteEvent:
     effects: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class RemoteMaintenance:
+    """A linked maintenance window as the backend has it now. The sync layer decides whether it is
+    news (a change made there, e.g. an automatic start) or only the echo of what Sitrep sent."""
+
+    maintenance_id: str
+    remote_kind: str
+    remote_id: str
+    status: str | None  # a MaintenanceStatus value the backend's status maps to; None when unknown
+    scheduled_for: datetime | None
+    scheduled_until: datetime | None
+    message: str = ""  # the backend's newest update, when it is about that status
+    changed_at: datetime | None = None
+    url: str | None = None
+
+
 @dataclass
 class PullResult:
     events: list[RemoteEvent] = field(default_factory=list)
     link_states: dict[tuple[str, str], str] = field(default_factory=dict)
+    maintenances: list[RemoteMaintenance] = field(default_factory=list)
 
 
 @dataclass
@@ -325,6 +391,11 @@ class Adapter(ABC):
     @abstractmethod
     def send(self, ctx: SendContext) -> SendResult:
         """Carry out one outbox item. Raise a transport failure when it did not work."""
+
+    def plan_maintenance(self, change: MaintenanceChange) -> list[Planned]:
+        """What this backend is owed for a change to a planned maintenance window (a status page
+        announces them; most backends have no such thing). Runs inside the writing transaction."""
+        return []
 
     def pull(self, ctx: PullContext) -> PullResult:
         return PullResult()

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 
-from models.entities import Incident, OutboxItem, Person, RemoteLink
-from models.enums import OutboxState, Status
-from services.adapters.base import Adapter, ChangeToPlan, IncidentFacts, ItemView, LinkView, NewLink, Planned
+from models.entities import Incident, MaintenanceWindow, OutboxItem, Person, RemoteLink
+from models.enums import MaintenanceStatus, OutboxState, Status
+from services.adapters.base import (
+    Adapter,
+    ChangeToPlan,
+    IncidentFacts,
+    ItemView,
+    LinkView,
+    MaintenanceChange,
+    NewLink,
+    Planned,
+    maintenance_create_key,
+)
 from services.errors import NotFound, ValidationError
 from services.views import EntryRow
 
@@ -27,6 +38,7 @@ O = OutboxItem.__table__  # noqa: E741
 L = RemoteLink.__table__
 I = Incident.__table__  # noqa: E741
 P = Person.__table__
+M = MaintenanceWindow.__table__
 
 _ITEM_COLS = [O.c[n] for n in (
     "id", "backend", "op", "incident_id", "entry_id", "payload", "idempotency_key", "state", "attempts",
@@ -66,7 +78,30 @@ def insert_ignoring_duplicates(db, table, rows: list[dict[str, Any]], conflict_c
 
 
 def item_view(row, incident_key: str | None = None) -> ItemView:
+    if incident_key is None and row[3] is None:
+        # An item about a maintenance window has no incident: the window's key names it instead.
+        payload = row[5]
+        incident_key = payload.get("maintenance_key") if isinstance(payload, dict) else None
     return ItemView(*row[: len(_ITEM_COLS)], incident_key=incident_key)
+
+
+def hold_key(incident_id: str | None, payload: Any) -> str | None:
+    """What an earlier failed item holds back in its lane: the rest of its incident, or of its
+    maintenance window (items about a window have no incident)."""
+    if incident_id is not None:
+        return incident_id
+    if isinstance(payload, dict) and payload.get("maintenance_id"):
+        return f"maintenance:{payload['maintenance_id']}"
+    return None
+
+
+def maintenance_items_where(maintenance_id: str):
+    """The outbox items about one maintenance window (they carry its id in their payload)."""
+    return and_(O.c.incident_id.is_(None), O.c.payload["maintenance_id"].as_string() == maintenance_id)
+
+
+# Items that may still change the remote object, or that nothing can have sent yet.
+OWED_STATES = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value, OutboxState.FAILED.value)
 
 
 class OutboxWriter:
@@ -122,6 +157,98 @@ class OutboxWriter:
                 continue
             rows += [self._row(name, entry, p, now) for p in planned]
         insert_ignoring_duplicates(db, O, rows, ["idempotency_key"])
+
+    def plan_maintenance(self, db, change: MaintenanceChange) -> int:
+        """Write what each enabled backend is owed for a maintenance window's change, on the caller's
+        transaction. Returns the number of items written.
+
+        A cancellation of a window no backend has heard of yet (its items are all unsent and none can
+        have arrived) withdraws those items instead: nothing goes out, rather than a create and then
+        its cancellation."""
+        adapters = self.adapters
+        if not adapters:
+            return 0
+        now = self._now()
+        mid = change.maintenance.id
+        rows: list[dict[str, Any]] = []
+        for name, adapter in adapters.items():
+            if change.action == "cancelled" and self._withdraw_unsent(db, name, mid, now):
+                continue
+            mine = replace(change, has_remote=self._has_remote_maintenance(db, name, mid))
+            try:
+                planned = adapter.plan_maintenance(mine)
+            except Exception as exc:  # a planning bug must not undo the person's change
+                log.exception("%s could not plan maintenance change %s", name, change.update_id)
+                p = Planned("unplanned", {"error": type(exc).__name__},
+                            f"{name}:unplanned:{change.update_id}")  # fmt: skip
+                rows.append(self._maintenance_row(name, change, p, now, state=OutboxState.FAILED,
+                            error=f"Sitrep could not work out what {adapter.label} is owed for {change.maintenance.key} "
+                                  f"({type(exc).__name__}); see the log."))  # fmt: skip
+                continue
+            rows += [self._maintenance_row(name, change, p, now) for p in planned]
+        insert_ignoring_duplicates(db, O, rows, ["idempotency_key"])
+        return len(rows)
+
+    @staticmethod
+    def _maintenance_row(backend, change: MaintenanceChange, p: Planned, now, state=OutboxState.PENDING,
+                         error=None) -> dict:  # fmt: skip
+        payload = dict(p.payload)
+        payload.setdefault("maintenance_id", change.maintenance.id)
+        payload.setdefault("maintenance_key", change.maintenance.key)
+        payload.setdefault("title", change.maintenance.title)
+        return {
+            "created_at": now, "updated_at": now, "backend": backend, "op": p.op, "incident_id": None,
+            "entry_id": None, "payload": payload, "idempotency_key": p.idempotency_key, "state": state.value,
+            "attempts": 0, "next_attempt_at": None, "last_error": error, "uncertain": False,
+        }  # fmt: skip
+
+    @staticmethod
+    def _has_remote_maintenance(db, backend: str, maintenance_id: str) -> Callable[[], bool]:
+        def check() -> bool:
+            linked = db.execute(
+                select(L.c.id).where(L.c.backend == backend, L.c.local_kind == "maintenance",
+                                     L.c.local_id == maintenance_id).limit(1)
+            ).first()  # fmt: skip
+            if linked:
+                return True
+            owed = db.execute(
+                select(O.c.id)
+                .where(
+                    O.c.idempotency_key == maintenance_create_key(backend, maintenance_id),
+                    O.c.state != OutboxState.CANCELLED.value,
+                )
+                .limit(1)
+            ).first()
+            return owed is not None
+
+        return check
+
+    @staticmethod
+    def _withdraw_unsent(db, backend: str, maintenance_id: str, now: datetime) -> bool:
+        """Cancel every item about the window for this backend when none of them can have reached it
+        (never sent, or refused outright) and no remote object is linked. True when it did."""
+        linked = db.execute(
+            select(L.c.id).where(L.c.backend == backend, L.c.local_kind == "maintenance",
+                                 L.c.local_id == maintenance_id).limit(1)
+        ).first()  # fmt: skip
+        if linked:
+            return False
+        items = db.execute(
+            select(O.c.id, O.c.state, O.c.uncertain).where(
+                O.c.backend == backend, maintenance_items_where(maintenance_id),
+                O.c.state != OutboxState.CANCELLED.value,
+            )
+        ).all()  # fmt: skip
+        unsent = (OutboxState.PENDING.value, OutboxState.FAILED.value)
+        if not items or any(i.state not in unsent or i.uncertain for i in items):
+            return False
+        db.execute(
+            update(O).where(O.c.id.in_([i.id for i in items])).values(
+                state=OutboxState.CANCELLED.value, updated_at=now,
+                last_error="Withdrawn: the maintenance was cancelled before anything about it was sent.",
+            )
+        )  # fmt: skip
+        return True
 
     def _row(self, backend, entry: EntryRow, p: Planned, now, state=OutboxState.PENDING, error=None) -> dict:
         payload = dict(p.payload)
@@ -207,6 +334,30 @@ class LinkReader:
                 select(*_LINK_COLS).join(I, I.c.id == L.c.local_id).where(
                     L.c.backend == self._backend, L.c.local_kind == "incident", L.c.remote_kind == remote_kind,
                     or_(I.c.status.in_(open_states), I.c.updated_at >= since),
+                ).order_by(L.c.created_at)
+            ).all()  # fmt: skip
+        return [LinkView(*r) for r in rows]
+
+    def local_link(self, local_kind: str, local_id: str | None, remote_kind: str) -> LinkView | None:
+        """The remote counterpart of a local record that is not an incident (a maintenance window)."""
+        if local_id is None:
+            return None
+        with self._store.read_connection() as c:
+            row = c.execute(
+                select(*_LINK_COLS).where(L.c.backend == self._backend, L.c.local_kind == local_kind,
+                                          L.c.local_id == local_id, L.c.remote_kind == remote_kind)
+            ).first()  # fmt: skip
+        return LinkView(*row) if row else None
+
+    def linked_maintenances(self) -> list[LinkView]:
+        """Links of maintenance windows worth pulling: not finished here, or changed in the last day."""
+        since = self._now() - self._recent
+        open_states = [s.value for s in MaintenanceStatus if s.is_open]
+        with self._store.read_connection() as c:
+            rows = c.execute(
+                select(*_LINK_COLS).join(M, M.c.id == L.c.local_id).where(
+                    L.c.backend == self._backend, L.c.local_kind == "maintenance",
+                    or_(M.c.status.in_(open_states), M.c.updated_at >= since),
                 ).order_by(L.c.created_at)
             ).all()  # fmt: skip
         return [LinkView(*r) for r in rows]
@@ -319,6 +470,27 @@ class OutboxQueue:
             )
         self._publish("sync", None, None)
         return self.get(item_id)
+
+    def maintenance_items(self, maintenance_ids: list[str]) -> list[ItemView]:
+        """The items about these maintenance windows, in every backend, oldest first."""
+        if not maintenance_ids:
+            return []
+        stmt = (
+            select(*_ITEM_COLS)
+            .where(O.c.incident_id.is_(None), O.c.payload["maintenance_id"].as_string().in_(maintenance_ids))
+            .order_by(O.c.id)
+        )
+        with self._store.read_connection() as c:
+            return [item_view(r) for r in c.execute(stmt)]
+
+    def local_links(self, local_kind: str, local_ids: list[str]) -> list[LinkView]:
+        """Remote counterparts of local records that are not incidents (maintenance windows)."""
+        if not local_ids:
+            return []
+        stmt = select(*_LINK_COLS).where(L.c.local_kind == local_kind, L.c.local_id.in_(local_ids),
+                                         L.c.origin == "sitrep")  # fmt: skip
+        with self._store.read_connection() as c:
+            return [LinkView(*r) for r in c.execute(stmt.order_by(L.c.backend))]
 
     def links(self, incident_id: str, *, origin: str | None = "sitrep") -> list[LinkView]:
         """Remote counterparts of an incident (what the GUI shows as its remote links), then the related

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Integer, bindparam, select, update
+from sqlalchemy import Integer, bindparam, case, select, update
 
 from models.entities import Incident, OutboxItem, RemoteLink, SyncBackendState
 from models.enums import EntryKind, OutboxState
@@ -38,7 +38,14 @@ from services.adapters.base import Adapter, ItemView, LinkView, PullContext, Sen
 from services.incidents import apply_remote_effects
 from services.secrets import KeyringUnavailable
 from services.store import Store
-from services.sync.outbox import _ITEM_COLS, LinkReader, insert_ignoring_duplicates, item_view, link_rows
+from services.sync.outbox import (
+    _ITEM_COLS,
+    LinkReader,
+    hold_key,
+    insert_ignoring_duplicates,
+    item_view,
+    link_rows,
+)
 from services.sync.transport import (
     AuthFailure,
     CircuitBreaker,
@@ -94,7 +101,10 @@ _LEASE_KEPT = (
     .values(lease_until=bindparam("p_until"))
 )
 _LANE_FAILED = (
-    select(O.c.incident_id, O.c.id)
+    # An item about a maintenance window has no incident; its window's id holds its lane instead.
+    select(
+        O.c.incident_id, O.c.id, case((O.c.incident_id.is_(None), O.c.payload["maintenance_id"].as_string()))
+    )
     .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.FAILED.value)
     .order_by(O.c.id.desc())
 )
@@ -169,6 +179,7 @@ class LaneLinks:
     def __init__(self, reader: LinkReader) -> None:
         self._reader = reader
         self._incidents: dict[tuple[str, str], LinkView] = {}
+        self._locals: dict[tuple[str, str, str], LinkView] = {}  # other local records (maintenance windows)
 
     def incident_link(self, incident_id: str | None, remote_kind: str) -> LinkView | None:
         if incident_id is None:
@@ -181,13 +192,28 @@ class LaneLinks:
                 self._incidents[key] = hit
         return hit
 
+    def local_link(self, local_kind: str, local_id: str | None, remote_kind: str) -> LinkView | None:
+        if local_id is None:
+            return None
+        key = (local_kind, local_id, remote_kind)
+        hit = self._locals.get(key)
+        if hit is None:
+            hit = self._reader.local_link(local_kind, local_id, remote_kind)
+            if hit is not None:
+                self._locals[key] = hit
+        return hit
+
     def learn(self, backend: str, result: SendResult, now: datetime) -> None:
         for lk in result.links:
+            view = LinkView(backend, lk.local_kind, lk.local_id, lk.incident_id, lk.remote_kind, str(lk.remote_id),
+                            lk.url, lk.origin, lk.remote_state, now)  # fmt: skip
             if lk.local_kind == "incident" and lk.incident_id:
-                self._incidents[(lk.incident_id, lk.remote_kind)] = LinkView(
-                    backend, lk.local_kind, lk.local_id, lk.incident_id, lk.remote_kind, str(lk.remote_id),
-                    lk.url, lk.origin, lk.remote_state, now,
-                )  # fmt: skip
+                self._incidents[(lk.incident_id, lk.remote_kind)] = view
+            elif lk.local_kind == "maintenance":
+                self._locals[(lk.local_kind, lk.local_id, lk.remote_kind)] = view
+
+    def linked_maintenances(self) -> list[LinkView]:
+        return self._reader.linked_maintenances()
 
     def linked_incidents(self, remote_kind: str) -> list[LinkView]:
         return self._reader.linked_incidents(remote_kind)
@@ -401,11 +427,13 @@ class SyncWorker:
         now = utcnow()
         out: list[ItemView] = []
         with self.store.read_connection() as c:
-            failed = dict(c.execute(_LANE_FAILED, {"p_backend": backend}).all())
+            # Newest first, so each incident (or maintenance window) ends up held by its earliest failure.
+            failed = {hold_key(inc, {"maintenance_id": mid}): item_id
+                      for inc, item_id, mid in c.execute(_LANE_FAILED, {"p_backend": backend})}  # fmt: skip
             rows = c.execute(_LANE_PENDING, {"p_backend": backend, "p_limit": limit + len(failed) * 4 + 8})
             for row in rows:
                 view = item_view(row, row[-1])
-                blocker = failed.get(view.incident_id)
+                blocker = failed.get(hold_key(view.incident_id, view.payload))
                 if blocker is not None and blocker < view.id:
                     continue
                 if view.next_attempt_at is not None and view.next_attempt_at > now:
@@ -653,11 +681,7 @@ class SyncWorker:
                 c.execute(update(B).where(B.c.backend == name).values(last_pull_at=utcnow()))
         self._last_pull = time.monotonic()
         if written:
-            self._emit(
-                SyncEvent(
-                    "pulled", None, None, f"{written} change(s) from the backends added to the timeline."
-                )
-            )
+            self._emit(SyncEvent("pulled", None, None, f"{written} change(s) brought in from the backends."))
         return written
 
     def _apply_pull(self, backend: str, result) -> int:
@@ -696,6 +720,16 @@ class SyncWorker:
             self._publish("timeline", ev.incident_id, (effects[-1] if effects else entry).seq)
             if effects:
                 self._publish("incident", ev.incident_id, None)
+        if result.maintenances:
+            from services.maintenance import apply_remote_maintenance
+
+            changed = 0
+            for remote in result.maintenances:
+                with self.store.write_connection() as c:
+                    changed += apply_remote_maintenance(c, backend, label, remote, self._entry_now())
+            if changed:
+                self._publish("maintenance", None, None)
+            written += changed
         if result.link_states:
             with self.store.write_connection() as c:
                 for (kind, rid), state in result.link_states.items():

@@ -1,9 +1,11 @@
-"""Statuspage v1 on loopback: pages, components, incidents with their updates (also at `.json` paths)."""
+"""Statuspage v1 on loopback: pages, components, incidents with their updates (also at `.json` paths),
+and scheduled maintenances (incidents with scheduled_for/until) with their lists and auto-transitions."""
 
 from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime
 
 from tests.fakes.openapi import RequestInvalid, SpecValidator
 from tests.fakes.server import FakeServer, Reply, now_iso
@@ -11,6 +13,27 @@ from tests.fakes.server import FakeServer, Reply, now_iso
 API_KEY = "sp-test-key-0001"
 PAGE = "pg1abc"
 _SPEC = None
+MAINTENANCE_FLAGS = (
+    "scheduled_remind_prior",
+    "scheduled_auto_in_progress",
+    "scheduled_auto_completed",
+    "auto_transition_to_maintenance_state",
+    "auto_transition_to_operational_state",
+    "auto_transition_deliver_notifications_at_start",
+    "auto_transition_deliver_notifications_at_end",
+)
+# Statuspage's own words when a maintenance moves by itself.
+AUTO_IN_PROGRESS = "Scheduled maintenance is currently in progress. We will provide updates as necessary."
+AUTO_COMPLETED = "The scheduled maintenance has been completed."
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _stamp(value: datetime) -> str:
+    """The form Statuspage answers with: milliseconds and a Z."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _spec():
@@ -72,9 +95,29 @@ class FakeStatuspage(FakeServer):
                         or any(q in u["body"].lower() for u in i["incident_updates"])]  # fmt: skip
                 return Reply(200, rows[: int((query.get("limit") or ["100"])[0])])
             if rest == ["incidents", "unresolved"] and method == "GET":
-                return Reply(
-                    200, [i for i in self.incidents.values() if i["status"] not in ("resolved", "completed")]
-                )
+                return Reply(200, [i for i in self.incidents.values()
+                                   if not i.get("scheduled_for") and i["status"] not in ("resolved", "completed")])  # fmt: skip
+            if (
+                len(rest) == 2
+                and rest[0] == "incidents"
+                and rest[1] in self.MAINTENANCE_LISTS
+                and method == "GET"
+            ):
+                rows = [i for i in self.incidents.values() if self.MAINTENANCE_LISTS[rest[1]](i)]
+                page = int((query.get("page") or ["1"])[0])
+                per = int((query.get("per_page") or ["100"])[0])
+                return Reply(200, rows[(page - 1) * per : page * per])
+            if (len(rest) == 4 and rest[0] == "incidents" and rest[2] == "incident_updates"
+                    and method in ("PATCH", "PUT")):  # fmt: skip
+                inc = self.incidents.get(rest[1])
+                upd = next((u for u in (inc or {}).get("incident_updates", []) if u["id"] == rest[3]), None)
+                if upd is None:
+                    return Reply(404, {"message": "The incident update could not be found"})
+                for key in ("body", "display_at", "deliver_notifications"):
+                    if key in data["incident_update"]:
+                        upd[key] = data["incident_update"][key]
+                upd["updated_at"] = now_iso()
+                return Reply(200, upd)
             if len(rest) == 2 and rest[0] == "incidents":
                 inc = self.incidents.get(rest[1])
                 if inc is None:
@@ -84,6 +127,34 @@ class FakeStatuspage(FakeServer):
                 if method in ("PATCH", "PUT"):
                     return self._update(inc, data["incident"])
         return Reply(404, {"message": f"fake has no {method} {path}"})
+
+    # Which scheduled maintenances each list holds ("scheduled": announced and not started yet;
+    # "upcoming": those that start in the future; "active_maintenance": those under way).
+    MAINTENANCE_LISTS = {
+        "scheduled": lambda i: bool(i.get("scheduled_for")) and i["status"] == "scheduled",
+        "upcoming": lambda i: bool(i.get("scheduled_for")) and i["status"] == "scheduled"
+        and _when(i["scheduled_for"]) > datetime.now(UTC),
+        "active_maintenance": lambda i: bool(i.get("scheduled_for")) and i["status"] in ("in_progress", "verifying"),
+    }  # fmt: skip
+
+    def _check_schedule(self, inc: dict, spec: dict) -> str | None:
+        start = spec.get("scheduled_for", inc.get("scheduled_for"))
+        end = spec.get("scheduled_until", inc.get("scheduled_until"))
+        if start and end and _when(end) <= _when(start):
+            return "Scheduled until must be after scheduled for"
+        if bool(start) != bool(end):
+            return "Scheduled maintenances need both scheduled_for and scheduled_until"
+        return None
+
+    def _apply_schedule(self, inc: dict, spec: dict) -> None:
+        for key in ("scheduled_for", "scheduled_until"):
+            if key in spec:
+                inc[key] = _stamp(_when(spec[key]))
+        for key in MAINTENANCE_FLAGS:
+            if key in spec:
+                inc[key] = bool(spec[key])
+        if "component_ids" in spec:
+            inc["components"] = [dict(self.components[c]) for c in spec["component_ids"]]
 
     def _check_components(self, spec: dict) -> str | None:
         for cid in list(spec.get("components") or {}) + list(spec.get("component_ids") or []):
@@ -111,20 +182,30 @@ class FakeStatuspage(FakeServer):
         meta = spec.get("metadata") or {}
         if any(not isinstance(v, dict) for v in meta.values()):
             return Reply(422, {"message": "Metadata top level values must be objects"})
+        problem = self._check_schedule({}, spec)
+        if problem:
+            return Reply(422, {"message": problem})
         iid = f"inc{next(self._ids):05d}"
         inc = {"id": iid, "page_id": PAGE, "name": spec["name"], "status": spec.get("status", "investigating"),
                "impact": spec.get("impact_override", "none"), "impact_override": spec.get("impact_override"),
                "created_at": now_iso(), "updated_at": now_iso(), "metadata": meta, "shortlink": f"https://stspg.io/{iid}",
                "components": [self.components[c] for c in spec.get("component_ids") or []], "incident_updates": []}  # fmt: skip
+        if spec.get("scheduled_for"):
+            inc["impact"] = spec.get("impact_override", "maintenance")
+            inc["scheduled_for"] = inc["scheduled_until"] = None
+        self._apply_schedule(inc, spec)
         self._add_update(inc, inc["status"], spec.get("body", ""), spec.get("deliver_notifications", True))
         self._apply_components(spec)
         self.incidents[iid] = inc
         return Reply(201, inc)
 
     def _update(self, inc: dict, spec: dict) -> Reply:
-        problem = self._check_components(spec)
+        problem = self._check_components(spec) or self._check_schedule(inc, spec)
         if problem:
             return Reply(422, {"message": problem})
+        if "name" in spec:
+            inc["name"] = spec["name"]
+        self._apply_schedule(inc, spec)
         if "status" in spec:
             inc["status"] = spec["status"]
         if "impact_override" in spec:
@@ -160,3 +241,42 @@ class FakeStatuspage(FakeServer):
             inc = self.incidents[incident_id]
             inc["status"] = status
             return self._add_update(inc, status, body, True)
+
+    def maintenances(self) -> list[dict]:
+        with self.lock:
+            return [i for i in self.incidents.values() if i.get("scheduled_for")]
+
+    def run_scheduler(self, now: datetime) -> list[str]:
+        """What Statuspage does on its own as time passes: a maintenance set to start (or complete)
+        automatically does so at its scheduled time. Returns the ids of those that moved."""
+        moved = []
+        with self.lock:
+            for inc in self.incidents.values():
+                if not inc.get("scheduled_for"):
+                    continue
+                ids = [c["id"] for c in inc.get("components") or []]
+                if (inc["status"] == "scheduled" and inc.get("scheduled_auto_in_progress")
+                        and _when(inc["scheduled_for"]) <= now):  # fmt: skip
+                    inc["status"] = "in_progress"
+                    self._add_update(inc, "in_progress", AUTO_IN_PROGRESS,
+                                     bool(inc.get("auto_transition_deliver_notifications_at_start")))  # fmt: skip
+                    if inc.get("auto_transition_to_maintenance_state"):
+                        self._apply_components({"components": dict.fromkeys(ids, "under_maintenance")})
+                    moved.append(inc["id"])
+                if (inc["status"] in ("in_progress", "verifying") and inc.get("scheduled_auto_completed")
+                        and _when(inc["scheduled_until"]) <= now):  # fmt: skip
+                    inc["status"] = "completed"
+                    self._add_update(inc, "completed", AUTO_COMPLETED,
+                                     bool(inc.get("auto_transition_deliver_notifications_at_end")))  # fmt: skip
+                    if inc.get("auto_transition_to_operational_state"):
+                        self._apply_components({"components": dict.fromkeys(ids, "operational")})
+                    if inc["id"] not in moved:
+                        moved.append(inc["id"])
+        return moved
+
+    def reschedule_as_person(
+        self, incident_id: str, scheduled_for: datetime, scheduled_until: datetime
+    ) -> None:
+        with self.lock:
+            inc = self.incidents[incident_id]
+            inc["scheduled_for"], inc["scheduled_until"] = _stamp(scheduled_for), _stamp(scheduled_until)

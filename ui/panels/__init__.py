@@ -25,6 +25,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.stakeholder_log",
     "ui.panels.sync",
     "ui.panels.charts",
+    "ui.panels.maintenance",
 )
 
 
