@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from app.cli_sync import SyncCommands  # sync commands: do_sync, do_backend
+from app.cli_sync import OnCallCommands, SyncCommands  # do_sync, do_backend, do_oncall
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
 from services.errors import SitrepError, ValidationError
@@ -303,7 +303,7 @@ def _authored() -> set[str]:
 
 
 # -- running -------------------------------------------------------------------------------
-class Cli(SyncCommands):
+class Cli(SyncCommands, OnCallCommands):
     def __init__(self, sitrep, args: argparse.Namespace, paths) -> None:
         self.s = sitrep
         self.a = args
