@@ -15,7 +15,18 @@ BOT_EMAIL = "sitrep-bot@example.com"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 # Upstream defect (specs/README): the POST /incidents example sends body.details as a string while
 # the schema says object; real PagerDuty takes the string, so the fake allows both.
-_PATCHES = {"/components/schemas/IncidentBody/properties/details": {"type": ["object", "string"]}}
+# Oncall.start/end are typed string and schedule a reference, yet a permanent on-call (someone named on
+# the policy itself) is described with null start/end and no schedule (schedule_ids[] takes "null" for
+# it), which is what PagerDuty sends: the fake sends nulls there, and its answers are checked so.
+_PATCHES = {
+    "/components/schemas/IncidentBody/properties/details": {"type": ["object", "string"]},
+    "/components/schemas/Oncall/properties/start": {"type": ["string", "null"], "format": "date-time"},
+    "/components/schemas/Oncall/properties/end": {"type": ["string", "null"], "format": "date-time"},
+    "/components/schemas/Oncall/properties/schedule": {"oneOf": [
+        {"$ref": "#/components/schemas/ScheduleReference"}, {"$ref": "#/components/schemas/V3ScheduleReference"},
+        {"type": "null"},
+    ]},
+}  # fmt: skip
 
 _REST = None
 _EVENTS = None
