@@ -319,15 +319,16 @@ class OnCallCommands:
         if not report.suggestions:
             print("  Nobody is on call for these escalation policies.")
         for sug in report.suggestions:
-            until = _when(sug.until) if sug.until else "no end"
+            if sug.until is None:
+                until = "no end"
+            else:
+                until = "until " + _when(sug.until) + (" (passed)" if sug.until <= self.s.now() else "")
             if sug.person is None:
                 who = "not in the directory"
             else:
                 who = f"@{sug.person.handle}" + (f", holds {', '.join(sug.holds)}" if sug.holds else "")
             where = f" [for {', '.join(sug.for_services)}]" if sug.for_services else ""
-            print(
-                f"  {sug.level_text:<3} {sug.name:<24} {sug.schedule_text:<26} until {until:<19}  {who}{where}"
-            )
+            print(f"  {sug.level_text:<3} {sug.name:<24} {sug.schedule_text:<26} {until:<25}  {who}{where}")
             if sug.also:
                 print(f"      also {'; '.join(sug.also)}")
         missing = [sug for sug in report.suggestions if sug.new_responder is not None and sug.email]

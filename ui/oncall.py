@@ -10,7 +10,7 @@ When PagerDuty is not set up, the button says so instead of asking.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -35,6 +35,18 @@ COLUMNS = ("Level", "Name", "Schedule", "Until", "In Sitrep")
 COL_LEVEL, COL_NAME, COL_SCHEDULE, COL_UNTIL, COL_DIRECTORY = range(len(COLUMNS))
 SuggestionRole = Qt.ItemDataRole.UserRole + 1
 VISIBLE_ROWS = 5
+
+
+class OnCallList(QTreeWidget):
+    """Enter picks the current person and goes no further: the dialog's default button must not
+    also fire (a half-filled handover would be submitted)."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
+            self.itemActivated.emit(self.currentItem(), max(self.currentColumn(), 0))
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
 
 class OnCallSection(QWidget):
@@ -62,7 +74,7 @@ class OnCallSection(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
-        self.list = QTreeWidget(self)
+        self.list = OnCallList(self)
         self.list.setObjectName("oncall-list")
         self.list.setAccessibleName("On call in PagerDuty")
         self.list.setHeaderLabels(COLUMNS)
@@ -187,7 +199,8 @@ class OnCallSection(QWidget):
         if sug.until is None:
             item.setText(COL_UNTIL, "no end")
         else:
-            item.setText(COL_UNTIL, f"{viewer_time(sug.until, now)} ({duration_text(sug.until - now)} left)")
+            left = "off call by now" if sug.until <= now else f"{duration_text(sug.until - now)} left"
+            item.setText(COL_UNTIL, f"{viewer_time(sug.until, now)} ({left})")
             item.setToolTip(COL_UNTIL, full_text(sug.until))
         if person is None:
             item.setText(COL_DIRECTORY, "not in the directory")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import keyring
 import pytest
@@ -306,3 +306,213 @@ def test_the_fakes_on_call_answers_follow_the_spec(on_call, clock):
         assert (
             client.get("/oncalls", params={"since": at, "until": "2026-03-13T00:00:00Z"}).status_code == 400
         )
+
+
+# -- the command line ------------------------------------------------------------------------------
+def test_sitrep_oncall_lists_who_is_on_call_and_adds_who_is_missing(secret_service, tmp_path, cli, fake_pd):
+    data = tmp_path / "data"
+    now = datetime.now(UTC)  # the CLI reads the wall clock
+    fake_pd.add_user("PDEE001", "Dee Patel", "Dee.Patel@Example.com", "Asia/Kolkata")
+    fake_pd.put_on_call(CHECKOUT_POLICY, 1, "PANA001", ("PSCH001", "Checkout primary"),
+                        now - timedelta(hours=1), now + timedelta(hours=8))  # fmt: skip
+    fake_pd.put_on_call(CHECKOUT_POLICY, 2, "PDEE001", ("PSCH002", "Checkout secondary"),
+                        now - timedelta(hours=1), now + timedelta(hours=20))  # fmt: skip
+    res = cli(data, "oncall")
+    assert res.returncode == 2 and res.stderr.startswith("sitrep: error: PagerDuty: set 'service_id'")
+    res = cli(data, "backend", "set", "pagerduty", "--url", fake_pd.url, "--set", "service_id=PSVC001",
+              "--set", "timeout_s=2", "--token-from-stdin", stdin=fpd.TOKEN + "\n")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert cli(data, "people", "add", "Ana Ruiz", "ana", "--email", "ana@example.com").returncode == 0
+    assert cli(data, "declare", "Checkout failing", "-s", "SEV1", "--service", "checkout").returncode == 0
+    assert cli(data, "role", "assign", "INC-0001", "IC", "ana").returncode == 0
+
+    res = cli(data, "oncall", "--incident", "INC-0001")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("On call in PagerDuty, as of ") and lines[0].endswith(
+        ": Checkout escalation (Checkout)"
+    )
+    assert lines[1].split()[:3] == ["L1", "Ana", "Ruiz"] and lines[1].endswith(
+        "@ana, holds Incident Commander"
+    )
+    assert lines[2].split()[:3] == ["L2", "Dee", "Patel"] and lines[2].endswith("not in the directory")
+    assert "Checkout secondary" in lines[2]
+    assert "`sitrep oncall --add EMAIL`" in lines[3] and "--add Dee.Patel@Example.com" in lines[3]
+
+    res = cli(data, "oncall", "--add", "dee.patel@example.com")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "Added Dee Patel (@dee.patel) to the responder directory.\n"
+    dee = [p for p in json.loads(cli(data, "people", "list", "--json").stdout) if p["handle"] == "dee.patel"]
+    assert dee and dee[0]["timezone"] == "Asia/Kolkata" and dee[0]["email"] == "Dee.Patel@Example.com"
+    res = cli(data, "oncall", "--add", "ana@example.com")
+    assert res.returncode == 2 and "already in the directory as @ana" in res.stderr
+    res = cli(data, "oncall", "--add", "nobody@example.com")
+    assert res.returncode == 3 and "Nobody with the e-mail nobody@example.com is on call" in res.stderr
+
+    doc = json.loads(cli(data, "oncall", "--incident", "INC-0001", "--json").stdout)
+    assert doc["from_cache"] is False and doc["problem"] is None
+    assert [(s["escalation_level"], s["person"]["handle"], s["holds"]) for s in doc["suggestions"]] == [
+        (1, "ana", ["Incident Commander"]),
+        (2, "dee.patel", []),
+    ]
+
+    # Offline: the last answer, said to be that, and when it was read.
+    fake_pd.stop()
+    res = cli(data, "oncall", "--incident", "INC-0001")
+    assert res.returncode == 0
+    assert (
+        res.stderr.startswith("sitrep: PagerDuty is unreachable (")
+        and "Showing the last known on-call, as of" in res.stderr
+    )
+    assert "@dee.patel" in res.stdout and "@ana, holds Incident Commander" in res.stdout
+    assert fpd.TOKEN not in (data / "config" / "oncall-cache.json").read_text()
+    # Never read for this data folder: nothing to fall back on.
+    other = tmp_path / "other"
+    cli(other, "backend", "set", "pagerduty", "--url", fake_pd.url, "--set", "service_id=PSVC001",
+        "--set", "timeout_s=2")  # fmt: skip
+    res = cli(other, "oncall")
+    assert res.returncode == 8 and res.stderr.startswith("sitrep: error: PagerDuty is unreachable (")
+    assert "Traceback" not in res.stderr
+
+
+# -- the console -----------------------------------------------------------------------------------
+@pytest.fixture
+def board(app, data_dir, incident, qtbot):
+    """The role board of the console on the incident, with the console's sync bridge."""
+    from tests.ui.console_kit import console_context, main_window
+    from ui.sync_support import sync_bridge
+
+    ctx = console_context(app, data_dir)
+    window = main_window(ctx, qtbot, "ui.panels.timeline", "ui.panels.roles")
+    window.show()
+    qtbot.waitExposed(window)
+    yield window.panels["roles"]
+    sync_bridge(ctx).tasks.wait()
+    ctx.notifier.close()
+
+
+def on_call_rows(section) -> list[tuple[str, ...]]:
+    from ui.oncall import COLUMNS
+
+    items = [section.list.topLevelItem(i) for i in range(section.list.topLevelItemCount())]
+    return [tuple(item.text(c) for c in range(len(COLUMNS))) for item in items]
+
+
+def test_the_assign_dialog_fills_the_responder_from_pagerduty_asked_off_the_gui_thread(
+    app, on_call, board, qtbot, clock
+):
+    from PySide6.QtCore import Qt
+
+    from ui.timefmt import viewer_time
+
+    configure_backends(app, pd=on_call)
+    dialog = board.open_assign()
+    section = dialog.on_call
+    assert dialog.role_id() == "DEPUTY" and section.isVisible() and not section.list.isVisible()
+
+    # PagerDuty takes its time: the click returns at once, the dialog says it is asking.
+    on_call.add_fault(kind="slow", delay=0.3, path="^/oncalls$")
+    qtbot.mouseClick(section.fetch_button, Qt.MouseButton.LeftButton)
+    assert section.status.text() == "Asking PagerDuty who is on call…"
+    assert not section.fetch_button.isEnabled() and section.list.topLevelItemCount() == 0
+    qtbot.waitUntil(lambda: section.list.topLevelItemCount() == 3)
+    assert section.list.isVisible() and section.fetch_button.isEnabled()
+    at = viewer_time(clock(), clock())
+    assert section.status.text() == f"As of {at}: Checkout escalation (Checkout)"
+    eight = viewer_time(clock() + timedelta(hours=8), clock())
+    assert on_call_rows(section) == [
+        (
+            "L1",
+            "Ana Ruiz",
+            "Checkout primary",
+            f"{eight} (8 h 00 min left)",
+            "@ana · holds Incident Commander",
+        ),
+        (
+            "L2",
+            "Dee Patel",
+            "Checkout secondary",
+            section.list.topLevelItem(1).text(3),
+            "not in the directory",
+        ),
+        ("L3", "Bo Chen", "on the policy directly", "no end", "not in the directory"),
+    ]
+    # Keyboard: from the button, Tab reaches the list, whose Enter picks (and does not submit the dialog).
+    section.fetch_button.setFocus()
+    dialog.focusNextPrevChild(True)
+    assert dialog.focusWidget() is section.list
+    assert section.pick_button.text() == "P&ick"
+    qtbot.keyClick(section.list, Qt.Key.Key_Return)
+    assert dialog.isVisible() and dialog.responder.handle() == "ana"
+    assert dialog.other_roles.text() == "Ana Ruiz also holds Incident Commander here."
+
+    # Someone PagerDuty pages but the directory lacks: one form, filled from PagerDuty, then picked.
+    section.select("Dee Patel")
+    assert section.pick_button.text() == "Add to directory and p&ick…"
+    qtbot.mouseClick(section.pick_button, Qt.MouseButton.LeftButton)
+    editor = dialog.editor
+    assert (editor.name.text(), editor.handle.text(), editor.email.text(), editor.timezone.currentText()) == (
+        "Dee Patel", "dee.patel", "Dee.Patel@Example.com", "Asia/Kolkata",
+    )  # fmt: skip
+    assert editor.submit()
+    assert dialog.responder.handle() == "dee.patel"
+    assert on_call_rows(section)[1][4] == "@dee.patel" and section.pick_button.text() == "P&ick"
+    assert dialog.submit()
+    holders = {h.role: h.person.handle for h in app.roles.holders(board.incident.id)}
+    assert holders == {"IC": "ana", "DEPUTY": "dee.patel"}
+    assert app.people.get("dee.patel").timezone == "Asia/Kolkata"
+
+
+def test_the_handover_dialog_shows_the_last_known_on_call_when_pagerduty_is_unreachable(
+    app, on_call, board, qtbot, clock
+):
+    from PySide6.QtCore import Qt
+
+    from ui.timefmt import viewer_time
+
+    configure_backends(app, pd=on_call)
+    first = board.handover_dialog("IC")
+    first.open()
+    qtbot.mouseClick(first.on_call.fetch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: first.on_call.list.topLevelItemCount() == 3)
+    first.reject()
+    asked_at = viewer_time(clock(), clock())
+
+    clock.advance(hours=9)  # Ana's shift is over by now, as far as the remembered answer says
+    on_call.stop()
+    dialog = board.handover_dialog("IC")
+    dialog.open()
+    section = dialog.on_call
+    qtbot.mouseClick(section.fetch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: section.list.topLevelItemCount() == 3)
+    assert section.status.text().startswith("PagerDuty is unreachable (")
+    assert section.status.text().endswith(f" Last known on-call, as of {asked_at}:")
+    assert on_call_rows(section)[0][3].endswith("(off call by now)")
+    section.select("Bo Chen")
+    qtbot.mouseClick(section.pick_button, Qt.MouseButton.LeftButton)
+    assert dialog.editor.handle.text() == "bo-2"  # @bo is the directory's Bob; this Bo gets another handle
+    dialog.editor.reject()
+
+
+def test_without_pagerduty_set_up_the_control_says_so_and_asks_nobody(app, fake_pd, board, qtbot):
+    from PySide6.QtCore import Qt
+
+    dialog = board.open_assign()
+    section = dialog.on_call
+    assert section.status.text() == "PagerDuty is not set up for on-call (Tools ▸ Backends…)."
+    assert "set 'service_id'" in section.fetch_button.toolTip()
+    qtbot.mouseClick(section.fetch_button, Qt.MouseButton.LeftButton)
+    assert section.status.text().startswith("PagerDuty: set 'service_id' (or 'escalation_policy_id')")
+    assert not section.list.isVisible() and fake_pd.requests == []
+
+
+def test_an_unreachable_pagerduty_with_nothing_remembered_is_said_in_the_dialog(app, on_call, board, qtbot):
+    from PySide6.QtCore import Qt
+
+    configure_backends(app, pd=on_call)
+    on_call.stop()
+    dialog = board.open_assign()
+    qtbot.mouseClick(dialog.on_call.fetch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.on_call.fetch_button.isEnabled())
+    assert dialog.on_call.status.text().startswith("PagerDuty is unreachable (")
+    assert not dialog.on_call.list.isVisible()

@@ -264,6 +264,7 @@ class _WithResponder(RoleChangeDialog):
     def pick_on_call(self, handle: str) -> None:
         self._load_people(select=handle)  # they may have been added since the dialog opened
         self.responder_error.show_error(None)
+        self._show_other_roles()  # the picker was filled with its signals held
         self.responder.setFocus()
 
     def add_on_call_person(self, suggestion) -> PersonEditor:
