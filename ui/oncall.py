@@ -9,10 +9,13 @@ When PagerDuty is not set up, the button says so instead of asking.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -26,12 +29,12 @@ from PySide6.QtWidgets import (
 from services.errors import SitrepError
 from services.sync.oncall import OnCallReport, OnCallSuggestion, on_call_inputs
 from services.views import PersonView
-from ui.fields import grow_to_fit
+from ui.fields import fit_screen
 from ui.sync_support import sync_bridge
 from ui.theme import error_style
-from ui.timefmt import duration_text, full_text, viewer_time
+from ui.timefmt import duration_text, full_text, viewer_time, viewer_zone
 
-COLUMNS = ("Level", "Name", "Schedule", "Until", "In Sitrep")
+COLUMNS = ("Level", "Name", "Schedule", "Until", "Directory")
 COL_LEVEL, COL_NAME, COL_SCHEDULE, COL_UNTIL, COL_DIRECTORY = range(len(COLUMNS))
 SuggestionRole = Qt.ItemDataRole.UserRole + 1
 VISIBLE_ROWS = 5
@@ -61,6 +64,7 @@ class OnCallSection(QWidget):
         self.incident_id = incident_id
         self.report: OnCallReport | None = None
         self.fetching = False
+        self._waiting_focus: set[QWidget | None] = set()
         self.added: dict[str, PersonView] = {}  # e-mail (lower case) -> added from here since the answer
         self.setObjectName("oncall-section")
 
@@ -127,6 +131,7 @@ class OnCallSection(QWidget):
         self.problem = sync.on_call_problem()
         if self.problem:
             self._say(self.problem, error=True)
+            self._refit_window()
             return
         try:  # local reads: the directory and the incident's holders, as they are now
             inputs = on_call_inputs(self.ctx.sitrep, self.incident_id)
@@ -134,7 +139,12 @@ class OnCallSection(QWidget):
             self._say(err.message, error=True)
             return
         self.fetching = True
+        # Where the focus is when the answer comes decides whether the list takes it: still where it
+        # was when asked (or where disabling the button pushed it), the person is waiting for the
+        # list; anywhere else, they moved on and typing is not interrupted.
+        self._waiting_focus = {self.window().focusWidget()}
         self.fetch_button.setEnabled(False)
+        self._waiting_focus.add(self.window().focusWidget())
         self._say("Asking PagerDuty who is on call…")
         sync_bridge(self.ctx).tasks.run(
             lambda: sync.on_call_suggestions(**inputs), self._answered, self._failed, owner=self
@@ -158,11 +168,16 @@ class OnCallSection(QWidget):
             )
         self.status.setToolTip(f"Read from PagerDuty at {full_text(report.as_of)}")
         self._fill(report)
+        if self.window().focusWidget() in self._waiting_focus:
+            (self.list if report.suggestions else self.fetch_button).setFocus()
 
     def _failed(self, message: str) -> None:
         self.fetching = False
         self.fetch_button.setEnabled(True)
         self._say(message, error=True)
+        self._refit_window()
+        if self.window().focusWidget() in self._waiting_focus:
+            self.fetch_button.setFocus()
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
@@ -180,27 +195,53 @@ class OnCallSection(QWidget):
         self.list.setVisible(shown)
         self.pick_button.setVisible(shown)
         if shown:
-            rows = min(len(report.suggestions), VISIBLE_ROWS)
-            row_height = self.list.sizeHintForRow(0) if self.list.topLevelItemCount() else 20
-            frame = 2 * self.list.frameWidth() + self.list.header().sizeHint().height()
-            self.list.setFixedHeight(frame + row_height * rows + 2)
+            self._fit_list(len(report.suggestions))
             self.list.setCurrentItem(self.list.topLevelItem(0))
         self._update_pick_button()
-        grow_to_fit(self.window())
+        self._refit_window()
+
+    def _refit_window(self) -> None:
+        """Widen the dialog for the list, then make it as tall as its contents at that width (a status
+        line that wrapped in the narrow dialog takes one line now), within the screen."""
+        window = self.window()
+        lay = window.layout() if isinstance(window, QDialog) else None
+        if lay is None or not window.isVisible():
+            return
+        self.layout().activate()  # this section's new minimum first: the dialog's layout asks it
+        lay.activate()
+        width = max(window.width(), lay.totalMinimumSize().width())
+        window.resize(width, window.height())
+        lay.activate()  # the minimum height follows the new width: wrapped lines unwrap
+        height = lay.totalHeightForWidth(width) if lay.hasHeightForWidth() else -1
+        height = max(height, lay.totalMinimumSize().height())
+        size = fit_screen(window, width, height)
+        window.resize(size)
+
+    def _fit_list(self, count: int) -> None:
+        """Every column readable without scrolling sideways (the dialog widens, within the screen) and
+        up to VISIBLE_ROWS rows high; more scroll."""
+        header = self.list.header()
+        columns = sum(
+            max(self.list.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS))
+        )
+        frame = 2 * self.list.frameWidth()
+        scroll = self.list.verticalScrollBar().sizeHint().width() if count > VISIBLE_ROWS else 0
+        screen = self.screen().availableGeometry().width() if self.screen() else 1280
+        self.list.setMinimumWidth(min(columns + frame + scroll + 4, int(screen * 0.7)))
+        rows = min(count, VISIBLE_ROWS)
+        self.list.setFixedHeight(frame + header.sizeHint().height() + self.list.sizeHintForRow(0) * rows + 2)
 
     def _describe(self, item: QTreeWidgetItem, sug: OnCallSuggestion, now) -> None:
         person = self.person_of(sug)
         item.setText(COL_LEVEL, sug.level_text)
         item.setText(COL_NAME, sug.name)
-        item.setText(
-            COL_SCHEDULE,
-            sug.schedule_text + (f" · {', '.join(sug.for_services)}" if sug.for_services else ""),
-        )
+        where = f" · for {', '.join(sug.for_services)}" if sug.for_services else ""
+        item.setText(COL_SCHEDULE, sug.schedule_text + where)
         if sug.until is None:
             item.setText(COL_UNTIL, "no end")
         else:
             left = "off call by now" if sug.until <= now else f"{duration_text(sug.until - now)} left"
-            item.setText(COL_UNTIL, f"{viewer_time(sug.until, now)} ({left})")
+            item.setText(COL_UNTIL, f"{until_text(sug.until, now)} ({left})")
             item.setToolTip(COL_UNTIL, full_text(sug.until))
         if person is None:
             item.setText(COL_DIRECTORY, "not in the directory")
@@ -260,3 +301,13 @@ class OnCallSection(QWidget):
             if item.data(0, SuggestionRole) is sug:
                 self._describe(item, sug, now)
         self._update_pick_button()
+
+
+def until_text(until: datetime, now: datetime) -> str:
+    """When a shift ends, on the viewer's clock: '22:20' today, 'Sat 10:20' this week, else the date."""
+    local, today = until.astimezone(viewer_zone()), now.astimezone(viewer_zone()).date()
+    if local.date() == today:
+        return local.strftime("%H:%M")
+    if timedelta(0) < local.date() - today < timedelta(days=6):
+        return local.strftime("%a %H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")

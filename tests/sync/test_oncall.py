@@ -417,6 +417,7 @@ def test_the_assign_dialog_fills_the_responder_from_pagerduty_asked_off_the_gui_
     assert not section.fetch_button.isEnabled() and section.list.topLevelItemCount() == 0
     qtbot.waitUntil(lambda: section.list.topLevelItemCount() == 3)
     assert section.list.isVisible() and section.fetch_button.isEnabled()
+    assert dialog.focusWidget() is section.list  # the person asked and waited: the list is where they go
     at = viewer_time(clock(), clock())
     assert section.status.text() == f"As of {at}: Checkout escalation (Checkout)"
     eight = viewer_time(clock() + timedelta(hours=8), clock())
