@@ -94,7 +94,7 @@ class OnCallSection(QWidget):
         self.list.currentItemChanged.connect(lambda *_: self._update_pick_button())
         self.list.hide()
 
-        self.pick_button = QPushButton("P&ick", self)
+        self.pick_button = QPushButton("Pic&k", self)
         self.pick_button.setObjectName("oncall-pick")
         self.pick_button.setAutoDefault(False)
         self.pick_button.clicked.connect(lambda: self.pick(self.list.currentItem()))
@@ -266,7 +266,7 @@ class OnCallSection(QWidget):
         sug = item.data(0, SuggestionRole) if item is not None else None
         self.pick_button.setEnabled(sug is not None)
         self.pick_button.setText(
-            "P&ick" if sug is None or self.person_of(sug) else "Add to directory and p&ick…"
+            "Pic&k" if sug is None or self.person_of(sug) else "Add to directory and pic&k…"
         )
 
     def suggestions(self) -> list[OnCallSuggestion]:

@@ -442,14 +442,14 @@ def test_the_assign_dialog_fills_the_responder_from_pagerduty_asked_off_the_gui_
     section.fetch_button.setFocus()
     dialog.focusNextPrevChild(True)
     assert dialog.focusWidget() is section.list
-    assert section.pick_button.text() == "P&ick"
+    assert section.pick_button.text() == "Pic&k"
     qtbot.keyClick(section.list, Qt.Key.Key_Return)
     assert dialog.isVisible() and dialog.responder.handle() == "ana"
     assert dialog.other_roles.text() == "Ana Ruiz also holds Incident Commander here."
 
     # Someone PagerDuty pages but the directory lacks: one form, filled from PagerDuty, then picked.
     section.select("Dee Patel")
-    assert section.pick_button.text() == "Add to directory and p&ick…"
+    assert section.pick_button.text() == "Add to directory and pic&k…"
     qtbot.mouseClick(section.pick_button, Qt.MouseButton.LeftButton)
     editor = dialog.editor
     assert (editor.name.text(), editor.handle.text(), editor.email.text(), editor.timezone.currentText()) == (
@@ -457,7 +457,7 @@ def test_the_assign_dialog_fills_the_responder_from_pagerduty_asked_off_the_gui_
     )  # fmt: skip
     assert editor.submit()
     assert dialog.responder.handle() == "dee.patel"
-    assert on_call_rows(section)[1][4] == "@dee.patel" and section.pick_button.text() == "P&ick"
+    assert on_call_rows(section)[1][4] == "@dee.patel" and section.pick_button.text() == "Pic&k"
     assert dialog.submit()
     holders = {h.role: h.person.handle for h in app.roles.holders(board.incident.id)}
     assert holders == {"IC": "ana", "DEPUTY": "dee.patel"}
