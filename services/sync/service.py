@@ -135,6 +135,7 @@ class SyncService:
         self.queue = OutboxQueue(store, now, publish)
         self.writer = OutboxWriter(now)
         self.on_call_cache = OnCallCache(config_dir)
+        self._tls = None  # ssl.SSLContext for one-off requests, made on first use
         store.entry_hooks.append(self.writer)
         self.worker_options = dict(worker_options or {})
         self._secret_generation = 0
@@ -344,8 +345,14 @@ class SyncService:
         """An HTTP session for one blocking call a person asked for (not the worker's lanes)."""
         import httpx
 
+        if self._tls is None:
+            # What httpx.Client builds by default, made once: loading the CA bundle costs ~100 ms, which
+            # every on-call lookup a person waits on would pay again (measured: ~40 ms on loopback instead of ~130).
+            self._tls = httpx.create_ssl_context()
         timeout = float(adapter.setting("timeout_s") or 20.0)
-        with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))) as client:
+        with httpx.Client(
+            verify=self._tls, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        ) as client:
             yield Http(client, label=adapter.label, base_url=adapter.base_url(), headers=adapter.headers,
                        describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=Pacer(None),
                        rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip
