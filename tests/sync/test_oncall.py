@@ -193,6 +193,18 @@ def test_a_server_error_is_said_in_the_vendors_words(app, on_call, incident):
     assert err.value.message == "PagerDuty answered 500: injected failure; injected failure"
 
 
+def test_a_garbled_or_late_answer_is_said_not_raised(app, on_call, incident):
+    configure_backends(app, pd=on_call)
+    on_call.add_fault(path="^/oncalls$", kind="malformed")
+    with pytest.raises(OnCallUnavailable) as err:
+        app.sync.on_call_suggestions(**on_call_inputs(app))
+    assert err.value.message.startswith("PagerDuty answered 200 with a body that is not JSON")
+    on_call.add_fault(path="^/oncalls$", kind="timeout", delay=3)  # the backend's timeout_s is 1
+    with pytest.raises(OnCallUnavailable) as err:
+        app.sync.on_call_suggestions(**on_call_inputs(app))
+    assert err.value.message.startswith("PagerDuty did not answer in time")
+
+
 def test_offline_with_no_earlier_answer_says_pagerduty_is_unreachable(app, on_call, incident):
     configure_backends(app, pd=on_call)
     on_call.stop()
