@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli_maintenance import MaintenanceCommands  # do_maintenance
-from app.cli_sync import SyncCommands  # sync commands: do_sync, do_backend
+from app.cli_sync import OnCallCommands, SyncCommands  # do_sync, do_backend, do_oncall
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
 from services.errors import SitrepError, ValidationError
@@ -309,7 +309,7 @@ def _authored() -> set[str]:
 
 
 # -- running -------------------------------------------------------------------------------
-class Cli(SyncCommands, MaintenanceCommands):
+class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
     def __init__(self, sitrep, args: argparse.Namespace, paths) -> None:
         self.s = sitrep
         self.a = args

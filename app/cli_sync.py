@@ -79,6 +79,15 @@ def add_sync_commands(sub, cmd, with_json) -> None:
     r.add_argument("name", nargs="?", default="statuspage")
     r = with_json(bsub.add_parser("keyring", help="which keyring is in use and whether Sitrep can use it"))
 
+    sp = with_json(cmd("oncall", "who is on call in PagerDuty now, matched to the responder directory"))
+    sp.add_argument("--incident", help="also read the on-call of this incident's mapped services, and say "
+                    "who already holds a role in it")  # fmt: skip
+    sp.add_argument("--add", action="append", default=[], metavar="EMAIL",
+                    help="add this on-call person to the responder directory (repeatable)")  # fmt: skip
+    sp.add_argument("--add-missing", action="store_true",
+                    help="add every on-call person who is not in the directory yet")  # fmt: skip
+    sp.add_argument("--handle", help="the handle for the one person --add adds (default: from the e-mail)")
+
 
 def _when(value) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
@@ -294,6 +303,81 @@ class SyncCommands:
             )
             return 0
         return 2
+
+
+class OnCallCommands:
+    """`sitrep oncall`. Mixed into app.cli.Cli."""
+
+    def do_oncall(self) -> int:
+        from services.sync.oncall import on_call_inputs
+
+        a = self.a
+        if a.handle and (len(a.add) != 1 or a.add_missing):
+            raise ValidationError("--handle names the one person --add adds; give exactly one --add with it.")
+        report = self.s.sync.on_call_suggestions(**on_call_inputs(self.s, a.incident))
+        if report.from_cache:
+            print(f"sitrep: {report.problem} Showing the last known on-call, as of {_when(report.as_of)}.",
+                  file=sys.stderr)  # fmt: skip
+        elif report.problem:
+            print(f"sitrep: part of the on-call could not be read: {report.problem}", file=sys.stderr)
+        added = self._add_on_call(report, a.add, a.add_missing, a.handle) if (a.add or a.add_missing) else []
+        if a.json:
+            from app.cli import emit_json
+
+            emit_json({"as_of": report.as_of, "from_cache": report.from_cache, "problem": report.problem,
+                       "scopes": report.scopes, "suggestions": report.suggestions, "added": added})  # fmt: skip
+            return 0
+        if a.add or a.add_missing:
+            lines = [f"Added {p.name} (@{p.handle}) to the responder directory." for p in added]
+            print("\n".join(lines) or "Everyone on call is already in the responder directory.")
+            return 0
+        print(f"On call in PagerDuty, as of {_when(report.as_of)}: {report.scope_text() or '-'}")
+        if not report.suggestions:
+            print("  Nobody is on call for these escalation policies.")
+        for sug in report.suggestions:
+            if sug.until is None:
+                until = "no end"
+            else:
+                until = "until " + _when(sug.until) + (" (passed)" if sug.until <= self.s.now() else "")
+            if sug.person is None:
+                who = "not in the directory"
+            else:
+                who = f"@{sug.person.handle}" + (f", holds {', '.join(sug.holds)}" if sug.holds else "")
+            where = f" [for {', '.join(sug.for_services)}]" if sug.for_services else ""
+            print(f"  {sug.level_text:<3} {sug.name:<24} {sug.schedule_text:<26} {until:<25}  {who}{where}")
+            if sug.also:
+                print(f"      also {'; '.join(sug.also)}")
+        missing = [sug for sug in report.suggestions if sug.new_responder is not None and sug.email]
+        if missing:
+            print("Not in the directory yet? `sitrep oncall --add EMAIL` adds one "
+                  f"(e.g. --add {missing[0].email}), `--add-missing` adds them all.")  # fmt: skip
+        return 0
+
+    def _add_on_call(self, report, emails: list[str], everyone: bool, handle: str | None) -> list:
+        from services.errors import NotFound
+
+        wanted = []
+        by_email = {(sug.email or "").lower(): sug for sug in report.suggestions if sug.email}
+        for email in emails:
+            sug = by_email.get(email.strip().lower())
+            if sug is None:
+                raise NotFound(
+                    f"Nobody with the e-mail {email} is on call in PagerDuty (as of {_when(report.as_of)})."
+                )
+            if sug.person is not None:
+                raise ValidationError(f"{sug.name} is already in the directory as @{sug.person.handle}.")
+            wanted.append(sug)
+        if everyone:
+            wanted += [
+                sug for sug in report.suggestions if sug.new_responder is not None and sug not in wanted
+            ]
+        added = []
+        for sug in wanted:
+            new = sug.new_responder
+            added.append(
+                self.s.people.add(new.name, handle or new.handle, email=new.email, timezone=new.timezone)
+            )
+        return added
 
 
 def _item_line(i) -> str:

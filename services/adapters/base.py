@@ -314,6 +314,45 @@ class PullContext:
     now: datetime
 
 
+# -- on call (a backend with schedules offers `on_call(http, services=, at=)`) ---------------
+@dataclass(frozen=True)
+class OnCallScope:
+    """An escalation policy whose on-call was asked for, and why: the one Sitrep's incidents go to
+    (`for_services` empty), or the one behind a backend service the incident's services map to."""
+
+    escalation_policy_id: str
+    escalation_policy: str | None  # its name, when a service lookup told us
+    service_id: str | None  # None: the configured escalation_policy_id, no service in between
+    service_name: str | None
+    for_services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OnCallShift:
+    """One on-call entry: who, on which policy and level, from which schedule, until when."""
+
+    user_id: str
+    name: str
+    email: str | None
+    time_zone: str | None
+    escalation_policy_id: str
+    escalation_policy: str
+    escalation_level: int
+    schedule: str | None  # None: named on the policy itself, so on call whenever the policy is
+    start: datetime | None
+    until: datetime | None  # None: does not go off call
+
+
+@dataclass(frozen=True)
+class OnCallRoster:
+    """Who a backend says is on call for the scopes asked about. `problems` are parts that could not
+    be read (a mapped service the backend does not have) while the rest could."""
+
+    scopes: tuple[OnCallScope, ...]
+    shifts: tuple[OnCallShift, ...]
+    problems: tuple[str, ...] = ()
+
+
 # -- the interface -------------------------------------------------------------------------
 class Adapter(ABC):
     name: ClassVar[str]

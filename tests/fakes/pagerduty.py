@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime
 
 from tests.fakes.openapi import RequestInvalid, SpecValidator
 from tests.fakes.server import FakeServer, Reply, now_iso
@@ -14,7 +15,18 @@ BOT_EMAIL = "sitrep-bot@example.com"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 # Upstream defect (specs/README): the POST /incidents example sends body.details as a string while
 # the schema says object; real PagerDuty takes the string, so the fake allows both.
-_PATCHES = {"/components/schemas/IncidentBody/properties/details": {"type": ["object", "string"]}}
+# Oncall.start/end are typed string and schedule a reference, yet a permanent on-call (someone named on
+# the policy itself) is described with null start/end and no schedule (schedule_ids[] takes "null" for
+# it), which is what PagerDuty sends: the fake sends nulls there, and its answers are checked so.
+_PATCHES = {
+    "/components/schemas/IncidentBody/properties/details": {"type": ["object", "string"]},
+    "/components/schemas/Oncall/properties/start": {"type": ["string", "null"], "format": "date-time"},
+    "/components/schemas/Oncall/properties/end": {"type": ["string", "null"], "format": "date-time"},
+    "/components/schemas/Oncall/properties/schedule": {"oneOf": [
+        {"$ref": "#/components/schemas/ScheduleReference"}, {"$ref": "#/components/schemas/V3ScheduleReference"},
+        {"type": "null"},
+    ]},
+}  # fmt: skip
 
 _REST = None
 _EVENTS = None
@@ -36,11 +48,21 @@ class FakePagerDuty(FakeServer):
         self.rest, self.events_spec = _validators()
         self._ids = itertools.count(1)
         self.users = {
-            "PBOT001": {"id": "PBOT001", "email": BOT_EMAIL, "name": "Sitrep Bot"},
-            "PANA001": {"id": "PANA001", "email": "ana@example.com", "name": "Ana Ruiz"},
-            "PBO0001": {"id": "PBO0001", "email": "bo@example.com", "name": "Bo Chen"},
+            "PBOT001": {"id": "PBOT001", "email": BOT_EMAIL, "name": "Sitrep Bot", "time_zone": "Etc/UTC"},
+            "PANA001": {"id": "PANA001", "email": "ana@example.com", "name": "Ana Ruiz", "time_zone": "Europe/Madrid"},
+            "PBO0001": {"id": "PBO0001", "email": "bo@example.com", "name": "Bo Chen", "time_zone": "America/New_York"},
+        }  # fmt: skip
+        self.escalation_policies = {
+            "PEP0001": {"id": "PEP0001", "name": "Checkout escalation"},
+            "PEP0002": {"id": "PEP0002", "name": "Payments escalation"},
         }
-        self.services = {"PSVC001": {"id": "PSVC001", "name": "Checkout", "status": "active"}}
+        self.services = {
+            "PSVC001": {"id": "PSVC001", "name": "Checkout", "status": "active", "escalation_policy": "PEP0001"},
+            "PSVC002": {"id": "PSVC002", "name": "Payments", "status": "active", "escalation_policy": "PEP0002"},
+        }  # fmt: skip
+        # On-call entries: {policy, level, user, schedule: (id, name) | None, start, end} (datetimes or None).
+        self.oncalls: list[dict] = []
+        self.max_page = 100  # PagerDuty's largest page; a test lowers it to see paging
         self.priorities = [{"id": f"PPRI00{n}", "name": f"P{n}"} for n in range(1, 6)]
         self.incidents: dict[str, dict] = {}
         self.notes: dict[str, list[dict]] = {}
@@ -98,11 +120,102 @@ class FakePagerDuty(FakeServer):
             if parts[0] == "services" and len(parts) == 2:
                 svc = self.services.get(parts[1])
                 return (
-                    Reply(200, {"service": svc})
+                    Reply(200, {"service": self._service(svc)})
                     if svc
                     else Reply(404, {"error": {"code": 2100, "message": "Not Found"}})
                 )
+            if parts == ["oncalls"]:
+                return self._oncalls(query)
         return Reply(404, {"error": {"code": 2100, "message": f"fake has no {method} {path}"}})
+
+    def _service(self, svc: dict) -> dict:
+        policy = self.escalation_policies[svc["escalation_policy"]]
+        return {
+            **svc, "type": "service", "summary": svc["name"], "html_url": f"{self.url}/service-directory/{svc['id']}",
+            "escalation_policy": {"id": policy["id"], "type": "escalation_policy_reference", "summary": policy["name"],
+                                  "html_url": f"{self.url}/escalation_policies/{policy['id']}"},
+        }  # fmt: skip
+
+    def _oncalls(self, query: dict[str, list[str]]) -> Reply:
+        """GET /oncalls as the reference describes it: filters, the since/until window (default: now),
+        `earliest`, `include[]`, and classic offset/limit paging."""
+
+        def instant(name: str) -> datetime | None:
+            raw = (query.get(name) or [None])[0]
+            return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+
+        now = datetime.now(UTC)
+        since, until = instant("since") or now, instant("until") or now
+        if until < since:
+            return Reply(400, self.error_body(400, "until cannot be before since"))
+        limit = int((query.get("limit") or ["25"])[0])
+        offset = int((query.get("offset") or ["0"])[0])
+        if offset + limit > 10_000:
+            return Reply(400, self.error_body(400, "Offset must be less than 10000"))
+        limit = max(1, min(limit, self.max_page))
+        policies = set(query.get("escalation_policy_ids[]") or [])
+        users = set(query.get("user_ids[]") or [])
+        schedules = set(query.get("schedule_ids[]") or [])
+        rows = []
+        for oc in self.oncalls:
+            if policies and oc["policy"] not in policies or users and oc["user"] not in users:
+                continue
+            sched_id = oc["schedule"][0] if oc.get("schedule") else "null"
+            if schedules and sched_id not in schedules:
+                continue
+            if (oc.get("start") and oc["start"] > until) or (oc.get("end") and oc["end"] <= since):
+                continue
+            rows.append(oc)
+        rows.sort(
+            key=lambda oc: (oc["policy"], oc["level"], oc.get("start") or datetime.min.replace(tzinfo=UTC))
+        )
+        if (query.get("earliest") or ["false"])[0] == "true":
+            seen, first = set(), []
+            for oc in rows:
+                if (oc["policy"], oc["level"], oc["user"]) not in seen:
+                    seen.add((oc["policy"], oc["level"], oc["user"]))
+                    first.append(oc)
+            rows = first
+        include = set(query.get("include[]") or [])
+        page = [self._oncall(oc, include) for oc in rows[offset : offset + limit]]
+        total = len(rows) if (query.get("total") or ["false"])[0] == "true" else None
+        body = {
+            "oncalls": page,
+            "limit": limit,
+            "offset": offset,
+            "more": offset + limit < len(rows),
+            "total": total,
+        }
+        return Reply(200, body)
+
+    def _oncall(self, oc: dict, include: set[str]) -> dict:
+        user, policy = self.users[oc["user"]], self.escalation_policies[oc["policy"]]
+
+        def ref(kind: str, id_: str, name: str) -> dict:
+            return {"id": id_, "type": f"{kind}_reference", "summary": name, "self": f"{self.url}/{kind}s/{id_}",
+                    "html_url": f"{self.url}/{kind}s/{id_}"}  # fmt: skip
+
+        schedule = oc.get("schedule")
+        return {
+            "user": self._user(user) if "users" in include else ref("user", user["id"], user["name"]),
+            "escalation_policy": ({**policy, "type": "escalation_policy", "summary": policy["name"]}
+                                  if "escalation_policies" in include else ref("escalation_policy", policy["id"], policy["name"])),
+            "schedule": ref("schedule", schedule[0], schedule[1]) if schedule else None,
+            "escalation_level": oc["level"],
+            "start": _stamp(oc.get("start")),
+            "end": _stamp(oc.get("end")),
+        }  # fmt: skip
+
+    def put_on_call(self, policy: str, level: int, user: str, schedule: tuple[str, str] | None = None,
+                    start: datetime | None = None, end: datetime | None = None) -> None:  # fmt: skip
+        """Someone goes on call (for tests): `schedule` is (id, name); None start/end is "always"."""
+        with self.lock:
+            self.oncalls.append({"policy": policy, "level": level, "user": user, "schedule": schedule,
+                                 "start": start, "end": end})  # fmt: skip
+
+    def add_user(self, user_id: str, name: str, email: str, time_zone: str = "Etc/UTC") -> None:
+        with self.lock:
+            self.users[user_id] = {"id": user_id, "email": email, "name": name, "time_zone": time_zone}
 
     def _user(self, u: dict) -> dict:
         return {**u, "type": "user", "summary": u["name"]}
@@ -245,3 +358,7 @@ class FakePagerDuty(FakeServer):
             self.incidents[incident_id]["status"] = "acknowledged"
             who = self._user_by_email(email)
             self._log(incident_id, "acknowledge_log_entry", who, f"Acknowledged by {who['name']}.", at)
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None

@@ -33,6 +33,7 @@ from services.timeparse import parse_when
 from services.views import IncidentView, RoleHolding
 from ui.dialogs.people import PersonEditor
 from ui.fields import ErrorLabel, ResponderPicker, chain_tab_order, fit_screen, record_table
+from ui.oncall import OnCallSection
 from ui.role_models import RoleHistoryModel, brief_text
 from ui.timefmt import duration_text, viewer_time
 
@@ -203,6 +204,12 @@ class _WithResponder(RoleChangeDialog):
         self.other_roles.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.other_roles.hide()
         self._add_row(self.responder_label, holder, self.other_roles, self.responder_error)
+        self.on_call = OnCallSection(self.ctx, self.incident.id, self)
+        self.on_call.picked.connect(self.pick_on_call)
+        self.on_call.add_requested.connect(self.add_on_call_person)
+        # Only when a PagerDuty adapter is installed at all; a configured-or-not one says which it is.
+        self.on_call.setVisible("pagerduty" in self.ctx.sitrep.sync.available)
+        self.form.addRow("", self.on_call)
         self._load_people()
         self.responder.editTextChanged.connect(lambda _t: self.responder_error.show_error(None))
         self.responder.currentIndexChanged.connect(self._show_other_roles)
@@ -250,6 +257,32 @@ class _WithResponder(RoleChangeDialog):
             self.responder_error.show_error(None)
         self.responder.setFocus()
 
+    def on_call_tabs(self) -> tuple[QWidget, ...]:
+        """The on-call section's controls, in the order Tab visits them (hidden ones are skipped)."""
+        return (self.on_call.fetch_button, self.on_call.list, self.on_call.pick_button)
+
+    def pick_on_call(self, handle: str) -> None:
+        self._load_people(select=handle)  # they may have been added since the dialog opened
+        self.responder_error.show_error(None)
+        self._show_other_roles()  # the picker was filled with its signals held
+        self.responder.setFocus()
+
+    def add_on_call_person(self, suggestion) -> PersonEditor:
+        """The 'new responder' form filled from PagerDuty; saving it adds them and picks them here."""
+        editor = self.person_editor()
+        new = suggestion.new_responder
+        if new is not None:
+            editor.name.setText(new.name)
+            editor.handle.setText(new.handle)
+            editor.email.setText(new.email or "")
+            editor.set_timezone(new.timezone)
+        editor.accepted.connect(
+            lambda: editor.saved is not None and self.on_call.person_added(suggestion, editor.saved)
+        )
+        editor.open()
+        editor.handle.setFocus()  # the one field a person may want to change
+        return editor
+
     def chosen_handle(self) -> str | None:
         handle = self.responder.handle()
         if not handle:
@@ -274,7 +307,7 @@ class AssignDialog(_WithResponder):
         self.setObjectName("assign-dialog")
         self._build_responder()
         self._add_at_row()
-        self._order_tabs(self.responder, self.new_person)
+        self._order_tabs(self.responder, self.new_person, *self.on_call_tabs())
         self.responder.setFocus()
 
     def apply(self) -> str:
@@ -324,7 +357,7 @@ class HandoverDialog(_WithResponder):
             self.form.addRow(_column(edit, error))
             edit.textChanged.connect(lambda e=error: e.show_error(None))
         self._add_at_row()
-        self._order_tabs(self.responder, self.new_person, *self.brief.values())
+        self._order_tabs(self.responder, self.new_person, *self.on_call_tabs(), *self.brief.values())
         self._show_holder()
         fm = self.fontMetrics()
         self.resize(fit_screen(self, fm.horizontalAdvance("M") * 48, self.sizeHint().height()))
