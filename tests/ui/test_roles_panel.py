@@ -427,3 +427,31 @@ def test_a_refused_tick_is_said_in_the_status_bar_and_the_box_stays_empty(board,
     assert not board.checklist_model.setData(index, Qt.CheckState.Checked, Qt.ItemDataRole.CheckStateRole)
     assert board.checklist_model.data(index, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
     assert "Nobody holds Communications Lead" in window._status_label.text()
+
+
+def _mnemonics(dialog) -> list[str]:
+    """The Alt+letter of every label and button in a dialog (Qt's '&x'; '&&' is a literal '&')."""
+    from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel
+
+    keys = []
+    for w in (
+        dialog.findChildren(QLabel) + dialog.findChildren(QAbstractButton) + dialog.findChildren(QGroupBox)
+    ):
+        text = w.title() if isinstance(w, QGroupBox) else w.text()
+        text = text.replace("&&", "")
+        if "&" in text and text.index("&") + 1 < len(text):
+            keys.append(text[text.index("&") + 1].lower())
+    return keys
+
+
+@pytest.mark.parametrize("opener", ["open_assign", "open_handover"])
+def test_no_two_fields_of_a_role_dialog_share_an_alt_key(board, sitrep, incident, opener):
+    if opener == "open_handover":
+        sitrep.roles.assign(incident.id, "IC", "ana", author="tester")
+        board.select_role("IC")
+    dialog = getattr(board, opener)()
+    try:
+        keys = _mnemonics(dialog)
+        assert keys and len(keys) == len(set(keys)), sorted(keys)
+    finally:
+        dialog.reject()

@@ -181,7 +181,7 @@ class RoleChangeDialog(QDialog):
 class _WithResponder(RoleChangeDialog):
     """A dialog that names a responder, with a way to add one who is not in the directory yet."""
 
-    responder_label = "&Responder:"
+    responder_label = "R&esponder:"
 
     def _build_responder(self) -> None:
         self.responder = ResponderPicker(self)
