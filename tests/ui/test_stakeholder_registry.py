@@ -135,6 +135,14 @@ def test_add_edit_and_deactivate_a_stakeholder(dialog, sitrep, qtbot, run_cli):
     assert (edited.name, edited.phone, edited.timezone, edited.severities) == (
         "Legal on call (EMEA)", None, "Europe/Dublin", ("SEV2",))  # fmt: skip
 
+    # From the search box: part of a name, Enter edits the one it leaves selected; Down goes to the list.
+    qtbot.keyClicks(dialog.filter, "cloud")
+    assert handles(dialog.model) == ["cloudco"] and dialog.selected().handle == "cloudco"
+    qtbot.keyClick(dialog.filter, Qt.Key.Key_Return)
+    assert dialog.editor.stakeholder.handle == "cloudco" and dialog.editor.isVisible()
+    dialog.editor.reject()
+    dialog.filter.clear()
+    assert dialog.selected().handle == "cloudco"  # still selected once everyone is shown again
     # Deactivate: off the active list, still in the registry (and shown, marked), and back again.
     dialog.select("cloudco")
     assert dialog.active_button.text() == "&Deactivate"
@@ -192,7 +200,7 @@ def test_must_hear_narrows_to_the_incident(ctx, registry, sitrep, qtbot):
     ctx.selection.set(inc)
     d = StakeholderRegistryDialog(ctx)
     qtbot.addWidget(d)
-    assert d.must_hear.text() == f"Must hear about {inc.key}"
+    assert d.must_hear.text() == f"&Must hear about {inc.key}"
     d.must_hear.setChecked(True)
     assert set(handles(d.model)) == {"dpo", "cfo"}  # by type and by severity
     sitrep.comms.apply_escalation(

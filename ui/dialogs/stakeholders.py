@@ -435,6 +435,8 @@ class StakeholderEditor(ServiceDialog):
         self.handle.setText(sv.handle)
         # The handle is how the log and the command line name them; it is not renamed here.
         self.handle.setReadOnly(True)
+        self.handle.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the editor opens on the name
+        self.handle.setFrame(False)  # reads as a fixed value, not a box to type in
         self.handle.setToolTip("The handle names them in the record and on the command line; it stays.")
         self.name.setText(sv.name)
         self.kind.setCurrentIndex(max(self.kind.findData(sv.kind), 0))
@@ -520,16 +522,16 @@ class StakeholderRegistryDialog(QDialog):
         self.filter.setPlaceholderText("Find by name, handle, group, e-mail, phone, Slack or notes")
         self.filter.setClearButtonEnabled(True)
         self.filter.setAccessibleName("Find a stakeholder")
-        self.filter.textChanged.connect(lambda text: self.model.set_filter(text=text))
+        self.filter.textChanged.connect(lambda text: self._refilter(text=text))
         self.group_filter = QComboBox(self)
         self.group_filter.setObjectName("stakeholder-group-filter")
         self.group_filter.setAccessibleName("Show group")
         self.group_filter.currentIndexChanged.connect(
-            lambda _i: self.model.set_filter(group=self.group_filter.currentData())
+            lambda _i: self._refilter(group=self.group_filter.currentData())
         )
         self.show_inactive = QCheckBox("Show &inactive", self)
         self.show_inactive.setObjectName("stakeholder-show-inactive")
-        self.show_inactive.toggled.connect(lambda on: self.model.set_filter(inactive=on))
+        self.show_inactive.toggled.connect(lambda on: self._refilter(inactive=on))
         self.must_hear = QCheckBox(self)
         self.must_hear.setObjectName("stakeholder-must-hear")
         self.must_hear.toggled.connect(lambda _on: self._apply_must_hear())
@@ -539,15 +541,16 @@ class StakeholderRegistryDialog(QDialog):
         hh.setStretchLastSection(True)
         fm = self.fontMetrics()
         for col, sample in (
-            (COL_NAME, "Data Protection Authority desk"), (COL_HANDLE, "@legal-oncall"),
+            (COL_NAME, "Data Protection Authority"), (COL_HANDLE, "@legal-oncall"),
             (COL_GROUP, "Customer success (list)"), (COL_EMAIL, "alexandra@example.com"),
-            (COL_PHONE, "+44 20 7946 0000"), (COL_SLACK, "#legal-incidents"), (COL_TZ, "America/Los_Angeles"),
-            (COL_HEARS, "SEV1, SEV2, Data breach"), (COL_STATUS, "Inactive"),
+            (COL_PHONE, "+44 20 7946 0000"), (COL_SLACK, "#legal-incidents"), (COL_TZ, "America/New_York"),
+            (COL_HEARS, "SEV1, Data breach"), (COL_STATUS, "Inactive"),
         ):  # fmt: skip
             self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
         table_width = sum(self.view.columnWidth(c) for c in range(len(COLUMNS)))
         self.view.activated.connect(lambda idx: self.edit_stakeholder(self.model.stakeholder(idx.row())))
         self.view.installEventFilter(self)  # Enter edits (see eventFilter)
+        self.filter.installEventFilter(self)
         self.view.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
         self.count = QuietLabel("", self, wrap=False)
         self.count.setObjectName("stakeholder-count")
@@ -611,13 +614,15 @@ class StakeholderRegistryDialog(QDialog):
         self.resize(fit_screen(self, table_width + fm.averageCharWidth() * 6, fm.height() * 32))
 
     def eventFilter(self, obj, event) -> bool:
-        if (
-            obj is self.view
-            and event.type() == QEvent.Type.KeyPress
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        ):
-            self.edit_selected()
-            return True
+        if obj in (self.view, self.filter) and event.type() == QEvent.Type.KeyPress:
+            # Enter edits the selected stakeholder (from the list, or from the search box: type part of
+            # a name, Enter); Down leaves the search box for the list.
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.edit_selected()
+                return True
+            if obj is self.filter and event.key() == Qt.Key.Key_Down:
+                self.view.setFocus(Qt.FocusReason.TabFocusReason)
+                return True
         return super().eventFilter(obj, event)
 
     def _on_change(self, change: Change) -> None:
@@ -630,7 +635,7 @@ class StakeholderRegistryDialog(QDialog):
         self.incident = incident
         self.must_hear.setVisible(incident is not None)
         if incident is not None:
-            self.must_hear.setText(f"Must hear about {incident.key}")
+            self.must_hear.setText(f"&Must hear about {incident.key}")
             self.must_hear.setToolTip(
                 f"Only those who must hear about {incident.key}: by its severity ({incident.severity}), "
                 "its type, or the escalation path applied to it"
@@ -646,7 +651,17 @@ class StakeholderRegistryDialog(QDialog):
                 only = must_hear_handles(self.ctx, self.incident)
             except SitrepError as err:
                 self.error.show_error(err.message)
-        self.model.set_filter(only=only)
+        self._refilter(only=only)
+
+    def _refilter(self, **filters) -> None:
+        """Narrow the list, keeping the selected stakeholder selected while they are still shown (else
+        the first one), so Edit and Deactivate stay one key away."""
+        keep = self.selected()
+        self.model.set_filter(**filters)
+        if keep is not None and self.model.row_of(keep.handle) is not None:
+            self.select(keep.handle)
+        elif self.model.rowCount():
+            self.view.setCurrentIndex(self.model.index(0, 0))
 
     def reload(self) -> None:
         selected = self.selected()
@@ -801,6 +816,12 @@ class StakeholderPicker(QComboBox):
         self.setCurrentIndex(-1)
         self.setEditText("")
         self.blockSignals(False)
+        # The lists are as wide as their longest entry, not the box: names and groups are the point.
+        fm = self.fontMetrics()
+        widest = max((fm.horizontalAdvance(self.itemText(i)) for i in range(self.count())), default=0)
+        width = widest + fm.averageCharWidth() * 6
+        self.view().setMinimumWidth(width)
+        self.completer().popup().setMinimumWidth(width)
 
     def current_stakeholder(self) -> StakeholderView | None:
         """The chosen stakeholder; a typed '@handle', exact name, or a text only one entry contains."""

@@ -335,6 +335,9 @@ class EscalationDialog(ServiceDialog):
                 self,
             )
         )
+        lay.addStretch(
+            1
+        )  # a taller window than needed keeps its fields together, the space above the buttons
         if applied and all(rid in have for rid in path.clocks):
             self.ok_button.setEnabled(False)
             self.general_error.show_error("This escalation path is already applied; it has nothing to add.")
@@ -377,7 +380,9 @@ class StartClockDialog(ServiceDialog):
             self.choice.addItem(f"{rule.label} (not on this incident yet)", rule.id)
         index = self.choice.findData(chosen) if chosen else -1
         self.choice.setCurrentIndex(index if index >= 0 else 0)
-        self.rule_text = QuietLabel("", self)
+        # Two short lines rather than a wrapped paragraph: a dialog is sized before a wrapped label
+        # knows its width, and the third line of a wrap was cut off.
+        self.rule_text = QuietLabel("", self, wrap=False)
         self.rule_text.setObjectName("start-clock-rule")
         self.at = WhenEdit(ctx.sitrep.now, "at", self)
         self.at.setObjectName("start-clock-at")
@@ -436,7 +441,7 @@ class StartClockDialog(ServiceDialog):
             self.due.setText("")
             return
         where = f" · {rule.jurisdiction}" if rule.jurisdiction else ""
-        self.rule_text.setText(f"{rule.regime}{where} · notify {rule.recipient} · {rule.describe()}")
+        self.rule_text.setText(f"{rule.regime}{where} · notify {rule.recipient}\n{rule.describe()}")
         self.at_caption.setText("&When:" if rule.starts_on_awareness else "&Trigger at:")
         self.at.setToolTip(f"When: {rule.trigger_label}. " + self.at.toolTip().split(". ", 1)[-1])
         self.at.setPlaceholderText(f"now ({rule.trigger_label}); or 14:05, 2h ago")
@@ -476,7 +481,7 @@ class CloseClockDialog(ServiceDialog):
         self.incident = incident
         self.clocks = {c.rule_id: c for c in clocks if c.state in (ClockState.RUNNING, ClockState.AWAITING)}
         self.choice = _clock_combo(self, list(self.clocks.values()), chosen)
-        self.status = QuietLabel("", self)
+        self.status = QuietLabel("", self, wrap=False)
         self.status.setObjectName("close-clock-status")
         self.met = QRadioButton("Notice &made (met)", self)
         self.met.setObjectName("close-clock-met")
@@ -531,6 +536,10 @@ class CloseClockDialog(ServiceDialog):
         self.choice.currentIndexChanged.connect(self._update)
         self.met.toggled.connect(self._update)
         self.at.textChanged.connect(self._update)
+        self._tick = QTimer(self)  # the chosen clock's time left keeps counting while the form is open
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self._update)
+        self._tick.start()
         self._update()
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 84)
 
@@ -559,7 +568,9 @@ class CloseClockDialog(ServiceDialog):
             except SitrepError:
                 return
             if at > c.deadline_at:
-                self.late.setStyleSheet(f"color: {warning_color(self).name()};")
+                style = f"color: {warning_color(self).name()};"
+                if self.late.styleSheet() != style:  # once a second: re-polishing only when it changes
+                    self.late.setStyleSheet(style)
                 self.late.setText(
                     f"⚠ {duration_text(at - c.deadline_at)} after the deadline: the record will say LATE."
                 )
@@ -641,7 +652,7 @@ class RegulatoryPanel(QWidget):
         self.detail.setOpenLinks(False)
         split.addWidget(self.view)
         split.addWidget(self.detail)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
         lay.addWidget(split, 1)
         buttons = QHBoxLayout()

@@ -142,7 +142,7 @@ class ContactDialog(ServiceDialog):
                         self.audience, self.inbound, self.subject, self.content, self.at)  # fmt: skip
         self.reload_registry()
         ctx.notifier.changed.connect(self._on_change)
-        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 90)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 100)
 
     def _on_change(self, change: Change) -> None:
         if change.topic in ("stakeholders", "external"):
@@ -188,8 +188,9 @@ class ContactDialog(ServiceDialog):
         their = person_local_time(sv.timezone, self.ctx.sitrep.now())
         self.reach.setText(f"{sv.name}: {' · '.join(reach) or 'no contact details'} · their time {their}")
         self.reach.show()
-        self.picker.setCurrentIndex(-1)
-        self.picker.setEditText("")
+        # The picker keeps showing who was added: Enter after choosing from the completer both
+        # chooses and presses Return, and a second add of the same person changes nothing.
+        self.picker.choose(sv.handle)
 
     def apply(self) -> str:
         contact = ContactInput(
