@@ -47,7 +47,7 @@ from services.incidents import INCIDENT_TYPES
 from services.people import timezone_names
 from services.views import IncidentView
 from ui.fields import ErrorLabel, chain_tab_order, fit_screen, record_table
-from ui.forms import QuietLabel, ServiceDialog
+from ui.forms import QuietLabel, ServiceDialog, quiet_colour
 from ui.timefmt import person_local_time
 
 GROUP_LABELS = {
@@ -224,7 +224,7 @@ class StakeholdersModel(QAbstractTableModel):
                     "Hears only when an escalation path brings in their group")  # fmt: skip
             return self._text(sv, col) or None
         if role == Qt.ItemDataRole.ForegroundRole and not sv.active:
-            return QBrush(QColor("#8a8a90"))
+            return QBrush(QColor(quiet_colour(None)))
         return None
 
     @staticmethod

@@ -55,7 +55,7 @@ from services.errors import SitrepError
 from services.views import IncidentView
 from ui.dialogs.stakeholders import group_label
 from ui.fields import chain_tab_order, record_table
-from ui.forms import QuietLabel, ServiceDialog, WhenEdit
+from ui.forms import QuietLabel, ServiceDialog, WhenEdit, quiet_colour
 from ui.panels import PanelSpec
 from ui.severity import BREACH_COLOURS, MET_COLOURS, MET_LATE_COLOURS, WARNING_COLOURS, badge_style
 from ui.theme import warning_color
@@ -202,7 +202,7 @@ class RegulatoryClocksModel(QAbstractTableModel):
                 return QBrush(QColor(colours[0 if role == Qt.ItemDataRole.BackgroundRole else 1]))
             return None
         if role == Qt.ItemDataRole.ForegroundRole and c.state in (ClockState.WITHDRAWN, ClockState.AWAITING):
-            return QBrush(QColor("#8a8a90"))
+            return QBrush(QColor(quiet_colour(None)))
         return None
 
 
@@ -737,7 +737,7 @@ class RegulatoryPanel(QWidget):
     def _on_change(self, change: Change) -> None:
         if self.incident is None or change.incident_id not in (None, self.incident.id):
             return
-        if change.topic in ("comms", "external", "incident", "timeline", "stakeholders"):
+        if change.topic in ("comms", "external", "incident", "stakeholders"):
             self._soon.start()
 
     def jurisdiction(self, clock: RegClockView) -> str:
