@@ -242,6 +242,18 @@ def test_a_contact_is_logged_with_someone_picked_from_the_registry(
     qtbot.mouseClick(dlg.add_button, Qt.MouseButton.LeftButton)
     assert dlg.who.text() == "Data Protection Authority desk (@dpa), CloudCo escalation (@cloudco)"
     assert dlg.audience.currentData() == "regulators"  # the first pick set it; a second does not move it
+    # Someone not in the registry yet: added from the form, offered by the picker straight away.
+    qtbot.mouseClick(dlg.registry_button, Qt.MouseButton.LeftButton)
+    assert dlg.registry.isVisible() and dlg.registry.isModal()
+    editor = dlg.registry.stakeholder_editor(None)
+    editor.handle.setText("ico-duty")
+    editor.name.setText("ICO duty officer")
+    editor.group.setEditText("Regulators")
+    assert editor.submit()
+    dlg.registry.close()
+    qtbot.waitUntil(
+        lambda: any("@ico-duty" in dlg.picker.itemText(i) for i in range(dlg.picker.count())), timeout=3000
+    )
     dlg.channel.setCurrentText("phone")
     dlg.at.setText("10m ago")
     # Content is required: the refusal is under the content box, and nothing is logged.

@@ -594,11 +594,13 @@ class RegulatoryPanel(QWidget):
         self.incident: IncidentView | None = None
         self.dialog: ServiceDialog | None = None
         self.model = RegulatoryClocksModel(ctx.sitrep.now, self.jurisdiction, self)
+        self.indicator = RegulatoryIndicator(self.bring_forward, self)
         self._build()
-        self.indicator = RegulatoryIndicator(self.bring_forward)
         add_status = ctx.extras.get("add_status_widget")
         if add_status is not None:
-            add_status(self.indicator)
+            add_status(self.indicator)  # the status bar takes it over
+        else:  # standalone (tests): at the end of the panel's buttons
+            self.button_row.addWidget(self.indicator)
         self._register_commands()
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
@@ -675,6 +677,7 @@ class RegulatoryPanel(QWidget):
         for b in (self.start_button, self.met_button, self.withdraw_button):
             buttons.addWidget(b)
         buttons.addWidget(self.empty, 1)
+        self.button_row = buttons
         lay.addLayout(buttons)
         chain_tab_order(
             self.escalate_button, self.view, self.start_button, self.met_button, self.withdraw_button
@@ -880,8 +883,13 @@ class RegulatoryPanel(QWidget):
             self.ctx.status_message("Open an incident first (Ctrl+I).", error=True)
         return self.incident
 
-    def _open(self, dialog: ServiceDialog) -> ServiceDialog:
+    def _open(self, make: Callable[[], ServiceDialog]) -> ServiceDialog | None:
         """Window-modal and non-blocking: the countdowns keep running behind an open dialog."""
+        try:
+            dialog = make()  # reads the incident's path and clocks: the store may refuse
+        except SitrepError as err:
+            self.ctx.status_message(err.message, error=True)
+            return None
         self.dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._after_dialog)
@@ -922,7 +930,7 @@ class RegulatoryPanel(QWidget):
                 error=True,
             )
             return None
-        return self._open(EscalationDialog(self.ctx, inc, self._parent_window()))
+        return self._open(lambda: EscalationDialog(self.ctx, inc, self._parent_window()))
 
     def start_clock(self) -> StartClockDialog | None:
         inc = self._need_incident()
@@ -930,7 +938,9 @@ class RegulatoryPanel(QWidget):
             return None
         c = self.selected()
         chosen = c.rule_id if c is not None and c.state is ClockState.AWAITING else None
-        return self._open(StartClockDialog(self.ctx, inc, self.model.rows, chosen, self._parent_window()))
+        return self._open(
+            lambda: StartClockDialog(self.ctx, inc, self.model.rows, chosen, self._parent_window())
+        )
 
     def close_clock(self, outcome: str = "met") -> CloseClockDialog | None:
         inc = self._need_incident()
@@ -942,7 +952,7 @@ class RegulatoryPanel(QWidget):
         c = self.selected()
         chosen = c.rule_id if c is not None else None
         return self._open(
-            CloseClockDialog(self.ctx, inc, self.model.rows, chosen, outcome, self._parent_window())
+            lambda: CloseClockDialog(self.ctx, inc, self.model.rows, chosen, outcome, self._parent_window())
         )
 
     def shutdown(self) -> None:

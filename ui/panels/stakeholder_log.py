@@ -32,6 +32,7 @@ from services.views import IncidentView
 from ui.comms_models import ROW_ROLE, LogModel
 from ui.dialogs.stakeholders import (
     StakeholderPicker,
+    StakeholderRegistryDialog,
     audience_for,
     must_hear_handles,
     open_stakeholder_registry,
@@ -72,7 +73,7 @@ class ContactDialog(ServiceDialog):
         self.registry_button = QPushButton("Registry…", self)
         self.registry_button.setObjectName("contact-open-registry")
         self.registry_button.setToolTip("Add someone to the stakeholder registry, or correct their details")
-        self.registry_button.clicked.connect(lambda: open_stakeholder_registry(ctx, self))
+        self.registry_button.clicked.connect(self.open_registry)
         for b in (self.add_button, self.registry_button):
             b.setAutoDefault(False)
         self.reach = QuietLabel("", self)
@@ -147,6 +148,15 @@ class ContactDialog(ServiceDialog):
     def _on_change(self, change: Change) -> None:
         if change.topic in ("stakeholders", "external"):
             self.reload_registry()
+
+    def open_registry(self) -> StakeholderRegistryDialog:
+        """Its own registry, modal over this form: one shared with the window would sit behind this
+        window-modal form, where it could not be used. What is added there is offered here at once."""
+        registry = StakeholderRegistryDialog(self.ctx, self)
+        registry.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        registry.open()
+        self.registry = registry
+        return registry
 
     def reload_registry(self) -> None:
         try:
