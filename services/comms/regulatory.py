@@ -37,6 +37,7 @@ class ClockRule:
     business_day_zone: str = "UTC"
     backstop_hours: float | None = None
     notes: str = ""
+    jurisdiction: str = ""  # where the regime applies (EU, US...): what a commander scans for first
 
     @property
     def starts_on_awareness(self) -> bool:

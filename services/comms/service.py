@@ -1168,8 +1168,14 @@ class CommsService:
     # -- stakeholders ----------------------------------------------------------------------------------
     def add_stakeholder(self, handle: str, name: str, group: str, **kw: Any) -> StakeholderView:
         handle = (handle or "").strip().lstrip("@")
-        if not handle or not (name or "").strip():
-            raise ValidationError("A stakeholder needs a handle and a name.", field="handle")
+        if not handle:
+            raise ValidationError("Give the stakeholder a handle (e.g. legal-oncall).", field="handle")
+        if len(handle) > _STAKEHOLDER_LIMITS["handle"] or any(ch.isspace() for ch in handle):
+            raise ValidationError(
+                f"A handle is one word of at most {_STAKEHOLDER_LIMITS['handle']} characters "
+                "(letters, digits, '.', '_' or '-'), e.g. legal-oncall.",
+                field="handle",
+            )
         values = self._stakeholder_values({"name": name, "group": group, **kw})
         with self._store.transaction() as s:
             if s.execute(select(Stakeholder).where(Stakeholder.handle == handle)).scalars().first():
@@ -1216,6 +1222,18 @@ class CommsService:
         if unknown:
             raise ValidationError(f"Stakeholders have no '{sorted(unknown)[0]}'.")
         out = dict(kw)
+        if "name" in out:
+            out["name"] = str(out["name"] or "").strip()
+            if not out["name"]:
+                raise ValidationError("Give the stakeholder's name (a person or a list).", field="name")
+        for key in ("email", "phone", "slack"):
+            if key in out:
+                # An emptied field means "no such contact point", not an empty address.
+                out[key] = str(out[key] or "").strip() or None
+        for key, limit in _STAKEHOLDER_LIMITS.items():
+            value = out.get(key)
+            if isinstance(value, str) and len(value) > limit:
+                raise ValidationError(f"That is longer than {limit} characters.", field=key)
         if "kind" in out and out["kind"] not in ("person", "group"):
             raise ValidationError("A stakeholder is a person or a group.", field="kind")
         if "group" in out:
@@ -1225,6 +1243,7 @@ class CommsService:
                     f"Give the stakeholder's group (e.g. {', '.join(STAKEHOLDER_GROUPS[:5])}).", field="group"
                 )
         if "timezone" in out:
+            out["timezone"] = str(out["timezone"] or "").strip()
             _zone(out["timezone"])
         if out.get("email") and "@" not in out["email"]:
             raise ValidationError(f"'{out['email']}' is not an e-mail address.", field="email")
@@ -1362,12 +1381,10 @@ class CommsService:
                 s.add(clock)
             if clock.state != ClockState.AWAITING.value:
                 raise ValidationError(f"{rule.label} is already {ClockState(clock.state).label.lower()}.")
-            aware = (clock.rule or {}).get("aware_at")
-            aware_at = datetime.fromisoformat(aware) if aware else (inc.detected_at or inc.declared_at)
             clock.state, clock.trigger_at, clock.deadline_at = (
                 ClockState.RUNNING.value,
                 at,
-                rule.deadline(at, aware_at),
+                rule.deadline(at, _awareness(clock, inc)),
             )
             clock.updated_at, clock.note = now, note.strip()
             append_entry(s, inc.id, EntryKind.SYSTEM,
@@ -1378,6 +1395,15 @@ class CommsService:
         self._publish("comms", view.incident_id, None)
         return view
 
+    def clock_deadline(self, incident_ref: str, rule_id: str, at: datetime | None = None) -> datetime:
+        """The deadline `start_clock` would set if the trigger happened at `at` (now if None): for a
+        form that shows the due time while it is being filled in. Nothing is written."""
+        at = as_utc(at) if at else self._now()
+        rule = self.rules.rule(rule_id)
+        with self._store.read() as s:
+            inc = self._incident(s, incident_ref)
+            return rule.deadline(at, _awareness(_regulatory_clock(s, inc.id, rule_id), inc))
+
     def close_clock(self, incident_ref: str, rule_id: str, *, author: str, outcome: str = "met",
                     at: datetime | None = None, note: str = "") -> RegClockView:  # fmt: skip
         """The notice was made (met), or counsel judged the regime does not apply (withdrawn, with a note)."""
@@ -1386,6 +1412,8 @@ class CommsService:
         at = as_utc(at) if at else now
         if outcome not in ("met", "withdrawn"):
             raise ValidationError("A clock closes as met or withdrawn.")
+        if at > now:
+            raise ValidationError("A notice cannot be dated in the future.", field="at")
         if outcome == "withdrawn" and not note.strip():
             raise ValidationError("Say why this regime does not apply (counsel's call).", field="note")
         with self._store.transaction() as s:
@@ -1413,6 +1441,10 @@ def _ms(name: str):
     from models.enums import Milestone
 
     return Milestone(name)
+
+
+_STAKEHOLDER_LIMITS = {"handle": 80, "name": 200, "group": 40, "email": 254, "phone": 40, "slack": 120,
+                       "timezone": 64}  # fmt: skip
 
 
 def _who(name: str) -> str:
@@ -1455,6 +1487,13 @@ def _clean_recipients(recipients: dict[str, Any]) -> dict[str, Any]:
             f"Unknown recipient field '{sorted(unknown)[0]}' (email_to, email_cc, slack_channel)."
         )
     return out
+
+
+def _awareness(clock: RegulatoryClock | None, inc: Incident) -> datetime | None:
+    """When the organisation became aware, for a backstop deadline: as recorded when the escalation
+    path was applied, else the incident's detection (or declaration)."""
+    aware = ((clock.rule or {}) if clock is not None else {}).get("aware_at")
+    return datetime.fromisoformat(aware) if aware else (inc.detected_at or inc.declared_at)
 
 
 def _regulatory_clock(session, incident_id: str, rule_id: str) -> RegulatoryClock | None:

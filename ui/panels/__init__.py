@@ -23,6 +23,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.roles",
     "ui.panels.comms",
     "ui.panels.stakeholder_log",
+    "ui.panels.regulatory",
     "ui.panels.sync",
     "ui.panels.charts",
     "ui.panels.maintenance",

@@ -78,12 +78,27 @@ class CommsPanel(QWidget):
         self.reg_clocks = QLabel("", self)
         self.reg_clocks.setObjectName("comms-regulatory")
         self.reg_clocks.setWordWrap(True)
-        self.escalate_button = QPushButton("Apply escalation path", self)
+        self.escalate_button = QPushButton("Apply escalation path…", self)
+        self.escalate_button.setObjectName("comms-escalate")
         self.escalate_button.clicked.connect(self.apply_escalation)
         self.escalate_button.hide()
+        self.clocks_button = QPushButton("Regulatory clocks…", self)
+        self.clocks_button.setObjectName("comms-regulatory-clocks")
+        self.clocks_button.setToolTip(
+            "Each regulatory clock's deadline, and starting or closing one (Ctrl+Shift+G)"
+        )
+        self.clocks_button.clicked.connect(self.open_regulatory_clocks)
+        self.stakeholders_button = QPushButton("Stakeholders…", self)
+        self.stakeholders_button.setObjectName("comms-stakeholders")
+        self.stakeholders_button.setToolTip(
+            "The stakeholder registry: who must hear, and how to reach them (Ctrl+Shift+B)"
+        )
+        self.stakeholders_button.clicked.connect(self.open_stakeholders)
         top.addWidget(self.next_update)
         top.addWidget(self.reg_clocks, 1)
         top.addWidget(self.escalate_button)
+        top.addWidget(self.clocks_button)
+        top.addWidget(self.stakeholders_button)
         lay.addLayout(top)
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
@@ -607,8 +622,25 @@ class CommsPanel(QWidget):
         if ok:
             self._refresh_deliveries()
 
+    def open_stakeholders(self):
+        from ui.dialogs.stakeholders import open_stakeholder_registry
+
+        return open_stakeholder_registry(self.ctx, self.ctx.extras.get("main_window") or self.window())
+
+    def open_regulatory_clocks(self) -> None:
+        show = self.ctx.extras.get("regulatory_clocks")
+        if show is not None:
+            show()
+        else:
+            self.ctx.status_message("The regulatory clocks panel is not part of this console.", error=True)
+
     def apply_escalation(self) -> None:
         if self.incident is None:
+            return
+        # The regulatory clocks panel asks when the organisation became aware (backdatable) first.
+        escalate = self.ctx.extras.get("regulatory_escalate")
+        if escalate is not None:
+            escalate()
             return
         ok, clocks = run_action(
             self.ctx, self, self.comms.apply_escalation, self.incident.id, author=self.ctx.author

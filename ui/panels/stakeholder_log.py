@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -29,69 +28,189 @@ from PySide6.QtWidgets import (
 from services.comms.service import LOG_CHANNELS, ContactInput
 from services.core import Change
 from services.errors import SitrepError
-from services.timeparse import parse_when
 from services.views import IncidentView
 from ui.comms_models import ROW_ROLE, LogModel
+from ui.dialogs.stakeholders import (
+    StakeholderPicker,
+    StakeholderRegistryDialog,
+    audience_for,
+    must_hear_handles,
+    open_stakeholder_registry,
+    recipient_text,
+)
+from ui.fields import chain_tab_order
+from ui.forms import QuietLabel, ServiceDialog, WhenEdit
 from ui.operations import run_action
 from ui.panels import PanelSpec
+from ui.timefmt import person_local_time
 
 
-class ContactDialog(QDialog):
-    """Record a contact made outside Sitrep."""
+class ContactDialog(ServiceDialog):
+    """Record a contact made outside Sitrep ("phoned the regulator", "the vendor e-mailed us").
+
+    Who it was with is picked from the stakeholder registry (those who must hear about the incident
+    first), or typed for someone who is not in it.
+    """
+
+    ok_text = "Record contact"
 
     def __init__(self, ctx, incident: IncidentView, parent=None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, f"Record a contact — {incident.key}", parent)
+        self.setObjectName("dialog-contact")
         self.incident = incident
         self.row = None
-        self.setWindowTitle(f"Record a contact — {incident.key}")
-        form = QFormLayout(self)
+        self._audience_touched = False
+        comms = ctx.sitrep.comms
+        self.picker = StakeholderPicker(self)
+        self.picker.setObjectName("contact-stakeholder")
+        self.picker.setAccessibleName("Stakeholder from the registry")
+        self.picker.stakeholder_chosen.connect(self.add_stakeholder)
+        self.picker.lineEdit().returnPressed.connect(self._add_typed)
+        self.add_button = QPushButton("&Add", self)
+        self.add_button.setObjectName("contact-add-stakeholder")
+        self.add_button.setToolTip("Add the chosen stakeholder to 'With'")
+        self.add_button.clicked.connect(self._add_typed)
+        self.registry_button = QPushButton("Registry…", self)
+        self.registry_button.setObjectName("contact-open-registry")
+        self.registry_button.setToolTip("Add someone to the stakeholder registry, or correct their details")
+        self.registry_button.clicked.connect(self.open_registry)
+        for b in (self.add_button, self.registry_button):
+            b.setAutoDefault(False)
+        self.reach = QuietLabel("", self)
+        self.reach.setObjectName("contact-reach")
+        self.reach.hide()  # until someone is picked: then how to reach them and their time
+        self.who = QLineEdit(self)
+        self.who.setObjectName("contact-with")
+        self.who.setPlaceholderText("who, comma separated (picked from the registry, or typed)")
         self.channel = QComboBox(self)
+        self.channel.setObjectName("contact-channel")
         self.channel.addItems(list(LOG_CHANNELS))
         self.audience = QComboBox(self)
-        for aud in ctx.sitrep.comms.settings.audiences.values():
+        self.audience.setObjectName("contact-audience")
+        for aud in comms.settings.audiences.values():
             self.audience.addItem(aud.label, aud.id)
-        self.inbound = QCheckBox("They contacted us", self)
-        self.who = QLineEdit(self)
-        self.who.setPlaceholderText("who, comma separated")
+        self.audience.activated.connect(lambda _i: setattr(self, "_audience_touched", True))
+        self.inbound = QCheckBox("They &contacted us", self)
+        self.inbound.setObjectName("contact-inbound")
         self.subject = QLineEdit(self)
+        self.subject.setObjectName("contact-subject")
         self.content = QPlainTextEdit(self)
+        self.content.setObjectName("contact-content")
         self.content.setPlaceholderText("What was said or agreed")
-        self.at = QLineEdit(self)
-        self.at.setPlaceholderText("now, or 10:42, or -15m")
-        self.error = QLabel("", self)
-        self.error.setStyleSheet("color: #b00020;")
-        self.error.setWordWrap(True)
-        form.addRow("Channel", self.channel)
-        form.addRow("Audience", self.audience)
-        form.addRow("", self.inbound)
-        form.addRow("With", self.who)
-        form.addRow("Subject", self.subject)
-        form.addRow("Content", self.content)
-        form.addRow("When", self.at)
-        form.addRow(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        buttons.accepted.connect(self._save)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.content.setTabChangesFocus(True)
+        self.content.setMinimumHeight(self.fontMetrics().lineSpacing() * 5)
+        self.at = WhenEdit(ctx.sitrep.now, "occurred_at", self, placeholder="now, or 10:42, or 15m ago")
+        self.at.setObjectName("contact-at")
 
-    def _save(self) -> None:
+        picker_row = QHBoxLayout()
+        picker_row.addWidget(self.picker, 1)
+        picker_row.addWidget(self.add_button)
+        picker_row.addWidget(self.registry_button)
+        when_row = QHBoxLayout()
+        when_row.addWidget(self.at, 1)
+        when_row.addWidget(self.at.preview, 1)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        for caption, widget, fields, below in (
+            ("&Stakeholder:", picker_row, ("stakeholder",), self.reach),
+            ("&With:", self.who, ("recipients",), None),
+            ("C&hannel:", self.channel, ("channel",), None),
+            ("A&udience:", self.audience, ("audience",), None),
+            ("", self.inbound, ("direction",), None),
+            ("Su&bject:", self.subject, ("subject",), None),
+            ("C&ontent:", self.content, ("content",), None),
+            ("Whe&n:", when_row, ("occurred_at", "at"), None),
+        ):
+            focus = self.at if widget is when_row else (self.picker if widget is picker_row else widget)
+            column = QVBoxLayout()
+            column.setSpacing(2)
+            if isinstance(widget, QHBoxLayout):
+                column.addLayout(widget)
+            else:
+                column.addWidget(widget)
+            if below is not None:
+                column.addWidget(below)
+            column.addWidget(self.field_error(*fields, focus=focus))
+            label = QLabel(caption, self)
+            if caption:
+                label.setBuddy(focus)
+            form.addRow(label, column)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.general_error)
+        lay.addWidget(self.buttons)
+        chain_tab_order(self.picker, self.add_button, self.registry_button, self.who, self.channel,
+                        self.audience, self.inbound, self.subject, self.content, self.at)  # fmt: skip
+        self.reload_registry()
+        ctx.notifier.changed.connect(self._on_change)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 100)
+
+    def _on_change(self, change: Change) -> None:
+        if change.topic in ("stakeholders", "external"):
+            self.reload_registry()
+
+    def open_registry(self) -> StakeholderRegistryDialog:
+        """Its own registry, modal over this form: one shared with the window would sit behind this
+        window-modal form, where it could not be used. What is added there is offered here at once."""
+        registry = StakeholderRegistryDialog(self.ctx, self)
+        registry.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        registry.open()
+        self.registry = registry
+        return registry
+
+    def reload_registry(self) -> None:
         try:
-            at = (
-                parse_when(self.at.text(), now=self.ctx.sitrep.now(), field="at")
-                if self.at.text().strip()
-                else None
-            )
-            self.row = self.ctx.sitrep.comms.record_contact(self.incident.id, ContactInput(
-                self.channel.currentText(), self.audience.currentData(), self.content.toPlainText(),
-                recipients=self.who.text().split(","), direction="inbound" if self.inbound.isChecked() else "outbound",
-                subject=self.subject.text(), occurred_at=at), author=self.ctx.author)  # fmt: skip
+            rows = self.ctx.sitrep.comms.stakeholders()
+            must = must_hear_handles(self.ctx, self.incident)
         except SitrepError as err:
-            self.error.setText(err.message)
+            self.general_error.show_error(err.message)
             return
-        self.accept()
+        self.picker.set_stakeholders(rows, must)
+        if not rows:
+            self.picker.lineEdit().setPlaceholderText("The registry is empty: add people with Registry…")
+
+    def _add_typed(self) -> None:
+        sv = self.picker.current_stakeholder()
+        label = self._error_labels["stakeholder"]
+        if sv is None:
+            typed = self.picker.currentText().strip()
+            label.show_error(
+                f"Nobody in the registry matches '{typed}'. Type them under With, or add them with Registry…."
+                if typed
+                else "Choose a stakeholder from the list first."
+            )
+            return
+        self.add_stakeholder(sv)
+
+    def add_stakeholder(self, sv) -> None:
+        """Put a registry entry among the people the contact was with."""
+        self._error_labels["stakeholder"].show_error(None)
+        names = [n.strip() for n in self.who.text().split(",") if n.strip()]
+        entry = recipient_text(sv)
+        if entry not in names:
+            names.append(entry)
+        self.who.setText(", ".join(names))
+        audience = audience_for(sv.group, self.ctx.sitrep.comms.settings.audiences)
+        if audience and not self._audience_touched:
+            self.audience.setCurrentIndex(self.audience.findData(audience))
+            self._audience_touched = True  # the first pick decides; one more name does not move it
+        reach = [x for x in (sv.phone, sv.email, sv.slack) if x]
+        their = person_local_time(sv.timezone, self.ctx.sitrep.now())
+        self.reach.setText(f"{sv.name}: {' · '.join(reach) or 'no contact details'} · their time {their}")
+        self.reach.show()
+        # The picker keeps showing who was added: Enter after choosing from the completer both
+        # chooses and presses Return, and a second add of the same person changes nothing.
+        self.picker.choose(sv.handle)
+
+    def apply(self) -> str:
+        contact = ContactInput(
+            self.channel.currentText(), self.audience.currentData(), self.content.toPlainText(),
+            recipients=self.who.text().split(","), direction="inbound" if self.inbound.isChecked() else "outbound",
+            subject=self.subject.text(), occurred_at=self.at.value(),
+        )  # fmt: skip
+        self.row = self.ctx.sitrep.comms.record_contact(self.incident.id, contact, author=self.ctx.author)
+        self.result_value = self.row
+        return f"Logged the {self.row.channel} contact as #{self.row.seq}."
 
 
 class StakeholderLogPanel(QWidget):
@@ -105,7 +224,9 @@ class StakeholderLogPanel(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(250)
         self._debounce.timeout.connect(self.reload)
+        self.dialog = None
         self._build()
+        self._register_commands()
         ctx.notifier.changed.connect(self._on_change)
         self.set_incident(ctx.selection.current)
 
@@ -143,8 +264,16 @@ class StakeholderLogPanel(QWidget):
         bar.addWidget(self.all_incidents)
         bar.addWidget(self.count)
         self.contact_button = QPushButton("Record a contact…", self)
+        self.contact_button.setObjectName("stakeholder-log-record-contact")
         self.contact_button.clicked.connect(self.record_contact)
         bar.addWidget(self.contact_button)
+        self.registry_button = QPushButton("Registry…", self)
+        self.registry_button.setObjectName("stakeholder-log-registry")
+        self.registry_button.setToolTip(
+            "The stakeholder registry: who must hear, and how to reach them (Ctrl+Shift+B)"
+        )
+        self.registry_button.clicked.connect(self.open_registry)
+        bar.addWidget(self.registry_button)
         for fmt in ("csv", "json", "pdf"):
             b = QPushButton(f"Export {fmt.upper()}", self)
             b.clicked.connect(lambda _=False, f=fmt: self.export(f))
@@ -174,6 +303,7 @@ class StakeholderLogPanel(QWidget):
     def set_incident(self, incident: IncidentView | None) -> None:
         self.incident = incident
         self.contact_button.setEnabled(incident is not None)
+        self.contact_action.setEnabled(incident is not None)
         self.reload()
 
     def _on_change(self, change: Change) -> None:
@@ -216,13 +346,40 @@ class StakeholderLogPanel(QWidget):
         lines.append(r.content)
         self.detail.setPlainText("\n".join(lines))
 
-    def record_contact(self) -> None:
+    def record_contact(self) -> ContactDialog | None:
+        """Window-modal and non-blocking, like the header's dialogs: the clocks keep ticking behind it."""
         if self.incident is None:
-            return
-        dlg = ContactDialog(self.ctx, self.incident, self)
-        if dlg.exec() == QDialog.DialogCode.Accepted and dlg.row is not None:
-            self.ctx.status_message(f"Logged the {dlg.row.channel} contact as #{dlg.row.seq}.")
-            self.reload()
+            self.ctx.status_message("Open an incident first (Ctrl+I).", error=True)
+            return None
+        dialog = ContactDialog(self.ctx, self.incident, self.ctx.extras.get("main_window") or self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self.reload)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_registry(self):
+        return open_stakeholder_registry(self.ctx, self.ctx.extras.get("main_window") or self.window())
+
+    def _register_commands(self) -> None:
+        registry = QAction("Stakeholder registry…", self)
+        registry.setObjectName("act-stakeholder-registry")
+        registry.setShortcut(QKeySequence("Ctrl+Shift+B"))
+        registry.setToolTip(
+            "Who must hear about incidents, and how to reach them: list, add, edit, deactivate"
+        )
+        registry.triggered.connect(lambda _=False: self.open_registry())
+        self.contact_action = QAction("Record a stakeholder contact…", self)
+        self.contact_action.setObjectName("act-record-contact")
+        self.contact_action.setToolTip("A call, meeting or e-mail outside Sitrep, for the stakeholder log")
+        self.contact_action.triggered.connect(lambda _=False: self.record_contact())
+        add = self.ctx.extras.get("add_command")
+        if add is not None:
+            add(registry, "Tools")
+            add(self.contact_action, "Incident")
+        else:
+            self.addAction(registry)
+            self.addAction(self.contact_action)
 
     def export(self, fmt: str, path: str | None = None) -> bool:
         rows = self.model.rows
