@@ -32,6 +32,7 @@ INCIDENT_TYPES = (
     "service_outage",
     "degraded_performance",
     "security",
+    "ransomware",
     "data_breach",
     "data_loss",
     "vendor_outage",

@@ -121,7 +121,14 @@ class RegulatoryRules:
             self.clocks[cid] = rule
         esc = _load("escalation.toml", config_dir)
         self.paths: dict[str, EscalationPath] = {}
+        from services.incidents import INCIDENT_TYPES
+
         for tid, raw in (esc.get("type") or {}).items():
+            if tid not in INCIDENT_TYPES:
+                # A path for a type no incident can have would never apply, silently.
+                raise ValidationError(
+                    f"escalation.toml: '{tid}' is not an incident type; use one of: {', '.join(INCIDENT_TYPES)}."
+                )
             unknown = [c for c in raw.get("clocks", []) if c not in self.clocks]
             if unknown:
                 raise ValidationError(

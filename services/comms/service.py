@@ -350,7 +350,16 @@ class CommsService:
         """Read templates, settings and rules again (after the user edits their files)."""
         self._templates: TemplateLibrary | None = None
         self.settings = CommsSettings.load(self._config_dir)
-        self.rules = RegulatoryRules(self._config_dir)
+        self._rules: RegulatoryRules | None = None
+
+    @property
+    def rules(self) -> RegulatoryRules:
+        """Read on first use: a mistake in the user's regulatory.toml or escalation.toml is said (a
+        ValidationError naming the file) where the rules are needed, and does not stop the store,
+        the timeline or any other command from opening."""
+        if self._rules is None:
+            self._rules = RegulatoryRules(self._config_dir)
+        return self._rules
 
     @property
     def templates(self) -> TemplateLibrary:

@@ -189,3 +189,29 @@ def test_a_data_breach_starts_its_regulatory_clocks(app, clock):
         app.comms.close_clock(inc.key, "gdpr_sa", author="lee", outcome="withdrawn")
     text = app.comms.prefill(inc.key, "executive_summary")["regulatory_clocks"]
     assert "GDPR: notify the supervisory authority" in text and "NIS2: early warning" not in text
+
+
+@pytest.mark.parametrize("incident_type", ["security", "ransomware"])
+def test_security_incidents_have_an_escalation_path(app, incident_type):
+    """Every path in the shipped escalation.toml is for a type an incident can have (a path for a
+    type nobody can choose never applies, silently)."""
+    inc = app.incidents.declare("Encrypted file shares", "SEV1", author="lee", incident_type=incident_type)
+    path, _people, _applied = app.comms.escalation(inc.key)
+    assert path is not None and "legal" in path.groups and "nis2_early_warning" in path.clocks
+
+
+def test_an_escalation_path_for_an_unknown_incident_type_is_refused_with_the_file_named(tmp_path, clock):
+    from services.core import Sitrep
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "escalation.toml").write_text(
+        '[type.intrusion]\nlabel = "X"\ngroups = ["legal"]\nclocks = []\n'
+    )
+    app = Sitrep.open(f"sqlite:///{tmp_path / 's.db'}", config_dir=config, now=clock)
+    try:
+        inc = app.incidents.declare("X", "SEV2", author="lee")
+        with pytest.raises(ValidationError, match="escalation.toml: 'intrusion' is not an incident type"):
+            app.comms.escalation(inc.key)
+    finally:
+        app.close()

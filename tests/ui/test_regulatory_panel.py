@@ -231,3 +231,34 @@ def test_the_console_has_the_panel_and_its_commands(ctx, sitrep, breach, qtbot):
     window.panels["comms"].open_regulatory_clocks()
     assert not window.docks["regulatory"].isHidden()
     window.close()
+
+
+def test_a_broken_rules_file_is_said_in_the_panel_and_the_console_still_opens(data_dir, clock, qtbot):
+    from services.core import Sitrep
+
+    config = data_dir / "config"
+    config.mkdir(exist_ok=True)
+    (config / "escalation.toml").write_text(
+        '[type.intrusion]\nlabel = "X"\ngroups = ["legal"]\nclocks = []\n'
+    )
+    app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", config_dir=config, now=clock)
+    ctx = console_context(app, data_dir)
+    try:
+        inc = app.incidents.declare(
+            "Customer records exposed", "SEV1", author="tester", incident_type="data_breach"
+        )
+        window = main_window(ctx, qtbot)  # every panel, the regulatory one included
+        window.reload_incidents(select=inc.id)
+        panel = window.panels["regulatory"]
+        assert (
+            "cannot be read" in panel.review.text()
+            and "'intrusion' is not an incident type" in panel.review.text()
+        )
+        assert not panel.start_button.isEnabled()
+        assert window.panels["timeline"].model.rowCount() >= 1  # the rest of the console works
+        for p in window.panels.values():
+            if hasattr(p, "shutdown"):
+                p.shutdown()
+    finally:
+        ctx.notifier.close()
+        app.close()

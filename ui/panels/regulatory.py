@@ -619,10 +619,12 @@ class RegulatoryPanel(QWidget):
         self.review = QLabel(self)
         self.review.setObjectName("regulatory-review")
         self.review.setWordWrap(True)
-        self.review.setText(
-            f"⚖ Rules: {escape(self.comms.rules.review_status)}. Deadlines and triggers are a starting point "
-            "drawn from public summaries, not legal advice."
-        )
+        rules = self._rules()
+        if rules is not None:
+            self.review.setText(
+                f"⚖ Rules: {escape(rules.review_status)}. Deadlines and triggers are a starting point "
+                "drawn from public summaries, not legal advice."
+            )
         lay.addWidget(self.review)
         top = QHBoxLayout()
         self.path_label = QLabel(self)
@@ -743,10 +745,22 @@ class RegulatoryPanel(QWidget):
         if change.topic in ("comms", "external", "incident", "stakeholders"):
             self._soon.start()
 
+    def _rules(self):
+        """The regulatory rules, or None with the reason shown in the panel (a mistake in the user's
+        regulatory.toml or escalation.toml must not take the console down)."""
+        try:
+            return self.comms.rules
+        except SitrepError as err:
+            self.review.setTextFormat(Qt.TextFormat.PlainText)
+            self.review.setText(f"⚠ The regulatory rules cannot be read: {err.message}")
+            self.review.setStyleSheet("color: #d13438;")
+            return None
+
     def jurisdiction(self, clock: RegClockView) -> str:
         text = clock.rule.get("jurisdiction")
-        if not text:  # clocks started before the rules said where they apply
-            rule = self.comms.rules.clocks.get(clock.rule_id)
+        rules = self._rules() if not text else None
+        if rules is not None:  # clocks started before the rules said where they apply
+            rule = rules.clocks.get(clock.rule_id)
             text = rule.jurisdiction if rule is not None else ""
         return text or "—"
 
@@ -816,8 +830,10 @@ class RegulatoryPanel(QWidget):
         has = self.incident is not None
         open_clocks = any(x.state in (ClockState.RUNNING, ClockState.AWAITING) for x in self.model.rows)
         have = {x.rule_id for x in self.model.rows}
-        startable = any(x.state is ClockState.AWAITING for x in self.model.rows) or any(
-            rid not in have for rid in self.comms.rules.clocks
+        rules = self._rules()
+        startable = rules is not None and (
+            any(x.state is ClockState.AWAITING for x in self.model.rows)
+            or any(rid not in have for rid in rules.clocks)
         )
         self.start_button.setEnabled(has and startable)
         self.start_action.setEnabled(has and startable)
