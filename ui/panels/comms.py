@@ -61,7 +61,8 @@ class CommsPanel(QWidget):
         self._preview_timer.timeout.connect(self.refresh_preview)
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
-        self._tick.timeout.connect(self._update_clocks)
+        self._tick.timeout.connect(self._show_clocks)
+        self._clock_facts: tuple | None = None  # (next-update clock, regulatory clocks, path, applied)
         self._tick.start()
         self._build()
         ctx.notifier.changed.connect(self._on_change)
@@ -292,20 +293,29 @@ class CommsPanel(QWidget):
         self._update_clocks()
 
     def _update_clocks(self) -> None:
-        if self.incident is None:
-            self.next_update.setText("No incident")
+        """Read what the clock line shows (after a change or a new incident); the 1 s tick only
+        redraws the countdowns from it, so an open panel does not query the store every second."""
+        self._clock_facts = None
+        if self.incident is not None:
+            try:
+                inc = self.ctx.sitrep.incidents.get(self.incident.id)
+                clock = next((c for c in self.ctx.sitrep.clocks.clocks(inc) if c.id == "next_update"), None)
+                reg = self.comms.regulatory_clocks(inc.id)
+                path, _people, applied = self.comms.escalation(inc.id)
+            except SitrepError:
+                return
+            self._clock_facts = (clock, reg, path, applied)
+        self._show_clocks()
+
+    def _show_clocks(self) -> None:
+        if self.incident is None or self._clock_facts is None:
+            self.next_update.setText("No incident" if self.incident is None else "")
             self.next_update.setStyleSheet(OK_STYLE)
             self.reg_clocks.setText("")
             self.escalate_button.hide()
             return
+        clock, reg, path, applied = self._clock_facts
         now = self.ctx.sitrep.now()
-        try:
-            inc = self.ctx.sitrep.incidents.get(self.incident.id)
-            clock = next((c for c in self.ctx.sitrep.clocks.clocks(inc) if c.id == "next_update"), None)
-            reg = self.comms.regulatory_clocks(inc.id)
-            path, _people, applied = self.comms.escalation(inc.id)
-        except SitrepError:
-            return
         if clock is None:
             self.next_update.setText("No update cadence")
             self.next_update.setStyleSheet(OK_STYLE)
