@@ -37,6 +37,7 @@ from models.entities import (
     RegulatoryClock,
     RoleAssignment,
     Stakeholder,
+    TimelineEntry,
 )
 from models.enums import ClockState, EntryKind, MessageState, Status
 from models.types import as_utc, iso, utcnow
@@ -1412,6 +1413,43 @@ class CommsService:
         with self._store.read() as s:
             inc = self._incident(s, incident_ref)
             return rule.deadline(at, _awareness(_regulatory_clock(s, inc.id, rule_id), inc))
+
+    def record_overdue_clocks(self, incident_ref: str, *, author: str = "sitrep") -> list[RegClockView]:
+        """Write one clock-breach entry for each running regulatory clock whose deadline has passed with
+        no notice recorded: the record shows when a regulator's deadline was missed, not only a red
+        countdown on someone's screen. Once per clock and deadline, whoever checks first."""
+        now = self._now()
+        missed: list[RegClockView] = []
+        with self._store.transaction() as s:
+            inc = self._incident(s, incident_ref)
+            overdue = [v for v in self._clock_views(s, inc.id)
+                       if v.state is ClockState.RUNNING and v.deadline_at is not None and v.deadline_at < now]  # fmt: skip
+            if not overdue:
+                return []
+            recorded = {
+                (d.get("regulatory_clock"), d.get("due_at"))
+                for (d,) in s.execute(
+                    select(TimelineEntry.data).where(
+                        TimelineEntry.incident_id == inc.id,
+                        TimelineEntry.kind == EntryKind.CLOCK_BREACH.value,
+                    )
+                )
+                if d
+            }
+            for v in overdue:
+                due = iso(v.deadline_at)
+                if (v.rule_id, due) in recorded:
+                    continue
+                body = (f"Regulatory deadline passed: {v.label} was due {utc_text(v.deadline_at)} and no notice "
+                        f"is recorded. (Rules {self.rules.review_status}.)")  # fmt: skip
+                append_entry(s, inc.id, EntryKind.CLOCK_BREACH, body, author=_who(author), now=now,
+                             occurred_at=v.deadline_at,
+                             data={"sync": False, "regulatory_clock": v.rule_id, "action": "overdue", "due_at": due},
+                             hooks=self._store.entry_hooks)  # fmt: skip
+                missed.append(v)
+        if missed:
+            self._publish("timeline", inc.id, None)
+        return missed
 
     def close_clock(self, incident_ref: str, rule_id: str, *, author: str, outcome: str = "met",
                     at: datetime | None = None, note: str = "") -> RegClockView:  # fmt: skip

@@ -129,6 +129,17 @@ def test_escalate_count_down_start_and_close_clocks(panel, sitrep, breach, clock
     )
     assert panel.indicator.state == "overdue"
 
+    # ...and the missed deadline is on the record once, dated when it passed.
+    def breaches():
+        return [e for e in sitrep.timeline.entries(breach.id) if e.kind == "clock_breach"
+                and (e.data or {}).get("regulatory_clock") == NIS2_EARLY]  # fmt: skip
+
+    qtbot.waitUntil(lambda: len(breaches()) == 1, timeout=3000)
+    (missed,) = breaches()
+    assert missed.body.startswith("Regulatory deadline passed: NIS2: early warning was due")
+    assert missed.occurred_at == panel.model.clock(panel.model.row_of(NIS2_EARLY)).deadline_at
+    assert sitrep.comms.record_overdue_clocks(breach.id) == []  # another console, later: nothing twice
+
     # Start the waiting SEC clock: the materiality decision, 30 minutes ago. A future trigger is refused.
     panel.select(SEC)
     start = panel.start_clock()

@@ -595,6 +595,7 @@ class RegulatoryPanel(QWidget):
         self.dialog: ServiceDialog | None = None
         self.model = RegulatoryClocksModel(ctx.sitrep.now, self.jurisdiction, self)
         self.indicator = RegulatoryIndicator(self.bring_forward, self)
+        self._missed_seen: set[tuple[str, object]] = set()
         self._build()
         add_status = ctx.extras.get("add_status_widget")
         if add_status is not None:
@@ -888,10 +889,30 @@ class RegulatoryPanel(QWidget):
         running = [c for c in self.model.rows if c.state is ClockState.RUNNING and c.deadline_at is not None]
         urgent = min(running, key=lambda c: c.deadline_at, default=None)
         self.indicator.show_clock(urgent, now, len(running))
+        self._record_missed(running, now)
         colour = warning_color(self).name()
         style = f"color: {colour};"
         if self.review.styleSheet() != style:
             self.review.setStyleSheet(style)
+
+    def _record_missed(self, running: list[RegClockView], now) -> None:
+        """A deadline that passes while the console is open goes on the timeline once (the service
+        skips what another console or the CLI already recorded)."""
+        due = {(c.rule_id, c.deadline_at) for c in running if c.deadline_at < now} - self._missed_seen
+        if not due or self.incident is None or self.ctx.sitrep.read_only:
+            return
+        self._missed_seen |= due
+        try:
+            missed = self.comms.record_overdue_clocks(self.incident.id)
+        except SitrepError as err:
+            self._missed_seen -= due  # try again at the next tick that finds it
+            self.ctx.status_message(
+                f"A missed regulatory deadline could not be recorded: {err.message}", error=True
+            )
+            return
+        if missed:
+            names = ", ".join(c.label for c in missed)
+            self.ctx.status_message(f"{self.incident.key}: regulatory deadline passed: {names}.", error=True)
 
     # -- actions -----------------------------------------------------------------------------------
     def _need_incident(self) -> IncidentView | None:
