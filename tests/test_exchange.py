@@ -18,13 +18,18 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from whole_incident import run_with_services
 
-from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, Status
+from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, ClockState, MessageState, Status
+from services.comms.service import LOG_CHANNELS, ContactInput
+from services.comms.templates import TemplateLibrary
 from services.core import Sitrep
 from services.errors import ImportFailure, SitrepError
 from services.roles import HANDOVER_FIELDS
+from services.secrets import MemorySecrets
 from services.timeline import entry_digest
 
-TABLES = ("incidents", "timeline_entries", "role_assignments", "people")
+TABLES = ("incidents", "timeline_entries", "role_assignments", "people", "comms_messages", "comms_log",
+          "regulatory_clocks", "stakeholders", "sync_remote_links", "sync_outbox")  # fmt: skip
+SECTION_NOUNS = {"messages": "messages", "stakeholder_log": "stakeholder log lines"}
 
 
 def row_counts(db: Path) -> dict[str, int]:
@@ -57,18 +62,45 @@ def empty_db(memory_backed_dir: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def template_library() -> TemplateLibrary:
+    """The built-in message templates, compiled once: compiling them costs ~0.6 s, per store that drafts."""
+    return TemplateLibrary()
+
+
+class TickingClock(FakeClock):
+    """A FakeClock that, like a real one, never reads the same microsecond twice: records that change are
+    merged by their updated_at, and two changes of one message in the same microsecond cannot be ordered."""
+
+    def __call__(self) -> datetime:
+        self.value += timedelta(microseconds=1)
+        return self.value
+
+
 class Stores:
     """Fresh stores from the template, closed at the end."""
 
-    def __init__(self, template: Path, root: Path) -> None:
+    def __init__(self, template: Path, root: Path, library: TemplateLibrary | None = None) -> None:
         self.template, self.root, self.opened, self.n = template, root, [], 0
+        self.library = library
 
-    def new(self, clock=None) -> tuple[Sitrep, Path]:
+    def new(self, clock=None, *, comms: bool = False) -> tuple[Sitrep, Path]:
+        """comms: Slack configured (never reached: sending only queues) and 'ana' a configured approver."""
         self.n += 1
         path = self.root / f"s{self.n}.db"
         shutil.copyfile(self.template, path)
-        app = Sitrep.open(f"sqlite:///{path}", now=clock or FakeClock())
+        config = None
+        if comms:
+            config = self.root / f"config{self.n}"
+            config.mkdir()
+            (config / "comms.toml").write_text('[approval]\napprovers = ["ana"]\n', encoding="utf-8")
+        secrets = MemorySecrets({("slack", "webhook_url"): "http://127.0.0.1:9/never-reached"})
+        app = Sitrep.open(f"sqlite:///{path}", now=clock or FakeClock(), config_dir=config,
+                          sync_options={"secrets": secrets})  # fmt: skip
         self.opened.append(app)
+        if comms:
+            app.sync.configure("slack", {"enabled": True, "mode": "webhook", "url": "http://127.0.0.1:9/api"})
+            app.comms._templates = self.library  # read-only data, the same for every store
         return app, path
 
     def close(self) -> None:
@@ -89,13 +121,83 @@ texts = st.builds(
 )
 OPS = ["declare", "log", "log", "log", "status", "severity", "major", "milestone", "assign", "assign",
        "handover", "handover", "release", "person", "tick", "correct", "check", "details"]  # fmt: skip
+# Half the operations are these, so an example of a few steps often has messages, log lines and clocks.
+COMMS_OPS = ["stakeholder", "message", "message", "message", "submit", "approve", "reject", "edit", "send",
+             "contact", "contact", "escalate", "escalate", "reg_clock", "reg_clock"]  # fmt: skip
+# A new message is taken this far at once, so sent and approved ones are common, not a rare run of steps.
+MESSAGE_PATHS = {"draft": [], "pending_approval": ["submit"], "approved": ["approve"], "rejected": ["submit", "reject"],
+                 "sent": ["approve", "send"], "edited after approval": ["approve", "edit"]}  # fmt: skip
+STAKEHOLDERS = [("cfo", "Chief Financial Officer", "executives"), ("dpo", "Data Protection Officer", "legal"),
+                ("ico", "Information Commissioner's Office", "regulator")]  # fmt: skip
+
+
+def apply_random_comms_operation(app: Sitrep, clock: FakeClock, data, op: str, inc) -> str | None:
+    """Messages through their states, the stakeholder log, the registry, regulatory clocks."""
+    if op == "stakeholder":
+        handle, name, group = data.draw(st.sampled_from(STAKEHOLDERS), label="stakeholder")
+        app.comms.add_stakeholder(handle, name, group, email=f"{handle}@example.com", timezone="Europe/London",
+                                  severities=data.draw(st.lists(st.sampled_from(["SEV1", "SEV2"]), unique=True)))  # fmt: skip
+        return op
+    if op == "message":
+        symptom = data.draw(texts, label="symptom")
+        m = app.comms.draft(inc.id, "initial", author="bob", channels=["slack"], fields={"symptom": symptom})
+        goal = data.draw(st.sampled_from([*sorted(MESSAGE_PATHS), "sent"]), label="message goal")
+        for step in MESSAGE_PATHS[goal]:
+            clock.advance(seconds=data.draw(st.sampled_from([0, 30]), label="wait"))
+            act_on_message(app, data, step, m.ref)
+        return f"message {goal}"
+    if op == "contact":
+        app.comms.record_contact(inc.id, ContactInput(
+            channel=data.draw(st.sampled_from(LOG_CHANNELS)), audience=data.draw(st.sampled_from(["regulators", "vendors"])),
+            content=data.draw(texts), recipients=data.draw(st.lists(texts, max_size=2)),
+            direction=data.draw(st.sampled_from(["outbound", "inbound"])),
+            occurred_at=clock() - timedelta(minutes=data.draw(st.integers(0, 20), label="contact backdate")),
+        ), author="ana")  # fmt: skip
+        return op
+    if op == "escalate":
+        app.comms.apply_escalation(inc.id, author="ana")
+        return op
+    if op == "reg_clock":
+        clocks = [
+            c
+            for c in app.comms.regulatory_clocks(inc.id)
+            if c.state in (ClockState.AWAITING, ClockState.RUNNING)
+        ]
+        if not clocks:
+            return None
+        c = data.draw(st.sampled_from(clocks), label="regulatory clock")
+        if c.state is ClockState.AWAITING:
+            app.comms.start_clock(inc.id, c.rule_id, author="ana", note="counsel: material")
+            return "start clock"
+        outcome = data.draw(st.sampled_from(["met", "withdrawn"]), label="outcome")
+        app.comms.close_clock(inc.id, c.rule_id, author="ana", outcome=outcome, note="counsel's call")
+        return f"clock {outcome}"
+    messages = [m for m in app.comms.messages(inc.id) if m.state is not MessageState.SENT]
+    if not messages:
+        return None
+    act_on_message(app, data, op, data.draw(st.sampled_from(messages), label="message").ref)
+    return op
+
+
+def act_on_message(app: Sitrep, data, op: str, ref: str) -> None:
+    if op == "submit":
+        app.comms.submit(ref, author="bob")
+    elif op == "approve":
+        app.comms.approve(ref, approver="ana")
+    elif op == "reject":
+        app.comms.reject(ref, by="ana", comment=data.draw(texts))
+    elif op == "edit":
+        app.comms.edit(ref, author="bob", fields={"symptom": data.draw(texts)})
+    else:
+        app.comms.send(ref, author="bob")
 
 
 def apply_random_operation(app: Sitrep, clock: FakeClock, data) -> str | None:
     """One valid operation, chosen from what the current state allows; returns what it did, if anything."""
     clock.advance(seconds=data.draw(st.sampled_from([0, 1, 90, 600]), label="wait"))
     incidents = app.incidents.list()
-    op = data.draw(st.sampled_from(OPS if incidents else ["declare", "person"]), label="op")
+    ops = data.draw(st.sampled_from([OPS, COMMS_OPS]), label="area") if incidents else ["declare", "person"]
+    op = data.draw(st.sampled_from(ops), label="op")
     if op == "person":
         known = {p.handle for p in app.people.list()}
         free = [p for p in PEOPLE if p[1] not in known]
@@ -109,12 +211,17 @@ def apply_random_operation(app: Sitrep, clock: FakeClock, data) -> str | None:
             data.draw(texts, label="title"),
             data.draw(st.sampled_from(["SEV1", "SEV2", "SEV3", "SEV4"]), label="sev"),
             author="ana",
+            incident_type=data.draw(
+                st.sampled_from(["service_outage", "data_breach", "data_breach"]), label="type"
+            ),
             services=data.draw(st.lists(st.sampled_from(["checkout", "search", "auth"]), max_size=2)),
             detected_at=clock() - timedelta(minutes=data.draw(st.integers(0, 30), label="detected")),
             is_exercise=data.draw(st.booleans(), label="exercise"),
         )
         return "declare"
     inc = data.draw(st.sampled_from(incidents), label="incident")
+    if op in COMMS_OPS:
+        return apply_random_comms_operation(app, clock, data, op, inc)
     if op == "log":
         kind = data.draw(st.sampled_from(KINDS), label="kind")
         app.timeline.log(
@@ -196,14 +303,14 @@ def write(doc: dict, path: Path) -> Path:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_export_import_round_trips_and_is_idempotent(empty_db, memory_backed_dir, data):
-    stores = Stores(empty_db, Path(tempfile.mkdtemp(dir=memory_backed_dir)))
+def test_export_import_round_trips_and_is_idempotent(empty_db, memory_backed_dir, template_library, data):
+    stores = Stores(empty_db, Path(tempfile.mkdtemp(dir=memory_backed_dir)), template_library)
     try:
-        clock = FakeClock()
-        src, _ = stores.new(clock)
+        clock = TickingClock()
+        src, _ = stores.new(clock, comms=True)
         for name, handle, tz in data.draw(st.lists(st.sampled_from(PEOPLE), unique=True), label="directory"):
             src.people.add(name, handle, timezone=tz)
-        for _ in range(data.draw(st.integers(3, 15), label="steps")):
+        for _ in range(data.draw(st.integers(3, 20), label="steps")):
             try:
                 done = apply_random_operation(src, clock, data)
             except SitrepError:
@@ -216,6 +323,10 @@ def test_export_import_round_trips_and_is_idempotent(empty_db, memory_backed_dir
         report = dst.exchange.import_file(file1)
         assert sorted(report.created) == sorted(i["key"] for i in first["incidents"])
         assert report.entries_added == sum(len(i["timeline"]) for i in first["incidents"])
+        for key in ("messages", "stakeholder_log", "regulatory_clocks"):
+            assert report.records[key].added == sum(len(i[key]) for i in first["incidents"])
+            event(f"{key}: {'some' if report.records[key].added else 'none'}")
+        assert report.records["stakeholders"].added == len(first["stakeholders"])
         second = dst.exchange.export()
         assert without_stamp(second) == without_stamp(first)
         assert dst.integrity.verify().ok
