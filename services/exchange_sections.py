@@ -387,11 +387,12 @@ def read_section(c, section: Section, raw_rows: Any, where: str, index: FileInde
             seen = index.unique.setdefault((section.key, key), set())
             values = tuple(row[k] for k in key)
             if values in seen:
-                c.fail(rw, f"{' and '.join(key)} {', '.join(map(str, values))} appears twice")
+                named = [(k, v) for k, v in zip(key, values, strict=True) if k != "incident_id"]
+                c.fail(rw, " and ".join(f"{k} {v!r}" for k, v in named) + " appears twice")
             seen.add(values)
         for col, target in section.references():
             if row[col] is not None and not index.exists(target, row[col], incident_id):
-                c.fail(rw, f"'{col}' names {_what(target)} that is not in the file")
+                c.fail(rw, f"'{col}' names {_what(target)} that is not {_where_found(target, incident)}")
         if section.check is not None:
             ctx = RowContext(row, rw, incident, index.rows.setdefault(incident_id, {}),
                              lambda what, rw=rw: c.fail(rw, what))  # fmt: skip
@@ -404,6 +405,14 @@ def read_section(c, section: Section, raw_rows: Any, where: str, index: FileInde
             row, reason = broken
             c.fail(name, f"the hash chain is broken at {section.name_row(row)}: {reason}")
     return rows
+
+
+def _where_found(target: str, incident: dict[str, Any] | None) -> str:
+    if target in ("people", "incidents") or incident is None:
+        return "in the file"
+    if target == "timeline_entries":
+        return "in this incident's timeline"
+    return "among this incident's " + next(s.nouns[1] for s in SECTIONS if s.table.name == target)
 
 
 def _what(target: str) -> str:
