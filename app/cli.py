@@ -607,14 +607,13 @@ class Cli(SyncCommands):
             f"{len(report.people_added)} responders added",
         ]
         text = "Imported: " + ", ".join(parts)
-        from services.exchange_sections import SECTIONS
-
+        sections = self.s.exchange.sections
         added = [
-            f"{m.added} {sec.nouns[m.added != 1]}" for sec in SECTIONS if (m := report.records[sec.key]).added
+            f"{m.added} {sec.nouns[m.added != 1]}" for sec in sections if (m := report.records[sec.key]).added
         ]
         updated = [
             f"{m.updated} {sec.nouns[m.updated != 1]}"
-            for sec in SECTIONS
+            for sec in sections
             if (m := report.records[sec.key]).updated
         ]
         if added:

@@ -32,6 +32,7 @@ from services.exchange_sections import (
     STORE,
     FileIndex,
     Merged,
+    Section,
     merge_rows,
     read_rows,
     read_section,
@@ -62,7 +63,7 @@ class ImportReport:
     people_added: list[str] = field(default_factory=list)
     entries_added: int = 0
     # section key -> rows added and rows replaced by the file's later version
-    records: dict[str, Merged] = field(default_factory=lambda: {s.key: Merged() for s in SECTIONS})
+    records: dict[str, Merged] = field(default_factory=dict)
     refs_filled: list[str] = field(default_factory=list)  # incidents here that gain the file's external_ref
 
     @property
@@ -93,11 +94,19 @@ def _ts(value: datetime | None) -> str | None:
 
 
 class Exchange:
-    def __init__(self, store, catalog: Catalog, now: Callable[[], datetime], publish) -> None:
+    def __init__(
+        self,
+        store,
+        catalog: Catalog,
+        now: Callable[[], datetime],
+        publish,
+        sections: tuple[Section, ...] = SECTIONS,
+    ) -> None:
         self._store = store
         self._catalog = catalog
         self._now = now
         self._publish = publish
+        self.sections = sections  # the tables carried beyond incidents, timelines, roles and people
 
     # -- export --------------------------------------------------------------------------
     def export(self, refs: list[str] | None = None) -> dict[str, Any]:
@@ -113,7 +122,7 @@ class Exchange:
             ids = [inc.id for inc in incidents] if refs else None
             sections = {
                 sec.key: read_rows(s.connection(), sec, ids)
-                for sec in SECTIONS
+                for sec in self.sections
                 if sec.scope == INCIDENT or not refs or sec.in_named_export
             }
             for inc in incidents:
@@ -154,7 +163,7 @@ class Exchange:
                         }
                     )
                 d["roles"] = roles
-                for sec in SECTIONS:
+                for sec in self.sections:
                     if sec.scope == INCIDENT:
                         d[sec.key] = sections[sec.key].get(inc.id, [])
                 out_incidents.append(d)
@@ -171,7 +180,7 @@ class Exchange:
             "generator": f"sitrep {_version('sitrep') or 'dev'}",
             "people": people,
         }
-        for sec in SECTIONS:
+        for sec in self.sections:
             if sec.scope == STORE:
                 doc[sec.key] = sections[sec.key].get(None, []) if sec.key in sections else []
         doc["incidents"] = out_incidents
@@ -207,11 +216,11 @@ class Exchange:
         return self.import_document(doc, origin=str(path))
 
     def import_document(self, doc: Any, *, origin: str = "the import") -> ImportReport:
-        people, incidents, store_rows = _validate(doc, origin, self._catalog)
-        report = ImportReport()
+        people, incidents, store_rows = _validate(doc, origin, self._catalog, self.sections)
+        report = ImportReport(records={sec.key: Merged() for sec in self.sections})
         with self._store.transaction() as s:
             person_map = self._import_people(s, people, report)
-            store_sections = [sec for sec in SECTIONS if sec.scope == STORE]
+            store_sections = [sec for sec in self.sections if sec.scope == STORE]
             # Store records that refer to incidents go in after them; the others first.
             later = [sec for sec in store_sections if any(t != "people" for _, t in sec.references())]
             for sec in store_sections:
@@ -339,7 +348,7 @@ class Exchange:
             elif existing.ended_at is None and r["ended_at"] is not None:
                 existing.ended_at = r["ended_at"]
         s.flush()
-        for sec in SECTIONS:
+        for sec in self.sections:
             if sec.scope == INCIDENT:
                 self._merge(s, sec, d[sec.key], person_map, report, origin, local.key)
 
@@ -412,7 +421,7 @@ class _Check:
 
 
 def _validate(
-    doc: Any, origin: str, catalog: Catalog
+    doc: Any, origin: str, catalog: Catalog, sections: tuple[Section, ...]
 ) -> tuple[list[dict], list[dict], dict[str, list[dict]]]:
     """The file's people, incidents (each with its sections) and store sections, checked whole."""
     c = _Check(origin)
@@ -454,7 +463,7 @@ def _validate(
         handles.add(clean["handle"])
         people.append(clean)
     person_ids = {p["id"] for p in people}
-    index = FileIndex(people=person_ids)
+    index = FileIndex(sections=sections, people=person_ids)
     incidents = []
     seen_ids: set[str] = set()
     for i, d in enumerate(c.lst(doc.get("incidents"), "'incidents'")):
@@ -581,13 +590,13 @@ def _validate(
             c.fail(where, problem)
         index.incidents.add(inc["id"])
         index.entries[inc["id"]] = entry_ids
-        for sec in SECTIONS:
+        for sec in sections:
             if sec.scope == INCIDENT:
                 inc[sec.key] = read_section(c, sec, present(d, sec.key, sec.since), where, index, inc)
         incidents.append(inc)
     store_rows = {
         sec.key: read_section(c, sec, present(doc, sec.key, sec.since), "the file", index, None)
-        for sec in SECTIONS
+        for sec in sections
         if sec.scope == STORE
     }
     return people, incidents, store_rows

@@ -249,7 +249,6 @@ SECTIONS: tuple[Section, ...] = (
             order_by=("backend", "remote_kind", "remote_id"), check=_check_link,
             name_row=lambda r: f"the link to {r['backend']} {r['remote_kind']} {r['remote_id']}"),
 )  # fmt: skip
-BY_KEY = {s.key: s for s in SECTIONS}
 # Tables the exchange itself handles (services/exchange.py), which sections may refer to.
 CORE_TABLES = ("incidents", "timeline_entries", "role_assignments", "people")
 
@@ -288,6 +287,10 @@ def read_rows(
     stmt = select(t).order_by(*(t.c[n] for n in section.order_by))
     if section.scope == INCIDENT and incident_ids is not None:
         stmt = stmt.where(t.c.incident_id.in_(incident_ids))
+    elif incident_ids is not None:  # a store record that names an incident goes with that incident
+        for col, target in section.references():
+            if target == "incidents":
+                stmt = stmt.where(t.c[col].is_(None) | t.c[col].in_(incident_ids))
     out: dict[str | None, list[dict[str, Any]]] = {}
     for row in conn.execute(stmt).mappings():
         owner = row["incident_id"] if section.scope == INCIDENT else None
@@ -351,6 +354,7 @@ def read_value(c, raw: dict[str, Any], column, where: str, model) -> Any:
 class FileIndex:
     """What rows may refer to: ids the file holds, per incident and for the whole file."""
 
+    sections: tuple[Section, ...] = SECTIONS
     people: set[str] = field(default_factory=set)
     incidents: set[str] = field(default_factory=set)
     entries: dict[str, set[str]] = field(default_factory=dict)  # incident id -> its timeline's ids
@@ -365,7 +369,7 @@ class FileIndex:
         if target == "timeline_entries":
             scopes = [incident_id] if incident_id is not None else list(self.entries)
             return any(value in self.entries.get(i, ()) for i in scopes)
-        key = next(s.key for s in SECTIONS if s.table.name == target)
+        key = next(s.key for s in self.sections if s.table.name == target)
         scopes = [incident_id] if incident_id is not None else list(self.rows)
         return any(value in self.rows.get(i, {}).get(key, {}) for i in scopes)
 
@@ -392,7 +396,11 @@ def read_section(c, section: Section, raw_rows: Any, where: str, index: FileInde
             seen.add(values)
         for col, target in section.references():
             if row[col] is not None and not index.exists(target, row[col], incident_id):
-                c.fail(rw, f"'{col}' names {_what(target)} that is not {_where_found(target, incident)}")
+                what, where_found = (
+                    _what(target, index.sections),
+                    _where_found(target, incident, index.sections),
+                )
+                c.fail(rw, f"'{col}' names {what} that is not {where_found}")
         if section.check is not None:
             ctx = RowContext(row, rw, incident, index.rows.setdefault(incident_id, {}),
                              lambda what, rw=rw: c.fail(rw, what))  # fmt: skip
@@ -407,17 +415,17 @@ def read_section(c, section: Section, raw_rows: Any, where: str, index: FileInde
     return rows
 
 
-def _where_found(target: str, incident: dict[str, Any] | None) -> str:
+def _where_found(target: str, incident: dict[str, Any] | None, sections: Iterable[Section]) -> str:
     if target in ("people", "incidents") or incident is None:
         return "in the file"
     if target == "timeline_entries":
         return "in this incident's timeline"
-    return "among this incident's " + next(s.nouns[1] for s in SECTIONS if s.table.name == target)
+    return "among this incident's " + next(s.nouns[1] for s in sections if s.table.name == target)
 
 
-def _what(target: str) -> str:
+def _what(target: str, sections: Iterable[Section]) -> str:
     return {"people": "a person", "incidents": "an incident", "timeline_entries": "a timeline entry"}.get(
-        target, next((f"a {s.nouns[0]}" for s in SECTIONS if s.table.name == target), f"a {target} row")
+        target, next((f"a {s.nouns[0]}" for s in sections if s.table.name == target), f"a {target} row")
     )
 
 

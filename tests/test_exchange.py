@@ -16,13 +16,18 @@ import pytest
 from conftest import FakeClock
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import JSON, ForeignKey, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from whole_incident import run_with_services
 
+from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, ClockState, MessageState, Status
+from models.types import UTCDateTime
 from services.comms.service import LOG_CHANNELS, ContactInput
 from services.comms.templates import TemplateLibrary
 from services.core import Sitrep
 from services.errors import ImportFailure, SitrepError
+from services.exchange_sections import Section
 from services.roles import HANDOVER_FIELDS
 from services.secrets import MemorySecrets
 from services.timeline import entry_digest
@@ -1035,3 +1040,99 @@ def test_every_column_of_a_carried_table_is_in_the_export(with_records):
     for sec in SECTIONS:
         rows = with_records[sec.key] if sec.scope == "store" else inc[sec.key]
         assert {c.name for c in sec.columns} == set(rows[0]), sec.key
+
+
+def test_cli_import_says_what_came_with_the_incidents(run_cli, with_records, tmp_path):
+    path = write(with_records, tmp_path / "records.json")
+    elsewhere = tmp_path / "elsewhere"
+    code, out, err = run_cli("import", str(path), data=elsewhere)
+    assert code == 0 and err == ""
+    assert out.splitlines() == [
+        "Imported: created 2, extended 0, unchanged 0, 11 timeline entries added, 2 responders added",
+        "  added: 1 stakeholder, 3 messages, 2 stakeholder log lines, 5 regulatory clocks, 3 remote links",
+    ]
+    code, out, _ = run_cli("import", str(path), "--json", data=elsewhere)
+    report = json.loads(out)
+    assert code == 0 and report["unchanged"] == ["INC-0001", "INC-0002"] and report["entries_added"] == 0
+    assert report["records"]["messages"] == {"added": 0, "updated": 0}
+    code, out, _ = run_cli("verify", data=elsewhere)
+    assert code == 0 and "2 stakeholder log lines; every chain holds" in out
+
+
+# -- a new table is one Section ------------------------------------------------------------------------
+class _ElsewhereBase(DeclarativeBase):
+    """Kept out of models.entities' metadata (which the migrations are checked against)."""
+
+    metadata = MetaData()
+
+
+Incident.__table__.to_metadata(_ElsewhereBase.metadata)  # so its foreign key has a table to name
+
+
+class PlannedMaintenance(_ElsewhereBase):
+    """Shaped like the planned maintenance windows another branch adds: store-wide, optionally one incident's."""
+
+    __tablename__ = "test_maintenance_windows"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+WINDOWS = Section("maintenance_windows", PlannedMaintenance, ("maintenance window", "maintenance windows"),
+                  "store", since=2, merge="newer", order_by=("starts_at", "id"))  # fmt: skip
+
+
+def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
+    """Everything but the Section line comes from the table: writing, reading back, references, merging."""
+    from services.exchange import Exchange
+    from services.exchange_sections import SECTIONS, declaration_problems
+
+    sections = (*SECTIONS, WINDOWS)
+    assert declaration_problems(sections) == []
+    app, db = target
+    here, there = (Exchange(a.store, a.catalog, a.now, lambda *_: None, sections) for a in (sitrep, app))
+    for a in (sitrep, app):
+        PlannedMaintenance.__table__.create(a.store.writer)
+    inc = sitrep.incidents.declare("Checkout down", "SEV1", author="ana")
+    other = sitrep.incidents.declare("Search slow", "SEV3", author="ana")
+    t0 = clock()
+    rows = [{"id": "w1", "title": "Database failover test", "services": ["checkout"], "starts_at": t0,
+             "ends_at": t0 + timedelta(hours=1), "incident_id": inc.id, "updated_at": t0},
+            {"id": "w2", "title": "Kernel patching", "services": [], "starts_at": t0 + timedelta(days=1),
+             "ends_at": t0 + timedelta(days=1, hours=2), "incident_id": None, "updated_at": t0}]  # fmt: skip
+    with sitrep.store.write_connection() as c:
+        c.execute(PlannedMaintenance.__table__.insert(), rows)
+
+    doc = here.export()
+    assert [w["id"] for w in doc["maintenance_windows"]] == ["w1", "w2"]
+    assert doc["maintenance_windows"][0]["starts_at"] == "2026-03-14T09:00:00.000000Z"
+    assert [w["id"] for w in here.export([other.key])["maintenance_windows"]] == ["w2"]
+    report = there.import_document(copy.deepcopy(doc))
+    assert report.records["maintenance_windows"].added == 2
+    assert not there.import_document(copy.deepcopy(doc)).changed
+    mine = there.export()
+    assert mine["maintenance_windows"] == doc["maintenance_windows"]
+
+    bad = copy.deepcopy(doc)
+    bad["maintenance_windows"][1]["incident_id"] = "nowhere"
+    bad["maintenance_windows"][0]["ends_at"] = "tomorrow"
+    before = row_counts(db)
+    with pytest.raises(ImportFailure, match=r"'maintenance_windows'\[0\]: 'ends_at' is not a timestamp"):
+        there.import_document(bad, origin="x.json")
+    bad["maintenance_windows"][0]["ends_at"] = doc["maintenance_windows"][0]["ends_at"]
+    with pytest.raises(
+        ImportFailure, match=r"\[1\] \(record w2\): 'incident_id' names an incident that is not in"
+    ):
+        there.import_document(bad, origin="x.json")
+    assert row_counts(db) == before
+
+    later = copy.deepcopy(doc)
+    later["maintenance_windows"][1].update(
+        title="Kernel patching (moved)", updated_at="2026-03-14T10:00:00.000000Z"
+    )
+    assert there.import_document(later).records["maintenance_windows"].updated == 1
+    assert there.export()["maintenance_windows"][1]["title"] == "Kernel patching (moved)"
