@@ -166,11 +166,8 @@ def _check_message(ctx: RowContext) -> None:
         _required(ctx, "sent", "sent_by", "sent_at", "sent_entry_id")
         entry = ctx.entry(m["sent_entry_id"])
         comms = ((entry or {}).get("data") or {}).get("comms")
-        if (
-            entry["kind"] != EntryKind.COMMS.value
-            or not isinstance(comms, dict)
-            or comms.get("message_id") != m["id"]
-        ):
+        sending = entry is not None and entry["kind"] == EntryKind.COMMS.value and isinstance(comms, dict)
+        if not sending or comms.get("message_id") != m["id"]:
             ctx.fail("'sent_entry_id' names a timeline entry that is not the sending of this message")
     elif m["sent_entry_id"] is not None:
         ctx.fail(f"a {state} message has no 'sent_entry_id'")

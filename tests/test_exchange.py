@@ -716,6 +716,10 @@ def _rehash_log_line(doc):
     line["hash"] = log_digest(line["prev_hash"], row)
 
 
+def _sent_by_the_declaration(doc):
+    _sent(doc)["sent_entry_id"] = _records(doc)["timeline"][0]["id"]
+
+
 def _move_message(doc):
     """File the sent message under the other incident (whose timeline does not have its sending)."""
     doc["incidents"][1]["messages"].append(_records(doc)["messages"].pop(0))
@@ -752,6 +756,8 @@ MALFORMED_RECORDS = {
     "sent by a missing entry": (_edit("messages", _sent_message, "sent_entry_id", "nowhere"), "(message 1)",
                                 "'sent_entry_id' names a timeline entry that is not in this incident's timeline"),
     # Its log line, under the first incident, is the first thing that no longer holds.
+    "sent by another entry": (_sent_by_the_declaration, "(message 1)",
+                              "'sent_entry_id' names a timeline entry that is not the sending of this message"),
     "message filed under another incident": (_move_message, f"{R}.stakeholder_log[0] (stakeholder log line #1)",
                                              "'message_id' names a message that is not among this incident's messages"),
     "unknown message state": (_edit("messages", _first, "state", "published"), f"{R}.messages[0]",
