@@ -181,7 +181,7 @@ class Exchange:
             "people": people,
         }
         for sec in self.sections:
-            if sec.scope == STORE:
+            if sec.scope == STORE or sec.has_storewide_rows:
                 doc[sec.key] = sections[sec.key].get(None, []) if sec.key in sections else []
         doc["incidents"] = out_incidents
         return doc
@@ -220,9 +220,13 @@ class Exchange:
         report = ImportReport(records={sec.key: Merged() for sec in self.sections})
         with self._store.transaction() as s:
             person_map = self._import_people(s, people, report)
-            store_sections = [sec for sec in self.sections if sec.scope == STORE]
-            # Store records that refer to incidents go in after them; the others first.
-            later = [sec for sec in store_sections if any(t != "people" for _, t in sec.references())]
+            store_sections = [sec for sec in self.sections if sec.scope == STORE or sec.has_storewide_rows]
+            # Store records that refer to incidents (or to their records) go in after them; the others first.
+            later = [
+                sec
+                for sec in store_sections
+                if sec.scope == INCIDENT or any(t != "people" for _, t in sec.references())
+            ]
             for sec in store_sections:
                 if sec not in later:
                     self._merge(s, sec, store_rows[sec.key], person_map, report, origin, None)
@@ -596,10 +600,16 @@ def _validate(
         incidents.append(inc)
     store_rows = {
         sec.key: read_section(c, sec, present(doc, sec.key, sec.since), "the file", index, None)
-        for sec in sections
-        if sec.scope == STORE
+        for sec in (
+            *(s for s in sections if s.scope == STORE),
+            *(s for s in sections if s.has_storewide_rows),
+        )
     }
     return people, incidents, store_rows
+
+
+# Entries the services write with the milestones they stamp (a person's entry may carry any data).
+_STAMPING_KINDS = (EntryKind.STATUS_CHANGE.value, EntryKind.ROLE_CHANGE.value)
 
 
 def _state_problem(inc: dict[str, Any]) -> str | None:
@@ -629,10 +639,10 @@ def _state_problem(inc: dict[str, Any]) -> str | None:
             said["is_major"] = (data["major"], seq)
         if kind == EntryKind.MILESTONE_CHANGE.value and isinstance(data.get("milestone"), str):
             milestones[data["milestone"]] = (data.get("to"), seq)
-        elif isinstance(data.get("milestones"), dict):
+        elif kind in _STAMPING_KINDS and isinstance(data.get("milestones"), dict):
             for name, at in data["milestones"].items():
                 milestones[name] = (at, seq)
-        if isinstance(data.get("cleared_milestones"), dict):
+        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("cleared_milestones"), dict):
             for name in data["cleared_milestones"]:
                 milestones[name] = (None, seq)
     words = {"status": "status", "severity": "severity", "is_major": "major flag"}

@@ -102,6 +102,12 @@ class Section:
         """The columns written to the file: all of them, but the incident a row sits under."""
         return [c for c in self.table.columns if not (self.scope == INCIDENT and c.name == "incident_id")]
 
+    @property
+    def has_storewide_rows(self) -> bool:
+        """An incident's section whose rows may also belong to no incident (a link to a maintenance window):
+        those rows sit at the top of the file under the same key, and travel with a whole export only."""
+        return self.scope == INCIDENT and self.table.c.incident_id.nullable
+
     def unique_keys(self) -> list[tuple[str, ...]]:
         keys = [tuple(c.name for c in self.table.primary_key.columns)]
         for con in self.table.constraints:
@@ -204,14 +210,32 @@ def _check_clock(ctx: RowContext) -> None:
         _required(ctx, "withdrawn", "closed_by")
 
 
+def _link_to_incident(ctx: RowContext) -> str | None:
+    if ctx.incident is None or ctx.row["local_id"] != ctx.incident["id"]:
+        return "an incident link must sit under the incident it names ('local_id')"
+    return None
+
+
+def _link_to_entry(ctx: RowContext) -> str | None:
+    if ctx.incident is None or ctx.entry(ctx.row["local_id"]) is None:
+        return "'local_id' names an entry that is not in this incident's timeline"
+    return None
+
+
+# What a remote link's local_kind may be, and what its local_id must then name (a problem, or None).
+# A link to a record that is not an incident's (no incident_id) sits at the top of the file.
+LINK_KINDS: dict[str, Callable[[RowContext], str | None]] = {
+    "incident": _link_to_incident,
+    "entry": _link_to_entry,
+}
+
+
 def _check_link(ctx: RowContext) -> None:
-    link = ctx.row
-    _one_of(ctx, "local_kind", ("incident", "entry"))
+    _one_of(ctx, "local_kind", LINK_KINDS)
     _one_of(ctx, "origin", ("sitrep", "remote"))
-    if link["local_kind"] == "incident" and link["local_id"] != ctx.incident["id"]:
-        ctx.fail("an incident link must name the incident it sits under ('local_id')")
-    if link["local_kind"] == "entry" and ctx.entry(link["local_id"]) is None:
-        ctx.fail("'local_id' names an entry that is not in this incident's timeline")
+    problem = LINK_KINDS[ctx.row["local_kind"]](ctx)
+    if problem:
+        ctx.fail(problem)
 
 
 def _check_stakeholder(ctx: RowContext) -> None:

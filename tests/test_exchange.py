@@ -774,7 +774,7 @@ MALFORMED_RECORDS = {
     "clock time without zone": (_edit("regulatory_clocks", _first, "created_at", "2026-03-14T09:00:00"),
                                 f"{R}.regulatory_clocks[0]", "'created_at'"),
     "link naming another incident": (_edit("remote_links", _incident_link, "local_id", "another-incident"),
-                                     "remote_links", "an incident link must name the incident it sits under"),
+                                     "remote_links", "an incident link must sit under the incident it names"),
     "link to a missing entry": (_edit("remote_links", _entry_link, "local_id", "nowhere"), "remote_links",
                                 "names an entry that is not in this incident's timeline"),
     "link origin unknown": (_edit("remote_links", _first, "origin", "elsewhere"), "remote_links[0]",
@@ -981,7 +981,7 @@ SECTION_KEYS = ("messages", "stakeholder_log", "regulatory_clocks", "remote_link
 def test_schema_2_is_schema_1_plus_the_new_records(exported):
     """So a schema 1 file is a schema 2 file without them, and reading it as such is right."""
     old = json.loads(V1.read_text(encoding="utf-8"))
-    assert set(exported) == set(old) | {"stakeholders"}
+    assert set(exported) == set(old) | {"stakeholders", "remote_links"}
     assert set(exported["incidents"][0]) == set(old["incidents"][0]) | {"external_ref", *SECTION_KEYS}
     for part in ("timeline", "roles"):
         assert set(exported["incidents"][0][part][0]) == set(old["incidents"][0][part][0])
@@ -998,7 +998,7 @@ def test_a_schema_2_export_fills_the_external_ref_a_schema_1_import_left_out(sit
     doc = sitrep.exchange.export()
     as_v1 = copy.deepcopy(doc)  # what main's exporter wrote: the same, without the schema 2 keys
     as_v1["schema_version"] = 1
-    del as_v1["stakeholders"]
+    del as_v1["stakeholders"], as_v1["remote_links"]
     for inc in as_v1["incidents"]:
         for k in (*SECTION_KEYS, "external_ref"):
             del inc[k]
@@ -1142,3 +1142,32 @@ def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
     )
     assert there.import_document(later).records["maintenance_windows"].updated == 1
     assert there.export()["maintenance_windows"][1]["title"] == "Kernel patching (moved)"
+
+
+def test_a_link_to_no_incident_sits_at_the_top_and_is_never_dropped(sitrep, clock, target, monkeypatch):
+    """A link whose local record is not an incident's (main's maintenance windows have them) is written at the
+    top of a whole export. A kind this Sitrep does not know is refused loudly, never dropped; once its kind is
+    in LINK_KINDS it imports and round-trips like the others."""
+    from models.entities import RemoteLink
+    from services.exchange_sections import LINK_KINDS
+
+    link = {"id": "l1", "backend": "statuspage", "local_kind": "maintenance", "local_id": "m1", "incident_id": None,
+            "remote_kind": "maintenance", "remote_id": "sm-1", "url": None, "origin": "sitrep",
+            "remote_state": "scheduled", "created_at": clock(), "updated_at": clock()}  # fmt: skip
+    with sitrep.store.write_connection() as c:
+        c.execute(RemoteLink.__table__.insert(), link)
+    inc = sitrep.incidents.declare("Checkout down", "SEV1", author="ana")
+    doc = sitrep.exchange.export()
+    assert [lk["id"] for lk in doc["remote_links"]] == ["l1"] and doc["incidents"][0]["remote_links"] == []
+    assert sitrep.exchange.export([inc.key])["remote_links"] == []
+
+    app, db = target
+    before = row_counts(db)
+    with pytest.raises(ImportFailure, match=r"'remote_links'\[0\] .*local_kind 'maintenance' is not one of"):
+        app.exchange.import_document(copy.deepcopy(doc), origin="x.json")
+    assert row_counts(db) == before
+
+    monkeypatch.setitem(LINK_KINDS, "maintenance", lambda ctx: None)
+    assert app.exchange.import_document(copy.deepcopy(doc)).records["remote_links"].added == 1
+    assert app.exchange.export()["remote_links"] == doc["remote_links"]
+    assert not app.exchange.import_document(copy.deepcopy(doc)).changed
