@@ -620,6 +620,9 @@ class Cli(SyncCommands):
             text += "\n  added: " + ", ".join(added)
         if updated:
             text += "\n  updated to the file's later version: " + ", ".join(updated)
+        for m in report.records.values():
+            for old, new in m.renumbered.items():
+                text += f"\n  {old} was taken here; imported as {new}"
         for key in report.refs_filled:
             text += f"\n  {key} now knows where it was imported from (external_ref)"
         for old, new in report.renumbered.items():

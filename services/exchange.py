@@ -84,7 +84,14 @@ class ImportReport:
             "renumbered": self.renumbered,
             "people_added": self.people_added,
             "entries_added": self.entries_added,
-            "records": {k: {"added": m.added, "updated": m.updated} for k, m in self.records.items()},
+            "records": {
+                k: {
+                    "added": m.added,
+                    "updated": m.updated,
+                    **({"renumbered": m.renumbered} if m.renumbered else {}),
+                }
+                for k, m in self.records.items()
+            },
             "external_refs_filled": self.refs_filled,
         }
 

@@ -39,6 +39,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    func,
     insert,
     select,
     update,
@@ -88,6 +89,9 @@ class Section:
     merge: str  # "chain" | "newer" | "keep" (see the module's docstring)
     order_by: tuple[str, ...]  # a unique order, so two exports of the same record are the same text
     natural_key: tuple[str, ...] = ()  # for "keep": the columns by which a local row is the same record
+    # (number column, key column, key format), e.g. ("number", "key", "MNT-{:04d}"): a record whose number
+    # another record holds here gets the next one, as an incident does; its references are by id.
+    renumber: tuple[str, str, str] | None = None
     in_named_export: bool = True  # STORE sections: also in `sitrep export INC-0001`, not only a whole export
     check: Callable[[RowContext], None] | None = None
     chain_break: Callable[[list[dict[str, Any]]], tuple[dict[str, Any], str] | None] | None = None
@@ -455,6 +459,7 @@ def _what(target: str, sections: Iterable[Section]) -> str:
 class Merged:
     added: int = 0
     updated: int = 0
+    renumbered: dict[str, str] = field(default_factory=dict)  # the file's key -> the one it got here
 
 
 def merge_rows(conn, section: Section, rows: list[dict[str, Any]], *, person_map: dict[str, str],
@@ -466,27 +471,38 @@ def merge_rows(conn, section: Section, rows: list[dict[str, Any]], *, person_map
         _merge_chain(conn, section, rows, diverged, counts)
         return
     pk = [c.name for c in t.primary_key.columns]
+    own = set(section.renumber[:2]) if section.renumber else set()  # this store's numbering, not the file's
     for row in rows:
         local = _find(conn, t, pk, row)
         if local is None and section.natural_key:
             local = _find(conn, t, section.natural_key, row)
         if local is None:
             for key in section.unique_keys():
-                if key == tuple(pk):
+                if key == tuple(pk) or _find(conn, t, key, row) is None:
                     continue
-                clash = _find(conn, t, key, row)
-                if clash is not None:
+                if not set(key) <= own:
                     raise diverged(f"{section.name_row(row)} is a different record here")
+                row = _renumbered(conn, section, row, counts)
             conn.execute(insert(t), row)
             counts.added += 1
             continue
         if section.scope == INCIDENT and local["incident_id"] != row["incident_id"]:
             raise diverged(f"{section.name_row(row)} belongs to another incident here")
-        if section.merge == "keep" or dict(local) == row:
+        theirs = {k: v for k, v in row.items() if k not in own}
+        if section.merge == "keep" or {k: local[k] for k in theirs} == theirs:
             continue
         if row["updated_at"] > local["updated_at"]:
-            conn.execute(update(t).where(_match(t, pk, local)).values(row))
+            conn.execute(update(t).where(_match(t, pk, local)).values(theirs))
             counts.updated += 1
+
+
+def _renumbered(conn, section: Section, row: dict[str, Any], counts: Merged) -> dict[str, Any]:
+    number_col, key_col, key_format = section.renumber
+    t = section.table
+    number = (conn.execute(select(func.max(t.c[number_col]))).scalar() or 0) + 1
+    key = key_format.format(number)
+    counts.renumbered[row[key_col]] = key
+    return {**row, number_col: number, key_col: key}
 
 
 def _merge_chain(conn, section: Section, rows, diverged, counts: Merged) -> None:

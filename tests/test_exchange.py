@@ -16,7 +16,7 @@ import pytest
 from conftest import FakeClock
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import JSON, ForeignKey, MetaData, String
+from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from whole_incident import run_with_services
 
@@ -1076,10 +1076,13 @@ Incident.__table__.to_metadata(_ElsewhereBase.metadata)  # so its foreign key ha
 
 
 class PlannedMaintenance(_ElsewhereBase):
-    """Shaped like the planned maintenance windows another branch adds: store-wide, optionally one incident's."""
+    """Shaped like the planned maintenance windows another branch adds: store-wide, numbered MNT-0001 on,
+    optionally one incident's."""
 
     __tablename__ = "test_maintenance_windows"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -1089,7 +1092,8 @@ class PlannedMaintenance(_ElsewhereBase):
 
 
 WINDOWS = Section("maintenance_windows", PlannedMaintenance, ("maintenance window", "maintenance windows"),
-                  "store", since=2, merge="newer", order_by=("starts_at", "id"))  # fmt: skip
+                  "store", since=2, merge="newer", order_by=("number",), renumber=("number", "key", "MNT-{:04d}"),
+                  name_row=lambda r: f"maintenance {r['key']}")  # fmt: skip
 
 
 def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
@@ -1106,12 +1110,17 @@ def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
     inc = sitrep.incidents.declare("Checkout down", "SEV1", author="ana")
     other = sitrep.incidents.declare("Search slow", "SEV3", author="ana")
     t0 = clock()
-    rows = [{"id": "w1", "title": "Database failover test", "services": ["checkout"], "starts_at": t0,
-             "ends_at": t0 + timedelta(hours=1), "incident_id": inc.id, "updated_at": t0},
-            {"id": "w2", "title": "Kernel patching", "services": [], "starts_at": t0 + timedelta(days=1),
-             "ends_at": t0 + timedelta(days=1, hours=2), "incident_id": None, "updated_at": t0}]  # fmt: skip
+    rows = [{"id": "w1", "number": 1, "key": "MNT-0001", "title": "Database failover test", "services": ["checkout"],
+             "starts_at": t0, "ends_at": t0 + timedelta(hours=1), "incident_id": inc.id, "updated_at": t0},
+            {"id": "w2", "number": 2, "key": "MNT-0002", "title": "Kernel patching", "services": [],
+             "starts_at": t0 + timedelta(days=1), "ends_at": t0 + timedelta(days=1, hours=2), "incident_id": None,
+             "updated_at": t0}]  # fmt: skip
     with sitrep.store.write_connection() as c:
         c.execute(PlannedMaintenance.__table__.insert(), rows)
+    with app.store.write_connection() as c:  # the target planned its own MNT-0001
+        c.execute(
+            PlannedMaintenance.__table__.insert(), {**rows[1], "id": "w9", "number": 1, "key": "MNT-0001"}
+        )
 
     doc = here.export()
     assert [w["id"] for w in doc["maintenance_windows"]] == ["w1", "w2"]
@@ -1119,9 +1128,16 @@ def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
     assert [w["id"] for w in here.export([other.key])["maintenance_windows"]] == ["w2"]
     report = there.import_document(copy.deepcopy(doc))
     assert report.records["maintenance_windows"].added == 2
+    assert report.records["maintenance_windows"].renumbered == {
+        "MNT-0001": "MNT-0002",
+        "MNT-0002": "MNT-0003",
+    }
     assert not there.import_document(copy.deepcopy(doc)).changed
-    mine = there.export()
-    assert mine["maintenance_windows"] == doc["maintenance_windows"]
+    mine = {w["id"]: w for w in there.export()["maintenance_windows"]}
+    for w in doc["maintenance_windows"]:
+        assert {k: v for k, v in mine[w["id"]].items() if k not in ("number", "key")} == {
+            k: v for k, v in w.items() if k not in ("number", "key")
+        }
 
     bad = copy.deepcopy(doc)
     bad["maintenance_windows"][1]["incident_id"] = "nowhere"
@@ -1131,7 +1147,7 @@ def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
         there.import_document(bad, origin="x.json")
     bad["maintenance_windows"][0]["ends_at"] = doc["maintenance_windows"][0]["ends_at"]
     with pytest.raises(
-        ImportFailure, match=r"\[1\] \(record w2\): 'incident_id' names an incident that is not in"
+        ImportFailure, match=r"\[1\] \(maintenance MNT-0002\): 'incident_id' names an incident that is not in"
     ):
         there.import_document(bad, origin="x.json")
     assert row_counts(db) == before
@@ -1141,7 +1157,8 @@ def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
         title="Kernel patching (moved)", updated_at="2026-03-14T10:00:00.000000Z"
     )
     assert there.import_document(later).records["maintenance_windows"].updated == 1
-    assert there.export()["maintenance_windows"][1]["title"] == "Kernel patching (moved)"
+    moved = next(w for w in there.export()["maintenance_windows"] if w["id"] == "w2")
+    assert (moved["title"], moved["key"]) == ("Kernel patching (moved)", "MNT-0003"), "its number here stays"
 
 
 def test_a_link_to_no_incident_sits_at_the_top_and_is_never_dropped(sitrep, clock, target, monkeypatch):
