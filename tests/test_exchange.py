@@ -27,7 +27,8 @@ from services.comms.service import LOG_CHANNELS, ContactInput
 from services.comms.templates import TemplateLibrary
 from services.core import Sitrep
 from services.errors import ImportFailure, SitrepError
-from services.exchange_sections import Section
+from services.exchange import SCHEMA_VERSION
+from services.exchange_sections import SECTIONS, Section
 from services.roles import HANDOVER_FIELDS
 from services.secrets import MemorySecrets
 from services.timeline import entry_digest
@@ -806,9 +807,16 @@ def test_the_untouched_records_import_and_verify(with_records, target):
     """The control for the cases above: the same file, unchanged, imports whole."""
     app, db = target
     report = app.exchange.import_document(copy.deepcopy(with_records))
+    expected = {
+        "stakeholders": 1,
+        "messages": 3,
+        "stakeholder_log": 2,
+        "regulatory_clocks": 5,
+        "remote_links": 3,
+    }
     assert {k: m.added for k, m in report.records.items()} == {
-        "stakeholders": 1, "messages": 3, "stakeholder_log": 2, "regulatory_clocks": 5, "remote_links": 3,
-    }  # fmt: skip
+        s.key: expected.get(s.key, 0) for s in SECTIONS
+    }
     verified = app.integrity.verify()
     assert verified.ok and verified.log_entries == 2
 
@@ -964,7 +972,7 @@ def test_a_schema_1_file_from_main_still_imports(target):
     assert sorted(report.people_added) == ["ana", "ben"]
     assert app.integrity.verify().ok
     here = app.exchange.export()
-    assert here["schema_version"] == 2 and here["stakeholders"] == []
+    assert here["schema_version"] == SCHEMA_VERSION and all(here[k] == [] for k in TOP_KEYS)
     by_id = {i["id"]: i for i in here["incidents"]}
     for old in doc["incidents"]:
         new = by_id[old["id"]]
@@ -975,13 +983,14 @@ def test_a_schema_1_file_from_main_still_imports(target):
     assert not app.exchange.import_file(V1).changed
 
 
-SECTION_KEYS = ("messages", "stakeholder_log", "regulatory_clocks", "remote_links")
+SECTION_KEYS = tuple(s.key for s in SECTIONS if s.scope == "incident")
+TOP_KEYS = {s.key for s in SECTIONS if s.scope == "store" or s.has_storewide_rows}
 
 
 def test_schema_2_is_schema_1_plus_the_new_records(exported):
     """So a schema 1 file is a schema 2 file without them, and reading it as such is right."""
     old = json.loads(V1.read_text(encoding="utf-8"))
-    assert set(exported) == set(old) | {"stakeholders", "remote_links"}
+    assert set(exported) == set(old) | TOP_KEYS
     assert set(exported["incidents"][0]) == set(old["incidents"][0]) | {"external_ref", *SECTION_KEYS}
     for part in ("timeline", "roles"):
         assert set(exported["incidents"][0][part][0]) == set(old["incidents"][0][part][0])
@@ -998,7 +1007,8 @@ def test_a_schema_2_export_fills_the_external_ref_a_schema_1_import_left_out(sit
     doc = sitrep.exchange.export()
     as_v1 = copy.deepcopy(doc)  # what main's exporter wrote: the same, without the schema 2 keys
     as_v1["schema_version"] = 1
-    del as_v1["stakeholders"], as_v1["remote_links"]
+    for k in TOP_KEYS:
+        del as_v1[k]
     for inc in as_v1["incidents"]:
         for k in (*SECTION_KEYS, "external_ref"):
             del inc[k]
@@ -1017,14 +1027,12 @@ def test_every_table_is_exported_or_named_machine_local():
     """A new table (a migration) fails here until it is a Section in services/exchange_sections.py, or is
     named in MACHINE_LOCAL with the reason it stays on this machine."""
     from models.entities import Base
-    from services.exchange_sections import CORE_TABLES, MACHINE_LOCAL, SECTIONS, declaration_problems
+    from services.exchange_sections import CORE_TABLES, MACHINE_LOCAL, declaration_problems
 
     carried = set(CORE_TABLES) | {s.table.name for s in SECTIONS}
     assert carried.isdisjoint(MACHINE_LOCAL)
     assert set(Base.metadata.tables) | {"alembic_version"} == carried | set(MACHINE_LOCAL)
     assert declaration_problems() == []
-    from services.exchange import SCHEMA_VERSION
-
     assert max(s.since for s in SECTIONS) <= SCHEMA_VERSION
 
 
@@ -1032,7 +1040,6 @@ def test_every_column_of_a_carried_table_is_in_the_export(with_records):
     """A new column (a migration) fails here until the exchange writes it."""
     from models.entities import Incident, Person, RoleAssignment, TimelineEntry
     from models.enums import Milestone
-    from services.exchange_sections import SECTIONS
 
     inc = with_records["incidents"][0]
     milestone_columns = {m.column for m in Milestone}
@@ -1045,6 +1052,7 @@ def test_every_column_of_a_carried_table_is_in_the_export(with_records):
     assert {c.name for c in Person.__table__.columns} == set(with_records["people"][0])
     for sec in SECTIONS:
         rows = with_records[sec.key] if sec.scope == "store" else inc[sec.key]
+        assert rows, f"build_store_with_records makes no {sec.nouns[0]}: add one, so its columns are checked"
         assert {c.name for c in sec.columns} == set(rows[0]), sec.key
 
 
@@ -1079,7 +1087,7 @@ class PlannedMaintenance(_ElsewhereBase):
     """Shaped like the planned maintenance windows another branch adds: store-wide, numbered MNT-0001 on,
     optionally one incident's."""
 
-    __tablename__ = "test_maintenance_windows"
+    __tablename__ = "test_planned_work"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
     key: Mapped[str] = mapped_column(String(32), unique=True)
@@ -1091,7 +1099,7 @@ class PlannedMaintenance(_ElsewhereBase):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-WINDOWS = Section("maintenance_windows", PlannedMaintenance, ("maintenance window", "maintenance windows"),
+WINDOWS = Section("planned_work", PlannedMaintenance, ("planned work window", "planned work windows"),
                   "store", since=2, merge="newer", order_by=("number",), renumber=("number", "key", "MNT-{:04d}"),
                   name_row=lambda r: f"maintenance {r['key']}")  # fmt: skip
 
@@ -1099,7 +1107,7 @@ WINDOWS = Section("maintenance_windows", PlannedMaintenance, ("maintenance windo
 def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
     """Everything but the Section line comes from the table: writing, reading back, references, merging."""
     from services.exchange import Exchange
-    from services.exchange_sections import SECTIONS, declaration_problems
+    from services.exchange_sections import declaration_problems
 
     sections = (*SECTIONS, WINDOWS)
     assert declaration_problems(sections) == []
@@ -1123,29 +1131,29 @@ def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
         )
 
     doc = here.export()
-    assert [w["id"] for w in doc["maintenance_windows"]] == ["w1", "w2"]
-    assert doc["maintenance_windows"][0]["starts_at"] == "2026-03-14T09:00:00.000000Z"
-    assert [w["id"] for w in here.export([other.key])["maintenance_windows"]] == ["w2"]
+    assert [w["id"] for w in doc["planned_work"]] == ["w1", "w2"]
+    assert doc["planned_work"][0]["starts_at"] == "2026-03-14T09:00:00.000000Z"
+    assert [w["id"] for w in here.export([other.key])["planned_work"]] == ["w2"]
     report = there.import_document(copy.deepcopy(doc))
-    assert report.records["maintenance_windows"].added == 2
-    assert report.records["maintenance_windows"].renumbered == {
+    assert report.records["planned_work"].added == 2
+    assert report.records["planned_work"].renumbered == {
         "MNT-0001": "MNT-0002",
         "MNT-0002": "MNT-0003",
     }
     assert not there.import_document(copy.deepcopy(doc)).changed
-    mine = {w["id"]: w for w in there.export()["maintenance_windows"]}
-    for w in doc["maintenance_windows"]:
+    mine = {w["id"]: w for w in there.export()["planned_work"]}
+    for w in doc["planned_work"]:
         assert {k: v for k, v in mine[w["id"]].items() if k not in ("number", "key")} == {
             k: v for k, v in w.items() if k not in ("number", "key")
         }
 
     bad = copy.deepcopy(doc)
-    bad["maintenance_windows"][1]["incident_id"] = "nowhere"
-    bad["maintenance_windows"][0]["ends_at"] = "tomorrow"
+    bad["planned_work"][1]["incident_id"] = "nowhere"
+    bad["planned_work"][0]["ends_at"] = "tomorrow"
     before = row_counts(db)
-    with pytest.raises(ImportFailure, match=r"'maintenance_windows'\[0\]: 'ends_at' is not a timestamp"):
+    with pytest.raises(ImportFailure, match=r"'planned_work'\[0\]: 'ends_at' is not a timestamp"):
         there.import_document(bad, origin="x.json")
-    bad["maintenance_windows"][0]["ends_at"] = doc["maintenance_windows"][0]["ends_at"]
+    bad["planned_work"][0]["ends_at"] = doc["planned_work"][0]["ends_at"]
     with pytest.raises(
         ImportFailure, match=r"\[1\] \(maintenance MNT-0002\): 'incident_id' names an incident that is not in"
     ):
@@ -1153,23 +1161,21 @@ def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
     assert row_counts(db) == before
 
     later = copy.deepcopy(doc)
-    later["maintenance_windows"][1].update(
-        title="Kernel patching (moved)", updated_at="2026-03-14T10:00:00.000000Z"
-    )
-    assert there.import_document(later).records["maintenance_windows"].updated == 1
-    moved = next(w for w in there.export()["maintenance_windows"] if w["id"] == "w2")
+    later["planned_work"][1].update(title="Kernel patching (moved)", updated_at="2026-03-14T10:00:00.000000Z")
+    assert there.import_document(later).records["planned_work"].updated == 1
+    moved = next(w for w in there.export()["planned_work"] if w["id"] == "w2")
     assert (moved["title"], moved["key"]) == ("Kernel patching (moved)", "MNT-0003"), "its number here stays"
 
 
 def test_a_link_to_no_incident_sits_at_the_top_and_is_never_dropped(sitrep, clock, target, monkeypatch):
     """A link whose local record is not an incident's (main's maintenance windows have them) is written at the
-    top of a whole export. A kind this Sitrep does not know is refused loudly, never dropped; once its kind is
-    in LINK_KINDS it imports and round-trips like the others."""
+    top of a whole export. A kind this Sitrep does not know (here an invented 'runbook') is refused loudly,
+    never dropped; once its kind is in LINK_KINDS it imports and round-trips like the others."""
     from models.entities import RemoteLink
     from services.exchange_sections import LINK_KINDS
 
-    link = {"id": "l1", "backend": "statuspage", "local_kind": "maintenance", "local_id": "m1", "incident_id": None,
-            "remote_kind": "maintenance", "remote_id": "sm-1", "url": None, "origin": "sitrep",
+    link = {"id": "l1", "backend": "statuspage", "local_kind": "runbook", "local_id": "rb1", "incident_id": None,
+            "remote_kind": "page", "remote_id": "rb-1", "url": None, "origin": "sitrep",
             "remote_state": "scheduled", "created_at": clock(), "updated_at": clock()}  # fmt: skip
     with sitrep.store.write_connection() as c:
         c.execute(RemoteLink.__table__.insert(), link)
@@ -1180,11 +1186,11 @@ def test_a_link_to_no_incident_sits_at_the_top_and_is_never_dropped(sitrep, cloc
 
     app, db = target
     before = row_counts(db)
-    with pytest.raises(ImportFailure, match=r"'remote_links'\[0\] .*local_kind 'maintenance' is not one of"):
+    with pytest.raises(ImportFailure, match=r"'remote_links'\[0\] .*local_kind 'runbook' is not one of"):
         app.exchange.import_document(copy.deepcopy(doc), origin="x.json")
     assert row_counts(db) == before
 
-    monkeypatch.setitem(LINK_KINDS, "maintenance", lambda ctx: None)
+    monkeypatch.setitem(LINK_KINDS, "runbook", lambda ctx: None)
     assert app.exchange.import_document(copy.deepcopy(doc)).records["remote_links"].added == 1
     assert app.exchange.export()["remote_links"] == doc["remote_links"]
     assert not app.exchange.import_document(copy.deepcopy(doc)).changed
