@@ -227,8 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = cmd(
         "export",
-        "export incidents as JSON with their timelines, roles, messages, stakeholder logs, "
-        "regulatory clocks and remote links (all, or the ones named; whole: also the stakeholders)",
+        "export incidents as JSON with their timelines, roles, messages, stakeholder logs, regulatory "
+        "clocks and remote links (all, or the ones named; a whole export also carries the stakeholders)",
     )
     sp.add_argument("incidents", nargs="*")
     sp.add_argument("-o", "--output", help="file to write (default: standard output)")
