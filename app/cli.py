@@ -228,7 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_json(cmd("severities", "the severity matrix: each level's criteria and obligations"))
 
-    sp = cmd("export", "export incidents as JSON (all, or the ones named)")
+    sp = cmd(
+        "export",
+        "export incidents as JSON with their timelines, roles, messages, stakeholder logs, regulatory "
+        "clocks and remote links (all, or the ones named; a whole export also carries the stakeholders)",
+    )
     sp.add_argument("incidents", nargs="*")
     sp.add_argument("-o", "--output", help="file to write (default: standard output)")
 
@@ -590,6 +594,13 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
             print(f"Exported {len(doc['incidents'])} incident(s) to {self.a.output}", file=sys.stderr)
         else:
             print(text)
+        owed = self.s.exchange.unsent_sync_items([i["id"] for i in doc["incidents"]])
+        if owed:
+            print(
+                f"sitrep: note: {owed} sync item(s) these incidents still owe the backends stay queued here and "
+                "are not in the file; a store that imports it will not send them (`sitrep sync --status`).",
+                file=sys.stderr,
+            )
         return 0
 
     def do_import(self) -> int:
@@ -602,6 +613,24 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
             f"{len(report.people_added)} responders added",
         ]
         text = "Imported: " + ", ".join(parts)
+        sections = self.s.exchange.sections
+        added = [
+            f"{m.added} {sec.nouns[m.added != 1]}" for sec in sections if (m := report.records[sec.key]).added
+        ]
+        updated = [
+            f"{m.updated} {sec.nouns[m.updated != 1]}"
+            for sec in sections
+            if (m := report.records[sec.key]).updated
+        ]
+        if added:
+            text += "\n  added: " + ", ".join(added)
+        if updated:
+            text += "\n  updated to the file's later version: " + ", ".join(updated)
+        for m in report.records.values():
+            for old, new in m.renumbered.items():
+                text += f"\n  {old} was taken here; imported as {new}"
+        for key in report.refs_filled:
+            text += f"\n  {key} now knows where it was imported from (external_ref)"
         for old, new in report.renumbered.items():
             text += f"\n  {old} was taken here; imported as {new}"
         self.out(report.as_dict(), text)

@@ -1,9 +1,13 @@
 """Export and import of incidents as versioned JSON.
 
-The file carries the full record (timeline with its hashes, role holdings, responders), so an
-import can prove it received an untampered chain. Importing is all-or-nothing and idempotent:
-what is already here is left alone, entries that extend a local chain are appended, and a file
-whose chain disagrees with the local one is refused.
+The file carries the full record (timeline with its hashes, role holdings, responders, and the tables in
+services/exchange_sections.py: messages, the stakeholder log with its hashes, regulatory clocks, remote
+links, stakeholders), so an import can prove it received untampered chains. Importing is all-or-nothing
+and idempotent: what is already here is left alone, entries that extend a local chain are appended, and
+a file whose chain disagrees with the local one is refused. An incident's status, severity, major flag
+and milestones must be what its own timeline says they are.
+
+Schema 1 (before the communications and sync records) is still read: its files simply have none of them.
 """
 
 from __future__ import annotations
@@ -17,17 +21,29 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from models.entities import Incident, Person, RoleAssignment, TimelineEntry
-from models.enums import EntryKind, Milestone, Status
+from models.entities import Incident, OutboxItem, Person, RoleAssignment, TimelineEntry
+from models.enums import EntryKind, Milestone, OutboxState, Status
 from models.types import iso
 from services.catalog import Catalog
 from services.errors import ImportFailure, ValidationError
+from services.exchange_sections import (
+    INCIDENT,
+    SECTIONS,
+    STORE,
+    FileIndex,
+    Merged,
+    Section,
+    merge_rows,
+    read_rows,
+    read_section,
+)
 from services.integrity import verify_rows
 from services.people import validate_person
 from services.views import EntryRow
 
 FORMAT = "sitrep.export"
-SCHEMA_VERSION = 1
+# 1: incidents, timeline, roles, people. 2: external_ref, and the sections (exchange_sections.SECTIONS).
+SCHEMA_VERSION = 2
 
 _T = TimelineEntry.__table__
 _INCIDENT_FIELDS = (
@@ -35,6 +51,7 @@ _INCIDENT_FIELDS = (
     "is_exercise", "services", "affected_users", "error_rate_pct", "source", "created_at", "updated_at",
 )  # fmt: skip
 _PERSON_FIELDS = ("id", "name", "handle", "email", "phone", "timezone")
+_SINCE_2 = ("external_ref",)  # incident fields a schema 1 file does not have (read as None)
 
 
 @dataclass
@@ -45,10 +62,19 @@ class ImportReport:
     renumbered: dict[str, str] = field(default_factory=dict)
     people_added: list[str] = field(default_factory=list)
     entries_added: int = 0
+    # section key -> rows added and rows replaced by the file's later version
+    records: dict[str, Merged] = field(default_factory=dict)
+    refs_filled: list[str] = field(default_factory=list)  # incidents here that gain the file's external_ref
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.extended or self.people_added)
+        return bool(
+            self.created
+            or self.extended
+            or self.people_added
+            or self.refs_filled
+            or any(m.added or m.updated for m in self.records.values())
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +84,15 @@ class ImportReport:
             "renumbered": self.renumbered,
             "people_added": self.people_added,
             "entries_added": self.entries_added,
+            "records": {
+                k: {
+                    "added": m.added,
+                    "updated": m.updated,
+                    **({"renumbered": m.renumbered} if m.renumbered else {}),
+                }
+                for k, m in self.records.items()
+            },
+            "external_refs_filled": self.refs_filled,
         }
 
 
@@ -66,11 +101,19 @@ def _ts(value: datetime | None) -> str | None:
 
 
 class Exchange:
-    def __init__(self, store, catalog: Catalog, now: Callable[[], datetime], publish) -> None:
+    def __init__(
+        self,
+        store,
+        catalog: Catalog,
+        now: Callable[[], datetime],
+        publish,
+        sections: tuple[Section, ...] = SECTIONS,
+    ) -> None:
         self._store = store
         self._catalog = catalog
         self._now = now
         self._publish = publish
+        self.sections = sections  # the tables carried beyond incidents, timelines, roles and people
 
     # -- export --------------------------------------------------------------------------
     def export(self, refs: list[str] | None = None) -> dict[str, Any]:
@@ -83,9 +126,16 @@ class Exchange:
                 incidents = list(s.scalars(select(Incident).order_by(Incident.number)))
             out_incidents = []
             person_ids: set[str] = set()
+            ids = [inc.id for inc in incidents] if refs else None
+            sections = {
+                sec.key: read_rows(s.connection(), sec, ids)
+                for sec in self.sections
+                if sec.scope == INCIDENT or not refs or sec.in_named_export
+            }
             for inc in incidents:
                 d: dict[str, Any] = {k: getattr(inc, k) for k in _INCIDENT_FIELDS}
                 d["created_at"], d["updated_at"] = _ts(inc.created_at), _ts(inc.updated_at)
+                d["external_ref"] = inc.external_ref
                 d["services"] = list(inc.services or [])
                 d["milestones"] = {m.value: _ts(getattr(inc, m.column)) for m in Milestone}
                 rows = s.connection().execute(
@@ -120,6 +170,9 @@ class Exchange:
                         }
                     )
                 d["roles"] = roles
+                for sec in self.sections:
+                    if sec.scope == INCIDENT:
+                        d[sec.key] = sections[sec.key].get(inc.id, [])
                 out_incidents.append(d)
             people_stmt = select(Person).order_by(Person.handle)
             if refs:
@@ -127,14 +180,30 @@ class Exchange:
             people = [{k: getattr(p, k) for k in _PERSON_FIELDS} for p in s.scalars(people_stmt)]
         from services.integrity import _version
 
-        return {
+        doc: dict[str, Any] = {
             "format": FORMAT,
             "schema_version": SCHEMA_VERSION,
             "exported_at": _ts(self._now()),
             "generator": f"sitrep {_version('sitrep') or 'dev'}",
             "people": people,
-            "incidents": out_incidents,
         }
+        for sec in self.sections:
+            if sec.scope == STORE or sec.has_storewide_rows:
+                doc[sec.key] = sections[sec.key].get(None, []) if sec.key in sections else []
+        doc["incidents"] = out_incidents
+        return doc
+
+    def unsent_sync_items(self, incident_ids: list[str]) -> int:
+        """Items this machine still owes the backends for these incidents. They are not exported (see
+        exchange_sections.MACHINE_LOCAL): the caller says so, so nobody retires this machine unawares."""
+        if not incident_ids:
+            return 0
+        o = OutboxItem.__table__
+        settled = (OutboxState.SENT.value, OutboxState.CANCELLED.value)
+        with self._store.read_connection() as c:
+            return c.execute(
+                select(func.count()).where(o.c.incident_id.in_(incident_ids), o.c.state.not_in(settled))
+            ).scalar_one()
 
     # -- import --------------------------------------------------------------------------
     def import_file(self, path: Path) -> ImportReport:
@@ -154,15 +223,44 @@ class Exchange:
         return self.import_document(doc, origin=str(path))
 
     def import_document(self, doc: Any, *, origin: str = "the import") -> ImportReport:
-        people, incidents = _validate(doc, origin, self._catalog)
-        report = ImportReport()
+        people, incidents, store_rows = _validate(doc, origin, self._catalog, self.sections)
+        report = ImportReport(records={sec.key: Merged() for sec in self.sections})
         with self._store.transaction() as s:
             person_map = self._import_people(s, people, report)
+            store_sections = [sec for sec in self.sections if sec.scope == STORE or sec.has_storewide_rows]
+            # Store records that refer to incidents (or to their records) go in after them; the others first.
+            later = [
+                sec
+                for sec in store_sections
+                if sec.scope == INCIDENT or any(t != "people" for _, t in sec.references())
+            ]
+            for sec in store_sections:
+                if sec not in later:
+                    self._merge(s, sec, store_rows[sec.key], person_map, report, origin, None)
             for inc in incidents:
                 self._import_incident(s, inc, person_map, report, origin)
+            for sec in later:
+                self._merge(s, sec, store_rows[sec.key], person_map, report, origin, None)
         if report.changed:
             self._publish("incident", None, None)
+            self._publish("comms", None, None)
         return report
+
+    @staticmethod
+    def _merge(s, sec, rows, person_map, report: ImportReport, origin: str, key: str | None) -> None:
+        def diverged(what: str) -> ImportFailure:
+            return ImportFailure(
+                f"{origin}: {key + ': ' if key else ''}{what} (the two copies diverged). Nothing was imported."
+            )
+
+        merge_rows(
+            s.connection(),
+            sec,
+            rows,
+            person_map=person_map,
+            diverged=diverged,
+            counts=report.records[sec.key],
+        )
 
     @staticmethod
     def _import_people(s, people: list[dict[str, Any]], report: ImportReport) -> dict[str, str]:
@@ -182,6 +280,16 @@ class Exchange:
     ):
         entries = d["timeline"]
         local = s.get(Incident, d["id"])
+        ref = d["external_ref"]
+        if ref is not None and (local is None or local.external_ref != ref):
+            holder = s.scalar(
+                select(Incident.key).where(Incident.external_ref == ref, Incident.id != d["id"])
+            )
+            if holder is not None:
+                raise ImportFailure(
+                    f"{origin}: {d['key']} is the same {d['source']} record ({ref}) as {holder} here, imported "
+                    "on each machine separately: two copies of one incident would disagree. Nothing was imported."
+                )
         if local is None:
             number, key = d["number"], d["key"]
             if s.scalar(select(Incident.id).where((Incident.key == key) | (Incident.number == number))):
@@ -189,7 +297,7 @@ class Exchange:
                 key = f"INC-{number:04d}"
                 report.renumbered[d["key"]] = key
             local = Incident(**{k: d[k] for k in _INCIDENT_FIELDS if k not in ("number", "key")})
-            local.number, local.key = number, key
+            local.number, local.key, local.external_ref = number, key, ref
             _set_state(local, d)
             s.add(local)
             s.flush()
@@ -209,6 +317,10 @@ class Exchange:
                     )
             start = len(have)
             extending = len(entries) > start
+            if ref is not None and local.external_ref is None:
+                # A schema 1 file did not carry it; a later export from the same store does.
+                local.external_ref = ref
+                report.refs_filled.append(local.key)
             if extending:
                 _set_state(local, d)
                 report.extended.append(local.key)
@@ -247,6 +359,9 @@ class Exchange:
             elif existing.ended_at is None and r["ended_at"] is not None:
                 existing.ended_at = r["ended_at"]
         s.flush()
+        for sec in self.sections:
+            if sec.scope == INCIDENT:
+                self._merge(s, sec, d[sec.key], person_map, report, origin, local.key)
 
 
 def _set_state(inc: Incident, d: dict[str, Any]) -> None:
@@ -316,7 +431,10 @@ class _Check:
         return v
 
 
-def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list[dict]]:
+def _validate(
+    doc: Any, origin: str, catalog: Catalog, sections: tuple[Section, ...]
+) -> tuple[list[dict], list[dict], dict[str, list[dict]]]:
+    """The file's people, incidents (each with its sections) and store sections, checked whole."""
     c = _Check(origin)
     doc = c.obj(doc, "the file")
     if doc.get("format") != FORMAT:
@@ -331,6 +449,13 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
             "the file",
             f"it was written by a newer Sitrep (export schema {version}; this one reads {SCHEMA_VERSION})",
         )
+    if version < 1:
+        c.fail("the file", f"export schema {version} does not exist")
+
+    def present(d: dict, key: str, since: int) -> Any:
+        """What a file of an older schema does not have yet is read as empty."""
+        return d.get(key) if version >= since else (None if key in _SINCE_2 else [])
+
     people = []
     handles: set[str] = set()
     for i, p in enumerate(c.lst(doc.get("people"), "'people'")):
@@ -349,6 +474,7 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
         handles.add(clean["handle"])
         people.append(clean)
     person_ids = {p["id"] for p in people}
+    index = FileIndex(sections=sections, people=person_ids)
     incidents = []
     seen_ids: set[str] = set()
     for i, d in enumerate(c.lst(doc.get("incidents"), "'incidents'")):
@@ -362,6 +488,8 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
         seen_ids.add(inc["id"])
         where = f"incidents[{i}] ({inc['key']})"
         inc["summary"] = c.s(d, "summary", where)
+        inc["external_ref"] = c.s({"external_ref": present(d, "external_ref", 2)}, "external_ref", where,
+                                  optional=True, max_len=200)  # fmt: skip
         inc["number"] = c.int_(d, "number", where)
         if inc["number"] < 1:
             c.fail(where, "'number' must be 1 or more")
@@ -468,5 +596,77 @@ def _validate(doc: Any, origin: str, catalog: Catalog) -> tuple[list[dict], list
                 c.fail(rw, "'checklist_done' must be a list of item numbers")
             roles.append(role)
         inc["roles"] = roles
+        problem = _state_problem(inc)
+        if problem:
+            c.fail(where, problem)
+        index.incidents.add(inc["id"])
+        index.entries[inc["id"]] = entry_ids
+        for sec in sections:
+            if sec.scope == INCIDENT:
+                inc[sec.key] = read_section(c, sec, present(d, sec.key, sec.since), where, index, inc)
         incidents.append(inc)
-    return people, incidents
+    store_rows = {
+        sec.key: read_section(c, sec, present(doc, sec.key, sec.since), "the file", index, None)
+        for sec in (
+            *(s for s in sections if s.scope == STORE),
+            *(s for s in sections if s.has_storewide_rows),
+        )
+    }
+    return people, incidents, store_rows
+
+
+# Entries the services write with the milestones they stamp (a person's entry may carry any data).
+_STAMPING_KINDS = (EntryKind.STATUS_CHANGE.value, EntryKind.ROLE_CHANGE.value)
+
+
+def _state_problem(inc: dict[str, Any]) -> str | None:
+    """Whether the incident's status, severity, major flag and milestones are what its timeline says.
+
+    Each is what the last entry that states it says: the declaration states them all, a status change
+    its new status (and any milestone it stamps or a reopen clears), a severity, major or milestone change
+    its own, a role change the IC-assigned milestone. Entries only record what the services did, and the
+    chain was verified, so a disagreement means the state was edited by hand. A timeline that never
+    states one of them (records made by other tools, e.g. the benchmark fixtures) has nothing to compare
+    that one with, and it is taken as the file has it.
+    """
+    said: dict[str, tuple[Any, int]] = {}
+    milestones: dict[str, tuple[str | None, int]] = {}
+    for e in inc["timeline"]:
+        data, kind, seq = e["data"] or {}, e["kind"], e["seq"]
+        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("to"), str):
+            said["status"] = (data["to"], seq)
+            if data.get("action") == "declared":
+                if isinstance(data.get("severity"), str):
+                    said["severity"] = (data["severity"], seq)
+                if isinstance(data.get("major"), bool):
+                    said["is_major"] = (data["major"], seq)
+        elif kind == EntryKind.SEVERITY_CHANGE.value and isinstance(data.get("to"), str):
+            said["severity"] = (data["to"], seq)
+        elif kind == EntryKind.MAJOR_CHANGE.value and isinstance(data.get("major"), bool):
+            said["is_major"] = (data["major"], seq)
+        if kind == EntryKind.MILESTONE_CHANGE.value and isinstance(data.get("milestone"), str):
+            milestones[data["milestone"]] = (data.get("to"), seq)
+        elif kind in _STAMPING_KINDS and isinstance(data.get("milestones"), dict):
+            for name, at in data["milestones"].items():
+                milestones[name] = (at, seq)
+        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("cleared_milestones"), dict):
+            for name in data["cleared_milestones"]:
+                milestones[name] = (None, seq)
+    words = {"status": "status", "severity": "severity", "is_major": "major flag"}
+    for attr, (value, seq) in said.items():
+        if inc[attr] != value:
+            return (
+                f"its {words[attr]} is {inc[attr]!r} but its timeline says {value!r} (entry #{seq}); the state "
+                "was changed without its timeline entry (edited by hand?)"
+            )
+    if milestones:
+        for m in Milestone:
+            value, seq = milestones.get(m.value, (None, 0))
+            have = iso(inc["milestones"][m.value])
+            if have != value:
+                since = f"entry #{seq}" if seq else "no entry sets it"
+                return (
+                    f"its '{m.value}' milestone is {have or 'unset'} but its timeline says {value or 'unset'} "
+                    f"({since}); the state was changed without its timeline entry (edited by hand?)"
+                )
+    return None
