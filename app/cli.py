@@ -594,10 +594,12 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
             print(f"Exported {len(doc['incidents'])} incident(s) to {self.a.output}", file=sys.stderr)
         else:
             print(text)
-        owed = self.s.exchange.unsent_sync_items([i["id"] for i in doc["incidents"]])
+        owed = self.s.exchange.unsent_sync_items(
+            [i["id"] for i in doc["incidents"]], storewide=not self.a.incidents
+        )
         if owed:
             print(
-                f"sitrep: note: {owed} sync item(s) these incidents still owe the backends stay queued here and "
+                f"sitrep: note: {owed} sync item(s) still owed to the backends for what was exported stay queued here and "
                 "are not in the file; a store that imports it will not send them (`sitrep sync --status`).",
                 file=sys.stderr,
             )

@@ -43,7 +43,7 @@ from services.views import EntryRow
 
 FORMAT = "sitrep.export"
 # 1: incidents, timeline, roles, people. 2: external_ref, and the sections (exchange_sections.SECTIONS).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _T = TimelineEntry.__table__
 _INCIDENT_FIELDS = (
@@ -193,17 +193,19 @@ class Exchange:
         doc["incidents"] = out_incidents
         return doc
 
-    def unsent_sync_items(self, incident_ids: list[str]) -> int:
-        """Items this machine still owes the backends for these incidents. They are not exported (see
+    def unsent_sync_items(self, incident_ids: list[str], *, storewide: bool = False) -> int:
+        """Items this machine still owes the backends for these incidents (and, for a whole export, for
+        what belongs to no incident: maintenance windows). They are not exported (see
         exchange_sections.MACHINE_LOCAL): the caller says so, so nobody retires this machine unawares."""
-        if not incident_ids:
-            return 0
         o = OutboxItem.__table__
         settled = (OutboxState.SENT.value, OutboxState.CANCELLED.value)
+        which = o.c.incident_id.in_(incident_ids)
+        if storewide:
+            which = which | o.c.incident_id.is_(None)
+        elif not incident_ids:
+            return 0
         with self._store.read_connection() as c:
-            return c.execute(
-                select(func.count()).where(o.c.incident_id.in_(incident_ids), o.c.state.not_in(settled))
-            ).scalar_one()
+            return c.execute(select(func.count()).where(which, o.c.state.not_in(settled))).scalar_one()
 
     # -- import --------------------------------------------------------------------------
     def import_file(self, path: Path) -> ImportReport:

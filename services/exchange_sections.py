@@ -45,8 +45,16 @@ from sqlalchemy import (
     update,
 )
 
-from models.entities import CommsLogEntry, CommsMessage, RegulatoryClock, RemoteLink, Stakeholder
-from models.enums import ClockState, EntryKind, MessageState
+from models.entities import (
+    CommsLogEntry,
+    CommsMessage,
+    MaintenanceUpdate,
+    MaintenanceWindow,
+    RegulatoryClock,
+    RemoteLink,
+    Stakeholder,
+)
+from models.enums import ClockState, EntryKind, MaintenanceStatus, MessageState
 from models.types import UTCDateTime, iso
 from services.errors import ImportFailure
 
@@ -257,11 +265,31 @@ def _check_stakeholder(ctx: RowContext) -> None:
     _list_of_text(ctx, "incident_types")
 
 
+def _check_window(ctx: RowContext) -> None:
+    _one_of(ctx, "status", (s.value for s in MaintenanceStatus))
+    if ctx.row["scheduled_until"] < ctx.row["scheduled_for"]:
+        ctx.fail("it ends before it starts")
+
+
+def _link_to_maintenance(ctx: RowContext) -> str | None:
+    if ctx.incident is not None or ctx.row["local_id"] not in ctx.rows.get("maintenance_windows", {}):
+        return "'local_id' names a maintenance window that is not in the file"
+    return None
+
+
+LINK_KINDS["maintenance"] = _link_to_maintenance
+
+
 # The order is the order of writing: a section comes after those its rows refer to.
 SECTIONS: tuple[Section, ...] = (
     Section("stakeholders", Stakeholder, ("stakeholder", "stakeholders"), STORE, since=2, merge="keep",
             order_by=("handle",), natural_key=("handle",), in_named_export=False, check=_check_stakeholder,
             name_row=lambda r: f"stakeholder @{r['handle']}"),
+    Section("maintenance_windows", MaintenanceWindow, ("maintenance window", "maintenance windows"), STORE, since=3,
+            merge="newer", order_by=("number",), renumber=("number", "key", "MNT-{:04d}"), check=_check_window,
+            name_row=lambda r: f"maintenance {r['key']}"),
+    Section("maintenance_updates", MaintenanceUpdate, ("maintenance update", "maintenance updates"), STORE, since=3,
+            merge="keep", order_by=("maintenance_id", "seq"), name_row=lambda r: f"maintenance update #{r['seq']}"),
     Section("messages", CommsMessage, ("message", "messages"), INCIDENT, since=2, merge="newer",
             order_by=("number",), check=_check_message, name_row=lambda r: f"message {r['number']}"),
     Section("stakeholder_log", CommsLogEntry, ("stakeholder log line", "stakeholder log lines"), INCIDENT,

@@ -642,6 +642,10 @@ def build_store_with_records(root: Path, clock: FakeClock) -> Sitrep:
         assert (report.failed, report.left_pending) == (0, 0)
         other = app.incidents.declare("Search slow", "SEV3", author="ben")
         app.timeline.log(other.id, "p99 at 4 s", author="ben")
+        window = app.maintenance.plan("Database upgrade", clock() + timedelta(days=1),
+                                      clock() + timedelta(days=1, hours=2), author="ana",
+                                      description="Checkout is read-only.", services=["checkout"])  # fmt: skip
+        app.maintenance.post_update(window.key, "Rescheduling is not expected.", author="ana")
         app.sync.drain_once()
     except BaseException:
         app.close()
@@ -809,6 +813,8 @@ def test_the_untouched_records_import_and_verify(with_records, target):
     report = app.exchange.import_document(copy.deepcopy(with_records))
     expected = {
         "stakeholders": 1,
+        "maintenance_windows": 1,
+        "maintenance_updates": 2,
         "messages": 3,
         "stakeholder_log": 2,
         "regulatory_clocks": 5,
@@ -1063,7 +1069,8 @@ def test_cli_import_says_what_came_with_the_incidents(run_cli, with_records, tmp
     assert code == 0 and err == ""
     assert out.splitlines() == [
         "Imported: created 2, extended 0, unchanged 0, 11 timeline entries added, 2 responders added",
-        "  added: 1 stakeholder, 3 messages, 2 stakeholder log lines, 5 regulatory clocks, 3 remote links",
+        "  added: 1 stakeholder, 1 maintenance window, 2 maintenance updates, 3 messages, 2 stakeholder log lines, "
+        "5 regulatory clocks, 3 remote links",
     ]
     code, out, _ = run_cli("import", str(path), "--json", data=elsewhere)
     report = json.loads(out)

@@ -107,7 +107,7 @@ def test_what_a_store_still_owes_the_backends_is_sent_from_it_once_and_never_fro
     res = cli(data_dir, "export", "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert (
-        f"sitrep: note: {owed} sync item(s) these incidents still owe the backends stay queued here"
+        f"sitrep: note: {owed} sync item(s) still owed to the backends for what was exported stay queued here"
         in res.stderr
     )
     doc = json.loads(out.read_text(encoding="utf-8"))
