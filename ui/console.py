@@ -12,6 +12,7 @@ from app.paths import Paths
 from services.core import Sitrep
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
+from ui.gui_thread_gc import GuiThreadCollector
 from ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,18 @@ def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
 
 def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False) -> int:
     app = application()
+    # Before any window or worker exists: from here on, Qt objects left in reference cycles are
+    # collected (and so destroyed) on this thread, never on the sync worker's or a pool thread.
+    collector = GuiThreadCollector(app)
+    collector.start()
+    try:
+        return _run_window(app, sitrep, paths=paths, author=author, demo=demo)
+    finally:
+        collector.stop()
+        collector.deleteLater()
+
+
+def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str, demo: bool) -> int:
     demo_incident = None
     if demo:
         from services.demo import seed_demo

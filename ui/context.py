@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +20,10 @@ log = logging.getLogger(__name__)
 class ChangeNotifier(QObject):
     """Turns the services' change bus into a Qt signal, and notices writes by other processes.
 
-    The bus may publish from a worker thread (sync); a signal emitted there reaches GUI-thread
-    receivers through a queued connection, so panels only ever run on the GUI thread.
+    The bus may publish from a worker thread (sync, a "Sync now" drain, a history import); a signal
+    emitted there reaches GUI-thread receivers through a queued connection, so panels only ever run on
+    the GUI thread. The one thing both threads touch here is the data_version connection: a lock keeps
+    a worker's read, the GUI thread's poll and `close()` from using it at the same time.
     """
 
     changed = Signal(object)  # services.core.Change
@@ -28,6 +31,7 @@ class ChangeNotifier(QObject):
     def __init__(self, sitrep: Sitrep, parent: QObject | None = None, poll_ms: int = 1000) -> None:
         super().__init__(parent)
         self._unsubscribe = sitrep.changes.subscribe(self._local_change)
+        self._watch_lock = threading.Lock()
         self._watch = None
         self._data_version = None
         self._wal: str | None = None
@@ -37,7 +41,8 @@ class ChangeNotifier(QObject):
                 # PRAGMA data_version changes when any *other* connection commits: a CLI `sitrep log`
                 # in a terminal, or our own worker. Polling it costs microseconds.
                 self._watch = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-                self._data_version = self._read_version()
+                with self._watch_lock:
+                    self._data_version = self._read_version()
             except sqlite3.Error:
                 self._watch = None
         self._timer = QTimer(self)
@@ -65,13 +70,16 @@ class ChangeNotifier(QObject):
     def _local_change(self, change: Change) -> None:
         # Our own commit also moves data_version (it came through another connection of ours): note the
         # new value now, so the poll does not announce our own write a second time as "external".
-        if self._watch is not None:
+        with self._watch_lock:
             version = self._read_version()
             if version is not None:
                 self._data_version = version
         self.changed.emit(change)
 
     def _read_version(self) -> int | None:
+        """Under `_watch_lock`."""
+        if self._watch is None:
+            return None
         try:
             return self._watch.execute("PRAGMA data_version").fetchone()[0]
         except sqlite3.Error:
@@ -79,9 +87,12 @@ class ChangeNotifier(QObject):
 
     def _poll(self) -> None:
         self._watch_wal()
-        version = self._read_version()
-        if version is not None and version != self._data_version:
-            self._data_version = version
+        with self._watch_lock:
+            version = self._read_version()
+            external = version is not None and version != self._data_version
+            if external:
+                self._data_version = version
+        if external:
             self.changed.emit(Change("external", None, None))
 
     def close(self) -> None:
@@ -89,9 +100,10 @@ class ChangeNotifier(QObject):
         if self._files.files():
             self._files.removePaths(self._files.files())
         self._unsubscribe()
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
 
 
 class IncidentSelection(QObject):

@@ -10,10 +10,12 @@ import logging
 import platform
 import re
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from importlib import metadata
 
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -90,16 +92,28 @@ class CrashDialog(QDialog):
         lay.addWidget(buttons)
 
 
+class _ToGuiThread(QObject):
+    raised = Signal(object, object, object)
+
+
 class CrashHandler:
-    """Installed as sys.excepthook while the console runs. Savers return a description of what they kept."""
+    """Installed as sys.excepthook while the console runs. Savers return a description of what they kept.
+
+    PySide calls sys.excepthook on the thread that raised: for an exception escaping a QRunnable's run()
+    that is a pool thread. The dialog and the savers (which read the panels) belong to the GUI thread,
+    so from any other thread the exception is handed over to it."""
 
     def __init__(self, parent_getter: Callable[[], QWidget | None]) -> None:
         self._parent = parent_getter
         self.savers: list[Callable[[], str | None]] = []
         self._showing = False
         self.last_report: str | None = None
+        self._to_gui: _ToGuiThread | None = None
 
     def install(self) -> None:
+        """On the GUI thread."""
+        self._to_gui = _ToGuiThread()
+        self._to_gui.raised.connect(self._handle, Qt.ConnectionType.QueuedConnection)
         sys.excepthook = self
 
     def uninstall(self) -> None:
@@ -107,6 +121,12 @@ class CrashHandler:
             sys.excepthook = sys.__excepthook__
 
     def __call__(self, exc_type, exc, tb) -> None:
+        if threading.current_thread() is not threading.main_thread() and self._to_gui is not None:
+            self._to_gui.raised.emit(exc_type, exc, tb)
+            return
+        self._handle(exc_type, exc, tb)
+
+    def _handle(self, exc_type, exc, tb) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             QApplication.quit()
             return

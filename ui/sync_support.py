@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,25 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 250
 
 
+class _Forwarder:
+    """The sync service's listener for one bridge. The worker's thread calls it; it emits the bridge's
+    signal while the bridge lives, and does nothing once the bridge is closed or destroyed. The lock
+    makes "destroyed" wait for an emit already under way, so no thread emits into a deleted object."""
+
+    def __init__(self, emit: Callable[[Any], None]) -> None:
+        self._lock = threading.Lock()
+        self._emit: Callable[[Any], None] | None = emit
+
+    def __call__(self, event) -> None:
+        with self._lock:
+            if self._emit is not None:
+                self._emit(event)
+
+    def cut(self, *_args) -> None:
+        with self._lock:
+            self._emit = None
+
+
 class SyncBridge(QObject):
     """The sync service's events and queue changes, as signals on the GUI thread."""
 
@@ -36,13 +56,23 @@ class SyncBridge(QObject):
     def __init__(self, ctx, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self._closed = False
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_MS)
         self._refresh.timeout.connect(self.changed)
         # Emitted from the worker's thread; Qt queues it to this object's (the GUI) thread.
         self.event.connect(self._on_event)
-        self._unsubscribe = ctx.sitrep.sync.subscribe(self.event.emit)
+        forwarder = _Forwarder(self.event.emit)
+        unsubscribe = ctx.sitrep.sync.subscribe(forwarder)
+
+        def detach(*_args) -> None:
+            forwarder.cut()
+            unsubscribe()
+
+        self._detach = detach
+        # Also when the window goes without closing its panels first: a bridge must not outlive its object.
+        self.destroyed.connect(detach)
         ctx.notifier.changed.connect(self._on_change)
         self.tasks = BackgroundTasks(self)
 
@@ -57,11 +87,12 @@ class SyncBridge(QObject):
 
     def soon(self) -> None:
         """Ask for one `changed` shortly (many asks in a burst make one)."""
-        if not self._refresh.isActive():
+        if not self._closed and not self._refresh.isActive():
             self._refresh.start()
 
     def close(self) -> None:
-        self._unsubscribe()
+        self._closed = True
+        self._detach()
         self._refresh.stop()
 
 
@@ -76,24 +107,40 @@ def sync_bridge(ctx) -> SyncBridge:
 
 # -- blocking calls off the GUI thread ---------------------------------------------------------
 class _Relay(QObject):
-    done = Signal(object)
-    failed = Signal(object)
+    finished = Signal()  # emitted on the pool thread; delivered on the GUI thread (queued)
+
+
+class _Call:
+    """One blocking call and, once it has run, its outcome: (True, result) or (False, exception)."""
+
+    __slots__ = ("fn", "outcome", "relay")
+
+    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+        self.fn: Callable[[], Any] | None = fn
+        self.outcome: tuple[bool, Any] | None = None
+        self.relay = relay
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+    """Runs a `_Call` on a pool thread. It gives up its own reference to the call *before* saying it is
+    done, so the GUI thread always holds the last one: the callable (a lambda over a dialog), its result
+    and an exception's traceback (frames, and everything they hold) are released there, never here. A Qt
+    object whose last reference went on a pool thread would be destroyed on it."""
+
+    def __init__(self, call: _Call) -> None:
         super().__init__()
-        self.fn = fn
-        self.relay = relay
+        self.call: _Call | None = call
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        call, self.call = self.call, None
         try:
-            result = self.fn()
+            call.outcome = (True, call.fn())
         except BaseException as exc:  # handed to the GUI thread, which decides what the person sees
-            self.relay.failed.emit(exc)
-            return
-        self.relay.done.emit(result)
+            call.outcome = (False, exc)
+        relay = call.relay
+        del call
+        relay.finished.emit()
 
 
 class BackgroundTasks(QObject):
@@ -105,7 +152,7 @@ class BackgroundTasks(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
-        self._relays: set[_Relay] = set()
+        self._calls: dict[_Relay, _Call] = {}
 
     def run(
         self,
@@ -117,38 +164,33 @@ class BackgroundTasks(QObject):
     ) -> None:
         """`owner`: the widget the callbacks update; if it is gone by the time the answer comes (a
         dialog closed mid-test), the answer is dropped."""
-        relay = _Relay(self)  # lives on the GUI thread: its signals are delivered there
-        self._relays.add(relay)
+        relay = _Relay(self)  # lives on the GUI thread: its signal is delivered there
+        call = self._calls[relay] = _Call(fn, relay)
 
         def finished() -> None:
-            self._relays.discard(relay)
+            self._calls.pop(relay, None)
             relay.deleteLater()
-
-        def wanted() -> bool:
-            return owner is None or shiboken6.isValid(owner)
-
-        def done(result: Any) -> None:
-            finished()
-            if on_done is not None and wanted():
-                on_done(result)
-
-        def failed(exc: BaseException) -> None:
-            finished()
-            if isinstance(exc, SitrepError):
-                message = exc.message
+            ok, value = call.outcome or (False, RuntimeError("the task ended without an outcome"))
+            call.fn = call.outcome = None
+            wanted = owner is None or shiboken6.isValid(owner)
+            if ok:
+                if on_done is not None and wanted:
+                    on_done(value)
+                return
+            if isinstance(value, SitrepError):
+                message = value.message
             else:
-                log.error("background task failed", exc_info=(type(exc), exc, exc.__traceback__))
-                message = f"Internal error ({type(exc).__name__}); details are in the log."
-            if on_error is not None and wanted():
+                log.error("background task failed", exc_info=(type(value), value, value.__traceback__))
+                message = f"Internal error ({type(value).__name__}); details are in the log."
+            if on_error is not None and wanted:
                 on_error(message)
 
-        relay.done.connect(done, Qt.ConnectionType.QueuedConnection)
-        relay.failed.connect(failed, Qt.ConnectionType.QueuedConnection)
-        self.pool.start(_Task(fn, relay))
+        relay.finished.connect(finished, Qt.ConnectionType.QueuedConnection)
+        self.pool.start(_Task(call))
 
     @property
     def busy(self) -> bool:
-        return bool(self._relays)
+        return bool(self._calls)
 
     def wait(self, msecs: int = 30000) -> bool:
         return self.pool.waitForDone(msecs)
