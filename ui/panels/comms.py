@@ -99,6 +99,12 @@ class CommsPanel(QWidget):
         self.template_combo.setAccessibleName("Template")
         for tpl in sorted(self.comms.templates.templates.values(), key=lambda t: t.name):
             self.template_combo.addItem(tpl.name, tpl.id)
+        # Long template and audience names must not set the panel's width: it shares a laptop screen
+        # with the role board (the full name is in the list when it opens).
+        self.template_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.template_combo.setMinimumContentsLength(12)
         self.new_button = QPushButton("Draft from template", new_box)
         self.new_button.clicked.connect(self.new_draft)
         nf.addRow("Template", self.template_combo)
@@ -134,6 +140,10 @@ class CommsPanel(QWidget):
         self.audience_combo.setAccessibleName("Audience")
         for aud in self.comms.settings.audiences.values():
             self.audience_combo.addItem(aud.label + (" (needs approval)" if aud.approval else ""), aud.id)
+        self.audience_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.audience_combo.setMinimumContentsLength(20)
         self.audience_combo.currentIndexChanged.connect(self._edited)
         head.addRow("Audience", self.audience_combo)
         chans = QHBoxLayout()
