@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,19 +42,47 @@ SPLIT_HANDLE = 6
 
 class PanelScroll(QScrollArea):
     """A panel inside its dock. A dock smaller than the panel's minimum size scrolls it, where the
-    panel alone would push the window past the bottom or the side of a small screen."""
+    panel alone would push the window past the bottom or the side of a small screen.
+
+    The panel is sized here rather than by QScrollArea's widgetResizable, which gives a panel with
+    wrapped text its preferred height (and so a scroll bar) even when the dock has room for it.
+    """
 
     def __init__(self, panel: QWidget, panel_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(f"panel-scroll-{panel_id}")
-        self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setWidget(panel)
+        panel.installEventFilter(self)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         # QScrollArea caps its hint at a few dozen lines; a dock should ask for what its panel asks.
         return self.widget().sizeHint()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            QTimer.singleShot(0, self.fit_panel)  # its minimum may have changed
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.fit_panel()
+
+    def fit_panel(self) -> None:
+        panel = self.widget()
+        if panel is None:
+            return
+        least = panel.minimumSizeHint().expandedTo(panel.minimumSize())
+        room = self.maximumViewportSize()  # the viewport without scroll bars
+        width, height = max(room.width(), least.width()), max(room.height(), least.height())
+        # A scroll bar in one direction takes room from the other.
+        if width > room.width():
+            height = max(room.height() - self.horizontalScrollBar().sizeHint().height(), least.height())
+        if height > room.height():
+            width = max(room.width() - self.verticalScrollBar().sizeHint().width(), least.width())
+        if panel.size() != QSize(width, height):
+            panel.resize(width, height)
 
 
 @dataclass
