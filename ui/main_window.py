@@ -235,6 +235,11 @@ class MainWindow(QMainWindow):
                 | QDockWidget.DockWidgetFeature.DockWidgetClosable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
             )
+            if not spec.title_bar:
+                # An empty widget in place of the title line; without it, a floating dock could not be
+                # moved or closed, so it does not float.
+                dock.setTitleBarWidget(QWidget(dock))
+                dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.specs[spec.id] = spec
             self.docks[spec.id] = dock
             self.panels[spec.id] = widget
@@ -460,6 +465,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         with self._window_arranging():
             self._layout_restored = isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION)
+            for panel_id, dock in self.docks.items():
+                if not self.specs[panel_id].title_bar and dock.isFloating():  # floated by an older version
+                    dock.setFloating(False)
         # Layouts saved before this key existed have none: every panel then follows the placement rule.
         placed = s.value(PLACED_BY_USER_KEY, "", str) or ""
         self._placed_by_user = {i for i in placed.split() if i in self.docks}

@@ -58,6 +58,9 @@ class PanelSpec:
     # the screen. None: panels opened on demand do (they go wherever there is room); the working
     # panels are sized by the window's column plan.
     scrolls_when_cramped: bool | None = None
+    # The dock's title line (its name, float and close buttons). A panel that names itself, like the
+    # header, can give the line back; it then stays docked (View menu shows and hides it).
+    title_bar: bool = True
 
     @property
     def on_demand(self) -> bool:
