@@ -161,14 +161,22 @@ class _Chart:
         self._labels[side] = wordings
         self.fit_text()
 
+    def _plot_area(self) -> tuple[int, int]:
+        """The room the plot area has inside the widget, from the axes' breadths (which do not depend
+        on how long their labels are; pyqtgraph widens a plot to fit a long label rather than the
+        other way round, so the labels are measured against this, not against the axes)."""
+
+        def breadth(sides: tuple[str, ...], of) -> float:
+            return sum(of(self.plot.getAxis(s).geometry()) for s in sides if self.plot.getAxis(s).isVisible())
+
+        width = self.widget.width() - breadth(("left", "right"), lambda g: g.width())
+        title = 30 if self.plot.titleLabel.isVisible() else 0
+        height = self.widget.height() - title - breadth(("top", "bottom"), lambda g: g.height())
+        return int(width), int(height)
+
     def fit_text(self) -> None:
-        # The title sits over the plot area only, and pyqtgraph makes that area as wide as the title.
-        sides = sum(
-            self.plot.getAxis(side).geometry().width()
-            for side in ("left", "right")
-            if self.plot.getAxis(side).isVisible()
-        )
-        room = max(int(self.widget.width() - sides) - 24, 40)
+        width, height = self._plot_area()
+        room = max(width - 24, 40)  # the label item adds its margins
         title = QFontMetrics(self.title_font).elidedText(self._title, Qt.TextElideMode.ElideRight, room)
         if title != self._shown_title:
             self._shown_title = title
@@ -176,8 +184,7 @@ class _Chart:
         metrics = QFontMetrics(self.label_font)
         for side, wordings in self._labels.items():
             axis = self.plot.getAxis(side)
-            along = axis.geometry().height() if side in ("left", "right") else axis.geometry().width()
-            room = int(along) - 8
+            room = (height if side in ("left", "right") else width) - 12
             if room <= 0:  # not laid out yet: the resize that lays it out comes back here
                 room = 10_000
             text = next((w for w in wordings if metrics.horizontalAdvance(w) <= room), None)
@@ -274,8 +281,8 @@ class TrendChart(_Chart):
         self.counts_view.enableAutoRange(axis=pg.ViewBox.YAxis)
         self.counts_view.setYRange(0, max(counts or [1]) * 1.25, padding=0)
         if dash.periods:
-            # The whole span asked for, not just the periods with a value: one incident would otherwise
-            # zoom the axis to a fraction of a second around it.
+            # Whole periods, not just the points: one incident would otherwise zoom the axis to a
+            # fraction of a second around it (ticks reading "59.750").
             self.plot.setXRange(dash.periods[0][1].timestamp(), dash.periods[-1][2].timestamp(), padding=0.01)
         else:
             self.plot.enableAutoRange(axis=pg.ViewBox.XAxis)

@@ -170,11 +170,14 @@ class MainWindow(QMainWindow):
             avail = screen.availableGeometry()
             width = max(width, int(avail.width() * 0.85))
             height = max(height, int(avail.height() * 0.85))
-            if width > avail.width() or height > avail.height():
+            maximize = width > avail.width() or height > avail.height()
+            width, height = min(width, avail.width()), min(height, avail.height())
+            self.resize(width, height)  # first: a resize after maximizing would take the maximizing back
+            if maximize:
                 # The window frame is not part of availableGeometry: maximizing is the only size
                 # that is sure to keep the status bar and the entry line on screen.
                 self.setWindowState(Qt.WindowState.WindowMaximized)
-            width, height = min(width, avail.width()), min(height, avail.height())
+            return
         self.resize(width, height)
 
     # -- building ----------------------------------------------------------------------------
@@ -532,12 +535,14 @@ class MainWindow(QMainWindow):
         if main is None or not self._is_open(main) or main.isFloating():
             self.addDockWidget(self.specs[panel_id].area, dock)
             return
+        # One above the other only when an even split leaves each its readable height; on a laptop
+        # that is never so, and a tab gives the opened panel the whole column (the timeline is Alt+1).
         column = main.height()
-        need_main, need_new = self._readable_height(main), self._readable_height(dock)
-        if column >= need_main + need_new + SPLIT_HANDLE:
+        need = max(self._readable_height(main), self._readable_height(dock))
+        if column >= 2 * need + SPLIT_HANDLE:
             self.splitDockWidget(main, dock, Qt.Orientation.Vertical)
-            share = max(need_new, column // 2)
-            self.resizeDocks([main, dock], [column - share - SPLIT_HANDLE, share], Qt.Orientation.Vertical)
+            half = (column - SPLIT_HANDLE) // 2
+            self.resizeDocks([main, dock], [half, column - SPLIT_HANDLE - half], Qt.Orientation.Vertical)
         else:
             self.tabifyDockWidget(main, dock)
 

@@ -38,10 +38,11 @@ class PanelSpec:
       together; Bottom docks sit under the main column, so the side columns keep their full height.
       The main column is the first Left or Right panel without a `default_width` (the timeline).
     - Panels opened on demand (`visible_by_default=False`: communications, sync queue, metrics…)
-      share one tab group. The first one opened goes under the main column when both keep their
-      `readable_height`, else it becomes a tab beside it; the ones opened after it join its tabs and
-      are raised. `area` is only their fallback when the main column is hidden or floating. A panel
-      the user has dragged somewhere stays where they put it.
+      share one tab group. The first one opened goes under the main column when an even split of
+      that column leaves both their `readable_height` (a big monitor), else it becomes a tab beside
+      it (a laptop); the ones opened after it join its tabs and are raised. `area` is only their
+      fallback when the main column is hidden or floating. A panel the user has dragged somewhere
+      stays where they put it.
     """
 
     id: str  # stable: the saved layout refers to it

@@ -42,6 +42,7 @@ CHECK_EVERY_MS = 15_000
 TICK_MS = 1_000
 WARN_WITHIN_S = 3 * 60  # a running clock turns amber in its last three minutes
 ONE_LINE_MARGIN = 48  # px beyond the one-line width before the header goes from two lines to one
+ONE_LINE_GAP = 16  # between what the incident is and how it is going, when both are on one line
 
 STATUS_COLOURS = {
     Status.DECLARED: ("#5c2d91", "#ffffff"),
@@ -225,6 +226,10 @@ class HeaderPanel(QWidget):
         bottom.addWidget(self.commander_label, 1)
         self.rows.addLayout(bottom, 1)
         self.bottom_row = bottom
+        self._least_width = {
+            label: label.minimumWidth()
+            for label in (self.title_label, self.commander_label, self.services_label)
+        }
         self.chips: list[ClockChip] = []
         self.commander: RoleHolding | None = None
         self.empty_label = QLabel(
@@ -349,13 +354,26 @@ class HeaderPanel(QWidget):
         if height != self.maximumHeight():
             self.setMaximumHeight(height)
 
+    def _whole_width(self, label: ElidedLabel, most_chars: int | None = None) -> int:
+        metrics = label.fontMetrics()
+        whole = metrics.horizontalAdvance(label.text()) + 4
+        if most_chars is not None:
+            whole = min(whole, metrics.averageCharWidth() * most_chars)
+        return max(whole, self._least_width[label])
+
     def one_line_width(self) -> int:
-        """The width at which both rows fit side by side with nothing shortened."""
+        """The width at which both rows fit side by side with the title and the commander whole (the
+        impact text may be shortened; its tooltip has it all)."""
+        wanted = {self.title_label: None, self.commander_label: None, self.services_label: 32}
+        shown = [label for label in wanted if label.isVisibleTo(self)]
         margins = self.layout().contentsMargins()
         return (
             self.top_row.sizeHint().width()
             + self.bottom_row.sizeHint().width()
-            + self.rows.spacing()
+            # The rows' hints count a shortening label at its minimum width; count what it wants.
+            - sum(label.minimumWidth() for label in shown)
+            + sum(self._whole_width(label, wanted[label]) for label in shown)
+            + ONE_LINE_GAP
             + margins.left()
             + margins.right()
         )
@@ -373,7 +391,11 @@ class HeaderPanel(QWidget):
         direction = QBoxLayout.Direction.LeftToRight if one else QBoxLayout.Direction.TopToBottom
         if self.rows.direction() != direction:
             self.rows.setDirection(direction)
-            self.rows.setSpacing(16 if one else 4)
+            self.rows.setSpacing(ONE_LINE_GAP if one else 4)
+        # On one line the title and the commander are held whole (the space left goes to the impact
+        # text); on two they may shorten like any elided label.
+        for label in (self.title_label, self.commander_label):
+            label.setMinimumWidth(self._whole_width(label) if one else self._least_width[label])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
