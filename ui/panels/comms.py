@@ -35,6 +35,7 @@ from services.comms.templates import CHANNEL_LABELS, CHANNELS, STATUSPAGE_STATUS
 from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView
+from ui.button_rows import ButtonRows
 from ui.comms_models import ROW_ROLE, DeliveriesModel, MessagesModel
 from ui.operations import run_action
 from ui.panels import PanelSpec
@@ -181,7 +182,6 @@ class CommsPanel(QWidget):
         self.approval_label.setObjectName("comms-approval")
         self.approval_label.setWordWrap(True)
         ml.addWidget(self.approval_label)
-        buttons = QHBoxLayout()
         self.save_button = QPushButton("Save", mid)
         self.submit_button = QPushButton("Ask for approval", mid)
         self.approve_button = QPushButton("Approve", mid)
@@ -193,15 +193,13 @@ class CommsPanel(QWidget):
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.reject)
         self.send_button.clicked.connect(self.send)
-        for b in (
-            self.save_button,
-            self.submit_button,
-            self.approve_button,
-            self.reject_button,
-            self.send_button,
-        ):
-            buttons.addWidget(b)
-        ml.addLayout(buttons)
+        # The author's two actions, then the approver's and sender's: one row, or two when narrow.
+        self.message_buttons = ButtonRows(
+            [self.save_button, self.submit_button, self.approve_button, self.reject_button, self.send_button],
+            first_row=2,
+            parent=mid,
+        )
+        ml.addWidget(self.message_buttons)
         split.addWidget(mid)
 
         # Right: the renderings and the deliveries.
