@@ -7,6 +7,7 @@ skewed; the axes then carry durations ("30m", "4h") rather than powers of ten. T
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from datetime import UTC
@@ -39,6 +40,7 @@ _DURATION_TICKS = [
     1 / 60, 5 / 60, 15 / 60, 30 / 60, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 720, 1440, 2880, 5760, 10080,
     20160, 40320, 86400, 172800, 525600,
 ]  # fmt: skip
+TITLE_POINTS = 11.0
 MAX_SCATTER_POINTS = 20_000
 MAX_STRIP_POINTS = 300  # per service
 
@@ -116,7 +118,12 @@ def _floor(dash: MetricDashboard) -> float:
 
 
 class _Chart:
-    """A PlotWidget with a title, a value axis, and hover tooltips routed to `hover_text`."""
+    """A PlotWidget with a title, a value axis, and hover tooltips routed to `hover_text`.
+
+    Titles and axis labels are fitted to the room the chart has: docked beside other panels a chart
+    may be a few hundred pixels wide, and pyqtgraph would draw a long title or a rotated axis label
+    past the plot's edge, where it is cut off. Each label offers shorter wordings, then is elided.
+    """
 
     def __init__(self, title: str, bottom: pg.AxisItem | None = None, value_side: str = "left") -> None:
         self.value_side = value_side
@@ -126,13 +133,68 @@ class _Chart:
             axes["bottom"] = bottom
         self.widget = pg.PlotWidget(axisItems=axes)
         self.plot: pg.PlotItem = self.widget.getPlotItem()
-        self.plot.setTitle(title, size="11pt")
+        # Copies of the widget's font: a font with an empty family (QFont("", 8)) crashes pyqtgraph's
+        # text measuring.
+        self.title_font = QFont(self.widget.font())
+        self.title_font.setPointSizeF(TITLE_POINTS)
+        self.label_font = QFont(self.widget.font())
+        self._title = title
+        self._shown_title: str | None = None
+        self._labels: dict[str, tuple[str, ...]] = {}  # axis side -> wordings, longest first
         self.plot.showGrid(x=False, y=True, alpha=0.15)
         self.plot.setMenuEnabled(False)
         self.widget.setMouseTracking(True)
         self.log = True
         self.dash: MetricDashboard | None = None
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.plot.vb.sigResized.connect(self.fit_text)
+        self.fit_text()
+
+    # -- text that fits ----------------------------------------------------------------------------
+    def set_title(self, title: str) -> None:
+        self._title = title
+        self.fit_text()
+
+    def set_axis_label(self, side: str, *wordings: str) -> None:
+        axis = self.plot.getAxis(side)
+        axis.label.setFont(self.label_font)
+        self._labels[side] = wordings
+        self.fit_text()
+
+    def _plot_area(self) -> tuple[int, int]:
+        """The room the plot area has inside the widget, from the axes' breadths (which do not depend
+        on how long their labels are; pyqtgraph widens a plot to fit a long label rather than the
+        other way round, so the labels are measured against this, not against the axes)."""
+
+        def breadth(sides: tuple[str, ...], of) -> float:
+            return sum(of(self.plot.getAxis(s).geometry()) for s in sides if self.plot.getAxis(s).isVisible())
+
+        width = self.widget.width() - breadth(("left", "right"), lambda g: g.width())
+        title = 30 if self.plot.titleLabel.isVisible() else 0
+        height = self.widget.height() - title - breadth(("top", "bottom"), lambda g: g.height())
+        return int(width), int(height)
+
+    def fit_text(self) -> None:
+        width, height = self._plot_area()
+        room = max(width - 24, 40)  # the label item adds its margins
+        title = QFontMetrics(self.title_font).elidedText(self._title, Qt.TextElideMode.ElideRight, room)
+        if title != self._shown_title:
+            self._shown_title = title
+            self.plot.setTitle(html.escape(title), size=f"{TITLE_POINTS:g}pt")
+        metrics = QFontMetrics(self.label_font)
+        for side, wordings in self._labels.items():
+            axis = self.plot.getAxis(side)
+            room = (height if side in ("left", "right") else width) - 12
+            if room <= 0:  # not laid out yet: the resize that lays it out comes back here
+                room = 10_000
+            text = next((w for w in wordings if metrics.horizontalAdvance(w) <= room), None)
+            if text is None:
+                text = metrics.elidedText(wordings[-1], Qt.TextElideMode.ElideRight, room)
+            if html.escape(text) != axis.labelText:
+                axis.setLabel(html.escape(text))
+
+    def shown_title(self) -> str:
+        return self._shown_title or ""
 
     def _mouse_moved(self, scene_pos) -> None:
         if not self.plot.vb.sceneBoundingRect().contains(scene_pos):
@@ -147,13 +209,16 @@ class _Chart:
     def hover_text(self, point: QPointF) -> str | None:  # pragma: no cover - overridden
         return None
 
-    def _y_label(self, dash: MetricDashboard) -> str:
+    def _value_labels(self, dash: MetricDashboard) -> tuple[str, ...]:
         unit = "user-hours" if dash.metric.kind == "impact" else "duration"
-        return f"{dash.metric.short} ({unit}{', log scale' if self.log else ''})"
+        short = dash.metric.short
+        if self.log:
+            return f"{short} ({unit}, log scale)", f"{short} ({unit}, log)", f"{short} (log)", short
+        return f"{short} ({unit})", short
 
     def _configure_axis(self, dash: MetricDashboard) -> None:
         self.value_axis.configure("impact" if dash.metric.kind == "impact" else "duration", self.log)
-        self.plot.setLabel(self.value_side, self._y_label(dash))
+        self.set_axis_label(self.value_side, *self._value_labels(dash))
 
 
 class TrendChart(_Chart):
@@ -161,12 +226,12 @@ class TrendChart(_Chart):
 
     def __init__(self) -> None:
         super().__init__("Trend", bottom=pg.DateAxisItem(orientation="bottom", utcOffset=0))
-        self.plot.setLabel("bottom", "period start (UTC)")
+        self.set_axis_label("bottom", "period start (UTC)", "period (UTC)")
         self.counts_view = pg.ViewBox()
         self.plot.showAxis("right")
         self.plot.scene().addItem(self.counts_view)
         self.plot.getAxis("right").linkToView(self.counts_view)
-        self.plot.getAxis("right").setLabel("incidents")
+        self.set_axis_label("right", "incidents")
         self.counts_view.setXLink(self.plot)
         self.counts_view.setZValue(-10)
         self.counts_view.setMouseEnabled(x=False, y=False)
@@ -215,14 +280,19 @@ class TrendChart(_Chart):
         self.p90.setData(self.centres, to_plot(p90s, log, floor))
         self.counts_view.enableAutoRange(axis=pg.ViewBox.YAxis)
         self.counts_view.setYRange(0, max(counts or [1]) * 1.25, padding=0)
-        self.plot.enableAutoRange(axis=pg.ViewBox.XAxis)
+        if dash.periods:
+            # Whole periods, not just the points: one incident would otherwise zoom the axis to a
+            # fraction of a second around it (ticks reading "59.750").
+            self.plot.setXRange(dash.periods[0][1].timestamp(), dash.periods[-1][2].timestamp(), padding=0.01)
+        else:
+            self.plot.enableAutoRange(axis=pg.ViewBox.XAxis)
         finite = [v for v in (*to_plot(medians, log, floor), *to_plot(p90s, log, floor)) if math.isfinite(v)]
         if finite:  # head room above the lines for the legend
             lo, hi = min(finite), max(finite)
             span = (hi - lo) or 1.0
             self.plot.setYRange(lo - 0.05 * span, hi + 0.22 * span, padding=0)
-        self.plot.setTitle(f"{dash.metric.label}: median and p90 per {dash.period}", size="11pt")
-        self.plot.getAxis("right").setLabel("intervals" if dash.metric.kind == "between" else "incidents")
+        self.set_title(f"{dash.metric.label}: median and p90 per {dash.period}")
+        self.set_axis_label("right", "intervals" if dash.metric.kind == "between" else "incidents")
         self._sync_views()
 
     def row_at(self, x: float) -> int | None:
@@ -333,7 +403,7 @@ class ServiceChart(_Chart):
         self.plot.setYRange(-0.7, max(len(self.services), 1) - 0.3, padding=0)
         self.plot.enableAutoRange(axis=pg.ViewBox.XAxis)
         shown = "" if len(dash.by_service.groups) <= max_services else f" (the {max_services} busiest)"
-        self.plot.setTitle(f"{dash.metric.label} per service{shown}", size="11pt")
+        self.set_title(f"{dash.metric.label} per service{shown}")
 
     def hover_text(self, point: QPointF) -> str | None:
         i = round(point.y())
@@ -398,7 +468,7 @@ class SeverityChart(_Chart):
         self._label_ticks()
         self.plot.setXRange(-0.7, max(len(groups), 1) - 0.3, padding=0)
         self.plot.enableAutoRange(axis=pg.ViewBox.YAxis)
-        self.plot.setTitle(f"{dash.metric.label} per severity", size="11pt")
+        self.set_title(f"{dash.metric.label} per severity")
 
     def hover_text(self, point: QPointF) -> str | None:
         i = round(point.x())
@@ -416,7 +486,7 @@ class ScatterChart(_Chart):
 
     def __init__(self, on_open: Callable[[str], None]) -> None:
         super().__init__("Incidents", bottom=pg.DateAxisItem(orientation="bottom", utcOffset=0))
-        self.plot.setLabel("bottom", "when it happened (UTC)")
+        self.set_axis_label("bottom", "when it happened (UTC)", "when (UTC)")
         self.points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(255, 255, 255, 160, width=0.5), hoverable=False)
         self.plot.addItem(self.points)
         self.points.sigClicked.connect(self._clicked)
@@ -448,9 +518,7 @@ class ScatterChart(_Chart):
         )
         self.plot.autoRange()  # now, not at the next paint: a click right after an update lands where it looks
         note = f" (an even sample of {MAX_SCATTER_POINTS:,} of {len(dash.points):,})" if self.sampled else ""
-        self.plot.setTitle(
-            f"{dash.metric.label} of each incident{note} — click a dot to open it", size="11pt"
-        )
+        self.set_title(f"{dash.metric.label} of each incident{note} — click a dot to open it")
 
     def point_at(self, point: QPointF):
         spots = self.points.pointsAt(point)

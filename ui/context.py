@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, Signal
 
 from app.paths import Paths
@@ -32,6 +33,7 @@ class ChangeNotifier(QObject):
         super().__init__(parent)
         self._unsubscribe = sitrep.changes.subscribe(self._local_change)
         self._watch_lock = threading.Lock()
+        self._closed = False
         self._watch = None
         self._data_version = None
         self._wal: str | None = None
@@ -96,9 +98,20 @@ class ChangeNotifier(QObject):
             self.changed.emit(Change("external", None, None))
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._timer.stop()
         if self._files.files():
             self._files.removePaths(self._files.files())
+        # Destroy the watcher (an inotify socket notifier) and the timer here, on the GUI thread. Left
+        # to the notifier's Python wrapper, they die whenever the garbage collector frees it, and that
+        # can be on a worker thread running Python (the charts' figures, the incidents re-read): Qt
+        # then warns "Socket notifiers cannot be enabled or disabled from another thread" and the
+        # process may crash later.
+        for child in (self._files, self._timer):
+            child.setParent(None)
+            shiboken6.delete(child)
         self._unsubscribe()
         with self._watch_lock:
             if self._watch is not None:

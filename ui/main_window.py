@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+import shiboken6
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDockWidget,
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QToolBar,
     QWidget,
 )
@@ -32,6 +36,53 @@ from ui.panels import PanelSpec, load_panels
 log = logging.getLogger(__name__)
 LAYOUT_VERSION = 1
 MIN_MAIN_COLUMN = 760  # px the timeline needs to show an entry's text beside its time, kind and author
+PLACED_BY_USER_KEY = "window/placed_by_user"  # panels the user moved: the placement rule leaves them be
+SPLIT_HANDLE = 6
+
+
+class PanelScroll(QScrollArea):
+    """A panel inside its dock. A dock smaller than the panel's minimum size scrolls it, where the
+    panel alone would push the window past the bottom or the side of a small screen.
+
+    The panel is sized here rather than by QScrollArea's widgetResizable, which gives a panel with
+    wrapped text its preferred height (and so a scroll bar) even when the dock has room for it.
+    """
+
+    def __init__(self, panel: QWidget, panel_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"panel-scroll-{panel_id}")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setWidget(panel)
+        panel.installEventFilter(self)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        # QScrollArea caps its hint at a few dozen lines; a dock should ask for what its panel asks.
+        return self.widget().sizeHint()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            QTimer.singleShot(0, self.fit_panel)  # its minimum may have changed
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.fit_panel()
+
+    def fit_panel(self) -> None:
+        panel = self.widget()
+        if panel is None:
+            return
+        least = panel.minimumSizeHint().expandedTo(panel.minimumSize())
+        room = self.maximumViewportSize()  # the viewport without scroll bars
+        width, height = max(room.width(), least.width()), max(room.height(), least.height())
+        # A scroll bar in one direction takes room from the other.
+        if width > room.width():
+            height = max(room.height() - self.horizontalScrollBar().sizeHint().height(), least.height())
+        if height > room.height():
+            width = max(room.width() - self.verticalScrollBar().sizeHint().width(), least.width())
+        if panel.size() != QSize(width, height):
+            panel.resize(width, height)
 
 
 @dataclass
@@ -90,6 +141,9 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, QMenu] = {}
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
+        self.specs: dict[str, PanelSpec] = {}
+        self._placed_by_user: set[str] = set()
+        self._arranging = 0  # >0 while the window itself moves docks (restoring, placing, resetting)
         ctx.extras["status_message"] = self._show_status
         ctx.extras["add_command"] = self.add_command
         ctx.extras["open_incident"] = self.open_incident
@@ -116,11 +170,14 @@ class MainWindow(QMainWindow):
             avail = screen.availableGeometry()
             width = max(width, int(avail.width() * 0.85))
             height = max(height, int(avail.height() * 0.85))
-            if width > avail.width() or height > avail.height():
+            maximize = width > avail.width() or height > avail.height()
+            width, height = min(width, avail.width()), min(height, avail.height())
+            self.resize(width, height)  # first: a resize after maximizing would take the maximizing back
+            if maximize:
                 # The window frame is not part of availableGeometry: maximizing is the only size
                 # that is sure to keep the status bar and the entry line on screen.
                 self.setWindowState(Qt.WindowState.WindowMaximized)
-            width, height = min(width, avail.width()), min(height, avail.height())
+            return
         self.resize(width, height)
 
     # -- building ----------------------------------------------------------------------------
@@ -159,6 +216,12 @@ class MainWindow(QMainWindow):
 
     def _build_panels(self, specs: list[PanelSpec]) -> None:
         view = self.menus["View"]
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        main_spec = next(
+            (s for s in specs if s.visible_by_default and s.area in (left, right) and not s.default_width),
+            None,
+        )
         first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
         last_left: QDockWidget | None = None
         for spec in specs:
@@ -169,38 +232,61 @@ class MainWindow(QMainWindow):
                 item_view.setTabKeyNavigation(False)
             dock = QDockWidget(spec.title, self)
             dock.setObjectName(f"panel-{spec.id}")
-            dock.setWidget(widget)
+            dock.setWidget(PanelScroll(widget, spec.id, dock) if spec.scrolls else widget)
             dock.setFeatures(
                 QDockWidget.DockWidgetFeature.DockWidgetMovable
                 | QDockWidget.DockWidgetFeature.DockWidgetClosable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
             )
+            if not spec.title_bar:
+                # An empty widget in place of the title line; without it, a floating dock could not be
+                # moved or closed, so it does not float.
+                dock.setTitleBarWidget(QWidget(dock))
+                dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            self.specs[spec.id] = spec
+            self.docks[spec.id] = dock
+            self.panels[spec.id] = widget
             area = spec.area
-            if area == Qt.DockWidgetArea.LeftDockWidgetArea and last_left is not None:
+            if spec.on_demand:
+                # Hidden until asked for; `open_panel` finds its place then, from what is open.
+                self.addDockWidget(area, dock)
+                dock.hide()
+            elif area == left and last_left is not None:
                 self.splitDockWidget(last_left, dock, Qt.Orientation.Horizontal)
-            elif area != Qt.DockWidgetArea.LeftDockWidgetArea and area in first_in_area:
+            elif area in first_in_area:
                 self.tabifyDockWidget(first_in_area[area], dock)
+            elif area == bottom and main_spec is not None and main_spec.id in self.docks:
+                self.splitDockWidget(self.docks[main_spec.id], dock, Qt.Orientation.Vertical)
             else:
                 self.addDockWidget(area, dock)
-            first_in_area.setdefault(area, dock)
-            if area == Qt.DockWidgetArea.LeftDockWidgetArea:
-                last_left = dock
-            if not spec.visible_by_default:
-                dock.hide()
-            toggle = dock.toggleViewAction()
-            toggle.setText(f"Show {spec.title}")
-            view.addAction(toggle)
+            if not spec.on_demand:
+                first_in_area.setdefault(area, dock)
+                if area == left:
+                    last_left = dock
+            view.addAction(self._show_action(spec, dock))
             if spec.shortcut:
                 focus = QAction(f"Go to {spec.title}", self)
                 focus.setShortcut(QKeySequence(spec.shortcut))
                 focus.triggered.connect(lambda _=False, d=dock: self.focus_panel(d))
                 self.add_command(focus, "View")
-            self.docks[spec.id] = dock
-            self.panels[spec.id] = widget
+            # The user moving or floating a panel makes its place theirs; our own moves are not theirs.
+            dock.dockLocationChanged.connect(lambda _area, i=spec.id: self._moved_by_user(i))
+            dock.topLevelChanged.connect(lambda _floating, i=spec.id: self._moved_by_user(i))
+            dock.toggleViewAction().toggled.connect(lambda shown, d=dock: self._dock_toggled(d, shown))
+        self._main_panel = main_spec.id if main_spec is not None else None
         for dock in first_in_area.values():
             dock.raise_()
-        side = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+        side = (left, right)
         self._column_widths = [(self.docks[s.id], s.default_width) for s in specs if s.area in side]
+
+    def _show_action(self, spec: PanelSpec, dock: QDockWidget) -> QAction:
+        """The View menu's "Show …": opening goes through `open_panel`, so it lands in its place."""
+        action = QAction(f"Show {spec.title}", self)
+        action.setCheckable(True)
+        action.setChecked(not dock.isHidden())
+        dock.toggleViewAction().toggled.connect(action.setChecked)
+        action.triggered.connect(lambda shown, d=dock: self.open_panel(d) if shown else d.close())
+        return action
 
     def _build_commands(self) -> None:
         pal = QAction("Command palette…", self)
@@ -331,9 +417,8 @@ class MainWindow(QMainWindow):
 
     # -- actions -----------------------------------------------------------------------------
     def focus_panel(self, dock: QDockWidget) -> None:
-        dock.show()
-        dock.raise_()
-        widget = dock.widget()
+        self.open_panel(dock)
+        widget = self.panels.get(self._panel_id(dock)) or dock.widget()
         target = getattr(widget, "focus_target", None)
         (target() if callable(target) else widget).setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -383,13 +468,100 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState(LAYOUT_VERSION)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        self._layout_restored = isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION)
+        with self._window_arranging():
+            self._layout_restored = isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION)
+            for panel_id, dock in self.docks.items():
+                if not self.specs[panel_id].title_bar and dock.isFloating():  # floated by an older version
+                    dock.setFloating(False)
+        # Layouts saved before this key existed have none: every panel then follows the placement rule.
+        placed = s.value(PLACED_BY_USER_KEY, "", str) or ""
+        self._placed_by_user = {i for i in placed.split() if i in self.docks}
+
+    @contextmanager
+    def _window_arranging(self):
+        self._arranging += 1
+        try:
+            yield
+        finally:
+            self._arranging -= 1
+
+    def _panel_id(self, dock: QDockWidget) -> str:
+        return dock.objectName().removeprefix("panel-")
+
+    def _moved_by_user(self, panel_id: str) -> None:
+        if not self._arranging:
+            self._placed_by_user.add(panel_id)
+
+    def _dock_toggled(self, dock: QDockWidget, shown: bool) -> None:
+        # A panel shown some other way than `open_panel` (its own code, a test): place it once the
+        # show has finished, not inside it.
+        if shown and not self._arranging and self.specs[self._panel_id(dock)].on_demand:
+            QTimer.singleShot(0, lambda: self._place_after_show(dock))
+
+    def _place_after_show(self, dock: QDockWidget) -> None:
+        if shiboken6.isValid(dock) and not dock.isHidden():
+            self.open_panel(dock)
+
+    def open_panel(self, dock: QDockWidget) -> None:
+        """Show a panel where it reads best (see PanelSpec), and bring it to the front of its tabs."""
+        spec = self.specs[self._panel_id(dock)]
+        with self._window_arranging():
+            if spec.on_demand and not dock.isFloating() and spec.id not in self._placed_by_user:
+                self._place_on_demand(dock)
+            dock.show()
+            dock.raise_()
+
+    def _is_open(self, dock: QDockWidget) -> bool:
+        # Open means shown, even behind another tab (isVisible is False there).
+        return not dock.isHidden() and dock.toggleViewAction().isChecked()
+
+    def _place_on_demand(self, dock: QDockWidget) -> None:
+        panel_id = self._panel_id(dock)
+        partner = next(
+            (
+                d
+                for i, d in self.docks.items()
+                if i != panel_id
+                and self.specs[i].on_demand
+                and i not in self._placed_by_user
+                and self._is_open(d)
+                and not d.isFloating()
+            ),
+            None,
+        )
+        if partner is not None:
+            if dock not in self.tabifiedDockWidgets(partner):
+                self.tabifyDockWidget(partner, dock)
+            return
+        main = self.docks.get(self._main_panel) if self._main_panel else None
+        if main is None or not self._is_open(main) or main.isFloating():
+            self.addDockWidget(self.specs[panel_id].area, dock)
+            return
+        # One above the other only when an even split leaves each its readable height; on a laptop
+        # that is never so, and a tab gives the opened panel the whole column (the timeline is Alt+1).
+        column = main.height()
+        need = max(self._readable_height(main), self._readable_height(dock))
+        if column >= 2 * need + SPLIT_HANDLE:
+            self.splitDockWidget(main, dock, Qt.Orientation.Vertical)
+            half = (column - SPLIT_HANDLE) // 2
+            self.resizeDocks([main, dock], [half, column - SPLIT_HANDLE - half], Qt.Orientation.Vertical)
+        else:
+            self.tabifyDockWidget(main, dock)
+
+    def _readable_height(self, dock: QDockWidget) -> int:
+        """A panel's readable height in its dock, title bar included."""
+        panel_id = self._panel_id(dock)
+        spec, panel = self.specs[panel_id], self.panels[panel_id]
+        title = dock.style().pixelMetric(dock.style().PixelMetric.PM_TitleBarHeight, None, dock)
+        return (spec.readable_height or panel.minimumSizeHint().height()) + title + 8
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state, LAYOUT_VERSION)
-        for dock in self.docks.values():
-            dock.setFloating(False)
-        self._apply_default_widths()
+        self._placed_by_user.clear()
+        with self._window_arranging():
+            self.restoreState(self._default_state, LAYOUT_VERSION)
+            for dock in self.docks.values():
+                dock.setFloating(False)
+            self._apply_default_widths()
 
     def _apply_default_widths(self) -> None:
         """Side panels get their stated widths; panels without one (the timeline) share the rest.
@@ -403,11 +575,12 @@ class MainWindow(QMainWindow):
         plan = plan_columns(
             self.width(), [(d, w, self.dockWidgetArea(d) == right) for d, w in columns], MIN_MAIN_COLUMN
         )
-        if plan.tab_into is not None:
-            for dock in plan.tabbed:
-                self.tabifyDockWidget(plan.tab_into, dock)
-            plan.tab_into.raise_()
-        self.resizeDocks(list(plan.widths), list(plan.widths.values()), Qt.Orientation.Horizontal)
+        with self._window_arranging():
+            if plan.tab_into is not None:
+                for dock in plan.tabbed:
+                    self.tabifyDockWidget(plan.tab_into, dock)
+                plan.tab_into.raise_()
+            self.resizeDocks(list(plan.widths), list(plan.widths.values()), Qt.Orientation.Horizontal)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -420,6 +593,7 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.ctx.settings.setValue("window/geometry", self.saveGeometry())
         self.ctx.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.ctx.settings.setValue(PLACED_BY_USER_KEY, " ".join(sorted(self._placed_by_user)))
         self.ctx.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from console_kit import add_people, console_context, main_window
 from PySide6.QtCore import Qt
+from sqlalchemy import event
 
 from models.enums import Status
 from services.core import Change, Sitrep
@@ -226,3 +229,25 @@ def test_the_title_column_takes_the_width_the_others_leave(panel, qtbot, inciden
     row = keys(panel.model).index(incidents["checkout"].key)
     tip = panel.model.index(row, m.COL_TITLE).data(Qt.ItemDataRole.ToolTipRole)
     assert tip.startswith("Checkout failing in EU")
+
+
+def test_a_whole_list_reread_runs_off_the_gui_thread(panel, sitrep, data_dir, qtbot):
+    readers: list[int] = []
+
+    def whole_list_read(_conn, _cursor, statement, *_args) -> None:
+        # The list's own whole-table read (the switcher reads its recent 300 through the ORM).
+        if "incidents.services AS services" in statement and "WHERE" not in statement:
+            readers.append(threading.get_ident())
+
+    event.listen(sitrep.store.reader, "before_cursor_execute", whole_list_read)
+    try:
+        other = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}")  # another process's write
+        try:
+            other.incidents.declare("Queue backlog", "SEV2", author="cli", services=["queue"])
+        finally:
+            other.close()
+        qtbot.waitUntil(lambda: panel.model.total() == 5, timeout=5000)
+    finally:
+        event.remove(sitrep.store.reader, "before_cursor_execute", whole_list_read)
+    assert readers and threading.get_ident() not in readers
+    assert panel.service_filter.findData("queue") > 0

@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 from console_kit import console_context, main_window
+from PySide6.QtWidgets import QApplication
 
+from services.demo import seed_demo
 from ui.main_window import MIN_MAIN_COLUMN, plan_columns
+from ui.panels.header import HeaderPanel
 from ui.timefmt import humanise_times, viewer_zone
 
 
@@ -62,3 +65,45 @@ def test_iso_times_in_messages_are_shown_on_the_viewers_clock():
     assert local.strftime("%a %d %b %H:%M:%S") in other_day
     assert not re.search(r"\dT\d", other_day)
     assert humanise_times("no times here") == "no times here"
+
+
+def test_the_header_has_no_dock_title_line(ctx, qtbot):
+    window = main_window(ctx, qtbot)
+    window.show()
+    qtbot.waitExposed(window)
+    dock, header = window.docks["header"], window.panels["header"]
+    assert dock.titleBarWidget() is not None and dock.titleBarWidget().sizeHint().height() <= 0
+    assert dock.height() <= header.height() + 4  # all of it is the header
+    assert not dock.features() & dock.DockWidgetFeature.DockWidgetFloatable  # it could not be moved back
+    window.close()
+
+
+def test_the_header_is_one_line_when_everything_fits_and_two_on_a_laptop(ctx, qtbot):
+    sev1 = seed_demo(ctx.sitrep)  # a long title, services, a commander, three clocks
+    header = HeaderPanel(ctx)
+    qtbot.addWidget(header)
+    header.resize(1366, 200)
+    header.show()
+    qtbot.waitExposed(header)
+    header.set_incident(sev1)
+    qtbot.waitUntil(lambda: not header.is_one_line() and header.title_label.text() == sev1.title)
+    assert header.commander_label.text().startswith("IC ")
+    # What a top dock gives it: its lines, no more (measured once the new text is laid out).
+    qtbot.waitUntil(lambda: header.maximumHeight() == header.layout().sizeHint().height())
+    two_lines = header.maximumHeight()
+    assert header.one_line_width() > 1366
+
+    header.resize(header.one_line_width() + 60, 200)
+    qtbot.waitUntil(header.is_one_line)
+    qtbot.waitUntil(lambda: header.maximumHeight() < two_lines * 0.75)
+    for label in (header.title_label, header.commander_label):  # shown whole, not shortened
+        assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())
+    chips = [c.geometry() for c in header.chips]
+    assert chips and all(c.top() < header.title_label.geometry().bottom() for c in chips)  # same line
+
+    header.resize(header.one_line_width() + 10, 200)  # a countdown's width changing: no flip back
+    QApplication.processEvents()
+    assert header.is_one_line()
+    header.resize(header.one_line_width() - 40, 200)
+    qtbot.waitUntil(lambda: not header.is_one_line())
+    header.shutdown()

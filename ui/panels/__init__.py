@@ -32,15 +32,46 @@ PANEL_MODULES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class PanelSpec:
+    """One panel and where it goes by default. The user's own arrangement is saved and restored.
+
+    Default places, decided from these attributes only (so a new panel needs no change to the window):
+    - Panels shown from the start (`visible_by_default`) form the working layout. Top docks span the
+      window (the header); Left docks stand side by side as working columns; Right docks are tabbed
+      together; Bottom docks sit under the main column, so the side columns keep their full height.
+      The main column is the first Left or Right panel without a `default_width` (the timeline).
+    - Panels opened on demand (`visible_by_default=False`: communications, sync queue, metrics…)
+      share one tab group. The first one opened goes under the main column when an even split of
+      that column leaves both their `readable_height` (a big monitor), else it becomes a tab beside
+      it (a laptop); the ones opened after it join its tabs and are raised. `area` is only their
+      fallback when the main column is hidden or floating. A panel the user has dragged somewhere
+      stays where they put it.
+    """
+
     id: str  # stable: the saved layout refers to it
     title: str
     factory: Callable[..., QWidget]  # (ctx) -> QWidget
-    # Default place: Top and Bottom docks are tabbed; Left docks stand side by side (the working
-    # columns); Right docks are tabbed together. The user's own arrangement is saved and restored.
     area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
     default_width: int | None = None
     shortcut: str | None = None  # focuses (and shows) the panel
     visible_by_default: bool = True
+    # The least height (px, without the dock's title) at which the panel still does its job: a
+    # table's first rows, a form's fields. None: the panel's own minimum size hint.
+    readable_height: int | None = None
+    # In a dock smaller than the panel's minimum size, scroll it rather than force the window past
+    # the screen. None: panels opened on demand do (they go wherever there is room); the working
+    # panels are sized by the window's column plan.
+    scrolls_when_cramped: bool | None = None
+    # The dock's title line (its name, float and close buttons). A panel that names itself, like the
+    # header, can give the line back; it then stays docked (View menu shows and hides it).
+    title_bar: bool = True
+
+    @property
+    def on_demand(self) -> bool:
+        return not self.visible_by_default
+
+    @property
+    def scrolls(self) -> bool:
+        return self.on_demand if self.scrolls_when_cramped is None else self.scrolls_when_cramped
 
 
 def load_panels(modules: tuple[str, ...] = PANEL_MODULES) -> list[PanelSpec]:

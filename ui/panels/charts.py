@@ -325,7 +325,7 @@ class ChartsPanel(QWidget):
             self.charts.items(), ((0, 0), (0, 1), (1, 0), (1, 1)), strict=True
         ):
             chart.widget.setObjectName(f"chart-{name}")
-            chart.widget.setMinimumSize(240, 180)
+            chart.widget.setMinimumSize(240, 150)
             self.chart_grid.addWidget(chart.widget, row, col)
         if self.dashboard is not None:
             self._redraw()

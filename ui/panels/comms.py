@@ -35,6 +35,7 @@ from services.comms.templates import CHANNEL_LABELS, CHANNELS, STATUSPAGE_STATUS
 from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView
+from ui.button_rows import ButtonRows
 from ui.comms_models import ROW_ROLE, DeliveriesModel, MessagesModel
 from ui.operations import run_action
 from ui.panels import PanelSpec
@@ -115,6 +116,12 @@ class CommsPanel(QWidget):
         self.template_combo.setAccessibleName("Template")
         for tpl in sorted(self.comms.templates.templates.values(), key=lambda t: t.name):
             self.template_combo.addItem(tpl.name, tpl.id)
+        # Long template and audience names must not set the panel's width: it shares a laptop screen
+        # with the role board (the full name is in the list when it opens).
+        self.template_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.template_combo.setMinimumContentsLength(12)
         self.new_button = QPushButton("Draft from template", new_box)
         self.new_button.clicked.connect(self.new_draft)
         nf.addRow("Template", self.template_combo)
@@ -150,6 +157,10 @@ class CommsPanel(QWidget):
         self.audience_combo.setAccessibleName("Audience")
         for aud in self.comms.settings.audiences.values():
             self.audience_combo.addItem(aud.label + (" (needs approval)" if aud.approval else ""), aud.id)
+        self.audience_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.audience_combo.setMinimumContentsLength(20)
         self.audience_combo.currentIndexChanged.connect(self._edited)
         head.addRow("Audience", self.audience_combo)
         chans = QHBoxLayout()
@@ -187,7 +198,6 @@ class CommsPanel(QWidget):
         self.approval_label.setObjectName("comms-approval")
         self.approval_label.setWordWrap(True)
         ml.addWidget(self.approval_label)
-        buttons = QHBoxLayout()
         self.save_button = QPushButton("Save", mid)
         self.submit_button = QPushButton("Ask for approval", mid)
         self.approve_button = QPushButton("Approve", mid)
@@ -199,15 +209,13 @@ class CommsPanel(QWidget):
         self.approve_button.clicked.connect(self.approve)
         self.reject_button.clicked.connect(self.reject)
         self.send_button.clicked.connect(self.send)
-        for b in (
-            self.save_button,
-            self.submit_button,
-            self.approve_button,
-            self.reject_button,
-            self.send_button,
-        ):
-            buttons.addWidget(b)
-        ml.addLayout(buttons)
+        # The author's two actions, then the approver's and sender's: one row, or two when narrow.
+        self.message_buttons = ButtonRows(
+            [self.save_button, self.submit_button, self.approve_button, self.reject_button, self.send_button],
+            first_row=2,
+            parent=mid,
+        )
+        ml.addWidget(self.message_buttons)
         split.addWidget(mid)
 
         # Right: the renderings and the deliveries.

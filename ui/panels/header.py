@@ -17,7 +17,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from models.enums import Milestone, Status
 from services.clocks import Clock
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 CHECK_EVERY_MS = 15_000
 TICK_MS = 1_000
 WARN_WITHIN_S = 3 * 60  # a running clock turns amber in its last three minutes
+ONE_LINE_MARGIN = 48  # px beyond the one-line width before the header goes from two lines to one
+ONE_LINE_GAP = 16  # between what the incident is and how it is going, when both are on one line
 
 STATUS_COLOURS = {
     Status.DECLARED: ("#5c2d91", "#ffffff"),
@@ -162,6 +164,11 @@ class HeaderPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 4, 8, 6)
         outer.setSpacing(4)
+        # What the incident is, then how long and which clocks: two lines, or one when the header is
+        # wide enough for both at their full length (a big monitor), which gives the panels a line back.
+        self.rows = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.rows.setSpacing(4)
+        outer.addLayout(self.rows)
         top = QHBoxLayout()
         top.setSpacing(8)
         self.severity_badge = _badge(self, "header-severity")
@@ -194,7 +201,8 @@ class HeaderPanel(QWidget):
         top.addWidget(self.exercise_badge)
         top.addWidget(self.major_badge)
         top.addWidget(self.status_badge)
-        outer.addLayout(top)
+        self.rows.addLayout(top, 1)
+        self.top_row = top
 
         bottom = QHBoxLayout()
         bottom.setSpacing(12)
@@ -216,7 +224,12 @@ class HeaderPanel(QWidget):
         self.commander_label = ElidedLabel(self, quiet=True)
         self.commander_label.setObjectName("header-commander")
         bottom.addWidget(self.commander_label, 1)
-        outer.addLayout(bottom)
+        self.rows.addLayout(bottom, 1)
+        self.bottom_row = bottom
+        self._least_width = {
+            label: label.minimumWidth()
+            for label in (self.title_label, self.commander_label, self.services_label)
+        }
         self.chips: list[ClockChip] = []
         self.commander: RoleHolding | None = None
         self.empty_label = QLabel(
@@ -336,14 +349,62 @@ class HeaderPanel(QWidget):
             QTimer.singleShot(0, self.check_clocks)
 
     def _fit_height(self) -> None:
-        # A top dock takes whatever height it is given; the header needs only its two lines.
+        # A top dock takes whatever height it is given; the header needs only its lines.
         height = self.layout().sizeHint().height()
         if height != self.maximumHeight():
             self.setMaximumHeight(height)
 
+    def _whole_width(self, label: ElidedLabel, most_chars: int | None = None) -> int:
+        metrics = label.fontMetrics()
+        whole = metrics.horizontalAdvance(label.text()) + 4
+        if most_chars is not None:
+            whole = min(whole, metrics.averageCharWidth() * most_chars)
+        return max(whole, self._least_width[label])
+
+    def one_line_width(self) -> int:
+        """The width at which both rows fit side by side with the title and the commander whole (the
+        impact text may be shortened; its tooltip has it all)."""
+        wanted = {self.title_label: None, self.commander_label: None, self.services_label: 32}
+        shown = [label for label in wanted if label.isVisibleTo(self)]
+        margins = self.layout().contentsMargins()
+        return (
+            self.top_row.sizeHint().width()
+            + self.bottom_row.sizeHint().width()
+            # The rows' hints count a shortening label at its minimum width; count what it wants.
+            - sum(label.minimumWidth() for label in shown)
+            + sum(self._whole_width(label, wanted[label]) for label in shown)
+            + ONE_LINE_GAP
+            + margins.left()
+            + margins.right()
+        )
+
+    def is_one_line(self) -> bool:
+        return self.rows.direction() == QBoxLayout.Direction.LeftToRight
+
+    def _choose_lines(self) -> None:
+        need = self.one_line_width()
+        # Countdown text changes width every second: a margin keeps the header from flipping at the edge.
+        if self.is_one_line():
+            one = self.width() >= need
+        else:
+            one = self.width() >= need + ONE_LINE_MARGIN
+        direction = QBoxLayout.Direction.LeftToRight if one else QBoxLayout.Direction.TopToBottom
+        if self.rows.direction() != direction:
+            self.rows.setDirection(direction)
+            self.rows.setSpacing(ONE_LINE_GAP if one else 4)
+        # On one line the title and the commander are held whole (the space left goes to the impact
+        # text); on two they may shorten like any elided label.
+        for label in (self.title_label, self.commander_label):
+            label.setMinimumWidth(self._whole_width(label) if one else self._least_width[label])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._choose_lines()
+
     def event(self, event: QEvent) -> bool:
         handled = super().event(event)
         if event.type() == QEvent.Type.LayoutRequest:  # the layout has just been re-measured
+            self._choose_lines()
             self._fit_height()
         return handled
 
@@ -582,4 +643,5 @@ PANEL = PanelSpec(
     title="Incident",
     factory=HeaderPanel,
     area=Qt.DockWidgetArea.TopDockWidgetArea,
+    title_bar=False,  # it says which incident it is; a line saying "Incident" above it is a line lost
 )

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -251,6 +252,11 @@ class StakeholderLogPanel(QWidget):
         self.audience.addItem("All audiences", None)
         for aud in self.comms.settings.audiences.values():
             self.audience.addItem(aud.label, aud.id)
+        # Sized for their first words, not their longest item: the panel shares a laptop screen's width.
+        for box, chars in ((self.channel, 8), (self.audience, 10)):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(chars)
+        self.search.setMinimumWidth(self.search.fontMetrics().averageCharWidth() * 18)
         self.all_incidents = QCheckBox("All incidents", self)
         self.count = QLabel(self)
         for w in (self.search,):
@@ -274,10 +280,14 @@ class StakeholderLogPanel(QWidget):
         )
         self.registry_button.clicked.connect(self.open_registry)
         bar.addWidget(self.registry_button)
+        # One button with a menu, not three: the bar has to fit beside the role board on a laptop.
+        self.export_button = QPushButton("Export", self)
+        self.export_button.setAccessibleName("Export the stakeholder log")
+        export_menu = QMenu(self.export_button)
         for fmt in ("csv", "json", "pdf"):
-            b = QPushButton(f"Export {fmt.upper()}", self)
-            b.clicked.connect(lambda _=False, f=fmt: self.export(f))
-            bar.addWidget(b)
+            export_menu.addAction(f"{fmt.upper()}…", lambda f=fmt: self.export(f))
+        self.export_button.setMenu(export_menu)
+        bar.addWidget(self.export_button)
         lay.addLayout(bar)
         split = QSplitter(Qt.Orientation.Vertical, self)
         self.view = QTableView(split)

@@ -401,4 +401,7 @@ PANEL = PanelSpec(
     factory=TimelinePanel,
     area=Qt.DockWidgetArea.LeftDockWidgetArea,
     shortcut="Alt+1",
+    # The filters, a dozen entries and the quick-entry line: a panel opened under the timeline must
+    # leave it this much, or it opens as a tab beside it.
+    readable_height=360,
 )
