@@ -228,16 +228,15 @@ class _ChecklistPanel(QWidget):
 def _extra_specs() -> list[PanelSpec]:
     return [
         PanelSpec(
-            id="maintenance",
-            title="Maintenance",
+            id="planned-work",
+            title="Planned work",
             factory=_ChecklistPanel,
             area=Qt.DockWidgetArea.BottomDockWidgetArea,
-            shortcut="Alt+9",
             visible_by_default=False,
         ),
         PanelSpec(
             id="clocks-board",
-            title="Regulatory clocks",
+            title="Clock board",
             factory=_ChecklistPanel,
             area=Qt.DockWidgetArea.RightDockWidgetArea,
             visible_by_default=False,
@@ -249,11 +248,11 @@ def _extra_specs() -> list[PanelSpec]:
 def test_a_new_on_demand_panel_joins_the_group_whatever_its_area(windows, size):
     window = windows(size, load_panels() + _extra_specs())
     board = window.panels["roles"].view
-    go_to(window, "maintenance")
+    go_to(window, "planned-work")
     go_to(window, "clocks-board")
     go_to(window, "sync")
-    group = group_of(window, "maintenance")
-    assert {"maintenance", "clocks-board", "sync"} <= group
+    group = group_of(window, "planned-work")
+    assert {"planned-work", "clocks-board", "sync"} <= group
     assert ("timeline" in group) == (size == LAPTOP)
     assert in_front(window.docks["sync"])
     assert rows_in_view(board) == board.model().rowCount()
@@ -262,7 +261,7 @@ def test_a_new_on_demand_panel_joins_the_group_whatever_its_area(windows, size):
 def test_a_visible_bottom_panel_sits_under_the_timeline_not_under_the_role_board(windows):
     bottom_visible = PanelSpec(
         id="clocks-board",
-        title="Regulatory clocks",
+        title="Clock board",
         factory=_ChecklistPanel,
         area=Qt.DockWidgetArea.BottomDockWidgetArea,
     )

@@ -269,6 +269,11 @@ class StakeholderLogPanel(QWidget):
         bar.addWidget(self.audience)
         bar.addWidget(self.all_incidents)
         bar.addWidget(self.count)
+        lay.addLayout(bar)
+        # The actions get their own row: beside the filters they made the panel wider than the column
+        # it shares with the incidents list on a full-HD screen.
+        bar = QHBoxLayout()
+        bar.addStretch(1)
         self.contact_button = QPushButton("Record a contact…", self)
         self.contact_button.setObjectName("stakeholder-log-record-contact")
         self.contact_button.clicked.connect(self.record_contact)
