@@ -319,7 +319,7 @@ class ServiceRow:
 
     def describe(self) -> None:
         chosen = self.resolve()
-        # "Not shown" in the placeholder's grey, so the services that are on the page stand out.
+        # "Not shown" in the greyed hint colour, so the services that are on the page stand out.
         palette = QPalette(self._text_palette)
         if chosen == "":
             palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.PlaceholderText))
