@@ -122,7 +122,7 @@ class SyncCommands:
             self.out(item, f"#{item.id} cancelled; it will not be sent.")
             return 0
         if action == "post":
-            from services.sync.service import post_to_backends
+            from services.sync.posting import post_to_backends
 
             targets = [t.strip() for t in a.to.split(",") if t.strip()]
             entry = post_to_backends(
@@ -132,7 +132,7 @@ class SyncCommands:
             self.out(entry, f"{key} #{entry.seq} queued for {', '.join(targets)}; `sitrep sync` sends it.")
             return 0
         if action == "link":
-            from services.sync.service import link_related
+            from services.sync.posting import link_related
 
             entry = link_related(self.s, a.incident, a.backend, a.ref, author=self.author, why=a.why)
             key = self.s.incidents.get(entry.incident_id).key

@@ -8,8 +8,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models.enums import EntryKind
-from services.adapters.base import (
+from services.adapters.common import (
+    entry_text,
+    is_authored,
+    is_from_a_backend,
+    normalise_text,
+    parse_remote_time,
+)
+from services.adapters.failures import NotConfigured, PermanentFailure
+from services.adapters.http import Http
+from services.adapters.interface import (
     Adapter,
+    HttpApi,
+    OnCallSource,
+    Posts,
+    ReadsBack,
+    SecretField,
+    SettingField,
+)
+from services.adapters.values import (
     ChangeToPlan,
     NewLink,
     OnCallRoster,
@@ -19,19 +36,9 @@ from services.adapters.base import (
     PullContext,
     PullResult,
     RemoteEvent,
-    SecretField,
     SendContext,
     SendResult,
-    SettingField,
 )
-from services.adapters.common import (
-    entry_text,
-    is_authored,
-    is_from_a_backend,
-    normalise_text,
-    parse_remote_time,
-)
-from services.sync.transport import Http, NotConfigured, PermanentFailure
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 
@@ -62,11 +69,11 @@ ON_CALL_PAGE = 100  # the most PagerDuty gives per page
 ON_CALL_MAX_OFFSET = 10_000  # offset + limit beyond this is refused with 400
 
 
-class PagerDutyAdapter(Adapter):
+class PagerDutyAdapter(Adapter, HttpApi, Posts, ReadsBack, OnCallSource):
     name = "pagerduty"
     label = "PagerDuty"
     default_max_requests_per_s = 10.0  # of the published 960/min per key, serially
-    takes_posts = True
+    post_becomes = "a status update on the PagerDuty incident"
     fields = (
         SettingField("url", "REST API URL", "url", "https://api.pagerduty.com"),
         SettingField("events_url", "Events API URL", "url", "https://events.pagerduty.com/v2"),

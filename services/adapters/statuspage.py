@@ -17,8 +17,21 @@ from typing import Any
 
 from models.enums import EntryKind
 from models.types import as_utc
-from services.adapters.base import (
+from services.adapters.common import is_authored, is_from_a_backend, normalise_text, parse_remote_time
+from services.adapters.failures import NotConfigured, PermanentFailure
+from services.adapters.http import Http
+from services.adapters.interface import (
     Adapter,
+    ComponentSource,
+    HttpApi,
+    PlansMaintenance,
+    Posts,
+    ReadsBack,
+    SecretField,
+    SettingField,
+)
+from services.adapters.statuspage_messages import StatuspageMessages
+from services.adapters.values import (
     ChangeToPlan,
     MaintenanceChange,
     MaintenanceFacts,
@@ -28,14 +41,10 @@ from services.adapters.base import (
     PullResult,
     RemoteEvent,
     RemoteMaintenance,
-    SecretField,
     SendContext,
     SendResult,
-    SettingField,
     maintenance_create_key,
 )
-from services.adapters.common import is_authored, is_from_a_backend, normalise_text, parse_remote_time
-from services.sync.transport import Http, NotConfigured, PermanentFailure
 
 COMPONENT_STATUSES = (
     "operational",
@@ -68,11 +77,14 @@ def _utc_text(value: datetime | str) -> str:
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class StatuspageAdapter(Adapter):
+class StatuspageAdapter(
+    StatuspageMessages, Adapter, HttpApi, Posts, PlansMaintenance, ReadsBack, ComponentSource
+):
     name = "statuspage"
     label = "Statuspage"
     default_max_requests_per_s = 0.8  # published: 1 per second per token
-    takes_posts = True
+    post_becomes = "a public update on the status page"
+    notify_label = "Notify status-page subscribers"
     rate_limited_statuses = frozenset({420, 429})
     fields = (
         SettingField("url", "API URL", "url", "https://api.statuspage.io/v1"),
@@ -187,7 +199,9 @@ class StatuspageAdapter(Adapter):
         by_kind = choice is None and e.kind in (self.setting("comms_kinds") or [])
         if is_authored(change) and (named or by_kind):
             # A message released by comms carries the status page's own wording (name, body, status).
-            post = data.get("statuspage") if isinstance(data.get("statuspage"), dict) else {}
+            comms = data.get("comms") if isinstance(data.get("comms"), dict) else {}
+            post = (comms.get("channels") or {}).get(self.name)
+            post = post if isinstance(post, dict) else {}
             body = post.get("body") or e.body
             if not change.has_remote():
                 status = post.get("status") or smap.get(inc.status, "investigating")
