@@ -7,7 +7,7 @@ from typing import Any
 
 from services.adapters.interface import LinksRelated, Posts
 from services.errors import ValidationError
-from services.sync.service import SKIPS_EXERCISES
+from services.sync.status import SKIPS_EXERCISES
 
 
 def post_to_backends(

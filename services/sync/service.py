@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,18 @@ from services.sync.oncall import (
 )
 from services.sync.outbox import OutboxQueue, OutboxWriter
 from services.sync.settings import BackendSettings
+from services.sync.status import (
+    INCOMPLETE,
+    NOT_INSTALLED,
+    OFF,
+    READY,
+    SKIPS_EXERCISES,
+    UNREADABLE,
+    BackendInfo,
+    LaneStatus,
+    Readiness,
+    SyncStatus,
+)
 from services.views import PersonView, RoleHolding
 
 if TYPE_CHECKING:
@@ -48,112 +60,8 @@ if TYPE_CHECKING:
     # console's first paint do not need it (~100 ms of imports; bench/ startup).
     from services.sync.worker import DrainReport, SyncEvent, SyncWorker
 
-# Why a backend cannot take anything now (Readiness.state); "ready" when it can.
-READY = "ready"
-NOT_INSTALLED = "not_installed"
-UNREADABLE = "unreadable"  # the settings file cannot be read
-OFF = "off"
-INCOMPLETE = "incomplete"  # enabled, but a required setting is missing
-SKIPS_EXERCISES = "skips_exercises"
-
 log = logging.getLogger(__name__)
 B = SyncBackendState.__table__
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """Whether a backend can take something now, and if not why: the one answer the console, the CLI
-    and communications read (none of them looks at adapters or the outbox writer)."""
-
-    backend: str
-    label: str
-    state: str  # READY, or the reason it is not
-    detail: str = ""  # the missing settings, or the unreadable file's problem
-
-    @property
-    def ready(self) -> bool:
-        return self.state == READY
-
-    @property
-    def problem(self) -> str | None:
-        """The reason in a sentence; None when ready."""
-        name, label = self.backend, self.label
-        return {
-            READY: None,
-            NOT_INSTALLED: f"{label} is not available in this installation.",
-            UNREADABLE: f"{label} is not set up to send: {self.detail}",
-            OFF: f"{label} is not set up to send (backend '{name}' is off): enable it in Tools ▸ Backends… "
-                 f"or with `sitrep backend set {name} --enable --set KEY=VALUE`.",
-            INCOMPLETE: f"{label} is not set up to send: {self.detail}",
-            SKIPS_EXERCISES: f"{label} is set not to receive exercises.",
-        }[self.state]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class BackendInfo:
-    name: str
-    label: str
-    enabled: bool
-    settings: dict[str, Any]
-    missing: list[str]  # settings that must be set before it can send
-
-
-@dataclass(frozen=True)
-class LaneStatus:
-    backend: str
-    label: str
-    enabled: bool
-    pending: int
-    in_flight: int
-    failed: int
-    sent: int
-    cancelled: int
-    breaker: str  # closed | open | half_open (as the last worker saw it)
-    last_error: str | None
-    last_success_at: datetime | None
-    last_failure_at: datetime | None
-
-    @property
-    def online(self) -> bool:
-        return self.breaker == "closed" and not (
-            self.last_failure_at
-            and (self.last_success_at is None or self.last_failure_at > self.last_success_at)
-        )
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    lanes: list[LaneStatus]
-    problem: str | None  # e.g. an unreadable settings file
-
-    @property
-    def pending(self) -> int:
-        return sum(lane.pending + lane.in_flight for lane in self.lanes)
-
-    @property
-    def failed(self) -> int:
-        return sum(lane.failed for lane in self.lanes)
-
-    @property
-    def any_enabled(self) -> bool:
-        return any(lane.enabled for lane in self.lanes)
-
-    @property
-    def online(self) -> bool:
-        return all(lane.online for lane in self.lanes if lane.enabled)
-
-    def headline(self) -> str:
-        """What a status bar says: online / offline / n pending / n failed."""
-        if self.problem:
-            return "Sync paused: settings unreadable"
-        if not self.any_enabled:
-            return "Sync off"
-        parts = ["online" if self.online else "offline"]
-        if self.pending:
-            parts.append(f"{self.pending} pending")
-        if self.failed:
-            parts.append(f"{self.failed} failed")
-        return "Sync: " + ", ".join(parts)
 
 
 class SyncService:
@@ -508,11 +416,24 @@ class SyncService:
             )
         return adapter
 
-    def on_call_problem(self, backend: str = "pagerduty") -> str | None:
+    def on_call_sources(self) -> list[str]:
+        """The installed backends that say who is on call; the enabled ones first."""
+        names = [n for n, cls in sorted(self.available.items()) if issubclass(cls, OnCallSource)]
+        return sorted(names, key=lambda n: not self.settings.backend(n).get("enabled"))
+
+    def _on_call_backend(self, backend: str | None) -> str:
+        if backend is not None:
+            return backend
+        sources = self.on_call_sources()
+        if not sources:
+            raise OnCallNotSetUp("No installed backend says who is on call.")
+        return sources[0]
+
+    def on_call_problem(self, backend: str | None = None) -> str | None:
         """Why on-call cannot be read, from the settings alone (no keyring, no network); None when it can
         be tried. For a control that says so instead of failing."""
         try:
-            self._on_call_adapter(backend)
+            self._on_call_adapter(self._on_call_backend(backend))
         except SitrepError as err:
             return err.message
         return None
@@ -524,7 +445,7 @@ class SyncService:
         holders: Iterable[RoleHolding] = (),
         services: Iterable[str] = (),
         role_names: Mapping[str, str] | None = None,
-        backend: str = "pagerduty",
+        backend: str | None = None,
     ) -> OnCallReport:
         """Who is on call now, as role suggestions: matched to `people` (the responder directory) by
         e-mail, ordered by escalation level, each marked with the roles they hold among `holders`.
@@ -534,7 +455,7 @@ class SyncService:
         When the backend cannot be asked (offline, refused, rate limited, no keyring), the last answer
         it gave for the same targets comes back marked `from_cache` with the reason; with none
         remembered, OnCallUnavailable says why. Not set up: OnCallNotSetUp, before any request."""
-        adapter = self._on_call_adapter(backend)
+        adapter = self._on_call_adapter(self._on_call_backend(backend))
         services = list(services)
         people, holders = list(people), list(holders)
         targets = adapter.on_call_targets(services)

@@ -1,6 +1,7 @@
 """The sync worker: sends each backend's outbox items in order and pulls what changed elsewhere.
 
-It owns its own database engines (a private Store on the same URL) and one httpx client per backend,
+It owns its own database engines (a private Store on the same URL) and one httpx client per backend
+that talks to an HTTP API,
 so it can run in a thread beside the GUI or alone in `sitrep sync`. Several workers on one database
 are safe: a lane (one backend) is leased to one worker at a time, and an item is claimed with a
 conditional UPDATE before it is sent.
@@ -13,6 +14,10 @@ id and the remote links commit together after the answer.
 Answers are recorded a batch at a time (one commit for the batch a lane claimed, not one per item).
 That does not loosen the guarantee: until its answer is recorded an item stays in flight, and an
 in-flight item found by the next worker is looked up before anything is sent again.
+
+Why one file over 500 lines: the lanes, leases, claims, answers, back-off and pulls are one state
+machine over the same lane state and the same write discipline (durable claim, batched answers);
+split across files, the order those steps rely on would have to be read in several places at once.
 """
 
 from __future__ import annotations
