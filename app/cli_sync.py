@@ -82,7 +82,7 @@ def add_sync_commands(sub) -> None:
     r = with_json(bsub.add_parser("test", help="check the settings and credentials with one request"))
     r.add_argument("name")
     r = with_json(bsub.add_parser("components", help="the status page's components (to map services to)"))
-    r.add_argument("name", nargs="?", default="statuspage")
+    r.add_argument("name", nargs="?", help="the backend (default: the one installed that lists components)")
     r = with_json(bsub.add_parser("keyring", help="which keyring is in use and whether Sitrep can use it"))
 
     sp = command(sub, "oncall", "who is on call in PagerDuty now, matched to the responder directory")

@@ -361,8 +361,14 @@ class SyncService:
             except SyncFailure as exc:
                 raise SitrepError(exc.message) from None
 
-    def components(self, backend: str = "statuspage") -> list[dict[str, Any]]:
-        """The backend's components (a status page's), to map services to. Network: off the GUI thread."""
+    def components(self, backend: str | None = None) -> list[dict[str, Any]]:
+        """The backend's components (a status page's), to map services to; without a backend, the first
+        installed one that lists components. Network: off the GUI thread."""
+        if backend is None:
+            sources = [n for n, cls in sorted(self.available.items()) if issubclass(cls, ComponentSource)]
+            if not sources:
+                raise ValidationError("No installed backend lists components.")
+            backend = sources[0]
         return self.fetch_components(backend).components
 
     def fetch_components(self, backend: str) -> FetchedComponents:
