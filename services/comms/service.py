@@ -376,8 +376,9 @@ class CommsService:
         `send` writes for a message it has just released. Anything else (an entry typed with such data
         through another path) is refused, and its transaction with it."""
         data = entry.data or {}
-        # "comms" and each channel's name are reserved: only a released message carries them.
-        if "comms" not in data and not set(data) & set(self.channels()):
+        # A channel payload is carried only by a released message: under "comms", or (as entries written
+        # before channels owned their payloads had it) an object under a channel's own name.
+        if "comms" not in data and not any(isinstance(data.get(ch), dict) for ch in self.channels()):
             return
         comms = data.get("comms") or {}
         mid = comms.get("message_id") if isinstance(comms, dict) else None
