@@ -57,7 +57,8 @@ class SendToBackendsDialog(QDialog):
             ready = sync.readiness(name, exercise=incident.is_exercise)
             if not ready.ready:
                 box.setEnabled(False)
-                box.setToolTip(ready.problem + ("" if ready.state == "skips_exercises" else " (Tools ▸ Backends…)"))
+                where = "" if ready.state == "skips_exercises" or "Tools ▸ Backends" in ready.problem else " (Tools ▸ Backends…)"
+                box.setToolTip(ready.problem + where)
             if cls.notify_label:
                 notify_labels[name] = cls.notify_label
             box.toggled.connect(self._update)
