@@ -229,6 +229,13 @@ def _backend(cli: Cli) -> int:
         st = sync.secrets.status()
         cli.out(st, f"{st.label} ({st.backend}): " + ("usable" if st.usable else f"not usable: {st.reason}"))
         return 0
+    if bc == "components":
+        rows = sync.components(a.name)
+        cli.out(
+            rows,
+            "\n".join(f"{c['id']:<16} {c['status']:<22} {c['name']}" for c in rows) or "No components.",
+        )
+        return 0
     cls = sync.adapter_class(a.name)
     if bc == "show":
         values = sync.settings.backend(a.name)
@@ -289,13 +296,6 @@ def _backend(cli: Cli) -> int:
     if bc == "test":
         message = sync.test_connection(a.name)
         cli.out({"ok": True, "message": message}, message)
-        return 0
-    if bc == "components":
-        rows = sync.components(a.name)
-        cli.out(
-            rows,
-            "\n".join(f"{c['id']:<16} {c['status']:<22} {c['name']}" for c in rows) or "No components.",
-        )
         return 0
     return 2
 
