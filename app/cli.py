@@ -255,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_maintenance import add_maintenance_commands
 
     add_maintenance_commands(sub, with_json)
+    from app.cli_exercise import add_exercise_commands
+
+    add_exercise_commands(sub, with_json)
     return p
 
 
@@ -679,6 +682,11 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
 
     def do_comms(self) -> int:
         return run_comms(self)
+
+    def do_exercise(self) -> int:
+        from app.cli_exercise import run_exercise
+
+        return run_exercise(self)
 
     def do_backup(self) -> int:
         path = self.s.store.backup(reason="manual")

@@ -25,6 +25,9 @@ from sqlalchemy import func, insert, select
 from models.entities import ExerciseRun, Person, Stakeholder
 from services.errors import NotFound, ValidationError
 from services.exercises.rules import Vocabulary
+from services.exercises.service import ExerciseService
+from services.incidents import INCIDENT_TYPES
+from services.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,6 @@ _NOT_COPIED = ("scenarios", "*.part", "oncall-cache.json")
 
 
 def build_vocabulary(catalog, comms) -> Vocabulary:
-    from services.incidents import INCIDENT_TYPES
-
     return Vocabulary(
         severities={sid: i for i, sid in enumerate(catalog.severities, 1)},
         roles=frozenset(catalog.roles),
@@ -158,9 +159,6 @@ def copy_directory(real_store, exercise_store) -> int:
 def create_exercise(real, scenario, *, facilitator: str, data_dir: Path, config_dir: Path | None) -> Path:
     """A new exercise store for `scenario` beside the real one (`real` is the real store's Sitrep).
     Returns its folder; open it as a data folder. The real store is only read."""
-    from services.exercises.service import ExerciseService
-    from services.store import Store
-
     workspace = Workspace(data_dir, config_dir)
     now = real.now()
     folder = workspace.new_folder(scenario.id, now)
