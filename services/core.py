@@ -11,10 +11,10 @@ from pathlib import Path
 from models.types import utcnow
 from services.catalog import Catalog
 from services.clocks import ClockService
+from services.exchange import Exchange
 from services.exercises.sandbox import sandbox_adapters
 from services.exercises.service import ExerciseService
 from services.exercises.workspace import build_vocabulary, holds_exercise
-from services.exchange import Exchange
 from services.history_import import HistoryImport
 from services.incidents import IncidentService
 from services.integrity import IntegrityService

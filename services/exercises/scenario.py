@@ -273,7 +273,7 @@ def parse_scenario(path: Path, text: str, vocab: Vocabulary) -> Scenario:
         r.problem(("duration_min",), "the session must last some minutes")
     span = r.minutes(doc, (), "scenario_min")
     roles = r.strings(doc, (), "player_roles")
-    for i, role in enumerate(roles):
+    for role in roles:
         if role not in vocab.roles:
             r.problem(("player_roles",), f"'{role}' is not a role (known: {', '.join(sorted(vocab.roles))})")
 

@@ -43,5 +43,5 @@ def real_store_with_backends(data_dir, clock, tmp_path):
         yield {"real": real, "fakes": fakes, "secrets": secrets, "data": data_dir, "config": config}
     finally:
         real.close()
-        for name, fake in fakes.items():
+        for fake in fakes.values():
             fake.stop()

@@ -12,7 +12,6 @@ from services.core import Sitrep
 from services.exercises.scenario import load_scenarios
 from services.exercises.workspace import build_vocabulary, create_exercise, holds_exercise
 from tests.comms.smtp_server import SmtpServer
-
 from tests.exercises.conftest import real_store_with_backends
 
 
