@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from services.errors import NotFound, ValidationError
+from services.exercises.report import BANNER
 from services.exercises.scenario import ScenarioInvalid, clock_text, load_scenarios, read_scenario_file
 from services.exercises.service import ACTION_ELEMENTS, ACTION_STATES, HOTWASH_KINDS, MARKS, due_date
 from services.exercises.session import end_exercise, exercise_folder, open_exercise, refresh_outputs
@@ -230,8 +231,10 @@ def _start(cli) -> int:
 
 
 def _status(cli, st) -> int:
-    clock = "not started" if not st.clock.started else ("ended" if st.ended else
-                                                       ("running ×%g" % st.clock.speed if st.clock.running else "paused"))  # fmt: skip
+    if not st.clock.started or st.ended:
+        clock = "ended" if st.ended else "not started"
+    else:
+        clock = f"running ×{st.clock.speed:g}" if st.clock.running else "paused"
     lines = [f"EXERCISE {st.scenario.title}: {st.clock_text} ({clock})", "", "MSEL:"]
     lines += [f"  {r.id:<4} {r.when:<16} {r.status:<10} {r.title}" for r in st.msel]
     lines += ["", "Expected actions:"]
@@ -250,7 +253,7 @@ def _status(cli, st) -> int:
 def _pdf(page: str, path: Path, title: str) -> None:
     from ui.printing import write_pdf  # Qt only for the PDF, as `sitrep comms log --export pdf` does
 
-    write_pdf(page, path, title=f"AAR/IP: {title} (EXERCISE)", landscape=True)
+    write_pdf(page, path, title=f"AAR/IP: {title} (EXERCISE)", landscape=True, banner=BANNER)
 
 
 def _report(cli, ex) -> int:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from services.errors import SitrepError, StoreError
 from services.exercises.clock import MAX_SPEED
+from services.exercises.report import BANNER as BANNER_TEXT
 from services.exercises.scenario import clock_text
 from services.exercises.session import end_exercise, exercise_folder, refresh_outputs
 from ui.exercise_tabs import (
@@ -90,7 +91,7 @@ class FacilitatorWindow(QMainWindow):
         self.tabs.setObjectName("exercise-tabs")
         self.sheet, self.notes, self.ratings = SheetTab(self), NotesTab(self), RatingsTab(self)
         self.hotwash, self.actions_tab, self.sandbox = HotwashTab(self), ActionsTab(self), SandboxTab(self)
-        for tab, title in ((self.sheet, "&Expected actions"), (self.notes, "Evaluator &notes"), (self.ratings, "&Ratings"),
+        for tab, title in ((self.sheet, "&Expected actions"), (self.notes, "&Notes"), (self.ratings, "&Ratings"),
                            (self.hotwash, "&Hot wash"), (self.actions_tab, "&Corrective actions"),
                            (self.sandbox, "&Would have sent")):  # fmt: skip
             self.tabs.addTab(tab, title)
@@ -282,8 +283,8 @@ class FacilitatorWindow(QMainWindow):
                  m.status + (f" {clock_text(m.delivered_s)}" if m.delivered_s is not None else ""), m.title) for m in st.msel]  # fmt: skip
         fill(self.msel, rows, [m.id for m in st.msel], status_col=3)
         counts = st.counts()
-        self.tabs.setTabText(0, f"&Expected actions ({counts.get('met', 0)} met · {counts.get('late', 0)} late · "
-                                f"{counts.get('missed', 0)} missed)")  # fmt: skip
+        self.tabs.setTabText(0, f"&Expected: {counts.get('met', 0)} met · {counts.get('late', 0)} late · "
+                                f"{counts.get('missed', 0)} missed")  # fmt: skip
         for tab in (self.sheet, self.notes, self.ratings, self.hotwash, self.actions_tab, self.sandbox):
             tab.update_state(st)
         self._show_inject()
@@ -318,7 +319,7 @@ def start_player_console(folder, author: str) -> bool:
 
 
 def write_pdf_report(page: str, path, title: str) -> None:
-    write_pdf(page, path, title=f"AAR/IP: {title} (EXERCISE)", landscape=True)
+    write_pdf(page, path, title=f"AAR/IP: {title} (EXERCISE)", landscape=True, banner=BANNER_TEXT)
 
 
 class AdhocDialog(QDialog):

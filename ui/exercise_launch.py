@@ -202,7 +202,7 @@ class ScenarioPicker(QDialog):
         if sc is None:
             return
         self.summary.setText(f"<b>{sc.title}</b> ({sc.scenario_min:g} scenario minutes in {sc.duration_min:g})<br>"
-                             f"{sc.summary}<br><i>Objectives:</i> " + "; ".join(o.text for o in sc.objectives))  # fmt: skip
+                             f"{sc.summary}<br><i>Objectives:</i> " + " ".join(f"({o.id}) {o.text}" for o in sc.objectives))  # fmt: skip
         self.speed.setValue(sc.speed)
 
     def _accept(self) -> None:

@@ -55,7 +55,7 @@ def fill(table: QTableWidget, rows: list[tuple], keys: list[str] | None = None, 
             table.item(r, 0).setData(Qt.ItemDataRole.UserRole, keys[r])
 
 
-def make_table(headers: tuple[str, ...], name: str, stretch: int) -> QTableWidget:
+def make_table(headers: tuple[str, ...], name: str, stretch: int, widths: dict[int, int] | None = None) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setObjectName(name)
     table.setHorizontalHeaderLabels(list(headers))
@@ -66,6 +66,9 @@ def make_table(headers: tuple[str, ...], name: str, stretch: int) -> QTableWidge
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    for column, width in (widths or {}).items():  # long texts that wrap instead of widening the table
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(column, width)
     return table
 
 
@@ -96,7 +99,7 @@ class SheetTab(_Tab):
     def __init__(self, window) -> None:
         super().__init__(window)
         layout = QVBoxLayout(self)
-        self.table = make_table(self.HEADERS, "exercise-sheet", 0)
+        self.table = make_table(self.HEADERS, "exercise-sheet", 7, {0: 300})
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.note = QLineEdit(self)
@@ -168,7 +171,7 @@ class RatingsTab(_Tab):
     def __init__(self, window) -> None:
         super().__init__(window)
         layout = QVBoxLayout(self)
-        self.table = make_table(("Objective", "Capability", "Rating", "Notes", "By"), "exercise-ratings", 0)
+        self.table = make_table(("Objective", "Capability", "Rating", "Notes", "By"), "exercise-ratings", 3, {0: 330})
         layout.addWidget(self.table, 1)
         form = QHBoxLayout()
         self.rating = QComboBox(self)
@@ -238,7 +241,7 @@ class ActionsTab(_Tab):
         super().__init__(window)
         layout = QVBoxLayout(self)
         self.table = make_table(("Id", "Issue", "Corrective action", "Owner", "Due", "Element", "Status"),
-                                "exercise-actions", 2)  # fmt: skip
+                                "exercise-actions", 2, {1: 220})  # fmt: skip
         layout.addWidget(self.table, 1)
         form = QFormLayout()
         self.issue = QLineEdit(self)

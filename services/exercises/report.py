@@ -188,11 +188,15 @@ def gather(sitrep) -> ReportInputs:
     state = sitrep.exercises.state()
     entries = []
     people: set[str] = set()
+    handles = {p.handle: p.name for p in sitrep.people.list()}
     for inc in sorted(sitrep.incidents.list(limit=50), key=lambda i: i.key):
         for e in sitrep.timeline.entries(inc.id):
             entries.append((inc.key, e))
-            if e.kind != "inject":
-                people.add(e.author)
+            if e.author in handles:
+                people.add(f"{handles[e.author]} (@{e.author})")
+            person = (e.data or {}).get("person") if e.kind == "role_change" else None
+            if person in handles:
+                people.add(f"{handles[person]} (@{person})")
     sent = [would_have_sent(i) for i in reversed(sitrep.sync.items(limit=500))]
     return ReportInputs(state, entries, sent, sorted(people))
 

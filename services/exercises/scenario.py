@@ -135,6 +135,11 @@ class ScenarioInvalid(Exception):
         self.problems = problems
 
 
+def flowing(text: str) -> str:
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
 def clock_text(seconds: float) -> str:
     """Scenario time as T+H:MM (the MSEL's way of writing it)."""
     minutes = int(max(0.0, seconds) // 60)
@@ -200,6 +205,7 @@ class _Reader:
                 self.problem(path + (key,), f"unknown field '{key}' (known: {', '.join(sorted(allowed))})")
 
     def text_of(self, table: dict, path: tuple, key: str, *, required: bool = True, limit: int = 4000) -> str:
+        """The text, with the line breaks of a TOML multi-line string joined (a blank line stays a paragraph)."""
         value = table.get(key)
         if value is None:
             if required:
@@ -210,7 +216,7 @@ class _Reader:
             return ""
         if len(value) > limit:
             self.problem(path + (key,), f"'{key}' is longer than {limit} characters")
-        return value.strip()
+        return flowing(value)
 
     def ident(self, table: dict, path: tuple, key: str = "id") -> str:
         value = self.text_of(table, path, key)
@@ -309,7 +315,7 @@ def parse_scenario(path: Path, text: str, vocab: Vocabulary) -> Scenario:
         r.problem(("scenario_min",), f"an inject is at {max(timed):g} min, after the scenario's end ({span:g} min)")
     if r.problems:
         raise ScenarioInvalid(r.problems)
-    return Scenario(sid, title, kind, str(doc.get("summary", "")).strip(), str(doc.get("threat", "")).strip(),
+    return Scenario(sid, title, kind, flowing(str(doc.get("summary", ""))), str(doc.get("threat", "")).strip(),
                     duration, span, tuple(objectives), tuple(modules), roles, start, tuple(injects), path, text)  # fmt: skip
 
 

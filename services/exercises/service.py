@@ -235,9 +235,8 @@ class ExerciseService:
             return []
         delivered = []
         for row in state.msel:
-            if row.status == "due":
-                if self._deliver(row.id, CONTROLLER, by_clock=True):
-                    delivered.append(row.id)
+            if row.status == "due" and self._deliver(row.id, CONTROLLER, by_clock=True):
+                delivered.append(row.id)
         self._inject_entries()
         return delivered
 

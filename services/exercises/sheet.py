@@ -49,8 +49,10 @@ class SheetRow:
     def delay_text(self) -> str:
         if self.delay_s is None:
             return ""
-        minutes = self.delay_s / 60
-        return f"{minutes:.0f} min" if minutes >= 1 else f"{self.delay_s:.0f} s"
+        whole = int(self.delay_s)
+        if whole >= 600:
+            return f"{whole // 60} min"
+        return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
 
 
 @dataclass(frozen=True)
@@ -160,11 +162,9 @@ def _sheet_row(exp: Expectation, delivered: EventRow | None, mark: EventRow | No
     auto = _automatic(exp, delivered, record, ranks, clock, now_s)
     if mark is None or mark.data["status"] == "clear":
         return auto
-    status = mark.data["status"]
-    met_s = auto.met_s if auto.met_s is not None else (mark.scenario_s if status in ("met", "late") else None)
-    start = delivered.scenario_s if delivered else None
-    delay = None if met_s is None or start is None else max(0.0, met_s - start)
-    return SheetRow(exp, status, auto.deadline_s, met_s, delay, auto.evidence, mark.author, mark.data.get("note", ""))
+    # A mark by hand says whether it was done, not when: the time shown is only ever the record's.
+    return SheetRow(exp, mark.data["status"], auto.deadline_s, auto.met_s, auto.delay_s, auto.evidence, mark.author,
+                    mark.data.get("note", ""))
 
 
 def _automatic(exp: Expectation, delivered: EventRow | None, record: Record, ranks: dict[str, int],
@@ -177,6 +177,8 @@ def _automatic(exp: Expectation, delivered: EventRow | None, record: Record, ran
         return SheetRow(exp, "to mark", deadline, None, None, None)
     evidence = find_evidence(exp.rule, record, ranks)
     ended = clock.ended_at is not None
+    if ended and evidence is not None and evidence.at > clock.ended_at:  # type: ignore[operator]
+        evidence = None  # done after play stopped: not part of the exercise
     if evidence is None:
         overdue = (deadline is not None and now_s > deadline) or ended
         return SheetRow(exp, "missed" if overdue else "not yet due", deadline, None, None, None)

@@ -63,11 +63,11 @@ def test_ransomware_on_a_compressed_clock(world, clock):
         assert draft.state == "draft"
 
         sheet = _sheet(ex.exercises.state())
-        assert sheet["I1-declare"].status == "met" and sheet["I1-declare"].delay_text == "5 min"
+        assert sheet["I1-declare"].status == "met" and sheet["I1-declare"].delay_text == "5 min 00 s"
         assert sheet["I1-ic"].status == "met"
-        assert sheet["I3-gdpr"].status == "met" and sheet["I3-gdpr"].delay_text == "3 min"
+        assert sheet["I3-gdpr"].status == "met" and sheet["I3-gdpr"].delay_text == "3 min 00 s"
         assert sheet["I3-roles"].status == "met"
-        assert sheet["I5-holding"].status == "met" and sheet["I5-holding"].delay_text == "4 min"  # from its delivery at T+0:53
+        assert sheet["I5-holding"].status == "met" and sheet["I5-holding"].delay_text == "4 min 00 s"  # from its delivery at T+0:53
         assert sheet["I1-isolate"].status == "missed"  # nobody logged isolating the host within 15 min
         assert sheet["I5-approved"].status == "not yet due"
         assert sheet["I6-materiality"].status == "waiting"

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from services.exercises.scenario import SHIPPED_DIR, ScenarioInvalid, load_scenarios, parse_scenario, read_scenario_file
+from services.exercises.scenario import (
+    SHIPPED_DIR,
+    ScenarioInvalid,
+    load_scenarios,
+    parse_scenario,
+    read_scenario_file,
+)
 from services.exercises.workspace import build_vocabulary
 
 SHIPPED = sorted(SHIPPED_DIR.glob("*.toml"))
