@@ -12,6 +12,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.cli_context import Cli, with_json
 from services.errors import NotFound, ValidationError
 from services.exercises.report import BANNER
 from services.exercises.scenario import ScenarioInvalid, clock_text, load_scenarios, read_scenario_file
@@ -20,7 +21,7 @@ from services.exercises.session import end_exercise, exercise_folder, open_exerc
 from services.exercises.workspace import Workspace, build_vocabulary, create_exercise
 
 
-def add_exercise_commands(sub, with_json) -> None:
+def add_exercise_commands(sub) -> None:
     sp = sub.add_parser("exercise", help="tabletop exercises: scenarios, the scenario clock, injects, scoring, AAR/IP",
                         description=__doc__.split("\n\n")[0])  # fmt: skip
     x = sp.add_subparsers(dest="exercise_command", metavar="ACTION", required=True)
@@ -93,7 +94,7 @@ def _exercise(cli):
         ex.close()
 
 
-def run_exercise(cli) -> int:
+def run_exercise(cli: Cli) -> int:
     a, action = cli.a, cli.a.exercise_command
     if action == "list":
         return _list(cli)
