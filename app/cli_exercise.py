@@ -17,7 +17,7 @@ from services.errors import NotFound, ValidationError
 from services.exercises.report import BANNER
 from services.exercises.scenario import ScenarioInvalid, clock_text, load_scenarios, read_scenario_file
 from services.exercises.service import ACTION_ELEMENTS, ACTION_STATES, HOTWASH_KINDS, MARKS, due_date
-from services.exercises.session import end_exercise, exercise_folder, open_exercise, refresh_outputs
+from services.exercises.session import end_exercise, open_exercise, refresh_outputs
 from services.exercises.workspace import Workspace, build_vocabulary, create_exercise
 
 
@@ -113,8 +113,7 @@ def run_exercise(cli: Cli) -> int:
     with _exercise(cli) as ex:
         svc, by = ex.exercises, cli.author
         if action == "status":
-            svc.tick()
-            return _status(cli, svc.state())
+            return _status(cli, svc.tick_state()[1])
         if action == "inject":
             if a.title or a.content:
                 inject_id = svc.adhoc(a.title or "", a.content or "", to=tuple(a.to) or ("all",), channel=a.channel, by=by)
@@ -276,5 +275,3 @@ def _report(cli, ex) -> int:
         sys.stdout.write(text)
     return 0
 
-
-__all__ = ["add_exercise_commands", "exercise_folder", "run_exercise"]

@@ -255,9 +255,7 @@ class FacilitatorWindow(QMainWindow):
     # -- showing --------------------------------------------------------------------------------
     def refresh(self) -> None:
         try:
-            if not self.sitrep.read_only:
-                self.svc.tick()
-            st = self.svc.state()
+            st = self.svc.state() if self.sitrep.read_only else self.svc.tick_state()[1]
         except SitrepError as err:
             self.ctx_message(err.message, error=True)
             return

@@ -8,6 +8,7 @@ and which entry or message shows it. Expected actions without a rule are marked 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,9 @@ RULE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "entry": ((), ("kinds", "contains"), "an entry of these kinds, mentioning one of these words, is logged"),
 }
 MESSAGE_STATES = ("drafted", "submitted", "approved", "sent")
+_T = TimelineEntry.__table__
+_STATE_KINDS = (EntryKind.STATUS_CHANGE.value, EntryKind.SEVERITY_CHANGE.value)
+_ROLE_KINDS = (EntryKind.ROLE_CHANGE.value,)
 _AUTHORED = sorted(k.value for k in AUTHORED_KINDS)
 
 
@@ -132,20 +136,56 @@ class _Entry:
         return Evidence(self.recorded_at, self.author, f"{self.incident_key} #{self.seq}: {body}")
 
 
+def _order(e: _Entry) -> tuple:
+    return (e.recorded_at, e.incident_key, e.seq)
+
+
 class Record:
-    """What the exercise's store shows, read once per evaluation (the store holds one exercise)."""
+    """What the exercise's store shows at one moment: entries in the order they were recorded, indexed
+    by kind (each rule reads only the kinds it is about), messages and started regulatory clocks."""
 
-    def __init__(self, db) -> None:
+    def __init__(self, entries: list[_Entry], messages: list, clocks: dict[str, Any]) -> None:
+        self.entries = entries
+        self.messages = messages
+        self.clocks = clocks
+        self._by_kind: dict[str, list[_Entry]] = {}
+        for e in entries:
+            self._by_kind.setdefault(e.kind, []).append(e)
+
+    def first(self, test: Callable[[_Entry], bool], kinds: Iterable[str] | None = None) -> Evidence | None:
+        if kinds is None:
+            pool: Iterable[_Entry] = self.entries
+        else:
+            pool = heapq.merge(*(self._by_kind.get(k, ()) for k in set(kinds)), key=_order)
+        return next((e.evidence() for e in pool if test(e)), None)
+
+
+class RecordReader:
+    """Reads the record for each evaluation. Timeline entries are append-only, so each is read once and
+    kept; only entries past the last seen number of each incident are read again (the facilitator's
+    view evaluates once a second)."""
+
+    def __init__(self) -> None:
+        self._entries: list[_Entry] = []
+        self._last_seq: dict[str, int] = {}
+
+    def read(self, db) -> Record:
         keys = dict(db.execute(select(Incident.id, Incident.key)).all())
-        self.entries = [
-            _Entry(keys.get(e.incident_id, "?"), e.seq, e.kind, e.body, e.author, e.recorded_at, e.data or {})
-            for e in db.execute(select(TimelineEntry).order_by(TimelineEntry.recorded_at, TimelineEntry.seq)).scalars()
-        ]
-        self.messages = [(keys.get(m.incident_id, "?"), m) for m in db.execute(select(CommsMessage)).scalars()]
-        self.clocks = {c.rule_id: c for c in db.execute(select(RegulatoryClock)).scalars() if c.trigger_at}
-
-    def first(self, test: Callable[[_Entry], bool]) -> Evidence | None:
-        return next((e.evidence() for e in self.entries if test(e)), None)
+        new = []
+        for incident_id, key in keys.items():
+            rows = db.execute(
+                select(_T.c.seq, _T.c.kind, _T.c.body, _T.c.author, _T.c.recorded_at, _T.c.data)
+                .where(_T.c.incident_id == incident_id, _T.c.seq > self._last_seq.get(incident_id, 0))
+                .order_by(_T.c.seq)
+            ).all()
+            new += [_Entry(key, r.seq, r.kind, r.body, r.author, r.recorded_at, r.data or {}) for r in rows]
+            if rows:
+                self._last_seq[incident_id] = rows[-1].seq
+        if new:
+            self._entries = sorted(self._entries + new, key=_order)
+        messages = [(keys.get(m.incident_id, "?"), m) for m in db.execute(select(CommsMessage)).scalars()]
+        clocks = {c.rule_id: c for c in db.execute(select(RegulatoryClock)).scalars() if c.trigger_at}
+        return Record(list(self._entries), messages, clocks)
 
 
 def find_evidence(rule: Rule, record: Record, ranks: dict[str, int]) -> Evidence | None:
@@ -155,7 +195,7 @@ def find_evidence(rule: Rule, record: Record, ranks: dict[str, int]) -> Evidence
         if kind == "severity":
             worst = min(ranks[s] for s in p["at_least"])
             wanted = {s for s, r in ranks.items() if r <= worst}
-        declared = record.first(lambda e: e.kind == EntryKind.STATUS_CHANGE.value and e.data.get("action") == "declared")
+        declared = record.first(lambda e: e.data.get("action") == "declared", (EntryKind.STATUS_CHANGE.value,))
         if declared is None:
             return None
 
@@ -164,36 +204,35 @@ def find_evidence(rule: Rule, record: Record, ranks: dict[str, int]) -> Evidence
                 return not wanted or e.data.get("severity") in wanted
             return e.kind == EntryKind.SEVERITY_CHANGE.value and e.data.get("to") in wanted
 
-        return record.first(at_wanted)
+        return record.first(at_wanted, _STATE_KINDS)
     if kind == "role":
-        return record.first(lambda e: e.kind == EntryKind.ROLE_CHANGE.value and e.data.get("role") in p["role"]
-                            and e.data.get("action") in ("assigned", "handover"))  # fmt: skip
+        return record.first(lambda e: e.data.get("role") in p["role"] and e.data.get("action") in ("assigned", "handover"),
+                            _ROLE_KINDS)  # fmt: skip
     if kind == "roles":
         found = [find_evidence(Rule("role", {"role": [r]}), record, ranks) for r in p["roles"]]
         if any(f is None for f in found):
             return None
         return max(found, key=lambda f: f.at)  # type: ignore[arg-type,return-value]
     if kind == "handover":
-        return record.first(lambda e: e.kind == EntryKind.ROLE_CHANGE.value and e.data.get("role") in p["role"]
-                            and e.data.get("action") == "handover")  # fmt: skip
+        return record.first(lambda e: e.data.get("role") in p["role"] and e.data.get("action") == "handover", _ROLE_KINDS)
     if kind == "status":
-        return record.first(lambda e: e.kind == EntryKind.STATUS_CHANGE.value and e.data.get("to") in p["status"])
+        return record.first(lambda e: e.data.get("to") in p["status"], (EntryKind.STATUS_CHANGE.value,))
     if kind == "milestone":
         def stamped(e: _Entry) -> bool:
             marks = e.data.get("milestones") or {}
             return e.data.get("milestone") in p["milestone"] or any(m in marks for m in p["milestone"])
 
-        return record.first(stamped)
+        return record.first(stamped, (EntryKind.STATUS_CHANGE.value, EntryKind.MILESTONE_CHANGE.value))
     if kind == "clock":
         started = [c for c in p["clock"] if c in record.clocks]
         if not started:
             return None
         return record.first(lambda e: (e.data.get("regulatory_clock") in started and e.data.get("action") == "started")
-                            or any(c in (e.data.get("clocks") or []) for c in started))  # fmt: skip
+                            or any(c in (e.data.get("clocks") or []) for c in started), (EntryKind.SYSTEM.value,))  # fmt: skip
     if kind == "entry":
         kinds = set(p.get("kinds") or _AUTHORED)
         words = [w.lower() for w in p.get("contains") or []]
-        return record.first(lambda e: e.kind in kinds and (not words or any(w in e.body.lower() for w in words)))
+        return record.first(lambda e: not words or any(w in e.body.lower() for w in words), kinds)
     if kind == "message":
         return _message_evidence(p, record)
     raise ValueError(f"unknown rule kind {kind}")

@@ -22,7 +22,7 @@ from models.entities import ExerciseEvent, ExerciseRun, Incident, TimelineEntry
 from models.enums import EntryKind
 from services.errors import NotFound, ValidationError
 from services.exercises.clock import MAX_SPEED, ClockMove, ScenarioClock
-from services.exercises.rules import Record, Vocabulary
+from services.exercises.rules import RecordReader, Vocabulary
 from services.exercises.scenario import Scenario, ScenarioInvalid, clock_text, parse_scenario
 from services.exercises.sheet import ExerciseState, fold_state
 from services.timeline import append_entry
@@ -72,6 +72,7 @@ class ExerciseService:
         self._publish = publish
         self._vocabulary = vocabulary
         self._scenario: tuple[str, Scenario] | None = None
+        self._reader = RecordReader()
 
     # -- the run --------------------------------------------------------------------------------
     def run(self) -> RunView | None:
@@ -101,8 +102,10 @@ class ExerciseService:
         self._publish("exercise", None, None)
         return view
 
-    def scenario(self) -> Scenario:
-        run = self.require_run()
+    def scenario(self, run: RunView | None = None) -> Scenario:
+        if self._scenario is not None and (run is None or run.id == self._scenario[0]):
+            return self._scenario[1]  # one store holds one exercise, and its scenario text never changes
+        run = run or self.require_run()
         if self._scenario is None or self._scenario[0] != run.id:
             try:
                 parsed = parse_scenario(Path(run.scenario_file), _stored_text(self._store, run.id), self._vocabulary())
@@ -127,12 +130,18 @@ class ExerciseService:
         return self.clock_of(self.events())
 
     def state(self) -> ExerciseState:
-        """Everything the facilitator's view and the report show, as of now."""
-        scenario, events = self.scenario(), self.events()
+        """Everything the facilitator's view and the report show, as of now (one read of the store)."""
         with self._store.read() as s:
-            record = Record(s)
-        return fold_state(self.require_run(), scenario, events, self.clock_of(events), record,
-                          self._vocabulary().severities, self._now())  # fmt: skip
+            row = s.execute(select(ExerciseRun).order_by(ExerciseRun.created_at).limit(1)).scalar_one_or_none()
+            if row is None:
+                raise NotFound("This store holds no exercise. Start one with `sitrep exercise start SCENARIO`.")
+            run = _run_view(row)
+            events = self._events_in(s, run.id)
+            record = self._reader.read(s)
+        return fold_state(run, self.scenario(run), events, self.clock_of(events), record, self._ranks(), self._now())
+
+    def _ranks(self) -> dict[str, int]:
+        return {sid: i for i, sid in enumerate(self._catalog.severities, 1)}
 
     # -- writing events -------------------------------------------------------------------------
     def _append(self, s, run_id: str, kind: str, author: str, data: dict[str, Any], clock: ScenarioClock | None = None,
@@ -227,18 +236,17 @@ class ExerciseService:
     # -- injects --------------------------------------------------------------------------------
     def tick(self) -> list[str]:
         """Deliver what is due and put delivered injects on the incident's timeline. Returns the ids delivered."""
-        run = self.run()
-        if run is None or run.ended_at is not None:
-            return []
+        return self.tick_state()[0]
+
+    def tick_state(self) -> tuple[list[str], ExerciseState]:
+        """tick(), and the state after it (read again only when something changed)."""
         state = self.state()
-        if not state.clock.started:
-            return []
-        delivered = []
-        for row in state.msel:
-            if row.status == "due" and self._deliver(row.id, CONTROLLER, by_clock=True):
-                delivered.append(row.id)
-        self._inject_entries()
-        return delivered
+        if state.ended or not state.clock.started:
+            return [], state
+        delivered = [row.id for row in state.msel
+                     if row.status == "due" and self._deliver(row.id, CONTROLLER, by_clock=True)]  # fmt: skip
+        wrote = self._inject_entries() if (delivered or state.injects_owed_to_timeline) else False
+        return delivered, (self.state() if delivered or wrote else state)
 
     def deliver_now(self, inject_id: str, *, by: str) -> None:
         scenario = self.scenario()
@@ -284,10 +292,10 @@ class ExerciseService:
         with self._store.read() as s:
             return s.scalar(select(Incident.id).order_by(Incident.number).limit(1))
 
-    def _inject_entries(self) -> None:
+    def _inject_entries(self) -> bool:
         incident_id = self._incident_id()
         if incident_id is None:
-            return
+            return False
         run = self.require_run()
         wrote = False
         with self._store.transaction() as s:
@@ -310,6 +318,7 @@ class ExerciseService:
                 wrote = True
         if wrote:
             self._publish("timeline", incident_id, None)
+        return wrote
 
     def _vocabulary_role_names(self) -> dict[str, str]:
         return {r.id: r.name for r in self._catalog.roles.values()}

@@ -83,6 +83,14 @@ class ExerciseState:
     ratings: dict[str, tuple[str, str, str]]  # objective -> (rating, notes, by)
     hotwash: list[EventRow]
     actions: list[ActionRow]
+    injects_on_timeline: frozenset[str] = frozenset()
+    has_incident: bool = False
+
+    @property
+    def injects_owed_to_timeline(self) -> bool:
+        """Delivered injects not yet on the incident's timeline (delivered before anything was declared)."""
+        delivered = {r.id for r in self.msel if r.status == "delivered"}
+        return self.has_incident and bool(delivered - self.injects_on_timeline)
 
     @property
     def ended(self) -> bool:
@@ -153,8 +161,10 @@ def fold_state(run: RunView, scenario: Scenario, events: list[EventRow], clock: 
         elif e.kind == "action_update" and e.data["id"] in actions:
             old = actions[e.data["id"]]
             actions[old.id] = ActionRow(**{**old.__dict__, "status": e.data["status"]})
+    on_timeline = frozenset(e.data.get("exercise_inject") for e in record.entries if e.kind == "inject")
     return ExerciseState(run, scenario, clock, now, now_s, msel, sheet, [e for e in events if e.kind == "note"], ratings,
-                         [e for e in events if e.kind == "hotwash"], list(actions.values()))  # fmt: skip
+                         [e for e in events if e.kind == "hotwash"], list(actions.values()), on_timeline,
+                         bool(record.entries))  # fmt: skip
 
 
 def _sheet_row(exp: Expectation, delivered: EventRow | None, mark: EventRow | None, record: Record,

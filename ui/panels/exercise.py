@@ -88,9 +88,7 @@ class ExercisePanel(QWidget):
     def refresh(self) -> None:
         svc = self.ctx.sitrep.exercises
         try:
-            if not self.ctx.sitrep.read_only:
-                svc.tick()
-            state = svc.state()
+            state = svc.state() if self.ctx.sitrep.read_only else svc.tick_state()[1]
         except SitrepError as err:
             self.banner.setText(f"EXERCISE — {err.message}")
             return
