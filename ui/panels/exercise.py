@@ -119,13 +119,23 @@ class ExercisePanel(QWidget):
             self.notice.setText("No inject yet. The facilitator starts the scenario; each inject appears here and on "
                                 "the incident's timeline.")  # fmt: skip
 
+    def _mine(self, to) -> list[str]:
+        """The roles among `to` that the person at the keyboard holds now (on any exercise incident)."""
+        try:
+            held = {h.role for _key, h in self.ctx.sitrep.roles.held_by(self.ctx.author) if h.ended_at is None}
+        except SitrepError:
+            return []
+        return [r for r in to if r in held or (r == "all" and held)]
+
     def _roles(self, to) -> str:
         roles = self.ctx.sitrep.catalog.roles
         return ", ".join("everyone" if r == "all" else (roles[r].name if r in roles else r) for r in to)
 
     def _announce(self, row) -> None:
         self._raise_panel()
-        self.ctx.status_message(f"EXERCISE inject {row.id} for {self._roles(row.to)}: {row.title}", timeout_ms=15000)
+        mine = self._mine(row.to)
+        who = f"FOR YOU ({self._roles(mine)})" if mine else f"for {self._roles(row.to)}"
+        self.ctx.status_message(f"EXERCISE inject {row.id} {who}: {row.title}", timeout_ms=15000)
         window = self.window()
         if window is not None:
             QApplication.alert(window, 0)
@@ -137,8 +147,10 @@ class ExercisePanel(QWidget):
     def _show(self, row, *, new: bool) -> None:
         esc = _escape
         head = "NEW INJECT" if new else "INJECT"
+        mine = self._mine(row.to)
+        yours = f"<br><span style='color:#b3261e'>FOR YOU, as {esc(self._roles(mine))}</span>" if mine else ""
         self.notice.setText(
-            f"<p style='font-size:13pt'><b>{head} {esc(row.id)} · {esc(_at(row))} · for {esc(self._roles(row.to))}</b><br>"
+            f"<p style='font-size:13pt'><b>{head} {esc(row.id)} · {esc(_at(row))} · for {esc(self._roles(row.to))}</b>{yours}<br>"
             f"via {esc(row.channel)}</p><p style='font-size:12pt'><b>{esc(row.title)}</b></p>"
             f"<p style='font-size:11pt'>{esc(row.content).replace(chr(10), '<br>')}</p>"
             "<p><i>EXERCISE: act as you would for real; messages go to the recording sandbox.</i></p>"
