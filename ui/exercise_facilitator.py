@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -85,8 +86,12 @@ class FacilitatorWindow(QMainWindow):
         self.detail.setWordWrap(True)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.detail.setMinimumHeight(80)
-        lv.addWidget(self.detail, 2)
+        scroll = QScrollArea(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.detail)
+        scroll.setMinimumHeight(80)
+        lv.addWidget(scroll, 2)
         self.tabs = QTabWidget(split)
         self.tabs.setObjectName("exercise-tabs")
         self.sheet, self.notes, self.ratings = SheetTab(self), NotesTab(self), RatingsTab(self)
@@ -297,8 +302,13 @@ class FacilitatorWindow(QMainWindow):
             self.detail.setText("")
             return
         focus = f"<br><i>Evaluator focus:</i> {_esc(row.evaluator_focus)}" if row.evaluator_focus else ""
+        module = next((m for m in st.scenario.modules if m.id == row.module), None)
+        questions = ""
+        if module is not None and module.questions:
+            items = "".join(f"<li>{_esc(q)}</li>" for q in module.questions)
+            questions = f"<br><i>Discussion, {_esc(module.id)} {_esc(module.title)}:</i><ul style='margin:0'>{items}</ul>"
         self.detail.setText(f"<b>{_esc(row.id)} {_esc(row.when)} · {_esc(row.channel)}</b><br>{_esc(row.title)}<br>"
-                            f"{_esc(row.content)}{focus}")  # fmt: skip
+                            f"{_esc(row.content)}{focus}{questions}")  # fmt: skip
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self._timer.stop()
