@@ -54,7 +54,8 @@ def build_blocks(inp: ReportInputs) -> list[Block]:
     ratings = ", ".join(f"{o.id} {st.ratings[o.id][0]}" for o in sc.objectives if o.id in st.ratings) or "not rated yet"
     b.append(Block("p", f"Of {len(st.sheet)} expected actions, {counts.get('met', 0)} were met on time, "
                         f"{counts.get('late', 0)} late and {counts.get('missed', 0)} missed; "
-                        f"{counts.get('to mark', 0) + counts.get('not yet due', 0) + counts.get('waiting', 0)} were not decided. "
+                        f"{counts.get('to mark', 0) + counts.get('not yet due', 0)} were not decided and "
+                        f"{counts.get('not played', 0) + counts.get('waiting', 0)} belong to injects not played. "
                         f"Objective ratings: {ratings}. Corrective actions raised: {len(st.actions)}."))  # fmt: skip
     b.append(Block("h2", "Exercise overview"))
     b.append(Block("table", header=("", ""), rows=(

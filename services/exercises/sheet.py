@@ -37,7 +37,7 @@ class MselRow:
 @dataclass(frozen=True)
 class SheetRow:
     expectation: Expectation
-    status: str  # waiting | not yet due | met | late | missed | to mark | not applicable
+    status: str  # waiting | not yet due | met | late | missed | to mark | not applicable | not played
     deadline_s: float | None
     met_s: float | None
     delay_s: float | None  # from the inject's delivery to the action, scenario time
@@ -180,7 +180,7 @@ def _sheet_row(exp: Expectation, delivered: EventRow | None, mark: EventRow | No
 def _automatic(exp: Expectation, delivered: EventRow | None, record: Record, ranks: dict[str, int],
                clock: ScenarioClock, now_s: float) -> SheetRow:  # fmt: skip
     if delivered is None:
-        return SheetRow(exp, "waiting", None, None, None, None)
+        return SheetRow(exp, "not played" if clock.ended_at is not None else "waiting", None, None, None, None)
     start = delivered.scenario_s
     deadline = start + exp.within_min * 60 if exp.within_min is not None else None
     if exp.rule is None:
