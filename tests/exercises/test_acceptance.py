@@ -69,6 +69,7 @@ def test_ransomware_exercise_in_the_console(qtbot, world, clock, run_cli):
 
         play_until(5)  # the commander declares through the Declare dialog
         dialog = win.panels["header"].declare_incident()
+        assert dialog.exercise.isChecked() and not dialog.exercise.isEnabled()
         qtbot.keyClicks(dialog.title_edit, "FS-FIN-02 encrypting files, ransom note")
         dialog.type_combo.setCurrentIndex(dialog.type_combo.findData("ransomware"))
         dialog.matrix.setFocus()
