@@ -16,7 +16,7 @@ from app.cli_context import Cli, with_json
 from services.errors import NotFound, ValidationError
 from services.exercises.report import BANNER
 from services.exercises.scenario import ScenarioInvalid, clock_text, load_scenarios, read_scenario_file
-from services.exercises.service import ACTION_ELEMENTS, ACTION_STATES, HOTWASH_KINDS, MARKS, due_date
+from services.exercises.service import ACTION_ELEMENTS, ACTION_STATES, HOTWASH_KINDS, MARKS, check_speed, due_date
 from services.exercises.session import end_exercise, open_exercise, refresh_outputs
 from services.exercises.workspace import Workspace, build_vocabulary, create_exercise
 
@@ -206,6 +206,8 @@ def _check(cli) -> int:
 def _start(cli) -> int:
     if cli.s.in_exercise:
         raise ValidationError("This store is an exercise's own; start a new exercise from the real store.")
+    if cli.a.speed is not None:
+        check_speed(cli.a.speed)  # before anything is made
     vocab, target = _vocab(cli), cli.a.scenario
     if target.endswith(".toml"):
         scenario = read_scenario_file(Path(target), vocab)

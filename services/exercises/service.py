@@ -174,7 +174,7 @@ class ExerciseService:
         if clock.started:
             raise ValidationError("The exercise clock has already started; use pause and resume.")
         scenario = self.scenario()
-        speed = _speed(speed if speed is not None else scenario.speed)
+        speed = check_speed(speed if speed is not None else scenario.speed)
         self._record("clock", by, {"action": "start", "speed": speed})
         if scenario.start.kind == "declared" and self._incident_id() is None:
             st = scenario.start
@@ -198,7 +198,7 @@ class ExerciseService:
 
     def set_speed(self, speed: float, *, by: str) -> None:
         self._started()
-        self._record("clock", by, {"action": "speed", "speed": _speed(speed)})
+        self._record("clock", by, {"action": "speed", "speed": check_speed(speed)})
 
     def jump_to_next(self, *, by: str) -> str | None:
         """Move the clock to the next timed inject not yet delivered, and deliver it. Its id, or None."""
@@ -377,7 +377,7 @@ class ExerciseService:
         return self._record("action_update", by, {"id": action_id, "status": status, "note": note.strip()})
 
 
-def _speed(value: float) -> float:
+def check_speed(value: float) -> float:
     try:
         speed = float(value)
     except (TypeError, ValueError):
