@@ -16,7 +16,14 @@ from app.cli_context import Cli, with_json
 from services.errors import NotFound, ValidationError
 from services.exercises.report import BANNER
 from services.exercises.scenario import ScenarioInvalid, clock_text, load_scenarios, read_scenario_file
-from services.exercises.service import ACTION_ELEMENTS, ACTION_STATES, HOTWASH_KINDS, MARKS, check_speed, due_date
+from services.exercises.service import (
+    ACTION_ELEMENTS,
+    ACTION_STATES,
+    HOTWASH_KINDS,
+    MARKS,
+    check_speed,
+    due_date,
+)
 from services.exercises.session import end_exercise, open_exercise, refresh_outputs
 from services.exercises.workspace import Workspace, build_vocabulary, create_exercise
 
