@@ -78,6 +78,8 @@ class IncidentService:
         self._catalog = catalog
         self._now = now
         self._publish = publish
+        # An exercise's own store: whatever is declared in it is an exercise, whoever declares it.
+        self.exercise_only = False
 
     # -- reading -------------------------------------------------------------------------
     def get(self, ref: str) -> IncidentView:
@@ -185,6 +187,7 @@ class IncidentService:
             raise ValidationError(problem, field="milestones")
         services = _clean_services(services)
         major = level.major if is_major is None else bool(is_major)
+        is_exercise = bool(is_exercise) or self.exercise_only
         with self._store.transaction() as s:
             number = (s.scalar(select(func.max(Incident.number))) or 0) + 1
             inc = Incident(
