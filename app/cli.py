@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _metrics_parsers(cmd) -> None:
-    from services.history_import import CSV_FIELDS, FORMATS
+    from services.history_import import CSV_FIELDS, FIRST_UPDATE_MEANS, FORMATS
     from services.metrics import GROUPINGS
 
     sp = cmd("metrics", "time to detect, acknowledge, mitigate, resolve, between incidents, customer impact")
@@ -278,6 +278,15 @@ def _metrics_parsers(cmd) -> None:
     sp.add_argument("--since", help="incidents that happened from this time on (e.g. 2026-01-01)")
     sp.add_argument("--until", help="incidents that happened before this time")
     sp.add_argument("--include-exercises", action="store_true", help="count drills and exercises too")
+    sp.add_argument("--exclude-flagged", action="store_true", help="leave out of every metric each incident "
+                    "whose history has contradicting milestones (listed; by default only the metrics using "
+                    "such a pair leave it out)")  # fmt: skip
+    sp.add_argument("--percentile", action="append", default=[], type=float, metavar="P",
+                    help="another percentile to show, 0-100 (repeatable), e.g. --percentile 95")  # fmt: skip
+    sp.add_argument("--share-under", action="append", default=[], metavar="DURATION",
+                    help="the share of incidents at or under this duration (repeatable), e.g. 1m, 15min, 4h")  # fmt: skip
+    sp.add_argument("--unit", choices=("h", "min", "s"),
+                    help="show every duration in this unit (default: the precision each value needs)")  # fmt: skip
     sp.add_argument("--definitions", action="store_true", help="only list the metric definitions")
     out = sp.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="figures, definitions and exclusions as JSON")
@@ -292,7 +301,14 @@ def _metrics_parsers(cmd) -> None:
         "--mapping", help='a TOML mapping file: [columns] field = "CSV column", timezone, date_formats'
     )
     sp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                    help=f"map a CSV column (repeatable); fields: {', '.join(CSV_FIELDS)}")  # fmt: skip
+                    help=f"map a CSV column (repeatable; FIELD= unmaps one the header would map); "
+                         f"fields: {', '.join(CSV_FIELDS)}")  # fmt: skip
+    sp.add_argument("--values", action="append", default=[], metavar="FIELD=RAW:MEANT,...",
+                    help="what a column's values mean (repeatable), e.g. --values severity=0:SEV5,1:SEV4")  # fmt: skip
+    sp.add_argument("--default-severity", metavar="SEV",
+                    help="severity for rows without one (default: 'unknown', kept apart in metrics)")  # fmt: skip
+    sp.add_argument("--first-update", choices=FIRST_UPDATE_MEANS, default="declared",
+                    help="Statuspage: what an incident's first update was (default: its declaration)")  # fmt: skip
     sp.add_argument("--tz", help="time zone for times written without one (default UTC), e.g. Europe/Berlin")
     sp.add_argument("--date-format", action="append", default=[], help="a strftime pattern for dates, e.g. "
                     "'%%d/%%m/%%Y %%H:%%M' (repeatable)")  # fmt: skip

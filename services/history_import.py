@@ -14,7 +14,6 @@ news the backends are owed.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import email.utils
 import hashlib
@@ -37,15 +36,16 @@ from sqlalchemy import func, insert, select
 from sqlalchemy import table as sql_table
 
 from models.entities import Incident, TimelineEntry
-from models.enums import MILESTONE_ORDER, EntryKind, Milestone, Status
+from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc, iso
-from services.catalog import Catalog
+from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.errors import ImportFailure, StoreError, ValidationError
-from services.incidents import INCIDENT_TYPES, milestone_order_problem
+from services.incidents import INCIDENT_TYPES, order_conflicts, pair_text, stored_pairs
 from services.store import storage_error
 from services.timeline import GENESIS_HASH, MAX_BODY, _clean_author, entry_digest
 
 FORMATS = ("csv", "statuspage", "sitrep")
+FIRST_UPDATE_MEANS = ("declared", "detected")  # what a Statuspage incident's first update stands for
 
 # Fields a CSV column can be mapped to. Milestones take their enum names (e.g. "resolved").
 TEXT_FIELDS = (
@@ -105,13 +105,28 @@ class HistoryReport:
     rows: int = 0
     created: list[str] = field(default_factory=list)
     unchanged: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)  # rows refused
     skipped: list[RowProblem] = field(default_factory=list)  # not incidents (e.g. scheduled maintenance)
+    flagged: list[RowProblem] = field(default_factory=list)  # imported, with contradicting milestone pairs
+    columns: list[str] = field(default_factory=list)  # columns recognised but not used, and why
     dry_run: bool = False
 
     @property
     def changed(self) -> bool:
         return bool(self.created) and not self.dry_run
+
+    @property
+    def imported_with_flags(self) -> int:
+        return len(self.flagged)
+
+    @property
+    def outcome(self) -> str:
+        """ "all imported", "imported with warnings" (rows refused or pairs flagged) or "nothing imported"."""
+        if self.problems and not self.created and not self.unchanged:
+            return "nothing imported"
+        if self.problems or self.flagged:
+            return "imported with warnings"
+        return "all imported"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,8 +136,18 @@ class HistoryReport:
             "rows": self.rows,
             "created": self.created,
             "unchanged": self.unchanged,
+            "summary": {
+                "imported": len(self.created),
+                "imported_with_flagged_pairs": len(self.flagged),
+                "refused": len(self.problems),
+                "already_imported": self.unchanged,
+                "not_incidents": len(self.skipped),
+                "outcome": self.outcome,
+            },
             "problems": [{"file": p.file, "row": p.row, "reason": p.reason} for p in self.problems],
+            "flagged": [{"file": p.file, "row": p.row, "reason": p.reason} for p in self.flagged],
             "skipped": [{"file": p.file, "row": p.row, "reason": p.reason} for p in self.skipped],
+            "columns_not_used": self.columns,
             "dry_run": self.dry_run,
         }
 
@@ -139,6 +164,51 @@ def _field_name(name: str) -> str:
     return key
 
 
+# Headers people use for things Sitrep does not take from a history file, with the reason it does not.
+_COMPUTED = (
+    "a duration Sitrep computes from the milestones (see `sitrep metrics --definitions`); not imported"
+)
+_UNUSED_HEADERS = {
+    **dict.fromkeys(
+        (
+            "duration",
+            "downtime",
+            "outage_duration",
+            "mttr",
+            "ttr",
+            "mttd",
+            "ttd",
+            "mtta",
+            "tta",
+            "time_to_resolve",
+            "time_to_detect",
+            "time_to_acknowledge",
+            "time_to_mitigate",
+            "time_to_identify",
+            "minutes",
+            "duration_minutes",
+        ),
+        _COMPUTED,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ("commander", "incident_commander", "ic", "owner", "assignee", "responder", "on_call"),
+        "people are not imported with a history (roles are held by people in the directory)",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ("root_cause", "cause", "postmortem", "postmortem_url", "post_mortem", "rca"),
+        "not imported; put it in the summary column (--map summary=...) to keep it",
+    ),  # fmt: skip
+}
+
+
+def _recognised_unused(header: str) -> str | None:
+    key = header.strip().lower().replace("-", "_").replace(" ", "_")
+    for suffix in ("_(min)", "_(minutes)", "_(h)", "_(hours)", "_min", "_mins"):
+        if key.endswith(suffix) and key[: -len(suffix)] in _UNUSED_HEADERS:
+            key = key[: -len(suffix)]
+    return _UNUSED_HEADERS.get(key)
+
+
 @dataclass
 class ColumnMapping:
     """Which CSV column holds what, and how to read its values."""
@@ -149,17 +219,46 @@ class ColumnMapping:
     services_separator: str | None = None
     delimiter: str | None = None
     source: str | None = None
-    severity_values: dict[str, str] = field(default_factory=dict)
-    type_values: dict[str, str] = field(default_factory=dict)
+    # What a cell's value means, per field: {"severity": {"0": "SEV5", "p1": "SEV1"}} (keys lower-case).
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    default_severity: str | None = None  # for rows (or files) without one; else "unknown"
+
+    @property
+    def severity_values(self) -> dict[str, str]:
+        return self.values.get("severity", {})
+
+    @property
+    def type_values(self) -> dict[str, str]:
+        return self.values.get("type", {})
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[str]) -> ColumnMapping:
+    def from_pairs(cls, pairs: Iterable[str], value_maps: Iterable[str] = ()) -> ColumnMapping:
+        """--map FIELD=Column (an empty column unmaps what the header would map) and
+        --values FIELD=raw:Meant,raw:Meant."""
         mapping = cls()
         for pair in pairs:
             name, sep, column = pair.partition("=")
-            if not sep or not name.strip() or not column.strip():
-                raise ValidationError(f"'{pair}' is not FIELD=Column (e.g. title=Summary).", field="mapping")
+            if not sep or not name.strip():
+                raise ValidationError(
+                    f"'{pair}' is not FIELD=Column (e.g. title=Summary; mitigated= unmaps).", field="mapping"
+                )
             mapping.columns[_field_name(name)] = column.strip()
+        for spec in value_maps:
+            name, sep, items = spec.partition("=")
+            table: dict[str, str] = {}
+            for item in items.split(","):
+                raw, colon, meant = item.rpartition(":")
+                if not colon or not raw.strip() or not meant.strip():
+                    raise ValidationError(
+                        f"'{spec}' is not FIELD=value:Meaning,... (e.g. severity=0:SEV5,1:SEV4).",
+                        field="values",
+                    )
+                table[raw.strip().lower()] = meant.strip()
+            if not sep or not name.strip():
+                raise ValidationError(
+                    f"'{spec}' does not say which field its values are for.", field="values"
+                )
+            mapping.values.setdefault(_field_name(name), {}).update(table)
         return mapping
 
     @classmethod
@@ -178,7 +277,7 @@ class ColumnMapping:
             mapping.columns = {_field_name(k): v.strip() for k, v in columns.items()}
         except ValidationError as exc:
             raise ImportFailure(f"{path}: {exc.message}") from None
-        for key in ("timezone", "services_separator", "delimiter", "source"):
+        for key in ("timezone", "services_separator", "delimiter", "source", "default_severity"):
             value = doc.get(key)
             if value is not None and not isinstance(value, str):
                 raise ImportFailure(f"{path}: '{key}' must be a string.")
@@ -187,11 +286,23 @@ class ColumnMapping:
         if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
             raise ImportFailure(f"{path}: 'date_formats' must be a list of strftime patterns.")
         mapping.date_formats = list(formats)
-        for key in ("severity_values", "type_values"):
-            table = doc.get(key, {})
+        tables = {"severity": doc.get("severity_values", {}), "type": doc.get("type_values", {})}
+        per_field = doc.get("values", {})
+        if not isinstance(per_field, dict):
+            raise ImportFailure(f"{path}: [values.FIELD] tables must map values to what they mean.")
+        for name, table in per_field.items():
+            if not isinstance(table, dict):
+                raise ImportFailure(f"{path}: [values.{name}] must map values to what they mean.")
+            try:
+                key = _field_name(name)
+            except ValidationError as exc:
+                raise ImportFailure(f"{path}: [values.{name}]: {exc.message}") from None
+            tables[key] = {**tables.get(key, {}), **table}
+        for name, table in tables.items():
             if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-                raise ImportFailure(f"{path}: [{key}] must map values to names.")
-            setattr(mapping, key, {str(k).strip().lower(): v for k, v in table.items()})
+                raise ImportFailure(f"{path}: the values of {name} must map values to names.")
+            if table:
+                mapping.values[name] = {str(k).strip().lower(): v for k, v in table.items()}
         return mapping
 
     def merged_with(self, other: ColumnMapping) -> ColumnMapping:
@@ -203,8 +314,11 @@ class ColumnMapping:
             services_separator=other.services_separator or self.services_separator,
             delimiter=other.delimiter or self.delimiter,
             source=other.source or self.source,
-            severity_values={**self.severity_values, **other.severity_values},
-            type_values={**self.type_values, **other.type_values},
+            values={
+                f: {**self.values.get(f, {}), **other.values.get(f, {})}
+                for f in {*self.values, *other.values}
+            },
+            default_severity=other.default_severity or self.default_severity,
         )
 
     def to_toml(self) -> str:
@@ -214,16 +328,15 @@ class ColumnMapping:
             return json.dumps(value, ensure_ascii=False)
 
         lines = ["# Sitrep import-history column mapping"]
-        for key in ("source", "timezone", "services_separator", "delimiter"):
+        for key in ("source", "timezone", "services_separator", "delimiter", "default_severity"):
             if getattr(self, key):
                 lines.append(f"{key} = {q(getattr(self, key))}")
         if self.date_formats:
             lines.append(f"date_formats = [{', '.join(q(f) for f in self.date_formats)}]")
         lines += ["", "[columns]"] + [f"{k} = {q(v)}" for k, v in self.columns.items()]
-        for key in ("severity_values", "type_values"):
-            table = getattr(self, key)
+        for name, table in self.values.items():
             if table:
-                lines += ["", f"[{key}]"] + [f"{q(k)} = {q(v)}" for k, v in table.items()]
+                lines += ["", f"[values.{name}]"] + [f"{q(k)} = {q(v)}" for k, v in table.items()]
         return "\n".join(lines) + "\n"
 
 
@@ -322,28 +435,44 @@ class _Candidate:
     milestones: dict[Milestone, datetime | None]
     entries: list[_Entry]
     milestone_text: dict[str, str] = field(default_factory=dict)  # the set ones, as stored (iso)
+    flagged_pairs: list[list[str]] = field(default_factory=list)
+    flag_text: str = ""
 
 
 class _RowError(Exception):
     pass
 
 
-def _in_order(milestones: dict[Milestone, datetime | None]) -> bool:
-    """The quick check on times already in UTC; milestone_order_problem words the answer when it fails."""
-    for earlier, later in MILESTONE_ORDER:
-        a, b = milestones.get(earlier), milestones.get(later)
-        if a is not None and b is not None and a > b:
-            return False
-    return True
+def _flags(milestones: dict[Milestone, datetime | None]) -> tuple[list[list[str]], str]:
+    """The milestone pairs a row contradicts, as stored and in words. The row is still imported: only the
+    metrics that use one of these pairs leave it out (judged per pair, not per row)."""
+    conflicts = order_conflicts(milestones)
+    if not conflicts:
+        return [], ""
+    return stored_pairs(conflicts), "; ".join(pair_text(p, milestones) for p in conflicts)
 
 
 def _clip(text: str, limit: int = MAX_BODY) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _declaration_body(severity_label: str, severity: str, major: bool, title: str, origin: str) -> str:
+def _declaration_body(
+    severity_label: str, severity: str, major: bool, title: str, origin: str, declared: bool = True
+) -> str:
     kind = "Major incident" if major else "Incident"
-    return f"{kind} declared at {severity} ({severity_label}): {title} (imported from {origin})"
+    how = "declared" if declared else "recorded (never formally declared)"
+    level = f"{severity} ({severity_label})" if severity != UNKNOWN_SEVERITY else "no recorded severity"
+    return f"{kind} {how} at {level}: {title} (imported from {origin})"
+
+
+@dataclass(frozen=True)
+class _Level:
+    id: str
+    label: str
+    major: bool
+
+
+_NO_LEVEL = _Level(UNKNOWN_SEVERITY, "not recorded", False)
 
 
 # -- the service ------------------------------------------------------------------------------------------
@@ -376,9 +505,17 @@ class HistoryImport:
         timezone: str | None = None,
         dry_run: bool = False,
         progress: Progress = _no_progress,
+        first_update: str = "declared",
     ) -> HistoryReport:
+        """`first_update` says what a Statuspage incident's first update was: its declaration (the page
+        is where it was declared) or its detection (declared elsewhere, or never)."""
         path = Path(path)
         author = _clean_author(author)
+        if first_update not in FIRST_UPDATE_MEANS:
+            raise ValidationError(
+                f"The first update is one of {', '.join(FIRST_UPDATE_MEANS)}, not '{first_update}'.",
+                field="first_update",
+            )
         fmt = (format or self.detect_format(path)).strip().lower()
         if fmt not in FORMATS:
             raise ValidationError(
@@ -386,12 +523,14 @@ class HistoryImport:
             )
         if fmt == "sitrep":
             return self._import_sitrep(path, dry_run)
+        if mapping and mapping.default_severity and mapping.default_severity.lower() != UNKNOWN_SEVERITY:
+            mapping.default_severity = self._catalog.severity(mapping.default_severity).id
         tz_name = timezone or (mapping.timezone if mapping else None)
         tz = zone(tz_name)
         if fmt == "csv":
             report, candidates = self._read_csv(path, mapping or ColumnMapping(), tz, progress)
         else:
-            report, candidates = self._read_statuspage(path, tz, progress)
+            report, candidates = self._read_statuspage(path, tz, progress, first_update)
         report.dry_run = dry_run
         self._write(report, candidates, author, dry_run, progress)
         if report.changed:
@@ -432,7 +571,7 @@ class HistoryImport:
             raise ImportFailure(f"{path}: the file is empty.") from None
         except csv.Error as exc:
             raise ImportFailure(f"{path}: not a CSV file ({exc}).") from None
-        columns = self._resolve_columns(path, header, mapping)
+        columns, report.columns = self._resolve_columns(path, header, mapping)
         name = path.name
         candidates: list[_Candidate] = []
         seen: dict[str, str] = {}
@@ -446,6 +585,7 @@ class HistoryImport:
             raise ImportFailure(
                 f"{path}: row {line + 1}: the CSV is malformed ({exc}). Nothing was imported."
             ) from None
+        report.columns += self._empty_columns(header, columns, rows)
         total = len(rows)
         for n, (row_no, cells) in enumerate(rows, start=1):
             if n % 500 == 0 and n < total:
@@ -477,15 +617,39 @@ class HistoryImport:
             return ","
 
     @staticmethod
-    def _resolve_columns(path: Path, header: list[str], mapping: ColumnMapping) -> dict[str, int]:
+    def _resolve_columns(
+        path: Path, header: list[str], mapping: ColumnMapping
+    ) -> tuple[dict[str, int], list[str]]:
+        """Which column holds each field, and the recognised columns that will not be used (with why)."""
         index = {h.strip().lower(): i for i, h in enumerate(header)}
         columns: dict[str, int] = {}
+        notes: list[str] = []
         # Headers that already say what they are (title, severity, resolved_at, ...) need no mapping.
-        for h, i in index.items():
-            with contextlib.suppress(ValidationError):
-                columns[_field_name(h)] = i
+        for i, h in enumerate(header):
+            try:
+                fld = _field_name(h)
+            except ValidationError:
+                fld = _recognised_unused(h)
+                if fld:
+                    notes.append(f"'{h}': {fld}")
+                continue
+            if fld in columns:
+                notes.append(
+                    f"'{h}' also means {fld}; '{header[columns[fld]]}' is used for it and this column is not "
+                    f'(choose with --map {fld}="{h}")'
+                )
+                continue
+            columns[fld] = i
+        if "severity" not in columns and "priority" in index:
+            columns["severity"] = index["priority"]
         missing = []
         for fld, col in mapping.columns.items():
+            if not col:  # --map mitigated= : the header would map it, the user says not to
+                if fld in columns:
+                    notes.append(
+                        f"'{header[columns.pop(fld)]}' is not used for {fld} (unmapped with --map {fld}=)"
+                    )
+                continue
             i = index.get(col.strip().lower())
             if i is None:
                 missing.append(f"{fld}={col}")
@@ -496,13 +660,27 @@ class HistoryImport:
                 f"{path}: no column named {', '.join(missing)}. The columns are: "
                 f"{', '.join(h for h in header)}. Nothing was imported."
             )
-        needed = [f for f in ("title", "severity", "declared") if f not in columns]
-        if needed:
+        if "title" not in columns:
             raise ImportFailure(
-                f"{path}: say which column holds the {', '.join(needed)} (e.g. --map title=Summary "
-                f"--map severity=Priority --map declared=Created). Nothing was imported."
+                f"{path}: say which column holds the title (e.g. --map title=Summary). Nothing was imported."
             )
-        return columns
+        if not any(m.value in columns for m in Milestone):
+            raise ImportFailure(
+                f"{path}: no column holds a time (e.g. --map declared=Created or --map impact_started=Start). "
+                "Nothing was imported."
+            )
+        return columns, notes
+
+    @staticmethod
+    def _empty_columns(
+        header: list[str], columns: dict[str, int], rows: list[tuple[int, list[str]]]
+    ) -> list[str]:
+        used = {i for _n, cells in rows for i, c in enumerate(cells) if c.strip()}
+        return [
+            f"'{header[i]}' ({fld}) is empty in every row"
+            for fld, i in columns.items()
+            if i not in used and rows
+        ]
 
     def _csv_candidate(
         self,
@@ -517,14 +695,15 @@ class HistoryImport:
     ) -> _Candidate:
         def cell(fld: str) -> str:
             i = columns.get(fld)
-            return cells[i].strip() if i is not None and i < len(cells) else ""
+            text = cells[i].strip() if i is not None and i < len(cells) else ""
+            return mapping.values.get(fld, {}).get(text.lower(), text) if text else text
 
         title = cell("title")
         if not title:
             raise _RowError("no title")
         if len(title) > 300:
             raise _RowError("the title is longer than 300 characters")
-        level = self._severity(cell("severity"), mapping.severity_values)
+        level = self._severity(cell("severity") or mapping.default_severity or "", mapping.severity_values)
         itype = self._incident_type(cell("type"), mapping.type_values)
         milestones: dict[Milestone, datetime | None] = {}
         now = self._now()
@@ -539,10 +718,10 @@ class HistoryImport:
                 raise _RowError(f"{m.label} ({header[columns[name]]}): {exc}") from None
             if milestones[m] > now:
                 raise _RowError(f"{m.label} ({text}) is in the future")
-        if milestones[Milestone.DECLARED] is None:
-            raise _RowError("no declared time")
-        if not _in_order(milestones):
-            raise _RowError(milestone_order_problem(milestones) or "the milestones are out of order")
+        known = [v for v in milestones.values() if v is not None]
+        if not known:
+            raise _RowError("no time at all (declared, detected, impact started, ...)")
+        flagged, flag_text = _flags(milestones)
         milestone_text = {name: iso(v) for m, name in _MILESTONE_NAMES if (v := milestones[m]) is not None}
         services = self._services(cell("services"), mapping.services_separator)
         users = self._users(cell("affected_users"))
@@ -559,14 +738,18 @@ class HistoryImport:
             raise _RowError("the id is longer than 190 characters")
         origin = f"{file_name}, {where}"
         declared = milestones[Milestone.DECLARED]
-        assert declared is not None
+        first_at = declared or min(known)
+        body = _declaration_body(level.label, level.id, level.major, title, origin, declared is not None)
+        if flag_text:
+            body += f". Times that contradict each other in the source: {flag_text}"
         entries = [
             _Entry(
                 EntryKind.STATUS_CHANGE,
-                _declaration_body(level.label, level.id, level.major, title, origin),
-                declared,
+                _clip(body),
+                first_at,
                 {
-                    "action": "declared",
+                    "action": "declared" if declared else "recorded",
+                    "flagged_pairs": flagged,
                     "to": Status.DECLARED.value,
                     "severity": level.id,
                     "major": level.major,
@@ -576,11 +759,11 @@ class HistoryImport:
                     "imported_from": origin,
                     "external_ref": external_ref,
                 },
-                milestone_text[Milestone.DECLARED.value],
+                iso(first_at),
             )
         ]
         if status is not Status.DECLARED:
-            at = self._status_time(status, milestones) or declared
+            at = self._status_time(status, milestones) or first_at
             entries.append(
                 _Entry(
                     EntryKind.STATUS_CHANGE,
@@ -610,11 +793,13 @@ class HistoryImport:
             milestones=milestones,
             entries=entries,
             milestone_text=milestone_text,
+            flagged_pairs=flagged,
+            flag_text=flag_text,
         )
 
     def _severity(self, raw: str, values: dict[str, str]):
-        if not raw:
-            raise _RowError("no severity")
+        if not raw or raw.strip().lower() == UNKNOWN_SEVERITY:
+            return _NO_LEVEL
         text = values.get(raw.strip().lower(), raw).strip()
         by_label = {lv.label.lower(): lv for lv in self._catalog.severities.values()}
         if text.lower() in by_label:
@@ -626,7 +811,7 @@ class HistoryImport:
         except ValidationError:
             raise _RowError(
                 f"severity '{raw}' is not one of {', '.join(self._catalog.severities)} "
-                "(map other values in the mapping file's [severity_values])"
+                "(map other values with --values severity=raw:SEVn,... or the mapping file's [values.severity])"
             ) from None
 
     @staticmethod
@@ -637,7 +822,7 @@ class HistoryImport:
         if text not in INCIDENT_TYPES:
             raise _RowError(
                 f"incident type '{raw}' is not one of {', '.join(INCIDENT_TYPES)} "
-                "(map other values in the mapping file's [type_values])"
+                "(map other values with --values type=raw:name,... or the mapping file's [values.type])"
             )
         return text
 
@@ -715,7 +900,7 @@ class HistoryImport:
             ) from None
 
     def _read_statuspage(
-        self, path: Path, tz: tzinfo, progress: Progress
+        self, path: Path, tz: tzinfo, progress: Progress, first_update: str
     ) -> tuple[HistoryReport, list[_Candidate]]:
         doc = self._read_json(path)
         if not isinstance(doc, dict) or not isinstance(doc.get("incidents"), list):
@@ -741,7 +926,7 @@ class HistoryImport:
             ident = raw.get("id") if isinstance(raw, dict) else None
             where = f"incidents[{n}]" + (f" ({ident})" if isinstance(ident, str) else "")
             try:
-                cand = self._statuspage_candidate(raw, page_id, page_name, page_tz, name, where)
+                cand = self._statuspage_candidate(raw, page_id, page_name, page_tz, where, first_update)
             except _RowError as exc:
                 report.problems.append(RowProblem(name, where, str(exc)))
                 continue
@@ -769,7 +954,7 @@ class HistoryImport:
     _SP_SEVERITY = {"critical": "SEV1", "major": "SEV2", "minor": "SEV3", "none": "SEV4"}
 
     def _statuspage_candidate(
-        self, raw: Any, page_id: str, page_name: str, tz: tzinfo, file_name: str, where: str
+        self, raw: Any, page_id: str, page_name: str, tz: tzinfo, where: str, first_update: str
     ) -> _Candidate | None:
         if not isinstance(raw, dict):
             raise _RowError("expected an incident object")
@@ -815,10 +1000,10 @@ class HistoryImport:
                 raise _RowError(f"incident_updates[{j}] has no display_at or created_at")
             updates.append((at, j, status, u))
         updates.sort(key=lambda t: (t[0], t[1]))  # the feed lists the newest first
-        declared = updates[0][0]
-        started = when(raw, "started_at", "created_at") or declared
+        first_post = updates[0][0]
+        started = when(raw, "started_at", "created_at") or first_post
         # Impact cannot have begun after the first public post about it.
-        impact_started = min(started, declared)
+        impact_started = min(started, first_post)
         first_of = {}
         last_of = {}
         for at, _j, status, _u in updates:
@@ -829,16 +1014,16 @@ class HistoryImport:
         if final in (Status.RESOLVED, Status.CLOSED):
             resolved = last_of.get("resolved") or when(raw, "resolved_at") or last_of.get("postmortem")
         # Statuspage's "monitoring" means a fix is in and being watched: customer impact has stopped. Without
-        # a monitoring phase, impact is taken to have ended when the incident was resolved.
+        # a monitoring phase, impact is taken to have ended when the incident was resolved. Stage times are
+        # taken as the page shows them: a monitoring update after the resolved one is flagged, not moved.
         mitigated = first_of.get("monitoring") or when(raw, "monitoring_at") or resolved
-        if mitigated is not None and resolved is not None and mitigated > resolved:
-            mitigated = resolved
         closed = first_of.get("postmortem") if final is Status.CLOSED else None
         milestones: dict[Milestone, datetime | None] = {m: None for m in Milestone}
         milestones.update(
             {
                 Milestone.IMPACT_STARTED: impact_started,
-                Milestone.DECLARED: declared,
+                Milestone(first_update): first_post,
+                Milestone.IDENTIFIED: first_of.get("identified"),
                 Milestone.MITIGATED: mitigated,
                 Milestone.RESOLVED: resolved,
                 Milestone.CLOSED: closed,
@@ -847,8 +1032,7 @@ class HistoryImport:
         now = self._now()
         if any(v is not None and v > now for v in milestones.values()):
             raise _RowError("its times are in the future")
-        if not _in_order(milestones):
-            raise _RowError(milestone_order_problem(milestones) or "the milestones are out of order")
+        flagged, flag_text = _flags(milestones)
         milestone_text = {name: iso(v) for m, name in _MILESTONE_NAMES if (v := milestones[m]) is not None}
         level = self._catalog.severity(self._SP_SEVERITY[impact])
         services = self._statuspage_services(raw, updates)
@@ -868,12 +1052,17 @@ class HistoryImport:
                 "affected_components": u.get("affected_components"),
             }
             if previous is None:
-                body = _declaration_body(level.label, level.id, level.major, title, origin)
+                body = _declaration_body(
+                    level.label, level.id, level.major, title, origin, first_update == "declared"
+                )
                 if body_text:
                     body += f". First update ({status.capitalize()}): {body_text}"
+                if flag_text:
+                    body += f". Stage times that contradict each other on the page: {flag_text}"
                 data.update(
                     {
-                        "action": "declared",
+                        "action": "declared" if first_update == "declared" else "recorded",
+                        "flagged_pairs": flagged,
                         "to": mapped.value,
                         "severity": level.id,
                         "major": level.major,
@@ -894,6 +1083,10 @@ class HistoryImport:
                 body = f"Status page update ({status.capitalize()}): {body_text or '(no text)'}"
                 entries.append(_Entry(EntryKind.COMMS, _clip(body), at, data))
             previous = mapped
+        if previous is not final:  # a backdated update: the page's status now is not its latest-dated stage
+            body = f"Status changed: {previous.label} → {final.label} (the status page's current status)"
+            data = {"from": previous.value, "to": final.value, "reason": None, "imported_from": origin}
+            entries.append(_Entry(EntryKind.STATUS_CHANGE, body, updates[-1][0], data))
         summary = (
             f"Imported from the {page_name} status page" + (f" ({shortlink})" if shortlink else "") + "."
         )
@@ -913,6 +1106,8 @@ class HistoryImport:
             milestones=milestones,
             entries=entries,
             milestone_text=milestone_text,
+            flagged_pairs=flagged,
+            flag_text=flag_text,
         )
 
     @staticmethod
@@ -967,6 +1162,8 @@ class HistoryImport:
                 )
             fresh = [c for c in candidates if c.external_ref not in existing]
             report.unchanged = len(candidates) - len(fresh)
+            name = Path(report.file).name
+            report.flagged = [RowProblem(name, c.row, c.flag_text) for c in fresh if c.flagged_pairs]
             number = (conn.execute(select(func.max(_I.c.number))).scalar() or 0) + 1
             total = len(fresh)
             for start in range(0, total, _CHUNK):
@@ -1044,6 +1241,7 @@ def _incident_row(cand: _Candidate, incident_id: str, number: int, key: str, now
         "external_ref": cand.external_ref,
         "created_at": now_text,
         "updated_at": now_text,
+        "flagged_pairs": json.dumps(cand.flagged_pairs),
     }
     text = cand.milestone_text
     for name, col in _MILESTONE_COLUMNS:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.entities import Incident
-from models.enums import ALLOWED_TRANSITIONS, MILESTONE_ORDER, REOPEN_TARGETS, EntryKind, Milestone, Status
+from models.enums import ALLOWED_TRANSITIONS, MILESTONE_BEFORE, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
 from services.errors import InvalidTransition, NotFound, ValidationError
@@ -23,6 +23,7 @@ from services.views import IncidentView
 
 # Status changes that stamp a milestone when it is not set yet.
 _STATUS_MILESTONE = {
+    Status.IDENTIFIED: Milestone.IDENTIFIED,
     Status.MITIGATED: Milestone.MITIGATED,
     Status.RESOLVED: Milestone.RESOLVED,
     Status.CLOSED: Milestone.CLOSED,
@@ -59,17 +60,68 @@ def parse_milestone(value: str | Milestone) -> Milestone:
         ) from None
 
 
-def milestone_order_problem(values: dict[Milestone, datetime | None]) -> str | None:
-    """Why a set of milestones is out of order, in words, or None when it is fine."""
-    for earlier, later in MILESTONE_ORDER:
+MilestonePair = tuple[Milestone, Milestone]
+
+
+def order_conflicts(values: dict[Milestone, datetime | None]) -> list[MilestonePair]:
+    """Every (earlier, later) pair of set milestones whose times say the opposite."""
+    out = []
+    for earlier, later in MILESTONE_BEFORE:
         a, b = values.get(earlier), values.get(later)
         if a is not None and b is not None and as_utc(a) > as_utc(b):
-            b_text, a_text = utc_texts(b, a)
-            return (
-                f"'{later.label}' ({b_text}) cannot come before '{earlier.label}' ({a_text}): "
-                f"{earlier.label.lower()} must happen first."
-            )
+            out.append((earlier, later))
+    return out
+
+
+def flagged_pairs_of(raw: Iterable[Any] | None) -> frozenset[MilestonePair]:
+    """The stored [earlier, later] names as milestone pairs; anything unreadable is ignored."""
+    out = set()
+    for pair in raw or ():
+        try:
+            out.add((Milestone(pair[0]), Milestone(pair[1])))
+        except (ValueError, TypeError, IndexError, KeyError):
+            continue
+    return frozenset(out)
+
+
+def stored_pairs(pairs: Iterable[MilestonePair]) -> list[list[str]]:
+    order = {p: i for i, p in enumerate(MILESTONE_BEFORE)}
+    return [[a.value, b.value] for a, b in sorted(set(pairs), key=lambda p: order.get(p, len(order)))]
+
+
+def pair_text(pair: MilestonePair, values: dict[Milestone, datetime | None]) -> str:
+    """'Resolved (…) is before Mitigated (…)' for a flagged pair, with the times when they are known."""
+    earlier, later = pair
+    a, b = values.get(earlier), values.get(later)
+    if a is None or b is None:
+        return f"{later.label} is before {earlier.label}"
+    b_text, a_text = utc_texts(b, a)
+    return f"{later.label} ({b_text}) is before {earlier.label} ({a_text})"
+
+
+def milestone_order_problem(
+    values: dict[Milestone, datetime | None], tolerated: Iterable[MilestonePair] = ()
+) -> str | None:
+    """Why a set of milestones is out of order, in words, or None when it is fine. Pairs already flagged on
+    an imported incident (`tolerated`) are its history as recorded and do not stop other changes."""
+    allowed = frozenset(tolerated)
+    for earlier, later in order_conflicts(values):
+        if (earlier, later) in allowed:
+            continue
+        b_text, a_text = utc_texts(values[later], values[earlier])
+        return (
+            f"'{later.label}' ({b_text}) cannot come before '{earlier.label}' ({a_text}): "
+            f"{earlier.label.lower()} must happen first."
+        )
     return None
+
+
+def still_flagged(
+    values: dict[Milestone, datetime | None], flagged: Iterable[MilestonePair]
+) -> list[list[str]]:
+    """The flagged pairs that the milestones still contradict (moving a time into order clears its flag)."""
+    keep = frozenset(flagged)
+    return stored_pairs(p for p in order_conflicts(values) if p in keep)
 
 
 class IncidentService:
@@ -284,11 +336,16 @@ class IncidentService:
             if milestone and getattr(inc, milestone.column) is None:
                 values = _milestones_of(inc)
                 values[milestone] = when
-                problem = milestone_order_problem(values)
-                if problem:
+                problem = milestone_order_problem(values, flagged_pairs_of(inc.flagged_pairs))
+                if problem and target is Status.IDENTIFIED:
+                    # Back to Identified after a fix that did not hold: the cause was known before it was
+                    # mitigated, so the milestone stays unset rather than stamped out of order.
+                    milestone = None
+                elif problem:
                     raise InvalidTransition(
                         f"Cannot mark {inc.key} {target.label} at {utc_text(when)}: {problem}"
                     )
+            if milestone and getattr(inc, milestone.column) is None:
                 setattr(inc, milestone.column, when)
                 stamped[milestone.value] = iso(when)
             inc.status = target.value
@@ -410,10 +467,13 @@ class IncidentService:
                 )
             values = _milestones_of(inc)
             values[m] = when
-            problem = milestone_order_problem(values)
+            flagged = flagged_pairs_of(inc.flagged_pairs)
+            problem = milestone_order_problem(values, flagged)
             if problem:
                 raise ValidationError(problem, field=m.value)
             setattr(inc, m.column, when)
+            if flagged:
+                inc.flagged_pairs = still_flagged(values, flagged)
             if when is None:
                 body = f"Milestone cleared: {m.label} (was {utc_text(old)})"
             elif old is None:
@@ -519,8 +579,15 @@ def _check_impact(affected_users: int | None, error_rate_pct: float | None) -> N
 # -- what a backend's action means here ----------------------------------------------------
 # Someone acknowledging the page in PagerDuty is a fact about this incident: it is when a responder
 # took it (the MTTA milestone), and an incident nobody had started on is now being investigated.
+# An "identified" update posted on the status page says the cause is known: the Identified milestone,
+# and an incident still being investigated is now Identified.
 # A resolve done elsewhere is NOT applied: resolving is the commander's call, made here.
-REMOTE_EFFECTS = frozenset({"acknowledged"})
+_EFFECT_MILESTONE = {"acknowledged": Milestone.ACKNOWLEDGED, "identified": Milestone.IDENTIFIED}
+_EFFECT_STATUS = {
+    "acknowledged": (frozenset({Status.DECLARED}), Status.INVESTIGATING),
+    "identified": (frozenset({Status.DECLARED, Status.INVESTIGATING}), Status.IDENTIFIED),
+}
+REMOTE_EFFECTS = frozenset(_EFFECT_MILESTONE)
 
 
 def apply_remote_effects(
@@ -541,41 +608,40 @@ def apply_remote_effects(
     Returns the entries written; an effect that no longer applies (milestone already set, status
     already moved on, an order the milestones would break) is skipped.
     """
-    wanted = set(effects) & REMOTE_EFFECTS
+    wanted = [e for e in _EFFECT_MILESTONE if e in set(effects)]
     if not wanted:
         return []
     t = Incident.__table__
-    row = db.execute(select(t).where(t.c.id == incident_id)).mappings().first()
-    if row is None:
-        return []
     author = _clean_author(author)
     label = caused_by.get("label") or caused_by.get("backend") or "a backend"
     source = str(caused_by.get("backend") or "sitrep")
     written = []
     at = min(as_utc(at), now)
-    if "acknowledged" in wanted:
-        values = {m: row[m.column] for m in Milestone}
-        if values[Milestone.ACKNOWLEDGED] is None:
-            values[Milestone.ACKNOWLEDGED] = at
-            if milestone_order_problem(values) is None:
-                db.execute(t.update().where(t.c.id == incident_id).values(acknowledged_at=at, updated_at=now))
-                body = f"Milestone set: {Milestone.ACKNOWLEDGED.label} at {utc_text(at)} (acknowledged in {label})"
-                data = {"milestone": Milestone.ACKNOWLEDGED.value, "from": None, "to": iso(at), "reason": None,
-                        "caused_by": caused_by}  # fmt: skip
-                written.append(append_entry(db, incident_id, EntryKind.MILESTONE_CHANGE, body, author=author,
-                                            now=now, occurred_at=at, source=source, data=data, hooks=hooks))  # fmt: skip
-        if row["status"] == Status.DECLARED.value:
+
+    def write(kind: EntryKind, body: str, data: dict[str, Any]) -> None:
+        written.append(append_entry(db, incident_id, kind, body, author=author, now=now, occurred_at=at,
+                                    source=source, data={**data, "caused_by": caused_by}, hooks=hooks))  # fmt: skip
+
+    for effect in wanted:
+        row = db.execute(select(t).where(t.c.id == incident_id)).mappings().first()
+        if row is None:
+            return written
+        m = _EFFECT_MILESTONE[effect]
+        values = {x: row[x.column] for x in Milestone}
+        if values[m] is None:
+            values[m] = at
+            if milestone_order_problem(values, flagged_pairs_of(row["flagged_pairs"])) is None:
+                db.execute(t.update().where(t.c.id == incident_id).values({m.column: at, "updated_at": now}))
+                write(EntryKind.MILESTONE_CHANGE, f"Milestone set: {m.label} at {utc_text(at)} ({effect} in {label})",
+                      {"milestone": m.value, "from": None, "to": iso(at), "reason": None})  # fmt: skip
+        before, after = _EFFECT_STATUS[effect]
+        current = Status(row["status"])
+        if current in before:
             db.execute(
                 t.update()
-                .where(t.c.id == incident_id, t.c.status == Status.DECLARED.value)
-                .values(status=Status.INVESTIGATING.value, updated_at=now)
+                .where(t.c.id == incident_id, t.c.status == current.value)
+                .values(status=after.value, updated_at=now)
             )
-            body = (
-                f"Status changed: {Status.DECLARED.label} → {Status.INVESTIGATING.label} "
-                f"(acknowledged in {label})"
-            )
-            data = {"from": Status.DECLARED.value, "to": Status.INVESTIGATING.value, "reason": None,
-                    "caused_by": caused_by}  # fmt: skip
-            written.append(append_entry(db, incident_id, EntryKind.STATUS_CHANGE, body, author=author,
-                                        now=now, occurred_at=at, source=source, data=data, hooks=hooks))  # fmt: skip
+            write(EntryKind.STATUS_CHANGE, f"Status changed: {current.label} → {after.label} ({effect} in {label})",
+                  {"from": current.value, "to": after.value, "reason": None})  # fmt: skip
     return written

@@ -11,8 +11,10 @@ and listed with the reason, never averaged in as a zero or a negative. Exercises
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
+import re
 import sqlite3
 import threading
 import tomllib
@@ -24,9 +26,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from models.enums import MILESTONE_ORDER, Milestone
+from models.enums import MILESTONE_BEFORE, Milestone
 from models.types import as_utc, iso
 from resources import resource_path
+from services.catalog import UNKNOWN_SEVERITY
 from services.errors import ValidationError
 from services.store import storage_error
 
@@ -44,12 +47,15 @@ ANCHOR_MILESTONES = (Milestone.IMPACT_STARTED, Milestone.DETECTED, Milestone.DEC
 # -- definitions ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MetricDefinition:
+    """A figure per incident from two moments. `start` (and `end`) is an ordered fallback list: the first
+    milestone the incident has is used ("detected, else impact started")."""
+
     id: str
     label: str
     short: str
     kind: str
-    start: Milestone
-    end: Milestone | None
+    start: tuple[Milestone, ...]
+    end: tuple[Milestone, ...] | None
     description: str
 
     @property
@@ -58,10 +64,10 @@ class MetricDefinition:
 
     @property
     def formula(self) -> str:
-        s = self.start.label.lower()
+        s = _moment_text(self.start)
         if self.kind == "between":
             return f"next incident's {s} − this incident's {s} (same service)"
-        e = self.end.label.lower() if self.end else "?"
+        e = _moment_text(self.end) if self.end else "?"
         if self.kind == "impact":
             return f"affected users × ({e} − {s})"
         return f"{e} − {s}"
@@ -72,12 +78,17 @@ class MetricDefinition:
             "label": self.label,
             "short": self.short,
             "kind": self.kind,
-            "start": self.start.value,
-            "end": self.end.value if self.end else None,
+            "start": [m.value for m in self.start],
+            "end": [m.value for m in self.end] if self.end else None,
             "formula": self.formula,
             "unit": self.unit,
             "description": self.description,
         }
+
+
+def _moment_text(moments: tuple[Milestone, ...]) -> str:
+    names = [m.label.lower() if m is not Milestone.IC_ASSIGNED else m.label for m in moments]
+    return names[0] if len(names) == 1 else "(" + ", else ".join(names) + ")"
 
 
 def _definition(raw: dict[str, Any], where: str) -> MetricDefinition:
@@ -87,21 +98,39 @@ def _definition(raw: dict[str, Any], where: str) -> MetricDefinition:
             raise ValidationError(f"{where}: '{key}' must be a non-empty string.")
         return value.strip()
 
-    def milestone(key: str) -> Milestone:
-        name = need(key)
-        try:
-            return Milestone(name)
-        except ValueError:
-            known = ", ".join(m.value for m in Milestone)
-            raise ValidationError(f"{where}: '{key}' = {name!r} is not a milestone ({known}).") from None
+    def milestones(key: str) -> tuple[Milestone, ...]:
+        value = raw.get(key)
+        names = [value] if isinstance(value, str) else value
+        if (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            raise ValidationError(
+                f"{where}: '{key}' must be a milestone or a list of them, the first present one used "
+                '(e.g. ["detected", "impact_started"]).'
+            )
+        out: list[Milestone] = []
+        for name in names:
+            try:
+                m = Milestone(name.strip())
+            except ValueError:
+                known = ", ".join(m.value for m in Milestone)
+                raise ValidationError(
+                    f"{where}: '{key}' names {name!r}, which is not a milestone ({known})."
+                ) from None
+            if m in out:
+                raise ValidationError(f"{where}: '{key}' names {name!r} twice.")
+            out.append(m)
+        return tuple(out)
 
     kind = need("kind")
     if kind not in KINDS:
         raise ValidationError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}.")
-    start = milestone("start")
-    end = None if kind == "between" else milestone("end")
-    if end is not None and end == start:
-        raise ValidationError(f"{where}: start and end are the same milestone.")
+    start = milestones("start")
+    end = None if kind == "between" else milestones("end")
+    if end is not None and set(end) & set(start):
+        raise ValidationError(f"{where}: start and end name the same milestone.")
     label = need("label")
     return MetricDefinition(
         id=need("id"),
@@ -148,17 +177,7 @@ def load_definitions(config_dir: Path | None = None) -> dict[str, MetricDefiniti
     return out
 
 
-def _order_closure() -> frozenset[tuple[Milestone, Milestone]]:
-    """Every (earlier, later) pair the milestone order implies, directly or through others."""
-    pairs = set(MILESTONE_ORDER)
-    while True:
-        extra = {(a, d) for a, b in pairs for c, d in pairs if b == c and (a, d) not in pairs}
-        if not extra:
-            return frozenset(pairs)
-        pairs |= extra
-
-
-_BEFORE = _order_closure()
+_BEFORE = frozenset(MILESTONE_BEFORE)
 
 
 def milestones_between(start: Milestone, end: Milestone) -> list[Milestone]:
@@ -178,6 +197,9 @@ class MetricFilter:
     severities: tuple[str, ...] = ()
     incident_types: tuple[str, ...] = ()
     include_exercises: bool = False
+    # Leave out every incident with a flagged milestone pair from every metric (as studies that drop
+    # incidents with inconsistent stage data do), not only from the metrics that use the pair.
+    exclude_flagged: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -187,7 +209,21 @@ class MetricFilter:
             "severities": list(self.severities),
             "incident_types": list(self.incident_types),
             "include_exercises": self.include_exercises,
+            "exclude_flagged": self.exclude_flagged,
         }
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Figures asked for beyond count, mean, median, p90, min and max: more percentiles (0-100) and the
+    share of incidents at or under each threshold (label as the person wrote it, minutes)."""
+
+    percentiles: tuple[float, ...] = ()
+    share_under: tuple[tuple[str, float], ...] = ()
+
+
+def percentile_name(p: float) -> str:
+    return f"p{p:g}".replace(".", "_")
 
 
 def quantile(sorted_values: Sequence[float], q: float) -> float:
@@ -200,6 +236,22 @@ def quantile(sorted_values: Sequence[float], q: float) -> float:
 
 
 @dataclass(frozen=True)
+class Share:
+    label: str  # the threshold as asked, e.g. "1m"
+    minutes: float
+    count: int  # values at or under the threshold
+    share: float | None  # count / n, None when there is no value
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.label,
+            "threshold_minutes": self.minutes,
+            "count": self.count,
+            "share": self.share,
+        }
+
+
+@dataclass(frozen=True)
 class Stats:
     count: int
     mean: float | None = None
@@ -209,12 +261,19 @@ class Stats:
     max: float | None = None
     q1: float | None = None
     q3: float | None = None
+    percentiles: tuple[tuple[float, float | None], ...] = ()  # (p, value) for each percentile asked for
+    shares: tuple[Share, ...] = ()
 
     @classmethod
-    def of(cls, sorted_values: Sequence[float]) -> Stats:
+    def of(cls, sorted_values: Sequence[float], figures: Figures | None = None) -> Stats:
+        figures = figures or Figures()
         n = len(sorted_values)
+        shares = tuple(
+            Share(label, minutes, c := bisect.bisect_right(sorted_values, minutes), c / n if n else None)
+            for label, minutes in figures.share_under
+        )
         if n == 0:
-            return cls(0)
+            return cls(0, percentiles=tuple((p, None) for p in figures.percentiles), shares=shares)
         return cls(
             count=n,
             mean=math.fsum(sorted_values) / n,
@@ -224,10 +283,16 @@ class Stats:
             max=sorted_values[-1],
             q1=quantile(sorted_values, 0.25),
             q3=quantile(sorted_values, 0.75),
+            percentiles=tuple((p, quantile(sorted_values, p / 100)) for p in figures.percentiles),
+            shares=shares,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("count", "mean", "median", "p90", "min", "max", "q1", "q3")}
+        out = {k: getattr(self, k) for k in ("count", "mean", "median", "p90", "min", "max", "q1", "q3")}
+        out.update({percentile_name(p): v for p, v in self.percentiles})
+        if self.shares:
+            out["share_under"] = [x.as_dict() for x in self.shares]
+        return out
 
 
 @dataclass(frozen=True)
@@ -255,6 +320,9 @@ class MetricSamples:
     excluded: list[Exclusion]
 
 
+PER_SERVICE_NOTE = "an incident on several services counts for each of them; 'all' counts it once"
+
+
 @dataclass(frozen=True)
 class MetricTable:
     metric: MetricDefinition
@@ -264,10 +332,16 @@ class MetricTable:
     overall: Stats
     excluded: list[Exclusion] = field(default_factory=list)
 
+    @property
+    def counting(self) -> str | None:
+        """How incidents are counted when that is not one per incident (per service)."""
+        return PER_SERVICE_NOTE if self.by == "service" and self.metric.kind != "between" else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric.as_dict(),
             "by": self.by,
+            "counting": self.counting,
             "filter": self.filter.as_dict(),
             "overall": self.overall.as_dict(),
             "groups": [{"group": g.group, **g.stats.as_dict()} for g in self.groups],
@@ -349,21 +423,65 @@ def period_range(period: str, labels: Iterable[str]) -> list[tuple[str, datetime
     return out
 
 
+def check_figures(figures: Figures) -> Figures:
+    for p in figures.percentiles:
+        if not 0 <= p <= 100:
+            raise ValidationError(f"A percentile is from 0 to 100, not {p:g}.", field="percentile")
+    for label, minutes in figures.share_under:
+        if minutes < 0:
+            raise ValidationError(f"A threshold cannot be negative ({label}).", field="share_under")
+    return replace(
+        figures,
+        percentiles=tuple(dict.fromkeys(figures.percentiles)),
+        share_under=tuple(dict.fromkeys(figures.share_under)),
+    )
+
+
 # -- formatting -------------------------------------------------------------------------------------------
-def format_minutes(minutes: float | None) -> str:
+UNITS = {"h": 60.0, "min": 1.0, "s": 1 / 60}  # minutes in each unit `--unit` can fix
+UNIT_WORDS = {"h": "hours", "min": "minutes", "s": "seconds"}
+
+
+def format_minutes(minutes: float | None, unit: str | None = None) -> str:
+    """A duration with the precision it needs: seconds under a minute, minutes and seconds under an hour,
+    hours and minutes under a day, hours with two decimals beyond. `unit` fixes one unit (h, min, s), for
+    comparing with published tables."""
     if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
         return "-"
+    if unit is not None:
+        value = minutes / UNITS[unit]
+        return f"{value:.0f}" if unit == "s" else f"{value:.2f}"
     sign = "-" if minutes < 0 else ""
     m = abs(minutes)
-    if m < 1:
-        return f"{sign}{m * 60:.0f}s"
-    if m < 60:
-        return f"{sign}{m:.0f}m" if m >= 10 else f"{sign}{m:.1f}m"
-    if m < 48 * 60:
+    seconds = round(m * 60)
+    if seconds < 10 and m * 60 != seconds:
+        return f"{sign}{m * 60:.1f}s"
+    if seconds < 60:
+        return f"{sign}{seconds}s"
+    if seconds < 3600:
+        mins, secs = divmod(seconds, 60)
+        return f"{sign}{mins}m {secs:02d}s" if secs else f"{sign}{mins}m"
+    if m < 24 * 60:
         h, rest = divmod(round(m), 60)
         return f"{sign}{h}h {rest:02d}m"
-    d, rest = divmod(round(m / 60), 24)
-    return f"{sign}{d}d {rest}h"
+    return f"{sign}{m / 60:.2f}h"
+
+
+def parse_threshold(text: str) -> tuple[str, float]:
+    """'1m', '90s', '2h', '1h30m', '15' (minutes) as (the text, minutes), for --share-under."""
+    raw = text.strip()
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*(h|hours?|m|min|minutes?|s|sec|seconds?)?", raw.lower())
+    rebuilt = re.sub(r"\s+", "", raw.lower())
+    joined = "".join(n + u for n, u in parts)
+    if not parts or joined != rebuilt:
+        raise ValidationError(
+            f"'{text}' is not a duration. Write it as 90s, 1m, 15min, 2h or 1h30m.", field="share_under"
+        )
+    minutes = 0.0
+    for number, unit in parts:
+        scale = 60.0 if unit.startswith("h") else 1 / 60 if unit.startswith("s") else 1.0
+        minutes += float(number) * scale
+    return raw, minutes
 
 
 def format_user_minutes(value: float | None, *, unit: bool = True) -> str:
@@ -379,9 +497,18 @@ def format_user_minutes(value: float | None, *, unit: bool = True) -> str:
     return f"{text} user-h" if unit else text
 
 
-def format_value(metric: MetricDefinition, value: float | None, *, unit: bool = True) -> str:
-    """A figure as a person reads it; `unit=False` leaves the unit to a column header (impact only)."""
-    return format_user_minutes(value, unit=unit) if metric.kind == "impact" else format_minutes(value)
+def format_value(
+    metric: MetricDefinition, value: float | None, *, unit: bool = True, fixed: str | None = None
+) -> str:
+    """A figure as a person reads it; `unit=False` leaves the unit to a column header (impact only);
+    `fixed` shows durations in one unit (h, min, s) as a bare number."""
+    return format_user_minutes(value, unit=unit) if metric.kind == "impact" else format_minutes(value, fixed)
+
+
+def format_share(share: Share) -> str:
+    if share.share is None:
+        return "-"
+    return f"{share.share * 100:.0f} %"
 
 
 def display_unit(metric: MetricDefinition) -> str:
@@ -420,25 +547,62 @@ def _minutes(start_sql: str, end_sql: str) -> str:
     return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400000.0) / 60000.0)"
 
 
-def _reason_expr(metric: MetricDefinition) -> str:
-    """SQL that yields why an incident cannot count for a metric, or NULL when it can."""
-    s, e = metric.start, metric.end
-    assert e is not None
+def _moment(moments: tuple[Milestone, ...]) -> str:
+    """The first of the milestones the incident has (the fallback list of a metric's start or end)."""
+    cols = [_col(m) for m in moments]
+    return cols[0] if len(cols) == 1 else f"COALESCE({', '.join(cols)})"
+
+
+def _none_of(moments: tuple[Milestone, ...]) -> str:
+    return " AND ".join(f"{_col(m)} IS NULL" for m in moments)
+
+
+def _names(moments: tuple[Milestone, ...]) -> str:
+    return " or ".join(m.label for m in moments)
+
+
+# Why an incident was left out of every metric by --exclude-flagged: its contradicting pairs, in words.
+_FLAGGED_REASON = (
+    "'has contradicting milestones (' || (SELECT group_concat(json_extract(f.value, '$[1]') || ' before ' || "
+    "json_extract(f.value, '$[0]'), '; ') FROM json_each(i.flagged_pairs) AS f) || '); --exclude-flagged'"
+)
+
+
+def _pair_reason(s: Milestone, e: Milestone) -> list[str]:
+    """CASE arms for the one start and end an incident uses: end before start, or a milestone that belongs
+    between them outside them. These are exactly the pairs the metric uses, so a pair an import flagged
+    leaves the incident out of this metric only when it is one of them."""
     sc, ec = _col(s), _col(e)
-    cases = [
-        f"WHEN {sc} IS NULL AND {ec} IS NULL THEN 'no {s.label} or {e.label} time'",
-        f"WHEN {sc} IS NULL THEN 'no {s.label} time'",
-        f"WHEN {ec} IS NULL THEN 'no {e.label} time'",
-        f"WHEN {ec} < {sc} THEN '{e.label} (' || {ec} || ') is before {s.label} (' || {sc} || ')'",
-    ]
+    arms = [f"WHEN {ec} < {sc} THEN '{e.label} (' || {ec} || ') is before {s.label} (' || {sc} || ')'"]
     for m in milestones_between(s, e):
         mc = _col(m)
-        cases.append(
+        arms.append(
             f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN "
             f"'{m.label} (' || {mc} || ') is not between {s.label} and {e.label}'"
         )
+    return arms
+
+
+def _reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> str:
+    """SQL that yields why an incident cannot count for a metric, or NULL when it can."""
+    starts, ends = metric.start, metric.end
+    assert ends is not None
+    cases = []
+    if flt is not None and flt.exclude_flagged:
+        cases.append(f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {_FLAGGED_REASON}")
+    cases += [
+        f"WHEN {_none_of(starts)} AND {_none_of(ends)} THEN 'no {_names(starts)} or {_names(ends)} time'",
+        f"WHEN {_none_of(starts)} THEN 'no {_names(starts)} time'",
+        f"WHEN {_none_of(ends)} THEN 'no {_names(ends)} time'",
+    ]
     if metric.kind == "impact":
         cases.append("WHEN i.affected_users IS NULL THEN 'affected users not recorded'")
+    # Which start and end this incident uses decides which pairs are checked: one CASE per combination.
+    for i, s in enumerate(starts):
+        for j, e in enumerate(ends):
+            chosen = [f"{_col(s)} IS NOT NULL"] + [f"{_col(x)} IS NULL" for x in starts[:i]]
+            chosen += [f"{_col(e)} IS NOT NULL"] + [f"{_col(x)} IS NULL" for x in ends[:j]]
+            cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(s, e))} END")
     return "CASE " + " ".join(cases) + " END"
 
 
@@ -514,25 +678,37 @@ class MetricsService:
         raise ValidationError(f"Unknown metric '{metric_id}'. Use one of: {known}.", field="metric")
 
     # -- figures --------------------------------------------------------------------------------------------
-    def table(self, metric_id: str, by: str = "all", flt: MetricFilter | None = None) -> MetricTable:
+    def table(
+        self, metric_id: str, by: str = "all", flt: MetricFilter | None = None, figures: Figures | None = None
+    ) -> MetricTable:
         metric = self.definition(metric_id)
         by = self._check_by(by)
         flt = self._normalise(flt or MetricFilter())
+        figures = check_figures(figures or Figures())
         self._require_sqlite()
-        return self._remembered(("table", metric, by, flt), lambda: self._table(metric, by, flt))
+        return self._remembered(
+            ("table", metric, by, flt, figures), lambda: self._table(metric, by, flt, figures)
+        )
 
-    def _table(self, metric: MetricDefinition, by: str, flt: MetricFilter) -> MetricTable:
+    def _table(self, metric: MetricDefinition, by: str, flt: MetricFilter, figures: Figures) -> MetricTable:
         samples = self._remembered(("samples", metric, by, flt), lambda: self._samples(metric, by, flt))
-        groups = [GroupStats(g, Stats.of(v)) for g, v in samples.groups.items()]
+        # A share under a duration threshold means nothing for user-minutes.
+        if metric.kind == "impact":
+            figures = replace(figures, share_under=())
+        groups = [GroupStats(g, Stats.of(v, figures)) for g, v in samples.groups.items()]
         return MetricTable(
-            samples.metric, by, samples.filter, groups, Stats.of(samples.overall), samples.excluded
+            samples.metric, by, samples.filter, groups, Stats.of(samples.overall, figures), samples.excluded
         )
 
     def tables(
-        self, metric_ids: Iterable[str] | None = None, by: str = "all", flt: MetricFilter | None = None
+        self,
+        metric_ids: Iterable[str] | None = None,
+        by: str = "all",
+        flt: MetricFilter | None = None,
+        figures: Figures | None = None,
     ) -> list[MetricTable]:
         ids = list(metric_ids) if metric_ids else list(self.definitions)
-        return [self.table(m, by, flt) for m in ids]
+        return [self.table(m, by, flt, figures) for m in ids]
 
     def samples(self, metric_id: str, by: str = "all", flt: MetricFilter | None = None) -> MetricSamples:
         metric = self.definition(metric_id)
@@ -579,8 +755,8 @@ class MetricsService:
             )
             excluded = self._between_exclusions(metric, flt)
         else:
-            reason = _reason_expr(metric)
-            value = _minutes(_col(metric.start), _col(metric.end))
+            reason = _reason_expr(metric, flt)
+            value = _minutes(_moment(metric.start), _moment(metric.end))
             if metric.kind == "impact":
                 value = f"({value} * i.affected_users)"
             params = where.params
@@ -588,7 +764,7 @@ class MetricsService:
                 f"SELECT i.id, i.key, i.title, {_ANCHOR}, {value}, i.severity, i.incident_type, NULL "
                 f"FROM incidents AS i WHERE {where.sql()} AND ({reason}) IS NULL ORDER BY {_ANCHOR}, i.id"
             )
-            excluded = self._duration_exclusions(metric, where)
+            excluded = self._duration_exclusions(metric, where, flt)
         with self._store.read_connection() as conn:
             rows = conn.execute(text(sql), params).all()
         points = tuple(
@@ -696,7 +872,10 @@ class MetricsService:
         return by
 
     def _normalise(self, flt: MetricFilter) -> MetricFilter:
-        sev = tuple(self._catalog.severity(s).id for s in flt.severities)
+        sev = tuple(
+            UNKNOWN_SEVERITY if s.strip().lower() == UNKNOWN_SEVERITY else self._catalog.severity(s).id
+            for s in flt.severities
+        )
         svc = tuple(s.strip() for s in flt.services if s and s.strip())
         types = tuple(t.strip().lower() for t in flt.incident_types if t and t.strip())
         since = as_utc(flt.since) if flt.since else None
@@ -713,8 +892,12 @@ class MetricsService:
             return sorted(groups, key=lambda s: (s == NO_SERVICE, s.lower()))
         return sorted(groups)
 
-    def _where(self, flt: MetricFilter, *, by_service: bool, with_period: bool = True) -> _Where:
+    def _where(
+        self, flt: MetricFilter, *, by_service: bool, with_period: bool = True, drop_flagged: bool = False
+    ) -> _Where:
         w = _Where()
+        if drop_flagged and flt.exclude_flagged:
+            w.add("json_array_length(i.flagged_pairs) = 0")
         if not flt.include_exercises:
             w.add("i.is_exercise = 0")
         if flt.severities:
@@ -753,11 +936,11 @@ class MetricsService:
         """
         by_service = by == "service"
         where = self._where(flt, by_service=False)
-        value = _minutes(_col(metric.start), _col(metric.end))
+        value = _minutes(_moment(metric.start), _moment(metric.end))
         if metric.kind == "impact":
             value = f"({value} * i.affected_users)"
         group = "i.services" if by_service else _group_expr(by, _ANCHOR)
-        sql = f"SELECT {group}, i.number, {_reason_expr(metric)}, {value} FROM incidents AS i WHERE {where.sql()}"
+        sql = f"SELECT {group}, i.number, {_reason_expr(metric, flt)}, {value} FROM incidents AS i WHERE {where.sql()}"
         wanted = {s.lower() for s in flt.services}
         groups: dict[str, list[float]] = {}
         overall: list[float] = []
@@ -805,10 +988,12 @@ class MetricsService:
             except sqlite3.Error as exc:  # the driver's own errors, which SQLAlchemy would have wrapped
                 raise storage_error(exc) from None
 
-    def _duration_exclusions(self, metric: MetricDefinition, where: _Where) -> list[Exclusion]:
+    def _duration_exclusions(
+        self, metric: MetricDefinition, where: _Where, flt: MetricFilter
+    ) -> list[Exclusion]:
         sql = (
             f"SELECT i.id, i.key, reason FROM (SELECT i.id AS id, i.key AS key, i.number AS number, "
-            f"{_reason_expr(metric)} AS reason FROM incidents AS i WHERE {where.sql()}) AS i "
+            f"{_reason_expr(metric, flt)} AS reason FROM incidents AS i WHERE {where.sql()}) AS i "
             "WHERE reason IS NOT NULL ORDER BY number"
         )
         with self._store.read_connection() as conn:
@@ -818,8 +1003,8 @@ class MetricsService:
         self, metric: MetricDefinition, by: str, flt: MetricFilter, extra: str = ""
     ) -> tuple[str, dict]:
         """Each incident on each service with the start of the next incident on that service."""
-        where = self._where(flt, by_service=True, with_period=False)
-        sc = _col(metric.start)
+        where = self._where(flt, by_service=True, with_period=False, drop_flagged=True)
+        sc = _moment(metric.start)
         extra = f", {extra}" if extra else ""
         sql = (
             f"SELECT sv.value AS service, i.id AS id, {_ANCHOR} AS anchor, {_group_expr(by, _ANCHOR)} AS grp, "
@@ -834,8 +1019,8 @@ class MetricsService:
         SQL reads each start once (to whole milliseconds, as integers, so the differences are exact) and the
         services' JSON text; a window function over json_each() measured four times slower.
         """
-        where = self._where(flt, by_service=False, with_period=False)
-        sc = _col(metric.start)
+        where = self._where(flt, by_service=False, with_period=False, drop_flagged=True)
+        sc = _moment(metric.start)
         params = dict(where.params)
         in_period = self._period_sql(_ANCHOR, flt, params)
         group = "NULL" if by == "service" else _group_expr(by, _ANCHOR)
@@ -875,10 +1060,15 @@ class MetricsService:
 
     def _between_exclusions(self, metric: MetricDefinition, flt: MetricFilter) -> list[Exclusion]:
         where = self._where(flt, by_service=False)
-        sc = _col(metric.start)
+        sc = _moment(metric.start)
+        flagged = (
+            f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {_FLAGGED_REASON} "
+            if flt.exclude_flagged
+            else ""
+        )
         reason = (
-            f"CASE WHEN json_array_length(i.services) = 0 THEN 'no impacted service' "
-            f"WHEN {sc} IS NULL THEN 'no {metric.start.label} time' END"
+            f"CASE {flagged}WHEN json_array_length(i.services) = 0 THEN 'no impacted service' "
+            f"WHEN {sc} IS NULL THEN 'no {_names(metric.start)} time' END"
         )
         sql = (
             f"SELECT id, key, reason FROM (SELECT i.id AS id, i.key AS key, i.number AS number, {reason} AS reason "

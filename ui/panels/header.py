@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from models.enums import Milestone, Status
+from services.catalog import UNKNOWN_SEVERITY
 from services.clocks import Clock
 from services.core import Change
 from services.errors import SitrepError
@@ -409,6 +410,8 @@ class HeaderPanel(QWidget):
         return handled
 
     def _level_label(self, severity: str) -> str:
+        if severity == UNKNOWN_SEVERITY:
+            return "not recorded in the imported history"
         try:
             return self.ctx.sitrep.catalog.severity(severity).label
         except SitrepError:
