@@ -418,3 +418,18 @@ def test_in_the_console_a_click_on_an_old_incident_selects_it(qtbot, ctx):
         assert window.switcher.currentData() == oldest.incident_id
     finally:
         panel.shutdown()
+
+
+def test_the_figures_carry_the_percentile_and_share_asked_for(qtbot, panel, history):
+    shown(qtbot, panel)
+    assert panel.metric_box.currentData() == "time_to_detect"
+    model = panel.figures_model
+    assert model.HEADERS[-1] == "p95"  # the default extra percentile
+    panel.share_edit.setText("1m")
+    wait_update(qtbot, panel, panel.share_edit.editingFinished.emit)
+    assert model.HEADERS[-2:] == ("p95", "≤ 1m")
+    values = sorted(history.metrics.samples("time_to_detect", "all", panel.current_filter()).overall)
+    within = sum(1 for v in values if v <= 1.0) / len(values)
+    assert model.data(model.index(0, len(model.HEADERS) - 1)) == f"{within * 100:.0f} %"
+    assert f"{within * 100:.0f} %</b> within 1m" in panel.definition.text()
+    assert "counts for each" in panel.definition.text()
