@@ -294,7 +294,7 @@ def import_history(cli: Cli) -> int:
     if a.json:
         emit_json(report.as_dict())
     else:
-        _print_import_summary(report)
+        print("\n".join(report.summary_lines()))
     for note in report.columns:
         print(f"sitrep: import-history: column not used: {note}", file=sys.stderr)
     for p in report.flagged:
@@ -302,20 +302,3 @@ def import_history(cli: Cli) -> int:
     for p in report.problems:
         print(f"sitrep: import-history: refused: {p}", file=sys.stderr)
     return _EXIT_OF_OUTCOME[report.outcome]
-
-
-def _print_import_summary(report) -> None:
-    verb = "Would import" if report.dry_run else "Imported"
-    line = f"{verb} {len(report.created):,} incident(s) from {Path(report.file).name} ({report.format})"
-    if report.created:
-        line += f": {report.created[0]}" + (f" … {report.created[-1]}" if len(report.created) > 1 else "")
-    print(line)
-    print(f"  imported:                     {len(report.created) - len(report.flagged):,}")
-    print(f"  imported with flagged pairs:  {len(report.flagged):,}"
-          + ("  (only the metrics using a flagged pair leave them out)" if report.flagged else ""))  # fmt: skip
-    print(f"  refused:                      {len(report.problems):,}")
-    if report.unchanged:
-        print(f"  already imported, unchanged:  {report.unchanged:,}")
-    if report.skipped:
-        print(f"  not incidents, skipped:       {len(report.skipped):,}")
-    print(f"Outcome: {report.outcome}.")

@@ -119,6 +119,26 @@ class HistoryReport:
     def imported_with_flags(self) -> int:
         return len(self.flagged)
 
+    def summary_lines(self) -> list[str]:
+        """The summary a person reads (the CLI prints it, the console's import dialog shows it)."""
+        verb = "Would import" if self.dry_run else "Imported"
+        line = f"{verb} {len(self.created):,} incident(s) from {Path(self.file).name} ({self.format})"
+        if self.created:
+            line += f": {self.created[0]}" + (f" … {self.created[-1]}" if len(self.created) > 1 else "")
+        lines = [
+            line,
+            f"  imported:                     {len(self.created) - len(self.flagged):,}",
+            f"  imported with flagged pairs:  {len(self.flagged):,}"
+            + ("  (only the metrics using a flagged pair leave them out)" if self.flagged else ""),
+            f"  refused:                      {len(self.problems):,}",
+        ]
+        if self.unchanged:
+            lines.append(f"  already imported, unchanged:  {self.unchanged:,}")
+        if self.skipped:
+            lines.append(f"  not incidents, skipped:       {len(self.skipped):,}")
+        lines.append(f"Outcome: {self.outcome}.")
+        return lines
+
     @property
     def outcome(self) -> str:
         """ "all imported", "imported with warnings" (rows refused or pairs flagged) or "nothing imported"."""
