@@ -568,17 +568,24 @@ _FLAGGED_REASON = (
 )
 
 
+def _time_text(col: str) -> str:
+    """A stored time as the rest of Sitrep words it: '2026-02-03 10:30:00 UTC'."""
+    return f"replace(substr({col}, 1, 19), 'T', ' ') || ' UTC'"
+
+
 def _pair_reason(s: Milestone, e: Milestone) -> list[str]:
     """CASE arms for the one start and end an incident uses: end before start, or a milestone that belongs
     between them outside them. These are exactly the pairs the metric uses, so a pair an import flagged
     leaves the incident out of this metric only when it is one of them."""
     sc, ec = _col(s), _col(e)
-    arms = [f"WHEN {ec} < {sc} THEN '{e.label} (' || {ec} || ') is before {s.label} (' || {sc} || ')'"]
+    arms = [
+        f"WHEN {ec} < {sc} THEN '{e.label} (' || {_time_text(ec)} || ') is before {s.label} (' || {_time_text(sc)} || ')'"
+    ]
     for m in milestones_between(s, e):
         mc = _col(m)
         arms.append(
             f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN "
-            f"'{m.label} (' || {mc} || ') is not between {s.label} and {e.label}'"
+            f"'{m.label} (' || {_time_text(mc)} || ') is not between {s.label} and {e.label}'"
         )
     return arms
 

@@ -110,7 +110,7 @@ def test_a_status_page_history_imports_with_no_arguments_and_gives_ttr_per_servi
     assert groups["Dashboard"]["count"] == 1 and groups["Dashboard"]["mean"] == pytest.approx(2.0)
     assert ttr["unit"] == "hours" and "counts for each" in ttr["counting"]
     assert [(x["incident"], x["reason"]) for x in ttr["excluded"]] == [
-        ("INC-0002", "Mitigated (2026-02-03T10:30:00.000000Z) is not between Impact started and Resolved"),
+        ("INC-0002", "Mitigated (2026-02-03 10:30:00 UTC) is not between Impact started and Resolved"),
     ]
     # Studies that drop every incident with inconsistent stages: D goes too, and is listed with why.
     _, out, _ = run_cli(

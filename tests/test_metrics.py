@@ -332,12 +332,12 @@ def test_out_of_order_milestones_are_excluded_with_the_reason(history):
     ttr = history.metrics.table("time_to_resolve")
     reasons = {x.key: x.reason for x in ttr.excluded}
     assert reasons["INC-1501"] == (
-        "Detected (2025-06-02T08:30:00.000000Z) is not between Impact started and Resolved"
+        "Detected (2025-06-02 08:30:00 UTC) is not between Impact started and Resolved"
     )
     assert reasons["INC-1503"] == "no Impact started or Resolved time"
     ttm = history.metrics.table("time_to_mitigate")
     assert {x.key: x.reason for x in ttm.excluded}["INC-1502"] == (
-        "Mitigated (2025-06-02T07:55:00.000000Z) is before Impact started (2025-06-02T08:00:00.000000Z)"
+        "Mitigated (2025-06-02 07:55:00 UTC) is before Impact started (2025-06-02 08:00:00 UTC)"
     )
     # The same incident still counts where its milestones are in order.
     ttd = history.metrics.table("time_to_detect")
