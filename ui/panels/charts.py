@@ -195,16 +195,19 @@ class ChartsPanel(QWidget):
         self.percentile_box.setRange(0, 99)
         self.percentile_box.setValue(95)
         self.percentile_box.setPrefix("p")
-        self.percentile_box.setSpecialValueText("no extra percentile")
+        self.percentile_box.setSpecialValueText("p –")
         self.percentile_box.setAccessibleName("Extra percentile")
         self.percentile_box.setToolTip("Another percentile to show beside the median and p90 (0: none)")
         self.share_edit = QLineEdit(self)
-        self.share_edit.setPlaceholderText("share within, e.g. 15m")
+        self.share_edit.setPlaceholderText("≤ e.g. 15m")
         self.share_edit.setAccessibleName("Share within")
         self.share_edit.setToolTip(
             "The share of incidents at or under this duration (90s, 1m, 15min, 4h), as published tables give it"
         )
-        self.share_edit.setMaximumWidth(self.fontMetrics().averageCharWidth() * 22)
+        chars = self.fontMetrics().averageCharWidth()
+        self.share_edit.setMinimumWidth(chars * 10)
+        self.share_edit.setMaximumWidth(chars * 18)
+        self.percentile_box.setMaximumWidth(chars * 12)
         self.flagged_box = QCheckBox("Leave out flagged", self)
         self.flagged_box.setToolTip(
             "Leave out of every figure the imported incidents whose history has contradicting milestones "
