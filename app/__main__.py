@@ -10,7 +10,9 @@ import logging
 import sys
 import tempfile
 
-from app.cli import Cli, build_parser, default_author, print_error, relative_times_as_words
+from app.cli import build_parser, relative_times_as_words, run_command
+from app.cli_context import Cli, default_author
+from app.cli_output import print_error
 from app.logging_setup import setup_logging
 from app.paths import resolve_paths
 from services.errors import SitrepError, StoreError
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_console(sitrep, paths=paths, author=args.author or default_author(), demo=args.demo)
         try:
-            return Cli(sitrep, args, paths).run()
+            return run_command(Cli(sitrep, args, paths))
         except SitrepError as err:
             print_error(err)
             return err.exit_code

@@ -6,11 +6,13 @@ import csv
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from app.cli import emit_json
+from app.cli_context import Cli, command
+from app.cli_output import emit_json
 from services.errors import ValidationError
+from services.history_import import CSV_FIELDS, FIRST_UPDATE_MEANS, FORMATS, ColumnMapping
 from services.metrics import (
+    GROUPINGS,
     UNIT_WORDS,
     Figures,
     MetricDefinition,
@@ -21,9 +23,6 @@ from services.metrics import (
     parse_threshold,
     percentile_name,
 )
-
-if TYPE_CHECKING:
-    from app.cli import Cli
 
 # import-history: what came of the rows (README, "Exit codes"). A file or argument that cannot be used at
 # all is invalid input (2), as for any command.
@@ -37,6 +36,79 @@ _EXIT_OF_OUTCOME = {
 }
 _SHOWN_EXCLUSIONS = 5
 _STAT_FIELDS = ("count", "mean", "median", "p90", "min", "max")
+
+
+def add_metrics_commands(sub) -> None:
+    sp = command(
+        sub,
+        "metrics",
+        "time to detect, acknowledge, mitigate, resolve, between incidents, customer impact",
+        json=False,
+    )
+    sp.add_argument(
+        "--by", default="all", choices=GROUPINGS, help="group the figures (default: all together)"
+    )
+    sp.add_argument("--metric", action="append", default=[], help="a metric id or short name (repeatable; "
+                    "default: all). `sitrep metrics --definitions` lists them")  # fmt: skip
+    sp.add_argument(
+        "--service", action="append", default=[], help="only incidents on this service (repeatable)"
+    )
+    sp.add_argument("--severity", action="append", default=[], help="only this severity (repeatable)")
+    sp.add_argument(
+        "--type", dest="incident_type", action="append", default=[], help="only this incident type"
+    )
+    sp.add_argument("--since", help="incidents that happened from this time on (e.g. 2026-01-01)")
+    sp.add_argument("--until", help="incidents that happened before this time")
+    sp.add_argument("--include-exercises", action="store_true", help="count drills and exercises too")
+    sp.add_argument("--exclude-flagged", action="store_true", help="leave out of every metric each incident "
+                    "whose history has contradicting milestones (listed; by default only the metrics using "
+                    "such a pair leave it out)")  # fmt: skip
+    sp.add_argument("--percentile", action="append", default=[], type=float, metavar="P",
+                    help="another percentile to show, 0-100 (repeatable), e.g. --percentile 95")  # fmt: skip
+    sp.add_argument("--share-under", action="append", default=[], metavar="DURATION",
+                    help="the share of incidents at or under this duration (repeatable), e.g. 1m, 15min, 4h")  # fmt: skip
+    sp.add_argument("--unit", choices=("h", "min", "s"),
+                    help="show every duration in this unit (default: the precision each value needs)")  # fmt: skip
+    sp.add_argument("--definitions", action="store_true", help="only list the metric definitions")
+    out = sp.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="figures, definitions and exclusions as JSON")
+    out.add_argument("--csv", action="store_true", help="figures and exclusions as CSV, definitions included")
+
+    sp = command(
+        sub,
+        "import-history",
+        "import past incidents from a CSV, a Statuspage incidents.json or a Sitrep export",
+        json=False,
+    )
+    sp.add_argument("file")
+    sp.add_argument("--format", choices=FORMATS, help="default: from the file name and content")
+    sp.add_argument(
+        "--mapping", help='a TOML mapping file: [columns] field = "CSV column", timezone, date_formats'
+    )
+    sp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                    help=f"map a CSV column (repeatable; FIELD= unmaps one the header would map); "
+                         f"fields: {', '.join(CSV_FIELDS)}")  # fmt: skip
+    sp.add_argument("--values", action="append", default=[], metavar="FIELD=RAW:MEANT,...",
+                    help="what a column's values mean (repeatable), e.g. --values severity=0:SEV5,1:SEV4")  # fmt: skip
+    sp.add_argument("--default-severity", metavar="SEV",
+                    help="severity for rows without one (default: 'unknown', kept apart in metrics)")  # fmt: skip
+    sp.add_argument("--first-update", choices=FIRST_UPDATE_MEANS, default="declared",
+                    help="Statuspage: what an incident's first update was (default: its declaration)")  # fmt: skip
+    sp.add_argument("--tz", help="time zone for times written without one (default UTC), e.g. Europe/Berlin")
+    sp.add_argument("--date-format", action="append", default=[], help="a strftime pattern for dates, e.g. "
+                    "'%%d/%%m/%%Y %%H:%%M' (repeatable)")  # fmt: skip
+    sp.add_argument(
+        "--source", help="what to call this source (default: csv); part of each incident's identity"
+    )
+    sp.add_argument(
+        "--save-mapping", metavar="FILE", help="also write the mapping used to FILE, for next time"
+    )
+    sp.add_argument("--dry-run", action="store_true", help="read and check everything, write nothing")
+    sp.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run_metrics(cli: Cli) -> int:
+    return print_metrics(cli) if cli.a.command == "metrics" else import_history(cli)
 
 
 def _filter(cli: Cli) -> MetricFilter:
@@ -266,8 +338,6 @@ class _ProgressLine:
 
 
 def import_history(cli: Cli) -> int:
-    from services.history_import import ColumnMapping
-
     a = cli.a
     mapping = ColumnMapping.from_file(Path(a.mapping)) if a.mapping else ColumnMapping()
     flags = ColumnMapping.from_pairs(a.map, a.values)
