@@ -361,6 +361,7 @@ class CsvHistory:
             (Milestone.CLOSED, Status.CLOSED),
             (Milestone.RESOLVED, Status.RESOLVED),
             (Milestone.MITIGATED, Status.MITIGATED),
+            (Milestone.IDENTIFIED, Status.IDENTIFIED),
         ):
             if milestones.get(m) is not None:
                 return st
@@ -372,4 +373,5 @@ class CsvHistory:
             Status.CLOSED: milestones.get(Milestone.CLOSED),
             Status.RESOLVED: milestones.get(Milestone.RESOLVED),
             Status.MITIGATED: milestones.get(Milestone.MITIGATED),
+            Status.IDENTIFIED: milestones.get(Milestone.IDENTIFIED),
         }.get(status)

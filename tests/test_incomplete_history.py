@@ -13,6 +13,7 @@ import pytest
 
 from app.cli_metrics import EXIT_ALL_IMPORTED, EXIT_IMPORTED_WITH_WARNINGS, EXIT_NOTHING_IMPORTED
 from models.enums import Milestone, Status
+from services.core import Sitrep
 from services.errors import ValidationError
 from services.metrics import Figures, MetricFilter
 
@@ -267,3 +268,31 @@ def test_percentiles_and_thresholds_are_checked():
         parse_threshold("soon")
     with pytest.raises(ValidationError):
         check_figures(Figures(percentiles=(101,)))
+
+
+def test_an_export_of_incomplete_history_imports_elsewhere_as_it_was(
+    sitrep, postmortems, page_file, tmp_path
+):
+    sitrep.history.import_file(postmortems, author="ana")
+    sitrep.history.import_file(page_file, author="ana")
+    other = Sitrep.open(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        report = other.exchange.import_document(sitrep.exchange.export(), origin="history.json")
+        assert len(report.created) == 7 and other.integrity.verify().ok
+        for key in report.created:
+            here, there = sitrep.incidents.get(key), other.incidents.get(key)
+            assert (there.severity, there.milestones, there.flagged_pairs) == (
+                here.severity, here.milestones, here.flagged_pairs,
+            )  # fmt: skip
+        assert other.incidents.get("INC-0001").milestone(Milestone.DECLARED) is None
+        assert other.incidents.get("INC-0004").flagged_pairs == (("identified", "mitigated"),)
+    finally:
+        other.close()
+
+
+def test_a_row_with_only_an_identified_time_is_being_worked_on(sitrep, tmp_path):
+    path = tmp_path / "open.csv"
+    path.write_text("title,detected,identified\nA,2026-01-05 10:00,2026-01-05 10:20\n", encoding="utf-8")
+    sitrep.history.import_file(path, author="ana")
+    inc = sitrep.incidents.get("INC-0001")
+    assert inc.status is Status.IDENTIFIED and inc.severity == "unknown"
