@@ -37,8 +37,8 @@ from services.exchange_sections import (
     read_rows,
     read_section,
 )
-from services.incidents import flagged_pairs_of, milestone_order_problem, stored_pairs
 from services.integrity import verify_rows
+from services.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
 from services.people import validate_person
 from services.views import EntryRow
 

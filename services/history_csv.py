@@ -7,13 +7,12 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
-from services.catalog import UNKNOWN_SEVERITY, Catalog
+from services.catalog import UNKNOWN_SEVERITY
 from services.errors import ImportFailure, ValidationError
 from services.history_mapping import CSV_FIELDS, ColumnMapping, field_name, recognised_unused
 from services.history_rows import (
@@ -21,6 +20,7 @@ from services.history_rows import (
     NO_LEVEL,
     Candidate,
     Entry,
+    HistoryReader,
     HistoryReport,
     Progress,
     RowError,
@@ -33,12 +33,8 @@ from services.history_rows import (
 from services.incidents import INCIDENT_TYPES
 
 
-class CsvHistory:
+class CsvHistory(HistoryReader):
     """Reads a history CSV into candidates; nothing is written here."""
-
-    def __init__(self, catalog: Catalog, now: Callable[[], datetime]) -> None:
-        self._catalog = catalog
-        self._now = now
 
     # -- CSV ----------------------------------------------------------------------------------------------
     def read(

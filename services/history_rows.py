@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc
-from services.catalog import UNKNOWN_SEVERITY
+from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.errors import ImportFailure, ValidationError
-from services.incidents import order_conflicts, pair_text, stored_pairs
+from services.milestone_order import order_conflicts, pair_text, stored_pairs
 from services.timeline import MAX_BODY
 
 MILESTONE_NAMES = tuple((m, m.value) for m in Milestone)
@@ -263,3 +263,11 @@ def read_json(path: Path) -> Any:
         raise ImportFailure(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from None
+
+
+class HistoryReader:
+    """Reads one history format into candidates (incidents not yet written); writing is HistoryImport's."""
+
+    def __init__(self, catalog: Catalog, now: Callable[[], datetime]) -> None:
+        self._catalog = catalog
+        self._now = now

@@ -10,7 +10,7 @@ stage shown out of order is flagged, never moved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
-from services.catalog import Catalog
 from services.errors import ImportFailure
 from services.history_rows import (
     MILESTONE_NAMES,
     Candidate,
     Entry,
+    HistoryReader,
     HistoryReport,
     Progress,
     RowError,
@@ -36,12 +36,8 @@ from services.history_rows import (
 )
 
 
-class StatuspageHistory:
+class StatuspageHistory(HistoryReader):
     """Reads a Statuspage incidents.json into candidates; nothing is written here."""
-
-    def __init__(self, catalog: Catalog, now: Callable[[], datetime]) -> None:
-        self._catalog = catalog
-        self._now = now
 
     def read(
         self, path: Path, tz: tzinfo, progress: Progress, first_update: str

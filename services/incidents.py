@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.entities import Incident
-from models.enums import ALLOWED_TRANSITIONS, MILESTONE_BEFORE, REOPEN_TARGETS, EntryKind, Milestone, Status
+from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
 from services.errors import InvalidTransition, NotFound, ValidationError
+from services.milestone_order import flagged_pairs_of, milestone_order_problem, still_flagged
 from services.timeline import _clean_author, append_entry
 from services.timetext import utc_text, utc_texts
 from services.views import IncidentView
@@ -58,70 +59,6 @@ def parse_milestone(value: str | Milestone) -> Milestone:
         raise ValidationError(
             f"Unknown milestone '{value}'. Use one of: {known}.", field="milestone"
         ) from None
-
-
-MilestonePair = tuple[Milestone, Milestone]
-
-
-def order_conflicts(values: dict[Milestone, datetime | None]) -> list[MilestonePair]:
-    """Every (earlier, later) pair of set milestones whose times say the opposite."""
-    out = []
-    for earlier, later in MILESTONE_BEFORE:
-        a, b = values.get(earlier), values.get(later)
-        if a is not None and b is not None and as_utc(a) > as_utc(b):
-            out.append((earlier, later))
-    return out
-
-
-def flagged_pairs_of(raw: Iterable[Any] | None) -> frozenset[MilestonePair]:
-    """The stored [earlier, later] names as milestone pairs; anything unreadable is ignored."""
-    out = set()
-    for pair in raw or ():
-        try:
-            out.add((Milestone(pair[0]), Milestone(pair[1])))
-        except (ValueError, TypeError, IndexError, KeyError):
-            continue
-    return frozenset(out)
-
-
-def stored_pairs(pairs: Iterable[MilestonePair]) -> list[list[str]]:
-    order = {p: i for i, p in enumerate(MILESTONE_BEFORE)}
-    return [[a.value, b.value] for a, b in sorted(set(pairs), key=lambda p: order.get(p, len(order)))]
-
-
-def pair_text(pair: MilestonePair, values: dict[Milestone, datetime | None]) -> str:
-    """'Resolved (…) is before Mitigated (…)' for a flagged pair, with the times when they are known."""
-    earlier, later = pair
-    a, b = values.get(earlier), values.get(later)
-    if a is None or b is None:
-        return f"{later.label} is before {earlier.label}"
-    b_text, a_text = utc_texts(b, a)
-    return f"{later.label} ({b_text}) is before {earlier.label} ({a_text})"
-
-
-def milestone_order_problem(
-    values: dict[Milestone, datetime | None], tolerated: Iterable[MilestonePair] = ()
-) -> str | None:
-    """Why a set of milestones is out of order, in words, or None when it is fine. Pairs already flagged on
-    an imported incident (`tolerated`) are its history as recorded and do not stop other changes."""
-    allowed = frozenset(tolerated)
-    for earlier, later in order_conflicts(values):
-        if (earlier, later) in allowed:
-            continue
-        b_text, a_text = utc_texts(values[later], values[earlier])
-        return (
-            f"'{later.label}' ({b_text}) cannot come before '{earlier.label}' ({a_text}): "
-            f"{earlier.label.lower()} must happen first."
-        )
-    return None
-
-
-def still_flagged(
-    values: dict[Milestone, datetime | None], flagged: Iterable[MilestonePair]
-) -> list[list[str]]:
-    """The flagged pairs that the milestones still contradict (moving a time into order clears its flag)."""
-    keep = frozenset(flagged)
-    return stored_pairs(p for p in order_conflicts(values) if p in keep)
 
 
 class IncidentService:

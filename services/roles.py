@@ -13,7 +13,8 @@ from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
 from services.errors import InvalidTransition, ValidationError
-from services.incidents import IncidentService, flagged_pairs_of, milestone_order_problem
+from services.incidents import IncidentService
+from services.milestone_order import flagged_pairs_of, milestone_order_problem
 from services.people import PeopleService
 from services.timeline import _clean_author, append_entry
 from services.views import RoleHolding

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, Milestone, Status
 from services.catalog import UNKNOWN_SEVERITY
 from services.errors import SitrepError, ValidationError
-from services.incidents import flagged_pairs_of, pair_text
+from services.milestone_order import flagged_pairs_of, pair_text
 from services.views import IncidentView
 from ui.fields import ErrorLabel
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
