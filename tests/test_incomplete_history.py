@@ -6,6 +6,8 @@ their stages, several components per incident) and has two incidents whose stage
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 
@@ -296,3 +298,47 @@ def test_a_row_with_only_an_identified_time_is_being_worked_on(sitrep, tmp_path)
     sitrep.history.import_file(path, author="ana")
     inc = sitrep.incidents.get("INC-0001")
     assert inc.status is Status.IDENTIFIED and inc.severity == "unknown"
+
+
+def test_value_maps_and_the_default_severity_travel_in_a_saved_mapping(run_cli, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "title,declared,prio,kind\nA,2026-01-05 10:00,0,db\nB,2026-01-06 10:00,,db\n", encoding="utf-8"
+    )
+    saved = tmp_path / "mapping.toml"
+    code, _, err = run_cli("import-history", str(path), "--map", "severity=prio", "--map", "type=kind",
+                           "--values", "severity=0:SEV5", "--values", "type=db:data_loss",
+                           "--default-severity", "SEV2", "--save-mapping", str(saved), "--dry-run")  # fmt: skip
+    assert code == EXIT_ALL_IMPORTED, err
+    text = saved.read_text(encoding="utf-8")
+    assert 'default_severity = "SEV2"' in text and "[values.severity]" in text and "[values.type]" in text
+    code, out, err = run_cli("import-history", str(path), "--mapping", str(saved), "--json")
+    assert code == EXIT_ALL_IMPORTED, err
+    shown = [json.loads(run_cli("show", k, "--json")[1])["incident"] for k in json.loads(out)["created"]]
+    assert [(i["severity"], i["incident_type"]) for i in shown] == [
+        ("SEV5", "data_loss"),
+        ("SEV2", "data_loss"),
+    ]
+
+
+def test_units_fix_the_json_and_csv_figures(run_cli, postmortems):
+    run_cli("import-history", str(postmortems))
+    _, out, _ = run_cli("metrics", "--metric", "tti", "--json", "--unit", "s", "--percentile", "50")
+    tti = _metric(out, "time_to_identify")
+    assert (
+        tti["unit"] == "seconds"
+        and tti["overall"]["min"] == pytest.approx(570)
+        and tti["overall"]["p50"] == 1200
+    )
+    _, out, _ = run_cli(
+        "metrics", "--metric", "tti", "--csv", "--unit", "min", "--percentile", "50", "--share-under", "25m"
+    )
+    header, overall = list(csv.reader(io.StringIO(out)))[:2]
+    assert header[-4:] == ["p50", "share_under_25m", "incident", "reason"]
+    row = dict(zip(header, overall, strict=True))
+    assert (row["unit"], row["max"], row["p50"], row["share_under_25m"]) == (
+        "minutes",
+        "30.000",
+        "20.000",
+        "0.6667",
+    )
