@@ -492,6 +492,9 @@ class HeaderPanel(QWidget):
                 f"Declared {viewer_time(declared, now)} · {verb} <b>{span_text(running)}</b>"
             )
             self.declared_label.setToolTip(f"Declared {viewer_and_utc(declared)}")
+        else:  # imported history: an incident with a start and an end that nobody formally declared
+            self.declared_label.setText("Never formally declared")
+            self.declared_label.setToolTip("Imported from a history with no declaration time")
         impact = inc.milestone(Milestone.IMPACT_STARTED)
         if impact is not None:
             impact_end = inc.milestone(Milestone.MITIGATED) or end
