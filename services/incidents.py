@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
-from services.catalog import Catalog
+from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.milestone_order import flagged_pairs_of, milestone_order_problem, still_flagged
 from services.timeline import _clean_author, append_entry
@@ -319,21 +319,23 @@ class IncidentService:
         now = self._now()
         with self._store.transaction() as s:
             inc = self._load(s, ref)
-            old = self._catalog.severity(inc.severity)
-            if old.id == level.id:
+            before = inc.severity
+            recorded = before != UNKNOWN_SEVERITY  # imported history may have none: this sets it
+            old = self._catalog.severity(inc.severity) if recorded else level
+            if recorded and old.id == level.id:
                 raise InvalidTransition(f"{inc.key} is already {level.id}.")
             if not Status(inc.status).is_open:
                 raise InvalidTransition(
                     f"{inc.key} is {Status(inc.status).label}; reopen it to change its severity."
                 )
-            lowering = level.rank > old.rank
+            lowering = recorded and level.rank > old.rank
             if lowering and not reason:
                 raise ValidationError(
                     f"Lowering {inc.key} from {old.id} to {level.id} needs a reason.", field="reason"
                 )
             inc.severity = level.id
-            word = "lowered" if lowering else "raised"
-            body = f"Severity {word}: {old.id} → {level.id} ({level.label})" + (
+            word = "lowered" if lowering else "raised" if recorded else "set"
+            body = f"Severity {word}: {before} → {level.id} ({level.label})" + (
                 f". Reason: {reason}" if reason else ""
             )
             view = self._record(
@@ -343,7 +345,7 @@ class IncidentService:
                 body,
                 author=author,
                 now=now,
-                data={"from": old.id, "to": level.id, "reason": reason},
+                data={"from": before, "to": level.id, "reason": reason},
             )
         self._publish("incident", view.id, None)
         return view

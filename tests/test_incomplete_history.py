@@ -342,3 +342,14 @@ def test_units_fix_the_json_and_csv_figures(run_cli, postmortems):
         "20.000",
         "0.6667",
     )
+
+
+def test_an_open_incident_without_severity_can_be_given_one(sitrep, tmp_path):
+    path = tmp_path / "open.csv"
+    path.write_text("title,detected\nA,2026-01-05 10:00\n", encoding="utf-8")
+    sitrep.history.import_file(path, author="ana")
+    view = sitrep.incidents.set_severity("INC-0001", "SEV4", author="ana")  # no reason: nothing is lowered
+    assert view.severity == "SEV4"
+    (entry,) = [e for e in sitrep.timeline.entries(view.id) if e.kind == "severity_change"]
+    assert entry.body == "Severity set: unknown → SEV4 (Low)" and entry.data["from"] == "unknown"
+    assert sitrep.integrity.verify().ok

@@ -187,8 +187,9 @@ class SeverityDialog(ServiceDialog):
         lay.addWidget(self.general_error)
         lay.addWidget(self.buttons)
         self.matrix.level_chosen.connect(self._level_chosen)
-        self.matrix.choose(incident.severity)
-        self._level_chosen(incident.severity)
+        if incident.severity != UNKNOWN_SEVERITY:  # imported history may have none: nothing to start from
+            self.matrix.choose(incident.severity)
+            self._level_chosen(incident.severity)
         self.resize(self.fontMetrics().averageCharWidth() * 150, self.fontMetrics().height() * 40)
 
     def _level_chosen(self, level_id: str) -> None:
