@@ -42,7 +42,7 @@ def add_metrics_commands(sub) -> None:
     sp = command(
         sub,
         "metrics",
-        "time to detect, acknowledge, mitigate, resolve, between incidents, customer impact",
+        "time to detect, acknowledge, identify, mitigate, resolve, between incidents, customer impact",
         json=False,
     )
     sp.add_argument(
