@@ -36,7 +36,6 @@ from services.incidents import INCIDENT_TYPES
 class CsvHistory(HistoryReader):
     """Reads a history CSV into candidates; nothing is written here."""
 
-    # -- CSV ----------------------------------------------------------------------------------------------
     def read(
         self, path: Path, mapping: ColumnMapping, tz: tzinfo, progress: Progress
     ) -> tuple[HistoryReport, list[Candidate]]:
