@@ -16,7 +16,7 @@ from pathlib import Path
 STEP_KINDS = ("manual", "diagnostic", "action", "decision")
 REQUIRED_HEADER = ("title", "services", "incident_types", "owner", "review_interval", "version")
 LIST_KEYS = ("services", "incident_types")
-HEADER_KEYS = REQUIRED_HEADER + ("drill_interval", "description")
+HEADER_KEYS = REQUIRED_HEADER + ("drill_interval", "description", "target")
 STEP_KEYS = (
     "kind", "playbook", "inventory", "limit", "target", "extra_vars", "destructive", "requires",
     "timeout", "secrets", "choices", "dry_run_window",
@@ -83,6 +83,7 @@ class Runbook:
     version: str
     description: str
     steps: tuple[Step, ...]
+    target: str = ""  # where automated steps run unless a step names its own (a drill names another)
 
     @property
     def slug(self) -> str:
@@ -193,7 +194,7 @@ def read_runbook_text(path: Path, text: str) -> tuple[Runbook | None, list[Probl
                 r.problem(header[key][0], f"{key!r} is not an interval like '90d', '6 months', '1 quarter'")
             else:
                 intervals[key] = interval
-    steps = _read_steps(r, body_start)
+    steps = _read_steps(r, body_start, _scalar(header["target"][1]) if "target" in header else "")
     _check_references(r, steps)
     if r.problems:
         return None, sorted(r.problems, key=lambda p: p.line)
@@ -208,10 +209,11 @@ def read_runbook_text(path: Path, text: str) -> tuple[Runbook | None, list[Probl
         version=_scalar(header["version"][1]),
         description=_scalar(header["description"][1]) if "description" in header else "",
         steps=tuple(steps),
+        target=_scalar(header["target"][1]) if "target" in header else "",
     ), []
 
 
-def _read_steps(r: _Reader, start: int) -> list[Step]:
+def _read_steps(r: _Reader, start: int, default_target: str) -> list[Step]:
     headings = [
         (i, m) for i in range(start, len(r.lines)) if (m := _STEP_HEADING.match(r.lines[i]))
     ]
@@ -225,13 +227,13 @@ def _read_steps(r: _Reader, start: int) -> list[Step]:
         number, expected = int(m.group(1)), n + 1
         if number != expected:
             r.problem(i + 1, f"step numbered {number}, expected {expected}")
-        step = _read_step(r, expected, m.group(2), i, end)
+        step = _read_step(r, expected, m.group(2), i, end, default_target)
         if step is not None:
             steps.append(step)
     return steps
 
 
-def _read_step(r: _Reader, number: int, title: str, heading: int, end: int) -> Step | None:
+def _read_step(r: _Reader, number: int, title: str, heading: int, end: int, default_target: str) -> Step | None:
     settings: dict[str, tuple[int, str]] = {}
     j = heading + 1
     while j < end and (m := _SETTING.match(r.lines[j].strip())) and m.group(1) in STEP_KEYS:
@@ -262,8 +264,9 @@ def _read_step(r: _Reader, number: int, title: str, heading: int, end: int) -> S
         elif kind != "action" and value.lower() in ("yes", "true"):
             r.problem(line, f"step {number}: only an action can be destructive")
         values["destructive"] = value.lower() in ("yes", "true")
-    if values.get("destructive") and "target" not in settings:
-        r.problem(heading + 1, f"step {number} is destructive: name its 'target:' (typed to confirm)")
+    if values.get("destructive") and "target" not in settings and not default_target:
+        r.problem(heading + 1, f"step {number} is destructive: name its 'target:' (typed to confirm), "
+                  "or the runbook's in the header")
     if "timeout" in settings:
         line, value = settings["timeout"]
         seconds = parse_interval(value)
