@@ -8,7 +8,9 @@ import getpass
 import json
 import os
 import re
+import shutil
 import sys
+import textwrap
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -20,6 +22,7 @@ from models.enums import EntryKind, Milestone, Status
 from models.types import iso
 from services.errors import SitrepError, ValidationError
 from services.roles import HANDOVER_FIELDS
+from services.timeline import is_backdated
 from services.timeparse import parse_when
 
 
@@ -68,6 +71,19 @@ def _t(value: datetime | None) -> str:
     if value is None:
         return "-"
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _entry_lines(e, corrected: bool, width: int) -> str:
+    """One timeline entry for a terminal: its head on the first line, the text wrapped under it, and a
+    backdated entry with the time it was logged too."""
+    head = f"  #{e.seq:<4} {_t(e.occurred_at)}  {e.kind:<16} {e.author}"
+    if is_backdated(e):
+        head += f"  (backdated; logged {_t(e.recorded_at)})"
+    text = e.body + (f"  [why: {e.rationale}]" if e.rationale else "") + (" (corrected)" if corrected else "")
+    indent = " " * 8
+    body = textwrap.fill(text, width=max(width - 1, 40), initial_indent=indent, subsequent_indent=indent,
+                         replace_whitespace=False, drop_whitespace=True)  # fmt: skip
+    return f"{head}\n{body}"
 
 
 def _incident_line(inc) -> str:
@@ -174,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_json(cmd("show", "show an incident: state, milestones, roles, clocks and timeline"))
     sp.add_argument("incident")
     sp.add_argument("--limit", type=int, default=0, help="only the last N timeline entries")
+    sp.add_argument("--order", choices=("occurred", "logged"), default="occurred",
+                    help="timeline by time of occurrence (default) or in the order it was logged (the hash chain's)")
 
     sp = with_json(cmd("clocks", "show an incident's severity clocks; --check records breaches"))
     sp.add_argument("incident")
@@ -450,6 +468,8 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
         holders = self.s.roles.holders(inc.id)
         clocks = self.s.clocks.clocks(inc)
         entries = self.s.timeline.entries(inc.id)
+        if self.a.order == "occurred":
+            entries.sort(key=lambda e: (e.occurred_at, e.seq))
         if self.a.limit:
             entries = entries[-self.a.limit :]
         now = self.s.now()
@@ -467,8 +487,8 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
         if inc.summary:
             print(f"  {inc.summary}")
         print(f"  type {inc.incident_type}; services: {', '.join(inc.services) or '-'}"
-              f"; affected users: {inc.affected_users if inc.affected_users is not None else '-'}"
-              f"; error rate: {inc.error_rate_pct if inc.error_rate_pct is not None else '-'}%")  # fmt: skip
+              f"; affected users: {inc.affected_users if inc.affected_users is not None else 'not set'}"
+              f"; error rate: {f'{inc.error_rate_pct}%' if inc.error_rate_pct is not None else 'not set'}")  # fmt: skip
         print("Milestones:")
         for m, v in inc.milestones.items():
             if v is not None:
@@ -481,14 +501,14 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
         if not holders:
             print("  (none assigned)")
         print("Clocks:")
+        label_width = max((len(c.label) for c in clocks), default=0)
         for c in clocks:
-            print(f"  {c.label:<18} due {_t(c.due_at)}  {c.state(now)}")
-        print("Timeline:")
+            print(f"  {c.label:<{label_width}}  due {_t(c.due_at)}  {c.state(now)}")
+        print("Timeline:" + (" (in the order logged)" if self.a.order == "logged" else ""))
         superseded = self.s.timeline.superseded_ids(inc.id)
+        width = shutil.get_terminal_size((100, 24)).columns
         for e in entries:
-            mark = " (corrected)" if e.id in superseded else ""
-            extra = f"  [why: {e.rationale}]" if e.rationale else ""
-            print(f"  #{e.seq:<4} {_t(e.occurred_at)}  {e.kind:<16} {e.author:<12} {e.body}{extra}{mark}")
+            print(_entry_lines(e, e.id in superseded, width))
         return 0
 
     def do_clocks(self) -> int:

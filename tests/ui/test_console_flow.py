@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from models.enums import Milestone, Status
-from ui.timeline_model import COL_BODY, COL_KIND, COL_TIME, EntryRole
+from ui.timeline_model import COL_BODY, COL_KIND, COL_SEQ, COL_TIME, EntryRole
 
 ROOT = Path(__file__).resolve().parents[2]
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -115,12 +115,19 @@ def test_a_commander_runs_an_incident_from_declaration_to_resolution(window, ctx
     qtbot.keyClick(timeline.entry, Qt.Key.Key_Return)
     assert timeline.entry.text() == "" and timeline.entry_error.isHidden()
     rows = timeline_rows(window)
-    assert [k for k, _ in rows[1:]] == ["Observation", "Assumption", "Decision"]
+    # Read by time: the backdated observation (4 min ago) comes before the declaration (1 min ago).
+    assert [k for k, _ in rows] == ["Observation", "Status change", "Assumption", "Decision"]
     assert rows[3][1] == "roll back payments-api to 4.11  — why: errors began 2 min after 4.12"
     model = timeline.model
-    backdated = model.data(model.index(1, COL_TIME), EntryRole)
+    backdated = model.data(model.index(0, COL_TIME), EntryRole)
+    assert backdated.seq == 2
     assert backdated.occurred_at == clock() - timedelta(minutes=4) and backdated.recorded_at == clock()
-    assert "Backdated entry" in model.data(model.index(1, COL_TIME), Qt.ItemDataRole.ToolTipRole)
+    assert "Backdated" in model.data(model.index(0, COL_TIME), Qt.ItemDataRole.ToolTipRole)
+    assert "↶ logged" in model.data(model.index(0, COL_TIME))
+    # The chain's order is one header click away.
+    timeline.view.sortByColumn(COL_SEQ, Qt.SortOrder.AscendingOrder)
+    assert [k for k, _ in timeline_rows(window)][:2] == ["Status change", "Observation"]
+    timeline.view.sortByColumn(COL_TIME, Qt.SortOrder.AscendingOrder)
     qtbot.keyClicks(timeline.entry, "/nonsense what is this")
     qtbot.keyClick(timeline.entry, Qt.Key.Key_Return)
     assert "Unknown prefix '/nonsense'" in timeline.entry_error.text()
