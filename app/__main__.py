@@ -7,6 +7,7 @@ Order matters: arguments, paths, logging, the store opened and migrated, and onl
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 
@@ -33,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         if not gui:
             parser.error("--demo opens the console; it does not go with a command")
-        demo_dir = tempfile.TemporaryDirectory(prefix="sitrep-demo-")
-        args.data_dir = demo_dir.name
+        if args.data_dir is None:  # a folder of one's own keeps the demo (and lets the vendor fakes in)
+            demo_dir = tempfile.TemporaryDirectory(prefix="sitrep-demo-")
+            args.data_dir = demo_dir.name
     if args.demo and args.read_only:
         parser.error("--demo makes a new store; it does not go with --read-only")
     paths = resolve_paths(args.data_dir)
@@ -66,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         if gui:
             from ui.console import run_console
 
-            return run_console(sitrep, paths=paths, author=args.author or default_author(), demo=args.demo)
+            return run_console(sitrep, paths=paths, author=args.author or os.environ.get("SITREP_USER") or None,
+                               login=default_author(), demo=args.demo)  # fmt: skip
         try:
             return Cli(sitrep, args, paths).run()
         except SitrepError as err:

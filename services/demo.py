@@ -383,3 +383,20 @@ def _planned_maintenance(s: Sitrep, end: datetime) -> None:
         description="Search results may be slower while the cluster is upgraded.", services=["search"],
         backfill=True,
     )  # fmt: skip
+
+
+def open_demo(sitrep: Sitrep) -> IncidentView:
+    """The demo in this store: seeded into an empty one, or the SEV1 of a demo seeded before (a demo kept
+    in a folder of its own with `--demo --data-dir DIR` opens again where it was)."""
+    if not sitrep.people.list():
+        return seed_demo(sitrep)
+    for inc in sitrep.incidents.list(limit=50):
+        if inc.severity == "SEV1":
+            return inc
+    return sitrep.incidents.list(limit=1)[0]
+
+
+def demo_commander(sitrep: Sitrep, incident: IncidentView) -> str:
+    """The demo's person at the keyboard: the SEV1's commander, so its story can be played to the end
+    (approving an external message takes the commander)."""
+    return next((h.person.handle for h in sitrep.roles.holders(incident.id) if h.role == "IC"), PEOPLE[0].handle)

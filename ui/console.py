@@ -13,6 +13,7 @@ from services.core import Sitrep
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
 from ui.gui_thread_gc import GuiThreadCollector
+from ui.identity import ask_who_is_at_the_keyboard, remembered_person
 from ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -42,28 +43,34 @@ def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
     )
 
 
-def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False) -> int:
+def run_console(sitrep: Sitrep, *, paths: Paths, author: str | None, login: str, demo: bool = False) -> int:
+    """`author` is who `--as` / SITREP_USER named, or None: then the person remembered at this
+    workstation, or asked (the demo's person at the keyboard is its commander)."""
     app = application()
     # Before any window or worker exists: from here on, Qt objects left in reference cycles are
     # collected (and so destroyed) on this thread, never on the sync worker's or a pool thread.
     collector = GuiThreadCollector(app)
     collector.start()
     try:
-        return _run_window(app, sitrep, paths=paths, author=author, demo=demo)
+        return _run_window(app, sitrep, paths=paths, author=author, login=login, demo=demo)
     finally:
         collector.stop()
         collector.deleteLater()
 
 
-def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str, demo: bool) -> int:
+def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str | None, login: str,
+                demo: bool) -> int:
     demo_incident = None
     if demo:
-        from services.demo import seed_demo
+        from services.demo import demo_commander, open_demo
 
-        demo_incident = seed_demo(sitrep)
+        demo_incident = open_demo(sitrep)
+        author = author or demo_commander(sitrep, demo_incident)
     from ui.main_window import MainWindow
 
-    ctx = build_context(sitrep, paths=paths, author=author)
+    ctx = build_context(sitrep, paths=paths, author=author or login)
+    if author is None:
+        ctx.author = remembered_person(ctx.settings) or ask_who_is_at_the_keyboard(ctx, login)
     window = MainWindow(ctx)
     if demo_incident is not None:
         window.reload_incidents(select=demo_incident.id)

@@ -29,6 +29,7 @@ from services.core import Change
 from services.views import IncidentView
 from ui.context import UiContext
 from ui.dialogs.people import open_people_dialog
+from ui.identity import KeyboardPerson
 from ui.operations import run_action
 from ui.palette import CommandPalette
 from ui.panels import PanelSpec, load_panels
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_panels(panels if panels is not None else load_panels())
         self._build_commands()
+        self.keyboard_person = KeyboardPerson(self)
         ctx.notifier.changed.connect(self._on_change)
         ctx.selection.changed.connect(self._on_selection)
         self._fit_to_screen(1400, 880)
