@@ -276,8 +276,17 @@ class HeaderPanel(QWidget):
             "Check the severity clocks now", "Ctrl+Shift+K", lambda: self.check_clocks(announce=True),
             "act-check-clocks", "Record any breach not on the timeline yet (done every 15 s anyway)",
         )  # fmt: skip
+        self.mitigate_action = QAction("Mark mitigated…", self)
+        self.mitigate_action.setToolTip("The impact is contained (a workaround, a rollback); not yet fixed")
+        self.mitigate_action.triggered.connect(lambda: self.change_status(Status.MITIGATED))
+        self.resolve_action = QAction("Resolve the incident…", self)
+        self.resolve_action.setToolTip("Close the incident; says first what is still owed (updates, drafts, "
+                                       "checklists, the post-incident review)")  # fmt: skip
+        self.resolve_action.triggered.connect(lambda: self.change_status(Status.RESOLVED))
         self.incident_actions = [
             self.status_action,
+            self.mitigate_action,
+            self.resolve_action,
             self.severity_action,
             self.major_action,
             self.milestones_action,
@@ -423,6 +432,8 @@ class HeaderPanel(QWidget):
         self.check_action.setEnabled(has)
         self.severity_action.setEnabled(has and inc.is_open)
         self.major_action.setEnabled(has and inc.is_open)
+        self.mitigate_action.setEnabled(has and inc.is_open)
+        self.resolve_action.setEnabled(has and inc.is_open)
         self.major_action.setText(
             "De-escalate major incident…" if has and inc.is_major else "Declare major incident…"
         )
@@ -602,11 +613,16 @@ class HeaderPanel(QWidget):
             self.ctx.status_message("No incident is selected.", error=True)
         return self.incident
 
-    def change_status(self):
+    def change_status(self, to: Status | None = None):
         from ui.dialogs.incident import StatusDialog
 
         inc = self._need_incident()
-        return self._open(StatusDialog(self.ctx, inc, self._parent_window())) if inc else None
+        if inc is None:
+            return None
+        dialog = StatusDialog(self.ctx, inc, self._parent_window())
+        if to is not None and to in dialog.radios:
+            dialog.choose(to)
+        return self._open(dialog)
 
     def change_severity(self):
         from ui.dialogs.incident import SeverityDialog
