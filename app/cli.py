@@ -22,6 +22,7 @@ from models.enums import EntryKind, Milestone, Status
 from models.types import iso
 from services.comms.by_hand import HOW as BY_HAND_HOW
 from services.errors import SitrepError, ValidationError
+from services.owed import owed_at_resolve
 from services.roles import HANDOVER_FIELDS
 from services.timeline import is_backdated
 from services.timeparse import parse_when
@@ -401,6 +402,9 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
         return 0
 
     def do_status(self) -> int:
+        if self.a.status == Status.RESOLVED.value:
+            for owed in owed_at_resolve(self.s, self.a.incident):  # said, never refused: the commander's call
+                print(f"sitrep: warning: still owed: {owed.text}", file=sys.stderr)
         inc = self.s.incidents.set_status(
             self.a.incident,
             self.a.status,

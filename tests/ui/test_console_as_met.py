@@ -9,6 +9,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QLineEdit, QMenu, QPlainTextEdit, QWidget
 
+from models.enums import Status
 from services.demo import demo_commander, seed_demo
 from ui.main_window import MainWindow
 from ui.palette import CommandPalette
@@ -171,3 +172,20 @@ def test_the_status_bar_says_who_is_at_the_keyboard_and_a_handover_is_recorded(w
     assert ctx.author == "mei.lin" and "Mei Lin" in person.button.text()
     last = ctx.sitrep.timeline.entries(demo.id)[-1]
     assert last.author == "sam.okafor" and "handed from Sam Okafor" in last.body and "Mei Lin" in last.body
+
+
+def test_resolving_says_what_is_still_owed_and_takes_a_reason(window, ctx, demo, clock):
+    header = window.panels["header"]
+    clock.advance(minutes=30)  # the update promised for 20 minutes after the last one is now late
+    ctx.sitrep.comms.draft(demo.id, "initial", author=ctx.author)  # a draft nobody approved
+    header.resolve_action.trigger()
+    dialog = header.dialog
+    assert dialog.selected() is Status.RESOLVED and dialog.owed_label.isVisible()
+    said = dialog.owed_label.text()
+    assert "overdue" in said and "INC-" in said and "post-incident review" in said
+    assert dialog.ok_button.text() == "Resolve anyway"
+    assert not dialog.submit() and dialog.error_text("reason")
+    assert ctx.sitrep.incidents.get(demo.id).status is not Status.RESOLVED
+    dialog.reason.setText("Customers told by phone; the review is booked")
+    assert dialog.submit()
+    assert ctx.sitrep.incidents.get(demo.id).status is Status.RESOLVED
