@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sitrep {_version('sitrep') or 'dev'}")
         return 0
     gui = args.command is None
+    if gui and _no_display():
+        print("sitrep: error: the console needs a display and none is set (DISPLAY and WAYLAND_DISPLAY are "
+              "empty). Run it in a desktop session, over `ssh -X`, or in a virtual display: "
+              "`xvfb-run -a scripts/run --demo`. The commands work without one: `sitrep --help`.",
+              file=sys.stderr)  # fmt: skip
+        return 4
     demo_dir = None
     if args.demo:
         if not gui:
@@ -91,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         sitrep.close()
         if demo_dir is not None:
             demo_dir.cleanup()
+
+
+def _no_display() -> bool:
+    """On Linux, Qt aborts the process (blaming an xcb library) when there is no display to open."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] not in ("", "xcb", "wayland"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _fail(gui: bool, err: SitrepError, code: int | None = None) -> int:

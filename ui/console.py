@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from app.paths import Paths
 from services.core import Sitrep
@@ -60,6 +61,7 @@ def run_console(sitrep: Sitrep, *, paths: Paths, author: str | None, login: str,
 
 def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str | None, login: str,
                 demo: bool) -> int:
+    splash = _starting(app, "Seeding the demo incident…" if demo else "Opening the console…")
     demo_incident = None
     if demo:
         from services.demo import demo_commander, open_demo
@@ -70,7 +72,10 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str 
 
     ctx = build_context(sitrep, paths=paths, author=author or login)
     if author is None:
-        ctx.author = remembered_person(ctx.settings) or ask_who_is_at_the_keyboard(ctx, login)
+        remembered = remembered_person(ctx.settings)
+        if remembered is None:
+            splash.hide()  # the question must not sit behind it
+        ctx.author = remembered or ask_who_is_at_the_keyboard(ctx, login)
     window = MainWindow(ctx)
     if demo_incident is not None:
         window.reload_incidents(select=demo_incident.id)
@@ -82,6 +87,7 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str 
             crash.savers.append(saver)
     crash.install()
     window.show()
+    splash.finish(window)
     # Sync runs beside the window on its own thread, connections and database session; a read-only
     # store has nothing it could record an answer in.
     if not sitrep.read_only:
@@ -94,6 +100,21 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str 
         sitrep.sync.stop(timeout=3.0)
         crash.uninstall()
         ctx.notifier.close()
+
+
+def _starting(app: QApplication, what: str) -> QSplashScreen:
+    """A sign of life at once: building the window (and a demo's story) takes seconds on a busy laptop."""
+    pixmap = QPixmap(460, 140)
+    pixmap.fill(QColor("#1f2a44"))
+    splash = QSplashScreen(pixmap)
+    splash.setObjectName("startup-splash")
+    font = splash.font()
+    font.setPointSizeF(font.pointSizeF() * 1.3)
+    splash.setFont(font)
+    splash.showMessage(f"Sitrep\n\n{what}", Qt.AlignmentFlag.AlignCenter, QColor("white"))
+    splash.show()
+    app.processEvents()
+    return splash
 
 
 def show_startup_error(message: str) -> None:
