@@ -34,14 +34,17 @@ def owed_at_resolve(sitrep, incident_ref: str) -> list[Owed]:
     for m in sitrep.comms.messages(inc.id):
         if m.state in waiting:
             out.append(Owed("message", f"Message {m.ref} ({m.template_name}) is {waiting[m.state]}."))
-    for holder in sitrep.roles.holders(inc.id):
-        role = sitrep.catalog.role(holder.role)
-        open_items = [item for i, item in enumerate(role.checklist) if i not in set(holder.checklist_done)]
-        if open_items:
-            out.append(Owed("checklist", f"{role.name} ({holder.person.name}): {len(open_items)} checklist item"
-                                         f"{'s' if len(open_items) != 1 else ''} open — {'; '.join(open_items[:3])}"
-                                         + ("…" if len(open_items) > 3 else "")))  # fmt: skip
     review = sitrep.catalog.severity(inc.severity).postmortem
     if review and review.lower().startswith("required"):
         out.append(Owed("review", f"{inc.severity} requires a post-incident review: {review}. Schedule it."))
+    # One line for every role's checklists (the role board has the items): it must not hide the rest.
+    open_by_role = []
+    for holder in sitrep.roles.holders(inc.id):
+        role = sitrep.catalog.role(holder.role)
+        done = set(holder.checklist_done)
+        left = sum(1 for i in range(len(role.checklist)) if i not in done)
+        if left:
+            open_by_role.append(f"{role.name} {left}/{len(role.checklist)}")
+    if open_by_role:
+        out.append(Owed("checklist", "Checklist items still open (see the role board): " + ", ".join(open_by_role) + "."))
     return out

@@ -518,7 +518,8 @@ class ScatterChart(_Chart):
         )
         self.plot.autoRange()  # now, not at the next paint: a click right after an update lands where it looks
         note = f" (an even sample of {MAX_SCATTER_POINTS:,} of {len(dash.points):,})" if self.sampled else ""
-        self.set_title(f"{dash.metric.label} of each incident{note} — click a dot to open it")
+        # The title names the chart; how to use it is the tooltip (a long title is cut at a laptop's width).
+        self.set_title(f"{dash.metric.short} of each incident{note} (click to open)")
 
     def point_at(self, point: QPointF):
         spots = self.points.pointsAt(point)

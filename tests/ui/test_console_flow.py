@@ -214,11 +214,16 @@ def test_a_commander_runs_an_incident_from_declaration_to_resolution(window, ctx
     status = header.dialog
     assert set(status.radios) == {Status.INVESTIGATING, Status.IDENTIFIED, Status.RESOLVED}
     status.choose(Status.RESOLVED)
+    # A SEV1 owes its review (and open checklist items): said first; going on takes a reason.
+    assert status.owed_label.isVisible() and "post-incident review" in status.owed_label.text()
+    qtbot.mouseClick(status.ok_button, Qt.MouseButton.LeftButton)
+    assert status.error_text("reason") and header.status_badge.text() != "Resolved"
+    qtbot.keyClicks(status.reason, "Review booked for Thursday")
     qtbot.mouseClick(status.ok_button, Qt.MouseButton.LeftButton)
     assert header.status_badge.text() == "Resolved"
     resolved = sitrep.incidents.get(incident.id)
     assert resolved.milestone(Milestone.RESOLVED) == clock()
-    last_row_is(qtbot, window, ("Status change", "Status changed: Mitigated → Resolved"))
+    last_row_is(qtbot, window, ("Status change", "Status changed: Mitigated → Resolved. Reason: Review booked for Thursday"))
     assert {c.clock.id for c in header.chips} == {"bridge", "commander"}  # no more updates owed
     assert "ran" in header.declared_label.text()
     assert board_holder(window, "IC") == "Bob Chen"

@@ -656,10 +656,20 @@ class CommsPanel(QWidget):
             self.ctx, self, self.comms.draft, self.incident.id, template_id, author=self.ctx.author
         )
         if ok:
+            said = f"Drafted {m.ref} from '{m.template_name}'."
+            # A channel with no backend here could never take it: leave it unticked from the start.
+            blocked = self.comms.unavailable_channels(m.channels)
+            kept = [ch for ch in m.channels if ch not in blocked]
+            if blocked and kept:
+                ok, edited = run_action(self.ctx, self, self.comms.edit, m.id, author=self.ctx.author, channels=kept)
+                if ok:
+                    m = edited
+                    said += (f" {', '.join(CHANNEL_LABELS.get(c, c) for c in blocked)} not set up here: unticked "
+                             "(Tools ▸ Backends… sets them up).")  # fmt: skip
             self.message = m
             self.reload()
             self._show_message(m)
-            self.ctx.status_message(f"Drafted {m.ref} from '{m.template_name}'.")
+            self.ctx.status_message(said, timeout_ms=10000)
 
     def save(self, quiet: bool = False) -> bool:
         if self.message is None or not self._dirty:

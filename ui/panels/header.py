@@ -93,7 +93,8 @@ def clock_reading(clock: Clock, now: datetime) -> tuple[str, str]:
         return f"{clock.label} ✓ {viewer_time(clock.met_at, now)}", "met"
     if state == "met_late":
         late = clock.met_at - clock.due_at
-        return f"{clock.label} ✓ {span_text(late)} late", "met_late"
+        # Met, but late: no tick (a tick in red reads as both "done" and "wrong").
+        return f"{clock.label} {span_text(late)} late", "met_late"
     left = clock.remaining(now)
     if state == "breached":
         return f"{clock.label}: OVERDUE {span_text(-left)}", "breached"

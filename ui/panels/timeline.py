@@ -153,6 +153,8 @@ class TimelinePanel(QWidget):
         self.entry.setPlaceholderText(ENTRY_HINT)
         self.entry.setAccessibleName("Quick entry")
         self.entry.returnPressed.connect(self.submit)
+        # An error about the text goes as soon as there is text again (it is stale after that).
+        self.entry.textChanged.connect(lambda text: self._show_error(None) if text.strip() else None)
         self.at = QLineEdit(self)
         self.at.setObjectName("entry-at")
         self.at.setPlaceholderText("now")
