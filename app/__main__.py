@@ -11,7 +11,9 @@ import os
 import sys
 import tempfile
 
-from app.cli import Cli, build_parser, default_author, print_error, relative_times_as_words
+from app.cli import build_parser, relative_times_as_words, run_command
+from app.cli_context import Cli, default_author
+from app.cli_output import print_error
 from app.logging_setup import setup_logging
 from app.paths import resolve_paths
 from services.errors import SitrepError, StoreError
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_console(sitrep, paths=paths, author=args.author or os.environ.get("SITREP_USER") or None,
                                login=default_author(), demo=args.demo)  # fmt: skip
         try:
-            return Cli(sitrep, args, paths).run()
+            return run_command(Cli(sitrep, args, paths))
         except SitrepError as err:
             print_error(err)
             return err.exit_code

@@ -6,18 +6,73 @@ import csv
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from app.cli import emit_json
+from app.cli_context import Cli, command
+from app.cli_output import emit_json
 from services.errors import ValidationError
-from services.metrics import MetricDefinition, MetricFilter, MetricTable, format_value
-
-if TYPE_CHECKING:
-    from app.cli import Cli
+from services.history_import import CSV_FIELDS, FORMATS, ColumnMapping
+from services.metrics import GROUPINGS, MetricDefinition, MetricFilter, MetricTable, format_value
 
 EXIT_ROWS_LEFT_OUT = 2
 _SHOWN_EXCLUSIONS = 5
 _STAT_FIELDS = ("count", "mean", "median", "p90", "min", "max")
+
+
+def add_metrics_commands(sub) -> None:
+    sp = command(
+        sub,
+        "metrics",
+        "time to detect, acknowledge, mitigate, resolve, between incidents, customer impact",
+        json=False,
+    )
+    sp.add_argument(
+        "--by", default="all", choices=GROUPINGS, help="group the figures (default: all together)"
+    )
+    sp.add_argument("--metric", action="append", default=[], help="a metric id or short name (repeatable; "
+                    "default: all). `sitrep metrics --definitions` lists them")  # fmt: skip
+    sp.add_argument(
+        "--service", action="append", default=[], help="only incidents on this service (repeatable)"
+    )
+    sp.add_argument("--severity", action="append", default=[], help="only this severity (repeatable)")
+    sp.add_argument(
+        "--type", dest="incident_type", action="append", default=[], help="only this incident type"
+    )
+    sp.add_argument("--since", help="incidents that happened from this time on (e.g. 2026-01-01)")
+    sp.add_argument("--until", help="incidents that happened before this time")
+    sp.add_argument("--include-exercises", action="store_true", help="count drills and exercises too")
+    sp.add_argument("--definitions", action="store_true", help="only list the metric definitions")
+    out = sp.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="figures, definitions and exclusions as JSON")
+    out.add_argument("--csv", action="store_true", help="figures and exclusions as CSV, definitions included")
+
+    sp = command(
+        sub,
+        "import-history",
+        "import past incidents from a CSV, a Statuspage incidents.json or a Sitrep export",
+        json=False,
+    )
+    sp.add_argument("file")
+    sp.add_argument("--format", choices=FORMATS, help="default: from the file name and content")
+    sp.add_argument(
+        "--mapping", help='a TOML mapping file: [columns] field = "CSV column", timezone, date_formats'
+    )
+    sp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                    help=f"map a CSV column (repeatable); fields: {', '.join(CSV_FIELDS)}")  # fmt: skip
+    sp.add_argument("--tz", help="time zone for times written without one (default UTC), e.g. Europe/Berlin")
+    sp.add_argument("--date-format", action="append", default=[], help="a strftime pattern for dates, e.g. "
+                    "'%%d/%%m/%%Y %%H:%%M' (repeatable)")  # fmt: skip
+    sp.add_argument(
+        "--source", help="what to call this source (default: csv); part of each incident's identity"
+    )
+    sp.add_argument(
+        "--save-mapping", metavar="FILE", help="also write the mapping used to FILE, for next time"
+    )
+    sp.add_argument("--dry-run", action="store_true", help="read and check everything, write nothing")
+    sp.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run_metrics(cli: Cli) -> int:
+    return print_metrics(cli) if cli.a.command == "metrics" else import_history(cli)
 
 
 def _filter(cli: Cli) -> MetricFilter:
@@ -171,8 +226,6 @@ class _ProgressLine:
 
 
 def import_history(cli: Cli) -> int:
-    from services.history_import import ColumnMapping
-
     a = cli.a
     mapping = ColumnMapping.from_file(Path(a.mapping)) if a.mapping else ColumnMapping()
     flags = ColumnMapping.from_pairs(a.map)
