@@ -310,10 +310,14 @@ class TemplateLibrary:
         return out
 
     def render(
-        self, tpl: CommsTemplate, values: dict[str, str], channels: list[str], *, footer: str = ""
+        self, tpl: CommsTemplate, values: dict[str, str], channels: list[str], *, footer: str = "",
+        exercise: bool = False,
     ) -> dict[str, dict[str, Any]]:
-        """What each chosen channel would send."""
+        """What each chosen channel would send. An exercise's message says so in every rendering: its
+        subject or title and the first and last line of its body (a reader may see only one of them)."""
         text = self.render_text(tpl, values)
+        if exercise:
+            text = mark_exercise(text)
         out: dict[str, dict[str, Any]] = {}
         for ch in channels:
             if ch == "slack":
@@ -328,6 +332,19 @@ class TemplateLibrary:
                     "status": status.strip().lower(),
                 }
         return out
+
+
+EXERCISE_MARK = "[EXERCISE]"
+EXERCISE_NOTICE = "EXERCISE — this is a tabletop exercise, not a real incident."
+
+
+def mark_exercise(text: dict[str, str]) -> dict[str, str]:
+    out = dict(text)
+    for block in ("subject", "title"):
+        if out.get(block) and not out[block].startswith(EXERCISE_MARK):
+            out[block] = f"{EXERCISE_MARK} {out[block]}"
+    out["body"] = f"{EXERCISE_NOTICE}\n\n{out.get('body', '')}\n\n{EXERCISE_NOTICE}"
+    return out
 
 
 def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:

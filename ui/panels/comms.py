@@ -539,7 +539,8 @@ class CommsPanel(QWidget):
                                     _clean_recipients(self._recipients()),
                                     footer=self.comms.footer(m.incident_key, self.audience_combo.currentData() or m.audience,
                                                              self.incident.severity if self.incident else "",
-                                                             self.incident.status.label if self.incident else ""))  # fmt: skip
+                                                             self.incident.status.label if self.incident else ""),
+                                    exercise=bool(self.incident and self.incident.is_exercise))  # fmt: skip
         except SitrepError as err:
             self.problems_label.setText(f"<span style='color:#b00020'>{err.message}</span>")
             return
