@@ -44,7 +44,7 @@ def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
     )
 
 
-def run_console(sitrep: Sitrep, *, paths: Paths, author: str | None, login: str, demo: bool = False) -> int:
+def run_console(sitrep: Sitrep, *, paths: Paths, author: str | None, login: str = "", demo: bool = False) -> int:
     """`author` is who `--as` / SITREP_USER named, or None: then the person remembered at this
     workstation, or asked (the demo's person at the keyboard is its commander)."""
     app = application()

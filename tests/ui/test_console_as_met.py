@@ -189,3 +189,22 @@ def test_resolving_says_what_is_still_owed_and_takes_a_reason(window, ctx, demo,
     dialog.reason.setText("Customers told by phone; the review is booked")
     assert dialog.submit()
     assert ctx.sitrep.incidents.get(demo.id).status is Status.RESOLVED
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing the keyboard)")  # a popup menu offscreen
+def test_a_clock_chip_offers_what_meets_it(window, ctx, demo, qtbot):
+    header = window.panels["header"]
+    chip = next(c for c in header.chips if c.clock.id == "next_update")
+    chip.setFocus()
+    qtbot.keyClick(chip, Qt.Key.Key_Return)
+    menu = header.clock_menu
+    texts = [a.text() for a in menu.actions()]
+    assert "Draft the next update…" in texts and "Edit milestones…" in texts
+    next(a for a in menu.actions() if a.text() == "Draft the next update…").trigger()
+    menu.close()
+    comms = window.panels["comms"]
+    qtbot.waitUntil(lambda: comms.template_combo.hasFocus() or window.docks["comms"].isVisible())
+    commander = next(c for c in header.chips if c.clock.id == "commander")
+    menu = header.offer_for_clock(commander.clock, commander)
+    assert "Hand over command…" in [a.text() for a in menu.actions()]  # the demo's commander was named
+    menu.close()

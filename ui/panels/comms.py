@@ -80,6 +80,7 @@ class CommsPanel(QWidget):
         if add is None:
             return
         draft = QAction("Draft a message from a template…", self)
+        draft.setObjectName("act-draft-message")
         draft.setToolTip("Notify customers, executives, a regulator… from a template, with its preview")
         draft.setProperty("keywords", "comms communication notification notify customers status page e-mail slack")
         draft.setShortcut(QKeySequence("Ctrl+Shift+N"))

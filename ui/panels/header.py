@@ -17,20 +17,26 @@ from datetime import datetime
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
-from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from models.enums import Milestone, Status
 from services.clocks import Clock
 from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView, RoleHolding
+from ui.clock_chips import ClockChip, clock_menu, clock_reading  # noqa: F401 - clock_reading: tests
 from ui.forms import quiet_colour
 from ui.panels import PanelSpec
 from ui.severity import (
-    BREACH_COLOURS,
-    MET_COLOURS,
-    MET_LATE_COLOURS,
-    WARNING_COLOURS,
     badge_style,
     severity_colours,
 )
@@ -40,7 +46,6 @@ log = logging.getLogger(__name__)
 
 CHECK_EVERY_MS = 15_000
 TICK_MS = 1_000
-WARN_WITHIN_S = 3 * 60  # a running clock turns amber in its last three minutes
 ONE_LINE_MARGIN = 48  # px beyond the one-line width before the header goes from two lines to one
 ONE_LINE_GAP = 16  # between what the incident is and how it is going, when both are on one line
 
@@ -84,56 +89,6 @@ def _badge(parent: QWidget, name: str) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     return label
-
-
-def clock_reading(clock: Clock, now: datetime) -> tuple[str, str]:
-    """(text, state) of one clock chip. state: met | met_late | running | warning | breached."""
-    state = clock.state(now)
-    if state == "met":
-        return f"{clock.label} ✓ {viewer_time(clock.met_at, now)}", "met"
-    if state == "met_late":
-        late = clock.met_at - clock.due_at
-        # Met, but late: no tick (a tick in red reads as both "done" and "wrong").
-        return f"{clock.label} {span_text(late)} late", "met_late"
-    left = clock.remaining(now)
-    if state == "breached":
-        return f"{clock.label}: OVERDUE {span_text(-left)}", "breached"
-    return f"{clock.label}: {span_text(left)} left", (
-        "warning" if left.total_seconds() <= WARN_WITHIN_S else "running"
-    )
-
-
-class ClockChip(QLabel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = ""
-        self.clock: Clock | None = None
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-
-    def show_clock(self, clock: Clock, now: datetime) -> None:
-        self.clock = clock
-        text, state = clock_reading(clock, now)
-        self.setObjectName(f"clock-{clock.id}")
-        self.setText(text)
-        self.setAccessibleName(text)
-        if state != self.state:
-            self.state = state
-            if state == "breached":
-                self.setStyleSheet(badge_style(BREACH_COLOURS))
-            elif state == "warning":
-                self.setStyleSheet(badge_style(WARNING_COLOURS))
-            elif state == "met":
-                self.setStyleSheet(badge_style(MET_COLOURS, bold=False))
-            elif state == "met_late":
-                self.setStyleSheet(badge_style(MET_LATE_COLOURS, bold=False))
-            else:
-                # A mid grey outline shows on light and dark windows alike; the text keeps the palette's.
-                self.setStyleSheet("border: 1px solid #8a8a90; border-radius: 4px; padding: 2px 8px;")
-        due = f"Due {viewer_and_utc(clock.due_at)}"
-        if clock.met_at is not None:
-            due += f"\nMet {viewer_and_utc(clock.met_at)}"
-        self.setToolTip(due)
 
 
 class HeaderPanel(QWidget):
@@ -478,6 +433,7 @@ class HeaderPanel(QWidget):
         self.clocks = clocks
         while len(self.chips) < len(clocks):
             chip = ClockChip(self)
+            chip.activated.connect(lambda clock, chip=chip: self.offer_for_clock(clock, chip))
             self.clock_row.addWidget(chip)
             self.chips.append(chip)
         while len(self.chips) > len(clocks):
@@ -648,6 +604,16 @@ class HeaderPanel(QWidget):
 
         inc = self._need_incident()
         return self._open(DetailsDialog(self.ctx, inc, self._parent_window())) if inc else None
+
+    def offer_for_clock(self, clock: Clock, chip: QWidget | None = None) -> QMenu | None:
+        """What meets a clock (ui/clock_chips.py)."""
+        inc = self._need_incident()
+        if inc is None:
+            return None
+        self.clock_menu = clock_menu(self.ctx, inc, clock, self, self._parent_window(), self.edit_milestones)
+        where = chip.mapToGlobal(chip.rect().bottomLeft()) if chip is not None else self.mapToGlobal(self.rect().center())
+        self.clock_menu.popup(where)
+        return self.clock_menu
 
     def shutdown(self) -> None:
         self._tick.stop()
