@@ -62,7 +62,7 @@ _CORRECTED = (QColor(128, 128, 128), QColor(128, 128, 134))
 _ORDER_OF_COLUMN = {COL_SEQ: "logged", COL_TIME: "occurred", COL_KIND: "kind", COL_AUTHOR: "author"}
 _HEADER_TIPS = {
     COL_SEQ: "The order entries were logged in (the record's hash chain). Click to sort by it.",
-    COL_TIME: "When it happened, in your time zone; ↶ marks an entry logged later. Click to sort.",
+    COL_TIME: "When it happened, in your time zone; \"↶ 23:27\": logged later, at 23:27. Click to sort.",
     COL_KIND: "Click to group by kind",
     COL_AUTHOR: "Click to group by author",
 }
@@ -389,7 +389,7 @@ class TimelineModel(QAbstractTableModel):
             text += f"  → {sent_to}"
         when = local_time_text(e.occurred_at)
         if is_backdated(e):
-            when += f" ↶ logged {e.recorded_at.astimezone():%H:%M}"
+            when += f" ↶ {e.recorded_at.astimezone():%H:%M}"  # and when it was logged (the tooltip says so)
         return when, kind, text
 
     def _font(self, struck: bool, bold: bool) -> QFont:

@@ -71,10 +71,13 @@ def test_every_field_of_the_initial_draft_has_a_usable_input_at_1280x720(window,
         top_left = field.mapTo(viewport, field.rect().topLeft())
         assert viewport.rect().contains(top_left), (name, top_left)
         # Its label reads whole: above the input, as wide as the form, wrapped rather than cut.
-        label = comms.fields_form.labelForField(field)
+        row = field if comms.fields_form.labelForField(field) is not None else field.parentWidget()
+        label = comms.fields_form.labelForField(row)
         assert label is not None and label.isVisible(), name
         assert label.height() >= label.heightForWidth(label.width()) - 1, name
-        assert label.geometry().bottom() <= field.geometry().top(), name
+        assert label.geometry().bottom() <= row.geometry().top(), name
+        if name.endswith("_at"):  # a time has a picker beside it, inside the form's width
+            assert row.pick_button.isVisible() and row.geometry().right() <= viewport.width()
     assert comms.form_scroll.horizontalScrollBar().maximum() == 0  # nothing hides sideways
     assert isinstance(comms.field_widgets["symptom"], QLineEdit | QPlainTextEdit)
 
@@ -208,3 +211,18 @@ def test_a_clock_chip_offers_what_meets_it(window, ctx, demo, qtbot):
     menu = header.offer_for_clock(commander.clock, commander)
     assert "Hand over command…" in [a.text() for a in menu.actions()]  # the demo's commander was named
     menu.close()
+
+
+def test_a_time_field_is_picked_on_a_calendar_in_the_messages_zone(window, ctx, qtbot, monkeypatch):
+    window.open_panel(window.docks["comms"])
+    comms = window.panels["comms"]
+    comms.template_combo.setCurrentIndex(comms.template_combo.findData("initial"))
+    comms.new_draft()
+    field = comms.field_widgets["next_update_at"]
+    row = field.parentWidget()
+    picked = ctx.sitrep.now().replace(hour=9, minute=45, second=0, microsecond=0)
+    monkeypatch.setattr("ui.time_picker.TimePickerDialog.exec", lambda self: True)
+    monkeypatch.setattr("ui.time_picker.TimePickerDialog.value", lambda self: picked)
+    row.pick_button.click()
+    assert field.text() == f"09:45 UTC, {picked:%d %b %Y}"  # the demo's customers read UTC
+    assert comms._dirty

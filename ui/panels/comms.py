@@ -1,6 +1,9 @@
 """Communications panel: draft from a template, see each channel's rendering as you type, get approval,
 send, and watch each channel's delivery. The rules (who approves, what may go out) are the services';
-the panel only offers the actions and shows their refusals."""
+the panel only offers the actions and shows their refusals.
+
+Longer than most files: list, form, preview and delivery are one workflow around the message being edited;
+the per-channel previews move to the adapters with issue 11's seam work, which will shorten it."""
 
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ from ui.comms_models import ROW_ROLE, DeliveriesModel, MessagesModel
 from ui.dialogs.sent_by_hand import SentByHandDialog
 from ui.operations import run_action
 from ui.panels import PanelSpec
+from ui.time_picker import is_time_field, with_time_picker
 
 # Prefilled fields that read as sentences: a multi-line box shows them whole.
 LONG_TEXT_FIELDS = frozenset({"title", "impact", "services"})
@@ -497,7 +501,11 @@ class CommsPanel(QWidget):
                 caption = QLabel(label + (" *" if required else ""), self.fields_box)
                 caption.setWordWrap(True)  # a long label wraps; it never sets the form's width
                 caption.setBuddy(w)
-                self.fields_form.addRow(caption, w)
+                if isinstance(w, QLineEdit) and is_time_field(name):
+                    row = with_time_picker(w, self.ctx.sitrep.now, lambda: self.tz_edit.text().strip(), self.fields_box)
+                    self.fields_form.addRow(caption, row)
+                else:
+                    self.fields_form.addRow(caption, w)
             self._show_rendering(m.rendered)
         self._loading = False
         self._update_buttons()
@@ -568,6 +576,17 @@ class CommsPanel(QWidget):
         self.approval_label.clear()
 
     def _show_rendering(self, rendered: dict) -> None:
+        # The preview opens on a channel the message goes to, not on "Slack is not chosen".
+        tab_of = {"slack": 0, "email": 1, "statuspage": 2}
+        chosen = [ch for ch in tab_of if ch in rendered]
+        if chosen and tab_of.get(self._channel_of_tab()) not in (tab_of[ch] for ch in chosen):
+            self.preview_tabs.setCurrentIndex(tab_of[chosen[0]])
+        self._render_channels(rendered)
+
+    def _channel_of_tab(self) -> str:
+        return ("slack", "email", "statuspage")[self.preview_tabs.currentIndex()] if self.preview_tabs.currentIndex() >= 0 else ""
+
+    def _render_channels(self, rendered: dict) -> None:
         from html import escape
 
         slack = rendered.get("slack")

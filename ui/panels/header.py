@@ -72,6 +72,24 @@ class ElidedLabel(QLabel):
         self.quiet = quiet
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 12)
+        self._shorter: tuple[str, ...] = ()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._shorter = ()
+        super().setText(text)
+
+    def set_shorter(self, *wordings: str) -> None:
+        """Shorter ways to say the same, tried in order before the text is cut with '…'."""
+        self._shorter = wordings
+        self.update()
+
+    def shown_text(self) -> str:
+        width = self.contentsRect().width()
+        fm = self.fontMetrics()
+        for text in (self.text(), *self._shorter):
+            if fm.horizontalAdvance(text) <= width:
+                return text
+        return fm.elidedText((self._shorter or (self.text(),))[-1], Qt.TextElideMode.ElideRight, width)
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
@@ -79,7 +97,7 @@ class ElidedLabel(QLabel):
         painter.setPen(colour)
         painter.setFont(self.font())
         rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        text = self.shown_text()
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
 
 
@@ -413,6 +431,8 @@ class HeaderPanel(QWidget):
             return
         their = person_local_time(ic.person.timezone, now)
         self.commander_label.setText(f"IC {ic.person.name} · their time {their}")
+        # On a laptop the clocks leave less room: the name first, their time as long as it fits.
+        self.commander_label.set_shorter(f"IC {ic.person.name} · {their.split(' (')[0]} theirs", f"IC {ic.person.name}")
         self.commander_label.setToolTip(
             f"Incident Commander: {ic.person.name} (@{ic.person.handle}), "
             f"since {viewer_time(ic.started_at, now)} ({duration_text(now - ic.started_at)})\n"

@@ -132,7 +132,7 @@ class TimelinePanel(QWidget):
             (COL_SOURCE, "pagerduty"),
         ):
             self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + 24)
-        self.view.setColumnWidth(COL_TIME, fm.horizontalAdvance("Wed 23:59:59 ↶ logged 23:59") + 24)
+        self.view.setColumnWidth(COL_TIME, fm.horizontalAdvance("Wed 23:59:59 ↶ 23:59") + 16)
         hh.setSortIndicator(COL_TIME, Qt.SortOrder.AscendingOrder)
         hh.setSortIndicatorShown(True)
         self.view.setSortingEnabled(True)  # the model orders the whole timeline in the store
