@@ -4,10 +4,10 @@ that holds every action, the timeline's detail view, and who is at the keyboard.
 from __future__ import annotations
 
 import pytest
-from console_kit import console_context
-from PySide6.QtCore import QSize, Qt
+from console_kit import console_context, open_window, settle
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QLineEdit, QMenu, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QLineEdit, QMenu, QPlainTextEdit, QWidget
 
 from models.enums import Status
 from services.demo import demo_commander, seed_demo
@@ -34,25 +34,12 @@ def ctx(sitrep, data_dir, demo):
 
 @pytest.fixture
 def window(ctx, qtbot, demo):
-    window = MainWindow(ctx)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    if not window._layout_restored:
-        qtbot.waitUntil(lambda: window._widths_applied)
-    window.setWindowState(Qt.WindowState.WindowNoState)
-    window.resize(*SMALL_SCREEN)
-    qtbot.waitUntil(lambda: window.size() == QSize(*SMALL_SCREEN))
+    window = open_window(ctx, qtbot, SMALL_SCREEN)
     window.reset_layout()
     window.reload_incidents(select=demo.id)
     settle()
     yield window
     window.close()
-
-
-def settle() -> None:
-    for _ in range(5):
-        QApplication.processEvents()
 
 
 def test_every_field_of_the_initial_draft_has_a_usable_input_at_1280x720(window, qtbot):
