@@ -16,7 +16,7 @@ from services.comms.service import format_duration
 
 @dataclass(frozen=True)
 class Owed:
-    kind: str  # update | message | checklist | review
+    kind: str  # update | message | regulatory | review | checklist
     text: str
 
 
@@ -34,6 +34,9 @@ def owed_at_resolve(sitrep, incident_ref: str) -> list[Owed]:
     for m in sitrep.comms.messages(inc.id):
         if m.state in waiting:
             out.append(Owed("message", f"Message {m.ref} ({m.template_name}) is {waiting[m.state]}."))
+    for reg in sitrep.comms.regulatory_clocks(inc.id):
+        if reg.state.value in ("running", "awaiting"):
+            out.append(Owed("regulatory", f"{reg.label}: {reg.status_text(now)} — resolving does not stop it."))
     review = sitrep.catalog.severity(inc.severity).postmortem
     if review and review.lower().startswith("required"):
         out.append(Owed("review", f"{inc.severity} requires a post-incident review: {review}. Schedule it."))

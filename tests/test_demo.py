@@ -11,6 +11,7 @@ from models.enums import EntryKind, Status
 from services.core import Sitrep
 from services.demo import seed_demo
 from services.metrics import MetricFilter
+from services.owed import owed_at_resolve
 from services.roles import HANDOVER_FIELDS
 
 
@@ -110,3 +111,9 @@ def test_the_demo_tells_one_story_in_every_panel(sitrep, demo):
     assert [c.label for c in sitrep.comms.regulatory_clocks(demo.id)] == ["DORA: initial notification"]
     resolved = sitrep.metrics.table("time_to_resolve", "month", MetricFilter())
     assert sum(g.stats.count for g in resolved.groups) > 100
+
+
+def test_resolving_the_demo_sev1_says_what_it_owes(sitrep, demo):
+    owed = {o.kind: o.text for o in owed_at_resolve(sitrep, demo.id)}
+    assert "DORA: initial notification" in owed["regulatory"] and "post-incident review" in owed["review"]
+    assert "Incident Commander" in owed["checklist"]

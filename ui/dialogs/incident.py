@@ -161,7 +161,7 @@ class StatusDialog(ServiceDialog):
         if target in self.reopens:
             self.reason_label.setText("Rea&son (required to reopen):")
         elif warn:
-            self.reason_label.setText("Rea&son (required: why resolve with these owed):")
+            self.reason_label.setText("Rea&son (required):")
         else:
             self.reason_label.setText("Rea&son (optional):")
         self.adjustSize()
