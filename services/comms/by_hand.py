@@ -41,7 +41,7 @@ def record_sent_by_hand(svc: CommsService, message_ref: str, *, author: str, how
         s.flush()
         view = svc._view(m, inc.key)
         planned = ", ".join(CHANNEL_LABELS.get(c, c) for c in m.channels)
-        body = (f"Message {m.number} ({m.template_name}) to {aud.label} sent by hand by {author}, by {how}"
+        body = (f"Message {m.number} ({m.template_name}) to {aud.label} sent by hand by {author} via {how}"
                 f" (not through Sitrep's channels: {planned}): {view.subject}"
                 + (f" — {note.strip()}" if note.strip() else ""))  # fmt: skip
         entry = append_entry(s, inc.id, EntryKind.COMMS, body, author=author, now=now, occurred_at=when,

@@ -50,7 +50,7 @@ def test_sent_by_hand_keeps_the_approval_rule_and_writes_who_how_and_when(app, s
     assert _outbox(app) == []  # nothing queued: it already went out
     entry = app.timeline.entries(sev1.id)[-1]
     assert entry.kind == EntryKind.COMMS.value and entry.author == DRAFTER and entry.occurred_at == went_out
-    assert "sent by hand by bob, by statuspage" in entry.body and "own console" in entry.body
+    assert "sent by hand by bob via statuspage" in entry.body and "own console" in entry.body
     line = app.comms.log(sev1.key)[-1]
     assert (line.channel, line.author, line.approver, line.occurred_at) == ("statuspage", DRAFTER, IC, went_out)
     assert [d.state for d in app.comms.deliveries(m.ref)] == ["sent by hand (statuspage)"]
