@@ -149,9 +149,9 @@ def _correct(cli: Cli) -> int:
 
 
 def _status(cli: Cli) -> int:
-    if cli.a.status == Status.RESOLVED.value:
-        for owed in owed_at_resolve(cli.s, cli.a.incident):  # said, never refused: the commander's call
-            print(f"sitrep: warning: still owed: {owed.text}", file=sys.stderr)
+    # What is owed is read before resolving (it stops the clocks) and said once resolving succeeded:
+    # never refused, the commander's call.
+    owed = owed_at_resolve(cli.s, cli.a.incident) if cli.a.status == Status.RESOLVED.value else []
     inc = cli.s.incidents.set_status(
         cli.a.incident,
         cli.a.status,
@@ -159,6 +159,8 @@ def _status(cli: Cli) -> int:
         reason=cli.a.reason,
         at=cli.when(cli.a.at, "at"),
     )
+    for item in owed:
+        print(f"sitrep: warning: still owed: {item.text}", file=sys.stderr)
     cli.out(inc, incident_line(inc))
     return 0
 
