@@ -152,7 +152,7 @@ class CommsPanel(QWidget):
         # Left: the messages and a new draft.
         left = QWidget(split)
         # The list needs its numbers, states and subjects, not half the panel: the form gets the room.
-        left.setMaximumWidth(self.fontMetrics().averageCharWidth() * 48)
+        left.setMaximumWidth(self.fontMetrics().averageCharWidth() * 40)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         new_box = QGroupBox("New draft", left)
@@ -339,7 +339,8 @@ class CommsPanel(QWidget):
         if self.editor_split.orientation() != orientation:
             self.editor_split.setOrientation(orientation)
             total = self.editor_split.width() if wide else self.editor_split.height()
-            self.editor_split.setSizes([total * 11 // 20, total * 9 // 20] if wide else [total * 2 // 3, total // 3])
+            # Stacked, the form gets most of the height: it is where the typing is; the preview scrolls.
+            self.editor_split.setSizes([total * 11 // 20, total * 9 // 20] if wide else [total * 3 // 4, total // 4])
 
     # -- incident and refresh --------------------------------------------------------------------
     def set_incident(self, incident: IncidentView | None) -> None:
