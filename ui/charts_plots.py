@@ -445,7 +445,8 @@ class ServiceChart(_Chart):
         self.plot.setYRange(-0.7, max(len(self.services), 1) - 0.3, padding=0)
         self.plot.enableAutoRange(axis=pg.ViewBox.XAxis)
         shown = "" if len(dash.by_service.groups) <= max_services else f" (the {max_services} busiest)"
-        self.set_title(f"{dash.metric.label} per service{shown}")
+        m = dash.metric
+        self.set_title(f"{m.label} per service{shown}", f"{m.short} per service{shown}", f"{m.short} per service")
 
     def hover_text(self, point: QPointF) -> str | None:
         i = round(point.y())
@@ -541,6 +542,17 @@ class ScatterChart(_Chart):
         self._on_open = on_open
         self.shown: list = []
         self.sampled = False
+        self._legend_columns = len(SEVERITY_COLOURS)
+        self.plot.vb.sigResized.connect(self._fit_legend)
+
+    def _fit_legend(self, *_args) -> None:
+        """As many legend columns as fit across the plot: five in a row would run past a narrow chart."""
+        room = self.plot.vb.width()
+        if room > 0:
+            columns = max(1, min(len(SEVERITY_COLOURS), int(room // 62)))
+            if columns != self._legend_columns:
+                self._legend_columns = columns
+                self.legend.setColumnCount(columns)
 
     def update(self, dash: MetricDashboard, log: bool) -> None:
         self.dash, self.log = dash, log
