@@ -149,7 +149,7 @@ def ask_who_is_at_the_keyboard(ctx, login: str, parent: QWidget | None = None) -
         title="Who is at this keyboard?",
         intro="Sitrep writes every entry, approval and hand-over in a person's name. Choose yourself from "
         "the responder directory (or add yourself); the status bar shows who it is, and Tools ▸ "
-        "Hand this workstation to… changes it.",
+        "Hand this workstation to… (Ctrl+Shift+W) changes it.",
         parent=parent,
     )
     if dialog.exec() and dialog.chosen_handle():
