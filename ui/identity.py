@@ -142,13 +142,14 @@ class WhoIsAtTheKeyboardDialog(QDialog):
 
 
 def ask_who_is_at_the_keyboard(ctx, login: str, parent: QWidget | None = None) -> str:
-    """First run on this workstation: ask, and remember the answer. Cancelled: the login, said so."""
+    """First run on this workstation: ask, and remember the answer. Cancelled: the login for this run (asked
+    again next time)."""
     dialog = WhoIsAtTheKeyboardDialog(
         ctx,
         suggestion=login,
         title="Who is at this keyboard?",
         intro="Sitrep writes every entry, approval and hand-over in a person's name. Choose yourself from "
-        "the responder directory (or add yourself); the status bar shows who it is, and Tools ▸ "
+        "the responder directory (or add yourself); the status bar shows who it is, and File ▸ "
         "Hand this workstation to… (Ctrl+Shift+W) changes it.",
         parent=parent,
     )
