@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLineEdit, QMenu, QPlainTextEdit, QWidget
 
 from models.enums import Status
 from services.demo import demo_commander, seed_demo
+from ui.identity import NEW_PERSON, WhoIsAtTheKeyboardDialog, remember_person, remembered_person
 from ui.main_window import MainWindow
 from ui.palette import CommandPalette
 
@@ -213,3 +214,20 @@ def test_a_time_field_is_picked_on_a_calendar_in_the_messages_zone(window, ctx, 
     row.pick_button.click()
     assert field.text() == f"09:45 UTC, {picked:%d %b %Y}"  # the demo's customers read UTC
     assert comms._dirty
+
+
+def test_the_first_run_question_suggests_the_login_and_can_add_someone_new(ctx, qtbot):
+    dialog = WhoIsAtTheKeyboardDialog(ctx, suggestion="sam", title="Who is at this keyboard?", intro="")
+    qtbot.addWidget(dialog)
+    assert dialog.person.currentData() == "sam.okafor"  # the login "sam" is Sam Okafor's handle's first part
+    assert dialog.name.isHidden()
+    dialog.person.setCurrentIndex(dialog.person.findData(NEW_PERSON))
+    assert not dialog.name.isHidden() and dialog.handle.text() == "sam"
+    dialog.accept()  # no name: refused in place, nothing added
+    assert dialog.error.text() and dialog.chosen_handle() is None
+    dialog.name.setText("Dee Patel")
+    dialog.handle.setText("dee")
+    dialog.accept()
+    assert dialog.chosen_handle() == "dee" and ctx.sitrep.people.get("dee").name == "Dee Patel"
+    remember_person(ctx.settings, "dee")
+    assert remembered_person(ctx.settings) == "dee"
