@@ -324,6 +324,12 @@ class CommsPanel(QWidget):
         self.retry_button.clicked.connect(self.retry_delivery)
         rl.addWidget(self.retry_button)
         self.editor_split.addWidget(right)
+        # Growing, the form takes most of the room (it is where the typing is); the preview scrolls.
+        self.editor_split.setStretchFactor(0, 3)
+        self.editor_split.setStretchFactor(1, 2)
+        lines = self.fontMetrics().lineSpacing()
+        self.preview_tabs.setMinimumHeight(lines * 6)
+        self.deliveries_view.setMinimumHeight(lines * 3)
         split.setSizes([260, 840])
         self._update_buttons()
 
