@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from models.enums import EntryKind, MessageState
 from models.types import as_utc
 from services.comms.log import append_log_entry
-from services.comms.templates import CHANNEL_LABELS
 from services.errors import ValidationError
 from services.timeline import append_entry
 
@@ -40,7 +39,7 @@ def record_sent_by_hand(svc: CommsService, message_ref: str, *, author: str, how
         m.state, m.sent_by, m.sent_at, m.updated_at = MessageState.SENT.value, author, when, now
         s.flush()
         view = svc._view(m, inc.key)
-        planned = ", ".join(CHANNEL_LABELS.get(c, c) for c in m.channels)
+        planned = ", ".join(svc.channel_label(c) for c in m.channels)
         body = (f"Message {m.number} ({m.template_name}) to {aud.label} sent by hand by {author} via {how}"
                 f" (not through Sitrep's channels: {planned}): {view.subject}"
                 + (f" — {note.strip()}" if note.strip() else ""))  # fmt: skip

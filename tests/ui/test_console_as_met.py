@@ -77,7 +77,7 @@ def test_an_empty_required_field_shows_a_placeholder_in_the_preview(window):
     comms.new_draft()
     comms.field_widgets["symptom"].setText("")
     comms.refresh_preview()
-    page = comms.status_view.toPlainText()
+    page = comms.preview_tabs.main_text("statuspage")
     assert "to fill in]" in page and "reports that ." not in page
     assert "Fill in" in comms.problems_label.text()
 
