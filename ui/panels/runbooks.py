@@ -118,11 +118,11 @@ class RunbooksPanel(QWidget):
         self.steps.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.steps.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.steps.verticalHeader().setVisible(False)
+        # Sized once after each fill, not per cell: ResizeToContents re-measures every row on each change,
+        # which made a 200-step runbook take seconds to show (bench/runbooks_bench.py).
         header = self.steps.horizontalHeader()
-        for col in range(len(STEP_COLUMNS)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Interactive)
         self.steps.itemSelectionChanged.connect(self._selection_changed)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("&Run step")
@@ -229,6 +229,8 @@ class RunbooksPanel(QWidget):
         self.heading.setText(f"<b>{run.runbook.title}</b> v{run.runbook.version} · {run.provenance.short} · "
                              f"{where}{end}")  # fmt: skip
         selected = self._selected_number()
+        self.steps.setUpdatesEnabled(False)
+        self.steps.blockSignals(True)
         self.steps.setRowCount(len(run.steps))
         for r, st in enumerate(run.steps):
             kind = st.step.kind + (" ⚠" if st.step.destructive else "")
@@ -238,6 +240,11 @@ class RunbooksPanel(QWidget):
                 if c == 3 and st.state in _STATE_COLOURS:
                     item.setForeground(QColor(_STATE_COLOURS[st.state]))
                 self.steps.setItem(r, c, item)
+        for col in (0, 1, 3, 4, 5):
+            self.steps.resizeColumnToContents(col)
+        self.steps.setColumnWidth(6, max(self.steps.columnWidth(6), 180))
+        self.steps.blockSignals(False)
+        self.steps.setUpdatesEnabled(True)
         row = (selected or (run.next_step().step.number if run.next_step() else 1)) - 1
         self.steps.selectRow(max(0, min(row, len(run.steps) - 1)))
         self._selection_changed()
