@@ -21,6 +21,7 @@ from services.integrity import IntegrityService
 from services.metrics import MetricsService
 from services.people import PeopleService
 from services.roles import RoleService
+from services.runbooks.setup import build_runbook_service
 from services.store import Store
 from services.timeline import TimelineService
 
@@ -107,6 +108,7 @@ class Sitrep:
         self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
+        self.runbooks = build_runbook_service(store, now, pub, config_dir, self.sync, self.roles)
 
     @classmethod
     def open(
