@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="entry kind (default: note, or the prefix's kind)")  # fmt: skip
     sp.add_argument("--rationale", help="why (required for a decision)")
     sp.add_argument("--at", help="when it happened, to backdate (ISO time, HH:MM local, or -10m)")
+    sp.add_argument("--backdate-reason", help="why an entry dated before the incident began belongs to it")
     sp.add_argument("--source", default="cli")
 
     sp = with_json(cmd("correct", "correct a timeline entry (the original stays in the record)"))
@@ -368,6 +369,7 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
             occurred_at=self.when(self.a.at, "at"),
             rationale=self.a.rationale or rationale,
             source=self.a.source,
+            backdate_reason=self.a.backdate_reason,
         )
         self.out(entry, f"{inc.key} #{entry.seq} {entry.kind}: {entry.body}")
         return 0

@@ -398,3 +398,19 @@ class MaintenanceUpdate(Base):
     author: Mapped[str] = mapped_column(String(120))
     source: Mapped[str] = mapped_column(String(40), default="local")  # "local" or the backend it came from
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- the record's anchors (migration 0008) --------------------------------------------------
+class ChainHead(Base):
+    """The newest link of one hash chain (an incident's timeline or its stakeholder log): how many
+    entries it has and the last one's hash. Written in the same transaction as each entry, so a
+    chain cut short from its end no longer matches its head (services/chain_heads.py)."""
+
+    __tablename__ = "chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(20), primary_key=True)  # "timeline" | "stakeholder_log"
+    incident_id: Mapped[str] = mapped_column(
+        ForeignKey("incidents.id", ondelete="RESTRICT"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -12,7 +12,6 @@ Schema 1 (before the communications and sync records) is still read: its files s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,13 +36,17 @@ from services.exchange_sections import (
     read_rows,
     read_section,
 )
+from services.chain_heads import rebuild_heads
+from services.exchange_checks import diverged_fields, export_heads, file_head_problem
 from services.integrity import verify_rows
+from services.limits import load_json_text
 from services.people import validate_person
 from services.views import EntryRow
 
 FORMAT = "sitrep.export"
 # 1: incidents, timeline, roles, people. 2: external_ref, and the sections (exchange_sections.SECTIONS).
-SCHEMA_VERSION = 3
+# 4: each incident's chain_heads (the count and newest hash of its timeline and stakeholder log).
+SCHEMA_VERSION = 4
 
 _T = TimelineEntry.__table__
 _INCIDENT_FIELDS = (
@@ -173,6 +176,7 @@ class Exchange:
                 for sec in self.sections:
                     if sec.scope == INCIDENT:
                         d[sec.key] = sections[sec.key].get(inc.id, [])
+                d["chain_heads"] = export_heads(s.connection(), inc.id)
                 out_incidents.append(d)
             people_stmt = select(Person).order_by(Person.handle)
             if refs:
@@ -215,13 +219,7 @@ class Exchange:
             raise ImportFailure(f"{path}: no such file.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ImportFailure(f"{path}: cannot be read ({exc}).") from None
-        try:
-            doc = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ImportFailure(
-                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it may be cut "
-                "short. Nothing was imported."
-            ) from None
+        doc = load_json_text(raw, origin=str(path), failure=ImportFailure)
         return self.import_document(doc, origin=str(path))
 
     def import_document(self, doc: Any, *, origin: str = "the import") -> ImportReport:
@@ -327,6 +325,13 @@ class Exchange:
                 _set_state(local, d)
                 report.extended.append(local.key)
             else:
+                if len(entries) == start:  # the same record: its state must be the same too
+                    differs = diverged_fields(local, d)
+                    if differs:
+                        raise ImportFailure(
+                            f"{origin}: {local.key} has the same timeline here but a different {differs} "
+                            "(the two copies diverged: one was edited outside Sitrep). Nothing was imported."
+                        )
                 report.unchanged.append(local.key)
         new_rows = []
         for e in entries[start:]:
@@ -364,6 +369,8 @@ class Exchange:
         for sec in self.sections:
             if sec.scope == INCIDENT:
                 self._merge(s, sec, d[sec.key], person_map, report, origin, local.key)
+        s.flush()
+        rebuild_heads(s.connection(), [local.id])
 
 
 def _set_state(inc: Incident, d: dict[str, Any]) -> None:
@@ -444,8 +451,10 @@ def _validate(
             "the file", f"this is not a Sitrep export (format is {doc.get('format')!r}, expected {FORMAT!r})"
         )
     version = doc.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if version is None:
         c.fail("the file", "'schema_version' is missing")
+    if not isinstance(version, int) or isinstance(version, bool):
+        c.fail("the file", f"'schema_version' must be a whole number, not {type(version).__name__} {version!r:.40}")
     if version > SCHEMA_VERSION:
         c.fail(
             "the file",
@@ -601,11 +610,17 @@ def _validate(
         problem = _state_problem(inc)
         if problem:
             c.fail(where, problem)
+
         index.incidents.add(inc["id"])
         index.entries[inc["id"]] = entry_ids
         for sec in sections:
             if sec.scope == INCIDENT:
                 inc[sec.key] = read_section(c, sec, present(d, sec.key, sec.since), where, index, inc)
+        heads = present(d, "chain_heads", 4)
+        if heads:
+            problem = file_head_problem(heads, inc)
+            if problem:
+                c.fail(where, problem)
         incidents.append(inc)
     store_rows = {
         sec.key: read_section(c, sec, present(doc, sec.key, sec.since), "the file", index, None)

@@ -26,7 +26,7 @@ import sqlite3
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,9 @@ from sqlalchemy import table as sql_table
 from models.entities import Incident, TimelineEntry
 from models.enums import MILESTONE_ORDER, EntryKind, Milestone, Status
 from models.types import as_utc, iso
+from services.chain_heads import advance_heads_of
+from services.limits import AFFECTED_USERS_MAX, load_json_text
+from services.time_range import history_problem
 from services.catalog import Catalog
 from services.errors import ImportFailure, StoreError, ValidationError
 from services.incidents import INCIDENT_TYPES, milestone_order_problem
@@ -292,6 +295,9 @@ def parse_history_time(raw: str, tz: tzinfo, formats: Iterable[str] = ()) -> dat
         raise ValueError(f"'{value}' is not a time I can read (use ISO 8601, or give --date-format)")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
+    problem = history_problem(parsed, datetime.now(UTC))
+    if problem:
+        raise ValueError(f"'{value}' {problem}")
     return as_utc(parsed)
 
 
@@ -658,6 +664,8 @@ class HistoryImport:
         text = raw.replace(",", "").replace("_", "").replace(" ", "")
         if not text.isdigit():
             raise _RowError(f"affected users '{raw}' is not a whole number")
+        if len(text) > len(str(AFFECTED_USERS_MAX)) or int(text) > AFFECTED_USERS_MAX:
+            raise _RowError(f"affected users '{raw[:20]}' is more than {AFFECTED_USERS_MAX:,}")
         return int(text)
 
     @staticmethod
@@ -707,12 +715,7 @@ class HistoryImport:
             raise ImportFailure(f"{path}: no such file.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ImportFailure(f"{path}: cannot be read ({exc}).") from None
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ImportFailure(
-                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-            ) from None
+        return load_json_text(raw, origin=str(path), failure=ImportFailure)
 
     def _read_statuspage(
         self, path: Path, tz: tzinfo, progress: Progress
@@ -984,6 +987,7 @@ class HistoryImport:
                 if not dry_run:
                     _insert_stored(conn, _I_INSERT, _I_NAMES, incident_rows)
                     _insert_stored(conn, _T_INSERT, _T_NAMES, entry_rows)
+                    advance_heads_of(conn, entry_rows)
                 progress("writing", min(start + _CHUNK, total), total)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from models.entities import Incident, Person, RoleAssignment
 from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc, iso
+from services.time_range import check_live
 from services.catalog import Catalog
 from services.errors import InvalidTransition, ValidationError
 from services.incidents import IncidentService, milestone_order_problem
@@ -69,8 +70,7 @@ class RoleService:
 
     def _when(self, at: datetime | None, now: datetime) -> datetime:
         when = as_utc(at) if at else now
-        if when > now:
-            raise ValidationError("A role change cannot be dated in the future.", field="at")
+        check_live(when, now, what="A role change", field="at")
         return when
 
     def assign(

@@ -984,7 +984,7 @@ def test_a_schema_1_file_from_main_still_imports(target):
         new = by_id[old["id"]]
         assert new["external_ref"] is None and all(new[k] == [] for k in SECTION_KEYS)
         assert {
-            k: v for k, v in new.items() if k not in (*SECTION_KEYS, "external_ref", "key", "number")
+            k: v for k, v in new.items() if k not in (*SECTION_KEYS, "chain_heads", "external_ref", "key", "number")
         } == {k: v for k, v in old.items() if k not in ("key", "number")}
     assert not app.exchange.import_file(V1).changed
 
@@ -997,7 +997,7 @@ def test_schema_2_is_schema_1_plus_the_new_records(exported):
     """So a schema 1 file is a schema 2 file without them, and reading it as such is right."""
     old = json.loads(V1.read_text(encoding="utf-8"))
     assert set(exported) == set(old) | TOP_KEYS
-    assert set(exported["incidents"][0]) == set(old["incidents"][0]) | {"external_ref", *SECTION_KEYS}
+    assert set(exported["incidents"][0]) == set(old["incidents"][0]) | {"external_ref", "chain_heads", *SECTION_KEYS}
     for part in ("timeline", "roles"):
         assert set(exported["incidents"][0][part][0]) == set(old["incidents"][0][part][0])
     assert set(exported["people"][0]) == set(old["people"][0])
@@ -1050,7 +1050,7 @@ def test_every_column_of_a_carried_table_is_in_the_export(with_records):
     inc = with_records["incidents"][0]
     milestone_columns = {m.column for m in Milestone}
     assert {c.name for c in Incident.__table__.columns} - milestone_columns == set(inc) - {
-        "milestones", "timeline", "roles", *SECTION_KEYS,
+        "milestones", "timeline", "roles", "chain_heads", *SECTION_KEYS,
     }  # fmt: skip
     assert set(inc["milestones"]) == {m.value for m in Milestone}
     assert {c.name for c in TimelineEntry.__table__.columns} - {"incident_id"} == set(inc["timeline"][0])

@@ -2,6 +2,6 @@
 
 from pathlib import Path
 
-SCHEMA_HEAD = "0006"
-KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006"})
+SCHEMA_HEAD = "0008"
+KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006", "0008"})
 MIGRATIONS_DIR = Path(__file__).parent

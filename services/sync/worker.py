@@ -34,6 +34,8 @@ from sqlalchemy import Integer, bindparam, case, select, update
 from models.entities import Incident, OutboxItem, RemoteLink, SyncBackendState
 from models.enums import EntryKind, OutboxState
 from models.types import utcnow
+from services.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
+from services.time_range import history_problem
 from services.adapters.base import Adapter, ItemView, LinkView, PullContext, SendContext, SendResult
 from services.incidents import apply_remote_effects
 from services.secrets import KeyringUnavailable
@@ -691,6 +693,8 @@ class SyncWorker:
         for ev in result.events:
             now = self._entry_now()
             occurred = min(ev.occurred_at, now) if ev.occurred_at else now
+            if history_problem(occurred, now):  # a backend's nonsense time is not the record's
+                occurred = now
             with self.store.write_connection() as c:
                 seen = c.execute(select(L.c.id).where(L.c.backend == backend, L.c.remote_kind == ev.remote_kind,
                                                       L.c.remote_id == ev.remote_id)).first()  # fmt: skip
@@ -707,7 +711,8 @@ class SyncWorker:
                     kind = EntryKind(ev.kind)
                 except ValueError:
                     kind = EntryKind.SYSTEM
-                entry = append_entry(c, ev.incident_id, kind, (ev.body or "(empty)")[:20_000], author=ev.author[:120],
+                entry = append_entry(c, ev.incident_id, kind, clean_pulled(ev.body or "(empty)", limit=BODY_MAX),
+                                     author=clean_pulled(ev.author, limit=AUTHOR_MAX, one_line=True) or "unknown",
                                      now=now, occurred_at=occurred, source=backend, data=data, hooks=self._entry_hooks)  # fmt: skip
                 c.execute(L.insert().values(link_rows(backend, [_pulled_link(entry, ev)], utcnow())[0]))
                 effects = apply_remote_effects(
