@@ -24,7 +24,9 @@ from models.entities import Incident, OutboxItem, Person, RoleAssignment, Timeli
 from models.enums import EntryKind, Milestone, OutboxState, Status
 from models.types import iso
 from services.catalog import Catalog
+from services.chain_heads import rebuild_heads
 from services.errors import ImportFailure, ValidationError
+from services.exchange_checks import diverged_fields, export_heads, file_head_problem
 from services.exchange_sections import (
     INCIDENT,
     SECTIONS,
@@ -36,11 +38,10 @@ from services.exchange_sections import (
     read_rows,
     read_section,
 )
-from services.chain_heads import rebuild_heads
-from services.exchange_checks import diverged_fields, export_heads, file_head_problem
 from services.integrity import verify_rows
 from services.limits import load_json_text
 from services.people import validate_person
+from services.replay import state_problem
 from services.views import EntryRow
 
 FORMAT = "sitrep.export"
@@ -607,7 +608,7 @@ def _validate(
                 c.fail(rw, "'checklist_done' must be a list of item numbers")
             roles.append(role)
         inc["roles"] = roles
-        problem = _state_problem(inc)
+        problem = state_problem(inc)
         if problem:
             c.fail(where, problem)
 
@@ -630,60 +631,3 @@ def _validate(
         )
     }
     return people, incidents, store_rows
-
-
-# Entries the services write with the milestones they stamp (a person's entry may carry any data).
-_STAMPING_KINDS = (EntryKind.STATUS_CHANGE.value, EntryKind.ROLE_CHANGE.value)
-
-
-def _state_problem(inc: dict[str, Any]) -> str | None:
-    """Whether the incident's status, severity, major flag and milestones are what its timeline says.
-
-    Each is what the last entry that states it says: the declaration states them all, a status change
-    its new status (and any milestone it stamps or a reopen clears), a severity, major or milestone change
-    its own, a role change the IC-assigned milestone. Entries only record what the services did, and the
-    chain was verified, so a disagreement means the state was edited by hand. A timeline that never
-    states one of them (records made by other tools, e.g. the benchmark fixtures) has nothing to compare
-    that one with, and it is taken as the file has it.
-    """
-    said: dict[str, tuple[Any, int]] = {}
-    milestones: dict[str, tuple[str | None, int]] = {}
-    for e in inc["timeline"]:
-        data, kind, seq = e["data"] or {}, e["kind"], e["seq"]
-        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("to"), str):
-            said["status"] = (data["to"], seq)
-            if data.get("action") == "declared":
-                if isinstance(data.get("severity"), str):
-                    said["severity"] = (data["severity"], seq)
-                if isinstance(data.get("major"), bool):
-                    said["is_major"] = (data["major"], seq)
-        elif kind == EntryKind.SEVERITY_CHANGE.value and isinstance(data.get("to"), str):
-            said["severity"] = (data["to"], seq)
-        elif kind == EntryKind.MAJOR_CHANGE.value and isinstance(data.get("major"), bool):
-            said["is_major"] = (data["major"], seq)
-        if kind == EntryKind.MILESTONE_CHANGE.value and isinstance(data.get("milestone"), str):
-            milestones[data["milestone"]] = (data.get("to"), seq)
-        elif kind in _STAMPING_KINDS and isinstance(data.get("milestones"), dict):
-            for name, at in data["milestones"].items():
-                milestones[name] = (at, seq)
-        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("cleared_milestones"), dict):
-            for name in data["cleared_milestones"]:
-                milestones[name] = (None, seq)
-    words = {"status": "status", "severity": "severity", "is_major": "major flag"}
-    for attr, (value, seq) in said.items():
-        if inc[attr] != value:
-            return (
-                f"its {words[attr]} is {inc[attr]!r} but its timeline says {value!r} (entry #{seq}); the state "
-                "was changed without its timeline entry (edited by hand?)"
-            )
-    if milestones:
-        for m in Milestone:
-            value, seq = milestones.get(m.value, (None, 0))
-            have = iso(inc["milestones"][m.value])
-            if have != value:
-                since = f"entry #{seq}" if seq else "no entry sets it"
-                return (
-                    f"its '{m.value}' milestone is {have or 'unset'} but its timeline says {value or 'unset'} "
-                    f"({since}); the state was changed without its timeline entry (edited by hand?)"
-                )
-    return None

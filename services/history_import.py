@@ -39,13 +39,13 @@ from sqlalchemy import table as sql_table
 from models.entities import Incident, TimelineEntry
 from models.enums import MILESTONE_ORDER, EntryKind, Milestone, Status
 from models.types import as_utc, iso
-from services.chain_heads import advance_heads_of
-from services.limits import AFFECTED_USERS_MAX, load_json_text
-from services.time_range import history_problem
 from services.catalog import Catalog
+from services.chain_heads import advance_heads_of
 from services.errors import ImportFailure, StoreError, ValidationError
 from services.incidents import INCIDENT_TYPES, milestone_order_problem
+from services.limits import AFFECTED_USERS_MAX, load_json_text
 from services.store import storage_error
+from services.time_range import history_problem
 from services.timeline import GENESIS_HASH, MAX_BODY, _clean_author, entry_digest
 
 FORMATS = ("csv", "statuspage", "sitrep")

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, MILESTONE_ORDER, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
-from services.limits import AFFECTED_USERS_MAX, SUMMARY_MAX, TITLE_MAX, check_text, count_problem
-from services.time_range import check_live
 from services.catalog import Catalog
 from services.errors import InvalidTransition, NotFound, ValidationError
+from services.limits import AFFECTED_USERS_MAX, SUMMARY_MAX, TITLE_MAX, check_text, count_problem
+from services.time_range import check_live
 from services.timeline import _clean_author, append_entry
 from services.timetext import utc_text, utc_texts
 from services.views import IncidentView
@@ -226,6 +226,7 @@ class IncidentService:
                 data={
                     "action": "declared",
                     "to": Status.DECLARED.value,
+                    "title": title,
                     "severity": level.id,
                     "major": major,
                     "exercise": is_exercise,

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from models.entities import Incident, Person, RoleAssignment
 from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc, iso
-from services.time_range import check_live
 from services.catalog import Catalog
 from services.errors import InvalidTransition, ValidationError
 from services.incidents import IncidentService, milestone_order_problem
 from services.people import PeopleService
+from services.time_range import check_live
 from services.timeline import _clean_author, append_entry
 from services.views import RoleHolding
 

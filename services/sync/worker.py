@@ -34,10 +34,9 @@ from sqlalchemy import Integer, bindparam, case, select, update
 from models.entities import Incident, OutboxItem, RemoteLink, SyncBackendState
 from models.enums import EntryKind, OutboxState
 from models.types import utcnow
-from services.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
-from services.time_range import history_problem
 from services.adapters.base import Adapter, ItemView, LinkView, PullContext, SendContext, SendResult
 from services.incidents import apply_remote_effects
+from services.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
 from services.secrets import KeyringUnavailable
 from services.store import Store
 from services.sync.outbox import (
@@ -59,6 +58,7 @@ from services.sync.transport import (
     TransientFailure,
     retry_delay,
 )
+from services.time_range import history_problem
 from services.timeline import append_entry
 
 log = logging.getLogger(__name__)
