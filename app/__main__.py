@@ -10,9 +10,11 @@ import logging
 import sys
 import tempfile
 
-from app.cli import Cli, build_parser, default_author, print_error, relative_times_as_words
+from app.cli import Cli, build_parser, default_author, emit_json, print_error, relative_times_as_words
+from app.cli_hardening import run_backup_offline
 from app.logging_setup import setup_logging
 from app.paths import resolve_paths
+from app.terminal import human_output
 from services.errors import SitrepError, StoreError
 
 log = logging.getLogger("sitrep")
@@ -45,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         if not paths.database.exists():
             return _fail(gui, StoreError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
     setup_logging(paths.logs)
+    if not args.db:
+        offline = run_backup_offline(args, paths, emit_json)  # without opening a store that may be damaged
+        if offline is not None:
+            return offline
     url = args.db or f"sqlite:///{paths.database}"
     try:
         from services.core import Sitrep
@@ -67,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             from ui.console import run_console
 
             return run_console(sitrep, paths=paths, author=args.author or default_author(), demo=args.demo)
+        human_output(args)
         try:
             return Cli(sitrep, args, paths).run()
         except SitrepError as err:

@@ -14,8 +14,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from app.cli_hardening import add_backup_arguments, take_backup, verify  # do_verify, do_backup
 from app.cli_maintenance import MaintenanceCommands  # do_maintenance
 from app.cli_sync import OnCallCommands, SyncCommands  # do_sync, do_backend, do_oncall
+from app.terminal import exact_stdout, safe
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
 from services.errors import SitrepError, ValidationError
@@ -60,8 +62,9 @@ def _plain(value: Any) -> Any:
 
 
 def emit_json(value: Any) -> None:
-    json.dump(_plain(value), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    out = exact_stdout()
+    json.dump(_plain(value), out, indent=2, ensure_ascii=False)
+    out.write("\n")
 
 
 def _t(value: datetime | None) -> str:
@@ -72,7 +75,7 @@ def _t(value: datetime | None) -> str:
 
 def _incident_line(inc) -> str:
     major = " MAJOR" if inc.is_major else ""
-    return f"{inc.key}  {inc.severity}{major:<6} {inc.status.label:<13} {inc.title}"
+    return f"{inc.key}  {inc.severity}{major:<6} {inc.status.label:<13} {safe(inc.title)}"
 
 
 # -- parser --------------------------------------------------------------------------------
@@ -240,14 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_json(cmd("import", "import a Sitrep JSON export (validated; importing twice changes nothing)"))
     sp.add_argument("file")
 
-    sp = with_json(cmd("verify", "check the timelines' hash chains"))
+    sp = with_json(cmd("verify", "check the timelines' hash chains, their heads and each incident's state"))
+    sp.add_argument("--against-remote", action="store_true",
+                    help="also compare with what PagerDuty and Jira received (the chain anchors in Sitrep's notes)")
     sp.add_argument("incident", nargs="?")
 
     _metrics_parsers(cmd)
     add_comms_commands(sub)
 
     with_json(cmd("doctor", "paths, versions, schema and an integrity check"))
-    with_json(cmd("backup", "take a consistent copy of the database into the backups folder"))
+    add_backup_arguments(with_json(cmd("backup", "take a backup of the store now; or list the backups, or restore one")))
 
     # -- sync and backends (app/cli_sync.py) --
     from app.cli_sync import add_sync_commands
@@ -371,7 +376,7 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
             source=self.a.source,
             backdate_reason=self.a.backdate_reason,
         )
-        self.out(entry, f"{inc.key} #{entry.seq} {entry.kind}: {entry.body}")
+        self.out(entry, f"{inc.key} #{entry.seq} {entry.kind}: {safe(entry.body)}")
         return 0
 
     def do_correct(self) -> int:
@@ -467,7 +472,7 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
             return 0
         print(_incident_line(inc))
         if inc.summary:
-            print(f"  {inc.summary}")
+            print(f"  {safe(inc.summary)}")
         print(f"  type {inc.incident_type}; services: {', '.join(inc.services) or '-'}"
               f"; affected users: {inc.affected_users if inc.affected_users is not None else '-'}"
               f"; error rate: {inc.error_rate_pct if inc.error_rate_pct is not None else '-'}%")  # fmt: skip
@@ -489,8 +494,8 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
         superseded = self.s.timeline.superseded_ids(inc.id)
         for e in entries:
             mark = " (corrected)" if e.id in superseded else ""
-            extra = f"  [why: {e.rationale}]" if e.rationale else ""
-            print(f"  #{e.seq:<4} {_t(e.occurred_at)}  {e.kind:<16} {e.author:<12} {e.body}{extra}{mark}")
+            extra = f"  [why: {safe(e.rationale)}]" if e.rationale else ""
+            print(f"  #{e.seq:<4} {_t(e.occurred_at)}  {e.kind:<16} {safe(e.author):<12} {safe(e.body)}{extra}{mark}")
         return 0
 
     def do_clocks(self) -> int:
@@ -595,7 +600,7 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
                 raise ValidationError(f"Cannot write {self.a.output}: {exc.strerror}.") from None
             print(f"Exported {len(doc['incidents'])} incident(s) to {self.a.output}", file=sys.stderr)
         else:
-            print(text)
+            exact_stdout().write(text + "\n")
         owed = self.s.exchange.unsent_sync_items(
             [i["id"] for i in doc["incidents"]], storewide=not self.a.incidents
         )
@@ -641,18 +646,7 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
         return 0
 
     def do_verify(self) -> int:
-        report = self.s.integrity.verify(self.a.incident)
-        if self.a.json:
-            emit_json({"ok": report.ok, "incidents": report.incidents, "entries": report.entries,
-                       "log_entries": report.log_entries, "breaks": [_plain(b) for b in report.breaks]})  # fmt: skip
-        elif report.ok:
-            print(
-                f"OK: {report.entries} timeline entries in {report.incidents} incident(s) and "
-                f"{report.log_entries} stakeholder log lines; every chain holds."
-            )
-        for b in report.breaks:
-            print(f"sitrep: verify: BROKEN: {b}", file=sys.stderr)
-        return 0 if report.ok else 6
+        return verify(self)
 
     def do_metrics(self) -> int:
         from app.cli_metrics import print_metrics
@@ -683,17 +677,11 @@ class Cli(SyncCommands, OnCallCommands, MaintenanceCommands):
         return run_comms(self)
 
     def do_backup(self) -> int:
-        path = self.s.store.backup(reason="manual")
-        if path is None:
-            raise ValidationError(
-                "Backups are taken for SQLite stores only; back up a server database with its own tools."
-            )
-        self.out({"backup": str(path)}, f"Backed up to {path}")
-        return 0
+        return take_backup(self)
 
 
 def print_error(err: SitrepError) -> None:
-    print(f"sitrep: error: {err.message}", file=sys.stderr)
+    print(f"sitrep: error: {safe(err.message)}", file=sys.stderr)
 
 
 # -- communications ------------------------------------------------------------------------------
@@ -986,7 +974,7 @@ def _export_log(cli: Cli, rows) -> int:
             raise ValidationError(f"Cannot write {out}: {exc.strerror}.") from None
         print(f"Wrote {len(rows)} log entries to {out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        exact_stdout().write(text)
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli import emit_json
+from app.terminal import exact_stdout
 from services.errors import ValidationError
 from services.metrics import MetricDefinition, MetricFilter, MetricTable, format_value
 
@@ -61,7 +62,7 @@ def print_metrics(cli: Cli) -> int:
         if a.json:
             emit_json([d.as_dict() for d in defs])
         elif a.csv:
-            w = csv.writer(sys.stdout, lineterminator="\n")
+            w = csv.writer(exact_stdout(), lineterminator="\n")
             w.writerow(["id", "label", "short", "kind", "start", "end", "formula", "unit", "description"])
             for d in defs:
                 x = d.as_dict()
@@ -124,7 +125,7 @@ def _print_table(t: MetricTable) -> None:
 
 
 def _write_csv(tables: list[MetricTable]) -> None:
-    w = csv.writer(sys.stdout, lineterminator="\n")
+    w = csv.writer(exact_stdout(), lineterminator="\n")
     w.writerow(["record", "metric", "label", "formula", "unit", "description", "by", "group",
                 *_STAT_FIELDS, "incident", "reason"])  # fmt: skip
     for t in tables:

@@ -428,6 +428,10 @@ class SyncService:
                        describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=Pacer(None),
                        rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip
 
+    def read_back_session(self, adapter: Adapter):
+        """A one-off HTTP session for reading back what a backend holds (`sitrep verify --against-remote`)."""
+        return self._one_off_http(adapter)
+
     def test_connection(self, backend: str) -> str:
         """One authenticated read against the backend. Blocks on the network: call it off the GUI thread."""
         cls = self.adapter_class(backend)
