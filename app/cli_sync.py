@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from services.errors import ValidationError
+from services.sync_outcome import sync_outcome
 
 
 def add_sync_commands(sub, cmd, with_json) -> None:
@@ -211,8 +212,11 @@ class SyncCommands:
             summary += f", pulled {report.pulled}"
         for note in report.notes:
             summary += f"\n  {note}"
+        outcome = sync_outcome(sync)
         self.out(report, summary)
-        return 0 if report.failed == 0 else 8
+        for line in outcome.stuck:
+            print(f"sitrep: sync: stuck: {line}", file=sys.stderr)
+        return outcome.code
 
     def do_backend(self) -> int:
         a, sync = self.a, self.s.sync

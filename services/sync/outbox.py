@@ -85,6 +85,11 @@ def item_view(row, incident_key: str | None = None) -> ItemView:
     return ItemView(*row[: len(_ITEM_COLS)], incident_key=incident_key)
 
 
+# Operations that make the remote object the later items of its incident (or window) act on. A failed one
+# holds those items back; any other failed item holds back nothing but itself.
+CREATING_OPS = ("create_incident", "create_issue", "create_maintenance")
+
+
 def hold_key(incident_id: str | None, payload: Any) -> str | None:
     """What an earlier failed item holds back in its lane: the rest of its incident, or of its
     maintenance window (items about a window have no incident)."""

@@ -41,6 +41,7 @@ from services.secrets import KeyringUnavailable
 from services.store import Store
 from services.sync.outbox import (
     _ITEM_COLS,
+    CREATING_OPS,
     LinkReader,
     hold_key,
     insert_ignoring_duplicates,
@@ -104,10 +105,14 @@ _LEASE_KEPT = (
 )
 _LANE_FAILED = (
     # An item about a maintenance window has no incident; its window's id holds its lane instead.
+    # Only a failed create holds anything: what comes after it needs the remote object it would make. A
+    # failed note, status update or responder request holds nothing (an unknown responder's e-mail must not
+    # stop the incident's notes); it waits for a person alone.
     select(
         O.c.incident_id, O.c.id, case((O.c.incident_id.is_(None), O.c.payload["maintenance_id"].as_string()))
     )
-    .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.FAILED.value)
+    .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.FAILED.value,
+           O.c.op.in_(CREATING_OPS))
     .order_by(O.c.id.desc())
 )
 _LANE_PENDING = (
@@ -424,7 +429,7 @@ class SyncWorker:
 
     # -- one lane, one item --------------------------------------------------------------
     def _next_items(self, backend: str, limit: int) -> list[ItemView]:
-        """The lane's next pending items in order, skipping incidents held back by an earlier failure.
+        """The lane's next pending items in order, skipping those held back by an earlier failed create.
         Stops at the first item that is not due yet (it keeps its place; nothing jumps ahead of it)."""
         now = utcnow()
         out: list[ItemView] = []
