@@ -14,6 +14,7 @@ from models.entities import CommsLogEntry, Incident, TimelineEntry
 from models.migrations import SCHEMA_HEAD
 from services.chain_heads import STAKEHOLDER_LOG, TIMELINE, head_problem, read_heads
 from services.comms.log import LOG_COLUMNS, LogRow, first_break
+from services.errors import StoreError
 from services.replay import stored_state_problem
 from services.timeline import GENESIS_HASH, entry_digest
 from services.views import EntryRow
@@ -135,6 +136,22 @@ class IntegrityService:
             "schema_expected": SCHEMA_HEAD,
             "paths": paths,
         }
+        try:
+            self._facts_from_the_file(report)
+        except StoreError as err:  # a damaged file still gets its report, saying so
+            report["integrity_check"] = [self._store.damaged or err.message]
+        report["damaged"] = self._store.damaged
+        try:
+            import keyring
+
+            report["keyring_backend"] = (
+                type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
+            )
+        except Exception as exc:  # keyring's discovery can fail in many environment-specific ways
+            report["keyring_backend"] = f"unavailable ({type(exc).__name__})"
+        return report
+
+    def _facts_from_the_file(self, report: dict[str, object]) -> None:
         with self._store.read_connection() as conn:
             if self._store.is_sqlite:
                 report["journal_mode"] = conn.execute(text("PRAGMA journal_mode")).scalar()
@@ -148,15 +165,6 @@ class IntegrityService:
                 report["foreign_key_check"] = "ok" if not fk else [list(map(str, r)) for r in fk]
             report["incidents"] = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
             report["timeline_entries"] = conn.execute(text("SELECT count(*) FROM timeline_entries")).scalar()
-        try:
-            import keyring
-
-            report["keyring_backend"] = (
-                type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
-            )
-        except Exception as exc:  # keyring's discovery can fail in many environment-specific ways
-            report["keyring_backend"] = f"unavailable ({type(exc).__name__})"
-        return report
 
 
 def _version(dist: str) -> str | None:

@@ -53,7 +53,8 @@ def sync_outcome(sync) -> SyncOutcome:
         adapter = adapters.get(name)
         missing = adapter.missing() if adapter is not None else []
         has_secrets = bool(adapter is not None and adapter.secrets)
-        absent = [n for n, present in sync.secret_presence(name).items() if present is False] \
+        required = {f.name for f in adapter.secrets if f.required} if adapter is not None else set()
+        absent = [n for n, present in sync.secret_presence(name).items() if present is False and n in required] \
             if pending and has_secrets and keyring.usable else []  # fmt: skip
         refused = [i for i in pending if i.last_status in _AUTH_STATUSES]
         if pending and missing:

@@ -444,6 +444,14 @@ class OutboxQueue:
                 out.setdefault(backend, {})[state] = n
         return out
 
+    def due_now(self, backend: str) -> None:
+        """A backend's waiting items are due at once (its credentials were just replaced: the pause that
+        kept them from the old one is over, in this process and in any other)."""
+        with self._store.write_connection() as c:
+            c.execute(update(O).where(O.c.backend == backend, O.c.state == OutboxState.PENDING.value)
+                      .values(next_attempt_at=None))  # fmt: skip
+        self._publish("sync", None, None)
+
     def retry(self, item_id: int) -> ItemView:
         """A failed (or waiting) item goes back to the front of its lane. A person chose to resend,
         so an uncertain last attempt no longer holds it back."""

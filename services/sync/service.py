@@ -276,6 +276,7 @@ class SyncService:
             raise ValidationError(f"{cls.label} has no credential '{name}'. Known: {', '.join(names)}.")
         self.secrets.set(backend, name, value)
         self._secret_generation += 1
+        self.queue.due_now(backend)  # items paused on the old credential try the new one at the next sync
         self.wake()
 
     def delete_secret(self, backend: str, name: str) -> bool:
