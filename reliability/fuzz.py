@@ -210,6 +210,10 @@ def fuzz(size: Size, work: Path) -> Figure:
             fig.refused_clearly += 1
         else:
             fig.missed.append(f"{name}: rc {res.returncode} without a message: {res.stderr.strip()[-200:]!r}")
+        # After anything accepted (and now and then after a refusal: nothing half-written may be left), the
+        # store must still be readable: the year-999 bug made every later `list` fail.
+        if res.returncode != 0 and fig.runs % 10:
+            continue
         for check in (["list"], ["show", "INC-0001"], ["export"]):
             after = sitrep(data, *check)
             if after.returncode != 0:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,19 @@ from services.exchange_sections import (
     read_section,
 )
 from services.integrity import verify_rows
-from services.limits import load_json_text
+from services.limits import (
+    AFFECTED_USERS_MAX,
+    AUTHOR_MAX,
+    BODY_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    count_problem,
+    load_json_text,
+    text_problem,
+)
 from services.people import validate_person
 from services.replay import state_problem
+from services.time_range import history_problem
 from services.views import EntryRow
 
 FORMAT = "sitrep.export"
@@ -56,6 +66,11 @@ _INCIDENT_FIELDS = (
 )  # fmt: skip
 _PERSON_FIELDS = ("id", "name", "handle", "email", "phone", "timezone")
 _SINCE_2 = ("external_ref",)  # incident fields a schema 1 file does not have (read as None)
+# What a text field of the file may hold (services/limits.py): (most characters, one line only).
+_TEXT_LIMITS = {"title": (TITLE_MAX, True), "summary": (SUMMARY_MAX, False), "body": (BODY_MAX, False),
+                "rationale": (BODY_MAX, False), "author": (AUTHOR_MAX, True)}  # fmt: skip
+_OTHER_TEXT_MAX = 500  # ids, keys, hashes, names, sources
+_INT_MAX = 2**63 - 1  # SQLite's integers
 
 
 @dataclass
@@ -408,6 +423,10 @@ class _Check:
             self.fail(where, f"'{key}' must be {'a non-empty ' if not optional else 'a '}string")
         if max_len and len(v) > max_len:
             self.fail(where, f"'{key}' is longer than {max_len} characters")
+        limit, one_line = _TEXT_LIMITS.get(key, (max_len or _OTHER_TEXT_MAX, True))
+        problem = text_problem(v, limit=limit, one_line=one_line)
+        if problem:
+            self.fail(where, f"'{key}' {problem}")
         return v
 
     def ts(self, d, key, where, *, optional=False) -> datetime | None:
@@ -422,6 +441,9 @@ class _Check:
             self.fail(where, f"'{key}' is not a timestamp: {v!r}")
         if parsed.tzinfo is None:
             self.fail(where, f"'{key}' has no time zone: {v!r}")
+        problem = history_problem(parsed, datetime.now(UTC))
+        if problem:
+            self.fail(where, f"'{key}' {problem}")
         if iso(parsed) != v:
             self.fail(where, f"'{key}' must be written in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ, got {v!r}")
         return parsed
@@ -432,6 +454,11 @@ class _Check:
             return None
         if not isinstance(v, int) or isinstance(v, bool):
             self.fail(where, f"'{key}' must be a whole number")
+        problem = count_problem(v, limit=AFFECTED_USERS_MAX) if key == "affected_users" else None
+        if problem is None and abs(v) > _INT_MAX:
+            problem = "is too large to store"
+        if problem:
+            self.fail(where, f"'{key}' {problem}")
         return v
 
     def bool_(self, d, key, where) -> bool:

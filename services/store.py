@@ -8,6 +8,10 @@ Logging a timeline entry is the one write a commander does dozens of times a min
 own lane (`append_transaction`): one DBAPI connection kept open, statements sent straight to the
 driver. Through SQLAlchemy the same commit cost 6-9x a bare INSERT + COMMIT (pool checkout, events,
 statement caching: ~0.6 ms of Python around a ~0.1 ms fsync, see docs/performance.md).
+
+Longer than 500 lines: opening, the write paths and what each failure means for the store (damage stops
+writes, a full disk reads from a snapshot) are one lifecycle that reads best in one place; the mechanisms
+themselves are in services/backups.py and services/store_health.py.
 """
 
 from __future__ import annotations
