@@ -48,7 +48,8 @@ class _Check:
         elif res.returncode == rc and all(w in said for w in words):
             self.fig.caught += 1
             if rc:
-                self.fig.notes.append(f"{self.fault}: {what}: rc {rc}: {res.stderr.strip().splitlines()[-1][:170]}")
+                last = (res.stderr.strip() or res.stdout.strip()).splitlines()[-1]
+                self.fig.notes.append(f"{self.fault}: {what}: rc {rc}: {last[:170]}")
         else:
             self.fig.missed.append(f"{self.fault}: {what}: rc {res.returncode} (wanted {rc} saying {words}): {said.strip()[-300:]}")
 
