@@ -10,8 +10,10 @@ import logging
 import sys
 import tempfile
 
-from app.cli import Cli, build_parser, default_author, emit_json, print_error, relative_times_as_words
+from app.cli import build_parser, relative_times_as_words, run_command
+from app.cli_context import Cli, default_author
 from app.cli_hardening import run_backup_offline
+from app.cli_output import print_error
 from app.logging_setup import setup_logging
 from app.paths import resolve_paths
 from app.terminal import human_output
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(gui, StoreError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
     setup_logging(paths.logs)
     if not args.db:
-        offline = run_backup_offline(args, paths, emit_json)  # without opening a store that may be damaged
+        offline = run_backup_offline(args, paths)  # without opening a store that may be damaged
         if offline is not None:
             return offline
     url = args.db or f"sqlite:///{paths.database}"
@@ -73,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             from ui.console import run_console
 
             return run_console(sitrep, paths=paths, author=args.author or default_author(), demo=args.demo)
-        human_output(args)
+        human_output()
         try:
-            return Cli(sitrep, args, paths).run()
+            return run_command(Cli(sitrep, args, paths))
         except SitrepError as err:
             print_error(err)
             return err.exit_code

@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.cli_output import emit_json
 from app.terminal import safe
 from services.backups import list_backups, resolve, restore
 from services.errors import SitrepError, ValidationError
@@ -75,14 +76,14 @@ def take_backup(cli) -> int:
     return 0
 
 
-def run_backup_offline(args, paths, emit_json) -> int | None:
+def run_backup_offline(args, paths) -> int | None:
     """`backup list` / `backup restore`: None when the command is something else (the store is opened)."""
     if args.command != "backup" or args.action is None:
         return None
     database = paths.database
     try:
         if args.action == "list":
-            return _list(database, paths.backups, args.json, emit_json)
+            return _list(database, paths.backups, args.json)
         if not args.which:
             raise ValidationError("Say which backup to restore: its number in `sitrep backup list` (1 = newest).")
         chosen = resolve(paths.backups, database.stem, args.which)
@@ -102,7 +103,7 @@ def run_backup_offline(args, paths, emit_json) -> int | None:
     return 0
 
 
-def _list(database: Path, backups_dir: Path, as_json: bool, emit_json) -> int:
+def _list(database: Path, backups_dir: Path, as_json: bool) -> int:
     backups = list_backups(backups_dir, database.stem)
     if as_json:
         emit_json([b.as_dict() for b in backups])

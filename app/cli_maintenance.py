@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.cli_context import Cli, with_json
+from app.cli_output import emit_json, local_time
 from models.enums import MaintenanceStatus
 from services.errors import ValidationError
 from services.timeparse import parse_duration, parse_when
 from services.timetext import utc_text
 
 
-def add_maintenance_commands(sub, with_json) -> None:
+def add_maintenance_commands(sub) -> None:
     sp = sub.add_parser(
         "maintenance",
         help="plan maintenance windows and keep the status page's scheduled maintenance up to date",
@@ -90,110 +92,107 @@ def add_maintenance_commands(sub, with_json) -> None:
 
 
 def _t(value: datetime | None) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return local_time(value, seconds=False)
 
 
 def window_line(w) -> str:
     return f"{w.key}  {w.status.label:<12} {_t(w.scheduled_for)} → {_t(w.scheduled_until)}  {w.title}"
 
 
-class MaintenanceCommands:
-    """Mixed into app.cli.Cli: self.s (Sitrep), self.a (args), self.author, self.out."""
+def _ahead(cli: Cli, text: str | None, field: str) -> datetime | None:
+    return None if not text else parse_when(text, now=cli.s.now(), field=field, ahead=True)
 
-    def _ahead(self, text: str | None, field: str) -> datetime | None:
-        return None if not text else parse_when(text, now=self.s.now(), field=field, ahead=True)
 
-    def _window_times(self, start_text, end_text, duration_text, current=None):
-        start = self._ahead(start_text, "scheduled_for")
-        end = self._ahead(end_text, "scheduled_until")
-        if duration_text:
-            base = start or (current.scheduled_for if current is not None else None)
-            end = base + parse_duration(duration_text)
-        return start, end
+def _window_times(cli: Cli, start_text, end_text, duration_text, current=None):
+    start = _ahead(cli, start_text, "scheduled_for")
+    end = _ahead(cli, end_text, "scheduled_until")
+    if duration_text:
+        base = start or (current.scheduled_for if current is not None else None)
+        end = base + parse_duration(duration_text)
+    return start, end
 
-    def do_maintenance(self) -> int:
-        a, svc = self.a, self.s.maintenance
-        action = a.maintenance_command
-        notify = False if getattr(a, "quiet", False) else None
-        if action == "plan":
-            start, end = self._window_times(a.start, a.end, a.duration)
-            w = svc.plan(
-                a.title, start, end, author=self.author, description=a.description, services=a.service,
-                notify_subscribers=not a.quiet, remind_subscribers=not a.no_reminder,
-                auto_in_progress=not a.manual_start, auto_complete=not a.manual_complete, backfill=a.backfill,
-                status=a.status,
-            )  # fmt: skip
-            self.out(w, f"Planned {window_line(w)}{self._queued_note(w)}")
-            return 0
-        if action == "list":
-            rows = svc.list(include_finished=a.all)
-            self.out(rows, "\n".join(window_line(w) for w in rows) or "No maintenance windows planned.")
-            return 0
-        if action == "show":
-            return self._show_window(a.window)
-        if action == "update":
-            fields = {"title": a.title, "description": a.description, "services": a.service}
-            w = None
-            if any(v is not None for v in fields.values()):
-                w = svc.edit(
-                    a.window,
-                    author=self.author,
-                    message="" if a.status else a.message,
-                    notify=notify,
-                    **fields,
-                )
-            if a.status or w is None:
-                w = svc.post_update(a.window, a.message, author=self.author, status=a.status, notify=notify)
-            self.out(w, window_line(w))
-            return 0
-        if action == "reschedule":
-            current = svc.get(a.window)
-            start, end = self._window_times(a.start, a.end, a.duration, current)
-            w = svc.reschedule(a.window, start, end, author=self.author, message=a.message, notify=notify)
-            self.out(w, f"Rescheduled {window_line(w)}")
-            return 0
-        if action in ("start", "complete", "cancel"):
-            w = getattr(svc, action)(a.window, author=self.author, message=a.message, notify=notify)
-            self.out(w, window_line(w))
-            return 0
-        raise ValidationError(f"Unknown maintenance action '{action}'.")
 
-    def _queued_note(self, w) -> str:
-        copies = self.s.maintenance.remote_copies(w.id)
-        if not copies:
-            return ""
-        names = ", ".join(c.label for c in copies)
-        return f"\n  queued for {names}; `sitrep sync` sends it."
-
-    def _show_window(self, ref: str) -> int:
-        svc = self.s.maintenance
-        w = svc.get(ref)
-        history = svc.history(w.id)
-        copies = svc.remote_copies(w.id)
-        if self.a.json:
-            from app.cli import emit_json
-
-            emit_json({"window": w, "history": history, "remote": copies})
-            return 0
-        now = self.s.now()
-        print(window_line(w))
-        print(f"  {w.phase(now)}; {utc_text(w.scheduled_for)} → {utc_text(w.scheduled_until)}")
-        if w.description:
-            print(f"  {w.description}")
-        flags = [
-            "notify subscribers" if w.notify_subscribers else "no notifications",
-            "reminder beforehand" if w.remind_subscribers else "no reminder",
-            "starts by itself" if w.auto_in_progress else "started by hand",
-            "completes by itself" if w.auto_complete else "completed by hand",
-        ]
-        print(f"  services: {', '.join(w.services) or '-'}; {'; '.join(flags)}")
-        print(f"  planned by {w.planned_by} at {_t(w.created_at)}")
-        for c in copies:
-            print(f"  {c.label}: {c.summary()}" + (f"  {c.url}" if c.url else ""))
-        print("History:")
-        for h in history:
-            source = "" if h.source == "local" else f" (from {h.source})"
-            print(f"  #{h.seq:<3} {_t(h.recorded_at)}  {h.author}{source}: {h.describe()}")
+def run_maintenance(cli: Cli) -> int:
+    a, svc = cli.a, cli.s.maintenance
+    action = a.maintenance_command
+    notify = False if getattr(a, "quiet", False) else None
+    if action == "plan":
+        start, end = _window_times(cli, a.start, a.end, a.duration)
+        w = svc.plan(
+            a.title, start, end, author=cli.author, description=a.description, services=a.service,
+            notify_subscribers=not a.quiet, remind_subscribers=not a.no_reminder,
+            auto_in_progress=not a.manual_start, auto_complete=not a.manual_complete, backfill=a.backfill,
+            status=a.status,
+        )  # fmt: skip
+        cli.out(w, f"Planned {window_line(w)}{_queued_note(cli, w)}")
         return 0
+    if action == "list":
+        rows = svc.list(include_finished=a.all)
+        cli.out(rows, "\n".join(window_line(w) for w in rows) or "No maintenance windows planned.")
+        return 0
+    if action == "show":
+        return _show_window(cli, a.window)
+    if action == "update":
+        fields = {"title": a.title, "description": a.description, "services": a.service}
+        w = None
+        if any(v is not None for v in fields.values()):
+            w = svc.edit(
+                a.window,
+                author=cli.author,
+                message="" if a.status else a.message,
+                notify=notify,
+                **fields,
+            )
+        if a.status or w is None:
+            w = svc.post_update(a.window, a.message, author=cli.author, status=a.status, notify=notify)
+        cli.out(w, window_line(w))
+        return 0
+    if action == "reschedule":
+        current = svc.get(a.window)
+        start, end = _window_times(cli, a.start, a.end, a.duration, current)
+        w = svc.reschedule(a.window, start, end, author=cli.author, message=a.message, notify=notify)
+        cli.out(w, f"Rescheduled {window_line(w)}")
+        return 0
+    if action in ("start", "complete", "cancel"):
+        w = getattr(svc, action)(a.window, author=cli.author, message=a.message, notify=notify)
+        cli.out(w, window_line(w))
+        return 0
+    raise ValidationError(f"Unknown maintenance action '{action}'.")
+
+
+def _queued_note(cli: Cli, w) -> str:
+    copies = cli.s.maintenance.remote_copies(w.id)
+    if not copies:
+        return ""
+    names = ", ".join(c.label for c in copies)
+    return f"\n  queued for {names}; `sitrep sync` sends it."
+
+
+def _show_window(cli: Cli, ref: str) -> int:
+    svc = cli.s.maintenance
+    w = svc.get(ref)
+    history = svc.history(w.id)
+    copies = svc.remote_copies(w.id)
+    if cli.a.json:
+        emit_json({"window": w, "history": history, "remote": copies})
+        return 0
+    now = cli.s.now()
+    print(window_line(w))
+    print(f"  {w.phase(now)}; {utc_text(w.scheduled_for)} → {utc_text(w.scheduled_until)}")
+    if w.description:
+        print(f"  {w.description}")
+    flags = [
+        "notify subscribers" if w.notify_subscribers else "no notifications",
+        "reminder beforehand" if w.remind_subscribers else "no reminder",
+        "starts by itself" if w.auto_in_progress else "started by hand",
+        "completes by itself" if w.auto_complete else "completed by hand",
+    ]
+    print(f"  services: {', '.join(w.services) or '-'}; {'; '.join(flags)}")
+    print(f"  planned by {w.planned_by} at {_t(w.created_at)}")
+    for c in copies:
+        print(f"  {c.label}: {c.summary()}" + (f"  {c.url}" if c.url else ""))
+    print("History:")
+    for h in history:
+        source = "" if h.source == "local" else f" (from {h.source})"
+        print(f"  #{h.seq:<3} {_t(h.recorded_at)}  {h.author}{source}: {h.describe()}")
+    return 0

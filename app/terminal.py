@@ -62,7 +62,7 @@ def exact_stdout():
     return out._stream if isinstance(out, EscapingStream) else out
 
 
-def human_output(args) -> None:
+def human_output() -> None:
     """From here on, what the CLI prints cannot drive the terminal (machine formats: `exact_stdout`)."""
     if not isinstance(sys.stdout, EscapingStream):
         sys.stdout = EscapingStream(sys.stdout)

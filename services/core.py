@@ -12,6 +12,9 @@ from models.types import utcnow
 from services.catalog import Catalog
 from services.clocks import ClockService
 from services.exchange import Exchange
+from services.exercises.sandbox import sandbox_adapters
+from services.exercises.service import ExerciseService
+from services.exercises.workspace import build_vocabulary, holds_exercise
 from services.history_import import HistoryImport
 from services.incidents import IncidentService
 from services.integrity import IntegrityService
@@ -80,6 +83,15 @@ class Sitrep:
         self.integrity = IntegrityService(store)
         self.metrics = MetricsService(store, self.catalog, config_dir)
         self.history = HistoryImport(store, self.catalog, now, pub, self.exchange)
+        # An exercise's own store: every backend is a recording sandbox, every incident an exercise.
+        self.in_exercise = holds_exercise(store)
+        self.incidents.exercise_only = self.in_exercise
+        if self.in_exercise:
+            from services.adapters.base import discover_adapters
+
+            options = dict(sync_options or {})
+            options["discovered"] = sandbox_adapters(options.get("discovered") or discover_adapters())
+            sync_options = options
         # Sync registers its outbox writer in store.entry_hooks; see services/sync.
         from services.sync.service import SyncService
 
@@ -93,6 +105,8 @@ class Sitrep:
         from services.maintenance import MaintenanceService
 
         self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
+        self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
+                                         lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
 
     @classmethod
     def open(

@@ -35,7 +35,7 @@ def state_problem(inc: dict[str, Any]) -> str | None:
         data, kind, seq = e["data"] or {}, e["kind"], e["seq"]
         if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("to"), str):
             said["status"] = (data["to"], seq)
-            if data.get("action") == "declared":
+            if data.get("action") in ("declared", "recorded"):
                 if isinstance(data.get("severity"), str):
                     said["severity"] = (data["severity"], seq)
                 if isinstance(data.get("major"), bool):

@@ -398,6 +398,8 @@ class MainWindow(QMainWindow):
             self.ctx.settings.setValue("last_incident", incident.id)
         if self.ctx.sitrep.read_only:
             title += " (read-only)"
+        if self.ctx.sitrep.in_exercise:  # a screenshot of an exercise must never pass for a real incident
+            title = f"EXERCISE — {title}"
         self.setWindowTitle(title)
         for widget in self.panels.values():
             setter: Callable | None = getattr(widget, "set_incident", None)

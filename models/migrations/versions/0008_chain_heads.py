@@ -1,7 +1,7 @@
 """chain heads: each hash chain's newest entry (count and hash), in a record of its own
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-07
 
 A chain that only checks itself cannot tell that its newest entries were deleted: what is left still
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0009"  # written on 0006; chained after main's 0009 at the merge
 branch_labels = None
 depends_on = None
 
