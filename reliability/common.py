@@ -78,4 +78,6 @@ def clear_refusal(res: subprocess.CompletedProcess) -> bool:
     """A non-zero exit with a message for a person (`sitrep: error: ...` or argparse's usage line)."""
     if res.returncode in (0, 70) or internal_error(res):
         return False
-    return "error:" in res.stderr
+    # `sitrep: error: ...`, argparse's `sitrep declare: error: ...`, or import-history's own exit codes (10,
+    # 11) with `sitrep: import-history: left out: <row>: <why>`.
+    return "error:" in res.stderr or "left out:" in res.stderr
