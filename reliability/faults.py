@@ -5,7 +5,6 @@ work where it can, and the advice given must be advice that works.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import sqlite3
@@ -15,16 +14,8 @@ from pathlib import Path
 
 from reliability.common import Figure, Size, internal_error, sitrep
 
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
-PR_CAPBSET_DROP = 24
-
-
-def _obey_file_modes() -> None:
-    """In the child before exec: root without these capabilities obeys chmod like anyone."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+# Root ignores chmod; the tests' way of making a read-only folder real for a child process.
+from tests.test_store import _give_up_overriding_file_permissions as _obey_file_modes
 
 
 def _seeded(data: Path, entries: int = 40) -> None:
