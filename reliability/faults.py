@@ -13,17 +13,24 @@ import tempfile
 from pathlib import Path
 
 from reliability.common import Figure, Size, internal_error, sitrep
+from services.core import Sitrep
 
 # Root ignores chmod; the tests' way of making a read-only folder real for a child process.
 from tests.test_store import _give_up_overriding_file_permissions as _obey_file_modes
 
 
 def _seeded(data: Path, entries: int = 40) -> None:
+    """A store made by the real CLI, then filled in this process (the filling is not what is tested)."""
     data.mkdir(parents=True, exist_ok=True)
-    assert sitrep(data, "declare", "Checkout: payments failing", "-s", "SEV2").returncode == 0
-    for i in range(entries):
-        res = sitrep(data, "log", "INC-0001", f"Observation {i}: " + "errors climbing " * 20)
-        assert res.returncode == 0, res.stderr
+    res = sitrep(data, "declare", "Checkout: payments failing", "-s", "SEV2")
+    assert res.returncode == 0, res.stderr
+    app = Sitrep.open(f"sqlite:///{data / 'sitrep.db'}", backups_dir=data / "backups")
+    try:
+        inc = app.incidents.get("INC-0001")
+        for i in range(entries):
+            app.timeline.log(inc.id, f"Observation {i}: " + "errors climbing " * 20, author="reliability")
+    finally:
+        app.close()
 
 
 class _Check:
