@@ -258,7 +258,8 @@ class TimelineService:
         check_live(occurred_at, now, what="An entry", field="occurred_at")
         rationale = (rationale or "").strip() or None
         if occurred_at is not None:
-            data = self._backdating(incident_id, as_utc(occurred_at), backdate_reason, data)
+            # The console's entry form has one "why" field: there, the rationale is the reason.
+            data = self._backdating(incident_id, as_utc(occurred_at), backdate_reason or rationale, data)
         if self._store.has_append_lane:
             with self._store.append_transaction() as txn:
                 entry = _append_on_lane(
@@ -319,7 +320,8 @@ class TimelineService:
                      else f"a day before the first thing known about it ({utc_text(min(known))})")  # fmt: skip
             raise ValidationError(
                 f"This entry would be dated {utc_text(occurred_at)}, before the incident began: before {began}. "
-                "If it really happened then, give the reason it belongs to this incident (backdate reason), "
+                "If it really happened then, give the reason it belongs to this incident (the entry's 'why', "
+                "or --backdate-reason), "
                 "or move the incident's Impact started milestone first.",
                 field="occurred_at",
             )
