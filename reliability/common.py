@@ -79,5 +79,5 @@ def clear_refusal(res: subprocess.CompletedProcess) -> bool:
     if res.returncode in (0, 70) or internal_error(res):
         return False
     # `sitrep: error: ...`, argparse's `sitrep declare: error: ...`, or import-history's own exit codes (10,
-    # 11) with `sitrep: import-history: left out: <row>: <why>`.
-    return "error:" in res.stderr or "left out:" in res.stderr
+    # 11) with `sitrep: import-history: refused|left out: <row>: <why>`.
+    return "error:" in res.stderr or "left out:" in res.stderr or "import-history: refused:" in res.stderr
