@@ -13,9 +13,11 @@ import tempfile
 
 from app.cli import build_parser, relative_times_as_words, run_command
 from app.cli_context import Cli, default_author
+from app.cli_hardening import run_backup_offline
 from app.cli_output import print_error
 from app.logging_setup import setup_logging
 from app.paths import resolve_paths
+from app.terminal import human_output
 from services.errors import SitrepError, StoreError
 
 log = logging.getLogger("sitrep")
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         if not paths.database.exists():
             return _fail(gui, StoreError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
     setup_logging(paths.logs)
+    if not args.db:
+        offline = run_backup_offline(args, paths)  # without opening a store that may be damaged
+        if offline is not None:
+            return offline
     url = args.db or f"sqlite:///{paths.database}"
     try:
         from services.core import Sitrep
@@ -78,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_console(sitrep, paths=paths, author=args.author or os.environ.get("SITREP_USER") or None,
                                login=default_author(), demo=args.demo)  # fmt: skip
+        human_output()
         try:
             return run_command(Cli(sitrep, args, paths))
         except SitrepError as err:

@@ -494,3 +494,19 @@ class RunbookFinding(Base):
     incident_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(120))
+
+
+# -- the record's anchors (migration 0008) --------------------------------------------------
+class ChainHead(Base):
+    """The newest link of one hash chain (an incident's timeline or its stakeholder log): how many
+    entries it has and the last one's hash. Written in the same transaction as each entry, so a
+    chain cut short from its end no longer matches its head (services/chain_heads.py)."""
+
+    __tablename__ = "chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(20), primary_key=True)  # "timeline" | "stakeholder_log"
+    incident_id: Mapped[str] = mapped_column(
+        ForeignKey("incidents.id", ondelete="RESTRICT"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

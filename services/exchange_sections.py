@@ -68,6 +68,9 @@ MACHINE_LOCAL = {
     "machine importing the file never sends the same item again",
     "sync_backends": "this machine's lane state: lease, circuit breaker, last pull",
     "alembic_version": "the schema revision of this database",
+    "chain_heads": "derived from the chains it anchors: each incident carries its heads as `chain_heads` "
+    "(schema 4), an import checks the file's chains end there, and the store's heads are set from the chains "
+    "it holds afterwards",
     "exercise_runs": "only an exercise's own store has one; its after-action report (`sitrep exercise report`) "
     "is how an exercise leaves that store, and a real store never holds exercise rows",
     "exercise_events": "the exercise's clock, injects, notes and ratings: with exercise_runs, in the exercise's own store",

@@ -31,6 +31,7 @@ from models.entities import Incident, TimelineEntry
 from models.enums import Milestone
 from models.types import iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
+from services.chain_heads import advance_heads_of
 from services.errors import ImportFailure, StoreError, ValidationError
 from services.history_csv import CsvHistory
 from services.history_mapping import CSV_FIELDS, ColumnMapping
@@ -189,6 +190,7 @@ class HistoryImport:
                 if not dry_run:
                     _insert_stored(conn, _I_INSERT, _I_NAMES, incident_rows)
                     _insert_stored(conn, _T_INSERT, _T_NAMES, entry_rows)
+                    advance_heads_of(conn, entry_rows)
                 progress("writing", min(start + _CHUNK, total), total)
 
 

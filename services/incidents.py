@@ -17,7 +17,9 @@ from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, EntryKind, Milesto
 from models.types import as_utc, iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.errors import InvalidTransition, NotFound, ValidationError
+from services.limits import AFFECTED_USERS_MAX, SUMMARY_MAX, TITLE_MAX, check_text, count_problem
 from services.milestone_order import flagged_pairs_of, milestone_order_problem, still_flagged
+from services.time_range import check_live
 from services.timeline import _clean_author, append_entry
 from services.timetext import utc_text, utc_texts
 from services.views import IncidentView
@@ -148,10 +150,12 @@ class IncidentService:
             raise ValidationError(
                 "An incident needs a title (e.g. 'Checkout: payments failing').", field="title"
             )
-        if len(title) > 300:
+        if len(title) > TITLE_MAX:
             raise ValidationError(
-                "Keep the title under 300 characters; put detail in the summary.", field="title"
+                f"Keep the title under {TITLE_MAX} characters; put detail in the summary.", field="title"
             )
+        check_text(title, field="title", label="The title", limit=TITLE_MAX, one_line=True)
+        check_text(summary, field="summary", label="The summary", limit=SUMMARY_MAX)
         level = self._catalog.severity(severity)
         author = _clean_author(author)
         incident_type = (incident_type or "other").strip().lower()
@@ -169,8 +173,7 @@ class IncidentService:
             Milestone.DECLARED: declared,
         }
         for m, value in milestones.items():
-            if value is not None and value > now:
-                raise ValidationError(f"'{m.label}' cannot be in the future.", field=m.value)
+            check_live(value, now, what=f"'{m.label}'", field=m.value, dated=False)
         problem = milestone_order_problem(milestones)
         if problem:
             raise ValidationError(problem, field="milestones")
@@ -215,6 +218,7 @@ class IncidentService:
                 data={
                     "action": "declared",
                     "to": Status.DECLARED.value,
+                    "title": title,
                     "severity": level.id,
                     "major": major,
                     "exercise": is_exercise,
@@ -240,8 +244,7 @@ class IncidentService:
         reason = (reason or "").strip() or None
         now = self._now()
         when = as_utc(at) if at else now
-        if when > now:
-            raise ValidationError("A status change cannot be dated in the future.", field="at")
+        check_live(when, now, what="A status change", field="at")
         with self._store.transaction() as s:
             inc = self._load(s, ref)
             current = Status(inc.status)
@@ -396,8 +399,7 @@ class IncidentService:
         author = _clean_author(author)
         now = self._now()
         when = as_utc(at) if at else None
-        if when is not None and when > now:
-            raise ValidationError(f"'{m.label}' cannot be in the future.", field=m.value)
+        check_live(when, now, what=f"'{m.label}'", field=m.value, dated=False)
         if when is None and m is Milestone.DECLARED:
             raise ValidationError("The declaration time cannot be cleared.", field=m.value)
         with self._store.transaction() as s:
@@ -466,8 +468,10 @@ class IncidentService:
             if title is not None:
                 if not title.strip():
                     raise ValidationError("The title cannot be empty.", field="title")
+                check_text(title.strip(), field="title", label="The title", limit=TITLE_MAX, one_line=True)
                 change("title", title.strip())
             if summary is not None:
+                check_text(summary, field="summary", label="The summary", limit=SUMMARY_MAX)
                 change("summary", summary.strip())
             if services is not None:
                 change("services", _clean_services(services))
@@ -512,8 +516,10 @@ def _clean_services(services: Iterable[str]) -> list[str]:
 
 
 def _check_impact(affected_users: int | None, error_rate_pct: float | None) -> None:
-    if affected_users is not None and (not isinstance(affected_users, int) or affected_users < 0):
-        raise ValidationError("Affected users must be a whole number, zero or more.", field="affected_users")
+    if affected_users is not None and count_problem(affected_users, limit=AFFECTED_USERS_MAX):
+        raise ValidationError(
+            f"Affected users must be a whole number, zero or more (at most {AFFECTED_USERS_MAX:,}).", field="affected_users"
+        )
     if error_rate_pct is not None and not (0 <= float(error_rate_pct) <= 100):
         raise ValidationError("The error rate is a percentage between 0 and 100.", field="error_rate_pct")
 

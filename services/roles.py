@@ -16,6 +16,7 @@ from services.errors import InvalidTransition, ValidationError
 from services.incidents import IncidentService
 from services.milestone_order import flagged_pairs_of, milestone_order_problem
 from services.people import PeopleService
+from services.time_range import check_live
 from services.timeline import _clean_author, append_entry
 from services.views import RoleHolding
 
@@ -70,8 +71,7 @@ class RoleService:
 
     def _when(self, at: datetime | None, now: datetime) -> datetime:
         when = as_utc(at) if at else now
-        if when > now:
-            raise ValidationError("A role change cannot be dated in the future.", field="at")
+        check_live(when, now, what="A role change", field="at")
         return when
 
     def assign(

@@ -19,7 +19,11 @@ from sqlalchemy.orm import Session
 from models.entities import Incident, TimelineEntry
 from models.enums import AUTHORED_KINDS, EntryKind
 from models.types import as_utc, iso, new_id
+from services.chain_heads import ADVANCE_SQL, TIMELINE, advance_head
 from services.errors import NotFound, ValidationError
+from services.limits import check_text
+from services.time_range import check_live, check_stored
+from services.timetext import utc_text
 from services.views import EntryRow
 
 GENESIS_HASH = "0" * 64
@@ -46,6 +50,10 @@ ENTRY_ORDERS = {
     "kind": (_T.c.kind, _T.c.occurred_at, _T.c.seq),
     "author": (_T.c.author, _T.c.occurred_at, _T.c.seq),
 }
+
+_I = Incident.__table__
+_STARTS = (_I.c.impact_started_at, _I.c.detected_at, _I.c.declared_at)
+LEAD_UP = timedelta(hours=24)
 
 
 # One encoder for every digest: json.dumps with options builds a new JSONEncoder per call.
@@ -100,6 +108,7 @@ def append_entry(
         select(_T.c.seq, _T.c.hash).where(_T.c.incident_id == incident_id).order_by(_T.c.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    check_stored(occurred_at, now, what="The entry's time", field="occurred_at")
     row: dict[str, Any] = {
         "id": new_id(),
         "incident_id": incident_id,
@@ -117,6 +126,7 @@ def append_entry(
     }
     row["hash"] = entry_digest(prev_hash, row)
     db.execute(insert(_T), row)
+    advance_head(db, TIMELINE, incident_id, seq, row["hash"])
     entry = EntryRow(**row)
     for hook in hooks:
         hook(db, entry)
@@ -158,6 +168,7 @@ def _append_on_lane(
         seq, prev_hash = 1, GENESIS_HASH
     else:
         seq, prev_hash = last[0] + 1, last[1]
+    check_stored(occurred_at, now, what="The entry's time", field="occurred_at")
     occurred = as_utc(occurred_at) if occurred_at else now
     recorded_text = iso(now)
     occurred_text = recorded_text if occurred is now else iso(occurred)
@@ -196,6 +207,7 @@ def _append_on_lane(
             row["hash"],
         ),
     )
+    txn.execute(ADVANCE_SQL, (TIMELINE, incident_id, seq, row["hash"]))
     entry = EntryRow(**row)
     if hooks:
         db = txn.connection_on_demand()
@@ -228,8 +240,13 @@ class TimelineService:
         rationale: str | None = None,
         source: str = "sitrep",
         data: dict[str, Any] | None = None,
+        backdate_reason: str | None = None,
     ) -> EntryRow:
-        """Append what a person reports. The hot path: one indexed read, one insert, one commit."""
+        """Append what a person reports. The hot path: one indexed read, one insert, one commit.
+
+        An entry dated before the incident began (its earliest milestone) needs `backdate_reason`, as a
+        milestone moved out of order does; the reason is kept in the entry's data.
+        """
         try:
             kind = EntryKind(kind)
         except ValueError:
@@ -247,15 +264,19 @@ class TimelineService:
             raise ValidationError("An entry needs some text.", field="body")
         if len(body) > MAX_BODY:
             raise ValidationError(f"An entry is limited to {MAX_BODY:,} characters.", field="body")
+        check_text(body, field="body", label="The entry", limit=MAX_BODY)
+        check_text(rationale, field="rationale", label="The rationale", limit=MAX_BODY)
         if kind is EntryKind.DECISION and not (rationale or "").strip():
             raise ValidationError(
                 "A decision needs its rationale: why this, and not something else?", field="rationale"
             )
         author = _clean_author(author)
         now = self._now()
-        if occurred_at is not None and as_utc(occurred_at) > now:
-            raise ValidationError("An entry cannot be dated in the future.", field="occurred_at")
+        check_live(occurred_at, now, what="An entry", field="occurred_at")
         rationale = (rationale or "").strip() or None
+        if occurred_at is not None:
+            # The console's entry form has one "why" field: there, the rationale is the reason.
+            data = self._backdating(incident_id, as_utc(occurred_at), backdate_reason or rationale, data)
         if self._store.has_append_lane:
             with self._store.append_transaction() as txn:
                 entry = _append_on_lane(
@@ -293,6 +314,36 @@ class TimelineService:
                 )
         self._publish("timeline", incident_id, entry.seq)
         return entry
+
+    def _backdating(
+        self, incident_id: str, occurred_at: datetime, reason: str | None, data: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        with self._store.read_connection() as conn:
+            row = conn.execute(select(*_STARTS).where(Incident.__table__.c.id == incident_id)).first()
+        if row is None:
+            raise NotFound("That incident does not exist.")
+        impact_started = row[0]
+        known = [t for t in row if t is not None]
+        if not known:
+            return data
+        # What led up to a declaration (a customer's tweet, an alert) is part of the record; a day before
+        # the first thing known about the incident, or before its impact started, is out of order.
+        start = impact_started if impact_started is not None else min(known) - LEAD_UP
+        if occurred_at >= start:
+            return data
+        reason = (reason or "").strip()
+        if not reason:
+            began = (f"its impact started ({utc_text(start)})" if impact_started is not None
+                     else f"a day before the first thing known about it ({utc_text(min(known))})")  # fmt: skip
+            raise ValidationError(
+                f"This entry would be dated {utc_text(occurred_at)}, before the incident began: before {began}. "
+                "If it really happened then, give the reason it belongs to this incident (the entry's 'why', "
+                "or --backdate-reason), "
+                "or move the incident's Impact started milestone first.",
+                field="occurred_at",
+            )
+        check_text(reason, field="backdate_reason", label="The reason", limit=MAX_BODY)
+        return {**(data or {}), "backdate_reason": reason}
 
     def correct(self, entry_id: str, body: str, *, author: str, reason: str) -> EntryRow:
         """A correction is a new entry that supersedes the old one; the old one stays in the record."""

@@ -988,7 +988,7 @@ def test_a_schema_1_file_from_main_still_imports(target):
         assert {
             k: v
             for k, v in new.items()
-            if k not in (*SECTION_KEYS, "external_ref", "key", "number", "flagged_pairs")
+            if k not in (*SECTION_KEYS, "external_ref", "key", "number", "flagged_pairs", "chain_heads")
         } == {k: v for k, v in old.items() if k not in ("key", "number")}
     assert not app.exchange.import_file(V1).changed
 
@@ -1004,6 +1004,7 @@ def test_schema_2_is_schema_1_plus_the_new_records(exported):
     assert set(exported["incidents"][0]) == set(old["incidents"][0]) | {
         "external_ref",
         "flagged_pairs",
+        "chain_heads",
         *SECTION_KEYS,
     }
     assert set(exported["incidents"][0]["milestones"]) == set(old["incidents"][0]["milestones"]) | {"identified"}
@@ -1059,7 +1060,7 @@ def test_every_column_of_a_carried_table_is_in_the_export(with_records):
     inc = with_records["incidents"][0]
     milestone_columns = {m.column for m in Milestone}
     assert {c.name for c in Incident.__table__.columns} - milestone_columns == set(inc) - {
-        "milestones", "timeline", "roles", *SECTION_KEYS,
+        "milestones", "timeline", "roles", "chain_heads", *SECTION_KEYS,
     }  # fmt: skip
     assert set(inc["milestones"]) == {m.value for m in Milestone}
     assert {c.name for c in TimelineEntry.__table__.columns} - {"incident_id"} == set(inc["timeline"][0])

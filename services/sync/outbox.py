@@ -86,6 +86,11 @@ def item_view(row, incident_key: str | None = None) -> ItemView:
     return ItemView(*row[: len(_ITEM_COLS)], incident_key=incident_key)
 
 
+# Operations that make the remote object the later items of its incident (or window) act on. A failed one
+# holds those items back; any other failed item holds back nothing but itself.
+CREATING_OPS = ("create_incident", "create_issue", "create_maintenance")
+
+
 def hold_key(incident_id: str | None, payload: Any) -> str | None:
     """What an earlier failed item holds back in its lane: the rest of its incident, or of its
     maintenance window (items about a window have no incident)."""
@@ -439,6 +444,14 @@ class OutboxQueue:
             ):
                 out.setdefault(backend, {})[state] = n
         return out
+
+    def due_now(self, backend: str) -> None:
+        """A backend's waiting items are due at once (its credentials were just replaced: the pause that
+        kept them from the old one is over, in this process and in any other)."""
+        with self._store.write_connection() as c:
+            c.execute(update(O).where(O.c.backend == backend, O.c.state == OutboxState.PENDING.value)
+                      .values(next_attempt_at=None))  # fmt: skip
+        self._publish("sync", None, None)
 
     def retry(self, item_id: int) -> ItemView:
         """A failed (or waiting) item goes back to the front of its lane. A person chose to resend,

@@ -192,6 +192,7 @@ class SyncService:
             raise ValidationError(f"{cls.label} has no credential '{name}'. Known: {', '.join(names)}.")
         self.secrets.set(backend, name, value)
         self._secret_generation += 1
+        self.queue.due_now(backend)  # items paused on the old credential try the new one at the next sync
         self.wake()
 
     def delete_secret(self, backend: str, name: str) -> bool:
@@ -347,6 +348,10 @@ class SyncService:
             yield Http(client, label=adapter.label, base_url=adapter.base_url(), headers=adapter.headers,
                        describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=Pacer(None),
                        rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip
+
+    def read_back_session(self, adapter: Adapter):
+        """A one-off HTTP session for reading back what a backend holds (`sitrep verify --against-remote`)."""
+        return self._one_off_http(adapter)
 
     def test_connection(self, backend: str) -> str:
         """One authenticated read against the backend. Blocks on the network: call it off the GUI thread."""

@@ -51,18 +51,21 @@ from services.adapters.http import Http, Pacer
 from services.adapters.interface import Adapter, HttpApi, ReadsBack
 from services.adapters.values import ItemView, LinkView, NewLink, PullContext, SendContext, SendResult
 from services.incidents import apply_remote_effects
+from services.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
 from services.maintenance import apply_remote_maintenance
 from services.secrets import KeyringUnavailable
 from services.store import Store, storage_error
 from services.sync.backoff import CircuitBreaker, retry_delay
 from services.sync.outbox import (
     _ITEM_COLS,
+    CREATING_OPS,
     LinkReader,
     hold_key,
     insert_ignoring_duplicates,
     item_view,
     link_rows,
 )
+from services.time_range import history_problem
 from services.timeline import append_entry
 
 log = logging.getLogger(__name__)
@@ -108,10 +111,14 @@ _LEASE_KEPT = (
 )
 _LANE_FAILED = (
     # An item about a maintenance window has no incident; its window's id holds its lane instead.
+    # Only a failed create holds anything: what comes after it needs the remote object it would make. A
+    # failed note, status update or responder request holds nothing (an unknown responder's e-mail must not
+    # stop the incident's notes); it waits for a person alone.
     select(
         O.c.incident_id, O.c.id, case((O.c.incident_id.is_(None), O.c.payload["maintenance_id"].as_string()))
     )
-    .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.FAILED.value)
+    .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.FAILED.value,
+           O.c.op.in_(CREATING_OPS))
     .order_by(O.c.id.desc())
 )
 _LANE_PENDING = (
@@ -433,7 +440,7 @@ class SyncWorker:
 
     # -- one lane, one item --------------------------------------------------------------
     def _next_items(self, backend: str, limit: int) -> list[ItemView]:
-        """The lane's next pending items in order, skipping incidents held back by an earlier failure.
+        """The lane's next pending items in order, skipping those held back by an earlier failed create.
         Stops at the first item that is not due yet (it keeps its place; nothing jumps ahead of it)."""
         now = utcnow()
         out: list[ItemView] = []
@@ -703,6 +710,8 @@ class SyncWorker:
         for ev in result.events:
             now = self._entry_now()
             occurred = min(ev.occurred_at, now) if ev.occurred_at else now
+            if history_problem(occurred, now):  # a backend's nonsense time is not the record's
+                occurred = now
             with self.store.write_connection() as c:
                 seen = c.execute(select(L.c.id).where(L.c.backend == backend, L.c.remote_kind == ev.remote_kind,
                                                       L.c.remote_id == ev.remote_id)).first()  # fmt: skip
@@ -719,7 +728,8 @@ class SyncWorker:
                     kind = EntryKind(ev.kind)
                 except ValueError:
                     kind = EntryKind.SYSTEM
-                entry = append_entry(c, ev.incident_id, kind, (ev.body or "(empty)")[:20_000], author=ev.author[:120],
+                entry = append_entry(c, ev.incident_id, kind, clean_pulled(ev.body or "(empty)", limit=BODY_MAX),
+                                     author=clean_pulled(ev.author, limit=AUTHOR_MAX, one_line=True) or "unknown",
                                      now=now, occurred_at=occurred, source=backend, data=data, hooks=self._entry_hooks)  # fmt: skip
                 c.execute(L.insert().values(link_rows(backend, [_pulled_link(entry, ev)], utcnow())[0]))
                 effects = apply_remote_effects(
