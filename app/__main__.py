@@ -14,8 +14,8 @@ from app.cli import build_parser, relative_times_as_words, run_command
 from app.cli_context import Cli, default_author
 from app.cli_output import print_error
 from app.logging_setup import setup_logging
-from app.paths import resolve_paths
 from services.errors import SitrepError, StoreError
+from services.paths import resolve_paths
 
 log = logging.getLogger("sitrep")
 

@@ -131,8 +131,8 @@ class Console:
     """The real timeline panel, in a UiContext like the console builds, over a store in `data_dir`."""
 
     def __init__(self, data_dir: Path) -> None:
-        from app.paths import resolve_paths
         from services.core import Sitrep
+        from services.paths import resolve_paths
         from ui.console import build_context
         from ui.panels.timeline import TimelinePanel
 

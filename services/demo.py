@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from models.enums import EntryKind, Milestone, Status
+from services.changes import Topic
 from services.core import Sitrep
 from services.views import IncidentView
 
@@ -110,8 +111,8 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     _open_sev2(told, clock, end)
     sev1 = _checkout_sev1(told, clock, end)
     _planned_maintenance(sitrep, end)
-    sitrep.changes.publish("people", None, None)
-    sitrep.changes.publish("incident", None, None)
+    sitrep.changes.publish(Topic.PEOPLE, None, None)
+    sitrep.changes.publish(Topic.INCIDENT, None, None)
     return sitrep.incidents.get(sev1.id)
 
 

@@ -25,6 +25,7 @@ from models.entities import Incident, OutboxItem, Person, RoleAssignment, Timeli
 from models.enums import EntryKind, Milestone, OutboxState, Status
 from models.types import iso
 from services.catalog import Catalog
+from services.changes import Topic
 from services.errors import ImportFailure, ValidationError
 from services.exchange_sections import (
     INCIDENT,
@@ -244,8 +245,8 @@ class Exchange:
             for sec in later:
                 self._merge(s, sec, store_rows[sec.key], person_map, report, origin, None)
         if report.changed:
-            self._publish("incident", None, None)
-            self._publish("comms", None, None)
+            self._publish(Topic.INCIDENT, None, None)
+            self._publish(Topic.COMMS, None, None)
         return report
 
     @staticmethod

@@ -40,6 +40,7 @@ from models.entities import Incident, TimelineEntry
 from models.enums import MILESTONE_ORDER, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
+from services.changes import Topic
 from services.errors import ImportFailure, StoreError, ValidationError
 from services.incidents import INCIDENT_TYPES, milestone_order_problem
 from services.store import storage_error
@@ -395,7 +396,7 @@ class HistoryImport:
         report.dry_run = dry_run
         self._write(report, candidates, author, dry_run, progress)
         if report.changed:
-            self._publish("incident", None, None)
+            self._publish(Topic.INCIDENT, None, None)
         return report
 
     # -- Sitrep's own export ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, MILESTONE_ORDER, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
+from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.timeline import _clean_author, append_entry
 from services.timetext import utc_text, utc_texts
@@ -230,7 +231,7 @@ class IncidentService:
                     "milestones": {m.value: iso(v) for m, v in milestones.items() if v is not None},
                 },
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -313,7 +314,7 @@ class IncidentService:
                 occurred_at=when,
                 data=data,
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_severity(
@@ -351,7 +352,7 @@ class IncidentService:
                 now=now,
                 data={"from": old.id, "to": level.id, "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_major(self, ref: str, major: bool, *, author: str, reason: str | None = None) -> IncidentView:
@@ -380,7 +381,7 @@ class IncidentService:
                 now=now,
                 data={"major": major, "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_milestone(
@@ -433,7 +434,7 @@ class IncidentService:
                 now=now,
                 data={"milestone": m.value, "from": iso(old), "to": iso(when), "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def update_details(
@@ -492,7 +493,7 @@ class IncidentService:
                 now=now,
                 data={"changes": changes},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
 

@@ -30,6 +30,7 @@ from models.entities import MaintenanceUpdate, MaintenanceWindow, OutboxItem, Re
 from models.enums import MAINTENANCE_TRANSITIONS, MaintenanceStatus, OutboxState
 from models.types import as_utc, iso, new_id
 from services.adapters.base import MaintenanceChange, MaintenanceFacts, RemoteMaintenance
+from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.incidents import _clean_services
 from services.timeline import _clean_author
@@ -419,7 +420,7 @@ class MaintenanceService:
             upd = self._record(s, row, "planned", None, description, {}, row.notify_subscribers, author, now)
             self._owe(s, row, upd, EDITABLE_FIELDS)
             view = MaintenanceView.of(row)
-        self._publish("maintenance", None, None)
+        self._publish(Topic.MAINTENANCE, None, None)
         return view
 
     def reschedule(
@@ -503,7 +504,7 @@ class MaintenanceService:
             upd = self._record(s, row, action, state.value, message, changes, notify, author, now)
             self._owe(s, row, upd, tuple(changes))
             view = MaintenanceView.of(row)
-        self._publish("maintenance", None, None)
+        self._publish(Topic.MAINTENANCE, None, None)
         return view
 
     def post_update(
@@ -552,7 +553,7 @@ class MaintenanceService:
             upd = self._record(s, row, action, current.value, message, {}, notify, author, now)
             self._owe(s, row, upd, ())
             view = MaintenanceView.of(row)
-        self._publish("maintenance", None, None)
+        self._publish(Topic.MAINTENANCE, None, None)
         return view
 
     def set_status(self, ref: str, status: str | MaintenanceStatus, *, author: str, message: str = "",

@@ -8,8 +8,8 @@ import sys
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.paths import Paths
 from services.core import Sitrep
+from services.paths import Paths
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
 from ui.gui_thread_gc import GuiThreadCollector
@@ -68,7 +68,6 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str,
     if demo_incident is not None:
         window.reload_incidents(select=demo_incident.id)
     crash = CrashHandler(lambda: window)
-    ctx.extras["crash_handler"] = crash
     for panel in window.panels.values():
         saver = getattr(panel, "save_draft", None)
         if callable(saver):

@@ -24,10 +24,13 @@ def run_action(
 ) -> tuple[bool, T | None]:
     """Run `action`; on a domain error tell the user (status bar, or a dialog when the store is in trouble).
 
-    Returns (ok, result). Unexpected exceptions are bugs: they go on to the crash handler.
+    The changes it makes name `parent` as their initiator (services.changes), so a panel that refreshes
+    itself after its own action can skip the echo. Returns (ok, result). Unexpected exceptions are bugs:
+    they go on to the crash handler.
     """
     try:
-        result = action(*args, **kwargs)
+        with ctx.sitrep.changes.initiated_by(parent):
+            result = action(*args, **kwargs)
     except StoreError as err:
         log.warning("store error: %s", err.message)
         QMessageBox.critical(parent, "Sitrep: the store cannot be used", err.message)

@@ -43,6 +43,7 @@ from models.enums import ClockState, EntryKind, MessageState, Status
 from models.types import as_utc, iso, utcnow
 from resources import resource_path
 from services.catalog import Catalog
+from services.changes import Topic
 from services.comms.log import LOG_COLUMNS, LogRow, append_log_entry, first_break
 from services.comms.regulatory import RegulatoryRules
 from services.comms.templates import (
@@ -345,7 +346,6 @@ class CommsService:
         self._config_dir = config_dir
         self._sync = sync
         self.reload()
-        store.entry_hooks.append(self.guard_entry)
 
     def reload(self) -> None:
         """Read templates, settings and rules again (after the user edits their files)."""
@@ -631,7 +631,7 @@ class CommsService:
             s.add(m)
             s.flush()
             view = self._view(m, inc.key)
-        self._publish("comms", view.incident_id, None)
+        self._publish(Topic.COMMS, view.incident_id, None)
         return view
 
     def edit(
@@ -707,7 +707,7 @@ class CommsService:
                             m,
                         )
             view = self._view(m, inc.key)
-        self._publish("comms", view.incident_id, None)
+        self._publish(Topic.COMMS, view.incident_id, None)
         return view
 
     def _ready(self, m: CommsMessage, inc: Incident) -> None:
@@ -742,7 +742,7 @@ class CommsService:
                 now,
             )
             view = self._view(m, inc.key)
-        self._publish("comms", view.incident_id, None)
+        self._publish(Topic.COMMS, view.incident_id, None)
         return view
 
     def approve(self, message_ref: str, *, approver: str) -> MessageView:
@@ -776,8 +776,8 @@ class CommsService:
                 m,
             )
             view = self._view(m, inc.key)
-        self._publish("comms", view.incident_id, None)
-        self._publish("timeline", view.incident_id, None)
+        self._publish(Topic.COMMS, view.incident_id, None)
+        self._publish(Topic.TIMELINE, view.incident_id, None)
         return view
 
     def reject(self, message_ref: str, *, by: str, comment: str) -> MessageView:
@@ -814,8 +814,8 @@ class CommsService:
                 s, inc.id, f"Message {m.number} ({m.template_name}) rejected by {by}: {comment}", by, now, m
             )
             view = self._view(m, inc.key)
-        self._publish("comms", view.incident_id, None)
-        self._publish("timeline", view.incident_id, None)
+        self._publish(Topic.COMMS, view.incident_id, None)
+        self._publish(Topic.TIMELINE, view.incident_id, None)
         return view
 
     def _note(self, s, incident_id: str, body: str, author: str, now: datetime, m: CommsMessage) -> None:
@@ -937,8 +937,8 @@ class CommsService:
                                        **({"html": r["html"]} if ch == "email" else {})})  # fmt: skip
             view = self._view(m, inc.key)
             seq = entry.seq
-        self._publish("comms", view.incident_id, None)
-        self._publish("timeline", view.incident_id, seq)
+        self._publish(Topic.COMMS, view.incident_id, None)
+        self._publish(Topic.TIMELINE, view.incident_id, seq)
         return view
 
     # -- reading messages and deliveries -------------------------------------------------------------
@@ -984,7 +984,7 @@ class CommsService:
         if self._sync is None:
             raise ValidationError("Sync is not running in this process.")
         self._sync.retry(item_id)
-        self._publish("comms", None, None)
+        self._publish(Topic.COMMS, None, None)
 
     # -- the stakeholder log ------------------------------------------------------------------------
     def record_contact(self, incident_ref: str, contact: ContactInput, *, author: str) -> LogRow:
@@ -1019,8 +1019,8 @@ class CommsService:
             row = append_log_entry(s, inc.id, now=now, kind="contact", direction=contact.direction, channel=channel,
                                    audience=contact.audience, recipients=recipients, subject=contact.subject.strip(),
                                    content=content, author=author, occurred_at=occurred, entry_id=entry.id)  # fmt: skip
-        self._publish("comms", row.incident_id, None)
-        self._publish("timeline", row.incident_id, entry.seq)
+        self._publish(Topic.COMMS, row.incident_id, None)
+        self._publish(Topic.TIMELINE, row.incident_id, entry.seq)
         return row
 
     def log(
@@ -1195,7 +1195,7 @@ class CommsService:
             s.add(st)
             s.flush()
             view = StakeholderView.of(st)
-        self._publish("stakeholders", None, None)
+        self._publish(Topic.STAKEHOLDERS, None, None)
         return view
 
     def update_stakeholder(self, handle: str, **kw: Any) -> StakeholderView:
@@ -1211,7 +1211,7 @@ class CommsService:
             for k, v in values.items():
                 setattr(st, k, v)
             view = StakeholderView.of(st)
-        self._publish("stakeholders", None, None)
+        self._publish(Topic.STAKEHOLDERS, None, None)
         return view
 
     def _stakeholder_values(self, kw: dict[str, Any]) -> dict[str, Any]:
@@ -1369,8 +1369,8 @@ class CommsService:
                          data={"sync": False, "escalation": path.incident_type, "clocks": [r.id for r in started]},
                          hooks=self._store.entry_hooks)  # fmt: skip
             iid = inc.id
-        self._publish("comms", iid, None)
-        self._publish("timeline", iid, None)
+        self._publish(Topic.COMMS, iid, None)
+        self._publish(Topic.TIMELINE, iid, None)
         return self.regulatory_clocks(iid)
 
     def start_clock(self, incident_ref: str, rule_id: str, *, author: str, at: datetime | None = None,
@@ -1402,7 +1402,7 @@ class CommsService:
                          author=author, now=now, data={"sync": False, "regulatory_clock": rule_id, "action": "started"},
                          hooks=self._store.entry_hooks)  # fmt: skip
             view = next(v for v in self._clock_views(s, inc.id) if v.rule_id == rule_id)
-        self._publish("comms", view.incident_id, None)
+        self._publish(Topic.COMMS, view.incident_id, None)
         return view
 
     def clock_deadline(self, incident_ref: str, rule_id: str, at: datetime | None = None) -> datetime:
@@ -1448,7 +1448,7 @@ class CommsService:
                              hooks=self._store.entry_hooks)  # fmt: skip
                 missed.append(v)
         if missed:
-            self._publish("timeline", inc.id, None)
+            self._publish(Topic.TIMELINE, inc.id, None)
         return missed
 
     def close_clock(self, incident_ref: str, rule_id: str, *, author: str, outcome: str = "met",
@@ -1480,7 +1480,7 @@ class CommsService:
             append_entry(s, inc.id, EntryKind.SYSTEM, body, author=author, now=now,
                          data={"sync": False, "regulatory_clock": rule_id, "action": outcome}, hooks=self._store.entry_hooks)  # fmt: skip
             view = next(v for v in self._clock_views(s, inc.id) if v.rule_id == rule_id)
-        self._publish("comms", view.incident_id, None)
+        self._publish(Topic.COMMS, view.incident_id, None)
         return view
 
 

@@ -207,7 +207,6 @@ class SyncService:
         self.writer = OutboxWriter(now)
         self.on_call_cache = OnCallCache(config_dir)
         self._tls = None  # ssl.SSLContext for one-off requests, made on first use
-        store.entry_hooks.append(self.writer)
         self.worker_options = dict(worker_options or {})
         self._secret_generation = 0
         self._listeners: list[Callable[[SyncEvent], None]] = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.paths import resolve_paths
 from models.enums import MessageState
+from services.paths import resolve_paths
 from tests.comms.conftest import DRAFTER, IC, configure_email, configure_slack, configure_statuspage
 from ui.console import build_context
 

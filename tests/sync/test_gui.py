@@ -531,7 +531,7 @@ def test_an_incident_made_in_the_console_while_the_backends_are_down_reaches_the
 
 def test_the_console_starts_the_worker_and_stops_it_on_close(data_dir, clock, qtbot, monkeypatch):
     """run_console's wiring: the worker thread runs while the window is open, and is gone after."""
-    from app.paths import Paths
+    from services.paths import Paths
     from ui import console
 
     app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", config_dir=data_dir / "config", now=clock,

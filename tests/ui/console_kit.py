@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.paths import Paths
 from services.core import Sitrep
+from services.paths import Paths
 from ui.console import build_context
 from ui.context import UiContext
 from ui.panels import load_panels

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError, StoreError
 from services.people import timezone_names
 from services.views import PersonView
@@ -375,7 +375,7 @@ class PeopleDialog(QDialog):
         return super().eventFilter(obj, event)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("people", "external"):
+        if change.topic in {Topic.PEOPLE, Topic.EXTERNAL}:
             self._reload_timer.start()
 
     def reload(self) -> None:
@@ -431,13 +431,13 @@ class PeopleDialog(QDialog):
 
 def open_people_dialog(ctx, parent: QWidget | None = None) -> PeopleDialog:
     """The directory, one per window: a second Ctrl+Shift+P brings the open one forward."""
-    existing = ctx.extras.get("people_dialog")
+    existing = ctx.people_dialog
     if isinstance(existing, PeopleDialog) and shiboken6.isValid(existing) and existing.isVisible():
         existing.raise_()
         existing.activateWindow()
         return existing
     dialog = PeopleDialog(ctx, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    ctx.extras["people_dialog"] = dialog
+    ctx.people_dialog = dialog
     dialog.show()
     return dialog

@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from services.changes import Change, Topic
 from services.comms.service import AUDIENCE_GROUPS, STAKEHOLDER_GROUPS, StakeholderView
-from services.core import Change
 from services.errors import SitrepError, StoreError
 from services.incidents import INCIDENT_TYPES
 from services.people import timezone_names
@@ -626,8 +626,8 @@ class StakeholderRegistryDialog(QDialog):
         return super().eventFilter(obj, event)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("stakeholders", "external") or (
-            change.topic == "comms" and self.must_hear.isChecked()
+        if change.topic in {Topic.STAKEHOLDERS, Topic.EXTERNAL} or (
+            change.topic is Topic.COMMS and self.must_hear.isChecked()
         ):
             self._reload_timer.start()
 
@@ -764,7 +764,7 @@ class StakeholderRegistryDialog(QDialog):
 
 def open_stakeholder_registry(ctx, parent: QWidget | None = None) -> StakeholderRegistryDialog:
     """One registry per window: asking again brings the open one forward."""
-    existing = ctx.extras.get("stakeholder_registry")
+    existing = ctx.stakeholder_registry
     if (
         isinstance(existing, StakeholderRegistryDialog)
         and shiboken6.isValid(existing)
@@ -775,7 +775,7 @@ def open_stakeholder_registry(ctx, parent: QWidget | None = None) -> Stakeholder
         return existing
     dialog = StakeholderRegistryDialog(ctx, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    ctx.extras["stakeholder_registry"] = dialog
+    ctx.stakeholder_registry = dialog
     dialog.show()
     return dialog
 

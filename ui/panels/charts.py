@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.metrics import (
     PERIODS,
@@ -289,9 +289,9 @@ class ChartsPanel(QWidget):
         self.import_button.clicked.connect(self.open_import_dialog)
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         act = QAction("Import incident history…", self)
         act.triggered.connect(self.open_import_dialog)
         add(act, "File")
@@ -364,7 +364,7 @@ class ChartsPanel(QWidget):
             self._refresh_timer.start(50)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic not in ("incident", "external"):
+        if change.topic not in {Topic.INCIDENT, Topic.EXTERNAL}:
             return
         self._stale = True
         if self.isVisible():
@@ -455,9 +455,7 @@ class ChartsPanel(QWidget):
     # -- opening incidents -----------------------------------------------------------------------------
     def open_incident(self, incident_id: str) -> None:
         self.incident_requested.emit(incident_id)
-        opener = self.ctx.extras.get("open_incident")
-        if opener is not None:
-            opener(incident_id)
+        self.ctx.open_incident(incident_id)
 
     def _open_exclusion(self, index) -> None:
         incident_id = self.exclusions_model.data(index, INCIDENT_ID_ROLE)

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import MessageState
+from services.changes import Change, Topic
 from services.comms.service import format_duration
 from services.comms.templates import CHANNEL_LABELS, CHANNELS, STATUSPAGE_STATUSES
-from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.button_rows import ButtonRows
@@ -268,7 +268,7 @@ class CommsPanel(QWidget):
         if self.incident is None:
             return
         if (
-            change.topic in ("comms", "sync", "external", "roles", "timeline")
+            change.topic in {Topic.COMMS, Topic.SYNC, Topic.EXTERNAL, Topic.ROLES, Topic.TIMELINE}
             or change.incident_id == self.incident.id
         ):
             self.reload()
@@ -643,22 +643,19 @@ class CommsPanel(QWidget):
     def open_stakeholders(self):
         from ui.dialogs.stakeholders import open_stakeholder_registry
 
-        return open_stakeholder_registry(self.ctx, self.ctx.extras.get("main_window") or self.window())
+        return open_stakeholder_registry(self.ctx, self.ctx.dialog_parent(self))
 
     def open_regulatory_clocks(self) -> None:
-        show = self.ctx.extras.get("regulatory_clocks")
-        if show is not None:
-            show()
-        else:
+        if self.ctx.shell is None or not self.ctx.shell.show_panel("regulatory"):
             self.ctx.status_message("The regulatory clocks panel is not part of this console.", error=True)
 
     def apply_escalation(self) -> None:
         if self.incident is None:
             return
         # The regulatory clocks panel asks when the organisation became aware (backdatable) first.
-        escalate = self.ctx.extras.get("regulatory_escalate")
+        escalate = self.ctx.shell.command("act-escalate") if self.ctx.shell is not None else None
         if escalate is not None:
-            escalate()
+            escalate.trigger()
             return
         ok, clocks = run_action(
             self.ctx, self, self.comms.apply_escalation, self.incident.id, author=self.ctx.author

@@ -20,8 +20,8 @@ from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from models.enums import Milestone, Status
+from services.changes import Change, Topic
 from services.clocks import Clock
-from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView, RoleHolding
 from ui.forms import quiet_colour
@@ -284,15 +284,12 @@ class HeaderPanel(QWidget):
             self.details_action,
             self.check_action,
         ]
-        add = self.ctx.extras.get("add_command")
-        if add is not None:
-            add(self.declare_action, "File", first=True)
+        if self.ctx.add_command(self.declare_action, "File", first=True):
             for act in self.incident_actions:
-                add(act, "Incident")
+                self.ctx.add_command(act, "Incident")
         else:  # standalone (tests): the shortcuts still work within the header's window
             for act in (self.declare_action, *self.incident_actions):
                 self.addAction(act)
-        self.ctx.extras["declare_incident"] = self.declare_incident
         self.dialog = None
 
     # -- following the incident --------------------------------------------------------------
@@ -552,7 +549,7 @@ class HeaderPanel(QWidget):
             return
         # A comms entry moves the next-update clock; a role change may meet the commander clock.
         # A responder's new time zone changes the commander's wall clock.
-        if change.topic in ("timeline", "incident", "roles", "external", "people"):
+        if change.topic in {Topic.TIMELINE, Topic.INCIDENT, Topic.ROLES, Topic.EXTERNAL, Topic.PEOPLE}:
             self._soon.start()
 
     def _after_change(self) -> None:
@@ -586,7 +583,7 @@ class HeaderPanel(QWidget):
             self.ctx.selection.refresh(view)  # the other panels and the switcher follow
 
     def _parent_window(self) -> QWidget:
-        return self.ctx.extras.get("main_window") or self.window()
+        return self.ctx.dialog_parent(self)
 
     def declare_incident(self):
         from ui.dialogs.declare import DeclareDialog

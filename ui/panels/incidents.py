@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import Status
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.incident_index import IncidentIndex, IncidentSummary, ListFingerprint
 from services.views import IncidentView
@@ -474,9 +474,9 @@ class IncidentsPanel(QWidget):
         lay.addWidget(self.count_label)
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         find = QAction("Find an incident in the list", self)
         find.setShortcut(QKeySequence("Ctrl+Shift+F"))
         find.triggered.connect(self.focus_filter)
@@ -512,11 +512,11 @@ class IncidentsPanel(QWidget):
         self._refill_services()
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("incident", "roles") and change.incident_id:
+        if change.topic in {Topic.INCIDENT, Topic.ROLES} and change.incident_id:
             # A role change shows nowhere in this list, but it stamps the incident's updated_at:
             # re-reading that one row keeps the model's fingerprint equal to the store's.
             self._pending_ids.add(change.incident_id)
-        elif change.topic in ("incident", "external"):
+        elif change.topic in {Topic.INCIDENT, Topic.EXTERNAL}:
             self._pending_full = True
         else:
             return  # timeline entries and people: nothing this list shows
@@ -652,9 +652,7 @@ class IncidentsPanel(QWidget):
         s = self.model.summary(row)
         if s is None:
             return False
-        opener = self.ctx.extras.get("open_incident")
-        if opener is not None:
-            opener(s.id)
+        self.ctx.open_incident(s.id)
         self.opened.emit(s.id)
         return True
 

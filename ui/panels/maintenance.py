@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import MaintenanceStatus
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.maintenance import MaintenanceView, RemoteCopy
 from ui.fields import record_table
@@ -264,20 +264,19 @@ class MaintenancePanel(QWidget):
         self._selection_changed()
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:
             return
         plan = QAction("Plan maintenance…", self)
         plan.setObjectName("action-plan-maintenance")
         plan.triggered.connect(lambda: self.plan())
-        add(plan, "Tools")
+        self.ctx.add_command(plan, "Tools")
 
     def focus_target(self) -> QWidget:
         return self.view
 
     # -- reading -------------------------------------------------------------------------------
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("maintenance", "sync", "external"):
+        if change.topic in {Topic.MAINTENANCE, Topic.SYNC, Topic.EXTERNAL}:
             self._soon.start()
 
     def refresh(self, *_args) -> None:
@@ -367,7 +366,7 @@ class MaintenancePanel(QWidget):
 
     # -- acting --------------------------------------------------------------------------------
     def _window_parent(self) -> QWidget:
-        return self.ctx.extras.get("main_window") or self.window()
+        return self.ctx.dialog_parent(self)
 
     def plan(self):
         from ui.dialogs.maintenance import MaintenanceDialog

@@ -48,9 +48,9 @@ from PySide6.QtWidgets import (
 
 from models.enums import ClockState, Milestone
 from models.types import as_utc
+from services.changes import Change, Topic
 from services.comms.regulatory import REVIEW_NOTE
 from services.comms.service import RegClockView
-from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.dialogs.stakeholders import group_label
@@ -597,9 +597,8 @@ class RegulatoryPanel(QWidget):
         self.indicator = RegulatoryIndicator(self.bring_forward, self)
         self._missed_seen: set[tuple[str, object]] = set()
         self._build()
-        add_status = ctx.extras.get("add_status_widget")
-        if add_status is not None:
-            add_status(self.indicator)  # the status bar takes it over
+        if ctx.shell is not None:
+            ctx.shell.add_status_widget(self.indicator)  # the status bar takes it over
         else:  # standalone (tests): at the end of the panel's buttons
             self.button_row.addWidget(self.indicator)
         self._register_commands()
@@ -708,24 +707,15 @@ class RegulatoryPanel(QWidget):
             self.met_action,
             self.withdraw_action,
         ]
-        add = self.ctx.extras.get("add_command")
         for act in self.incident_actions:
-            if add is not None:
-                add(act, "Incident")
-            else:
+            if not self.ctx.add_command(act, "Incident"):
                 self.addAction(act)
-        self.ctx.extras["regulatory_escalate"] = self.apply_escalation
-        self.ctx.extras["regulatory_clocks"] = self.bring_forward
 
     def focus_target(self) -> QWidget:
         return self.view
 
     def bring_forward(self) -> None:
-        window = self.ctx.extras.get("main_window")
-        dock = getattr(window, "docks", {}).get("regulatory") if window is not None else None
-        if dock is not None:
-            window.focus_panel(dock)
-        else:
+        if self.ctx.shell is None or not self.ctx.shell.show_panel("regulatory"):
             self.show()
             self.view.setFocus()
 
@@ -743,7 +733,7 @@ class RegulatoryPanel(QWidget):
     def _on_change(self, change: Change) -> None:
         if self.incident is None or change.incident_id not in (None, self.incident.id):
             return
-        if change.topic in ("comms", "external", "incident", "stakeholders"):
+        if change.topic in {Topic.COMMS, Topic.EXTERNAL, Topic.INCIDENT, Topic.STAKEHOLDERS}:
             self._soon.start()
 
     def _rules(self):
@@ -940,7 +930,7 @@ class RegulatoryPanel(QWidget):
             self.select(view.rule_id)
 
     def _parent_window(self) -> QWidget:
-        return self.ctx.extras.get("main_window") or self.window()
+        return self.ctx.dialog_parent(self)
 
     def _act_on_selected(self) -> None:
         c = self.selected()

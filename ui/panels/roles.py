@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import Status
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
@@ -157,9 +157,9 @@ class RoleBoardPanel(QWidget):
 
     def _register_commands(self) -> None:
         self.actions_by_key: dict[str, QAction] = {}
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         for key, text, slot, menu in (
             ("assign", "Assign a role…", self.open_assign, "Incident"),
             ("handover", "Hand over a role…", self.open_handover, "Incident"),
@@ -183,7 +183,12 @@ class RoleBoardPanel(QWidget):
     def _on_change(self, change: Change) -> None:
         if self.incident is None:
             return
-        if change.topic in ("roles", "people", "external") and change.incident_id in (None, self.incident.id):
+        if change.initiator is self:
+            return  # our own checklist tick: _tick already refreshes, after the model's setData returns
+        if change.topic in {Topic.ROLES, Topic.PEOPLE, Topic.EXTERNAL} and change.incident_id in (
+            None,
+            self.incident.id,
+        ):
             self._refresh_timer.start()
 
     def refresh(self) -> None:

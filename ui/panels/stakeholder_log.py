@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from services.changes import Change, Topic
 from services.comms.service import LOG_CHANNELS, ContactInput
-from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.comms_models import ROW_ROLE, LogModel
@@ -147,7 +147,7 @@ class ContactDialog(ServiceDialog):
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 100)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("stakeholders", "external"):
+        if change.topic in {Topic.STAKEHOLDERS, Topic.EXTERNAL}:
             self.reload_registry()
 
     def open_registry(self) -> StakeholderRegistryDialog:
@@ -322,7 +322,7 @@ class StakeholderLogPanel(QWidget):
         self.reload()
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("comms", "sync", "external"):
+        if change.topic in {Topic.COMMS, Topic.SYNC, Topic.EXTERNAL}:
             self.reload()
 
     def rows(self):
@@ -366,7 +366,7 @@ class StakeholderLogPanel(QWidget):
         if self.incident is None:
             self.ctx.status_message("Open an incident first (Ctrl+I).", error=True)
             return None
-        dialog = ContactDialog(self.ctx, self.incident, self.ctx.extras.get("main_window") or self.window())
+        dialog = ContactDialog(self.ctx, self.incident, self.ctx.dialog_parent(self))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self.reload)
         self.dialog = dialog
@@ -374,7 +374,7 @@ class StakeholderLogPanel(QWidget):
         return dialog
 
     def open_registry(self):
-        return open_stakeholder_registry(self.ctx, self.ctx.extras.get("main_window") or self.window())
+        return open_stakeholder_registry(self.ctx, self.ctx.dialog_parent(self))
 
     def _register_commands(self) -> None:
         registry = QAction("Stakeholder registry…", self)
@@ -388,10 +388,8 @@ class StakeholderLogPanel(QWidget):
         self.contact_action.setObjectName("act-record-contact")
         self.contact_action.setToolTip("A call, meeting or e-mail outside Sitrep, for the stakeholder log")
         self.contact_action.triggered.connect(lambda _=False: self.record_contact())
-        add = self.ctx.extras.get("add_command")
-        if add is not None:
-            add(registry, "Tools")
-            add(self.contact_action, "Incident")
+        if self.ctx.add_command(registry, "Tools"):
+            self.ctx.add_command(self.contact_action, "Incident")
         else:
             self.addAction(registry)
             self.addAction(self.contact_action)

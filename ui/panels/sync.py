@@ -294,9 +294,8 @@ class SyncPanel(QWidget):
         self.dialog = None
         self._build()
         self.indicator = SyncIndicator(ctx, self.open_queue)
-        add_status = ctx.extras.get("add_status_widget")
-        if add_status is not None:
-            add_status(self.indicator)
+        if ctx.shell is not None:
+            ctx.shell.add_status_widget(self.indicator)
         self._register_commands()
         self.bridge.changed.connect(self.refresh)
         self.bridge.event.connect(self._on_event)
@@ -388,9 +387,9 @@ class SyncPanel(QWidget):
         self._selection_changed()
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         backends = QAction("Backends…", self)
         backends.setObjectName("action-backends")
         backends.triggered.connect(self.open_backends)
@@ -558,19 +557,14 @@ class SyncPanel(QWidget):
             self.ctx.status_message(text, error=True)
 
     def open_queue(self) -> None:
-        window = self.ctx.extras.get("main_window")
-        dock = getattr(window, "docks", {}).get("sync") if window is not None else None
-        if dock is not None:
-            window.focus_panel(dock)
-        else:
+        if self.ctx.shell is None or not self.ctx.shell.show_panel("sync"):
             self.show()
             self.view.setFocus()
 
     def open_backends(self):
         from ui.dialogs.backends import BackendsDialog
 
-        window = self.ctx.extras.get("main_window") or self.window()
-        dialog = self.dialog = BackendsDialog(self.ctx, window)
+        dialog = self.dialog = BackendsDialog(self.ctx, self.ctx.dialog_parent(self))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.refresh)
         dialog.open()

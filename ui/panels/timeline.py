@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import AUTHORED_KINDS, EntryKind
-from services.core import Change
+from services.changes import Change
 from services.errors import SitrepError
 from services.timeline import parse_quick_entry
 from services.timeparse import parse_when
@@ -174,9 +174,9 @@ class TimelinePanel(QWidget):
         lay.addWidget(self.entry_error)
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         log_entry = QAction("Log a timeline entry", self)
         log_entry.setShortcut(QKeySequence("Ctrl+L"))
         log_entry.triggered.connect(self.focus_entry)
