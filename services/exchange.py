@@ -8,6 +8,9 @@ a file whose chain disagrees with the local one is refused. An incident's status
 and milestones must be what its own timeline says they are.
 
 Schema 1 (before the communications and sync records) is still read: its files simply have none of them.
+
+Longer than ~500 lines: export and import check the same invariants (chains, milestones, state from the
+timeline); the per-table rules are already in services/exchange_sections.py.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from services.exchange_sections import (
     read_rows,
     read_section,
 )
-from services.integrity import verify_rows
+from services.incidents import IncidentService, milestone_order_problem
+from services.integrity import _version, verify_rows
 from services.people import validate_person
 from services.views import EntryRow
 
@@ -118,8 +122,6 @@ class Exchange:
 
     # -- export --------------------------------------------------------------------------
     def export(self, refs: list[str] | None = None) -> dict[str, Any]:
-        from services.incidents import IncidentService
-
         with self._store.read() as s:
             if refs:
                 incidents = [IncidentService._load(s, r) for r in refs]
@@ -179,8 +181,6 @@ class Exchange:
             if refs:
                 people_stmt = people_stmt.where(Person.id.in_(person_ids))
             people = [{k: getattr(p, k) for k in _PERSON_FIELDS} for p in s.scalars(people_stmt)]
-        from services.integrity import _version
-
         doc: dict[str, Any] = {
             "format": FORMAT,
             "schema_version": SCHEMA_VERSION,
@@ -528,8 +528,6 @@ def _validate(
         }
         if inc["milestones"]["declared"] is None:
             c.fail(where, "the 'declared' milestone is required")
-        from services.incidents import milestone_order_problem
-
         problem = milestone_order_problem({Milestone(k): v for k, v in inc["milestones"].items()})
         if problem:
             c.fail(where, problem)

@@ -10,6 +10,9 @@ What holds for every format:
 The rows are written with Core executemany, not the ORM, because a history is thousands of incidents.
 Store entry hooks (the sync outbox) are deliberately not run, as for `sitrep import`: years of history are not
 news the backends are owed.
+
+Longer than ~500 lines: three formats share one checked, chained, single-transaction write path; split by
+format it would spread that path over modules that each need all of it.
 """
 
 from __future__ import annotations

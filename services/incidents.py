@@ -1,6 +1,9 @@
 """Incidents: declaration, lifecycle, severity, major-incident flag, milestones and impact.
 
 Every change writes its timeline entry in the same transaction as the change itself.
+
+Longer than ~500 lines: each lifecycle change and its timeline entry are written in one transaction by one
+service; the rules between them (reopen, de-escalate, milestones) are shared.
 """
 
 from __future__ import annotations

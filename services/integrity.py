@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from models.entities import CommsLogEntry, Incident, TimelineEntry
 from models.migrations import SCHEMA_HEAD
 from services.comms.log import LOG_COLUMNS, LogRow, first_break
+from services.incidents import IncidentService
 from services.timeline import GENESIS_HASH, entry_digest
 from services.views import EntryRow
 
@@ -69,8 +70,6 @@ class IntegrityService:
         entries = 0
         wanted = None
         if ref is not None:  # resolved first: an in-memory store has one connection, not two at once
-            from services.incidents import IncidentService
-
             with self._store.read() as s:
                 wanted = IncidentService._load(s, ref).id
         log_entries = 0

@@ -14,6 +14,9 @@ unsent items are withdrawn instead and subscribers never hear of it.
 
 Changes made on the status page (an automatic start or completion, a reschedule there) come back
 through the sync pull: `apply_remote_maintenance` below, run by the sync worker on its own connection.
+
+Longer than ~500 lines: one service for one record (windows, their history and what the status page is owed),
+and the reconciliation of remote changes, which must apply the same rules.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from services.adapters.base import MaintenanceChange, MaintenanceFacts, RemoteMa
 from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.incidents import _clean_services
+from services.sync.outbox import OWED_STATES, maintenance_items_where
 from services.timeline import _clean_author
 from services.timetext import utc_text, utc_texts
 
@@ -639,8 +643,6 @@ def apply_remote_maintenance(conn, backend: str, label: str, remote: RemoteMaint
     a status different from it is news; and while this backend is still owed items about the window,
     the window's own state wins (those items will make the page match it), so nothing is taken back.
     """
-    from services.sync.outbox import OWED_STATES, maintenance_items_where
-
     row = conn.execute(select(W).where(W.c.id == remote.maintenance_id)).first()
     if row is None:
         return 0

@@ -21,7 +21,7 @@ from services.metrics import MetricFilter
 from services.paths import resolve_paths
 from services.sample_history import generate, write_csv
 from ui.console import build_context
-from ui.metrics_models import ExclusionsModel, FiguresModel
+from ui.item_models.metrics import ExclusionsModel, FiguresModel
 from ui.panels.charts import ChartsPanel
 
 STATUSPAGE = Path(__file__).parent / "data" / "statuspage" / "incidents.json"

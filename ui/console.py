@@ -9,6 +9,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from services.core import Sitrep
+from services.demo import seed_demo
 from services.paths import Paths
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
@@ -58,9 +59,9 @@ def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False
 def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str, demo: bool) -> int:
     demo_incident = None
     if demo:
-        from services.demo import seed_demo
-
         demo_incident = seed_demo(sitrep)
+    # Deferred start-up cost: show_startup_error (a store that cannot be opened) needs this module
+    # only, not every panel the window loads.
     from ui.main_window import MainWindow
 
     ctx = build_context(sitrep, paths=paths, author=author)

@@ -1,4 +1,8 @@
-"""The console window: incident switcher, dockable panels, menus, command palette, status bar."""
+"""The console window: incident switcher, dockable panels, menus, command palette, status bar.
+
+Longer than ~500 lines: the window, its dock placement rules for small and large screens and ConsoleShell
+(what panels may ask of it) belong together.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""One way to run a user's action: errors become words in the right place, never a traceback."""
+"""One path for "a service refused; show why": errors become words in the right place, never a traceback.
+
+- `run_action`: something the user asked for. A refusal goes to the status bar; a store that cannot be
+  used gets a dialog (nothing more will work until it is dealt with).
+- `read_or_say`: a read for display (a refresh, a timer, a change notice). A refusal goes to the status
+  bar only: reads repeat, and a dialog per repeat would stack up.
+- A form shows a refusal under the field it concerns (ui.forms.ServiceDialog.show_error): the user is
+  looking at the form, not the status bar.
+"""
 
 from __future__ import annotations
 
@@ -41,3 +49,20 @@ def run_action(
     if success:
         ctx.status_message(success)
     return True, result
+
+
+def read_or_say(
+    ctx,
+    read: Callable[..., T],
+    *args: Any,
+    what: str | None = None,
+    default: T | None = None,
+    **kwargs: Any,
+) -> tuple[bool, T | None]:
+    """Read through a service; on a refusal say "<what>: <why>" in the status bar and return
+    (False, default). `what` names what could not be read ("The severity clocks cannot be read")."""
+    try:
+        return True, read(*args, **kwargs)
+    except SitrepError as err:
+        ctx.status_message(f"{what}: {err.message}" if what else err.message, error=True)
+        return False, default

@@ -39,7 +39,7 @@ from models.entities import (
     Stakeholder,
     TimelineEntry,
 )
-from models.enums import ClockState, EntryKind, MessageState, Status
+from models.enums import ClockState, EntryKind, MessageState, Milestone, Status
 from models.types import as_utc, iso, utcnow
 from resources import resource_path
 from services.catalog import Catalog
@@ -1485,8 +1485,6 @@ class CommsService:
 
 
 def _ms(name: str):
-    from models.enums import Milestone
-
     return Milestone(name)
 
 

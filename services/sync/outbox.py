@@ -1,6 +1,6 @@
 """The outbox: written inside the timeline append's transaction, read by the worker and the GUI.
 
-`OutboxWriter` is registered in `store.entry_hooks`. For every new timeline entry it asks each enabled
+`OutboxWriter` runs in `store.entry_hooks` (composed in services/core.py). For every new timeline entry it asks each enabled
 adapter what it is owed and inserts those items on the same connection, so the entry and what the
 backends are owed commit together or not at all.
 """

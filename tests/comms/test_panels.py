@@ -36,7 +36,7 @@ def _panel(qtbot, ctx, incident):
 
 
 def test_models_pass_the_model_tester(app, sev1, qtmodeltester, fake_slack):
-    from ui.comms_models import DeliveriesModel, LogModel, MessagesModel
+    from ui.item_models.comms import DeliveriesModel, LogModel, MessagesModel
 
     configure_slack(app, fake_slack)
     m = app.comms.draft(

@@ -21,8 +21,8 @@ from tests.fakes import pagerduty as fpd
 from tests.sync.conftest import WORKER_OPTIONS, configure_backends, fake_secrets
 from tests.sync.test_delivery import assert_delivered_once_in_order
 from tests.ui.console_kit import add_people, console_context, main_window
+from ui.item_models.timeline import COL_BODY, COL_KIND, EntryRole
 from ui.panels.sync import COL_ANSWER, COL_BACKEND, COL_OP, COL_STATE, ItemRole, SyncQueueModel
-from ui.timeline_model import COL_BODY, COL_KIND, EntryRole
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -11,7 +11,7 @@ from models.enums import EntryKind, Status
 from services.core import Sitrep
 from services.roles import HANDOVER_FIELDS
 from ui.fields import ErrorLabel
-from ui.role_models import ChecklistModel, RoleBoardModel, RoleHistoryModel, RoleRow
+from ui.item_models.roles import ChecklistModel, RoleBoardModel, RoleHistoryModel, RoleRow
 
 BRIEF = {
     "status": "Checkout down in EU; 30% of orders failing",

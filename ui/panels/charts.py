@@ -2,6 +2,9 @@
 
 The figures are computed off the GUI thread (a serial worker) and the pyqtgraph charts are built the first
 time the panel is shown, so pyqtgraph's import cost is never paid at start-up.
+
+Longer than ~500 lines: four charts, their shared filters and exports drive one worker; the plots are in
+ui/charts_plots.py and the item models in ui/item_models/metrics.py.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ from services.metrics import (
     period_label,
     period_start,
 )
-from ui.metrics_models import INCIDENT_ID_ROLE, SORT_ROLE, ExclusionsModel, FiguresModel
+from ui.history_dialog import HistoryImportDialog
+from ui.item_models.metrics import INCIDENT_ID_ROLE, SORT_ROLE, ExclusionsModel, FiguresModel
 from ui.panels import PanelSpec
 from ui.workers import SerialWorker
 
@@ -528,8 +532,6 @@ class ChartsPanel(QWidget):
 
     # -- import ----------------------------------------------------------------------------------------
     def open_import_dialog(self) -> None:
-        from ui.history_dialog import HistoryImportDialog
-
         dialog = HistoryImportDialog(self.ctx, self.worker, self)
         try:
             dialog.exec()

@@ -1,6 +1,10 @@
 """Communications panel: draft from a template, see each channel's rendering as you type, get approval,
 send, and watch each channel's delivery. The rules (who approves, what may go out) are the services';
-the panel only offers the actions and shows their refusals."""
+the panel only offers the actions and shows their refusals.
+
+Longer than ~500 lines: the draft form, its live per-channel preview, approval and delivery are one workflow
+on one message; the item models and dialogs it uses live elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -31,13 +35,15 @@ from PySide6.QtWidgets import (
 
 from models.enums import MessageState
 from services.changes import Change, Topic
-from services.comms.service import format_duration
+from services.comms.service import _clean_recipients, format_duration
 from services.comms.templates import CHANNEL_LABELS, CHANNELS, STATUSPAGE_STATUSES
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.button_rows import ButtonRows
-from ui.comms_models import ROW_ROLE, DeliveriesModel, MessagesModel
-from ui.operations import run_action
+from ui.dialogs.stakeholders import open_stakeholder_registry
+from ui.item_models.comms import DeliveriesModel, MessagesModel
+from ui.item_models.rows import ROW_ROLE
+from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
 
 WARN_STYLE = "color: white; background: #b00020; padding: 3px; font-weight: bold;"
@@ -280,10 +286,8 @@ class CommsPanel(QWidget):
             self.deliveries_model.set_rows([])
             self._update_clocks()
             return
-        try:
-            rows = self.comms.messages(self.incident.id)
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        ok, rows = read_or_say(self.ctx, self.comms.messages, self.incident.id)
+        if not ok:
             return
         current = self.message.id if self.message else None
         self.messages_model.set_rows(rows)
@@ -348,10 +352,9 @@ class CommsPanel(QWidget):
         if self.message is None or self.message.state is not MessageState.SENT:
             self.deliveries_model.set_rows([])
             return
-        try:
-            self.deliveries_model.set_rows(self.comms.deliveries(self.message.id))
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        ok, rows = read_or_say(self.ctx, self.comms.deliveries, self.message.id)
+        if ok:
+            self.deliveries_model.set_rows(rows)
 
     # -- showing a message ----------------------------------------------------------------------------
     def _message_chosen(self, current, _previous) -> None:
@@ -447,8 +450,6 @@ class CommsPanel(QWidget):
             return
         m = self.message
         try:
-            from services.comms.service import _clean_recipients
-
             pv = self.comms.preview(m.template_id, self._field_values(), self._chosen_channels(),
                                     _clean_recipients(self._recipients()),
                                     footer=self.comms.footer(m.incident_key, self.audience_combo.currentData() or m.audience,
@@ -578,8 +579,6 @@ class CommsPanel(QWidget):
         if self.message is None or not self._dirty:
             return True
         try:
-            from services.comms.service import _clean_recipients
-
             recipients = _clean_recipients(self._recipients())
         except SitrepError as err:
             self.ctx.status_message(err.message, error=True)
@@ -641,8 +640,6 @@ class CommsPanel(QWidget):
             self._refresh_deliveries()
 
     def open_stakeholders(self):
-        from ui.dialogs.stakeholders import open_stakeholder_registry
-
         return open_stakeholder_registry(self.ctx, self.ctx.dialog_parent(self))
 
     def open_regulatory_clocks(self) -> None:

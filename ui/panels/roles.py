@@ -23,9 +23,9 @@ from services.errors import SitrepError
 from services.views import IncidentView
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
 from ui.fields import ErrorLabel, record_table
+from ui.item_models.roles import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip
 from ui.operations import run_action
 from ui.panels import PanelSpec
-from ui.role_models import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip
 from ui.timefmt import duration_text, person_local_time, viewer_time
 
 SHORTCUTS = {

@@ -30,7 +30,6 @@ from services.changes import Change, Topic
 from services.comms.service import LOG_CHANNELS, ContactInput
 from services.errors import SitrepError
 from services.views import IncidentView
-from ui.comms_models import ROW_ROLE, LogModel
 from ui.dialogs.stakeholders import (
     StakeholderPicker,
     StakeholderRegistryDialog,
@@ -41,8 +40,11 @@ from ui.dialogs.stakeholders import (
 )
 from ui.fields import chain_tab_order
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
-from ui.operations import run_action
+from ui.item_models.comms import LogModel
+from ui.item_models.rows import ROW_ROLE
+from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
+from ui.printing import write_pdf
 from ui.timefmt import person_local_time
 
 
@@ -332,14 +334,15 @@ class StakeholderLogPanel(QWidget):
         return self.comms.log(scope, text=self.search.text().strip() or None, channel=self.channel.currentData(),
                               audience=self.audience.currentData())  # fmt: skip
 
+    def _read_log(self) -> tuple[list, dict, dict]:
+        rows = self.rows()
+        return rows, self.comms.incident_keys(r.incident_id for r in rows), self.comms.log_delivery(rows)
+
     def reload(self) -> None:
-        try:
-            rows = self.rows()
-            keys = self.comms.incident_keys(r.incident_id for r in rows)
-            delivery = self.comms.log_delivery(rows)
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        ok, read = read_or_say(self.ctx, self._read_log)
+        if not ok:
             return
+        rows, keys, delivery = read
         self.model.set_log(rows, keys, delivery)
         self.count.setText(f"{len(rows)} entries")
         self.detail.clear()
@@ -414,8 +417,6 @@ class StakeholderLogPanel(QWidget):
 
     def _write(self, rows, fmt: str, path: Path) -> None:
         if fmt == "pdf":
-            from ui.printing import write_pdf
-
             write_pdf(self.comms.export_log(rows, "html"), path, title="Stakeholder communications log")
             return
         text = self.comms.export_log(rows, fmt)
