@@ -14,7 +14,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
-    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -26,10 +25,9 @@ from PySide6.QtWidgets import (
 
 from services.changes import Topic
 from services.errors import SitrepError, StoreError
-from services.people import timezone_names
 from services.views import PersonView
 from ui.dialogs.directory import DirectoryDialog, open_single
-from ui.fields import ErrorLabel
+from ui.fields import ErrorLabel, ZoneChoice
 from ui.item_models.rows import RowsModel
 from ui.timefmt import person_local_time
 
@@ -147,20 +145,9 @@ class PersonEditor(QDialog):
         self.phone = QLineEdit(self)
         self.phone.setObjectName("person-phone")
         self.phone.setPlaceholderText("+34 600 000 000 (optional)")
-        self.timezone = QComboBox(self)
-        self.timezone.setObjectName("person-timezone")
-        self.timezone.setEditable(True)
-        self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.timezone.addItems(timezone_names())
-        self.timezone.setMaxVisibleItems(16)
-        tz_completer = QCompleter(self.timezone.model(), self.timezone)
-        tz_completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        tz_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.timezone.setCompleter(tz_completer)
-        self.timezone.setToolTip("An IANA zone such as Europe/Madrid; type part of a city to find it")
         self.local_time = QLabel(self)
         self.local_time.setObjectName("person-local-time")
-        self.timezone.currentTextChanged.connect(self._show_local_time)
+        self.timezone = ZoneChoice(self, "person-timezone", ctx.sitrep.now, self.local_time)
 
         self.errors: dict[str, ErrorLabel] = {f: ErrorLabel(self, name=f"error-{f}") for f in FIELDS}
         self.general_error = ErrorLabel(self, name="error-general")
@@ -212,20 +199,10 @@ class PersonEditor(QDialog):
             self.set_timezone(person.timezone)
         else:
             self.set_timezone("UTC")
-        self._show_local_time(self.timezone.currentText())
         self.resize(self.sizeHint().expandedTo(self.fontMetrics().size(0, "M" * 44)))
 
     def set_timezone(self, name: str) -> None:
-        index = self.timezone.findText(name)
-        if index >= 0:
-            self.timezone.setCurrentIndex(index)
-        else:
-            self.timezone.setEditText(name)
-
-    def _show_local_time(self, tz_name: str) -> None:
-        self.local_time.setText(
-            f"Their time now: {person_local_time(tz_name.strip(), self.ctx.sitrep.now())}"
-        )
+        self.timezone.set_zone(name)
 
     def show_error(self, err: SitrepError) -> None:
         for label in (*self.errors.values(), self.general_error):

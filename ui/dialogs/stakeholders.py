@@ -40,13 +40,11 @@ from services.changes import Change, Topic
 from services.comms.service import AUDIENCE_GROUPS, STAKEHOLDER_GROUPS, StakeholderView
 from services.errors import SitrepError, StoreError
 from services.incidents import INCIDENT_TYPES
-from services.people import timezone_names
 from services.views import IncidentView
 from ui.dialogs.directory import DirectoryDialog, open_single
-from ui.fields import chain_tab_order, fit_screen
+from ui.fields import ZoneChoice, chain_tab_order, fit_screen
 from ui.forms import QuietLabel, ServiceDialog, quiet_colour
 from ui.item_models.rows import RowsModel
-from ui.timefmt import person_local_time
 
 GROUP_LABELS = {
     "executives": "Executives",
@@ -277,21 +275,10 @@ class StakeholderEditor(ServiceDialog):
         self.email = self._line("email", "legal@example.com (optional)")
         self.phone = self._line("phone", "+44 20 7946 0000 (optional)")
         self.slack = self._line("slack", "#legal-incidents or member id (optional)")
-        self.timezone = QComboBox(self)
-        self.timezone.setObjectName("stakeholder-timezone")
-        self.timezone.setEditable(True)
-        self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.timezone.addItems(timezone_names())
-        self.timezone.setMaxVisibleItems(16)
-        completer = QCompleter(self.timezone.model(), self.timezone)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.timezone.setCompleter(completer)
-        self.timezone.setToolTip("An IANA zone such as Europe/Madrid; type part of a city to find it")
-        self.inputs["timezone"] = self.timezone
         self.local_time = QuietLabel("", self, wrap=False)
         self.local_time.setObjectName("stakeholder-local-time")
-        self.timezone.currentTextChanged.connect(self._show_local_time)
+        self.timezone = ZoneChoice(self, "stakeholder-timezone", ctx.sitrep.now, self.local_time)
+        self.inputs["timezone"] = self.timezone
 
         # Who must hear: by severity and by incident type.
         self.severity_boxes: dict[str, QCheckBox] = {}
@@ -397,7 +384,6 @@ class StakeholderEditor(ServiceDialog):
             self.group.setCurrentIndex(-1)
             self.group.setEditText("")
             self.group.lineEdit().setPlaceholderText("legal, compliance, regulator, vendor…")
-        self._show_local_time(self.timezone.currentText())
         fm = self.fontMetrics()
         self.resize(fit_screen(self, fm.averageCharWidth() * 150, self.sizeHint().height()))
 
@@ -446,16 +432,7 @@ class StakeholderEditor(ServiceDialog):
         self.active.setChecked(sv.active)
 
     def set_timezone(self, name: str) -> None:
-        index = self.timezone.findText(name)
-        if index >= 0:
-            self.timezone.setCurrentIndex(index)
-        else:
-            self.timezone.setEditText(name)
-
-    def _show_local_time(self, tz_name: str) -> None:
-        self.local_time.setText(
-            f"Their time now: {person_local_time(tz_name.strip(), self.ctx.sitrep.now())}"
-        )
+        self.timezone.set_zone(name)
 
     def show_error(self, err: SitrepError) -> None:
         super().show_error(err)
