@@ -57,12 +57,18 @@ def read_or_say(
     *args: Any,
     what: str | None = None,
     default: T | None = None,
+    say: Callable[[str], None] | None = None,
     **kwargs: Any,
 ) -> tuple[bool, T | None]:
-    """Read through a service; on a refusal say "<what>: <why>" in the status bar and return
-    (False, default). `what` names what could not be read ("The severity clocks cannot be read")."""
+    """Read through a service; on a refusal say "<what>: <why>" and return (False, default). `what` names
+    what could not be read ("The severity clocks cannot be read"); `say` is where a panel or window with an
+    error line of its own shows it (default: the status bar)."""
     try:
         return True, read(*args, **kwargs)
     except SitrepError as err:
-        ctx.status_message(f"{what}: {err.message}" if what else err.message, error=True)
+        message = f"{what}: {err.message}" if what else err.message
+        if say is not None:
+            say(message)
+        else:
+            ctx.status_message(message, error=True)
         return False, default

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from services.changes import Change, Topic
-from services.errors import SitrepError
 from ui.fields import ErrorLabel, fit_screen, record_table
 from ui.forms import QuietLabel
 from ui.item_models.rows import RowsModel
+from ui.operations import read_or_say
 
 
 class DirectoryDialog(QDialog):
@@ -163,10 +163,8 @@ class DirectoryDialog(QDialog):
 
     def reload(self) -> None:
         selected = self.selected()
-        try:
-            rows = self.read_rows()
-        except SitrepError as err:
-            self.error.show_error(err.message)
+        ok, rows = read_or_say(self.ctx, self.read_rows, say=self.error.show_error)
+        if not ok:
             return
         self.error.show_error(None)
         self.show_rows(rows)

@@ -230,10 +230,8 @@ class _WithResponder(RoleChangeDialog):
         self.other_roles.setVisible(bool(held))
 
     def _load_people(self, select: str | None = None) -> None:
-        try:
-            people = self.ctx.sitrep.people.list()
-        except SitrepError as err:
-            self.general_error.show_error(err.message)
+        ok, people = read_or_say(self.ctx, self.ctx.sitrep.people.list, say=self.general_error.show_error)
+        if not ok:
             return
         self.responder.set_people(people, select)
 
@@ -504,10 +502,11 @@ class RoleHistoryDialog(QDialog):
         self.resize(fit_screen(self, fm.horizontalAdvance("M") * 72, fm.height() * 34))
 
     def reload(self) -> None:
-        try:
-            self.model.set_history(self.ctx.sitrep.roles.history(self.incident.id))
-        except SitrepError as err:
-            self.error.show_error(err.message)
+        ok, history = read_or_say(
+            self.ctx, self.ctx.sitrep.roles.history, self.incident.id, say=self.error.show_error
+        )
+        if ok:
+            self.model.set_history(history)
 
     def apply_instant(self) -> None:
         text = self.at.text().strip()

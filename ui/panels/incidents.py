@@ -43,6 +43,7 @@ from services.incident_index import IncidentIndex, IncidentSummary, ListFingerpr
 from services.views import IncidentView
 from ui.fields import ErrorLabel, record_table
 from ui.item_models.rows import RowsModel
+from ui.operations import read_or_say
 from ui.panels import PanelSpec
 from ui.theme import error_color, warning_color
 from ui.timefmt import viewer_and_utc, viewer_time
@@ -495,10 +496,8 @@ class IncidentsPanel(QWidget):
     # -- reading -----------------------------------------------------------------------------
     def reload(self) -> None:
         """Read every incident again (start-up, an import, a change made by another process)."""
-        try:
-            summaries = self.incident_index.summaries()
-        except SitrepError as err:
-            self.error.show_error(err.message)
+        ok, summaries = read_or_say(self.ctx, self.incident_index.summaries, say=self.error.show_error)
+        if not ok:
             return
         self.error.show_error(None)
         self.model.set_summaries(summaries)

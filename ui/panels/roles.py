@@ -19,12 +19,11 @@ from PySide6.QtWidgets import (
 
 from models.enums import Status
 from services.changes import Change, Topic
-from services.errors import SitrepError
 from services.views import IncidentView
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
 from ui.fields import ErrorLabel, record_table
 from ui.item_models.roles import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip
-from ui.operations import run_action
+from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
 from ui.timefmt import duration_text, person_local_time, viewer_time
 
@@ -196,11 +195,12 @@ class RoleBoardPanel(QWidget):
         catalog = self.ctx.sitrep.catalog.roles
         holders = {}
         if self.incident is not None:
-            try:
-                holders = {h.role: h for h in self.ctx.sitrep.roles.holders(self.incident.id)}
-            except SitrepError as err:
-                self.error.show_error(err.message)
+            ok, held = read_or_say(
+                self.ctx, self.ctx.sitrep.roles.holders, self.incident.id, say=self.error.show_error
+            )
+            if not ok:
                 return
+            holders = {h.role: h for h in held}
         self.error.show_error(None)
         rows = [RoleRow(definition, holders.get(definition.id)) for definition in catalog.values()]
         selected = self.selected_role_id()

@@ -162,12 +162,14 @@ class ContactDialog(ServiceDialog):
         return registry
 
     def reload_registry(self) -> None:
-        try:
-            rows = self.ctx.sitrep.comms.stakeholders()
-            must = must_hear_handles(self.ctx, self.incident)
-        except SitrepError as err:
-            self.general_error.show_error(err.message)
+        ok, read = read_or_say(
+            self.ctx,
+            lambda: (self.ctx.sitrep.comms.stakeholders(), must_hear_handles(self.ctx, self.incident)),
+            say=self.general_error.show_error,
+        )
+        if not ok:
             return
+        rows, must = read
         self.picker.set_stakeholders(rows, must)
         if not rows:
             self.picker.lineEdit().setPlaceholderText("The registry is empty: add people with Registry…")
