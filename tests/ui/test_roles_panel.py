@@ -277,6 +277,16 @@ def test_ticking_the_checklist_with_the_keyboard(board, sitrep, incident, qtbot)
     assert board_line(board, "IC")[2] == "0/10"
 
 
+def test_the_board_skips_the_echo_of_its_own_tick_but_not_a_tick_made_elsewhere(board, sitrep, incident):
+    assert board.assign("IC", "ana")
+    board.select_role("IC")
+    board._refresh_timer.stop()
+    assert board.tick("IC", 0)  # the board re-reads by itself after its own tick
+    assert not board._refresh_timer.isActive()
+    sitrep.roles.tick_checklist(incident.id, "IC", 1, True, author="bob")  # the CLI, another panel
+    assert board._refresh_timer.isActive()
+
+
 def test_an_unheld_role_cannot_be_ticked(board, sitrep, incident):
     board.select_role("DEPUTY")
     assert (
