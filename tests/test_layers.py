@@ -63,3 +63,13 @@ def test_a_function_local_project_import_is_a_documented_start_up_deferral():
                     if not any("deferred" in line.lower() or "start-up" in line for line in above):
                         undocumented.append(f"{rel}:{node.lineno} imports {module} inside {func.name}()")
     assert not undocumented, "\n".join(undocumented)
+
+
+def test_a_command_module_does_not_import_the_command_table():
+    """app/cli.py imports every command area; an area importing it back would be the old import loop."""
+    loops = []
+    for path in sorted((ROOT / "app").glob("cli_*.py")):
+        for node, module in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if module == "app.cli":
+                loops.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not loops, "\n".join(loops)
