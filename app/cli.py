@@ -19,6 +19,7 @@ import re
 
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
+from app.cli_exercise import add_exercise_commands, run_exercise
 from app.cli_incidents import add_incident_commands, run_incidents
 from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
@@ -35,6 +36,7 @@ AREAS = (
     (add_comms_commands, run_comms),
     (add_sync_commands, run_sync),
     (add_maintenance_commands, run_maintenance),
+    (add_exercise_commands, run_exercise),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

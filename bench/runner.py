@@ -35,6 +35,7 @@ RESULTS_DIR = ROOT / "bench" / "results"
 EXTERNAL = (
     ("metrics", "bench.metrics_bench", "run_metrics_benchmarks"),
     ("sync", "bench.sync_bench", "run_sync_benchmarks"),
+    ("exercises", "bench.exercises_bench", "run_exercises_benchmarks"),
 )
 
 

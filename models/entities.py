@@ -64,9 +64,14 @@ class Incident(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ic_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     bridge_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    identified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Milestone pairs known to contradict each other, as [earlier, later] names (e.g. ["mitigated",
+    # "resolved"] when the history says resolved came first). Kept as the source had them: only the metrics
+    # that use such a pair leave the incident out. Empty for incidents whose milestones are in order.
+    flagged_pairs: Mapped[list[list[str]]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class TimelineEntry(Base):
@@ -398,3 +403,39 @@ class MaintenanceUpdate(Base):
     author: Mapped[str] = mapped_column(String(120))
     source: Mapped[str] = mapped_column(String(40), default="local")  # "local" or the backend it came from
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExerciseRun(Base):
+    """A tabletop exercise held in this store (an exercise store holds one; a real store none).
+
+    The scenario file's text is kept as it was at the start, so the record and its report do not
+    change when the file is edited later."""
+
+    __tablename__ = "exercise_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    scenario_id: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(300))
+    scenario_file: Mapped[str] = mapped_column(String(500))
+    scenario_text: Mapped[str] = mapped_column(Text)
+    facilitator: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ExerciseEvent(Base):
+    """One thing the facilitator did or the exercise clock delivered, append-only: clock moves,
+    injects delivered, evaluator notes and marks, ratings, hot-wash findings, corrective actions.
+    The exercise's state is these events folded in order."""
+
+    __tablename__ = "exercise_events"
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_exercise_events_run_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("exercise_runs.id", ondelete="RESTRICT"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    scenario_s: Mapped[float] = mapped_column(Float)
+    author: Mapped[str] = mapped_column(String(120))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -25,6 +25,7 @@ class Topic(StrEnum):
     STAKEHOLDERS = "stakeholders"  # the stakeholder registry
     SYNC = "sync"  # the outbox and the backends' state
     MAINTENANCE = "maintenance"  # maintenance windows
+    EXERCISE = "exercise"  # a tabletop exercise's clock, injects, marks and notes
     EXTERNAL = "external"  # another process wrote the store: anything may have changed
 
 

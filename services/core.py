@@ -8,11 +8,15 @@ from datetime import datetime
 from pathlib import Path
 
 from models.types import utcnow
+from services.adapters.base import discover_adapters
 from services.catalog import Catalog
 from services.changes import ChangeBus, Topic
 from services.clocks import ClockService
 from services.comms.service import CommsService
 from services.exchange import Exchange
+from services.exercises.sandbox import sandbox_adapters
+from services.exercises.service import ExerciseService
+from services.exercises.workspace import build_vocabulary, holds_exercise
 from services.history_import import HistoryImport
 from services.incidents import IncidentService
 from services.integrity import IntegrityService
@@ -50,12 +54,21 @@ class Sitrep:
         self.integrity = IntegrityService(store)
         self.metrics = MetricsService(store, self.catalog, config_dir)
         self.history = HistoryImport(store, self.catalog, now, pub, self.exchange)
+        # An exercise's own store: every backend is a recording sandbox, every incident an exercise.
+        self.in_exercise = holds_exercise(store)
+        self.incidents.exercise_only = self.in_exercise
+        if self.in_exercise:
+            options = dict(sync_options or {})
+            options["discovered"] = sandbox_adapters(options.get("discovered") or discover_adapters())
+            sync_options = options
         self.sync = SyncService(store, config_dir, now=now, publish=pub, **(sync_options or {}))
         self.changes.subscribe(lambda change: change.topic is not Topic.SYNC and self.sync.wake())
         # Messages leave through the sync outbox.
         self.comms = CommsService(store, self.catalog, now, pub, config_dir, sync=self.sync)
         # Planned maintenance windows; what a status page is owed for them also leaves through the outbox.
         self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
+        self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
+                                         lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
         # What runs inside every timeline append's transaction, in this order, composed here and nowhere
         # else. The comms guard first: it refuses an entry that would make the channels send a message
         # nobody released, and it must refuse before the outbox writer plans that message's deliveries

@@ -71,6 +71,9 @@ MACHINE_LOCAL = {
     "machine importing the file never sends the same item again",
     "sync_backends": "this machine's lane state: lease, circuit breaker, last pull",
     "alembic_version": "the schema revision of this database",
+    "exercise_runs": "only an exercise's own store has one; its after-action report (`sitrep exercise report`) "
+    "is how an exercise leaves that store, and a real store never holds exercise rows",
+    "exercise_events": "the exercise's clock, injects, notes and ratings: with exercise_runs, in the exercise's own store",
 }
 
 

@@ -171,8 +171,8 @@ class ConsoleShell(Protocol):
     def open_incident(self, incident_id: str) -> None:
         """Make this incident the one the console shows."""
 
-    def show_panel(self, panel_id: str) -> bool:
-        """Bring a panel forward and give it focus; False when the console has no such panel."""
+    def show_panel(self, panel_id: str, *, focus: bool = True) -> bool:
+        """Bring a panel forward (and give it focus); False when the console has no such panel."""
 
     def dialog_parent(self) -> QWidget:
         """The window a dialog belongs to."""

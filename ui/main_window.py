@@ -334,11 +334,14 @@ class MainWindow(QMainWindow):
     def dialog_parent(self) -> QWidget:
         return self
 
-    def show_panel(self, panel_id: str) -> bool:
+    def show_panel(self, panel_id: str, *, focus: bool = True) -> bool:
         dock = self.docks.get(panel_id)
         if dock is None:
             return False
-        self.focus_panel(dock)
+        if focus:
+            self.focus_panel(dock)
+        else:
+            self.open_panel(dock)
         return True
 
     def command(self, name: str) -> QAction | None:
@@ -415,6 +418,8 @@ class MainWindow(QMainWindow):
             self.ctx.settings.setValue("last_incident", incident.id)
         if self.ctx.sitrep.read_only:
             title += " (read-only)"
+        if self.ctx.sitrep.in_exercise:  # a screenshot of an exercise must never pass for a real incident
+            title = f"EXERCISE — {title}"
         self.setWindowTitle(title)
         for widget in self.panels.values():
             setter: Callable | None = getattr(widget, "set_incident", None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QSizeF
-from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
 
 from services.errors import ValidationError
 
@@ -21,7 +21,8 @@ def ensure_gui_application() -> None:
         ensure_gui_application.app = QApplication([])  # type: ignore[attr-defined]
 
 
-def write_pdf(html: str, path: Path, *, title: str = "Sitrep", landscape: bool = True) -> None:
+def write_pdf(html: str, path: Path, *, title: str = "Sitrep", landscape: bool = True, banner: str | None = None) -> None:
+    """`banner`: a line printed across the top of every page (an exercise's report says EXERCISE on each)."""
     ensure_gui_application()
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
@@ -36,10 +37,35 @@ def write_pdf(html: str, path: Path, *, title: str = "Sitrep", landscape: bool =
     doc = QTextDocument()
     doc.setHtml(html)
     rect = writer.pageLayout().paintRectPixels(writer.resolution())
-    doc.setPageSize(QSizeF(rect.width(), rect.height()))
-    doc.print_(writer)
+    if banner is None:
+        doc.setPageSize(QSizeF(rect.width(), rect.height()))
+        doc.print_(writer)
+    else:
+        _print_with_banner(doc, writer, rect.width(), rect.height(), banner)
     del writer  # finishes the file
     try:
         tmp.replace(path)
     except OSError as exc:
         raise ValidationError(f"Cannot write {path}: {exc.strerror}.") from None
+
+
+def _print_with_banner(doc: QTextDocument, writer: QPdfWriter, width: float, height: float, banner: str) -> None:
+    band = 24.0
+    doc.setPageSize(QSizeF(width, height - band))
+    pages = doc.pageCount()
+    page_height = height - band
+    painter = QPainter(writer)
+    try:
+        for page in range(pages):
+            if page:
+                writer.newPage()
+            painter.fillRect(QRectF(0, 0, width, band - 6), QColor("#7a1f1f"))
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(QRectF(0, 0, width, band - 6), Qt.AlignmentFlag.AlignCenter,
+                             f"{banner} · page {page + 1} of {pages}")  # fmt: skip
+            painter.save()
+            painter.translate(0, band - page * page_height)
+            doc.drawContents(painter, QRectF(0, page * page_height, width, page_height))
+            painter.restore()
+    finally:
+        painter.end()

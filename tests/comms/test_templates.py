@@ -18,7 +18,7 @@ from services.errors import ValidationError
 BUILTINS = {
     "declaration", "initial", "status_update", "scoping_update", "mitigation", "resolution", "executive_summary",
     "customer_email", "statuspage_update", "regulator_notice", "vendor_escalation", "handover_note",
-    "post_incident_email",
+    "post_incident_email", "media_holding_statement",
 }  # fmt: skip
 
 

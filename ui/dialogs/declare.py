@@ -74,6 +74,10 @@ class DeclareDialog(ServiceDialog):
         self.detected.setAccessibleName("Detected")
         self.exercise = QCheckBox("This is an e&xercise (a drill, not a real outage)", self)
         self.exercise.setObjectName("declare-exercise")
+        if ctx.sitrep.in_exercise:  # an exercise's own store: everything declared here is an exercise
+            self.exercise.setChecked(True)
+            self.exercise.setEnabled(False)
+            self.exercise.setToolTip("This console is a tabletop exercise's store: every incident in it is an exercise.")
         self.major = QCheckBox("Run as a &major incident", self)
         self.major.setObjectName("declare-major")
         self.major.clicked.connect(self._major_clicked)

@@ -4,30 +4,43 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
-from services.metrics import Exclusion, MetricDefinition, Stats, format_value
+from services.metrics import Exclusion, MetricDefinition, Stats, format_share, format_value, percentile_name
 from ui.item_models.rows import SORT_ROLE, RowsModel
 
 INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 class FiguresModel(RowsModel):
-    """One row per group (all incidents, each severity, each service) with count, mean, median, p90, min, max."""
+    """One row per group (all incidents, each severity, each service) with count, mean, median, p90, min, max,
+    and the percentile and share under a threshold the person asked for."""
 
-    HEADERS = ("Grouping", "Group", "Count", "Mean", "Median", "p90", "Min", "Max")
+    BASE_HEADERS = ("Grouping", "Group", "Count", "Mean", "Median", "p90", "Min", "Max")
+    HEADERS: tuple[str, ...] = BASE_HEADERS  # and, once rows are set, the extra percentile and share
     _STATS = ("count", "mean", "median", "p90", "min", "max")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._metric: MetricDefinition | None = None
         self.rows: list[tuple[str, str, Stats]] = []
+        self.HEADERS = self.BASE_HEADERS
+        self._extra: list[tuple[str, int]] = []  # ("pct" | "share", index into the stats' lists)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return self.HEADERS
 
     def set_rows(self, metric: MetricDefinition, rows: list[tuple[str, str, Stats]]) -> None:
         self.beginResetModel()
         self._metric = metric
         self.rows = list(rows)
+        first = self.rows[0][2] if self.rows else Stats(0)
+        self._extra = [("pct", i) for i in range(len(first.percentiles))]
+        self._extra += [("share", i) for i in range(len(first.shares))]
+        self.HEADERS = self.BASE_HEADERS + tuple(
+            percentile_name(first.percentiles[i][0]) if kind == "pct" else f"≤ {first.shares[i].label}"
+            for kind, i in self._extra
+        )
         self.endResetModel()
-
-    headers = HEADERS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.rows) or self._metric is None:
@@ -44,6 +57,17 @@ class FiguresModel(RowsModel):
             return group
         if not 2 <= col < len(self.HEADERS):
             return None
+        if col >= len(self.BASE_HEADERS):
+            kind, i = self._extra[col - len(self.BASE_HEADERS)]
+            if kind == "share":
+                share = stats.shares[i] if i < len(stats.shares) else None
+                if role == SORT_ROLE:
+                    return share.share if share and share.share is not None else -1.0
+                return format_share(share) if share else "-"
+            pct = stats.percentiles[i][1] if i < len(stats.percentiles) else None
+            if role == SORT_ROLE:
+                return pct if pct is not None else -1.0
+            return format_value(self._metric, pct)
         value = getattr(stats, self._STATS[col - 2])
         if role == SORT_ROLE:
             return value if value is not None else -1.0
@@ -56,6 +80,7 @@ class ExclusionsModel(RowsModel):
     """Incidents left out of the figures, each with the reason."""
 
     HEADERS = ("Incident", "Why it is left out")
+    headers = HEADERS
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -68,8 +93,6 @@ class ExclusionsModel(RowsModel):
 
     def exclusion(self, row: int) -> Exclusion | None:
         return self.rows[row] if 0 <= row < len(self.rows) else None
-
-    headers = HEADERS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
