@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from models.types import utcnow
-from services.adapters.base import discover_adapters
+from services.adapters.discovery import discover_adapters
 from services.catalog import Catalog
 from services.changes import ChangeBus, Topic
 from services.clocks import ClockService

@@ -16,8 +16,6 @@ FORBIDDEN = {
     "services": {"app", "ui", "PySide6", "shiboken6", "pyqtgraph"},
     "models": {"app", "ui", "services", "PySide6", "shiboken6", "pyqtgraph"},
 }
-# Folders whose function-local imports are another change's to remove (the vendor seam, issue 11).
-NOT_YET_CHECKED_FOR_LOCAL_IMPORTS = ("services/adapters/", "services/sync/")
 
 
 def _sources(layer: str) -> list[Path]:
@@ -48,8 +46,6 @@ def test_a_function_local_project_import_is_a_documented_start_up_deferral():
     for layer in ("app", "ui", "services"):
         for path in _sources(layer):
             rel = path.relative_to(ROOT).as_posix()
-            if rel.startswith(NOT_YET_CHECKED_FOR_LOCAL_IMPORTS):
-                continue
             lines = path.read_text(encoding="utf-8").splitlines()
             tree = ast.parse("\n".join(lines))
             for func in ast.walk(tree):

@@ -1,7 +1,7 @@
 """The outbox: written inside the timeline append's transaction, read by the worker and the GUI.
 
-`OutboxWriter` runs in `store.entry_hooks` (composed in services/core.py). For every new timeline entry it asks each enabled
-adapter what it is owed and inserts those items on the same connection, so the entry and what the
+`OutboxWriter` runs in `store.entry_hooks` (composed in services/core.py). For every new timeline entry it
+asks each enabled adapter what it is owed and inserts those items on the same connection, so the entry and what the
 backends are owed commit together or not at all.
 """
 
@@ -18,8 +18,9 @@ from sqlalchemy.dialects import sqlite
 
 from models.entities import Incident, MaintenanceWindow, OutboxItem, Person, RemoteLink
 from models.enums import MaintenanceStatus, OutboxState, Status
-from services.adapters.base import (
-    Adapter,
+from models.types import new_id
+from services.adapters.interface import Adapter, PlansMaintenance
+from services.adapters.values import (
     ChangeToPlan,
     IncidentFacts,
     ItemView,
@@ -29,6 +30,7 @@ from services.adapters.base import (
     Planned,
     maintenance_create_key,
 )
+from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.views import EntryRow
 
@@ -172,6 +174,8 @@ class OutboxWriter:
         mid = change.maintenance.id
         rows: list[dict[str, Any]] = []
         for name, adapter in adapters.items():
+            if not isinstance(adapter, PlansMaintenance):
+                continue
             if change.action == "cancelled" and self._withdraw_unsent(db, name, mid, now):
                 continue
             mine = replace(change, has_remote=self._has_remote_maintenance(db, name, mid))
@@ -387,8 +391,6 @@ class LinkReader:
 
 
 def link_rows(backend: str, links: list[NewLink], now: datetime) -> list[dict[str, Any]]:
-    from models.types import new_id
-
     return [
         {"id": new_id(), "backend": backend, "local_kind": lk.local_kind, "local_id": lk.local_id,
          "incident_id": lk.incident_id, "remote_kind": lk.remote_kind, "remote_id": str(lk.remote_id),
@@ -452,7 +454,7 @@ class OutboxQueue:
                                       "pending items can be retried.")  # fmt: skip
             c.execute(update(O).where(O.c.id == item_id).values(
                 state=OutboxState.PENDING.value, next_attempt_at=None, uncertain=False, updated_at=now))  # fmt: skip
-        self._publish("sync", None, None)
+        self._publish(Topic.SYNC, None, None)
         return self.get(item_id)
 
     def cancel(self, item_id: int) -> ItemView:
@@ -468,7 +470,7 @@ class OutboxQueue:
             c.execute(
                 update(O).where(O.c.id == item_id).values(state=OutboxState.CANCELLED.value, updated_at=now)
             )
-        self._publish("sync", None, None)
+        self._publish(Topic.SYNC, None, None)
         return self.get(item_id)
 
     def maintenance_items(self, maintenance_ids: list[str]) -> list[ItemView]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from PySide6.QtGui import QBrush, QColor
 
-from services.comms.templates import CHANNEL_LABELS
 from ui.item_models.rows import RowsModel
 
 _STATE_COLOURS = {
@@ -53,7 +52,7 @@ class DeliveriesModel(RowsModel):
 
     def cell(self, d, column: int):
         if column == 0:
-            return CHANNEL_LABELS.get(d.channel, d.channel), d.channel
+            return d.label, d.channel
         if column == 1:
             return d.state, d.state
         if column == 2:
