@@ -9,7 +9,7 @@ from pathlib import Path
 from app.cli_context import Cli
 from app.cli_output import emit_json, local_time, plain
 from services.adapters.discovery import discover_adapters
-from services.comms.service import ContactInput
+from services.comms.views import ContactInput
 from services.errors import ValidationError
 
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.comms.service import RegClockView
+from services.comms.views import RegClockView
 from ui.item_models.regulatory import (
     STATE_COLOURS,
     both_times,

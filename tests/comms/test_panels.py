@@ -103,7 +103,7 @@ def test_draft_preview_limits_and_an_approval_the_panel_cannot_bypass(
 
 
 def test_the_stakeholder_log_panel_filters_and_exports(app, sev1, qtbot, ctx_for, tmp_path):
-    from services.comms.service import ContactInput
+    from services.comms.views import ContactInput
     from ui.panels.stakeholder_log import StakeholderLogPanel
 
     app.comms.record_contact(

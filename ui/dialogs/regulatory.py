@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import ClockState, Milestone
-from services.comms.service import RegClockView
+from services.comms.views import RegClockView
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.dialogs.stakeholders import group_label

@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
 )
 
 from services.changes import Change, Topic
-from services.comms.service import AUDIENCE_GROUPS, STAKEHOLDER_GROUPS, StakeholderView
+from services.comms.settings import AUDIENCE_GROUPS, STAKEHOLDER_GROUPS
+from services.comms.views import StakeholderView
 from services.errors import SitrepError, StoreError
 from services.incidents import INCIDENT_TYPES
 from services.views import IncidentView

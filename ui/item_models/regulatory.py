@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from models.enums import ClockState
 from models.types import as_utc
 from services.comms.regulatory import REVIEW_NOTE
-from services.comms.service import RegClockView
+from services.comms.views import RegClockView
 from ui.forms import quiet_colour
 from ui.item_models.rows import RowsModel
 from ui.severity import BREACH_COLOURS, MET_COLOURS, MET_LATE_COLOURS, WARNING_COLOURS

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from models.enums import MessageState
 from services.changes import Change, Topic
-from services.comms.service import format_duration
+from services.comms.settings import format_duration
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.button_rows import ButtonRows

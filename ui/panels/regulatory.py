@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from models.enums import ClockState
 from services.changes import Change, Topic
 from services.comms.regulatory import REVIEW_NOTE
-from services.comms.service import RegClockView
+from services.comms.views import RegClockView
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.dialogs.regulatory import CloseClockDialog, EscalationDialog, StartClockDialog
