@@ -3,6 +3,9 @@
 `OutboxWriter` runs in `store.entry_hooks` (composed in services/core.py). For every new timeline entry it
 asks each enabled adapter what it is owed and inserts those items on the same connection, so the entry and what the
 backends are owed commit together or not at all.
+
+Longer than ~500 lines: the writer (inside the append transaction) and the queue (claims, retries, links)
+share the outbox's states and rules.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ in-flight item found by the next worker is looked up before anything is sent aga
 Why one file over 500 lines: the lanes, leases, claims, answers, back-off and pulls are one state
 machine over the same lane state and the same write discipline (durable claim, batched answers);
 split across files, the order those steps rely on would have to be read in several places at once.
+
+Longer than ~500 lines: leasing, claiming, sending, recording and pulling are one crash-safety argument
+(above); split apart, each part would need the others' invariants restated.
 """
 
 from __future__ import annotations
