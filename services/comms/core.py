@@ -36,11 +36,12 @@ from services.timeline import append_entry
 from services.views import IncidentView
 
 _M = CommsMessage.__table__
+
+
 log = logging.getLogger(__name__)
 
 
 def acting_name(name: str) -> str:
-    """Who is acting, as the record writes it; nobody is refused."""
     name = (name or "").strip()
     if not name:
         raise ValidationError("Say who is acting (author).", field="author")
@@ -66,6 +67,7 @@ class CommsCore:
         self._config_dir = config_dir
         self._sync = sync
         self.reload()
+        store.entry_hooks.append(self.guard_entry)
 
     def channels(self) -> dict[str, type[CommsChannel]]:
         """The installed channels (channel adapters), in the order a chooser shows them."""

@@ -114,14 +114,17 @@ class MessageDrafts(CommsCore):
         return " · ".join(x for x in (incident_key, severity, status, "sent with Sitrep") if x)
 
     def preview(self, template_id: str, fields: dict[str, str], channels: Iterable[str], recipients: dict[str, Any] | None = None,
-                *, footer: str = "") -> Preview:  # fmt: skip
+                *, footer: str = "", exercise: bool = False) -> Preview:  # fmt: skip
         """Render and check without storing anything (the GUI calls this as the user types)."""
         tpl = self.templates.get(template_id)
         channels = list(channels)
         recipients = self.clean_recipients(recipients or {})
-        rendered = self.templates.render(tpl, fields, channels, footer=footer)
-        problems = self.templates.check_limits(rendered, recipients)
         missing = missing_fields(tpl, fields)
+        # An empty required field reads as broken copy ("reports that . The problem"): the preview shows
+        # where it goes instead. Only the preview: a message with a placeholder in it is never sent.
+        shown = {**fields, **{name: f"[{tpl.label_of(name)}: to fill in]" for name in missing}}
+        rendered = self.templates.render(tpl, shown, channels, footer=footer, exercise=exercise)
+        problems = self.templates.check_limits(rendered, recipients)
         for name in missing:
             problems.insert(
                 0, Problem(None, name, f"Fill in '{tpl.label_of(name)}' (required by this template).")
@@ -213,6 +216,7 @@ class MessageDrafts(CommsCore):
                 channels,
                 recipients,
                 footer=self.footer(inc.key, audience, inc.severity, Status(inc.status).label),
+                exercise=inc.is_exercise,
             )
             number = (
                 s.execute(select(func.max(_M.c.number)).where(_M.c.incident_id == inc.id)).scalar() or 0
@@ -272,6 +276,7 @@ class MessageDrafts(CommsCore):
                 chans,
                 recips,
                 footer=self.footer(inc.key, m.audience, inc.severity, Status(inc.status).label),
+                exercise=inc.is_exercise,
             )
             changed = pv.content_hash != m.content_hash or values != (m.fields or {}) or audience is not None
             m.fields, m.channels, m.recipients, m.rendered, m.content_hash = (

@@ -3,25 +3,27 @@ timeline entry that carries every channel's exact payload; the channel adapters 
 items from that entry inside the same transaction, and the sync worker delivers them when the
 channel answers, once. The stakeholder log gets one hash-chained line per channel in the same
 transaction. `guard_entry` (an entry hook, composed in services/core.py) refuses any other entry
-that carries such a payload. What each channel makes of a message is the channel adapter's
-(services/adapters/channel.py).
+that carries such a payload. The per-channel code of the communications services is here.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from models.entities import (
     CommsMessage,
+    Incident,
     OutboxItem,
+    TimelineEntry,
 )
 from models.enums import EntryKind, MessageState
 from services.changes import Topic
-from services.comms.core import CommsCore, acting_name
+from services.comms.by_hand import record_sent_by_hand
+from services.comms.core import CommsCore, acting_name, log
 from services.comms.log import append_log_entry
 from services.comms.views import Delivery, MessageView
 from services.errors import ValidationError
@@ -31,8 +33,7 @@ from services.views import EntryRow
 
 _M = CommsMessage.__table__
 _O = OutboxItem.__table__
-
-log = logging.getLogger(__name__)
+_T = TimelineEntry.__table__
 
 
 class Sending(CommsCore):
@@ -84,6 +85,38 @@ class Sending(CommsCore):
                 out[ch] = f"{label} is not configured: {ready.detail}"
         return out
 
+    def check_sendable(self, s, m: CommsMessage, inc: Incident) -> None:
+        """Refuse a message that may not go out (however it goes): sent already, rejected, or for an
+        audience that needs an approval it does not have for this very content."""
+        ref = f"{inc.key}/{m.number}"
+        aud = self.settings.audience(m.audience)
+        if m.state == MessageState.SENT.value:
+            raise ValidationError(f"Message {ref} was already sent at {utc_text(m.sent_at)}.")
+        if m.state == MessageState.REJECTED.value:
+            raise ValidationError(f"Message {ref} was rejected ({m.rejection_comment}); edit it first.")
+        if aud.approval:
+            if m.state != MessageState.APPROVED.value:
+                raise ValidationError(
+                    f"Message {ref} is for {aud.label}, which needs approval by the incident commander or a "
+                    f"configured approver before it goes out; it is {MessageState(m.state).label.lower()}."
+                )
+            if m.approved_hash != m.content_hash:
+                raise ValidationError(
+                    f"Message {ref} changed after it was approved; it needs approval again."
+                )
+            ok, _why = self._may_approve(s, inc.id, m.approver or "")
+            if not ok and m.approver not in self.settings.approvers:
+                # The commander changed since; the approval of the commander of the time stands.
+                log.info("message %s approved by %s, who is no longer commander", ref, m.approver)
+        self._ready(m, inc)
+
+    def record_sent_by_hand(self, message_ref: str, *, author: str, how: str, occurred_at: datetime | None = None,
+                            note: str = "") -> MessageView:  # fmt: skip
+        """The message went out another way (read out on the phone, typed into a vendor's console while
+        our backend was down): record it as sent, by whom, how and when, with nothing queued."""
+        return record_sent_by_hand(self, message_ref, author=acting_name(author), how=how, occurred_at=occurred_at,
+                                   note=note)  # fmt: skip
+
     def send(self, message_ref: str, *, author: str) -> MessageView:
         """Release a message to its channels: through the outbox, so offline it waits and goes once."""
         author = acting_name(author)
@@ -92,28 +125,15 @@ class Sending(CommsCore):
             m, inc = self._load_message(s, message_ref)
             ref = f"{inc.key}/{m.number}"
             aud = self.settings.audience(m.audience)
-            if m.state == MessageState.SENT.value:
-                raise ValidationError(f"Message {ref} was already sent at {utc_text(m.sent_at)}.")
-            if m.state == MessageState.REJECTED.value:
-                raise ValidationError(f"Message {ref} was rejected ({m.rejection_comment}); edit it first.")
-            if aud.approval:
-                if m.state != MessageState.APPROVED.value:
-                    raise ValidationError(
-                        f"Message {ref} is for {aud.label}, which needs approval by the incident commander or a "
-                        f"configured approver before it goes out; it is {MessageState(m.state).label.lower()}."
-                    )
-                if m.approved_hash != m.content_hash:
-                    raise ValidationError(
-                        f"Message {ref} changed after it was approved; it needs approval again."
-                    )
-                ok, why = self._may_approve(s, inc.id, m.approver or "")
-                if not ok and m.approver not in self.settings.approvers:
-                    # The commander changed since; the approval of the commander of the time stands.
-                    log.info("message %s approved by %s, who is no longer commander", ref, m.approver)
-            self._ready(m, inc)
+            self.check_sendable(s, m, inc)
             blocked = self.unavailable_channels(m.channels)
             if blocked:
-                raise ValidationError(f"Message {ref} cannot be sent: " + " ".join(blocked.values()))
+                raise ValidationError(
+                    f"Message {ref} cannot be sent: "
+                    + " ".join(blocked.values())
+                    + " If it went out another way, record it as sent by hand "
+                    f"(`sitrep comms sent-by-hand {ref} --how phone`)."
+                )
             m.state, m.sent_by, m.sent_at, m.updated_at = MessageState.SENT.value, author, now, now
             s.flush()
             rendered = m.rendered or {}
@@ -161,6 +181,10 @@ class Sending(CommsCore):
                 for r in s.execute(select(_O).where(_O.c.entry_id == m.sent_entry_id).order_by(_O.c.id))
             }
             channels = list(m.channels)
+            sent_data = s.execute(select(_T.c.data).where(_T.c.id == m.sent_entry_id)).scalar() or {}
+        by_hand = sent_data.get("sent_by_hand")
+        if by_hand:
+            return [Delivery(ch, f"sent by hand ({by_hand})", None, 0, None, None, None) for ch in channels]
         out = []
         for ch in channels:
             it = items.get(ch)

@@ -21,7 +21,7 @@ class Delivery:
     """One channel's delivery of a sent message (from the sync outbox)."""
 
     channel: str
-    state: str  # queued | sending | sent | failed | cancelled | not queued
+    state: str  # queued | sending | sent | failed | cancelled | not queued | sent by hand (how)
     item_id: int | None
     attempts: int
     last_error: str | None
