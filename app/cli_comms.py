@@ -11,7 +11,7 @@ from app.cli_output import emit_json, local_time, plain
 from app.terminal import exact_stdout
 from services.adapters.discovery import discover_adapters
 from services.comms.by_hand import HOW as BY_HAND_HOW
-from services.comms.service import ContactInput
+from services.comms.views import ContactInput
 from services.errors import ValidationError
 
 

@@ -261,7 +261,9 @@ def _status(cli, st) -> int:
 
 
 def _pdf(page: str, path: Path, title: str) -> None:
-    from ui.printing import write_pdf  # Qt only for the PDF, as `sitrep comms log --export pdf` does
+    from ui.printing import (
+        write_pdf,  # deferred start-up cost: Qt only for the PDF, as `comms log --export pdf`
+    )
 
     write_pdf(page, path, title=f"AAR/IP: {title} (EXERCISE)", landscape=True, banner=BANNER)
 

@@ -19,6 +19,7 @@ from models.entities import TimelineEntry
 from models.enums import EntryKind, Milestone
 from models.types import iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
+from services.changes import Topic
 from services.incidents import IncidentService
 from services.timeline import append_entry
 from services.timetext import utc_text
@@ -167,5 +168,5 @@ class ClockService:
                 new_breaches.append(clock)
             incident_id = inc.id
         if new_breaches:
-            self._publish("timeline", incident_id, None)
+            self._publish(Topic.TIMELINE, incident_id, None)
         return new_breaches

@@ -8,6 +8,9 @@ a file whose chain disagrees with the local one is refused. An incident's status
 and milestones must be what its own timeline says they are.
 
 Schema 1 (before the communications and sync records) is still read: its files simply have none of them.
+
+Longer than ~500 lines: export and import check the same invariants (chains, milestones, state from the
+timeline); the per-table rules are already in services/exchange_sections.py.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from models.enums import EntryKind, Milestone, OutboxState, Status
 from models.types import iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.chain_heads import rebuild_heads
+from services.changes import Topic
 from services.errors import ImportFailure, ValidationError
 from services.exchange_checks import diverged_fields, export_heads, file_head_problem
 from services.exchange_sections import (
@@ -38,7 +42,8 @@ from services.exchange_sections import (
     read_rows,
     read_section,
 )
-from services.integrity import verify_rows
+from services.incidents import IncidentService
+from services.integrity import _version, verify_rows
 from services.limits import (
     AFFECTED_USERS_MAX,
     AUTHOR_MAX,
@@ -139,8 +144,6 @@ class Exchange:
 
     # -- export --------------------------------------------------------------------------
     def export(self, refs: list[str] | None = None) -> dict[str, Any]:
-        from services.incidents import IncidentService
-
         with self._store.read() as s:
             if refs:
                 incidents = [IncidentService._load(s, r) for r in refs]
@@ -202,8 +205,6 @@ class Exchange:
             if refs:
                 people_stmt = people_stmt.where(Person.id.in_(person_ids))
             people = [{k: getattr(p, k) for k in _PERSON_FIELDS} for p in s.scalars(people_stmt)]
-        from services.integrity import _version
-
         doc: dict[str, Any] = {
             "format": FORMAT,
             "schema_version": SCHEMA_VERSION,
@@ -262,8 +263,8 @@ class Exchange:
             for sec in later:
                 self._merge(s, sec, store_rows[sec.key], person_map, report, origin, None)
         if report.changed:
-            self._publish("incident", None, None)
-            self._publish("comms", None, None)
+            self._publish(Topic.INCIDENT, None, None)
+            self._publish(Topic.COMMS, None, None)
         return report
 
     @staticmethod

@@ -1,6 +1,9 @@
 """Incidents: declaration, lifecycle, severity, major-incident flag, milestones and impact.
 
 Every change writes its timeline entry in the same transaction as the change itself.
+
+Longer than ~500 lines: each lifecycle change and its timeline entry are written in one transaction by one
+service; the rules between them (reopen, de-escalate, milestones) are shared.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
+from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.limits import AFFECTED_USERS_MAX, SUMMARY_MAX, TITLE_MAX, check_text, count_problem
 from services.milestone_order import flagged_pairs_of, milestone_order_problem, still_flagged
@@ -226,7 +230,7 @@ class IncidentService:
                     "milestones": {m.value: iso(v) for m, v in milestones.items() if v is not None},
                 },
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -313,7 +317,7 @@ class IncidentService:
                 occurred_at=when,
                 data=data,
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_severity(
@@ -353,7 +357,7 @@ class IncidentService:
                 now=now,
                 data={"from": before, "to": level.id, "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_major(self, ref: str, major: bool, *, author: str, reason: str | None = None) -> IncidentView:
@@ -382,7 +386,7 @@ class IncidentService:
                 now=now,
                 data={"major": major, "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_milestone(
@@ -437,7 +441,7 @@ class IncidentService:
                 now=now,
                 data={"milestone": m.value, "from": iso(old), "to": iso(when), "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def update_details(
@@ -498,7 +502,7 @@ class IncidentService:
                 now=now,
                 data={"changes": changes},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
 

@@ -15,6 +15,7 @@ from models.migrations import SCHEMA_HEAD
 from services.chain_heads import STAKEHOLDER_LOG, TIMELINE, head_problem, read_heads
 from services.comms.log import LOG_COLUMNS, LogRow, first_break
 from services.errors import StoreError
+from services.incidents import IncidentService
 from services.replay import stored_state_problem
 from services.timeline import GENESIS_HASH, entry_digest
 from services.views import EntryRow
@@ -74,8 +75,6 @@ class IntegrityService:
         entries = 0
         wanted = None
         if ref is not None:  # resolved first: an in-memory store has one connection, not two at once
-            from services.incidents import IncidentService
-
             with self._store.read() as s:
                 wanted = IncidentService._load(s, ref).id
         log_entries = 0

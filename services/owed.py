@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.enums import MessageState
-from services.comms.service import format_duration
+from services.comms.settings import format_duration
 
 
 @dataclass(frozen=True)

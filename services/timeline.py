@@ -1,7 +1,9 @@
 """The timeline: the record of an incident. Append-only and hash-chained per incident.
 
-`append_entry` is the one writer. It runs on whatever connection or session the caller's
-transaction uses, so a state change and its entry commit together or not at all.
+A new entry is defined once (`_new_row`: its number, times, link and hash) and written two ways:
+`append_entry`, on whatever SQLAlchemy connection or session the caller's transaction uses, so a state
+change and its entry commit together or not at all; and `_append_on_lane`, the store's append lane
+(services.store), which sends the same row straight to sqlite3 for the busy `log` path.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from models.entities import Incident, TimelineEntry
 from models.enums import AUTHORED_KINDS, EntryKind
 from models.types import as_utc, iso, new_id
 from services.chain_heads import ADVANCE_SQL, TIMELINE, advance_head
+from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.limits import check_text
 from services.time_range import check_live, check_stored
@@ -84,6 +87,47 @@ def _digest(prev_hash: str, row: dict[str, Any], occurred_text: str | None, reco
     return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
 
 
+def _new_row(
+    incident_id: str,
+    last: tuple[int, str] | None,
+    kind: EntryKind | str,
+    body: str,
+    *,
+    author: str,
+    now: datetime,
+    occurred_at: datetime | None,
+    rationale: str | None,
+    source: str,
+    data: dict[str, Any] | None,
+    supersedes_id: str | None,
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """The one definition of a new timeline row, after `last` (the chain's last seq and hash, or None for
+    the first entry): its number, its times, its link and its hash. Both writers (`append_entry` and the
+    append lane) insert what this returns; it also returns the two times as the text they are stored as."""
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    check_stored(occurred_at, now, what="The entry's time", field="occurred_at")
+    occurred = as_utc(occurred_at) if occurred_at else now
+    recorded_text = iso(now)
+    occurred_text = recorded_text if occurred is now else iso(occurred)
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "incident_id": incident_id,
+        "seq": seq,
+        "kind": str(kind),
+        "body": body,
+        "rationale": rationale,
+        "author": author,
+        "source": source,
+        "occurred_at": occurred,
+        "recorded_at": now,
+        "data": data,
+        "supersedes_id": supersedes_id,
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = _digest(prev_hash, row, occurred_text, recorded_text)
+    return row, occurred_text, recorded_text
+
+
 def append_entry(
     db: Connection | Session,
     incident_id: str,
@@ -107,26 +151,10 @@ def append_entry(
     last = db.execute(
         select(_T.c.seq, _T.c.hash).where(_T.c.incident_id == incident_id).order_by(_T.c.seq.desc()).limit(1)
     ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    check_stored(occurred_at, now, what="The entry's time", field="occurred_at")
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "incident_id": incident_id,
-        "seq": seq,
-        "kind": str(kind),
-        "body": body,
-        "rationale": rationale,
-        "author": author,
-        "source": source,
-        "occurred_at": as_utc(occurred_at) if occurred_at else now,
-        "recorded_at": now,
-        "data": data,
-        "supersedes_id": supersedes_id,
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = entry_digest(prev_hash, row)
+    row, _, _ = _new_row(incident_id, last, kind, body, author=author, now=now, occurred_at=occurred_at,
+                         rationale=rationale, source=source, data=data, supersedes_id=supersedes_id)  # fmt: skip
     db.execute(insert(_T), row)
-    advance_head(db, TIMELINE, incident_id, seq, row["hash"])
+    advance_head(db, TIMELINE, incident_id, row["seq"], row["hash"])
     entry = EntryRow(**row)
     for hook in hooks:
         hook(db, entry)
@@ -161,53 +189,17 @@ def _append_on_lane(
     for `data` (SQLAlchemy's JSON type writes None as the JSON text 'null', so we do too).
     """
     last = txn.execute(_LAST_LINK_SQL, (incident_id,)).fetchone()
-    if last is None:
-        # Every incident's chain starts when it is declared; no entries means no incident (usually).
-        if txn.execute(_INCIDENT_EXISTS_SQL, (incident_id,)).fetchone() is None:
-            raise NotFound("That incident does not exist.")
-        seq, prev_hash = 1, GENESIS_HASH
-    else:
-        seq, prev_hash = last[0] + 1, last[1]
-    check_stored(occurred_at, now, what="The entry's time", field="occurred_at")
-    occurred = as_utc(occurred_at) if occurred_at else now
-    recorded_text = iso(now)
-    occurred_text = recorded_text if occurred is now else iso(occurred)
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "incident_id": incident_id,
-        "seq": seq,
-        "kind": kind,
-        "body": body,
-        "rationale": rationale,
-        "author": author,
-        "source": source,
-        "occurred_at": occurred,
-        "recorded_at": now,
-        "data": data,
-        "supersedes_id": None,
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = _digest(prev_hash, row, occurred_text, recorded_text)
-    txn.execute(
-        _INSERT_SQL,
-        (
-            row["id"],
-            incident_id,
-            seq,
-            kind,
-            body,
-            rationale,
-            author,
-            source,
-            occurred_text,
-            recorded_text,
-            "null" if data is None else json.dumps(data),
-            None,
-            prev_hash,
-            row["hash"],
-        ),
-    )
-    txn.execute(ADVANCE_SQL, (TIMELINE, incident_id, seq, row["hash"]))
+    # Every incident's chain starts when it is declared; no entries means no incident (usually).
+    if last is None and txn.execute(_INCIDENT_EXISTS_SQL, (incident_id,)).fetchone() is None:
+        raise NotFound("That incident does not exist.")
+    row, occurred_text, recorded_text = _new_row(incident_id, last, kind, body, author=author, now=now,
+                                                 occurred_at=occurred_at, rationale=rationale, source=source,
+                                                 data=data, supersedes_id=None)  # fmt: skip
+    # Bound as the SQLAlchemy types store them (see the docstring).
+    stored = {**row, "occurred_at": occurred_text, "recorded_at": recorded_text,
+              "data": "null" if data is None else json.dumps(data)}  # fmt: skip
+    txn.execute(_INSERT_SQL, tuple(stored[name] for name in EntryRow._fields))
+    txn.execute(ADVANCE_SQL, (TIMELINE, incident_id, row["seq"], row["hash"]))
     entry = EntryRow(**row)
     if hooks:
         db = txn.connection_on_demand()
@@ -312,7 +304,7 @@ class TimelineService:
                     data=data,
                     hooks=self._store.entry_hooks,
                 )
-        self._publish("timeline", incident_id, entry.seq)
+        self._publish(Topic.TIMELINE, incident_id, entry.seq)
         return entry
 
     def _backdating(
@@ -388,7 +380,7 @@ class TimelineService:
                 supersedes_id=old.id,
                 hooks=self._store.entry_hooks,
             )
-        self._publish("timeline", old.incident_id, entry.seq)
+        self._publish(Topic.TIMELINE, old.incident_id, entry.seq)
         return entry
 
     # -- reading -------------------------------------------------------------------------

@@ -232,7 +232,7 @@ def test_export_to_a_file_and_to_a_place_that_cannot_be_written(run_cli, data_di
 
 
 def test_the_data_folder_comes_from_the_option_or_the_environment(tmp_path, monkeypatch):
-    from app.paths import resolve_paths
+    from services.paths import resolve_paths
 
     monkeypatch.setenv("SITREP_DATA_DIR", str(tmp_path / "from-env"))
     assert resolve_paths().database == tmp_path / "from-env" / "sitrep.db"

@@ -23,8 +23,8 @@ from whole_incident import run_with_services
 from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, ClockState, MessageState, Status
 from models.types import UTCDateTime
-from services.comms.service import LOG_CHANNELS, ContactInput
 from services.comms.templates import TemplateLibrary
+from services.comms.views import LOG_CHANNELS, ContactInput
 from services.core import Sitrep
 from services.errors import ImportFailure, SitrepError
 from services.exchange import SCHEMA_VERSION

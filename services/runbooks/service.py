@@ -20,6 +20,7 @@ from models.entities import RunbookFinding, RunbookRun, RunbookStepEvent
 from models.enums import EntryKind
 from services.adapters.automation import NOT_RUN, AutomationJob, JobControl, JobOutcome
 from services.adapters.interface import RunsAutomation
+from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.incidents import IncidentService
 from services.runbooks.document import Runbook, Step, load_runbook
@@ -136,7 +137,7 @@ class RunbookService:
                              author=author, now=now, data=self._entry_data(run, None, "run_started"),
                              hooks=self._store.entry_hooks)  # fmt: skip
             run_id = run.id
-        self._publish("runbooks", incident_id, None)
+        self._publish(Topic.RUNBOOKS, incident_id, None)
         return self.run(run_id)
 
     # -- reading ------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ class RunbookService:
             with self._store.transaction() as s:
                 run = s.get(RunbookRun, run_id)
                 run.ended_at, run.outcome = self._now(), outcome
-        self._publish("runbooks", view.incident_id, None)
+        self._publish(Topic.RUNBOOKS, view.incident_id, None)
         return self.run(run_id)
 
     # -- automated steps ------------------------------------------------------------------------
@@ -270,7 +271,7 @@ class RunbookService:
             incident_id = IncidentService._load(s, incident).id if incident else None
             s.add(RunbookFinding(runbook=runbook.slug, version=runbook.version, text=text.strip(),
                                  incident_id=incident_id, created_at=self._now(), created_by=author))  # fmt: skip
-        self._publish("runbooks", None, None)
+        self._publish(Topic.RUNBOOKS, None, None)
 
     def open_findings(self, runbook: Runbook) -> list[tuple[str, str, datetime]]:
         """Findings recorded against this version (a newer version closes them): (text, by, when)."""
@@ -333,9 +334,9 @@ class RunbookService:
                 entry = {**self._entry_data(run, step, event), **_public(data)}
                 append_entry(s, view.incident_id, kind, _entry_body(view, step, event, data), author=author,
                              now=now, data=entry, hooks=self._store.entry_hooks)  # fmt: skip
-        self._publish("runbooks", view.incident_id, None)
+        self._publish(Topic.RUNBOOKS, view.incident_id, None)
         if view.incident_id:
-            self._publish("timeline", view.incident_id, None)
+            self._publish(Topic.TIMELINE, view.incident_id, None)
         return view
 
     def _maybe_end(self, run_id: str) -> RunView:

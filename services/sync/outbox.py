@@ -1,8 +1,11 @@
 """The outbox: written inside the timeline append's transaction, read by the worker and the GUI.
 
-`OutboxWriter` is registered in `store.entry_hooks`. For every new timeline entry it asks each enabled
-adapter what it is owed and inserts those items on the same connection, so the entry and what the
+`OutboxWriter` runs in `store.entry_hooks` (composed in services/core.py). For every new timeline entry it
+asks each enabled adapter what it is owed and inserts those items on the same connection, so the entry and what the
 backends are owed commit together or not at all.
+
+Longer than ~500 lines: the writer (inside the append transaction) and the queue (claims, retries, links)
+share the outbox's states and rules.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from services.adapters.values import (
     Planned,
     maintenance_create_key,
 )
+from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.views import EntryRow
 
@@ -466,7 +470,7 @@ class OutboxQueue:
                                       "pending items can be retried.")  # fmt: skip
             c.execute(update(O).where(O.c.id == item_id).values(
                 state=OutboxState.PENDING.value, next_attempt_at=None, uncertain=False, updated_at=now))  # fmt: skip
-        self._publish("sync", None, None)
+        self._publish(Topic.SYNC, None, None)
         return self.get(item_id)
 
     def cancel(self, item_id: int) -> ItemView:
@@ -482,7 +486,7 @@ class OutboxQueue:
             c.execute(
                 update(O).where(O.c.id == item_id).values(state=OutboxState.CANCELLED.value, updated_at=now)
             )
-        self._publish("sync", None, None)
+        self._publish(Topic.SYNC, None, None)
         return self.get(item_id)
 
     def maintenance_items(self, maintenance_ids: list[str]) -> list[ItemView]:

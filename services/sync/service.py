@@ -1,7 +1,7 @@
 """SyncService: the one object the GUI and CLI use for sync. Qt-free.
 
-It owns the settings, discovers the adapters, registers the outbox writer in the store's entry hooks,
-and runs a SyncWorker either once (`drain_once`, the CLI) or in a background thread (`start`, the GUI).
+It owns the settings and the outbox writer (services/core.py puts it in the store's entry hooks), discovers
+the adapters, and runs a SyncWorker either once (`drain_once`, the CLI) or in a background thread (`start`, the GUI).
 Listeners get SyncEvents on the worker's thread: a GUI must hand them to its own thread (a queued signal).
 """
 
@@ -87,7 +87,6 @@ class SyncService:
         self.writer = OutboxWriter(now)
         self.on_call_cache = OnCallCache(config_dir)
         self._tls = None  # ssl.SSLContext for one-off requests, made on first use
-        store.entry_hooks.append(self.writer)
         self.worker_options = dict(worker_options or {})
         self._secret_generation = 0
         self._listeners: list[Callable[[SyncEvent], None]] = []

@@ -18,6 +18,9 @@ in-flight item found by the next worker is looked up before anything is sent aga
 Why one file over 500 lines: the lanes, leases, claims, answers, back-off and pulls are one state
 machine over the same lane state and the same write discipline (durable claim, batched answers);
 split across files, the order those steps rely on would have to be read in several places at once.
+
+Longer than ~500 lines: leasing, claiming, sending, recording and pulling are one crash-safety argument
+(above); split apart, each part would need the others' invariants restated.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from services.adapters.failures import (
 from services.adapters.http import Http, Pacer
 from services.adapters.interface import Adapter, HttpApi, ReadsBack
 from services.adapters.values import ItemView, LinkView, NewLink, PullContext, SendContext, SendResult
+from services.changes import Topic
 from services.incidents import apply_remote_effects
 from services.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
 from services.maintenance import apply_remote_maintenance
@@ -606,7 +610,7 @@ class SyncWorker:
         for a in answers:
             self._emit(SyncEvent("sent", a.backend, a.item.id, a.result.note))
         for incident_id in dict.fromkeys(a.item.incident_id for a in answers):
-            self._publish("sync", incident_id, None)
+            self._publish(Topic.SYNC, incident_id, None)
 
     def _finish(self, item: ItemView, state: OutboxState, *, error: str | None = None, status: int | None = None,
                 next_at: datetime | None = None, uncertain: bool | None = None) -> None:  # fmt: skip
@@ -617,7 +621,7 @@ class SyncWorker:
             values["uncertain"] = uncertain
         with self._write(durable=False) as c:
             c.execute(update(O).where(O.c.id == item.id).values(**values))
-        self._publish("sync", item.incident_id, None)
+        self._publish(Topic.SYNC, item.incident_id, None)
 
     def _retry_later(self, backend: str, lane: _Lane, item: ItemView, exc: TransientFailure) -> str:
         lane.failures += 1
@@ -658,7 +662,7 @@ class SyncWorker:
                 update(B).where(B.c.backend == backend).values(last_error=_clip(message), last_failure_at=now)
             )
         self._emit(SyncEvent("paused", backend, item.id, message))
-        self._publish("sync", item.incident_id, None)
+        self._publish(Topic.SYNC, item.incident_id, None)
         return "paused"
 
     # -- pulling -------------------------------------------------------------------------
@@ -739,16 +743,16 @@ class SyncWorker:
                     hooks=self._entry_hooks,
                 ) if ev.effects else []  # fmt: skip
             written += 1 + len(effects)
-            self._publish("timeline", ev.incident_id, (effects[-1] if effects else entry).seq)
+            self._publish(Topic.TIMELINE, ev.incident_id, (effects[-1] if effects else entry).seq)
             if effects:
-                self._publish("incident", ev.incident_id, None)
+                self._publish(Topic.INCIDENT, ev.incident_id, None)
         if result.maintenances:
             changed = 0
             for remote in result.maintenances:
                 with self.store.write_connection() as c:
                     changed += apply_remote_maintenance(c, backend, label, remote, self._entry_now())
             if changed:
-                self._publish("maintenance", None, None)
+                self._publish(Topic.MAINTENANCE, None, None)
             written += changed
         if result.link_states:
             with self.store.write_connection() as c:

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from models.enums import Milestone, Status
-from ui.timeline_model import COL_BODY, COL_KIND, COL_SEQ, COL_TIME, EntryRole
+from ui.item_models.timeline import COL_BODY, COL_KIND, COL_SEQ, COL_TIME, EntryRole
 
 ROOT = Path(__file__).resolve().parents[2]
 CTRL = Qt.KeyboardModifier.ControlModifier

@@ -2,6 +2,9 @@
 
 The figures are computed off the GUI thread (a serial worker) and the pyqtgraph charts are built the first
 time the panel is shown, so pyqtgraph's import cost is never paid at start-up.
+
+Longer than ~500 lines: four charts, their shared filters and exports drive one worker; the plots are in
+ui/charts_plots.py and the item models in ui/item_models/metrics.py.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.metrics import (
     PERIODS,
@@ -50,7 +53,8 @@ from services.metrics import (
     period_label,
     period_start,
 )
-from ui.metrics_models import INCIDENT_ID_ROLE, SORT_ROLE, ExclusionsModel, FiguresModel
+from ui.history_dialog import HistoryImportDialog
+from ui.item_models.metrics import INCIDENT_ID_ROLE, SORT_ROLE, ExclusionsModel, FiguresModel
 from ui.panels import PanelSpec
 from ui.workers import SerialWorker
 
@@ -333,9 +337,9 @@ class ChartsPanel(QWidget):
         self.import_button.clicked.connect(self.open_import_dialog)
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         act = QAction("Import incident history…", self)
         act.triggered.connect(self.open_import_dialog)
         add(act, "File")
@@ -423,7 +427,7 @@ class ChartsPanel(QWidget):
             self._refresh_timer.start(50)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic not in ("incident", "external"):
+        if change.topic not in {Topic.INCIDENT, Topic.EXTERNAL}:
             return
         self._stale = True
         if self.isVisible():
@@ -532,9 +536,7 @@ class ChartsPanel(QWidget):
     # -- opening incidents -----------------------------------------------------------------------------
     def open_incident(self, incident_id: str) -> None:
         self.incident_requested.emit(incident_id)
-        opener = self.ctx.extras.get("open_incident")
-        if opener is not None:
-            opener(incident_id)
+        self.ctx.open_incident(incident_id)
 
     def _open_exclusion(self, index) -> None:
         incident_id = self.exclusions_model.data(index, INCIDENT_ID_ROLE)
@@ -614,8 +616,6 @@ class ChartsPanel(QWidget):
 
     # -- import ----------------------------------------------------------------------------------------
     def open_import_dialog(self) -> None:
-        from ui.history_dialog import HistoryImportDialog
-
         dialog = HistoryImportDialog(self.ctx, self.worker, self)
         try:
             dialog.exec()

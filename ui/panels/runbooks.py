@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.adapters.automation import JobControl
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.runbooks.service import (
     DONE,
@@ -199,7 +199,7 @@ class RunbooksPanel(QWidget):
             self.choice.addItem(f"{mark}{rb.title} (v{rb.version})", rb.slug)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic == "runbooks":
+        if change.topic == Topic.RUNBOOKS:
             self.refresh_view()
             if self.run is not None and self.control is None:
                 self.show_run(self.svc.run(self.run.id))
