@@ -39,9 +39,9 @@ def _long_runbook(folder: Path, steps: int) -> None:
 
 def bench_panel_200_steps(scale: float) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from services.paths import Paths
     from PySide6.QtWidgets import QApplication
 
+    from services.paths import Paths
     from ui.console import build_context
     from ui.panels.runbooks import RunbooksPanel
 
