@@ -98,17 +98,22 @@ def _import(cli: Cli) -> int:
 
 def _verify(cli: Cli) -> int:
     report = cli.s.integrity.verify(cli.a.incident)
+    # Files attached to post-incident reviews are kept by sha256: changed bytes are a break too.
+    attachments = cli.s.reviews.attachment_problems()
     if cli.a.json:
-        emit_json({"ok": report.ok, "incidents": report.incidents, "entries": report.entries,
-                   "log_entries": report.log_entries, "breaks": [plain(b) for b in report.breaks]})  # fmt: skip
-    elif report.ok:
+        emit_json({"ok": report.ok and not attachments, "incidents": report.incidents, "entries": report.entries,
+                   "log_entries": report.log_entries, "breaks": [plain(b) for b in report.breaks],
+                   "attachments": attachments})  # fmt: skip
+    elif report.ok and not attachments:
         print(
             f"OK: {report.entries} timeline entries in {report.incidents} incident(s) and "
             f"{report.log_entries} stakeholder log lines; every chain holds."
         )
     for b in report.breaks:
         print(f"sitrep: verify: BROKEN: {b}", file=sys.stderr)
-    return 0 if report.ok else 6
+    for problem in attachments:
+        print(f"sitrep: verify: BROKEN: {problem}", file=sys.stderr)
+    return 0 if report.ok and not attachments else 6
 
 
 def _doctor(cli: Cli) -> int:

@@ -20,6 +20,8 @@ from services.incidents import IncidentService
 from services.integrity import IntegrityService
 from services.metrics import MetricsService
 from services.people import PeopleService
+from services.review.actions import ActionItemService
+from services.review.service import ReviewService
 from services.roles import RoleService
 from services.store import Store
 from services.timeline import TimelineService
@@ -105,6 +107,11 @@ class Sitrep:
         from services.maintenance import MaintenanceService
 
         self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
+        # Post-incident reviews open themselves on resolve (an entry hook) and add their clocks to the clocks'.
+        self.action_items = ActionItemService(store, now, pub)
+        self.reviews = ReviewService(store, self.incidents, self.timeline, self.roles, self.people, self.metrics,
+                                     self.clocks, now, pub, config_dir)  # fmt: skip
+        self.reviews.action_items = self.action_items
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
 

@@ -2,6 +2,6 @@
 
 from pathlib import Path
 
-SCHEMA_HEAD = "0009"
-KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006", "0009"})
+SCHEMA_HEAD = "0012"
+KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006", "0009", "0012"})
 MIGRATIONS_DIR = Path(__file__).parent
