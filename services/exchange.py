@@ -43,7 +43,7 @@ from services.views import EntryRow
 
 FORMAT = "sitrep.export"
 # 1: incidents, timeline, roles, people. 2: external_ref, and the sections (exchange_sections.SECTIONS).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _T = TimelineEntry.__table__
 _INCIDENT_FIELDS = (

@@ -46,10 +46,12 @@ from sqlalchemy import (
 )
 
 from models.entities import (
+    ActionItem,
     CommsLogEntry,
     CommsMessage,
     MaintenanceUpdate,
     MaintenanceWindow,
+    PostIncidentReview,
     RegulatoryClock,
     RemoteLink,
     Stakeholder,
@@ -239,9 +241,26 @@ def _link_to_entry(ctx: RowContext) -> str | None:
 
 # What a remote link's local_kind may be, and what its local_id must then name (a problem, or None).
 # A link to a record that is not an incident's (no incident_id) sits at the top of the file.
+def _link_to_action_item(ctx: RowContext) -> str | None:
+    if ctx.row["local_id"] not in ctx.rows.get("action_items", {}):
+        return f"it names action item {ctx.row['local_id']}, which this incident does not have"
+    return None
+
+
+def _check_review(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("draft", "in_review", "reviewed", "closed"))
+
+
+def _check_action_item(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("open", "in_progress", "done", "wont_do"))
+    _one_of(ctx, "category", ("investigate", "mitigate-now", "repair", "detect", "mitigate-future", "prevent",
+                              "process"))  # fmt: skip
+
+
 LINK_KINDS: dict[str, Callable[[RowContext], str | None]] = {
     "incident": _link_to_incident,
     "entry": _link_to_entry,
+    "action_item": _link_to_action_item,
 }
 
 
@@ -301,6 +320,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("regulatory_clocks", RegulatoryClock, ("regulatory clock", "regulatory clocks"), INCIDENT, since=2,
             merge="newer", order_by=("rule_id",), check=_check_clock,
             name_row=lambda r: f"regulatory clock {r['rule_id']!r}"),
+    Section("post_incident_review", PostIncidentReview, ("post-incident review", "post-incident reviews"), INCIDENT,
+            since=4, merge="newer", order_by=("id",), check=_check_review, name_row=lambda r: "the post-incident review"),
+    Section("action_items", ActionItem, ("action item", "action items"), INCIDENT, since=4, merge="newer",
+            order_by=("number",), renumber=("number", "key", "ACT-{:04d}"), check=_check_action_item,
+            name_row=lambda r: f"action item {r['key']}"),
     Section("remote_links", RemoteLink, ("remote link", "remote links"), INCIDENT, since=2, merge="newer",
             order_by=("backend", "remote_kind", "remote_id"), check=_check_link,
             name_row=lambda r: f"the link to {r['backend']} {r['remote_kind']} {r['remote_id']}"),

@@ -88,7 +88,7 @@ def title_problem(title: str) -> str | None:
     words = title.split()
     if not words:
         return "An action item needs a title."
-    if _NOT_A_VERB.match(title) or words[0].endswith(("ing", "tion", "ment")):
+    if _NOT_A_VERB.match(title) or (words[0].lower().endswith("ing") and len(words[0]) > 6):
         return (f"'{title}' does not start with a verb: say what will be done, e.g. 'Add an alert on ...', "
                 "'Document ...', 'Remove ...'.")
     return None

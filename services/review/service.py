@@ -41,6 +41,7 @@ from services.review.document import (
 )
 from services.review.lint import LintFinding, lint_texts
 from services.review.meeting import build_invitation, invitation_mail
+from services.review.report import markdown_to_html
 from services.review.policy import TRIGGER_LABELS, ReviewPolicy, load_policy
 from services.roles import RoleService
 from services.timeline import TimelineService, append_entry
@@ -237,6 +238,10 @@ class ReviewService:
 
     def markdown(self, ref: str, *, editable: bool = False) -> str:
         return to_markdown(self.record(ref), editable=editable)
+
+    def report_html(self, ref: str) -> str:
+        inc = self._incidents.get(ref)
+        return markdown_to_html(self.markdown(ref), f"Post-incident review {inc.key}")
 
     def sections(self, ref: str):
         return build_sections(self.record(ref))
