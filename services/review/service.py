@@ -101,8 +101,9 @@ class ReviewView:
         return [TRIGGER_LABELS.get(t, t) for t in self.triggers]
 
     def clocks(self) -> list[Clock]:
-        return [Clock("review_meeting", "Review meeting", self.meeting_due_at, self.meeting_held_at),
-                Clock("review_published", "Review published", self.publish_due_at, self.published_at)]  # fmt: skip
+        # Short labels: they sit beside the severity clocks in the header's one row of chips.
+        return [Clock("review_meeting", "Review", self.meeting_due_at, self.meeting_held_at),
+                Clock("review_published", "Publication", self.publish_due_at, self.published_at)]  # fmt: skip
 
 
 def sha256_file(path: Path) -> str:

@@ -83,10 +83,14 @@ class ReviewPanel(QWidget):
         export_menu.addAction("Import edited Markdown…", self.import_markdown)
         export_menu.addAction("Draft the customer summary (post-incident e-mail)", self.draft_summary)
         self.export_button.setMenu(export_menu)
+        # The headline wraps and the buttons have a row of their own, so the panel never asks for more
+        # width than a laptop's tab beside the timeline has.
+        self.headline.setWordWrap(True)
+        self.clocks.setWordWrap(True)
         top = QHBoxLayout()
-        top.addWidget(self.headline, 1)
         for b in (self.open_button, self.move_button, self.meeting_button, self.invite_button, self.export_button):
             top.addWidget(b)
+        top.addStretch(1)
 
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("review-tabs")
@@ -96,8 +100,9 @@ class ReviewPanel(QWidget):
         self.tabs.addTab(self._actions_tab(), "Action &items")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
-        lay.addLayout(top)
+        lay.addWidget(self.headline)
         lay.addWidget(self.clocks)
+        lay.addLayout(top)
         lay.addWidget(self.tabs, 1)
         self._soon = QTimer(self, singleShot=True, interval=150)
         self._soon.timeout.connect(self.refresh)
@@ -149,6 +154,9 @@ class ReviewPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([230, 800])
+        self.section_list.setMinimumWidth(150)
+        for wide in (self.record_view, self.editor):
+            wide.setMinimumWidth(200)
         lay = QVBoxLayout(w)
         lay.setContentsMargins(0, 4, 0, 0)
         lay.addWidget(split)
@@ -164,6 +172,7 @@ class ReviewPanel(QWidget):
         self.lint_list.setObjectName("review-lint")
         self.lint_list.setAccessibleName("Blameless-language flags")
         self.lint_list.setWordWrap(True)
+        self.checklist.setWordWrap(True)
         lay = QVBoxLayout(w)
         lay.addWidget(QuietLabel("Review checklist (gates Reviewed; tick what only a reviewer can tell):", w))
         lay.addWidget(self.checklist, 1)
