@@ -161,10 +161,12 @@ class ReviewService:
             select(*_ENTRY_COLS).where(_T.c.incident_id == entry.incident_id).order_by(_T.c.seq))]
         triggers = self.policy.triggers(inc, entries, resolved_at=entry.occurred_at)
         if triggers:
-            self._insert(db, inc, triggers, None, entry.recorded_at, start=entry.occurred_at)
+            # The Resolved entry is the record of it; the review adds no entry of its own, so the
+            # resolve stays the last word on the timeline.
+            self._insert(db, inc, triggers, None, entry.recorded_at, start=entry.occurred_at, record=False)
 
     def _insert(self, db, inc: IncidentView, triggers: list[str], requested_by: str | None, now: datetime,
-                *, start: datetime) -> None:  # fmt: skip
+                *, start: datetime, record: bool = True) -> None:  # fmt: skip
         meeting_due = self.policy.meeting_due(start)
         publish_due = self.policy.publish_due(start)
         db.execute(insert(_R).values(
@@ -172,6 +174,8 @@ class ReviewService:
             opened_at=now, meeting_due_at=meeting_due, publish_due_at=publish_due, meeting_minutes=30,
             sections={}, factors=[], evidence=[], attendees=[], checklist={}, updated_at=now,
         ))  # fmt: skip
+        if not record:
+            return
         why = ", ".join(TRIGGER_LABELS.get(t, t) for t in triggers)
         body = (f"Post-incident review opened ({why}): meeting due {utc_text(meeting_due)}, "
                 f"publication due {utc_text(publish_due)}")  # fmt: skip
