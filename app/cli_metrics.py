@@ -10,10 +10,30 @@ from pathlib import Path
 from app.cli_context import Cli, command
 from app.cli_output import emit_json
 from services.errors import ValidationError
-from services.history_import import CSV_FIELDS, FORMATS, ColumnMapping
-from services.metrics import GROUPINGS, MetricDefinition, MetricFilter, MetricTable, format_value
+from services.history_import import CSV_FIELDS, FIRST_UPDATE_MEANS, FORMATS, ColumnMapping
+from services.metrics import (
+    GROUPINGS,
+    UNIT_WORDS,
+    Figures,
+    MetricDefinition,
+    MetricFilter,
+    MetricTable,
+    format_share,
+    format_value,
+    parse_threshold,
+    percentile_name,
+)
 
-EXIT_ROWS_LEFT_OUT = 2
+# import-history: what came of the rows (README, "Exit codes"). A file or argument that cannot be used at
+# all is invalid input (2), as for any command.
+EXIT_ALL_IMPORTED = 0
+EXIT_IMPORTED_WITH_WARNINGS = 10  # some rows refused, or imported with flagged milestone pairs
+EXIT_NOTHING_IMPORTED = 11  # every row refused
+_EXIT_OF_OUTCOME = {
+    "all imported": EXIT_ALL_IMPORTED,
+    "imported with warnings": EXIT_IMPORTED_WITH_WARNINGS,
+    "nothing imported": EXIT_NOTHING_IMPORTED,
+}
 _SHOWN_EXCLUSIONS = 5
 _STAT_FIELDS = ("count", "mean", "median", "p90", "min", "max")
 
@@ -22,7 +42,7 @@ def add_metrics_commands(sub) -> None:
     sp = command(
         sub,
         "metrics",
-        "time to detect, acknowledge, mitigate, resolve, between incidents, customer impact",
+        "time to detect, acknowledge, identify, mitigate, resolve, between incidents, customer impact",
         json=False,
     )
     sp.add_argument(
@@ -40,6 +60,15 @@ def add_metrics_commands(sub) -> None:
     sp.add_argument("--since", help="incidents that happened from this time on (e.g. 2026-01-01)")
     sp.add_argument("--until", help="incidents that happened before this time")
     sp.add_argument("--include-exercises", action="store_true", help="count drills and exercises too")
+    sp.add_argument("--exclude-flagged", action="store_true", help="leave out of every metric each incident "
+                    "whose history has contradicting milestones (listed; by default only the metrics using "
+                    "such a pair leave it out)")  # fmt: skip
+    sp.add_argument("--percentile", action="append", default=[], type=float, metavar="P",
+                    help="another percentile to show, 0-100 (repeatable), e.g. --percentile 95")  # fmt: skip
+    sp.add_argument("--share-under", action="append", default=[], metavar="DURATION",
+                    help="the share of incidents at or under this duration (repeatable), e.g. 1m, 15min, 4h")  # fmt: skip
+    sp.add_argument("--unit", choices=("h", "min", "s"),
+                    help="show every duration in this unit (default: the precision each value needs)")  # fmt: skip
     sp.add_argument("--definitions", action="store_true", help="only list the metric definitions")
     out = sp.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="figures, definitions and exclusions as JSON")
@@ -57,7 +86,14 @@ def add_metrics_commands(sub) -> None:
         "--mapping", help='a TOML mapping file: [columns] field = "CSV column", timezone, date_formats'
     )
     sp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                    help=f"map a CSV column (repeatable); fields: {', '.join(CSV_FIELDS)}")  # fmt: skip
+                    help=f"map a CSV column (repeatable; FIELD= unmaps one the header would map); "
+                         f"fields: {', '.join(CSV_FIELDS)}")  # fmt: skip
+    sp.add_argument("--values", action="append", default=[], metavar="FIELD=RAW:MEANT,...",
+                    help="what a column's values mean (repeatable), e.g. --values severity=0:SEV5,1:SEV4")  # fmt: skip
+    sp.add_argument("--default-severity", metavar="SEV",
+                    help="severity for rows without one (default: 'unknown', kept apart in metrics)")  # fmt: skip
+    sp.add_argument("--first-update", choices=FIRST_UPDATE_MEANS, default="declared",
+                    help="Statuspage: what an incident's first update was (default: its declaration)")  # fmt: skip
     sp.add_argument("--tz", help="time zone for times written without one (default UTC), e.g. Europe/Berlin")
     sp.add_argument("--date-format", action="append", default=[], help="a strftime pattern for dates, e.g. "
                     "'%%d/%%m/%%Y %%H:%%M' (repeatable)")  # fmt: skip
@@ -84,6 +120,13 @@ def _filter(cli: Cli) -> MetricFilter:
         severities=tuple(a.severity),
         incident_types=tuple(a.incident_type),
         include_exercises=a.include_exercises,
+        exclude_flagged=a.exclude_flagged,
+    )
+
+
+def _figures(cli: Cli) -> Figures:
+    return Figures(
+        percentiles=tuple(cli.a.percentile), share_under=tuple(parse_threshold(t) for t in cli.a.share_under)
     )
 
 
@@ -100,6 +143,8 @@ def _describe(flt: MetricFilter) -> str:
     if flt.incident_types:
         parts.append("type " + ", ".join(flt.incident_types))
     parts.append("exercises counted" if flt.include_exercises else "exercises left out")
+    if flt.exclude_flagged:
+        parts.append("incidents with contradicting milestones left out of every metric")
     return "Incidents: " + "; ".join(parts) + ". Periods are UTC."
 
 
@@ -141,35 +186,90 @@ def print_metrics(cli: Cli) -> int:
                 print(f"{d.id:<24} {_definition_line(d)}\n{'':<24} {d.description}")
         return 0
     flt = _filter(cli)
-    tables = service.tables(a.metric or None, a.by, flt)
+    figures = _figures(cli)
+    tables = service.tables(a.metric or None, a.by, flt, figures)
     if a.json:
-        emit_json({"by": a.by, "filter": tables[0].filter.as_dict() if tables else None,
-                   "metrics": [t.as_dict() for t in tables]})  # fmt: skip
+        emit_json({"by": a.by, "unit": a.unit or "min", "filter": tables[0].filter.as_dict() if tables else None,
+                   "metrics": [_json_table(t, a.unit) for t in tables]})  # fmt: skip
     elif a.csv:
-        _write_csv(tables)
+        _write_csv(tables, figures, a.unit)
     else:
         print(_describe(tables[0].filter if tables else flt))
         for t in tables:
             print()
-            _print_table(t)
+            _print_table(t, a.unit)
     return 0
 
 
-def _print_table(t: MetricTable) -> None:
+def _in_unit(value: float | None, unit: str | None) -> float | None:
+    if value is None or unit is None:
+        return value
+    return value / {"h": 60.0, "min": 1.0, "s": 1 / 60}[unit]
+
+
+def _json_table(t: MetricTable, unit: str | None) -> dict:
+    """The table as JSON, durations in `unit` (minutes by default); impact stays in user-minutes."""
+    doc = t.as_dict()
+    if unit is None or t.metric.kind == "impact":
+        return doc
+    doc["unit"] = UNIT_WORDS[unit]
+    durations = (
+        "mean",
+        "median",
+        "p90",
+        "min",
+        "max",
+        "q1",
+        "q3",
+        *(percentile_name(p) for p, _v in t.overall.percentiles),
+    )
+    for stats in [doc["overall"], *doc["groups"]]:
+        for k in durations:
+            if k in stats:
+                stats[k] = _in_unit(stats[k], unit)
+    return doc
+
+
+def _columns(t: MetricTable) -> list[tuple[str, str]]:
+    """(header, what) for each figure shown: the usual ones, the percentiles asked for, the shares."""
+    cols = [(k, k) for k in ("mean", "median", "p90")]
+    cols += [(percentile_name(p), f"pct:{i}") for i, (p, _v) in enumerate(t.overall.percentiles)]
+    cols += [("min", "min"), ("max", "max")]
+    cols += [(f"≤{x.label}", f"share:{i}") for i, x in enumerate(t.overall.shares)]
+    return cols
+
+
+def _cell(m: MetricDefinition, st, what: str, unit: str | None) -> str:
+    if what.startswith("pct:"):
+        return format_value(m, st.percentiles[int(what[4:])][1], unit=False, fixed=unit)
+    if what.startswith("share:"):
+        return format_share(st.shares[int(what[6:])])
+    return format_value(m, getattr(st, what), unit=False, fixed=unit)
+
+
+def _print_table(t: MetricTable, unit: str | None) -> None:
     m = t.metric
-    print(_definition_line(m))
+    print(_definition_line(m) + (f"; shown in {UNIT_WORDS[unit]}" if unit and m.kind != "impact" else ""))
     if m.description:
         print(f"  {m.description}")
     head = f"by {t.by}" if t.by != "all" else ""
-    width = max([len(head), 10] + [len(g.group) for g in t.groups])
-    print(f"  {head:<{width}} {'n':>6} {'mean':>10} {'median':>10} {'p90':>10} {'min':>10} {'max':>10}")
+    cols = _columns(t)
     rows = [(g.group, g.stats) for g in t.groups] if t.by != "all" else []
     rows.append(("all", t.overall))
-    for name, st in rows:
-        cells = [format_value(m, getattr(st, k), unit=False) for k in ("mean", "median", "p90", "min", "max")]
-        print(f"  {name:<{width}} {st.count:>6} " + " ".join(f"{c:>10}" for c in cells))
-    if t.by == "service" and m.kind != "between":
-        print("  (an incident on several services counts for each; 'all' counts it once)")
+    cells = [[_cell(m, st, what, unit) for _h, what in cols] for _name, st in rows]
+    width = max([len(head), 10] + [len(name) for name, _st in rows])
+    widths = [max([len(h), 8] + [len(r[i]) for r in cells]) for i, (h, _w) in enumerate(cols)]
+    print(
+        f"  {head:<{width}} {'n':>6} "
+        + " ".join(f"{h:>{w}}" for (h, _x), w in zip(cols, widths, strict=True))
+    )
+    for (name, st), row in zip(rows, cells, strict=True):
+        print(
+            f"  {name:<{width}} {st.count:>6} "
+            + " ".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True))
+        )
+    if t.counting:
+        print(f"  ({t.counting})")
     if t.excluded:
         print(f"  Left out: {len(t.excluded)} incident(s) this figure cannot be measured for:")
         for x in t.excluded[:_SHOWN_EXCLUSIONS]:
@@ -178,18 +278,30 @@ def _print_table(t: MetricTable) -> None:
             print(f"    ... and {len(t.excluded) - _SHOWN_EXCLUSIONS} more (--json or --csv lists them all)")
 
 
-def _write_csv(tables: list[MetricTable]) -> None:
+def _write_csv(tables: list[MetricTable], figures: Figures, unit: str | None) -> None:
     w = csv.writer(sys.stdout, lineterminator="\n")
-    w.writerow(["record", "metric", "label", "formula", "unit", "description", "by", "group",
-                *_STAT_FIELDS, "incident", "reason"])  # fmt: skip
+    extra = [percentile_name(p) for p in figures.percentiles]
+    shares = [f"share_under_{label}" for label, _m in figures.share_under]
+    w.writerow(["record", "metric", "label", "formula", "unit", "description", "by", "counting", "group",
+                *_STAT_FIELDS, *extra, *shares, "incident", "reason"])  # fmt: skip
+    blank = [""] * (len(_STAT_FIELDS) + len(extra) + len(shares))
     for t in tables:
         m = t.metric
-        lead = [m.id, m.label, m.formula, m.unit, m.description, t.by]
+        shown = UNIT_WORDS[unit] if unit and m.kind != "impact" else m.unit
+        lead = [m.id, m.label, m.formula, shown, m.description, t.by, t.counting or ""]
+
+        def figures_of(st, m=m) -> list[str]:
+            scale = unit if m.kind != "impact" else None
+            out = [str(st.count)] + [_num(_in_unit(getattr(st, k), scale)) for k in _STAT_FIELDS[1:]]
+            out += [_num(_in_unit(v, scale)) for _p, v in st.percentiles]
+            out += ["" if x.share is None else f"{x.share:.4f}" for x in st.shares]
+            return out
+
         for g in t.groups:
-            w.writerow(["group", *lead, g.group, *(_num(getattr(g.stats, k)) for k in _STAT_FIELDS), "", ""])
-        w.writerow(["overall", *lead, "all", *(_num(getattr(t.overall, k)) for k in _STAT_FIELDS), "", ""])
+            w.writerow(["group", *lead, g.group, *figures_of(g.stats), "", ""])
+        w.writerow(["overall", *lead, "all", *figures_of(t.overall), "", ""])
         for x in t.excluded:
-            w.writerow(["excluded", *lead, "", *([""] * len(_STAT_FIELDS)), x.key, x.reason])
+            w.writerow(["excluded", *lead, "", *blank, x.key, x.reason])
 
 
 def _num(value) -> str:
@@ -228,10 +340,11 @@ class _ProgressLine:
 def import_history(cli: Cli) -> int:
     a = cli.a
     mapping = ColumnMapping.from_file(Path(a.mapping)) if a.mapping else ColumnMapping()
-    flags = ColumnMapping.from_pairs(a.map)
+    flags = ColumnMapping.from_pairs(a.map, a.values)
     flags.timezone = a.tz
     flags.date_formats = list(a.date_format)
     flags.source = a.source
+    flags.default_severity = a.default_severity
     mapping = mapping.merged_with(flags)
     report = cli.s.history.import_file(
         Path(a.file),
@@ -241,6 +354,7 @@ def import_history(cli: Cli) -> int:
         timezone=a.tz,
         dry_run=a.dry_run,
         progress=_ProgressLine(),
+        first_update=a.first_update,
     )
     if a.save_mapping:
         try:
@@ -250,15 +364,11 @@ def import_history(cli: Cli) -> int:
     if a.json:
         emit_json(report.as_dict())
     else:
-        verb = "Would import" if report.dry_run else "Imported"
-        line = f"{verb} {len(report.created):,} incident(s) from {Path(report.file).name} ({report.format})"
-        if report.created:
-            line += f": {report.created[0]}" + (f" … {report.created[-1]}" if len(report.created) > 1 else "")
-        print(line)
-        if report.unchanged:
-            print(f"Already imported, left unchanged: {report.unchanged:,}")
-        if report.skipped:
-            print(f"Skipped (not incidents): {len(report.skipped):,}")
+        print("\n".join(report.summary_lines()))
+    for note in report.columns:
+        print(f"sitrep: import-history: column not used: {note}", file=sys.stderr)
+    for p in report.flagged:
+        print(f"sitrep: import-history: imported with flagged milestones: {p}", file=sys.stderr)
     for p in report.problems:
-        print(f"sitrep: import-history: left out: {p}", file=sys.stderr)
-    return EXIT_ROWS_LEFT_OUT if report.problems else 0
+        print(f"sitrep: import-history: refused: {p}", file=sys.stderr)
+    return _EXIT_OF_OUTCOME[report.outcome]

@@ -64,9 +64,14 @@ class Incident(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ic_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     bridge_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    identified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Milestone pairs known to contradict each other, as [earlier, later] names (e.g. ["mitigated",
+    # "resolved"] when the history says resolved came first). Kept as the source had them: only the metrics
+    # that use such a pair leave the incident out. Empty for incidents whose milestones are in order.
+    flagged_pairs: Mapped[list[list[str]]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class TimelineEntry(Base):

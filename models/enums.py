@@ -83,6 +83,7 @@ class Milestone(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     IC_ASSIGNED = "ic_assigned"
     BRIDGE_OPENED = "bridge_opened"
+    IDENTIFIED = "identified"  # the cause is known (Statuspage's "identified" stage)
     MITIGATED = "mitigated"
     RESOLVED = "resolved"
     CLOSED = "closed"
@@ -105,11 +106,33 @@ MILESTONE_ORDER: tuple[tuple[Milestone, Milestone], ...] = (
     (Milestone.DECLARED, Milestone.IC_ASSIGNED),
     (Milestone.DECLARED, Milestone.BRIDGE_OPENED),
     (Milestone.ACKNOWLEDGED, Milestone.MITIGATED),
+    (Milestone.ACKNOWLEDGED, Milestone.IDENTIFIED),
+    (Milestone.DETECTED, Milestone.IDENTIFIED),
+    (Milestone.IDENTIFIED, Milestone.MITIGATED),
+    (Milestone.IDENTIFIED, Milestone.RESOLVED),
     (Milestone.MITIGATED, Milestone.RESOLVED),
     (Milestone.IMPACT_STARTED, Milestone.RESOLVED),
     (Milestone.DECLARED, Milestone.RESOLVED),
     (Milestone.RESOLVED, Milestone.CLOSED),
 )
+
+
+def _implied_pairs() -> tuple[tuple[Milestone, Milestone], ...]:
+    """MILESTONE_ORDER followed by every pair it implies through others (detected before mitigated, by way
+    of acknowledged), so an order check holds even when the milestone in the middle is not set."""
+    pairs = list(MILESTONE_ORDER)
+    while True:
+        extra = sorted(
+            {(a, d) for a, b in pairs for c, d in pairs if b == c and (a, d) not in pairs},
+            key=lambda p: (list(Milestone).index(p[0]), list(Milestone).index(p[1])),
+        )
+        if not extra:
+            return tuple(pairs)
+        pairs.extend(extra)
+
+
+# Every (earlier, later) pair that must hold when both are set: the direct rules first, then the implied.
+MILESTONE_BEFORE: tuple[tuple[Milestone, Milestone], ...] = _implied_pairs()
 
 
 class OutboxState(StrEnum):

@@ -9,6 +9,10 @@ from pathlib import Path
 from resources import resource_path
 from services.errors import NotFound, ValidationError
 
+# The severity of an imported past incident whose source never recorded one. It is no level of the matrix
+# (no clocks, no obligations): metrics group such incidents under it, and a commander may set a real one.
+UNKNOWN_SEVERITY = "unknown"
+
 
 @dataclass(frozen=True)
 class SeverityLevel:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from models.entities import TimelineEntry
 from models.enums import EntryKind, Milestone
 from models.types import iso
-from services.catalog import Catalog
+from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.incidents import IncidentService
 from services.timeline import append_entry
 from services.timetext import utc_text
@@ -50,10 +50,10 @@ class Clock:
 
 def compute_clocks(inc: IncidentView, catalog: Catalog, last_update_at: datetime | None) -> list[Clock]:
     """The clocks of an incident. Pure: the same inputs give the same clocks."""
-    level = catalog.severity(inc.severity)
     declared = inc.milestone(Milestone.DECLARED)
-    if declared is None:
+    if declared is None or inc.severity == UNKNOWN_SEVERITY:  # no level, no deadlines to keep
         return []
+    level = catalog.severity(inc.severity)
     clocks: list[Clock] = []
     if level.bridge_within_min is not None:
         clocks.append(

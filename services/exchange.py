@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select
 from models.entities import Incident, OutboxItem, Person, RoleAssignment, TimelineEntry
 from models.enums import EntryKind, Milestone, OutboxState, Status
 from models.types import iso
-from services.catalog import Catalog
+from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.errors import ImportFailure, ValidationError
 from services.exchange_sections import (
     INCIDENT,
@@ -38,11 +38,14 @@ from services.exchange_sections import (
     read_section,
 )
 from services.integrity import verify_rows
+from services.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
 from services.people import validate_person
 from services.views import EntryRow
 
 FORMAT = "sitrep.export"
 # 1: incidents, timeline, roles, people. 2: external_ref, and the sections (exchange_sections.SECTIONS).
+# 4: the Identified milestone, flagged milestone pairs, incidents never declared, severity "unknown".
+# 4 also: post-incident reviews and their action items (since=4 sections).
 SCHEMA_VERSION = 4
 
 _T = TimelineEntry.__table__
@@ -51,6 +54,7 @@ _INCIDENT_FIELDS = (
     "is_exercise", "services", "affected_users", "error_rate_pct", "source", "created_at", "updated_at",
 )  # fmt: skip
 _PERSON_FIELDS = ("id", "name", "handle", "email", "phone", "timezone")
+_MILESTONE_NAMES = frozenset(m.value for m in Milestone)
 _SINCE_2 = ("external_ref",)  # incident fields a schema 1 file does not have (read as None)
 
 
@@ -138,6 +142,7 @@ class Exchange:
                 d["external_ref"] = inc.external_ref
                 d["services"] = list(inc.services or [])
                 d["milestones"] = {m.value: _ts(getattr(inc, m.column)) for m in Milestone}
+                d["flagged_pairs"] = [list(p) for p in inc.flagged_pairs or []]
                 rows = s.connection().execute(
                     select(*[_T.c[n] for n in EntryRow._fields])
                     .where(_T.c.incident_id == inc.id)
@@ -372,6 +377,7 @@ def _set_state(inc: Incident, d: dict[str, Any]) -> None:
         setattr(inc, k, d[k])
     for m in Milestone:
         setattr(inc, m.column, d["milestones"].get(m.value))
+    inc.flagged_pairs = d["flagged_pairs"]
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -496,7 +502,7 @@ def _validate(
         if inc["number"] < 1:
             c.fail(where, "'number' must be 1 or more")
         sev = c.s(d, "severity", where)
-        if sev not in catalog.severities:
+        if sev not in catalog.severities and not (version >= 4 and sev == UNKNOWN_SEVERITY):
             c.fail(
                 where,
                 f"severity {sev!r} is not in this Sitrep's severity matrix ({', '.join(catalog.severities)})",
@@ -525,11 +531,17 @@ def _validate(
         inc["milestones"] = {
             m.value: c.ts(ms, m.value, f"{where}.milestones", optional=True) for m in Milestone
         }
-        if inc["milestones"]["declared"] is None:
+        if inc["milestones"]["declared"] is None and version < 4:
             c.fail(where, "the 'declared' milestone is required")
-        from services.incidents import milestone_order_problem
-
-        problem = milestone_order_problem({Milestone(k): v for k, v in inc["milestones"].items()})
+        pairs = present(d, "flagged_pairs", 4)
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(x in _MILESTONE_NAMES for x in p) for p in pairs
+        ):
+            c.fail(where, "'flagged_pairs' must be a list of [earlier, later] milestone names")
+        inc["flagged_pairs"] = stored_pairs((Milestone(a), Milestone(b)) for a, b in pairs)
+        problem = milestone_order_problem(
+            {Milestone(k): v for k, v in inc["milestones"].items()}, flagged_pairs_of(inc["flagged_pairs"])
+        )
         if problem:
             c.fail(where, problem)
         timeline = []
@@ -637,7 +649,7 @@ def _state_problem(inc: dict[str, Any]) -> str | None:
         data, kind, seq = e["data"] or {}, e["kind"], e["seq"]
         if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("to"), str):
             said["status"] = (data["to"], seq)
-            if data.get("action") == "declared":
+            if data.get("action") in ("declared", "recorded"):
                 if isinstance(data.get("severity"), str):
                     said["severity"] = (data["severity"], seq)
                 if isinstance(data.get("major"), bool):

@@ -13,16 +13,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.entities import Incident
-from models.enums import ALLOWED_TRANSITIONS, MILESTONE_ORDER, REOPEN_TARGETS, EntryKind, Milestone, Status
+from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
-from services.catalog import Catalog
+from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.errors import InvalidTransition, NotFound, ValidationError
+from services.milestone_order import flagged_pairs_of, milestone_order_problem, still_flagged
 from services.timeline import _clean_author, append_entry
 from services.timetext import utc_text, utc_texts
 from services.views import IncidentView
 
 # Status changes that stamp a milestone when it is not set yet.
 _STATUS_MILESTONE = {
+    Status.IDENTIFIED: Milestone.IDENTIFIED,
     Status.MITIGATED: Milestone.MITIGATED,
     Status.RESOLVED: Milestone.RESOLVED,
     Status.CLOSED: Milestone.CLOSED,
@@ -57,19 +59,6 @@ def parse_milestone(value: str | Milestone) -> Milestone:
         raise ValidationError(
             f"Unknown milestone '{value}'. Use one of: {known}.", field="milestone"
         ) from None
-
-
-def milestone_order_problem(values: dict[Milestone, datetime | None]) -> str | None:
-    """Why a set of milestones is out of order, in words, or None when it is fine."""
-    for earlier, later in MILESTONE_ORDER:
-        a, b = values.get(earlier), values.get(later)
-        if a is not None and b is not None and as_utc(a) > as_utc(b):
-            b_text, a_text = utc_texts(b, a)
-            return (
-                f"'{later.label}' ({b_text}) cannot come before '{earlier.label}' ({a_text}): "
-                f"{earlier.label.lower()} must happen first."
-            )
-    return None
 
 
 class IncidentService:
@@ -287,11 +276,16 @@ class IncidentService:
             if milestone and getattr(inc, milestone.column) is None:
                 values = _milestones_of(inc)
                 values[milestone] = when
-                problem = milestone_order_problem(values)
-                if problem:
+                problem = milestone_order_problem(values, flagged_pairs_of(inc.flagged_pairs))
+                if problem and target is Status.IDENTIFIED:
+                    # Back to Identified after a fix that did not hold: the cause was known before it was
+                    # mitigated, so the milestone stays unset rather than stamped out of order.
+                    milestone = None
+                elif problem:
                     raise InvalidTransition(
                         f"Cannot mark {inc.key} {target.label} at {utc_text(when)}: {problem}"
                     )
+            if milestone and getattr(inc, milestone.column) is None:
                 setattr(inc, milestone.column, when)
                 stamped[milestone.value] = iso(when)
             inc.status = target.value
@@ -328,21 +322,23 @@ class IncidentService:
         now = self._now()
         with self._store.transaction() as s:
             inc = self._load(s, ref)
-            old = self._catalog.severity(inc.severity)
-            if old.id == level.id:
+            before = inc.severity
+            recorded = before != UNKNOWN_SEVERITY  # imported history may have none: this sets it
+            old = self._catalog.severity(inc.severity) if recorded else level
+            if recorded and old.id == level.id:
                 raise InvalidTransition(f"{inc.key} is already {level.id}.")
             if not Status(inc.status).is_open:
                 raise InvalidTransition(
                     f"{inc.key} is {Status(inc.status).label}; reopen it to change its severity."
                 )
-            lowering = level.rank > old.rank
+            lowering = recorded and level.rank > old.rank
             if lowering and not reason:
                 raise ValidationError(
                     f"Lowering {inc.key} from {old.id} to {level.id} needs a reason.", field="reason"
                 )
             inc.severity = level.id
-            word = "lowered" if lowering else "raised"
-            body = f"Severity {word}: {old.id} → {level.id} ({level.label})" + (
+            word = "lowered" if lowering else "raised" if recorded else "set"
+            body = f"Severity {word}: {before} → {level.id} ({level.label})" + (
                 f". Reason: {reason}" if reason else ""
             )
             view = self._record(
@@ -352,7 +348,7 @@ class IncidentService:
                 body,
                 author=author,
                 now=now,
-                data={"from": old.id, "to": level.id, "reason": reason},
+                data={"from": before, "to": level.id, "reason": reason},
             )
         self._publish("incident", view.id, None)
         return view
@@ -413,10 +409,13 @@ class IncidentService:
                 )
             values = _milestones_of(inc)
             values[m] = when
-            problem = milestone_order_problem(values)
+            flagged = flagged_pairs_of(inc.flagged_pairs)
+            problem = milestone_order_problem(values, flagged)
             if problem:
                 raise ValidationError(problem, field=m.value)
             setattr(inc, m.column, when)
+            if flagged:
+                inc.flagged_pairs = still_flagged(values, flagged)
             if when is None:
                 body = f"Milestone cleared: {m.label} (was {utc_text(old)})"
             elif old is None:
@@ -522,8 +521,15 @@ def _check_impact(affected_users: int | None, error_rate_pct: float | None) -> N
 # -- what a backend's action means here ----------------------------------------------------
 # Someone acknowledging the page in PagerDuty is a fact about this incident: it is when a responder
 # took it (the MTTA milestone), and an incident nobody had started on is now being investigated.
+# An "identified" update posted on the status page says the cause is known: the Identified milestone,
+# and an incident still being investigated is now Identified.
 # A resolve done elsewhere is NOT applied: resolving is the commander's call, made here.
-REMOTE_EFFECTS = frozenset({"acknowledged"})
+_EFFECT_MILESTONE = {"acknowledged": Milestone.ACKNOWLEDGED, "identified": Milestone.IDENTIFIED}
+_EFFECT_STATUS = {
+    "acknowledged": (frozenset({Status.DECLARED}), Status.INVESTIGATING),
+    "identified": (frozenset({Status.DECLARED, Status.INVESTIGATING}), Status.IDENTIFIED),
+}
+REMOTE_EFFECTS = frozenset(_EFFECT_MILESTONE)
 
 
 def apply_remote_effects(
@@ -544,41 +550,40 @@ def apply_remote_effects(
     Returns the entries written; an effect that no longer applies (milestone already set, status
     already moved on, an order the milestones would break) is skipped.
     """
-    wanted = set(effects) & REMOTE_EFFECTS
+    wanted = [e for e in _EFFECT_MILESTONE if e in set(effects)]
     if not wanted:
         return []
     t = Incident.__table__
-    row = db.execute(select(t).where(t.c.id == incident_id)).mappings().first()
-    if row is None:
-        return []
     author = _clean_author(author)
     label = caused_by.get("label") or caused_by.get("backend") or "a backend"
     source = str(caused_by.get("backend") or "sitrep")
     written = []
     at = min(as_utc(at), now)
-    if "acknowledged" in wanted:
-        values = {m: row[m.column] for m in Milestone}
-        if values[Milestone.ACKNOWLEDGED] is None:
-            values[Milestone.ACKNOWLEDGED] = at
-            if milestone_order_problem(values) is None:
-                db.execute(t.update().where(t.c.id == incident_id).values(acknowledged_at=at, updated_at=now))
-                body = f"Milestone set: {Milestone.ACKNOWLEDGED.label} at {utc_text(at)} (acknowledged in {label})"
-                data = {"milestone": Milestone.ACKNOWLEDGED.value, "from": None, "to": iso(at), "reason": None,
-                        "caused_by": caused_by}  # fmt: skip
-                written.append(append_entry(db, incident_id, EntryKind.MILESTONE_CHANGE, body, author=author,
-                                            now=now, occurred_at=at, source=source, data=data, hooks=hooks))  # fmt: skip
-        if row["status"] == Status.DECLARED.value:
+
+    def write(kind: EntryKind, body: str, data: dict[str, Any]) -> None:
+        written.append(append_entry(db, incident_id, kind, body, author=author, now=now, occurred_at=at,
+                                    source=source, data={**data, "caused_by": caused_by}, hooks=hooks))  # fmt: skip
+
+    for effect in wanted:
+        row = db.execute(select(t).where(t.c.id == incident_id)).mappings().first()
+        if row is None:
+            return written
+        m = _EFFECT_MILESTONE[effect]
+        values = {x: row[x.column] for x in Milestone}
+        if values[m] is None:
+            values[m] = at
+            if milestone_order_problem(values, flagged_pairs_of(row["flagged_pairs"])) is None:
+                db.execute(t.update().where(t.c.id == incident_id).values({m.column: at, "updated_at": now}))
+                write(EntryKind.MILESTONE_CHANGE, f"Milestone set: {m.label} at {utc_text(at)} ({effect} in {label})",
+                      {"milestone": m.value, "from": None, "to": iso(at), "reason": None})  # fmt: skip
+        before, after = _EFFECT_STATUS[effect]
+        current = Status(row["status"])
+        if current in before:
             db.execute(
                 t.update()
-                .where(t.c.id == incident_id, t.c.status == Status.DECLARED.value)
-                .values(status=Status.INVESTIGATING.value, updated_at=now)
+                .where(t.c.id == incident_id, t.c.status == current.value)
+                .values(status=after.value, updated_at=now)
             )
-            body = (
-                f"Status changed: {Status.DECLARED.label} → {Status.INVESTIGATING.label} "
-                f"(acknowledged in {label})"
-            )
-            data = {"from": Status.DECLARED.value, "to": Status.INVESTIGATING.value, "reason": None,
-                    "caused_by": caused_by}  # fmt: skip
-            written.append(append_entry(db, incident_id, EntryKind.STATUS_CHANGE, body, author=author,
-                                        now=now, occurred_at=at, source=source, data=data, hooks=hooks))  # fmt: skip
+            write(EntryKind.STATUS_CHANGE, f"Status changed: {current.label} → {after.label} ({effect} in {label})",
+                  {"from": current.value, "to": after.value, "reason": None})  # fmt: skip
     return written

@@ -1,7 +1,8 @@
-"""Incident metrics: time to detect, acknowledge, mitigate, resolve, time between incidents, customer impact.
+"""Incident metrics: time to detect, acknowledge, identify, mitigate, resolve, between incidents, customer impact.
 
-Each metric is a named pair of milestones defined as data (resources/metrics.toml, overridable in the config
-folder), so the figures always come with the definition that produced them. The engine asks SQLite for only
+Each metric is a named start and end, each an ordered fallback list of milestones, defined as data
+(resources/metrics.toml, overridable in the config folder; services/metrics_model.py), so the figures always
+come with the definition that produced them. The engine asks SQLite for only
 the columns and rows it needs and does the grouping there; Python only sorts each group's values for the
 median and p90.
 
@@ -12,458 +13,107 @@ and listed with the reason, never averaged in as a zero or a negative. Exercises
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
-import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
-from models.enums import MILESTONE_ORDER, Milestone
 from models.types import as_utc, iso
-from resources import resource_path
+from services.catalog import UNKNOWN_SEVERITY
 from services.errors import ValidationError
+from services.metrics_model import (
+    ANCHOR_MILESTONES,
+    DEFINITIONS_FILE,
+    GROUPINGS,
+    KINDS,
+    NO_SERVICE,
+    PER_SERVICE_NOTE,
+    PERIODS,
+    UNIT_WORDS,
+    UNITS,
+    Exclusion,
+    Figures,
+    GroupStats,
+    MetricDashboard,
+    MetricDefinition,
+    MetricFilter,
+    MetricPoint,
+    MetricSamples,
+    MetricTable,
+    Share,
+    Stats,
+    check_figures,
+    display_unit,
+    format_minutes,
+    format_share,
+    format_user_minutes,
+    format_value,
+    load_definitions,
+    milestones_between,
+    next_period,
+    parse_threshold,
+    percentile_name,
+    period_label,
+    period_range,
+    period_start,
+    quantile,
+)
+from services.metrics_sql import (
+    ANCHOR,
+    FLAGGED_REASON,
+    Where,
+    group_expr,
+    minutes_sql,
+    moment,
+    names,
+    reason_expr,
+)
 from services.store import storage_error
 
-KINDS = ("duration", "between", "impact")
-PERIODS = ("week", "month", "quarter")
-GROUPINGS = ("service", "severity", "type", *PERIODS, "all")
-NO_SERVICE = "(no service)"
-DEFINITIONS_FILE = "metrics.toml"
-
-# The moment an incident "happened", for periods, date filters and the scatter's x axis: the earliest of the
-# milestones people usually know, in the order they are trusted.
-ANCHOR_MILESTONES = (Milestone.IMPACT_STARTED, Milestone.DETECTED, Milestone.DECLARED)
-
-
-# -- definitions ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MetricDefinition:
-    id: str
-    label: str
-    short: str
-    kind: str
-    start: Milestone
-    end: Milestone | None
-    description: str
-
-    @property
-    def unit(self) -> str:
-        return "user-minutes" if self.kind == "impact" else "minutes"
-
-    @property
-    def formula(self) -> str:
-        s = self.start.label.lower()
-        if self.kind == "between":
-            return f"next incident's {s} − this incident's {s} (same service)"
-        e = self.end.label.lower() if self.end else "?"
-        if self.kind == "impact":
-            return f"affected users × ({e} − {s})"
-        return f"{e} − {s}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "label": self.label,
-            "short": self.short,
-            "kind": self.kind,
-            "start": self.start.value,
-            "end": self.end.value if self.end else None,
-            "formula": self.formula,
-            "unit": self.unit,
-            "description": self.description,
-        }
-
-
-def _definition(raw: dict[str, Any], where: str) -> MetricDefinition:
-    def need(key: str) -> str:
-        value = raw.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError(f"{where}: '{key}' must be a non-empty string.")
-        return value.strip()
-
-    def milestone(key: str) -> Milestone:
-        name = need(key)
-        try:
-            return Milestone(name)
-        except ValueError:
-            known = ", ".join(m.value for m in Milestone)
-            raise ValidationError(f"{where}: '{key}' = {name!r} is not a milestone ({known}).") from None
-
-    kind = need("kind")
-    if kind not in KINDS:
-        raise ValidationError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}.")
-    start = milestone("start")
-    end = None if kind == "between" else milestone("end")
-    if end is not None and end == start:
-        raise ValidationError(f"{where}: start and end are the same milestone.")
-    label = need("label")
-    return MetricDefinition(
-        id=need("id"),
-        label=label,
-        short=str(raw.get("short") or label),
-        kind=kind,
-        start=start,
-        end=end,
-        description=str(raw.get("description") or ""),
-    )
-
-
-def _read_toml(path: Path | Any) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationError(f"{path} cannot be read: {exc}") from None
-
-
-def load_definitions(config_dir: Path | None = None) -> dict[str, MetricDefinition]:
-    """The shipped definitions, with the user's metrics.toml (if any) merged over them by id."""
-    merged: dict[str, dict[str, Any]] = {}
-    sources: list[tuple[str, dict[str, Any]]] = [
-        ("the shipped metrics.toml", _read_toml(resource_path(DEFINITIONS_FILE)))
-    ]
-    user_file = config_dir / DEFINITIONS_FILE if config_dir is not None else None
-    if user_file is not None and user_file.is_file():
-        sources.append((str(user_file), _read_toml(user_file)))
-    for origin, doc in sources:
-        entries = doc.get("metric", [])
-        if not isinstance(entries, list):
-            raise ValidationError(f"{origin}: 'metric' must be a list of [[metric]] tables.")
-        for i, raw in enumerate(entries):
-            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-                raise ValidationError(f"{origin}: metric #{i + 1} needs an 'id'.")
-            merged[raw["id"]] = {**merged.get(raw["id"], {}), **raw, "_origin": origin}
-    out: dict[str, MetricDefinition] = {}
-    for mid, raw in merged.items():
-        if raw.get("enabled", True) is False:
-            continue
-        out[mid] = _definition(raw, f"{raw['_origin']}: metric '{mid}'")
-    if not out:
-        raise ValidationError("No metrics are defined (every one is disabled).")
-    return out
-
-
-def _order_closure() -> frozenset[tuple[Milestone, Milestone]]:
-    """Every (earlier, later) pair the milestone order implies, directly or through others."""
-    pairs = set(MILESTONE_ORDER)
-    while True:
-        extra = {(a, d) for a, b in pairs for c, d in pairs if b == c and (a, d) not in pairs}
-        if not extra:
-            return frozenset(pairs)
-        pairs |= extra
-
-
-_BEFORE = _order_closure()
-
-
-def milestones_between(start: Milestone, end: Milestone) -> list[Milestone]:
-    """Milestones that, when set, must lie between start and end (detected lies inside time to resolve)."""
-    return [m for m in Milestone if (start, m) in _BEFORE and (m, end) in _BEFORE]
-
-
-# -- results ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MetricFilter:
-    """Which incidents count. Dates select by when an incident happened (impact started, else detected,
-    else declared): since inclusive, until exclusive."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    services: tuple[str, ...] = ()
-    severities: tuple[str, ...] = ()
-    incident_types: tuple[str, ...] = ()
-    include_exercises: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "since": iso(self.since),
-            "until": iso(self.until),
-            "services": list(self.services),
-            "severities": list(self.severities),
-            "incident_types": list(self.incident_types),
-            "include_exercises": self.include_exercises,
-        }
-
-
-def quantile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (the 'inclusive' method)."""
-    n = len(sorted_values)
-    pos = q * (n - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, n - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
-@dataclass(frozen=True)
-class Stats:
-    count: int
-    mean: float | None = None
-    median: float | None = None
-    p90: float | None = None
-    min: float | None = None
-    max: float | None = None
-    q1: float | None = None
-    q3: float | None = None
-
-    @classmethod
-    def of(cls, sorted_values: Sequence[float]) -> Stats:
-        n = len(sorted_values)
-        if n == 0:
-            return cls(0)
-        return cls(
-            count=n,
-            mean=math.fsum(sorted_values) / n,
-            median=quantile(sorted_values, 0.5),
-            p90=quantile(sorted_values, 0.9),
-            min=sorted_values[0],
-            max=sorted_values[-1],
-            q1=quantile(sorted_values, 0.25),
-            q3=quantile(sorted_values, 0.75),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("count", "mean", "median", "p90", "min", "max", "q1", "q3")}
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    incident_id: str
-    key: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class GroupStats:
-    group: str
-    stats: Stats
-
-
-@dataclass(frozen=True)
-class MetricSamples:
-    """Every counted value of one metric, grouped; what charts draw and tables summarise."""
-
-    metric: MetricDefinition
-    by: str
-    filter: MetricFilter
-    groups: dict[str, list[float]]  # group -> values in ascending order
-    overall: list[float]  # one value per incident (per incident and service for "between"), ascending
-    excluded: list[Exclusion]
-
-
-@dataclass(frozen=True)
-class MetricTable:
-    metric: MetricDefinition
-    by: str
-    filter: MetricFilter
-    groups: list[GroupStats]
-    overall: Stats
-    excluded: list[Exclusion] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric.as_dict(),
-            "by": self.by,
-            "filter": self.filter.as_dict(),
-            "overall": self.overall.as_dict(),
-            "groups": [{"group": g.group, **g.stats.as_dict()} for g in self.groups],
-            "excluded": [
-                {"incident": x.key, "incident_id": x.incident_id, "reason": x.reason} for x in self.excluded
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class MetricPoint:
-    """One counted value for the scatter: which incident, when it happened, and the value."""
-
-    incident_id: str
-    key: str
-    title: str
-    at: datetime
-    value: float
-    severity: str
-    incident_type: str
-    service: str | None  # set for "between" points, which belong to one service
-
-
-@dataclass(frozen=True)
-class MetricDashboard:
-    """Everything the charts panel draws for one metric and filter, computed in one go (off the GUI thread)."""
-
-    metric: MetricDefinition
-    period: str
-    filter: MetricFilter
-    trend: MetricTable  # by period, only the periods with incidents
-    periods: list[tuple[str, datetime, datetime]]  # every period from the first to the last, gaps included
-    by_service: MetricSamples
-    by_severity: MetricTable
-    overall: MetricTable  # all together, with every exclusion
-    points: list[MetricPoint]
-
-
-def period_start(period: str, label: str) -> datetime:
-    """The first moment (UTC) of a period label: '2026-03-09' (week), '2026-03' (month), '2026-Q1'."""
-    if period == "week":
-        return datetime.fromisoformat(label).replace(tzinfo=UTC)
-    if period == "month":
-        year, month = label.split("-")
-        return datetime(int(year), int(month), 1, tzinfo=UTC)
-    if period == "quarter":
-        year, q = label.split("-Q")
-        return datetime(int(year), (int(q) - 1) * 3 + 1, 1, tzinfo=UTC)
-    raise ValueError(f"not a period: {period}")
-
-
-def next_period(period: str, start: datetime) -> datetime:
-    if period == "week":
-        return start + timedelta(days=7)
-    months = 1 if period == "month" else 3
-    month = start.month - 1 + months
-    return start.replace(year=start.year + month // 12, month=month % 12 + 1)
-
-
-def period_label(period: str, start: datetime) -> str:
-    if period == "week":
-        return start.date().isoformat()
-    if period == "month":
-        return f"{start.year:04d}-{start.month:02d}"
-    return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
-
-
-def period_range(period: str, labels: Iterable[str]) -> list[tuple[str, datetime, datetime]]:
-    """Every period from the earliest label to the latest, so a quiet month shows as a gap, not nothing."""
-    labels = sorted(labels)
-    if not labels:
-        return []
-    out = []
-    start, last = period_start(period, labels[0]), period_start(period, labels[-1])
-    while start <= last:
-        end = next_period(period, start)
-        out.append((period_label(period, start), start, end))
-        start = end
-    return out
-
-
-# -- formatting -------------------------------------------------------------------------------------------
-def format_minutes(minutes: float | None) -> str:
-    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
-        return "-"
-    sign = "-" if minutes < 0 else ""
-    m = abs(minutes)
-    if m < 1:
-        return f"{sign}{m * 60:.0f}s"
-    if m < 60:
-        return f"{sign}{m:.0f}m" if m >= 10 else f"{sign}{m:.1f}m"
-    if m < 48 * 60:
-        h, rest = divmod(round(m), 60)
-        return f"{sign}{h}h {rest:02d}m"
-    d, rest = divmod(round(m / 60), 24)
-    return f"{sign}{d}d {rest}h"
-
-
-def format_user_minutes(value: float | None, *, unit: bool = True) -> str:
-    """User-minutes shown as user-hours, three significant figures: '64.8k user-h'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    hours = value / 60
-    text = f"{hours:.3g}" if abs(hours) < 1000 else ""
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(hours) >= limit:
-            text = f"{hours / limit:.3g}{suffix}"
-            break
-    return f"{text} user-h" if unit else text
-
-
-def format_value(metric: MetricDefinition, value: float | None, *, unit: bool = True) -> str:
-    """A figure as a person reads it; `unit=False` leaves the unit to a column header (impact only)."""
-    return format_user_minutes(value, unit=unit) if metric.kind == "impact" else format_minutes(value)
-
-
-def display_unit(metric: MetricDefinition) -> str:
-    return "user-hours" if metric.kind == "impact" else "time"
-
-
-# -- the engine -------------------------------------------------------------------------------------------
-def _col(m: Milestone) -> str:
-    # Milestone columns come from the enum, never from user text, so they are safe to place in SQL.
-    return f"i.{m.column}"
-
-
-_ANCHOR = "COALESCE(" + ", ".join(_col(m) for m in ANCHOR_MILESTONES) + ")"
-
-
-def _group_expr(by: str, anchor: str) -> str:
-    if by == "service":
-        return f"COALESCE(sv.value, '{NO_SERVICE}')"
-    if by == "severity":
-        return "i.severity"
-    if by == "type":
-        return "i.incident_type"
-    if by == "month":
-        return f"substr({anchor}, 1, 7)"
-    if by == "quarter":
-        return f"substr({anchor}, 1, 4) || '-Q' || ((CAST(substr({anchor}, 6, 2) AS INTEGER) + 2) / 3)"
-    if by == "week":  # the Monday that starts the (UTC) week
-        return f"date({anchor}, '-' || ((CAST(strftime('%w', {anchor}) AS INTEGER) + 6) % 7) || ' days')"
-    return "'all'"
-
-
-def _minutes(start_sql: str, end_sql: str) -> str:
-    # julianday() reads the stored text to the millisecond, which is all the precision incident times carry,
-    # and it is the cheapest way SQLite has to read a time (measured: a third of strftime('%s')).
-    # Rounded to whole milliseconds, so an hour is 60.0 minutes and not 59.99999978.
-    return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400000.0) / 60000.0)"
-
-
-def _reason_expr(metric: MetricDefinition) -> str:
-    """SQL that yields why an incident cannot count for a metric, or NULL when it can."""
-    s, e = metric.start, metric.end
-    assert e is not None
-    sc, ec = _col(s), _col(e)
-    cases = [
-        f"WHEN {sc} IS NULL AND {ec} IS NULL THEN 'no {s.label} or {e.label} time'",
-        f"WHEN {sc} IS NULL THEN 'no {s.label} time'",
-        f"WHEN {ec} IS NULL THEN 'no {e.label} time'",
-        f"WHEN {ec} < {sc} THEN '{e.label} (' || {ec} || ') is before {s.label} (' || {sc} || ')'",
-    ]
-    for m in milestones_between(s, e):
-        mc = _col(m)
-        cases.append(
-            f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN "
-            f"'{m.label} (' || {mc} || ') is not between {s.label} and {e.label}'"
-        )
-    if metric.kind == "impact":
-        cases.append("WHEN i.affected_users IS NULL THEN 'affected users not recorded'")
-    return "CASE " + " ".join(cases) + " END"
-
-
-class _Where:
-    """WHERE clauses and their bound parameters, built from a MetricFilter."""
-
-    def __init__(self) -> None:
-        self.clauses: list[str] = []
-        self.params: dict[str, Any] = {}
-
-    def add(self, clause: str, **params: Any) -> None:
-        self.clauses.append(clause)
-        self.params.update(params)
-
-    def in_list(self, expr: str, name: str, values: Iterable[str], *, lower: bool = False) -> str:
-        names = []
-        for i, v in enumerate(values):
-            key = f"{name}{i}"
-            self.params[key] = v.lower() if lower else v
-            names.append(f":{key}")
-        target = f"lower({expr})" if lower else expr
-        return f"{target} IN ({', '.join(names)})"
-
-    def sql(self) -> str:
-        return " AND ".join(self.clauses) if self.clauses else "1=1"
+# The definitions and figures are part of this module's face: callers import them from here.
+__all__ = [
+    "ANCHOR_MILESTONES",
+    "DEFINITIONS_FILE",
+    "Exclusion",
+    "Figures",
+    "GROUPINGS",
+    "GroupStats",
+    "KINDS",
+    "MetricDashboard",
+    "MetricDefinition",
+    "MetricFilter",
+    "MetricPoint",
+    "MetricSamples",
+    "MetricTable",
+    "MetricsService",
+    "NO_SERVICE",
+    "PERIODS",
+    "PER_SERVICE_NOTE",
+    "Share",
+    "Stats",
+    "UNITS",
+    "UNIT_WORDS",
+    "check_figures",
+    "display_unit",
+    "format_minutes",
+    "format_share",
+    "format_user_minutes",
+    "format_value",
+    "load_definitions",
+    "milestones_between",
+    "next_period",
+    "parse_threshold",
+    "percentile_name",
+    "period_label",
+    "period_range",
+    "period_start",
+    "quantile",
+]
 
 
 _CACHE_LIMIT = 64  # figures kept per database state; a dashboard is four of them
@@ -514,25 +164,37 @@ class MetricsService:
         raise ValidationError(f"Unknown metric '{metric_id}'. Use one of: {known}.", field="metric")
 
     # -- figures --------------------------------------------------------------------------------------------
-    def table(self, metric_id: str, by: str = "all", flt: MetricFilter | None = None) -> MetricTable:
+    def table(
+        self, metric_id: str, by: str = "all", flt: MetricFilter | None = None, figures: Figures | None = None
+    ) -> MetricTable:
         metric = self.definition(metric_id)
         by = self._check_by(by)
         flt = self._normalise(flt or MetricFilter())
+        figures = check_figures(figures or Figures())
         self._require_sqlite()
-        return self._remembered(("table", metric, by, flt), lambda: self._table(metric, by, flt))
+        return self._remembered(
+            ("table", metric, by, flt, figures), lambda: self._table(metric, by, flt, figures)
+        )
 
-    def _table(self, metric: MetricDefinition, by: str, flt: MetricFilter) -> MetricTable:
+    def _table(self, metric: MetricDefinition, by: str, flt: MetricFilter, figures: Figures) -> MetricTable:
         samples = self._remembered(("samples", metric, by, flt), lambda: self._samples(metric, by, flt))
-        groups = [GroupStats(g, Stats.of(v)) for g, v in samples.groups.items()]
+        # A share under a duration threshold means nothing for user-minutes.
+        if metric.kind == "impact":
+            figures = replace(figures, share_under=())
+        groups = [GroupStats(g, Stats.of(v, figures)) for g, v in samples.groups.items()]
         return MetricTable(
-            samples.metric, by, samples.filter, groups, Stats.of(samples.overall), samples.excluded
+            samples.metric, by, samples.filter, groups, Stats.of(samples.overall, figures), samples.excluded
         )
 
     def tables(
-        self, metric_ids: Iterable[str] | None = None, by: str = "all", flt: MetricFilter | None = None
+        self,
+        metric_ids: Iterable[str] | None = None,
+        by: str = "all",
+        flt: MetricFilter | None = None,
+        figures: Figures | None = None,
     ) -> list[MetricTable]:
         ids = list(metric_ids) if metric_ids else list(self.definitions)
-        return [self.table(m, by, flt) for m in ids]
+        return [self.table(m, by, flt, figures) for m in ids]
 
     def samples(self, metric_id: str, by: str = "all", flt: MetricFilter | None = None) -> MetricSamples:
         metric = self.definition(metric_id)
@@ -574,21 +236,21 @@ class MetricsService:
                 extra="i.key AS key, i.title AS title, i.severity AS severity, i.incident_type AS itype",
             )
             sql = (
-                f"SELECT id, key, title, anchor, {_minutes('s', 'next_s')}, severity, itype, service FROM ({inner}) "
+                f"SELECT id, key, title, anchor, {minutes_sql('s', 'next_s')}, severity, itype, service FROM ({inner}) "
                 f"WHERE next_s IS NOT NULL AND {self._period_sql('anchor', flt, params)} ORDER BY anchor, id"
             )
             excluded = self._between_exclusions(metric, flt)
         else:
-            reason = _reason_expr(metric)
-            value = _minutes(_col(metric.start), _col(metric.end))
+            reason = reason_expr(metric, flt)
+            value = minutes_sql(moment(metric.start), moment(metric.end))
             if metric.kind == "impact":
                 value = f"({value} * i.affected_users)"
             params = where.params
             sql = (
-                f"SELECT i.id, i.key, i.title, {_ANCHOR}, {value}, i.severity, i.incident_type, NULL "
-                f"FROM incidents AS i WHERE {where.sql()} AND ({reason}) IS NULL ORDER BY {_ANCHOR}, i.id"
+                f"SELECT i.id, i.key, i.title, {ANCHOR}, {value}, i.severity, i.incident_type, NULL "
+                f"FROM incidents AS i WHERE {where.sql()} AND ({reason}) IS NULL ORDER BY {ANCHOR}, i.id"
             )
-            excluded = self._duration_exclusions(metric, where)
+            excluded = self._duration_exclusions(metric, where, flt)
         with self._store.read_connection() as conn:
             rows = conn.execute(text(sql), params).all()
         points = tuple(
@@ -632,7 +294,7 @@ class MetricsService:
                 r[0] for r in conn.execute(text("SELECT DISTINCT incident_type FROM incidents ORDER BY 1"))
             ]
             severities = [r[0] for r in conn.execute(text("SELECT DISTINCT severity FROM incidents"))]
-            span = conn.execute(text(f"SELECT MIN({_ANCHOR}), MAX({_ANCHOR}) FROM incidents AS i")).first()
+            span = conn.execute(text(f"SELECT MIN({ANCHOR}), MAX({ANCHOR}) FROM incidents AS i")).first()
         rank = {s: i for i, s in enumerate(self._catalog.severities)}
         severities.sort(key=lambda s: (rank.get(s, len(rank)), s))
         return {
@@ -696,7 +358,10 @@ class MetricsService:
         return by
 
     def _normalise(self, flt: MetricFilter) -> MetricFilter:
-        sev = tuple(self._catalog.severity(s).id for s in flt.severities)
+        sev = tuple(
+            UNKNOWN_SEVERITY if s.strip().lower() == UNKNOWN_SEVERITY else self._catalog.severity(s).id
+            for s in flt.severities
+        )
         svc = tuple(s.strip() for s in flt.services if s and s.strip())
         types = tuple(t.strip().lower() for t in flt.incident_types if t and t.strip())
         since = as_utc(flt.since) if flt.since else None
@@ -713,8 +378,12 @@ class MetricsService:
             return sorted(groups, key=lambda s: (s == NO_SERVICE, s.lower()))
         return sorted(groups)
 
-    def _where(self, flt: MetricFilter, *, by_service: bool, with_period: bool = True) -> _Where:
-        w = _Where()
+    def _where(
+        self, flt: MetricFilter, *, by_service: bool, with_period: bool = True, drop_flagged: bool = False
+    ) -> Where:
+        w = Where()
+        if drop_flagged and flt.exclude_flagged:
+            w.add("json_array_length(i.flagged_pairs) = 0")
         if not flt.include_exercises:
             w.add("i.is_exercise = 0")
         if flt.severities:
@@ -729,9 +398,9 @@ class MetricsService:
                 w.add(f"EXISTS (SELECT 1 FROM json_each(i.services) AS f WHERE {inner})")
         if with_period:
             if flt.since:
-                w.add(f"{_ANCHOR} >= :since", since=iso(flt.since))
+                w.add(f"{ANCHOR} >= :since", since=iso(flt.since))
             if flt.until:
-                w.add(f"{_ANCHOR} < :until", until=iso(flt.until))
+                w.add(f"{ANCHOR} < :until", until=iso(flt.until))
         return w
 
     @staticmethod
@@ -753,11 +422,11 @@ class MetricsService:
         """
         by_service = by == "service"
         where = self._where(flt, by_service=False)
-        value = _minutes(_col(metric.start), _col(metric.end))
+        value = minutes_sql(moment(metric.start), moment(metric.end))
         if metric.kind == "impact":
             value = f"({value} * i.affected_users)"
-        group = "i.services" if by_service else _group_expr(by, _ANCHOR)
-        sql = f"SELECT {group}, i.number, {_reason_expr(metric)}, {value} FROM incidents AS i WHERE {where.sql()}"
+        group = "i.services" if by_service else group_expr(by, ANCHOR)
+        sql = f"SELECT {group}, i.number, {reason_expr(metric, flt)}, {value} FROM incidents AS i WHERE {where.sql()}"
         wanted = {s.lower() for s in flt.services}
         groups: dict[str, list[float]] = {}
         overall: list[float] = []
@@ -805,10 +474,12 @@ class MetricsService:
             except sqlite3.Error as exc:  # the driver's own errors, which SQLAlchemy would have wrapped
                 raise storage_error(exc) from None
 
-    def _duration_exclusions(self, metric: MetricDefinition, where: _Where) -> list[Exclusion]:
+    def _duration_exclusions(
+        self, metric: MetricDefinition, where: Where, flt: MetricFilter
+    ) -> list[Exclusion]:
         sql = (
             f"SELECT i.id, i.key, reason FROM (SELECT i.id AS id, i.key AS key, i.number AS number, "
-            f"{_reason_expr(metric)} AS reason FROM incidents AS i WHERE {where.sql()}) AS i "
+            f"{reason_expr(metric, flt)} AS reason FROM incidents AS i WHERE {where.sql()}) AS i "
             "WHERE reason IS NOT NULL ORDER BY number"
         )
         with self._store.read_connection() as conn:
@@ -818,11 +489,11 @@ class MetricsService:
         self, metric: MetricDefinition, by: str, flt: MetricFilter, extra: str = ""
     ) -> tuple[str, dict]:
         """Each incident on each service with the start of the next incident on that service."""
-        where = self._where(flt, by_service=True, with_period=False)
-        sc = _col(metric.start)
+        where = self._where(flt, by_service=True, with_period=False, drop_flagged=True)
+        sc = moment(metric.start)
         extra = f", {extra}" if extra else ""
         sql = (
-            f"SELECT sv.value AS service, i.id AS id, {_ANCHOR} AS anchor, {_group_expr(by, _ANCHOR)} AS grp, "
+            f"SELECT sv.value AS service, i.id AS id, {ANCHOR} AS anchor, {group_expr(by, ANCHOR)} AS grp, "
             f"{sc} AS s, LEAD({sc}) OVER (PARTITION BY sv.value ORDER BY {sc}, i.id) AS next_s{extra} "
             f"FROM incidents AS i JOIN json_each(i.services) AS sv WHERE {sc} IS NOT NULL AND {where.sql()}"
         )
@@ -834,11 +505,11 @@ class MetricsService:
         SQL reads each start once (to whole milliseconds, as integers, so the differences are exact) and the
         services' JSON text; a window function over json_each() measured four times slower.
         """
-        where = self._where(flt, by_service=False, with_period=False)
-        sc = _col(metric.start)
+        where = self._where(flt, by_service=False, with_period=False, drop_flagged=True)
+        sc = moment(metric.start)
         params = dict(where.params)
-        in_period = self._period_sql(_ANCHOR, flt, params)
-        group = "NULL" if by == "service" else _group_expr(by, _ANCHOR)
+        in_period = self._period_sql(ANCHOR, flt, params)
+        group = "NULL" if by == "service" else group_expr(by, ANCHOR)
         sql = (
             f"SELECT i.services, i.id, CAST(ROUND(julianday({sc}) * 86400000.0) AS INTEGER), {group}, "
             f"({in_period}) FROM incidents AS i WHERE {sc} IS NOT NULL AND {where.sql()}"
@@ -875,10 +546,15 @@ class MetricsService:
 
     def _between_exclusions(self, metric: MetricDefinition, flt: MetricFilter) -> list[Exclusion]:
         where = self._where(flt, by_service=False)
-        sc = _col(metric.start)
+        sc = moment(metric.start)
+        flagged = (
+            f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {FLAGGED_REASON} "
+            if flt.exclude_flagged
+            else ""
+        )
         reason = (
-            f"CASE WHEN json_array_length(i.services) = 0 THEN 'no impacted service' "
-            f"WHEN {sc} IS NULL THEN 'no {metric.start.label} time' END"
+            f"CASE {flagged}WHEN json_array_length(i.services) = 0 THEN 'no impacted service' "
+            f"WHEN {sc} IS NULL THEN 'no {names(metric.start)} time' END"
         )
         sql = (
             f"SELECT id, key, reason FROM (SELECT i.id AS id, i.key AS key, i.number AS number, {reason} AS reason "

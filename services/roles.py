@@ -13,7 +13,8 @@ from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
 from services.errors import InvalidTransition, ValidationError
-from services.incidents import IncidentService, milestone_order_problem
+from services.incidents import IncidentService
+from services.milestone_order import flagged_pairs_of, milestone_order_problem
 from services.people import PeopleService
 from services.timeline import _clean_author, append_entry
 from services.views import RoleHolding
@@ -109,7 +110,7 @@ class RoleService:
             if definition.id == "IC" and inc.ic_assigned_at is None:
                 values = {m: getattr(inc, m.column) for m in Milestone}
                 values[Milestone.IC_ASSIGNED] = when
-                if milestone_order_problem(values) is None:
+                if milestone_order_problem(values, flagged_pairs_of(inc.flagged_pairs)) is None:
                     inc.ic_assigned_at = when
                     data["milestones"] = {Milestone.IC_ASSIGNED.value: iso(when)}
             self._record_role_change(

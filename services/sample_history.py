@@ -111,6 +111,8 @@ def generate(
 ) -> list[SampleIncident]:
     """`count` incidents spread over [start, end), oldest first. The same seed gives the same history."""
     rng = random.Random(seed)
+    # The cause-identified times come from their own stream, so adding them left every other value as it was.
+    cause_rng = random.Random(f"{seed}:identified")
     end = end or datetime(2026, 3, 1, tzinfo=UTC)
     start = start or end - timedelta(days=730)
     span = (end - start).total_seconds()
@@ -137,6 +139,10 @@ def generate(
         )
         resolved = max(resolved, declared)
         closed = resolved + timedelta(days=rng.uniform(1, 12)) if rng.random() < 0.6 else None
+        # Many post-mortems never say when the cause was found; when they do, it lies between ack and mitigation.
+        identified = (
+            acked + (mitigated - acked) * cause_rng.uniform(0.2, 0.9) if cause_rng.random() < 0.75 else None
+        )
         milestones: dict[Milestone, datetime | None] = {m: None for m in Milestone}
         milestones.update(
             {
@@ -144,6 +150,7 @@ def generate(
                 Milestone.DETECTED: detected,
                 Milestone.DECLARED: declared,
                 Milestone.ACKNOWLEDGED: acked,
+                Milestone.IDENTIFIED: identified,
                 Milestone.MITIGATED: mitigated,
                 Milestone.RESOLVED: resolved,
                 Milestone.CLOSED: closed,
@@ -155,10 +162,10 @@ def generate(
         if rng.random() < 0.06:
             milestones[Milestone.ACKNOWLEDGED] = None
         if progress > 0.995 or rng.random() < 0.01:  # still open
-            for m in (Milestone.MITIGATED, Milestone.RESOLVED, Milestone.CLOSED):
+            for m in (Milestone.IDENTIFIED, Milestone.MITIGATED, Milestone.RESOLVED, Milestone.CLOSED):
                 milestones[m] = None
         if any(v is not None and v >= end for v in milestones.values()):
-            for m in (Milestone.MITIGATED, Milestone.RESOLVED, Milestone.CLOSED):
+            for m in (Milestone.IDENTIFIED, Milestone.MITIGATED, Milestone.RESOLVED, Milestone.CLOSED):
                 milestones[m] = None
         users = None
         if rng.random() < 0.7:

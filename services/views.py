@@ -49,6 +49,8 @@ class IncidentView:
     created_at: datetime
     updated_at: datetime
     milestones: dict[Milestone, datetime | None] = field(default_factory=dict)
+    # [earlier, later] milestone names an imported history contradicts (see Incident.flagged_pairs)
+    flagged_pairs: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, inc: Incident) -> IncidentView:
@@ -70,6 +72,7 @@ class IncidentView:
             created_at=inc.created_at,
             updated_at=inc.updated_at,
             milestones={m: getattr(inc, m.column) for m in Milestone},
+            flagged_pairs=tuple((p[0], p[1]) for p in inc.flagged_pairs or ()),
         )
 
     def milestone(self, m: Milestone) -> datetime | None:

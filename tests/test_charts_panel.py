@@ -349,15 +349,37 @@ def test_the_import_dialog_imports_with_a_progress_bar(qtbot, panel, history):
         qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     assert dialog.report is not None and len(dialog.report.created) == 50
     assert dialog.progress.value() == dialog.progress.maximum() == 50
-    assert dialog.result.toPlainText().startswith("Imported 50 incident(s) from incidents.json (statuspage).")
+    text = dialog.result.toPlainText()
+    assert text.startswith("Imported 50 incident(s) from incidents.json (statuspage)")
+    assert "refused:                      0" in text and "Outcome: imported with warnings." in text
+    assert "Imported with milestones that contradict each other (flagged):" in text
     # Again: nothing new, and the dialog says so.
     with qtbot.waitSignal(panel.worker.done, timeout=20_000):
         qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
-    assert "Already imported, left unchanged: 50." in dialog.result.toPlainText()
+    assert "already imported, unchanged:  50" in dialog.result.toPlainText()
     dialog.file_edit.setText(str(STATUSPAGE.parent / "nope.json"))
     with qtbot.waitSignal(panel.worker.failed, timeout=20_000):
         qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     assert "no such file" in dialog.result.toPlainText()
+
+
+def test_the_import_dialog_takes_a_default_severity_and_value_maps(qtbot, panel, tmp_path):
+    from ui.history_dialog import HistoryImportDialog
+
+    path = tmp_path / "pm.csv"
+    path.write_text("title,impact_started,resolved,prio\nA,2026-01-05 10:00,2026-01-05 11:00,\n"
+                    "B,2026-01-06 10:00,2026-01-06 11:00,0\n", encoding="utf-8")  # fmt: skip
+    dialog = HistoryImportDialog(panel.ctx, panel.worker, panel)
+    qtbot.addWidget(dialog)
+    dialog.file_edit.setText(str(path))
+    dialog.pairs_edit.setText("severity=prio")
+    dialog.values_edit.setText("severity=0:SEV5")
+    dialog.severity_box.setCurrentIndex(dialog.severity_box.findData("SEV3"))
+    with qtbot.waitSignal(panel.worker.done, timeout=20_000):
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    keys = dialog.report.created
+    assert [panel.ctx.sitrep.incidents.get(k).severity for k in keys] == ["SEV3", "SEV5"]
+    assert "Outcome: all imported." in dialog.result.toPlainText()
 
 
 def test_the_panel_is_in_the_console_and_hidden_until_asked(qtbot, ctx):
@@ -418,3 +440,18 @@ def test_in_the_console_a_click_on_an_old_incident_selects_it(qtbot, ctx):
         assert window.switcher.currentData() == oldest.incident_id
     finally:
         panel.shutdown()
+
+
+def test_the_figures_carry_the_percentile_and_share_asked_for(qtbot, panel, history):
+    shown(qtbot, panel)
+    assert panel.metric_box.currentData() == "time_to_detect"
+    model = panel.figures_model
+    assert model.HEADERS[-1] == "p95"  # the default extra percentile
+    panel.share_edit.setText("1m")
+    wait_update(qtbot, panel, panel.share_edit.editingFinished.emit)
+    assert model.HEADERS[-2:] == ("p95", "≤ 1m")
+    values = sorted(history.metrics.samples("time_to_detect", "all", panel.current_filter()).overall)
+    within = sum(1 for v in values if v <= 1.0) / len(values)
+    assert model.data(model.index(0, len(model.HEADERS) - 1)) == f"{within * 100:.0f} %"
+    assert f"{within * 100:.0f} %</b> within 1m" in panel.definition.text()
+    assert "counts for each" in panel.definition.text()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.__main__ import main
+from app.cli_metrics import EXIT_IMPORTED_WITH_WARNINGS
 
 STATUSPAGE = Path(__file__).parent / "data" / "statuspage" / "incidents.json"
 HISTORY = (
@@ -47,7 +48,7 @@ def imported(run, tmp_path):
     code, out, err = run(
         "import-history", str(path), *MAP_ARGS, "--tz", "Europe/Madrid", "--source", "tracker"
     )
-    assert code == 2, (out, err)  # one row left out
+    assert code == EXIT_IMPORTED_WITH_WARNINGS, (out, err)  # one row refused
     return out, err
 
 
@@ -55,14 +56,14 @@ def test_import_history_reports_progress_rows_and_problems(imported):
     out, err = imported
     assert out.splitlines()[0] == "Imported 3 incident(s) from history.csv (csv): INC-0001 … INC-0003"
     assert "reading: 4/4" in err and "writing: 3/3" in err
-    assert "left out: history.csv, row 4: severity 'P9' is not one of SEV1" in err
+    assert "refused: history.csv, row 4: severity 'P9' is not one of SEV1" in err
 
 
 def test_reimport_is_a_no_op_and_json_says_so(run, imported, tmp_path):
     code, out, _ = run("import-history", str(tmp_path / "history.csv"), *MAP_ARGS, "--tz", "Europe/Madrid",
                        "--source", "tracker", "--json")  # fmt: skip
     report = json.loads(out)
-    assert code == 2 and report["created"] == [] and report["unchanged"] == 3
+    assert code == EXIT_IMPORTED_WITH_WARNINGS and report["created"] == [] and report["unchanged"] == 3
     assert report["problems"] == [
         {"file": "history.csv", "row": "row 4", "reason": report["problems"][0]["reason"]}
     ]
@@ -128,7 +129,7 @@ def test_definitions_listing(run):
     code, out, _ = run("metrics", "--definitions", "--json")
     defs = json.loads(out)
     assert code == 0 and [d["id"] for d in defs][:4] == [
-        "time_to_detect", "time_to_acknowledge", "time_to_mitigate", "time_to_resolve",
+        "time_to_detect", "time_to_acknowledge", "time_to_identify", "time_to_mitigate",
     ]  # fmt: skip
     _, out, _ = run("metrics", "--definitions")
     assert "customer_impact" in out and "user-minutes" in out
@@ -145,11 +146,12 @@ def test_mistakes_get_words_and_an_exit_code(run, tmp_path):
 
 def test_statuspage_file_and_saved_mapping(run, tmp_path):
     code, out, _ = run("import-history", str(STATUSPAGE))
-    assert code == 0 and "Imported 50 incident(s) from incidents.json (statuspage)" in out
+    # The page's backdated update and reopened incident have stage times out of order: imported, flagged.
+    assert code == EXIT_IMPORTED_WITH_WARNINGS and "Imported 50 incident(s) from incidents.json (statuspage)" in out
     assert run("verify")[0] == 0
     csv_path = tmp_path / "h.csv"
     csv_path.write_text(HISTORY, encoding="utf-8")
     saved = tmp_path / "mapping.toml"
     run("import-history", str(csv_path), *MAP_ARGS, "--save-mapping", str(saved), "--dry-run")
     code, out, _ = run("import-history", str(csv_path), "--mapping", str(saved))
-    assert code == 2 and out.startswith("Imported 3 incident(s)")
+    assert code == EXIT_IMPORTED_WITH_WARNINGS and out.startswith("Imported 3 incident(s)")

@@ -991,8 +991,12 @@ def test_a_schema_1_file_from_main_still_imports(target):
     for old in doc["incidents"]:
         new = by_id[old["id"]]
         assert new["external_ref"] is None and all(new[k] == [] for k in SECTION_KEYS)
+        # Schema 4 added the Identified milestone and flagged pairs: a schema 1 file has neither.
+        assert new["flagged_pairs"] == [] and new["milestones"].pop("identified") is None
         assert {
-            k: v for k, v in new.items() if k not in (*SECTION_KEYS, "external_ref", "key", "number")
+            k: v
+            for k, v in new.items()
+            if k not in (*SECTION_KEYS, "external_ref", "key", "number", "flagged_pairs")
         } == {k: v for k, v in old.items() if k not in ("key", "number")}
     assert not app.exchange.import_file(V1).changed
 
@@ -1005,7 +1009,12 @@ def test_schema_2_is_schema_1_plus_the_new_records(exported):
     """So a schema 1 file is a schema 2 file without them, and reading it as such is right."""
     old = json.loads(V1.read_text(encoding="utf-8"))
     assert set(exported) == set(old) | TOP_KEYS
-    assert set(exported["incidents"][0]) == set(old["incidents"][0]) | {"external_ref", *SECTION_KEYS}
+    assert set(exported["incidents"][0]) == set(old["incidents"][0]) | {
+        "external_ref",
+        "flagged_pairs",
+        *SECTION_KEYS,
+    }
+    assert set(exported["incidents"][0]["milestones"]) == set(old["incidents"][0]["milestones"]) | {"identified"}
     for part in ("timeline", "roles"):
         assert set(exported["incidents"][0][part][0]) == set(old["incidents"][0][part][0])
     assert set(exported["people"][0]) == set(old["people"][0])

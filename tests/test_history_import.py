@@ -124,18 +124,25 @@ def test_bad_rows_are_reported_and_good_rows_still_import(sitrep, tmp_path):
         'Another good one,4,2026-01-06T10:00:00+02:00,,,"1,500"\n',
     )
     report = sitrep.history.import_file(path, author="ana")
-    assert report.created == ["INC-0001", "INC-0002"]
+    # Resolved before detected is imported, its pairs flagged (judged per pair, not per row).
+    assert report.created == ["INC-0001", "INC-0002", "INC-0003"]
+    assert [(p.row, p.reason) for p in report.flagged] == [
+        ("row 5", "Resolved (2026-01-05 08:00:00 UTC) is before Declared (2026-01-05 10:00:00 UTC); "
+                  "Resolved (2026-01-05 08:00:00 UTC) is before Detected (2026-01-05 09:00:00 UTC)"),
+    ]  # fmt: skip
+    assert report.outcome == "imported with warnings"
     problems = {p.row: p.reason for p in report.problems}
     assert all(p.file == "mixed.csv" for p in report.problems)
     assert problems["row 3"] == "no title"
     assert problems["row 4"].startswith("severity 'SEV9' is not one of SEV1, SEV2")
-    assert "'Resolved' (2026-01-05 08:00:00 UTC) cannot come before" in problems["row 5"]
     assert problems["row 6"].startswith("Declared (declared): 'yesterday-ish' is not a time I can read")
     assert "could be day/month or month/day" in problems["row 7"]
     assert "is in the future" in problems["row 8"]
     assert "'many' is not a whole number" in problems["row 9"]
-    assert len(problems) == 7
-    second = sitrep.incidents.get("INC-0002")
+    assert len(problems) == 6
+    flagged = sitrep.incidents.get("INC-0002")
+    assert flagged.flagged_pairs == (("declared", "resolved"), ("detected", "resolved"))
+    second = sitrep.incidents.get("INC-0003")
     assert second.severity == "SEV4" and second.affected_users == 1500
     assert second.milestone(Milestone.DECLARED) == datetime(2026, 1, 6, 8, 0, tzinfo=UTC)
 
@@ -199,7 +206,8 @@ def test_dry_run_writes_nothing(sitrep, tmp_path):
     "text, mapping, fragment",
     [
         ("", None, "the file is empty"),
-        ("title,severity\nA,SEV1\n", None, "say which column holds the declared"),
+        ("title,severity\nA,SEV1\n", None, "no column holds a time"),
+        ("severity,declared\nSEV1,2026-01-05 10:00\n", None, "say which column holds the title"),
         ("title,severity,declared\n", ["title=Headline"], "no column named title=Headline"),
     ],
 )

@@ -103,6 +103,7 @@ def test_whole_incident_leaves_the_expected_record(sitrep, clock):
         Milestone.ACKNOWLEDGED: None,
         Milestone.IC_ASSIGNED: at(2),
         Milestone.BRIDGE_OPENED: at(9),
+        Milestone.IDENTIFIED: None,
         Milestone.MITIGATED: at(35),
         Milestone.RESOLVED: at(45),
         Milestone.CLOSED: None,

@@ -332,12 +332,12 @@ def test_out_of_order_milestones_are_excluded_with_the_reason(history):
     ttr = history.metrics.table("time_to_resolve")
     reasons = {x.key: x.reason for x in ttr.excluded}
     assert reasons["INC-1501"] == (
-        "Detected (2025-06-02T08:30:00.000000Z) is not between Impact started and Resolved"
+        "Detected (2025-06-02 08:30:00 UTC) is not between Impact started and Resolved"
     )
     assert reasons["INC-1503"] == "no Impact started or Resolved time"
     ttm = history.metrics.table("time_to_mitigate")
     assert {x.key: x.reason for x in ttm.excluded}["INC-1502"] == (
-        "Mitigated (2025-06-02T07:55:00.000000Z) is before Impact started (2025-06-02T08:00:00.000000Z)"
+        "Mitigated (2025-06-02 07:55:00 UTC) is before Impact started (2025-06-02 08:00:00 UTC)"
     )
     # The same incident still counts where its milestones are in order.
     ttd = history.metrics.table("time_to_detect")
@@ -435,7 +435,7 @@ def test_user_definitions_override_add_and_hide(tmp_path):
         encoding="utf-8",
     )
     defs = load_definitions(tmp_path)
-    assert defs["time_to_resolve"].start is M.DECLARED
+    assert defs["time_to_resolve"].start == (M.DECLARED,)
     assert defs["time_to_resolve"].label == "Time to resolve"  # kept from the shipped file
     assert "customer_impact" not in defs
     assert defs["time_to_close"].formula == "closed − resolved"
@@ -499,12 +499,15 @@ def test_incidents_declared_here_count(sitrep, clock):
 @pytest.mark.parametrize(
     "minutes, text",
     [
+        (0.05, "3s"),
+        (0.07, "4.2s"),
         (0.5, "30s"),
-        (5.25, "5.2m"),
+        (5.25, "5m 15s"),
         (42, "42m"),
         (125, "2h 05m"),
-        (60 * 47, "47h 00m"),
-        (60 * 50, "2d 2h"),
+        (60 * 23 + 59, "23h 59m"),
+        (60 * 47, "47.00h"),
+        (60 * 50 + 15, "50.25h"),
         (None, "-"),
     ],
 )

@@ -63,6 +63,25 @@ class HistoryImportDialog(QDialog):
         self.pairs_edit = QLineEdit(self)
         self.pairs_edit.setPlaceholderText("e.g. title=Summary, severity=Priority, declared=Created")
         form.addRow("&Columns:", self.pairs_edit)
+        self.values_edit = QLineEdit(self)
+        self.values_edit.setPlaceholderText(
+            "what values mean, e.g. severity=0:SEV5,1:SEV4; type=db:data_loss"
+        )
+        self.values_edit.setToolTip("One field per ';': FIELD=raw:meaning,raw:meaning (as --values)")
+        form.addRow("&Values:", self.values_edit)
+        self.severity_box = QComboBox(self)
+        self.severity_box.addItem("unknown (kept apart in metrics)", None)
+        for level in ctx.sitrep.catalog.severities.values():
+            self.severity_box.addItem(f"{level.id} ({level.label})", level.id)
+        self.severity_box.setToolTip("The severity of rows that have none (as --default-severity)")
+        form.addRow("&No severity means:", self.severity_box)
+        self.first_box = QComboBox(self)
+        for label, value in (("its declaration", "declared"), ("its detection", "detected")):
+            self.first_box.addItem(label, value)
+        self.first_box.setToolTip(
+            "Statuspage: what an incident's first update stands for (as --first-update)"
+        )
+        form.addRow("First status page &update is:", self.first_box)
         self.tz_edit = QLineEdit(self)
         self.tz_edit.setPlaceholderText("UTC (for times written without a zone), e.g. Europe/Berlin")
         form.addRow("&Time zone:", self.tz_edit)
@@ -107,18 +126,22 @@ class HistoryImportDialog(QDialog):
                 else ColumnMapping()
             )
             pairs = [p.strip() for p in self.pairs_edit.text().split(",") if p.strip()]
-            mapping = mapping.merged_with(ColumnMapping.from_pairs(pairs))
+            values = [v.strip() for v in self.values_edit.text().split(";") if v.strip()]
+            flags = ColumnMapping.from_pairs(pairs, values)
+            flags.default_severity = self.severity_box.currentData()
+            mapping = mapping.merged_with(flags)
         except SitrepError as err:
             self.result.setPlainText(err.message)
             return None
         tz = self.tz_edit.text().strip() or None
         fmt = self.format_box.currentData()
+        first_update = self.first_box.currentData()
         history = self.ctx.sitrep.history
         author = self.ctx.author
 
         def work(progress):
             return history.import_file(Path(path), author=author, format=fmt, mapping=mapping, timezone=tz,
-                                       progress=progress)  # fmt: skip
+                                       progress=progress, first_update=first_update)  # fmt: skip
 
         self.import_button.setEnabled(False)
         self.result.setPlainText("Importing…")
@@ -139,18 +162,18 @@ class HistoryImportDialog(QDialog):
         self.import_button.setEnabled(True)
         self.phase.setText("Done.")
         self.progress.setValue(self.progress.maximum())
-        lines = [
-            f"Imported {len(report.created):,} incident(s) from {Path(report.file).name} ({report.format})."
-        ]
-        if report.unchanged:
-            lines.append(f"Already imported, left unchanged: {report.unchanged:,}.")
-        if report.skipped:
-            lines.append(f"Skipped (not incidents): {len(report.skipped):,}.")
+        lines = report.summary_lines()
+        if report.columns:
+            lines.append("Columns not used:")
+            lines += [f"  {note}" for note in report.columns]
+        if report.flagged:
+            lines.append("Imported with milestones that contradict each other (flagged):")
+            lines += [f"  {p}" for p in report.flagged]
         if report.problems:
-            lines.append(f"Left out: {len(report.problems):,} row(s):")
+            lines.append("Refused:")
             lines += [f"  {p}" for p in report.problems]
         self.result.setPlainText("\n".join(lines))
-        self.ctx.status_message(lines[0])
+        self.ctx.status_message(f"{lines[0]}. {report.outcome.capitalize()}.")
 
     def _failed(self, ticket: int, message: str) -> None:
         if ticket != self._ticket:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from services.metrics import Exclusion, MetricDefinition, Stats, format_value
+from services.metrics import Exclusion, MetricDefinition, Stats, format_share, format_value, percentile_name
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the native value (a number), for sorting
 INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -13,20 +13,31 @@ _NO_INDEX = QModelIndex()
 
 
 class FiguresModel(QAbstractTableModel):
-    """One row per group (all incidents, each severity, each service) with count, mean, median, p90, min, max."""
+    """One row per group (all incidents, each severity, each service) with count, mean, median, p90, min, max,
+    and the percentile and share under a threshold the person asked for."""
 
-    HEADERS = ("Grouping", "Group", "Count", "Mean", "Median", "p90", "Min", "Max")
+    BASE_HEADERS = ("Grouping", "Group", "Count", "Mean", "Median", "p90", "Min", "Max")
+    HEADERS: tuple[str, ...] = BASE_HEADERS  # and, once rows are set, the extra percentile and share
     _STATS = ("count", "mean", "median", "p90", "min", "max")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._metric: MetricDefinition | None = None
         self._rows: list[tuple[str, str, Stats]] = []
+        self.HEADERS = self.BASE_HEADERS
+        self._extra: list[tuple[str, int]] = []  # ("pct" | "share", index into the stats' lists)
 
     def set_rows(self, metric: MetricDefinition, rows: list[tuple[str, str, Stats]]) -> None:
         self.beginResetModel()
         self._metric = metric
         self._rows = list(rows)
+        first = self._rows[0][2] if self._rows else Stats(0)
+        self._extra = [("pct", i) for i in range(len(first.percentiles))]
+        self._extra += [("share", i) for i in range(len(first.shares))]
+        self.HEADERS = self.BASE_HEADERS + tuple(
+            percentile_name(first.percentiles[i][0]) if kind == "pct" else f"≤ {first.shares[i].label}"
+            for kind, i in self._extra
+        )
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
@@ -54,6 +65,17 @@ class FiguresModel(QAbstractTableModel):
             return group
         if not 2 <= col < len(self.HEADERS):
             return None
+        if col >= len(self.BASE_HEADERS):
+            kind, i = self._extra[col - len(self.BASE_HEADERS)]
+            if kind == "share":
+                share = stats.shares[i] if i < len(stats.shares) else None
+                if role == SORT_ROLE:
+                    return share.share if share and share.share is not None else -1.0
+                return format_share(share) if share else "-"
+            pct = stats.percentiles[i][1] if i < len(stats.percentiles) else None
+            if role == SORT_ROLE:
+                return pct if pct is not None else -1.0
+            return format_value(self._metric, pct)
         value = getattr(stats, self._STATS[col - 2])
         if role == SORT_ROLE:
             return value if value is not None else -1.0

@@ -213,11 +213,26 @@ class StatuspageAdapter(Adapter):
             if new == "resolved":
                 payload["components_to"] = "operational"
             return [Planned("update_incident", payload, key)]
+        if e.kind == EntryKind.MILESTONE_CHANGE.value and self._newly_identified(inc, data, smap):
+            # The cause found while the page still says "investigating": the page moves to its own
+            # "identified" stage (a status change to Identified says so through the branch above).
+            payload = {"status": "identified", "body": messages.get("identified", ""),
+                       "deliver_notifications": bool(notify)}  # fmt: skip
+            return [Planned("update_incident", payload, key)]
         if e.kind == EntryKind.SEVERITY_CHANGE.value:
             return [
                 Planned("update_incident", {"severity": data.get("to"), "services": list(inc.services)}, key)
             ]
         return []
+
+    @staticmethod
+    def _newly_identified(inc, data: dict[str, Any], smap: dict[str, str]) -> bool:
+        return (
+            data.get("milestone") == "identified"
+            and data.get("from") is None
+            and data.get("to") is not None
+            and smap.get(inc.status, "investigating") == "investigating"
+        )
 
     def _create_facts(self, inc, status: str, body: str, notify) -> dict[str, Any]:
         return {
@@ -587,6 +602,8 @@ class StatuspageAdapter(Adapter):
                     f"Statuspage update ({upd.get('status')}): {upd.get('body', '')}", "Statuspage",
                     parse_remote_time(upd.get("created_at")), url=inc.get("shortlink"),
                     data={"status": upd.get("status")},
+                    # An "identified" stage posted on the page is the Identified milestone here.
+                    effects=("identified",) if upd.get("status") == "identified" else (),
                 ))  # fmt: skip
         for link in ctx.links.linked_maintenances():
             reply = ctx.http.request("GET", f"{self._page()}/incidents/{link.remote_id}", not_found_ok=True)

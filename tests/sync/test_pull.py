@@ -33,8 +33,9 @@ def test_pull_brings_remote_work_onto_the_timeline_without_echo(app, fake_pd, fa
     fake_sp.post_update_as_person(sp_id, "identified", "Payment provider confirmed an outage.")
 
     report = app.sync.drain_once(pull=True)
-    # Five things done elsewhere, and two changes the acknowledgement makes here (milestone, status).
-    assert report.pulled == 7
+    # Five things done elsewhere, two changes the acknowledgement makes here (milestone, status) and two the
+    # page's "identified" stage makes (the Identified milestone, status Identified).
+    assert report.pulled == 9
     pulled = remote_entries(app, inc.id)
     got = {(e.source, e.kind, e.author, e.body) for e in pulled}
     assert got == {
@@ -49,13 +50,14 @@ def test_pull_brings_remote_work_onto_the_timeline_without_echo(app, fake_pd, fa
             "Statuspage update (identified): Payment provider confirmed an outage.",
         ),
     }
-    assert app.timeline.count(inc.id) == before + 7
+    assert app.timeline.count(inc.id) == before + 9
+    assert app.incidents.get(inc.id).status == "identified"
     assert app.integrity.verify().ok  # pulled entries join the hash chain like any other
 
     # Pulled entries are never sent back out, and a second pull adds nothing.
     assert app.sync.items(states=["pending"]) == []
     assert app.sync.drain_once(pull=True).pulled == 0
-    assert app.timeline.count(inc.id) == before + 7
+    assert app.timeline.count(inc.id) == before + 9
     assert len(fake_pd.notes[pd_id]) == 2 and len(fake_jira.comments["OPS-1"]) == 2
 
 

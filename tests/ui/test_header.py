@@ -398,3 +398,32 @@ def test_header_names_the_commander_and_their_wall_clock(header, sitrep, sev1, c
     sitrep.roles.hand_over(sev1.id, "IC", "sam", brief, author="hana")
     qtbot.waitUntil(lambda: "Sam Okafor" in header.commander_label.text())
     assert header.commander_label.text().endswith("their time Sat 05:30 (UTC-04:00)")
+
+
+def test_an_imported_incident_never_declared_says_so_and_its_unknown_severity(header, sitrep, tmp_path):
+    path = tmp_path / "pm.csv"
+    path.write_text(
+        "title,impact_started,resolved\nLogin slow,2026-03-03 14:00,2026-03-03 15:00\n", encoding="utf-8"
+    )
+    (key,) = sitrep.history.import_file(path, author="ana").created
+    header.ctx.selection.set(sitrep.incidents.get(key))
+    header.set_incident(header.ctx.selection.current)
+    header.update_times()
+    assert header.declared_label.text() == "Never formally declared"  # not the previous incident's stopwatch
+    assert header.severity_badge.text() == "unknown"
+    assert "not recorded" in header.severity_badge.toolTip()
+    assert "lasted <b>1:00:00</b>" in header.impact_label.text()
+
+
+def test_an_incident_without_severity_gets_one_in_the_severity_dialog(header, sitrep, tmp_path):
+    path = tmp_path / "open.csv"
+    path.write_text("title,detected\nStill open,2026-03-03 14:00\n", encoding="utf-8")
+    (key,) = sitrep.history.import_file(path, author="ana").created
+    header.ctx.selection.set(sitrep.incidents.get(key))
+    header.set_incident(header.ctx.selection.current)
+    dialog = header.change_severity()
+    assert dialog.matrix.chosen() is None  # nothing pre-chosen: "unknown" is no level
+    dialog.matrix.choose("SEV3")
+    assert dialog.reason_label.text() == "&Reason (optional):"
+    dialog.ok_button.click()
+    assert sitrep.incidents.get(key).severity == "SEV3"

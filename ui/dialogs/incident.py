@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, Milestone, Status
+from services.catalog import UNKNOWN_SEVERITY
 from services.errors import SitrepError, ValidationError
+from services.milestone_order import flagged_pairs_of, pair_text
 from services.views import IncidentView
 from ui.fields import ErrorLabel
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
@@ -185,13 +187,15 @@ class SeverityDialog(ServiceDialog):
         lay.addWidget(self.general_error)
         lay.addWidget(self.buttons)
         self.matrix.level_chosen.connect(self._level_chosen)
-        self.matrix.choose(incident.severity)
-        self._level_chosen(incident.severity)
+        if incident.severity != UNKNOWN_SEVERITY:  # imported history may have none: nothing to start from
+            self.matrix.choose(incident.severity)
+            self._level_chosen(incident.severity)
         self.resize(self.fontMetrics().averageCharWidth() * 150, self.fontMetrics().height() * 40)
 
     def _level_chosen(self, level_id: str) -> None:
         new = self.catalog.severity(level_id)
-        old = self.catalog.severity(self.incident.severity)
+        known = self.incident.severity != UNKNOWN_SEVERITY
+        old = self.catalog.severity(self.incident.severity) if known else new
         if new.rank > old.rank:
             self.reason_label.setText(f"&Reason (required: lowering {old.id} → {new.id}):")
         else:
@@ -273,6 +277,7 @@ ORDER_CHAINS: tuple[tuple[Milestone, ...], ...] = (
         Milestone.IMPACT_STARTED,
         Milestone.DETECTED,
         Milestone.ACKNOWLEDGED,
+        Milestone.IDENTIFIED,
         Milestone.MITIGATED,
         Milestone.RESOLVED,
         Milestone.CLOSED,
@@ -386,6 +391,17 @@ class MilestoneDialog(ServiceDialog):
         lay.addWidget(intro)
         rule = QuietLabel(order_rule_text(), self)
         lay.addWidget(rule)
+        if incident.flagged_pairs:
+            pairs = flagged_pairs_of(incident.flagged_pairs)
+            flagged = QLabel(
+                "Imported with times that contradict each other: "
+                + "; ".join(pair_text(p, incident.milestones) for p in sorted(pairs, key=str))
+                + ". Metrics that use these pairs leave this incident out; correct a time to clear its flag.",
+                self,
+            )
+            flagged.setObjectName("milestones-flagged")
+            flagged.setWordWrap(True)
+            lay.addWidget(flagged)
         grid = QGridLayout()
         grid.setColumnStretch(4, 1)
         self.rows: dict[Milestone, MilestoneRow] = {}

@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMenu,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -37,10 +39,14 @@ from services.core import Change
 from services.errors import SitrepError
 from services.metrics import (
     PERIODS,
+    Figures,
     MetricDashboard,
     MetricFilter,
     Stats,
+    format_share,
     format_value,
+    parse_threshold,
+    percentile_name,
     period_label,
     period_start,
 )
@@ -134,6 +140,8 @@ class ChartsPanel(QWidget):
         self.charts: dict = {}
         self._definitions_error: str | None = None
         self._service_stats: list[tuple[str, Stats]] = []
+        self._severity_stats: list[tuple[str, Stats]] = []
+        self._overall = Stats(0)
         self._stale = True
         self._pending: int | None = None
         self._refresh_timer = QTimer(self)
@@ -183,6 +191,28 @@ class ChartsPanel(QWidget):
         self.services_button = ChoiceButton("Services", self)
         self.severity_button = ChoiceButton("Severity", self)
         self.type_button = ChoiceButton("Type", self)
+        self.percentile_box = QSpinBox(self)
+        self.percentile_box.setRange(0, 99)
+        self.percentile_box.setValue(95)
+        self.percentile_box.setPrefix("p")
+        self.percentile_box.setSpecialValueText("p –")
+        self.percentile_box.setAccessibleName("Extra percentile")
+        self.percentile_box.setToolTip("Another percentile to show beside the median and p90 (0: none)")
+        self.share_edit = QLineEdit(self)
+        self.share_edit.setPlaceholderText("≤ e.g. 15m")
+        self.share_edit.setAccessibleName("Share within")
+        self.share_edit.setToolTip(
+            "The share of incidents at or under this duration (90s, 1m, 15min, 4h), as published tables give it"
+        )
+        chars = self.fontMetrics().averageCharWidth()
+        self.share_edit.setMinimumWidth(chars * 10)
+        self.share_edit.setMaximumWidth(chars * 18)
+        self.percentile_box.setMaximumWidth(chars * 12)
+        self.flagged_box = QCheckBox("Leave out flagged", self)
+        self.flagged_box.setToolTip(
+            "Leave out of every figure the imported incidents whose history has contradicting milestones "
+            "(by default only the figures that use such a pair leave them out)"
+        )
         self.drills_box = QCheckBox("Include drills", self)
         self.drills_box.setToolTip("Exercises and drills are left out of the figures unless this is ticked")
         self.log_box = QCheckBox("Log scale", self)
@@ -200,7 +230,15 @@ class ChartsPanel(QWidget):
         self.metric_box.setMinimumContentsLength(18)
         self.period_box.setMinimumContentsLength(10)
         self.granularity_box.setMinimumContentsLength(8)
-        for w in (self.metric_box, self.granularity_box, self.period_box, self.since_edit, self.until_edit):
+        for w in (
+            self.metric_box,
+            self.granularity_box,
+            self.period_box,
+            self.since_edit,
+            self.until_edit,
+            self.percentile_box,
+            self.share_edit,
+        ):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.import_button)
@@ -211,6 +249,7 @@ class ChartsPanel(QWidget):
             self.severity_button,
             self.type_button,
             self.drills_box,
+            self.flagged_box,
             self.log_box,
         ):
             bar2.addWidget(w)
@@ -283,6 +322,9 @@ class ChartsPanel(QWidget):
         for b in (self.services_button, self.severity_button, self.type_button):
             b.changed.connect(self._filters_changed)
         self.drills_box.toggled.connect(self._filters_changed)
+        self.flagged_box.toggled.connect(self._filters_changed)
+        self.percentile_box.valueChanged.connect(self._filters_changed)
+        self.share_edit.editingFinished.connect(self._filters_changed)
         self.log_box.toggled.connect(self._redraw)
         self.png_button.clicked.connect(self._ask_png)
         self.csv_button.clicked.connect(self._ask_csv)
@@ -350,7 +392,22 @@ class ChartsPanel(QWidget):
             severities=tuple(self.severity_button.selected()),
             incident_types=tuple(self.type_button.selected()),
             include_exercises=self.drills_box.isChecked(),
+            exclude_flagged=self.flagged_box.isChecked(),
         )
+
+    def current_figures(self) -> Figures:
+        """The extra percentile and threshold asked for; a threshold that cannot be read is said, not used."""
+        pct = self.percentile_box.value()
+        shares: tuple[tuple[str, float], ...] = ()
+        text = self.share_edit.text().strip()
+        self.share_edit.setToolTip(self.share_edit.toolTip().split("\n")[0])
+        if text:
+            try:
+                shares = (parse_threshold(text),)
+            except SitrepError as err:
+                self.share_edit.setToolTip(self.share_edit.toolTip() + "\n" + err.message)
+                self.ctx.status_message(err.message, error=True)
+        return Figures(percentiles=(float(pct),) if pct else (), share_under=shares)
 
     def _period_changed(self) -> None:
         custom = self.period_box.currentData() == -1
@@ -382,12 +439,21 @@ class ChartsPanel(QWidget):
         metric_id = self.metric_box.currentData()
         period = self.granularity_box.currentData()
         flt = self.current_filter()
+        figures = self.current_figures()
 
         def work():
             dash = metrics.dashboard(metric_id, period, flt)
             known = metrics.known_values()
-            service_stats = [(name, Stats.of(values)) for name, values in dash.by_service.groups.items()]
-            return dash, known, service_stats
+            shown = figures if dash.metric.kind != "impact" else Figures(percentiles=figures.percentiles)
+            service_stats = [
+                (name, Stats.of(values, shown)) for name, values in dash.by_service.groups.items()
+            ]
+            overall = Stats.of(metrics.samples(metric_id, "all", flt).overall, shown)
+            severity = [
+                (name, Stats.of(values, shown))
+                for name, values in metrics.samples(metric_id, "severity", flt).groups.items()
+            ]
+            return dash, known, service_stats, overall, severity
 
         self._pending = self.worker.submit(work)
         self.busy_label.setText("Computing the figures…")
@@ -397,17 +463,18 @@ class ChartsPanel(QWidget):
         if ticket != self._pending:  # an older request (a newer one is on its way), or not ours at all
             return
         self._pending = None
-        dash, known, service_stats = result
+        dash, known, service_stats, overall, severity = result
         self.dashboard = dash
         self._service_stats = service_stats
+        self._overall, self._severity_stats = overall, severity
         self.services_button.set_values(known["services"])
         self.severity_button.set_values(known["severities"])
         self.type_button.set_values(
             known["incident_types"], {t: t.replace("_", " ") for t in known["incident_types"]}
         )
-        self._show_definition(dash)
-        rows = [("All", "all incidents", dash.overall.overall)]
-        rows += [("Severity", g.group, g.stats) for g in dash.by_severity.groups]
+        self._show_definition(dash, overall)
+        rows = [("All", "all incidents", overall)]
+        rows += [("Severity", name, st) for name, st in severity]
         rows += [("Service", name, st) for name, st in service_stats]
         self.figures_model.set_rows(dash.metric, rows)
         self.exclusions_model.set_rows(dash.overall.excluded)
@@ -428,12 +495,13 @@ class ChartsPanel(QWidget):
         self.busy_label.setText("The figures could not be computed.")
         self.ctx.status_message(message, error=True)
 
-    def _show_definition(self, dash: MetricDashboard) -> None:
+    def _show_definition(self, dash: MetricDashboard, st: Stats) -> None:
         m = dash.metric
-        st = dash.overall.overall
         excluded = len(dash.overall.excluded)
         f = dash.filter
         scope = "drills counted" if f.include_exercises else "drills left out"
+        if f.exclude_flagged:
+            scope += "; incidents with contradicting milestones left out"
         if f.since or f.until:
             since = f.since.strftime("%Y-%m-%d") if f.since else "the start"
             until = (f.until - timedelta(seconds=1)).strftime("%Y-%m-%d") if f.until else "now"
@@ -442,7 +510,14 @@ class ChartsPanel(QWidget):
             f"<b>{m.label}</b> ({m.short}) = {m.formula}. {m.description} "
             f"<br/>{st.count:,} {counted_noun(m)} counted · median <b>{format_value(m, st.median)}</b> · "
             f"p90 <b>{format_value(m, st.p90)}</b> · mean {format_value(m, st.mean)} · "
-            f"{excluded:,} left out (listed under Figures) · {scope}; periods in UTC."
+            + "".join(f"{percentile_name(p)} <b>{format_value(m, v)}</b> · " for p, v in st.percentiles)
+            + "".join(f"<b>{format_share(x)}</b> within {x.label} · " for x in st.shares)
+            + f"{excluded:,} left out (listed under Figures) · {scope}; periods in UTC."
+            + (
+                "<br/>On each service, an incident on several services counts for each."
+                if m.kind != "between"
+                else ""
+            )
         )
 
     def _redraw(self) -> None:
@@ -501,8 +576,10 @@ class ChartsPanel(QWidget):
         try:
             with path.open("w", encoding="utf-8", newline="") as fh:
                 w = csv.writer(fh)
+                extra = [percentile_name(p) for p, _v in self._overall.percentiles]
+                extra += [f"share_under_{x.label}" for x in self._overall.shares]
                 w.writerow(["chart", "metric", "label", "formula", "unit", "group", *stats,
-                            "incident", "when", "value", "severity", "reason"])  # fmt: skip
+                            "incident", "when", "value", "severity", "reason", *extra])  # fmt: skip
                 blank = [""] * len(stats)
                 by_label = {g.group: g.stats for g in dash.trend.groups}
                 for label, _start, _end in dash.periods:
@@ -511,12 +588,17 @@ class ChartsPanel(QWidget):
                         [f"trend by {dash.period}", *lead, label, *_nums(st, stats), "", "", "", "", ""]
                     )
                 for name, st in self._service_stats:
-                    w.writerow(["per service", *lead, name, *_nums(st, stats), "", "", "", "", ""])
-                for g in dash.by_severity.groups:
-                    w.writerow(["per severity", *lead, g.group, *_nums(g.stats, stats), "", "", "", "", ""])
+                    w.writerow(
+                        ["per service", *lead, name, *_nums(st, stats), "", "", "", "", "", *_extra(st)]
+                    )
+                for name, st in self._severity_stats:
+                    w.writerow(
+                        ["per severity", *lead, name, *_nums(st, stats), "", "", "", "", "", *_extra(st)]
+                    )
                 w.writerow(
-                    ["all", *lead, "all incidents", *_nums(dash.overall.overall, stats), "", "", "", "", ""]
-                )
+                    ["all", *lead, "all incidents", *_nums(self._overall, stats), "", "", "", "", "",
+                     *_extra(self._overall)]
+                )  # fmt: skip
                 for p in dash.points:
                     w.writerow(["incident", *lead, p.service or "", *blank, p.key, p.at.isoformat(),
                                 f"{p.value:.3f}", p.severity, ""])  # fmt: skip
@@ -545,6 +627,11 @@ class ChartsPanel(QWidget):
 
 def counted_noun(metric) -> str:
     return "interval(s) between incidents" if metric.kind == "between" else "incident(s)"
+
+
+def _extra(st: Stats) -> list[str]:
+    out = ["" if v is None else f"{v:.3f}" for _p, v in st.percentiles]
+    return out + ["" if x.share is None else f"{x.share:.4f}" for x in st.shares]
 
 
 def _nums(st: Stats, names) -> list[str]:

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from models.enums import Milestone, Status
+from services.catalog import UNKNOWN_SEVERITY
 from services.clocks import Clock
 from services.core import Change
 from services.errors import SitrepError
@@ -409,6 +410,8 @@ class HeaderPanel(QWidget):
         return handled
 
     def _level_label(self, severity: str) -> str:
+        if severity == UNKNOWN_SEVERITY:
+            return "not recorded in the imported history"
         try:
             return self.ctx.sitrep.catalog.severity(severity).label
         except SitrepError:
@@ -489,6 +492,9 @@ class HeaderPanel(QWidget):
                 f"Declared {viewer_time(declared, now)} · {verb} <b>{span_text(running)}</b>"
             )
             self.declared_label.setToolTip(f"Declared {viewer_and_utc(declared)}")
+        else:  # imported history: an incident with a start and an end that nobody formally declared
+            self.declared_label.setText("Never formally declared")
+            self.declared_label.setToolTip("Imported from a history with no declaration time")
         impact = inc.milestone(Milestone.IMPACT_STARTED)
         if impact is not None:
             impact_end = inc.milestone(Milestone.MITIGATED) or end

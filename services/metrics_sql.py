@@ -1,0 +1,139 @@
+"""The SQL the metrics engine runs: milestone columns and fallbacks, groups, durations, and why an incident
+cannot count for a metric. Milestone columns come from the enum, never from user text; values the user gives
+(filters) are bound parameters (`Where`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from models.enums import Milestone
+from services.metrics_model import (
+    ANCHOR_MILESTONES,
+    NO_SERVICE,
+    MetricDefinition,
+    MetricFilter,
+    milestones_between,
+)
+
+
+# -- SQL for the engine -------------------------------------------------------------------------------------------
+def col(m: Milestone) -> str:
+    # Milestone columns come from the enum, never from user text, so they are safe to place in SQL.
+    return f"i.{m.column}"
+
+
+ANCHOR = "COALESCE(" + ", ".join(col(m) for m in ANCHOR_MILESTONES) + ")"
+
+
+def group_expr(by: str, anchor: str) -> str:
+    if by == "service":
+        return f"COALESCE(sv.value, '{NO_SERVICE}')"
+    if by == "severity":
+        return "i.severity"
+    if by == "type":
+        return "i.incident_type"
+    if by == "month":
+        return f"substr({anchor}, 1, 7)"
+    if by == "quarter":
+        return f"substr({anchor}, 1, 4) || '-Q' || ((CAST(substr({anchor}, 6, 2) AS INTEGER) + 2) / 3)"
+    if by == "week":  # the Monday that starts the (UTC) week
+        return f"date({anchor}, '-' || ((CAST(strftime('%w', {anchor}) AS INTEGER) + 6) % 7) || ' days')"
+    return "'all'"
+
+
+def minutes_sql(start_sql: str, end_sql: str) -> str:
+    # julianday() reads the stored text to the millisecond, which is all the precision incident times carry,
+    # and it is the cheapest way SQLite has to read a time (measured: a third of strftime('%s')).
+    # Rounded to whole milliseconds, so an hour is 60.0 minutes and not 59.99999978.
+    return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400000.0) / 60000.0)"
+
+
+def moment(moments: tuple[Milestone, ...]) -> str:
+    """The first of the milestones the incident has (the fallback list of a metric's start or end)."""
+    cols = [col(m) for m in moments]
+    return cols[0] if len(cols) == 1 else f"COALESCE({', '.join(cols)})"
+
+
+def _none_of(moments: tuple[Milestone, ...]) -> str:
+    return " AND ".join(f"{col(m)} IS NULL" for m in moments)
+
+
+def names(moments: tuple[Milestone, ...]) -> str:
+    return " or ".join(m.label for m in moments)
+
+
+# Why an incident was left out of every metric by --exclude-flagged: its contradicting pairs, in words.
+FLAGGED_REASON = (
+    "'has contradicting milestones (' || (SELECT group_concat(json_extract(f.value, '$[1]') || ' before ' || "
+    "json_extract(f.value, '$[0]'), '; ') FROM json_each(i.flagged_pairs) AS f) || '); --exclude-flagged'"
+)
+
+
+def _time_text(col: str) -> str:
+    """A stored time as the rest of Sitrep words it: '2026-02-03 10:30:00 UTC'."""
+    return f"replace(substr({col}, 1, 19), 'T', ' ') || ' UTC'"
+
+
+def _pair_reason(s: Milestone, e: Milestone) -> list[str]:
+    """CASE arms for the one start and end an incident uses: end before start, or a milestone that belongs
+    between them outside them. These are exactly the pairs the metric uses, so a pair an import flagged
+    leaves the incident out of this metric only when it is one of them."""
+    sc, ec = col(s), col(e)
+    arms = [
+        f"WHEN {ec} < {sc} THEN '{e.label} (' || {_time_text(ec)} || ') is before {s.label} (' || {_time_text(sc)} || ')'"
+    ]
+    for m in milestones_between(s, e):
+        mc = col(m)
+        arms.append(
+            f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN "
+            f"'{m.label} (' || {_time_text(mc)} || ') is not between {s.label} and {e.label}'"
+        )
+    return arms
+
+
+def reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> str:
+    """SQL that yields why an incident cannot count for a metric, or NULL when it can."""
+    starts, ends = metric.start, metric.end
+    assert ends is not None
+    cases = []
+    if flt is not None and flt.exclude_flagged:
+        cases.append(f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {FLAGGED_REASON}")
+    cases += [
+        f"WHEN {_none_of(starts)} AND {_none_of(ends)} THEN 'no {names(starts)} or {names(ends)} time'",
+        f"WHEN {_none_of(starts)} THEN 'no {names(starts)} time'",
+        f"WHEN {_none_of(ends)} THEN 'no {names(ends)} time'",
+    ]
+    if metric.kind == "impact":
+        cases.append("WHEN i.affected_users IS NULL THEN 'affected users not recorded'")
+    # Which start and end this incident uses decides which pairs are checked: one CASE per combination.
+    for i, s in enumerate(starts):
+        for j, e in enumerate(ends):
+            chosen = [f"{col(s)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in starts[:i]]
+            chosen += [f"{col(e)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in ends[:j]]
+            cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(s, e))} END")
+    return "CASE " + " ".join(cases) + " END"
+
+
+class Where:
+    """WHERE clauses and their bound parameters, built from a MetricFilter."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: dict[str, Any] = {}
+
+    def add(self, clause: str, **params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    def in_list(self, expr: str, name: str, values: Iterable[str], *, lower: bool = False) -> str:
+        names = []
+        for i, v in enumerate(values):
+            key = f"{name}{i}"
+            self.params[key] = v.lower() if lower else v
+            names.append(f":{key}")
+        target = f"lower({expr})" if lower else expr
+        return f"{target} IN ({', '.join(names)})"
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "1=1"
