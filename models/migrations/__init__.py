@@ -1,7 +1,7 @@
 """Alembic migrations. SCHEMA_HEAD must name the newest revision in versions/ (a test checks it).
 
 Revisions were written on parallel branches and chained in the order they were merged, so the chain does not
-follow the file numbers: ... 0006 -> 0007 -> 0009 -> ...
+follow the file numbers: ... 0006 -> 0007 -> 0009 -> 0012.
 """
 
 from pathlib import Path
