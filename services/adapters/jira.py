@@ -279,7 +279,8 @@ class JiraAdapter(Adapter):
         if op == "transition_action":
             issue = self._action_issue(ctx)
             result = self._transition(http, issue, p["status"])
-            result.link_states = {("action_issue", issue): state for (_k, _i), state in result.link_states.items()}
+            state = next(iter(result.link_states.values()), None)  # _transition names the incident's kind
+            result.link_states = {("action_issue", issue): state} if state else {}
             return result
         if op == "update_action":
             issue = self._action_issue(ctx)

@@ -124,7 +124,7 @@ def _header(rec: ReviewRecord) -> str:
     ic = next((h for h in rec.roles if h.role.lower() == "ic" and h.ended_at is None), None) or next(
         (h for h in reversed(rec.roles) if h.role.lower() == "ic"), None)
     lines = [
-        f"| | |\n|---|---|",
+        "| | |\n|---|---|",
         f"| Incident | {inc.key}: {_cell(inc.title)} |",
         f"| Severity (final) | {inc.severity}{' (major)' if inc.is_major else ''} |",
         f"| Date | {_t(inc.milestones.get(Milestone.DECLARED))} |",

@@ -41,8 +41,8 @@ from services.review.document import (
 )
 from services.review.lint import LintFinding, lint_texts
 from services.review.meeting import build_invitation, invitation_mail
-from services.review.report import markdown_to_html
 from services.review.policy import TRIGGER_LABELS, ReviewPolicy, load_policy
+from services.review.report import markdown_to_html
 from services.roles import RoleService
 from services.timeline import TimelineService, append_entry
 from services.timetext import utc_text
@@ -220,7 +220,7 @@ class ReviewService:
         """Every review, by incident id (for the incidents list)."""
         with self._store.read_connection() as c:
             rows = c.execute(select(_R, _I.c.key).join(_I, _I.c.id == _R.c.incident_id)).mappings().all()
-        return {r["incident_id"]: _view({k: r[k] for k in _R.c.keys()}, r["key"]) for r in rows}
+        return {r["incident_id"]: _view({c.name: r[c.name] for c in _R.columns}, r["key"]) for r in rows}
 
     def _clock_source(self, conn, inc: IncidentView) -> list[Clock]:
         row = conn.execute(select(_R).where(_R.c.incident_id == inc.id)).mappings().first()

@@ -40,6 +40,7 @@ from ui.panels import PanelSpec
 from ui.printing import write_pdf
 from ui.timefmt import duration_text
 
+
 def show_panel(ctx, panel_id: str) -> None:
     """Bring a panel forward (a menu command acts on the panel it belongs to)."""
     window = ctx.extras.get("main_window")
