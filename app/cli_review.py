@@ -12,10 +12,10 @@ from app.cli_context import Cli, command, with_json
 from app.cli_output import emit_json
 from services.errors import NotFound, ValidationError
 from services.review.actions import CATEGORIES, PRIORITIES, STATUSES
-from services.review.archive import build_archive, verify_archive
+from services.review.archive import build_archive, unpack_archive, verify_archive
 from services.review.document import SECTION_IDS
+from services.review.meeting import ATTENDANCE
 from services.review.report import summary_fields
-from services.review.service import ATTENDANCE
 from services.timetext import utc_text
 
 
@@ -101,9 +101,11 @@ def add_review_commands(sub) -> None:
 
     sp = sub.add_parser("archive", help="the incident archive: export, report, log, attachments, manifest",
                         description="`sitrep archive INC-N -o FILE.zip` writes it; "
-                                    "`sitrep archive verify FILE.zip` checks it on any machine.")  # fmt: skip
-    sp.add_argument("target", help="INC-0042, or 'verify'")
-    sp.add_argument("file", nargs="?", help="with verify: the archive")
+                                    "`sitrep archive verify FILE.zip` checks it on any machine; "
+                                    "`sitrep archive unpack FILE.zip -o FOLDER` makes a data folder of it to open "
+                                    "with `sitrep --data-dir FOLDER --read-only`.")  # fmt: skip
+    sp.add_argument("target", help="INC-0042, 'verify' or 'unpack'")
+    sp.add_argument("file", nargs="?", help="with verify or unpack: the archive")
     sp.add_argument("-o", "--output", help="the .zip to write")
     sp.add_argument("--json", action="store_true")
 
@@ -324,6 +326,13 @@ def _archive(cli: Cli) -> int:
                 "\n".join(f"sitrep: archive: BROKEN: {p}" for p in check.problems))  # fmt: skip
         cli.out(check, text)
         return 0 if check.ok else 6
+    if a.target == "unpack":
+        if not (a.file and a.output):
+            raise ValidationError("sitrep archive unpack FILE.zip -o FOLDER")
+        key = unpack_archive(Path(a.file), Path(a.output))
+        cli.out({"incident": key, "folder": a.output},
+                f"{key} unpacked into {a.output}; open it with: sitrep --data-dir {a.output} --read-only")  # fmt: skip
+        return 0
     if not a.output:
         raise ValidationError("Name the archive to write: -o FILE.zip")
     manifest = build_archive(cli.s, a.target, Path(a.output), pdf_writer=_pdf_writer)

@@ -81,3 +81,32 @@ def verify_archive(path: Path, scratch: Path) -> ArchiveCheck:
     finally:
         fresh.close()
     return ArchiveCheck(not problems, len(files), problems, manifest.get("incident"))
+
+
+def unpack_archive(path: Path, folder: Path) -> str:
+    """Make `folder` a data folder holding the archived incident (its export imported, its attachments
+    kept by sha256), to open with `sitrep --data-dir FOLDER --read-only`. Refuses an archive that does
+    not verify, and a folder that already holds a store."""
+    folder = Path(folder)
+    if (folder / "sitrep.db").exists():
+        raise ValidationError(f"{folder} already holds a Sitrep store; unpack into an empty folder.")
+    folder.mkdir(parents=True, exist_ok=True)
+    check = verify_archive(path, folder)
+    (folder / "verify.db").unlink(missing_ok=True)
+    if not check.ok:
+        raise ValidationError(f"{path} does not verify: {'; '.join(check.problems[:3])}")
+    manifest, files = read_archive(path)
+    store = Sitrep.open(f"sqlite:///{folder / 'sitrep.db'}", backups_dir=folder / "backups")
+    try:
+        store.exchange.import_document(json.loads(files[EXPORT]), origin=str(path))
+    finally:
+        store.close()
+    for name, data in files.items():
+        if name.startswith("attachments/"):
+            target = folder / "attachments" / name.split("/")[1]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        elif name != EXPORT:
+            (folder / "archive").mkdir(exist_ok=True)
+            (folder / "archive" / name).write_bytes(data)
+    return str(manifest.get("incident"))

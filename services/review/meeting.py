@@ -4,12 +4,21 @@ hand) with B6's agenda, and the e-mail that carries it through the outbox."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from models.enums import EntryKind
+from models.types import as_utc
+from services.errors import NotFound, ValidationError
+from services.timeline import append_entry
 from services.timetext import utc_text
+
+if TYPE_CHECKING:  # the service is built on this class; only its row type is named here
+    from services.review.service import ReviewView
+
+ATTENDANCE = ("present", "apologies", "absent")
 
 AGENDA = (
     "Confirm the timeline",
@@ -90,3 +99,82 @@ def invitation_mail(*, review: dict[str, Any], incident_key: str, title: str, ic
         "ics": ics.decode("utf-8"),
         "message_ref": f"review:{incident_key}",
     }
+
+
+class ReviewMeetings:
+    """The meeting half of ReviewService (schedule, invitation, attendance), kept here with the
+    invitation it writes. Relies on the service's get, _change, _incidents, _roles, _people,
+    _timeline, _store, _now and _publish."""
+
+    def schedule(self, ref: str, at: datetime, attendees: list[str], *, minutes: int = 30,
+                 author: str) -> ReviewView:  # fmt: skip
+        at = as_utc(at)
+        if not 10 <= minutes <= 240:
+            raise ValidationError("A review meeting lasts between 10 and 240 minutes.", field="minutes")
+        if not attendees:
+            raise ValidationError("Invite at least one person.", field="attendees")
+        inc = self._incidents.get(ref)
+        roles_of: dict[str, list[str]] = {}
+        for h in self._roles.history(inc.id):
+            roles_of.setdefault(h.person.handle, [])
+            if h.role not in roles_of[h.person.handle]:
+                roles_of[h.person.handle].append(h.role)
+        people = []
+        for handle in dict.fromkeys(a.lstrip("@") for a in attendees):
+            p = self._people.get(handle)
+            people.append({"handle": p.handle, "name": p.name, "email": p.email, "timezone": p.timezone,
+                           "role": ", ".join(roles_of.get(p.handle, [])) or None, "attendance": None})  # fmt: skip
+
+        def mutate(row, now):
+            return {"meeting_at": at, "meeting_minutes": minutes, "attendees": people}
+
+        return self._change(ref, author, f"Review meeting scheduled for {utc_text(at)} with "
+                            f"{', '.join(p['name'] for p in people)}",
+                            {"action": "schedule", "at": at.isoformat(), "attendees": [p["handle"] for p in people]},
+                            mutate)  # fmt: skip
+
+    def invitation(self, ref: str, *, organizer: tuple[str, str], sequence: int = 0) -> bytes:
+        review = self.get(ref)
+        if review.meeting_at is None:
+            raise ValidationError(f"Schedule the review meeting of {review.incident_key} first.")
+        inc = self._incidents.get(ref)
+        return build_invitation(review=review.row, incident_key=inc.key, title=inc.title, organizer=organizer,
+                                now=self._now(), sequence=sequence)  # fmt: skip
+
+    def send_invitation(self, ref: str, *, author: str, organizer: tuple[str, str]) -> int:
+        """Record the invitation on the timeline; the e-mail channel (when on) is owed it through the
+        outbox in the same transaction. Returns how many recipients it names."""
+        review = self.get(ref)
+        sent_before = sum(1 for e in self._timeline.entries(review.incident_id)
+                          if "invitation" in (e.data or {}))  # fmt: skip
+        ics = self.invitation(ref, organizer=organizer, sequence=sent_before)
+        inc = self._incidents.get(ref)
+        mail = invitation_mail(review=review.row, incident_key=inc.key, title=inc.title, ics=ics)
+        if not mail["to"]:
+            raise ValidationError("None of the invited people has an e-mail address in the directory.")
+        now = self._now()
+        with self._store.transaction() as s:
+            append_entry(s, review.incident_id, EntryKind.SYSTEM,
+                         f"Review meeting invitation sent to {', '.join(mail['to'])}", author=author, now=now,
+                         data={"invitation": mail}, hooks=self._store.entry_hooks)  # fmt: skip
+        self._publish("timeline", review.incident_id, None)
+        return len(mail["to"])
+
+    def attend(self, ref: str, handle: str, attendance: str, *, author: str) -> ReviewView:
+        if attendance not in ATTENDANCE:
+            raise ValidationError(f"Attendance is one of: {', '.join(ATTENDANCE)}.", field="attendance")
+        handle = handle.lstrip("@")
+        review = self.get(ref)
+        if not any(p["handle"] == handle for p in review.row.get("attendees") or []):
+            raise NotFound(f"@{handle} is not invited to the review meeting of {review.incident_key}.",
+                           field="handle")  # fmt: skip
+
+        def mutate(row, now):
+            people = [dict(p, attendance=attendance) if p["handle"] == handle else p for p in row["attendees"]]
+            values: dict[str, Any] = {"attendees": people}
+            if row["meeting_held_at"] is None and attendance == "present":
+                values["meeting_held_at"] = now
+            return values
+
+        return self._change(ref, author, f"Review meeting: @{handle} {attendance}",
+                            {"action": "attend", "handle": handle, "attendance": attendance}, mutate)  # fmt: skip

@@ -1,6 +1,9 @@
 """The post-incident review: opened when an incident that owes one is resolved, written by people,
 checked against B6's checklist, closed with the incident.
 
+(Over 500 lines: the review's rules (opening, writing, evidence, checklist, status) read as one unit; the
+meeting is in meeting.py, the document in document.py.)
+
 Opening is an entry hook, so the review and its clocks exist in the same transaction as the
 "Resolved" entry that owes them. Every change to the review writes a timeline entry, so the record
 says who moved it and when.
@@ -40,7 +43,7 @@ from services.review.document import (
     to_markdown,
 )
 from services.review.lint import LintFinding, lint_texts
-from services.review.meeting import build_invitation, invitation_mail
+from services.review.meeting import ReviewMeetings
 from services.review.policy import TRIGGER_LABELS, ReviewPolicy, load_policy
 from services.review.report import markdown_to_html
 from services.roles import RoleService
@@ -53,7 +56,6 @@ _I = Incident.__table__
 STATUSES = ("draft", "in_review", "reviewed", "closed")
 NEXT = {"draft": ("in_review",), "in_review": ("draft", "reviewed"), "reviewed": ("in_review", "closed"),
         "closed": ()}  # fmt: skip
-ATTENDANCE = ("present", "apologies", "absent")
 # B6's review checklist. "auto": Sitrep can tell from the record; the others a reviewer ticks.
 CHECKLIST: tuple[tuple[str, str, bool], ...] = (
     ("impact", "Impact fully quantified", True),
@@ -114,7 +116,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-class ReviewService:
+class ReviewService(ReviewMeetings):
     def __init__(self, store, incidents: IncidentService, timeline: TimelineService, roles: RoleService,
                  people: PeopleService, metrics: MetricsService, clocks, now: Callable[[], datetime], publish,
                  config_dir: Path | None) -> None:  # fmt: skip
@@ -481,81 +483,6 @@ class ReviewService:
             body += f" (checklist overridden: {reason}; unmet: {', '.join(c.id for c in unmet)})"
         return self._change(ref, author, body, {"action": "status", "from": review.status, "to": status,
                                                 "override": reason if unmet else None}, mutate)  # fmt: skip
-
-    # -- meeting ----------------------------------------------------------------------------------
-    def schedule(self, ref: str, at: datetime, attendees: list[str], *, minutes: int = 30,
-                 author: str) -> ReviewView:  # fmt: skip
-        at = as_utc(at)
-        if not 10 <= minutes <= 240:
-            raise ValidationError("A review meeting lasts between 10 and 240 minutes.", field="minutes")
-        if not attendees:
-            raise ValidationError("Invite at least one person.", field="attendees")
-        inc = self._incidents.get(ref)
-        roles_of: dict[str, list[str]] = {}
-        for h in self._roles.history(inc.id):
-            roles_of.setdefault(h.person.handle, [])
-            if h.role not in roles_of[h.person.handle]:
-                roles_of[h.person.handle].append(h.role)
-        people = []
-        for handle in dict.fromkeys(a.lstrip("@") for a in attendees):
-            p = self._people.get(handle)
-            people.append({"handle": p.handle, "name": p.name, "email": p.email, "timezone": p.timezone,
-                           "role": ", ".join(roles_of.get(p.handle, [])) or None, "attendance": None})  # fmt: skip
-
-        def mutate(row, now):
-            return {"meeting_at": at, "meeting_minutes": minutes, "attendees": people}
-
-        return self._change(ref, author, f"Review meeting scheduled for {utc_text(at)} with "
-                            f"{', '.join(p['name'] for p in people)}",
-                            {"action": "schedule", "at": at.isoformat(), "attendees": [p["handle"] for p in people]},
-                            mutate)  # fmt: skip
-
-    def invitation(self, ref: str, *, organizer: tuple[str, str], sequence: int = 0) -> bytes:
-        review = self.get(ref)
-        if review.meeting_at is None:
-            raise ValidationError(f"Schedule the review meeting of {review.incident_key} first.")
-        inc = self._incidents.get(ref)
-        return build_invitation(review=review.row, incident_key=inc.key, title=inc.title, organizer=organizer,
-                                now=self._now(), sequence=sequence)  # fmt: skip
-
-    def send_invitation(self, ref: str, *, author: str, organizer: tuple[str, str]) -> int:
-        """Record the invitation on the timeline; the e-mail channel (when on) is owed it through the
-        outbox in the same transaction. Returns how many recipients it names."""
-        review = self.get(ref)
-        sent_before = sum(1 for e in self._timeline.entries(review.incident_id)
-                          if "invitation" in (e.data or {}))  # fmt: skip
-        ics = self.invitation(ref, organizer=organizer, sequence=sent_before)
-        inc = self._incidents.get(ref)
-        mail = invitation_mail(review=review.row, incident_key=inc.key, title=inc.title, ics=ics)
-        if not mail["to"]:
-            raise ValidationError("None of the invited people has an e-mail address in the directory.")
-        now = self._now()
-        with self._store.transaction() as s:
-            append_entry(s, review.incident_id, EntryKind.SYSTEM,
-                         f"Review meeting invitation sent to {', '.join(mail['to'])}", author=author, now=now,
-                         data={"invitation": mail}, hooks=self._store.entry_hooks)  # fmt: skip
-        self._publish("timeline", review.incident_id, None)
-        return len(mail["to"])
-
-    def attend(self, ref: str, handle: str, attendance: str, *, author: str) -> ReviewView:
-        if attendance not in ATTENDANCE:
-            raise ValidationError(f"Attendance is one of: {', '.join(ATTENDANCE)}.", field="attendance")
-        handle = handle.lstrip("@")
-        review = self.get(ref)
-        if not any(p["handle"] == handle for p in review.row.get("attendees") or []):
-            raise NotFound(f"@{handle} is not invited to the review meeting of {review.incident_key}.",
-                           field="handle")  # fmt: skip
-
-        def mutate(row, now):
-            people = [dict(p, attendance=attendance) if p["handle"] == handle else p for p in row["attendees"]]
-            values: dict[str, Any] = {"attendees": people}
-            if row["meeting_held_at"] is None and attendance == "present":
-                values["meeting_held_at"] = now
-            return values
-
-        return self._change(ref, author, f"Review meeting: @{handle} {attendance}",
-                            {"action": "attend", "handle": handle, "attendance": attendance}, mutate)  # fmt: skip
-
 
 def _actions_ok(severity: str, actions: list[dict[str, Any]]) -> tuple[bool, str]:
     live = [a for a in actions if a["status"] != "wont_do"]

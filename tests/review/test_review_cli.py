@@ -84,6 +84,13 @@ def test_review_from_the_command_line(run_cli, data_dir, tmp_path):
     assert code == 0, err
     assert "files match the manifest" in out
 
+    unpacked = tmp_path / "unpacked"
+    code, out, err = run_cli("archive", "unpack", str(archive), "-o", str(unpacked), data=tmp_path / "elsewhere")
+    assert code == 0, err
+    code, out, _ = run_cli("--read-only", "review", "show", "INC-0001", data=unpacked)
+    assert code == 0 and "Reviewed" in out
+    assert run_cli("--read-only", "verify", data=unpacked)[0] == 0
+
     kept = next((data_dir / "attachments").iterdir())
     kept.write_bytes(b"other bytes")
     code, _out, err = run_cli("verify")

@@ -4,22 +4,11 @@ shows in the Action items view across incidents."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 
 from models.enums import Status
+from tests.exercises.test_exercise_console import _answer_modal
 from tests.ui.console_kit import add_people, console_context, main_window
-
-
-def _answer_modal(pick):
-    def attempt():
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(20, attempt)
-            return
-        pick(dialog)
-
-    QTimer.singleShot(0, attempt)
 
 
 def _action(window, text: str):

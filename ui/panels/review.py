@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 from services.core import Change
 from services.errors import SitrepError
 from services.review.document import STATUS_LABELS
+from services.review.meeting import ATTENDANCE
 from services.review.report import markdown_to_html, summary_fields
-from services.review.service import ATTENDANCE, NEXT
+from services.review.service import NEXT
 from services.views import IncidentView
 from ui.dialogs.review import ActionItemDialog, OverrideDialog, ScheduleMeetingDialog
 from ui.forms import QuietLabel
