@@ -5,6 +5,7 @@ shows in the Action items view across incidents."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from models.enums import Status
 from tests.exercises.test_exercise_console import _answer_modal
@@ -22,7 +23,7 @@ def test_review_panel_and_action_items_from_the_menus(qtbot, live_sitrep, data_d
     live_sitrep.incidents.set_status(inc.key, Status.RESOLVED, author="ana")
     ctx = console_context(live_sitrep, data_dir, author="ana")
     window = main_window(ctx, qtbot, "ui.panels.header", "ui.panels.timeline", "ui.panels.review",
-                         "ui.panels.action_items")  # fmt: skip
+                         "ui.panels.action_items", "ui.panels.charts")  # fmt: skip
     window.show()
     ctx.selection.set(live_sitrep.incidents.get(inc.key))
     panel = window.panels["review"]
@@ -51,3 +52,9 @@ def test_review_panel_and_action_items_from_the_menus(qtbot, live_sitrep, data_d
     qtbot.waitUntil(lambda: items.table.rowCount() == 1)
     assert items.table.item(0, 2).text() == "Add an alert on checkout 5xx"
     assert "1 open" in items.stats.text()
+    items.table.selectRow(0)
+    qtbot.mouseClick(items.findChild(QPushButton, "actions-done"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "1 done" in items.stats.text())
+    assert "Completion rate 100%" in items.stats.text()
+    metrics = window.panels["charts"]
+    qtbot.waitUntil(lambda: "<b>100%</b> completed" in metrics.learning_label.text())
