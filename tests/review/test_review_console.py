@@ -50,7 +50,7 @@ def test_review_panel_and_action_items_from_the_menus(qtbot, live_sitrep, data_d
     _action(window, "Action items across incidents").trigger()
     items = window.panels["action_items"]
     qtbot.waitUntil(lambda: items.table.rowCount() == 1)
-    assert items.table.item(0, 2).text() == "Add an alert on checkout 5xx"
+    assert items.table.item(0, 7).text() == "Add an alert on checkout 5xx"
     assert "1 open" in items.stats.text()
     items.table.selectRow(0)
     qtbot.mouseClick(items.findChild(QPushButton, "actions-done"), Qt.MouseButton.LeftButton)

@@ -24,7 +24,9 @@ from ui.operations import run_action
 from ui.panels import PanelSpec
 from ui.panels.review import show_panel
 
-COLUMNS = ("Id", "Incident", "Action", "Category", "Priority", "Owner", "Due", "Status", "Services")
+# Due and status before the title: on a laptop the long titles run off to the right, what slips does not.
+COLUMNS = ("Id", "Incident", "Due", "Status", "Priority", "Owner", "Category", "Action", "Services")
+COL_ACTION = COLUMNS.index("Action")
 OVERDUE = QColor("#b3261e")
 
 
@@ -136,21 +138,21 @@ class ActionItemsPanel(QWidget):
         self.table.setRowCount(len(rows))
         for r, a in enumerate(rows):
             late = a.overdue(today)
-            values = (a.key, a.incident_key, a.title, a.category, a.priority, a.owner_name or "-",
-                      (a.due_on or "-") + ("  ⚑ overdue" if late else ""), STATUS_LABELS[a.status], ", ".join(a.services))  # fmt: skip
+            values = (a.key, a.incident_key, (a.due_on or "-") + ("  ⚑ overdue" if late else ""), STATUS_LABELS[a.status],
+                      a.priority, a.owner_name or "-", a.category, a.title, ", ".join(a.services))  # fmt: skip
             for c, text in enumerate(values):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.ItemDataRole.UserRole, a.key)
                 cell.setData(Qt.ItemDataRole.UserRole + 1, a.incident_id)
                 if a.tracking_url:
                     cell.setToolTip(a.tracking_url)
-                if late and c in (0, 6):
+                if late and c in (0, 2):
                     cell.setForeground(QBrush(OVERDUE))
                 self.table.setItem(r, c, cell)
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
-        if self.table.columnWidth(2) > 420:
-            self.table.setColumnWidth(2, 420)
+        if self.table.columnWidth(COL_ACTION) > 420:
+            self.table.setColumnWidth(COL_ACTION, 420)
 
     def _current(self, role=Qt.ItemDataRole.UserRole):
         row = self.table.currentRow()
