@@ -16,7 +16,8 @@ BLAME_WORDS = ("human error", "should have", "should've", "careless", "negligent
 NAME_SECTIONS = frozenset({"fault", "factors"})
 ANALYSIS_SECTIONS = frozenset({"fault", "factors", "detection", "response", "recovery", "lessons"})
 _COUNTERFACTUAL = re.compile(r"\bif\b[^.?!]*\bhad\b[^.?!]*\bwould(?:n't| not|)\b", re.I)
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# A sentence ends at . ! or ? followed by a space or the end (so "4.12" stays whole), or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class LintFinding:
 
 
 def _sentences(text: str) -> Iterable[str]:
-    for m in _SENTENCE.finditer(text or ""):
-        s = m.group(0).strip(" -*\t")
+    for part in _SENTENCE_END.split(text or ""):
+        s = part.strip(" -*\t")
         if s:
             yield s
 
