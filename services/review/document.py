@@ -187,7 +187,7 @@ def _response(rec: ReviewRecord) -> str:
 def _timeline(rec: ReviewRecord) -> str:
     out = ["| Time (UTC) | Kind | What | By |", "|---|---|---|---|"]
     for e in sorted(rec.entries, key=lambda e: (e.occurred_at, e.seq)):
-        if e.id in rec.superseded:
+        if e.id in rec.superseded or _about_the_review(e):
             continue
         mark = CALLED_OUT.get(e.kind)
         kind = f"**{mark}**" if mark else EntryKind(e.kind).label if e.kind in EntryKind._value2member_map_ else e.kind
@@ -196,6 +196,11 @@ def _timeline(rec: ReviewRecord) -> str:
             body += f" (why: {_cell(e.rationale)[:200]})"
         out.append(f"| {_t(e.occurred_at)} | {kind} | {body} | {_cell(e.author)} |")
     return "\n".join(out)
+
+
+def _about_the_review(e: EntryRow) -> bool:
+    """The review's own entries (sections written, items added, the invitation) are not the incident's story."""
+    return bool(set(e.data or {}) & {"review", "action_item", "invitation"})
 
 
 def _clocks_and_metrics(rec: ReviewRecord) -> str:
