@@ -200,7 +200,7 @@ def _timeline(rec: ReviewRecord) -> str:
 
 def _about_the_review(e: EntryRow) -> bool:
     """The review's own entries (sections written, items added, the invitation) are not the incident's story."""
-    return bool(set(e.data or {}) & {"review", "action_item", "invitation"})
+    return bool(set(e.data or {}) & {"review", "action_item", "action_item_status", "invitation"})
 
 
 def _clocks_and_metrics(rec: ReviewRecord) -> str:
