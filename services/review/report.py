@@ -25,11 +25,20 @@ th { background: #e8e8ee; }
 """
 
 
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CODE = re.compile(r"`([^`]+)`")
+_ITALIC = re.compile(r"(?<![\w*])_(.+?)_(?![\w*])")
+
+
 def _inline(text: str) -> str:
     out = html.escape(text)
-    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    out = re.sub(r"(?<![\w*])_(.+?)_(?![\w*])", r"<i class='todo'>\1</i>", out)
+    # Most cells (a timeline of thousands of rows) have no markup: skip the patterns for them.
+    if "*" in out:
+        out = _BOLD.sub(r"<b>\1</b>", out)
+    if "`" in out:
+        out = _CODE.sub(r"<code>\1</code>", out)
+    if "_" in out:
+        out = _ITALIC.sub(r"<i class='todo'>\1</i>", out)
     return out
 
 

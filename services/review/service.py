@@ -80,6 +80,14 @@ class ChecklistItem:
 
 
 @dataclass(frozen=True)
+class ReviewOverview:
+    record: ReviewRecord
+    sections: list
+    checklist: list[ChecklistItem]
+    lint: list[LintFinding]
+
+
+@dataclass(frozen=True)
 class ReviewView:
     incident_id: str
     incident_key: str
@@ -379,8 +387,13 @@ class ReviewService(ReviewMeetings):
         return problems
 
     # -- lint and checklist -----------------------------------------------------------------------
-    def lint(self, ref: str) -> list[LintFinding]:
+    def overview(self, ref: str) -> ReviewOverview:
+        """What the review panel shows, from one read of the record."""
         rec = self.record(ref)
+        return ReviewOverview(rec, build_sections(rec), self.checklist(ref, rec), self.lint(ref, rec))
+
+    def lint(self, ref: str, rec: ReviewRecord | None = None) -> list[LintFinding]:
+        rec = rec or self.record(ref)
         texts = {s.id: s.written for s in build_sections(rec) if s.written}
         factor_text = "\n".join([f["text"] for f in rec.review.get("factors") or []]
                                 + [w for f in rec.review.get("factors") or [] for w in f.get("whys") or []])
@@ -393,8 +406,8 @@ class ReviewService(ReviewMeetings):
         fully_down = rec.incident.error_rate_pct is None or rec.incident.error_rate_pct >= 100
         return lint_texts(texts, names=sorted(names), fully_down=fully_down)
 
-    def checklist(self, ref: str) -> list[ChecklistItem]:
-        rec = self.record(ref)
+    def checklist(self, ref: str, rec: ReviewRecord | None = None) -> list[ChecklistItem]:
+        rec = rec or self.record(ref)
         r, inc = rec.review, rec.incident
         ticked = r.get("checklist") or {}
         written = r.get("sections") or {}

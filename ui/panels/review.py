@@ -61,6 +61,7 @@ class ReviewPanel(QWidget):
         self.incident: IncidentView | None = None
         self._section: str | None = None
         self._loading = False
+        self.overview = None  # the review as last read (one read of the record per refresh)
         self.headline = QLabel("", self)
         self.headline.setObjectName("review-headline")
         self.headline.setTextFormat(Qt.TextFormat.PlainText)
@@ -289,6 +290,7 @@ class ReviewPanel(QWidget):
             self.move_menu.addAction(STATUS_LABELS[target], lambda t=target: self.move(t))
         self._loading = True
         try:
+            self.overview = self.ctx.sitrep.reviews.overview(self.incident.key)
             self._fill_sections()
             self._fill_checklist()
             self._fill_meeting(review)
@@ -298,7 +300,7 @@ class ReviewPanel(QWidget):
 
     def _fill_sections(self) -> None:
         keep = self._section
-        self.sections = {s.id: s for s in self.ctx.sitrep.reviews.sections(self.incident.key)}
+        self.sections = {s.id: s for s in self.overview.sections}
         self.section_list.blockSignals(True)
         self.section_list.clear()
         for s in self.sections.values():
@@ -330,7 +332,7 @@ class ReviewPanel(QWidget):
         self._show_lint(sid)
 
     def _show_lint(self, sid: str) -> None:
-        flags = [f for f in self.ctx.sitrep.reviews.lint(self.incident.key) if f.section == sid]
+        flags = [f for f in self.overview.lint if f.section == sid]
         self.lint_line.setText(" · ".join(f"⚑ {f.rule}: “{f.sentence[:60]}”" for f in flags[:3]))
 
     def save_section(self, *, quiet: bool = False) -> None:
@@ -344,7 +346,7 @@ class ReviewPanel(QWidget):
 
     def _fill_checklist(self) -> None:
         self.checklist.clear()
-        for c in self.ctx.sitrep.reviews.checklist(self.incident.key):
+        for c in self.overview.checklist:
             item = QListWidgetItem(c.label + ("" if c.met else f" — {c.missing}"))
             item.setData(Qt.ItemDataRole.UserRole, c.id)
             if c.automatic:
@@ -355,7 +357,7 @@ class ReviewPanel(QWidget):
                 item.setCheckState(Qt.CheckState.Checked if c.met else Qt.CheckState.Unchecked)
             self.checklist.addItem(item)
         self.lint_list.clear()
-        for f in self.ctx.sitrep.reviews.lint(self.incident.key):
+        for f in self.overview.lint:
             self.lint_list.addItem(f"⚑ {f.section}: “{f.sentence}” — {f.message}")
         if not self.lint_list.count():
             self.lint_list.addItem("No flags: the language reads blameless.")
@@ -392,7 +394,7 @@ class ReviewPanel(QWidget):
                        author=self.ctx.author)  # fmt: skip
 
     def _fill_actions(self) -> None:
-        items = self.ctx.sitrep.action_items.for_incident(self.incident.id)
+        items = self.ctx.sitrep.action_items.for_incident(self.incident.id)  # fresh: the overview's are dicts
         today = self.ctx.sitrep.now().date()
         self.actions_table.setRowCount(len(items))
         for r, a in enumerate(items):
@@ -404,7 +406,7 @@ class ReviewPanel(QWidget):
                     cell.setToolTip(a.tracking_url)
                 self.actions_table.setItem(r, c, cell)
         self.actions_table.resizeColumnsToContents()
-        from_rule = [c for c in self.ctx.sitrep.reviews.checklist(self.incident.key) if c.id == "actions"]
+        from_rule = [c for c in self.overview.checklist if c.id == "actions"]
         self.actions_rule.setText(from_rule[0].missing if from_rule and from_rule[0].missing else
                                   "Every item owned, due and tracked.")  # fmt: skip
 
