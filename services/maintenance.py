@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from models.entities import MaintenanceUpdate, MaintenanceWindow, OutboxItem, RemoteLink
 from models.enums import MAINTENANCE_TRANSITIONS, MaintenanceStatus, OutboxState
 from models.types import as_utc, iso, new_id
-from services.adapters.base import MaintenanceChange, MaintenanceFacts, RemoteMaintenance
+from services.adapters.values import MaintenanceChange, MaintenanceFacts, RemoteMaintenance
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.incidents import _clean_services
 from services.timeline import _clean_author

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.enums import AUTHORED_KINDS, EntryKind
-from services.adapters.base import ChangeToPlan
+from services.adapters.values import ChangeToPlan
 
 SITREP_MARK = "via Sitrep"
 
