@@ -256,9 +256,9 @@ def _schedule(cli: Cli) -> int:
     lines += [f"  {p['name']:<22} {p['timezone']:<20} {p.get('email') or '(no e-mail)'}" for p in r.row["attendees"]]
     if a.send:
         n = svc.send_invitation(a.incident, author=cli.author, organizer=_organizer(cli))
-        enabled = "email" in cli.s.sync.make_adapters()
-        lines.append(f"Invitation to {n} recipient(s) " + ("queued for the e-mail channel." if enabled else
-                     "recorded; the e-mail channel is not set up, so nothing leaves (`sitrep sync setup email`)."))
+        email = cli.s.sync.readiness("email")
+        lines.append(f"Invitation to {n} recipient(s) " + ("queued for the e-mail channel." if email.ready else
+                     f"recorded, but nothing leaves: {email.problem}"))  # fmt: skip
     print("\n".join(lines))
     return 0
 

@@ -434,8 +434,11 @@ class ReviewPanel(QWidget):
     def send_invitation(self) -> None:
         me = next((p for p in self.ctx.sitrep.people.list() if p.handle == self.ctx.author), None)
         organizer = (me.name, me.email) if me and me.email else (self.ctx.author, "sitrep@localhost")
+        email = self.ctx.sitrep.sync.readiness("email")
+        said = "Invitation queued for the e-mail channel." if email.ready else f"Invitation recorded, but nothing " \
+            f"leaves: {email.problem}"  # fmt: skip
         run_action(self.ctx, self, self.ctx.sitrep.reviews.send_invitation, self.incident.key, author=self.ctx.author,
-                   organizer=organizer, success="Invitation queued for the e-mail channel.")  # fmt: skip
+                   organizer=organizer, success=said)  # fmt: skip
 
     def add_action(self) -> None:
         if self.incident is not None:
