@@ -196,9 +196,13 @@ def _check_message(ctx: RowContext) -> None:
     if state == MessageState.SENT.value:
         _required(ctx, "sent", "sent_by", "sent_at", "sent_entry_id")
         entry = ctx.entry(m["sent_entry_id"])
-        comms = ((entry or {}).get("data") or {}).get("comms")
+        data = (entry or {}).get("data") or {}
+        comms = data.get("comms")
         sending = entry is not None and entry["kind"] == EntryKind.COMMS.value and isinstance(comms, dict)
-        if not sending or comms.get("message_id") != m["id"]:
+        # A message sent by hand (services/comms/by_hand.py) names itself as data["comms_message"].
+        by_hand = entry is not None and entry["kind"] == EntryKind.COMMS.value and data.get("sent_by_hand") \
+            and data.get("comms_message") == m["id"]  # fmt: skip
+        if not by_hand and (not sending or comms.get("message_id") != m["id"]):
             ctx.fail("'sent_entry_id' names a timeline entry that is not the sending of this message")
     elif m["sent_entry_id"] is not None:
         ctx.fail(f"a {state} message has no 'sent_entry_id'")
