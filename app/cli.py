@@ -25,6 +25,7 @@ from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
 from app.cli_review import add_review_commands, run_review
 from app.cli_roles import add_role_commands, run_roles
+from app.cli_runbook import add_runbook_commands, run_runbook
 from app.cli_store import add_store_commands, run_store
 from app.cli_sync import add_sync_commands, run_sync
 
@@ -39,6 +40,7 @@ AREAS = (
     (add_maintenance_commands, run_maintenance),
     (add_exercise_commands, run_exercise),
     (add_review_commands, run_review),
+    (add_runbook_commands, run_runbook),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

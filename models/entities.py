@@ -493,3 +493,58 @@ class ActionItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RunbookRun(Base):
+    """One use of a runbook: in an incident, or as a fire drill (no incident; excluded from incident
+    metrics). Which text was followed is kept: the file's commit and blob, and whether it had uncommitted
+    changes."""
+
+    __tablename__ = "runbook_runs"
+    __table_args__ = (Index("ix_runbook_runs_runbook", "runbook", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="RESTRICT"), nullable=True
+    )
+    runbook: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(String(1000))
+    commit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    blob: Mapped[str] = mapped_column(String(40))
+    provenance: Mapped[str] = mapped_column(String(40))
+    drill_target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(120))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
+class RunbookStepEvent(Base):
+    """A step started, passed, failed, was skipped, dry-run, chosen: append-only, folded in order."""
+
+    __tablename__ = "runbook_step_events"
+    __table_args__ = (Index("ix_runbook_step_events_run", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runbook_runs.id", ondelete="RESTRICT"))
+    step: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    author: Mapped[str] = mapped_column(String(120))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RunbookFinding(Base):
+    """'Update step 4': open on a runbook until a newer version of it is used."""
+
+    __tablename__ = "runbook_findings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    runbook: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(120))

@@ -23,6 +23,7 @@ from services.people import PeopleService
 from services.review.actions import ActionItemService
 from services.review.service import ReviewService
 from services.roles import RoleService
+from services.runbooks.setup import build_runbook_service
 from services.store import Store
 from services.timeline import TimelineService
 
@@ -114,6 +115,7 @@ class Sitrep:
         self.reviews.action_items = self.action_items
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
+        self.runbooks = build_runbook_service(store, now, pub, config_dir, self.sync, self.roles)
 
     @classmethod
     def open(

@@ -73,6 +73,11 @@ MACHINE_LOCAL = {
     "exercise_runs": "only an exercise's own store has one; its after-action report (`sitrep exercise report`) "
     "is how an exercise leaves that store, and a real store never holds exercise rows",
     "exercise_events": "the exercise's clock, injects, notes and ratings: with exercise_runs, in the exercise's own store",
+    # The incident's record of a runbook run travels in its timeline (every step's start, result and skip,
+    # with version, commit, blob, per-host summary and rc); these rows feed this machine's runbook usage.
+    "runbook_runs": "this machine's runbook usage (incident runs and drills); an incident's steps travel in its timeline",
+    "runbook_step_events": "the step events behind runbook usage and dry-run diffs; with runbook_runs",
+    "runbook_findings": "findings against this machine's runbook library, open until a newer version",
 }
 
 

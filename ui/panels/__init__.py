@@ -30,6 +30,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.exercise",
     "ui.panels.review",
     "ui.panels.action_items",
+    "ui.panels.runbooks",
 )
 
 

@@ -1,7 +1,7 @@
 """post-incident reviews and their action items
 
 Revision ID: 0012
-Revises: 0009 (main's head when this branch began; the integrator re-chains)
+Revises: 0015 (main's head at the last merge; the integrator re-chains)
 Create Date: 2026-12-07
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
