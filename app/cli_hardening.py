@@ -34,11 +34,13 @@ def verify(cli) -> int:
     remote = None
     if getattr(a, "against_remote", False):
         remote = verify_against_remote(cli.s.sync, cli.s.store, sessions=cli.s.sync.read_back_session)
+    # Files attached to post-incident reviews are kept by sha256: changed bytes are a break too.
+    attachments = cli.s.reviews.attachment_problems()
     breaks = list(report.breaks) + (remote.breaks if remote else [])
-    ok = not breaks
+    ok = not breaks and not attachments
     if a.json:
         doc = {"ok": ok, "incidents": report.incidents, "entries": report.entries,
-               "log_entries": report.log_entries, "breaks": [b.__dict__ for b in breaks]}  # fmt: skip
+               "log_entries": report.log_entries, "breaks": [b.__dict__ for b in breaks], "attachments": attachments}  # fmt: skip
         if remote is not None:
             doc["remote"] = {"backends": remote.backends, "anchors": remote.anchors, "unreachable": remote.unreachable}
         cli.out(doc, "")
@@ -53,9 +55,11 @@ def verify(cli) -> int:
             print(f"Remote anchors: {remote.anchors} compared with what {where} received; all match.")
     for b in breaks:
         print(f"sitrep: verify: BROKEN: {safe(str(b))}", file=sys.stderr)
+    for problem in attachments:
+        print(f"sitrep: verify: BROKEN: {safe(problem)}", file=sys.stderr)
     for why in remote.unreachable if remote else ():
         print(f"sitrep: verify: could not compare with {safe(why)}", file=sys.stderr)
-    if breaks:
+    if breaks or attachments:
         return EXIT_BROKEN
     if remote is not None and remote.unreachable:
         return EXIT_UNREACHABLE

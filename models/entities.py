@@ -441,6 +441,60 @@ class ExerciseEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class PostIncidentReview(Base):
+    """An incident's post-incident review (one per incident): its state, its two clocks, what people
+    wrote in it and the meeting. What the record already says (timeline, roles, comms, clocks) is not
+    copied here: the document is filled from the record each time it is made, so only what a person
+    wrote, decided or attached is kept."""
+
+    __tablename__ = "post_incident_reviews"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # draft | in_review | reviewed | closed
+    triggers: Mapped[list[str]] = mapped_column(JSON, default=list)  # why it is owed (trigger ids)
+    requested_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    meeting_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    publish_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    meeting_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    meeting_held_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # section id -> {"text", "by", "at"}: only what people wrote; never overwritten by a fill
+    sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    factors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"text", "kind", "whys": [...]}
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"kind", "ref", "label", "sha256"?, ...}
+    attendees: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"handle", "name", "email", "timezone", ...}
+    checklist: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # item id -> true
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ActionItem(Base):
+    """A post-incident action item: verb-first, owned, due, tracked (a Jira issue when Jira is on)."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (Index("ix_action_items_status_due", "status", "due_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # ACT-0007
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(24))
+    priority: Mapped[str] = mapped_column(String(4))  # P1..P4
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)  # a directory handle
+    due_on: Mapped[str | None] = mapped_column(String(10), nullable=True)  # YYYY-MM-DD
+    status: Mapped[str] = mapped_column(String(16))  # open | in_progress | done | wont_do
+    tracking_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class RunbookRun(Base):
     """One use of a runbook: in an incident, or as a fire drill (no incident; excluded from incident
     metrics). Which text was followed is kept: the file's commit and blob, and whether it had uncommitted

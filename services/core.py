@@ -23,6 +23,8 @@ from services.integrity import IntegrityService
 from services.maintenance import MaintenanceService
 from services.metrics import MetricsService
 from services.people import PeopleService
+from services.review.actions import ActionItemService
+from services.review.service import ReviewService
 from services.roles import RoleService
 from services.runbooks.setup import build_runbook_service
 from services.store import Store
@@ -68,6 +70,11 @@ class Sitrep:
         self.comms = CommsService(store, self.catalog, now, pub, config_dir, sync=self.sync)
         # Planned maintenance windows; what a status page is owed for them also leaves through the outbox.
         self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
+        # Post-incident reviews open themselves on resolve (an entry hook) and add their clocks to the clocks'.
+        self.action_items = ActionItemService(store, now, pub)
+        self.reviews = ReviewService(store, self.incidents, self.timeline, self.roles, self.people, self.metrics,
+                                     self.clocks, now, pub, config_dir)  # fmt: skip
+        self.reviews.action_items = self.action_items
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
         self.runbooks = build_runbook_service(store, now, pub, config_dir, self.sync, self.roles)

@@ -64,6 +64,7 @@ FORMAT = "sitrep.export"
 # 1: incidents, timeline, roles, people. 2: external_ref, and the sections (exchange_sections.SECTIONS).
 # 4: the Identified milestone, flagged milestone pairs, incidents never declared, severity "unknown"; each
 #    incident's chain_heads (the count and newest hash of its timeline and stakeholder log).
+# 4 also: post-incident reviews and their action items (since=4 sections).
 SCHEMA_VERSION = 4
 
 _T = TimelineEntry.__table__

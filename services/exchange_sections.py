@@ -50,10 +50,12 @@ from sqlalchemy import (
 )
 
 from models.entities import (
+    ActionItem,
     CommsLogEntry,
     CommsMessage,
     MaintenanceUpdate,
     MaintenanceWindow,
+    PostIncidentReview,
     RegulatoryClock,
     RemoteLink,
     Stakeholder,
@@ -205,9 +207,13 @@ def _check_message(ctx: RowContext) -> None:
     if state == MessageState.SENT.value:
         _required(ctx, "sent", "sent_by", "sent_at", "sent_entry_id")
         entry = ctx.entry(m["sent_entry_id"])
-        comms = ((entry or {}).get("data") or {}).get("comms")
+        data = (entry or {}).get("data") or {}
+        comms = data.get("comms")
         sending = entry is not None and entry["kind"] == EntryKind.COMMS.value and isinstance(comms, dict)
-        if not sending or comms.get("message_id") != m["id"]:
+        # A message sent by hand (services/comms/by_hand.py) names itself as data["comms_message"].
+        by_hand = entry is not None and entry["kind"] == EntryKind.COMMS.value and data.get("sent_by_hand") \
+            and data.get("comms_message") == m["id"]  # fmt: skip
+        if not by_hand and (not sending or comms.get("message_id") != m["id"]):
             ctx.fail("'sent_entry_id' names a timeline entry that is not the sending of this message")
     elif m["sent_entry_id"] is not None:
         ctx.fail(f"a {state} message has no 'sent_entry_id'")
@@ -256,9 +262,26 @@ def _link_to_entry(ctx: RowContext) -> str | None:
 
 # What a remote link's local_kind may be, and what its local_id must then name (a problem, or None).
 # A link to a record that is not an incident's (no incident_id) sits at the top of the file.
+def _link_to_action_item(ctx: RowContext) -> str | None:
+    if ctx.row["local_id"] not in ctx.rows.get("action_items", {}):
+        return f"it names action item {ctx.row['local_id']}, which this incident does not have"
+    return None
+
+
+def _check_review(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("draft", "in_review", "reviewed", "closed"))
+
+
+def _check_action_item(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("open", "in_progress", "done", "wont_do"))
+    _one_of(ctx, "category", ("investigate", "mitigate-now", "repair", "detect", "mitigate-future", "prevent",
+                              "process"))  # fmt: skip
+
+
 LINK_KINDS: dict[str, Callable[[RowContext], str | None]] = {
     "incident": _link_to_incident,
     "entry": _link_to_entry,
+    "action_item": _link_to_action_item,
 }
 
 
@@ -318,6 +341,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("regulatory_clocks", RegulatoryClock, ("regulatory clock", "regulatory clocks"), INCIDENT, since=2,
             merge="newer", order_by=("rule_id",), check=_check_clock,
             name_row=lambda r: f"regulatory clock {r['rule_id']!r}"),
+    Section("post_incident_review", PostIncidentReview, ("post-incident review", "post-incident reviews"), INCIDENT,
+            since=4, merge="newer", order_by=("id",), check=_check_review, name_row=lambda r: "the post-incident review"),
+    Section("action_items", ActionItem, ("action item", "action items"), INCIDENT, since=4, merge="newer",
+            order_by=("number",), renumber=("number", "key", "ACT-{:04d}"), check=_check_action_item,
+            name_row=lambda r: f"action item {r['key']}"),
     Section("remote_links", RemoteLink, ("remote link", "remote links"), INCIDENT, since=2, merge="newer",
             order_by=("backend", "remote_kind", "remote_id"), check=_check_link,
             name_row=lambda r: f"the link to {r['backend']} {r['remote_kind']} {r['remote_id']}"),

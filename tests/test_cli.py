@@ -106,7 +106,7 @@ def test_json_output_parses_for_every_command_that_offers_it(run_cli, data_dir):
     assert j("role", "checklist", "INC-0001", "IC", "1")[0]["done"] is True
     assert [p["handle"] for p in j("people", "list")] == ["ana"]
     assert [s["id"] for s in j("severities")] == ["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"]
-    assert j("verify") == {"ok": True, "incidents": 1, "entries": 7, "log_entries": 0, "breaks": []}
+    assert j("verify") == {"ok": True, "incidents": 1, "entries": 7, "log_entries": 0, "breaks": [], "attachments": []}
     doctor = j("doctor")
     assert doctor["integrity_check"] == "ok" and doctor["journal_mode"] == "wal"
     assert Path(j("backup")["backup"]).is_file()

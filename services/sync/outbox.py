@@ -361,6 +361,16 @@ class LinkReader:
             ).first()  # fmt: skip
         return LinkView(*row) if row else None
 
+    def linked_records(self, local_kind: str, remote_kind: str) -> list[LinkView]:
+        """Every link of one kind of local record that is not an incident (post-incident action items):
+        few per incident, and they are worth pulling until done, long after the incident closed."""
+        with self._store.read_connection() as c:
+            rows = c.execute(
+                select(*_LINK_COLS).where(L.c.backend == self._backend, L.c.local_kind == local_kind,
+                                          L.c.remote_kind == remote_kind).order_by(L.c.created_at)
+            ).all()  # fmt: skip
+        return [LinkView(*r) for r in rows]
+
     def linked_maintenances(self) -> list[LinkView]:
         """Links of maintenance windows worth pulling: not finished here, or changed in the last day."""
         since = self._now() - self._recent

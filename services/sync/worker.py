@@ -57,6 +57,7 @@ from services.changes import Topic
 from services.incidents import apply_remote_effects
 from services.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
 from services.maintenance import apply_remote_maintenance
+from services.review.actions import apply_remote_action_status
 from services.secrets import KeyringUnavailable
 from services.store import Store, storage_error
 from services.sync.backoff import CircuitBreaker, retry_delay
@@ -235,6 +236,9 @@ class LaneLinks:
 
     def linked_incidents(self, remote_kind: str) -> list[LinkView]:
         return self._reader.linked_incidents(remote_kind)
+
+    def linked_records(self, local_kind: str, remote_kind: str) -> list[LinkView]:
+        return self._reader.linked_records(local_kind, remote_kind)
 
     def known_remote_ids(self, incident_id: str, remote_kind: str) -> set[str]:
         return self._reader.known_remote_ids(incident_id, remote_kind)
@@ -742,10 +746,19 @@ class SyncWorker:
                                "id": ev.remote_id},
                     hooks=self._entry_hooks,
                 ) if ev.effects else []  # fmt: skip
+                moved = (ev.data or {}).get("action_item_status")
+                if moved:  # a tracked action item moved in the backend: the item moves here too
+                    effects += apply_remote_action_status(
+                        c, moved["id"], moved["status"], at=occurred, now=now, author=ev.author,
+                        caused_by={"backend": backend, "label": label, "kind": ev.remote_kind, "id": ev.remote_id},
+                        hooks=self._entry_hooks,
+                    )  # fmt: skip
             written += 1 + len(effects)
             self._publish(Topic.TIMELINE, ev.incident_id, (effects[-1] if effects else entry).seq)
             if effects:
                 self._publish(Topic.INCIDENT, ev.incident_id, None)
+            if (ev.data or {}).get("action_item_status"):
+                self._publish(Topic.ACTIONS, ev.incident_id, None)
         if result.maintenances:
             changed = 0
             for remote in result.maintenances:

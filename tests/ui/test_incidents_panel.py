@@ -82,7 +82,8 @@ def test_open_incidents_come_first_then_the_newest(panel, incidents):
     assert panel.count_label.text() == "3 open · 4 in all"
     m = panel.model
     resolved_row = keys(m).index("INC-0002")
-    assert m.data(m.index(resolved_row, m.COL_STATUS)) == "Resolved"
+    # Declared by hand with no alert on its record: resolving it opened its post-incident review.
+    assert m.data(m.index(resolved_row, m.COL_STATUS)) == "Resolved · review Draft"
     assert "UTC" in m.data(m.index(0, m.COL_DECLARED), Qt.ItemDataRole.ToolTipRole)
 
 

@@ -314,6 +314,12 @@ class ChartsPanel(QWidget):
         self.tabs.addTab(figures, "Figures")
         lay.addWidget(self.tabs, 1)
 
+        # An organisation learns by closing its post-incident actions, not by writing reviews: shown here
+        # beside the incident figures.
+        self.learning_label = QLabel("", self)
+        self.learning_label.setObjectName("charts-action-items")
+        self.learning_label.setWordWrap(True)
+        lay.addWidget(self.learning_label)
         status = QHBoxLayout()
         self.busy_label = QLabel("", self)
         self.busy_label.setObjectName("charts-status")
@@ -427,6 +433,9 @@ class ChartsPanel(QWidget):
             self._refresh_timer.start(50)
 
     def _on_change(self, change: Change) -> None:
+        if change.topic == Topic.ACTIONS:
+            self.show_action_items()
+            return
         if change.topic not in {Topic.INCIDENT, Topic.EXTERNAL}:
             return
         self._stale = True
@@ -434,9 +443,23 @@ class ChartsPanel(QWidget):
             self._refresh_timer.start(REFRESH_DELAY_MS)
 
     # -- computing -------------------------------------------------------------------------------------
+    def show_action_items(self) -> None:
+        st = self.ctx.sitrep.action_items.stats()
+        if not st.total:
+            self.learning_label.setText("Post-incident action items: none yet.")
+            return
+        rate = f"{st.completion_rate:.0%}" if st.completion_rate is not None else "-"
+        age = f"{st.median_open_age_days:.1f} days" if st.median_open_age_days is not None else "-"
+        to_done = f"{st.median_days_to_done:.1f} days" if st.median_days_to_done is not None else "-"
+        self.learning_label.setText(
+            f"Post-incident action items: <b>{rate}</b> completed ({st.done} of {st.total}), {st.open} open, "
+            f"{st.overdue} overdue; median age of open items {age}, median time to done {to_done}."
+        )
+
     def refresh(self) -> int:
         """Recompute the figures in the background; `updated` is emitted when they are drawn."""
         self._refresh_timer.stop()
+        self.show_action_items()
         self._stale = False
         if self._definitions_error:
             self.definition.setText(f"The metric definitions cannot be used: {self._definitions_error}")

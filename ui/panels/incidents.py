@@ -96,6 +96,21 @@ class IncidentListModel(RowsModel):
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self.current_id: str | None = None  # the incident the console shows: drawn bold
+        self.reviews: dict = {}  # incident id -> its post-incident review (ReviewView), shown with the status
+
+    def set_reviews(self, reviews: dict) -> None:
+        self.reviews = reviews
+        if self._rows:
+            self.dataChanged.emit(self.index(0, self.COL_STATUS), self.index(len(self._rows) - 1, self.COL_STATUS))
+
+    def review_text(self, s: IncidentSummary) -> str:
+        """' · review Draft' or ' · review OVERDUE' after a resolved incident's status."""
+        review = self.reviews.get(s.id)
+        if review is None or review.status == "closed":
+            return ""
+        now = self._now()
+        late = any(c.state(now) == "breached" for c in review.clocks())
+        return f" · review {'OVERDUE' if late else review.status_label}"
 
     # -- contents ----------------------------------------------------------------------------
     def set_summaries(self, summaries: list[IncidentSummary]) -> None:
@@ -267,7 +282,7 @@ class IncidentListModel(RowsModel):
             if col == self.COL_SEV:
                 return s.severity
             if col == self.COL_STATUS:
-                return s.status.label
+                return s.status.label + self.review_text(s)
             if col == self.COL_TITLE:
                 return f"[exercise] {s.title}" if s.is_exercise else s.title
             if col == self.COL_SERVICES:
@@ -502,8 +517,17 @@ class IncidentsPanel(QWidget):
         self.error.show_error(None)
         self.model.set_summaries(summaries)
         self._refill_services()
+        self._reread_reviews()
+
+    def _reread_reviews(self) -> None:
+        try:
+            self.model.set_reviews(self.ctx.sitrep.reviews.all())
+        except SitrepError as err:
+            self.error.show_error(err.message)
 
     def _on_change(self, change: Change) -> None:
+        if change.topic in {Topic.REVIEW, Topic.INCIDENT, Topic.EXTERNAL}:
+            self._reread_reviews()
         if change.topic in {Topic.INCIDENT, Topic.ROLES} and change.incident_id:
             # A role change shows nowhere in this list, but it stamps the incident's updated_at:
             # re-reading that one row keeps the model's fingerprint equal to the store's.
