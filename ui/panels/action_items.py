@@ -89,12 +89,11 @@ class ActionItemsPanel(QWidget):
         self._soon = QTimer(self, singleShot=True, interval=150)
         self._soon.timeout.connect(self.refresh)
         ctx.notifier.changed.connect(self._on_change)
-        add = ctx.extras.get("add_command")
-        if add is not None:
+        if ctx.shell is not None:
             act = QAction("Action items across incidents", self)
             act.setObjectName("action-open-action-items")
             act.triggered.connect(lambda: show_panel(self.ctx, "action_items"))
-            add(act, "Review")
+            ctx.add_command(act, "Review")
         self._fill_filters()
         self.refresh()
 
@@ -169,9 +168,8 @@ class ActionItemsPanel(QWidget):
 
     def open_incident(self) -> None:
         key = self._current(Qt.ItemDataRole.UserRole + 1)
-        opener = self.ctx.extras.get("open_incident")
-        if key and opener is not None:
-            opener(key)
+        if key:
+            self.ctx.open_incident(key)
 
     def shutdown(self) -> None:
         self._soon.stop()

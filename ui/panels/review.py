@@ -44,10 +44,8 @@ from ui.timefmt import duration_text
 
 def show_panel(ctx, panel_id: str) -> None:
     """Bring a panel forward (a menu command acts on the panel it belongs to)."""
-    window = ctx.extras.get("main_window")
-    dock = getattr(window, "docks", {}).get(panel_id) if window is not None else None
-    if dock is not None:
-        window.focus_panel(dock)
+    if ctx.shell is not None:
+        ctx.shell.show_panel(panel_id)
 
 
 ACTION_COLUMNS = ("Id", "Action", "Category", "Priority", "Owner", "Due", "Status")
@@ -221,8 +219,7 @@ class ReviewPanel(QWidget):
         return w
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:
             return
         for text, name, slot in (("Post-incident review: schedule the meeting…", "action-review-schedule", self.schedule),
                                  ("Post-incident review: add an action item…", "action-review-add-item", self.add_action),
@@ -231,7 +228,7 @@ class ReviewPanel(QWidget):
             act = QAction(text, self)
             act.setObjectName(name)
             act.triggered.connect(lambda _c=False, s=slot: self._show_and(s))
-            add(act, "Review")
+            self.ctx.add_command(act, "Review")
 
     def _show_and(self, slot) -> None:
         show_panel(self.ctx, "review")
