@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from reliability.common import Figure, Size, internal_error, sitrep
-from services.comms.service import ContactInput
+from services.comms.views import ContactInput
 from services.core import Sitrep
 from services.remote_anchor import verify_against_remote
 from services.secrets import MemorySecrets

@@ -83,8 +83,10 @@ class Sitrep:
         # nobody released, and it must refuse before the outbox writer plans that message's deliveries
         # (a refusal rolls the transaction back, but a guard that runs second depends on every hook
         # before it leaving nothing behind outside the transaction). Then the writer plans what each
-        # enabled backend is owed for the entry (services/sync/outbox.py).
-        store.entry_hooks[:] = [self.comms.guard_entry, self.sync.writer]
+        # enabled backend is owed for the entry (services/sync/outbox.py). Last, a Resolved status opens the
+        # incident's post-incident review when it owes one: its own entries are appended with these same
+        # hooks, so they are guarded and planned like any other (services/review/service.py).
+        store.entry_hooks[:] = [self.comms.guard_entry, self.sync.writer, self.reviews.open_when_resolved]
 
     @classmethod
     def open(

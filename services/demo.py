@@ -112,7 +112,12 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     """Fill an empty store with the demo. Returns the SEV1 (the incident to show first)."""
     end = sitrep.now()
     clock = _StoryClock(end - timedelta(days=3), end)
+    # `told` shares the store and tells the story on its own clock. Building it composes the store's entry
+    # hooks for its own (unconfigured) sync writer, so the caller's hooks are put back: the demo's entries
+    # must be planned for the backends the caller has set up, as any other entry is.
+    hooks = list(sitrep.store.entry_hooks)
     told = Sitrep(sitrep.store, sitrep.catalog, now=clock)
+    sitrep.store.entry_hooks[:] = hooks
     for p in PEOPLE:
         told.people.add(p.name, p.handle, email=p.email, phone=p.phone, timezone=p.timezone)
     seed_stakeholders(told)

@@ -57,7 +57,7 @@ from services.limits import (
 from services.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
 from services.people import validate_person
 from services.replay import state_problem
-from services.time_range import history_problem
+from services.time_range import history_problem, plan_problem
 from services.views import EntryRow
 
 FORMAT = "sitrep.export"
@@ -436,7 +436,9 @@ class _Check:
             self.fail(where, f"'{key}' {problem}")
         return v
 
-    def ts(self, d, key, where, *, optional=False) -> datetime | None:
+    def ts(self, d, key, where, *, optional=False, future_ok=False) -> datetime | None:
+        """A timestamp. What happened (an incident's times, its timeline) is never in the future; a section's
+        times may be plans and deadlines (a meeting due, a window scheduled, a regulator's deadline)."""
         v = d.get(key)
         if v is None and optional:
             return None
@@ -448,7 +450,7 @@ class _Check:
             self.fail(where, f"'{key}' is not a timestamp: {v!r}")
         if parsed.tzinfo is None:
             self.fail(where, f"'{key}' has no time zone: {v!r}")
-        problem = history_problem(parsed, datetime.now(UTC))
+        problem = (plan_problem if future_ok else history_problem)(parsed, datetime.now(UTC))
         if problem:
             self.fail(where, f"'{key}' {problem}")
         if iso(parsed) != v:

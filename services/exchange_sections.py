@@ -415,7 +415,7 @@ def read_value(c, raw: dict[str, Any], column, where: str, model) -> Any:
     """One column's value from the file, checked against the column's type. `c` is exchange._Check."""
     name, t, optional = column.name, column.type, column.nullable
     if isinstance(t, UTCDateTime):
-        return c.ts(raw, name, where, optional=optional)
+        return c.ts(raw, name, where, optional=optional, future_ok=True)
     if isinstance(t, Boolean):
         return c.bool_(raw, name, where)
     if isinstance(t, Integer):

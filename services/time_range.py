@@ -48,6 +48,20 @@ def history_problem(value: datetime, now: datetime) -> str | None:
     return None
 
 
+# A plan or a deadline (a meeting due, a maintenance window, a regulator's clock) may lie ahead, within reason.
+PLAN_HORIZON = timedelta(days=366 * 100)
+
+
+def plan_problem(value: datetime, now: datetime) -> str | None:
+    """Why `value` cannot be a stored plan or deadline, or None: from 1970 to a century ahead."""
+    value = as_utc(value)
+    if value < HISTORY_START:
+        return f"is before 1970 ({value.isoformat()}); Sitrep keeps times from 1970-01-01 on"
+    if value > now + PLAN_HORIZON:
+        return f"is more than a hundred years ahead ({utc_text(value)})"
+    return None
+
+
 def check_live(value: datetime | None, now: datetime, *, what: str, field: str, dated: bool = True) -> None:
     """Refuse a live incident's time outside the window (`what` names it: "'Detected'", "An entry")."""
     if value is None:

@@ -39,4 +39,5 @@ def test_a_topic_reads_as_its_name_and_a_published_name_becomes_a_topic():
 
 
 def test_the_comms_guard_runs_before_the_outbox_writer(sitrep):
-    assert sitrep.store.entry_hooks == [sitrep.comms.guard_entry, sitrep.sync.writer]
+    assert sitrep.store.entry_hooks == [sitrep.comms.guard_entry, sitrep.sync.writer,
+                                        sitrep.reviews.open_when_resolved]

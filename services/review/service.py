@@ -140,7 +140,6 @@ class ReviewService(ReviewMeetings):
         self._config_dir = config_dir
         self._policy: ReviewPolicy | None = None
         self.action_items = None  # set by Sitrep (ActionItemService), read for the document and checklist
-        store.entry_hooks.append(self.open_when_resolved)
         clocks.extra_sources.append(self._clock_source)
 
     @property

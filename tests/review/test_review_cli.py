@@ -81,7 +81,7 @@ def test_review_from_the_command_line(run_cli, data_dir, tmp_path):
     assert code == 0 and archive.is_file()
     fresh = tmp_path / "fresh"
     code, out, err = run_cli("archive", "verify", str(archive), data=fresh)
-    assert code == 0, err
+    assert code == 0, out + err
     assert "files match the manifest" in out
 
     unpacked = tmp_path / "unpacked"
