@@ -100,8 +100,8 @@ class IncidentListModel(RowsModel):
 
     def set_reviews(self, reviews: dict) -> None:
         self.reviews = reviews
-        if self._rows:
-            self.dataChanged.emit(self.index(0, self.COL_STATUS), self.index(len(self._rows) - 1, self.COL_STATUS))
+        if self.rows:
+            self.dataChanged.emit(self.index(0, self.COL_STATUS), self.index(len(self.rows) - 1, self.COL_STATUS))
 
     def review_text(self, s: IncidentSummary) -> str:
         """' · review Draft' or ' · review OVERDUE' after a resolved incident's status."""
