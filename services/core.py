@@ -105,6 +105,12 @@ class Sitrep:
         from services.maintenance import MaintenanceService
 
         self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
+        # Detection: alerts in (polled or posted), muted for maintenance, correlated, triaged into incidents.
+        from services.detection.alerts import AlertService
+        from services.detection.declare import TriageService
+
+        self.alerts = AlertService(store, now, pub, self.maintenance)
+        self.triage = TriageService(self, config_dir, now, pub)
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
 

@@ -123,6 +123,10 @@ class MaintenanceFacts:
     auto_in_progress: bool
     auto_complete: bool
     status: str  # a models.enums.MaintenanceStatus value
+    # Which alerts the window mutes ({"name", "value", "is_regex", "is_equal"}) and how it repeats.
+    matchers: tuple[dict[str, Any], ...] = ()
+    recurrence: str | None = None  # RRULE text, read in time_zone
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)

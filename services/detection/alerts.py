@@ -1,0 +1,317 @@
+"""The alert store: intake (deduplicated by fingerprint, firing/resolved history), muting during
+maintenance, acknowledgement, correlation into groups, later alerts joining a declared incident, and
+the alert-quality report. Qt-free; the console and `sitrep alerts` share it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+
+from models.entities import Alert, AlertEvent, Incident, IncidentWatch, TriageWalk
+from models.enums import EntryKind
+from models.types import as_utc, new_id
+from services.detection.correlation import DEFAULT_WINDOW, AlertGroup, correlate
+from services.detection.metadata import IncomingAlert, MetadataStandard, NormalAlert
+from services.detection.muting import window_covering
+from services.errors import NotFound, ValidationError
+from services.maintenance import MaintenanceView
+from services.timeline import append_entry
+
+log = logging.getLogger(__name__)
+A = Alert.__table__
+E = AlertEvent.__table__
+OPEN_MAINTENANCE = ("scheduled", "in_progress", "verifying")
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: str
+    fingerprint: str
+    source: str
+    rule: str
+    service: str | None
+    environment: str | None
+    team: str | None
+    severity: str
+    layer: str | None
+    summary: str
+    runbook_url: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    problems: tuple[str, ...]
+    state: str
+    starts_at: datetime
+    ends_at: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+    fire_count: int
+    acked_by: str | None
+    acked_at: datetime | None
+    muted_by: str | None
+    during_maintenance: str | None
+    incident_id: str | None
+    generator_url: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> AlertView:
+        return cls(
+            row.id, row.fingerprint, row.source, row.rule, row.service, row.environment, row.team, row.severity,
+            row.layer, row.summary, row.runbook_url, dict(row.labels or {}), dict(row.annotations or {}),
+            tuple(row.problems or ()), row.state, as_utc(row.starts_at), as_utc(row.ends_at) if row.ends_at else None,
+            as_utc(row.first_seen), as_utc(row.last_seen), row.fire_count, row.acked_by,
+            as_utc(row.acked_at) if row.acked_at else None, row.muted_by, row.during_maintenance, row.incident_id,
+            row.generator_url,
+        )  # fmt: skip
+
+    @property
+    def status_text(self) -> str:
+        if self.muted_by:
+            return "muted"
+        if self.state == "firing" and self.acked_by:
+            return "acknowledged"
+        return self.state
+
+
+@dataclass(frozen=True)
+class AlertEventView:
+    at: datetime
+    event: str
+    detail: str
+
+
+@dataclass
+class IngestResult:
+    new: int = 0
+    refired: int = 0
+    resolved: int = 0
+    unchanged: int = 0
+    muted: int = 0
+    fired_in_maintenance: int = 0
+    joined_incident: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.refired or self.resolved)
+
+
+class AlertService:
+    def __init__(self, store, now: Callable[[], datetime], publish, maintenance,
+                 standard: MetadataStandard | None = None) -> None:  # fmt: skip
+        self._store = store
+        self._now = now
+        self._publish = publish
+        self._maintenance = maintenance
+        self.standard = standard or MetadataStandard.load()
+        self.window = DEFAULT_WINDOW
+
+    # -- intake --------------------------------------------------------------------------
+    def ingest(self, incoming: Iterable[IncomingAlert]) -> IngestResult:
+        """Store a batch from one source in one transaction. Re-sent copies of a firing alert only
+        touch `last_seen`; a change of state is one history event."""
+        normal = [self.standard.normalise(a) for a in incoming]
+        result = IngestResult()
+        if not normal:
+            return result
+        now = self._now()
+        windows = [w for w in self._maintenance.list(include_finished=False) if w.matchers]
+        touched_incidents: set[str] = set()
+        with self._store.transaction() as s:
+            db = s.connection()
+            existing = {
+                r.fingerprint: r
+                for r in db.execute(select(A).where(A.c.fingerprint.in_([n.incoming.fingerprint for n in normal])))
+            }
+            for n in normal:
+                a = n.incoming
+                state = "resolved" if a.resolved else "firing"
+                row = existing.get(a.fingerprint)
+                if row is None:
+                    alert_id = self._insert(db, n, state, now, windows, result)
+                    existing[a.fingerprint] = db.execute(select(A).where(A.c.id == alert_id)).first()
+                    if state == "firing":
+                        incident = self._incident_for(db, n, now)
+                        if incident:
+                            self._join(db, alert_id, n, incident, now)
+                            touched_incidents.add(incident)
+                            result.joined_incident += 1
+                    continue
+                if row.state == state:
+                    db.execute(update(A).where(A.c.id == row.id).values(last_seen=now))
+                    result.unchanged += 1
+                    continue
+                values: dict[str, Any] = {"state": state, "last_seen": now}
+                if state == "resolved":
+                    values["ends_at"] = as_utc(a.ends_at) if a.ends_at else now
+                    result.resolved += 1
+                    detail = "resolved"
+                else:
+                    values.update(ends_at=None, starts_at=as_utc(a.starts_at), fire_count=row.fire_count + 1,
+                                  acked_by=None, acked_at=None)  # fmt: skip
+                    result.refired += 1
+                    detail = "fired again"
+                db.execute(update(A).where(A.c.id == row.id).values(**values))
+                db.execute(insert(E), {"alert_id": row.id, "at": now, "event": state, "detail": detail})
+                if row.incident_id:
+                    append_entry(db, row.incident_id, EntryKind.ALERT, f"Alert {detail}: {row.rule} on {row.service or '?'}",
+                                 author="alerts", now=now, source=f"alert:{row.source}",
+                                 data={"alert_id": row.id, "fingerprint": row.fingerprint, "state": state},
+                                 hooks=self._store.entry_hooks)  # fmt: skip
+                    touched_incidents.add(row.incident_id)
+        self._publish("alerts", None, None)
+        for incident_id in touched_incidents:
+            self._publish("timeline", incident_id, None)
+        return result
+
+    def _insert(self, db, n: NormalAlert, state: str, now: datetime, windows: list[MaintenanceView],
+                result: IngestResult) -> str:  # fmt: skip
+        a = n.incoming
+        starts = as_utc(a.starts_at)
+        labels = dict(a.labels)
+        for name in ("service", "environment", "team", "severity", "layer"):
+            value = getattr(n, name)
+            if value:
+                labels.setdefault(name, value)
+        window = window_covering(windows, starts, labels) if state == "firing" else None
+        muted_by = during = None
+        if window is not None:
+            if n.severity == "critical":  # never muted: it notifies, marked
+                during = window.id
+                result.fired_in_maintenance += 1
+            else:
+                muted_by = window.id
+                result.muted += 1
+        alert_id = new_id()
+        db.execute(insert(A), {
+            "id": alert_id, "fingerprint": a.fingerprint, "source": a.source, "rule": n.rule, "service": n.service,
+            "environment": n.environment, "team": n.team, "severity": n.severity, "layer": n.layer,
+            "summary": n.summary, "runbook_url": n.runbook_url, "labels": a.labels, "annotations": a.annotations,
+            "problems": list(n.problems), "state": state, "starts_at": starts,
+            "ends_at": as_utc(a.ends_at) if state == "resolved" and a.ends_at else None, "first_seen": now,
+            "last_seen": now, "fire_count": 1, "acked_by": None, "acked_at": None, "muted_by": muted_by,
+            "during_maintenance": during, "incident_id": None, "generator_url": a.generator_url,
+        })  # fmt: skip
+        db.execute(insert(E), {"alert_id": alert_id, "at": now, "event": state, "detail": f"from {a.source}"})
+        if muted_by:
+            db.execute(insert(E), {"alert_id": alert_id, "at": now, "event": "muted",
+                                   "detail": f"maintenance {window.key}"})  # fmt: skip
+        if during:
+            db.execute(insert(E), {"alert_id": alert_id, "at": now, "event": "notified",
+                                   "detail": f"critical: fired during maintenance {window.key}, not muted"})  # fmt: skip
+        result.new += 1
+        return alert_id
+
+    def _incident_for(self, db, n: NormalAlert, now: datetime) -> str | None:
+        """An open incident this new alert belongs to: one holding a recent alert of the same service,
+        or one watching the service."""
+        if not n.service:
+            return None
+        since = now - self.window * 6
+        row = db.execute(
+            select(A.c.incident_id).join(Incident.__table__, Incident.__table__.c.id == A.c.incident_id)
+            .where(A.c.service == n.service, A.c.last_seen >= since,
+                   Incident.__table__.c.status.notin_(("resolved", "closed")))
+            .order_by(A.c.last_seen.desc()).limit(1)
+        ).first()  # fmt: skip
+        if row:
+            return row[0]
+        W = IncidentWatch.__table__
+        row = db.execute(
+            select(W.c.incident_id).join(Incident.__table__, Incident.__table__.c.id == W.c.incident_id)
+            .where(W.c.service == n.service, Incident.__table__.c.status.notin_(("resolved", "closed"))).limit(1)
+        ).first()  # fmt: skip
+        return row[0] if row else None
+
+    def _join(self, db, alert_id: str, n: NormalAlert, incident_id: str, now: datetime) -> None:
+        db.execute(update(A).where(A.c.id == alert_id).values(incident_id=incident_id))
+        watched = db.execute(select(IncidentWatch.__table__.c.id).where(
+            IncidentWatch.__table__.c.incident_id == incident_id,
+            IncidentWatch.__table__.c.service == n.service)).first()  # fmt: skip
+        lead = "Possible spread to watched service" if watched else "Alert joined"
+        append_entry(db, incident_id, EntryKind.ALERT, f"{lead}: {n.rule} on {n.service} ({n.severity}): {n.summary}",
+                     author="alerts", now=now, occurred_at=as_utc(n.incoming.starts_at),
+                     source=f"alert:{n.incoming.source}",
+                     data={"alert_id": alert_id, "fingerprint": n.incoming.fingerprint, "service": n.service,
+                           "spread": bool(watched)},
+                     hooks=self._store.entry_hooks)  # fmt: skip
+
+    # -- reading ---------------------------------------------------------------------------
+    def list(self, *, state: str | None = None, incident_id: str | None = None, include_muted: bool = True,
+             limit: int | None = 5000) -> list[AlertView]:  # fmt: skip
+        q = select(A).order_by(A.c.starts_at.desc(), A.c.id)
+        if state:
+            q = q.where(A.c.state == state)
+        if incident_id:
+            q = q.where(A.c.incident_id == incident_id)
+        if not include_muted:
+            q = q.where(A.c.muted_by.is_(None))
+        if limit:
+            q = q.limit(limit)
+        with self._store.read_connection() as db:
+            return [AlertView.of(r) for r in db.execute(q)]
+
+    def count(self) -> int:
+        with self._store.read_connection() as db:
+            return db.scalar(select(func.count()).select_from(A)) or 0
+
+    def get(self, ref: str) -> AlertView:
+        ref = (ref or "").strip()
+        if not ref:
+            raise ValidationError("Name an alert by its id or fingerprint.", field="alert")
+        with self._store.read_connection() as db:
+            rows = db.execute(select(A).where(or_(A.c.id == ref, A.c.fingerprint == ref,
+                                                  A.c.id.startswith(ref), A.c.fingerprint.startswith(ref))).limit(2)).all()  # fmt: skip
+        if not rows:
+            raise NotFound(f"No alert '{ref}'. `sitrep alerts list` shows them.")
+        if len(rows) > 1:
+            raise ValidationError(f"'{ref}' names more than one alert; give more of its id.", field="alert")
+        return AlertView.of(rows[0])
+
+    def history(self, alert_id: str) -> list[AlertEventView]:
+        with self._store.read_connection() as db:
+            rows = db.execute(select(E).where(E.c.alert_id == alert_id).order_by(E.c.id)).all()
+        return [AlertEventView(as_utc(r.at), r.event, r.detail) for r in rows]
+
+    def ack(self, ref: str, *, author: str) -> AlertView:
+        alert = self.get(ref)
+        if alert.state != "firing":
+            raise ValidationError(f"Alert {alert.rule} is {alert.state}; only a firing alert is acknowledged.",
+                                  field="alert")  # fmt: skip
+        if alert.acked_by:
+            raise ValidationError(f"Already acknowledged by {alert.acked_by}.", field="alert")
+        now = self._now()
+        with self._store.transaction() as s:
+            db = s.connection()
+            db.execute(update(A).where(A.c.id == alert.id).values(acked_by=author, acked_at=now))
+            db.execute(insert(E), {"alert_id": alert.id, "at": now, "event": "acknowledged", "detail": author})
+        self._publish("alerts", None, None)
+        return self.get(alert.id)
+
+    def groups(self, *, window: timedelta | None = None, include_linked: bool = False) -> list[AlertGroup]:
+        """Candidate incidents among firing alerts that are not muted (and, unless asked, not already
+        on an incident)."""
+        alerts = [a for a in self.list(state="firing", include_muted=False, limit=None)
+                  if include_linked or a.incident_id is None]  # fmt: skip
+        return correlate(alerts, self.standard.services, window or self.window)
+
+    def alerts_of(self, group: AlertGroup) -> list[AlertView]:
+        wanted = set(group.alert_ids)
+        with self._store.read_connection() as db:
+            rows = db.execute(select(A).where(A.c.id.in_(wanted))).all()
+        return sorted((AlertView.of(r) for r in rows), key=lambda a: (a.starts_at, a.id))
+
+    def record_walk(self, db, *, tree: str, alerts: list[AlertView], path: list[dict], outcome: str, verdict: str,
+                    incident_id: str | None, author: str, now: datetime) -> str:  # fmt: skip
+        walk_id = new_id()
+        db.execute(insert(TriageWalk.__table__), {
+            "id": walk_id, "tree": tree, "alert_ids": [a.id for a in alerts],
+            "rules": sorted({a.rule for a in alerts}), "path": path, "outcome": outcome, "verdict": verdict,
+            "incident_id": incident_id, "walked_by": author, "walked_at": now,
+        })  # fmt: skip
+        for a in alerts:
+            db.execute(insert(E), {"alert_id": a.id, "at": now, "event": "triaged", "detail": f"{verdict}: {outcome}"})
+        return walk_id
