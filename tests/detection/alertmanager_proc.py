@@ -21,12 +21,13 @@ def free_port() -> int:
 
 
 class RealAlertmanager:
-    def __init__(self, folder: Path, hook_url: str | None = None) -> None:
+    def __init__(self, folder: Path, hook_url: str | None = None, bearer_token: str | None = None) -> None:
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         receiver = "console" if hook_url else "nobody"
-        hooks = (f"  webhook_configs:\n  - url: {hook_url}\n    send_resolved: true\n" if hook_url else "")
+        auth = (f"    http_config:\n      authorization:\n        credentials: {bearer_token}\n" if bearer_token else "")
+        hooks = (f"  webhook_configs:\n  - url: {hook_url}\n    send_resolved: true\n{auth}" if hook_url else "")
         (folder / "am.yml").write_text(
             f"route:\n  receiver: {receiver}\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 5s\n"
             f"  repeat_interval: 1h\nreceivers:\n- name: {receiver}\n{hooks}"
