@@ -109,7 +109,7 @@ class Sitrep:
         from services.detection.alerts import AlertService
         from services.detection.declare import TriageService
 
-        self.alerts = AlertService(store, now, pub, self.maintenance)
+        self.alerts = AlertService(store, now, pub, self.maintenance, self.sync)
         self.triage = TriageService(self, config_dir, now, pub)
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip

@@ -30,7 +30,7 @@ from services.detection.metadata import IncomingAlert, clean_labels
 from services.detection.muting import occurrences
 from services.sync.transport import Http, PermanentFailure
 
-SILENCE_MARK = "sitrep-maintenance:"
+SILENCE_MARK = "sitrep:"  # + the maintenance window's (or the silenced alert's) id, in the comment
 SILENCE_HORIZON = timedelta(days=28)  # a recurring window's occurrences silenced ahead of time
 ENDED = ("completed", "cancelled")
 # Critical alerts must notify even during maintenance: every silence excludes them.
@@ -94,6 +94,15 @@ def parse_webhook(body: Any, *, source: str, now: datetime) -> list[IncomingAler
     if not isinstance(alerts, list):
         raise PayloadError("'alerts' is missing or not a list")
     return [alert_from(a, source=source, now=now, index=i) for i, a in enumerate(alerts)]
+
+
+def alert_silence(alert_id: str, labels: dict[str, str], start: datetime, end: datetime, comment: str
+                  ) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """The outbox item that silences one alert (by its exact labels) until `end`."""
+    matchers = [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())]
+    payload = {"alert_id": alert_id, "matchers": matchers, "occurrences": [(iso(start), iso(end))],
+               "comment": f"{comment} ({SILENCE_MARK}{alert_id})", "title": comment}  # fmt: skip
+    return "create_silences", payload
 
 
 def silence_matchers(matchers: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
@@ -175,7 +184,8 @@ class AlertmanagerAdapter(Adapter):
     def send(self, ctx: SendContext) -> SendResult:
         op = ctx.item.op
         p = ctx.item.payload
-        mid = p["maintenance_id"]
+        mid = p.get("maintenance_id") or p["alert_id"]
+        local_kind = "maintenance" if p.get("maintenance_id") else "alert"
         if op == "expire_silences":
             return self._expire(ctx, mid)
         if op == "replace_silences":
@@ -196,7 +206,7 @@ class AlertmanagerAdapter(Adapter):
                 reply = ctx.http.request("POST", "/api/v2/silences", json_body=body)
                 found = (reply.body or {}).get("silenceID")
             if found:
-                result.links.append(NewLink("maintenance", mid, None, "silence", found,
+                result.links.append(NewLink(local_kind, mid, None, "silence", found,
                                             f"{self.base_url()}/#/silences/{found}"))  # fmt: skip
         result.remote_ref = ",".join(link.remote_id for link in result.links) or None
         return result

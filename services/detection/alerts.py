@@ -12,20 +12,23 @@ from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 
-from models.entities import Alert, AlertEvent, Incident, IncidentWatch, TriageWalk
-from models.enums import EntryKind
-from models.types import as_utc, new_id
+from models.entities import Alert, AlertEvent, Incident, IncidentWatch, OutboxItem, TriageWalk
+from models.enums import EntryKind, OutboxState
+from models.types import as_utc, iso, new_id
+from services.adapters.alertmanager import alert_silence
 from services.detection.correlation import DEFAULT_WINDOW, AlertGroup, correlate
 from services.detection.metadata import IncomingAlert, MetadataStandard, NormalAlert
 from services.detection.muting import window_covering
+from services.detection.quality import QualityReport, quality_report
 from services.errors import NotFound, ValidationError
 from services.maintenance import MaintenanceView
+from services.sync.outbox import insert_ignoring_duplicates
 from services.timeline import append_entry
 
 log = logging.getLogger(__name__)
 A = Alert.__table__
 E = AlertEvent.__table__
-OPEN_MAINTENANCE = ("scheduled", "in_progress", "verifying")
+SILENCED = "silence"  # muted_by for an alert silenced by hand (not by a maintenance window)
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,10 @@ class IngestResult:
 
 
 class AlertService:
-    def __init__(self, store, now: Callable[[], datetime], publish, maintenance,
+    def __init__(self, store, now: Callable[[], datetime], publish, maintenance, sync=None,
                  standard: MetadataStandard | None = None) -> None:  # fmt: skip
         self._store = store
+        self._sync = sync
         self._now = now
         self._publish = publish
         self._maintenance = maintenance
@@ -289,6 +293,41 @@ class AlertService:
             db.execute(update(A).where(A.c.id == alert.id).values(acked_by=author, acked_at=now))
             db.execute(insert(E), {"alert_id": alert.id, "at": now, "event": "acknowledged", "detail": author})
         self._publish("alerts", None, None)
+        return self.get(alert.id)
+
+    def quality(self) -> QualityReport:
+        with self._store.read_connection() as db:
+            return quality_report(db, self.standard.services)
+
+    def silence(self, ref: str, until: datetime, *, author: str, comment: str = "") -> AlertView:
+        """Mute an alert in Sitrep and queue a silence for it in Alertmanager (sent once, by the outbox)."""
+        alert = self.get(ref)
+        now = self._now()
+        if until <= now:
+            raise ValidationError("A silence ends in the future.", field="until")
+        adapter = self._sync.writer.adapters.get("alertmanager") if self._sync else None
+        if adapter is None:
+            raise ValidationError("Alertmanager is not set up to send (Tools ▸ Backends… or "
+                                  "`sitrep backend set alertmanager`); nothing was silenced.")  # fmt: skip
+        if not alert.source.startswith(("alertmanager", "webhook:alertmanager")):
+            raise ValidationError(f"This alert came from {alert.source}, not Alertmanager: acknowledge it instead.")
+        comment = (comment or "").strip() or f"{alert.rule} on {alert.service or '?'} silenced from Sitrep"
+        op, payload = alert_silence(alert.id, alert.labels, now, until, f"{comment} by {author}")
+        with self._store.transaction() as s:
+            db = s.connection()
+            count = db.execute(select(func.count()).select_from(E).where(E.c.alert_id == alert.id,
+                                                                         E.c.event == "silenced")).scalar() or 0  # fmt: skip
+            insert_ignoring_duplicates(db, OutboxItem.__table__, [{
+                "created_at": now, "updated_at": now, "backend": "alertmanager", "op": op, "incident_id": None,
+                "entry_id": None, "payload": payload, "idempotency_key": f"alertmanager:silence-alert:{alert.id}:{count}",
+                "state": OutboxState.PENDING.value, "attempts": 0, "next_attempt_at": None, "last_error": None,
+                "uncertain": False,
+            }], ["idempotency_key"])  # fmt: skip
+            db.execute(update(A).where(A.c.id == alert.id).values(muted_by=SILENCED))
+            db.execute(insert(E), {"alert_id": alert.id, "at": now, "event": "silenced",
+                                   "detail": f"until {iso(until)} by {author}: {comment}"})  # fmt: skip
+        self._publish("alerts", None, None)
+        self._publish("sync", None, None)
         return self.get(alert.id)
 
     def groups(self, *, window: timedelta | None = None, include_linked: bool = False) -> list[AlertGroup]:

@@ -132,8 +132,9 @@ def occurrences(start: datetime, end: datetime, recurrence: str | None, time_zon
     local = start.astimezone(zone)
     length = end - start
     day0 = local.date()
-    produced = 0
-    day_offset = 0
+    yield start, end  # the window as planned is always the first occurrence (RFC 5545's DTSTART)
+    produced = 1
+    day_offset = 1
     while produced < MAX_OCCURRENCES:
         day = day0 + timedelta(days=day_offset)
         day_offset += 1
