@@ -4,6 +4,7 @@ services."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -201,9 +202,7 @@ def _receive(cli: Cli) -> int:
         print(f"  {problem}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     receiver.stop()
     return 0
