@@ -28,6 +28,7 @@ from services.adapters.base import (
 )  # fmt: skip
 from services.detection.metadata import IncomingAlert, clean_labels
 from services.detection.muting import occurrences
+from services.secrets import KeyringUnavailable
 from services.sync.transport import Http, PermanentFailure
 
 SILENCE_MARK = "sitrep:"  # + the maintenance window's (or the silenced alert's) id, in the comment
@@ -130,7 +131,10 @@ class AlertmanagerAdapter(Adapter):
         return [self.base_url()] + [str(u).rstrip("/") for u in self.setting("more_urls") or [] if u]
 
     def headers(self) -> dict[str, str]:
-        token = self._secrets.get(self.name, "bearer_token")
+        try:
+            token = self._secrets.get(self.name, "bearer_token")
+        except KeyringUnavailable:  # the token is optional: an Alertmanager without a proxy asks for none
+            token = None
         return {"Accept": "application/json", "Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
 
     def describe_error(self, status: int, body: Any, text: str) -> str:

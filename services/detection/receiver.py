@@ -23,6 +23,7 @@ from typing import Any
 
 from services.adapters.alertmanager import PayloadError, fingerprint_of, parse_time, parse_webhook
 from services.detection.metadata import IncomingAlert, clean_labels
+from services.secrets import KeyringUnavailable
 
 log = logging.getLogger(__name__)
 SECRET_BACKEND = "webhook"  # keyring names: webhook/shared_secret, webhook/bearer_token
@@ -218,7 +219,11 @@ class AlertReceiver:
     def handle(self, path: str, headers, rfile, who: str) -> tuple[int, str]:
         if not self.rate.allow(who):
             return self._refuse(429, "too many requests; slow down", who)
-        if not self._authorised(headers):
+        try:
+            authorised = self._authorised(headers)
+        except KeyringUnavailable as exc:
+            return self._refuse(503, f"the keyring cannot be read, so no sender can be checked: {exc.message}", who)
+        if not authorised:
             return self._refuse(401, "missing or wrong shared secret / bearer token", who)
         length_text = headers.get("Content-Length")
         if length_text is None or not length_text.isdigit():

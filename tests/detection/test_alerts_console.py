@@ -1,0 +1,76 @@
+"""The acceptance story in the console: the Alerts panel polls a real Alertmanager off the GUI thread,
+shows a handful of groups with their likely origin, and the triage dialog walks the biggest one into a
+SEV2 with its alerts on the timeline, the bridge opened and its clocks met."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+
+from models.enums import EntryKind
+from models.types import utcnow
+from services.adapters.bridge import save_bridge_template
+from services.core import Sitrep
+from services.secrets import MemorySecrets
+from tests.detection.alertmanager_proc import RealAlertmanager
+from tests.detection.test_alert_storm import pytestmark as needs_alertmanager  # noqa: F401
+from tests.detection.test_alert_storm import storm
+from tests.ui.console_kit import console_context, main_window
+
+pytestmark = [needs_alertmanager, pytest.mark.usefixtures("qapp")]
+
+
+@pytest.fixture
+def app(data_dir):
+    a = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", backups_dir=data_dir / "backups",
+                    config_dir=data_dir / "config", sync_options={"secrets": MemorySecrets({})})  # fmt: skip
+    yield a
+    a.close()
+
+
+def test_panel_groups_a_real_storm_and_the_dialog_declares_a_sev2(app, data_dir, tmp_path, qtbot):
+    folder = tmp_path / "am"
+    folder.mkdir()
+    am = RealAlertmanager(folder).start()
+    try:
+        app.sync.configure("alertmanager", {"enabled": True, "url": am.url})
+        now = utcnow()
+        app.maintenance.plan("Cache and search upgrade", now - timedelta(minutes=20), now + timedelta(hours=1),
+                             author="ops", backfill=True,
+                             matchers=[{"name": "service", "value": "search|redis-cache", "is_regex": True}])  # fmt: skip
+        app.people.add("Ana Ortiz", "ana.ortiz")
+        save_bridge_template(data_dir / "config", "https://meet.example.com/ir-{key}")
+        am.fire(storm())
+        ctx = console_context(app, data_dir, author="ana.ortiz")
+        window = main_window(ctx, qtbot, "ui.panels.header", "ui.panels.incidents", "ui.panels.timeline",
+                             "ui.panels.alerts")  # fmt: skip
+        window.show()
+        panel = window.panels["alerts"]
+        window.focus_panel(window.docks["alerts"])
+        panel.poll()
+        qtbot.waitUntil(lambda: panel.groups_model.rowCount() >= 2, timeout=20_000)
+    finally:
+        am.stop()
+    assert panel.groups_model.rowCount() <= 5
+    groups = panel.groups_model.rows
+    big = max(groups, key=lambda g: g.size)
+    assert big.origin == "postgres-main"
+    row = groups.index(big)
+    panel.groups_view.selectRow(row)
+    dialog = panel.triage()
+    qtbot.waitUntil(dialog.isVisible)
+    for answer in (1, 1, 1, 1):
+        dialog.answer_group.button(answer).setChecked(True)
+        qtbot.mouseClick(dialog.next_button, Qt.MouseButton.LeftButton)
+    assert dialog.declare_button.isVisible() and dialog.severity.currentData() == "SEV2"
+    dialog.bridge.setChecked(True)
+    qtbot.mouseClick(dialog.declare_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.declared is not None)
+    inc = dialog.declared.incident
+    assert inc.severity == "SEV2"
+    assert sum(1 for e in app.timeline.entries(inc.id) if e.kind == EntryKind.ALERT) == big.size
+    clocks = {c.id: c.state(utcnow()) for c in app.clocks.clocks(app.incidents.get(inc.id))}
+    assert clocks["bridge"] == "met" and clocks["commander"] == "met"
+    qtbot.waitUntil(lambda: all(g.key != big.key for g in panel.groups_model.rows))
