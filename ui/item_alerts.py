@@ -3,6 +3,8 @@ paints only the rows on screen) and the correlated groups."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
@@ -21,8 +23,10 @@ class AlertTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.rows: list[AlertView] = []
+        self.now = None  # times today read as 09:42
 
     def set_rows(self, rows: list[AlertView]) -> None:
+        self.now = datetime.now(UTC)
         self.beginResetModel()
         self.rows = rows
         self.endResetModel()
@@ -47,14 +51,14 @@ class AlertTableModel(QAbstractTableModel):
             return a
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return viewer_time(a.starts_at)
+                return viewer_time(a.starts_at, self.now)
             if col == 1:
                 return a.severity
             if col == 2:
                 text = a.status_text
                 if a.incident_id:
                     text += " · on incident"
-                return text + (" · fired during maintenance" if a.during_maintenance else "")
+                return text + (" · in maintenance" if a.during_maintenance else "")
             if col == 3:
                 return a.service or "—"
             if col == 4:
@@ -81,8 +85,10 @@ class GroupTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.rows: list[AlertGroup] = []
+        self.now = None
 
     def set_rows(self, rows: list[AlertGroup]) -> None:
+        self.now = datetime.now(UTC)
         self.beginResetModel()
         self.rows = rows
         self.endResetModel()
@@ -107,13 +113,13 @@ class GroupTableModel(QAbstractTableModel):
             return g
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return viewer_time(g.first_at)
+                return viewer_time(g.first_at, self.now)
             if col == 1:
                 return f"{g.size}" + (f" ({g.critical} critical)" if g.critical else "")
             if col == 2:
                 return g.origin or "—"
             if col == 3:
-                return ", ".join(g.services) or "—"
+                return ", ".join(g.services) or f"no service: {', '.join(g.rules[:3])}"
             return ", ".join(g.layers) or "—"
         if role == Qt.ItemDataRole.ForegroundRole and col == 1 and g.critical:
             return QBrush(SEVERITY_COLOURS["critical"])

@@ -44,7 +44,7 @@ class AlertGroup:
         return len(self.alert_ids)
 
     def headline(self) -> str:
-        where = self.origin or (self.services[0] if self.services else "unknown service")
+        where = self.origin or (self.services[0] if self.services else f"{', '.join(self.rules[:2])} (no service named)")
         spread = f" and {len(self.services) - 1} more" if len(self.services) > 1 else ""
         return f"{where}{spread}: {self.size} alert{'s' * (self.size != 1)}"
 

@@ -77,6 +77,7 @@ class TriageDialog(QDialog):
         self.next_button = QPushButton("&Next", self)
         self.next_button.setDefault(True)
         self.next_button.clicked.connect(self._next)
+        self.answer_group.idToggled.connect(lambda _i, _on: self.next_button.setEnabled(self.answer_group.checkedId() >= 0))
 
         self.outcome = QLabel(self)
         self.outcome.setObjectName("triage-outcome")
@@ -156,6 +157,7 @@ class TriageDialog(QDialog):
         done = bool(walk and walk.done)
         self.back_button.setEnabled(bool(walk and walk.path))
         self.next_button.setVisible(not done)
+        self.next_button.setEnabled(False)
         self.answers_box.setVisible(not done)
         if walk and not done:
             node = walk.node
@@ -164,7 +166,11 @@ class TriageDialog(QDialog):
                 button = QRadioButton(f"&{i + 1}  {answer.label}", self.answers_box)
                 self.answer_group.addButton(button, i)
                 self.answers_layout.addWidget(button)
-            self.answer_group.buttons()[0].setChecked(True)
+            # Nothing chosen for the person: Next waits for an answer (Alt+number or the arrows).
+            self.answer_group.setExclusive(False)
+            for button in self.answer_group.buttons():
+                button.setChecked(False)
+            self.answer_group.setExclusive(True)
             self.answer_group.buttons()[0].setFocus()
         elif done:
             self.question.setText("<b>Outcome reached.</b>")
@@ -188,9 +194,9 @@ class TriageDialog(QDialog):
         self.bridge.setToolTip("Required at this severity" if demanded else "")
 
     def _next(self) -> None:
-        if self.walk is None:
+        if self.walk is None or self.answer_group.checkedId() < 0:
             return
-        self.walk.answer(max(0, self.answer_group.checkedId()))
+        self.walk.answer(self.answer_group.checkedId())
         self._show()
 
     def _back(self) -> None:

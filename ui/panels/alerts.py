@@ -1,4 +1,4 @@
-"""Alerts panel (Alt+A): correlated groups of firing alerts with their likely origin on top, every alert
+"""Alerts panel (Ctrl+Shift+A): correlated groups of firing alerts with their likely origin on top, every alert
 below (virtualised), live. Polls the configured Alertmanagers off the GUI thread; acknowledging,
 silencing and triage (the guided dialog) act on the selection. Muted and resolved alerts are grey;
 a critical alert that fired during maintenance says so."""
@@ -39,8 +39,12 @@ class AlertsPanel(QWidget):
         self.groups_view = record_table(self, self.groups_model, "alert-groups", "Correlated alert groups")
         self.alerts_view = record_table(self, self.alerts_model, "alerts", "Alerts")
         for view, stretch in ((self.groups_view, 3), (self.alerts_view, 5)):
-            view.horizontalHeader().setStretchLastSection(False)
-            view.horizontalHeader().setSectionResizeMode(stretch, view.horizontalHeader().ResizeMode.Stretch)
+            header = view.horizontalHeader()
+            header.setStretchLastSection(False)
+            header.setResizeContentsPrecision(100)  # widths from the first rows, not all 10,000
+            for col in range(view.model().columnCount()):
+                mode = header.ResizeMode.Stretch if col == stretch else header.ResizeMode.ResizeToContents
+                header.setSectionResizeMode(col, mode)
         self.groups_view.doubleClicked.connect(lambda _i: self.triage())
         self.groups_view.selectionModel().currentRowChanged.connect(lambda *_: self._group_chosen())
 
@@ -100,6 +104,7 @@ class AlertsPanel(QWidget):
         self._poll_timer = QTimer(self)
         self._poll_timer.timeout.connect(self._scheduled_poll)
         self._poll_timer.start(15_000)
+        QTimer.singleShot(1000, self._scheduled_poll)  # what is firing now, without waiting a whole period
         ctx.notifier.changed.connect(self._on_change)
         self._last_poll = ""
         self._register_commands()
@@ -138,7 +143,7 @@ class AlertsPanel(QWidget):
     def refresh(self) -> None:
         chosen_group = self.selected_group()
         try:
-            groups = self.svc.groups()
+            groups = sorted(self.svc.groups(), key=lambda g: (-g.size, -g.critical))  # the biggest problem first
             mode = self.show_state.currentIndex()
             if mode == 2 and chosen_group is not None:
                 alerts = self.svc.alerts_of(chosen_group)
@@ -244,7 +249,7 @@ PANEL = PanelSpec(
     title="Alerts",
     factory=AlertsPanel,
     area=Qt.DockWidgetArea.RightDockWidgetArea,
-    shortcut="Alt+A",
+    shortcut="Ctrl+Shift+A",
     visible_by_default=False,
     readable_height=300,
 )
