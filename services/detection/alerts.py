@@ -102,6 +102,24 @@ class IngestResult:
         return bool(self.new or self.refired or self.resolved)
 
 
+@dataclass(frozen=True, slots=True)
+class _Light:
+    """What correlation reads of an alert (a panel refresh reads 10,000 of them)."""
+
+    id: str
+    rule: str
+    service: str | None
+    layer: str | None
+    severity: str
+    starts_at: datetime
+    labels: dict[str, str]
+
+
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 class AlertService:
     def __init__(self, store, now: Callable[[], datetime], publish, maintenance, sync=None,
                  standard: MetadataStandard | None = None) -> None:  # fmt: skip
@@ -116,7 +134,8 @@ class AlertService:
     # -- intake --------------------------------------------------------------------------
     def ingest(self, incoming: Iterable[IncomingAlert]) -> IngestResult:
         """Store a batch from one source in one transaction. Re-sent copies of a firing alert only
-        touch `last_seen`; a change of state is one history event."""
+        touch `last_seen`; a change of state is one history event. New alerts and their first events
+        are written in bulk (a 10,000-alert storm is one transaction of a few statements)."""
         normal = [self.standard.normalise(a) for a in incoming]
         result = IngestResult()
         if not normal:
@@ -126,53 +145,73 @@ class AlertService:
         touched_incidents: set[str] = set()
         with self._store.transaction() as s:
             db = s.connection()
-            existing = {
-                r.fingerprint: r
-                for r in db.execute(select(A).where(A.c.fingerprint.in_([n.incoming.fingerprint for n in normal])))
-            }
+            fingerprints = list(dict.fromkeys(n.incoming.fingerprint for n in normal))
+            existing = {}
+            for chunk in _chunks(fingerprints):
+                existing.update((r.fingerprint, r) for r in db.execute(select(A).where(A.c.fingerprint.in_(chunk))))
+            routes = self._incident_routes(db, now)
+            new_rows: dict[str, dict[str, Any]] = {}
+            events: list[dict[str, Any]] = []
+            joins: list[tuple[str, NormalAlert, str]] = []
+            unchanged: list[str] = []
             for n in normal:
                 a = n.incoming
                 state = "resolved" if a.resolved else "firing"
+                fresh = new_rows.get(a.fingerprint)
+                if fresh is not None:  # the same alert twice in one batch: the later copy wins
+                    fresh["state"] = state
+                    continue
                 row = existing.get(a.fingerprint)
                 if row is None:
-                    alert_id = self._insert(db, n, state, now, windows, result)
-                    existing[a.fingerprint] = db.execute(select(A).where(A.c.id == alert_id)).first()
-                    if state == "firing":
-                        incident = self._incident_for(db, n, now)
-                        if incident:
-                            self._join(db, alert_id, n, incident, now)
-                            touched_incidents.add(incident)
-                            result.joined_incident += 1
+                    fresh = new_rows[a.fingerprint] = self._new_row(n, state, now, windows, events, result)
+                    incident = routes.get(n.service or "") if state == "firing" else None
+                    if incident:
+                        fresh["incident_id"] = incident
+                        joins.append((fresh["id"], n, incident))
                     continue
                 if row.state == state:
-                    db.execute(update(A).where(A.c.id == row.id).values(last_seen=now))
-                    result.unchanged += 1
+                    unchanged.append(row.id)
                     continue
-                values: dict[str, Any] = {"state": state, "last_seen": now}
-                if state == "resolved":
-                    values["ends_at"] = as_utc(a.ends_at) if a.ends_at else now
-                    result.resolved += 1
-                    detail = "resolved"
-                else:
-                    values.update(ends_at=None, starts_at=as_utc(a.starts_at), fire_count=row.fire_count + 1,
-                                  acked_by=None, acked_at=None)  # fmt: skip
-                    result.refired += 1
-                    detail = "fired again"
-                db.execute(update(A).where(A.c.id == row.id).values(**values))
-                db.execute(insert(E), {"alert_id": row.id, "at": now, "event": state, "detail": detail})
+                self._change_state(db, row, a, state, now, result)
                 if row.incident_id:
-                    append_entry(db, row.incident_id, EntryKind.ALERT, f"Alert {detail}: {row.rule} on {row.service or '?'}",
-                                 author="alerts", now=now, source=f"alert:{row.source}",
-                                 data={"alert_id": row.id, "fingerprint": row.fingerprint, "state": state},
-                                 hooks=self._store.entry_hooks)  # fmt: skip
                     touched_incidents.add(row.incident_id)
+            if new_rows:
+                db.execute(insert(A), list(new_rows.values()))
+            if events:
+                db.execute(insert(E), events)
+            for chunk in _chunks(unchanged):
+                db.execute(update(A).where(A.c.id.in_(chunk)).values(last_seen=now))
+            result.unchanged += len(unchanged)
+            for alert_id, n, incident in joins:
+                self._join(db, alert_id, n, incident, now)
+                touched_incidents.add(incident)
+                result.joined_incident += 1
         self._publish("alerts", None, None)
         for incident_id in touched_incidents:
             self._publish("timeline", incident_id, None)
         return result
 
-    def _insert(self, db, n: NormalAlert, state: str, now: datetime, windows: list[MaintenanceView],
-                result: IngestResult) -> str:  # fmt: skip
+    def _change_state(self, db, row, a: IncomingAlert, state: str, now: datetime, result: IngestResult) -> None:
+        values: dict[str, Any] = {"state": state, "last_seen": now}
+        if state == "resolved":
+            values["ends_at"] = as_utc(a.ends_at) if a.ends_at else now
+            result.resolved += 1
+            detail = "resolved"
+        else:
+            values.update(ends_at=None, starts_at=as_utc(a.starts_at), fire_count=row.fire_count + 1,
+                          acked_by=None, acked_at=None)  # fmt: skip
+            result.refired += 1
+            detail = "fired again"
+        db.execute(update(A).where(A.c.id == row.id).values(**values))
+        db.execute(insert(E), {"alert_id": row.id, "at": now, "event": state, "detail": detail})
+        if row.incident_id:
+            append_entry(db, row.incident_id, EntryKind.ALERT, f"Alert {detail}: {row.rule} on {row.service or '?'}",
+                         author="alerts", now=now, source=f"alert:{row.source}",
+                         data={"alert_id": row.id, "fingerprint": row.fingerprint, "state": state},
+                         hooks=self._store.entry_hooks)  # fmt: skip
+
+    def _new_row(self, n: NormalAlert, state: str, now: datetime, windows: list[MaintenanceView],
+                 events: list[dict[str, Any]], result: IngestResult) -> dict[str, Any]:  # fmt: skip
         a = n.incoming
         starts = as_utc(a.starts_at)
         labels = dict(a.labels)
@@ -180,7 +219,7 @@ class AlertService:
             value = getattr(n, name)
             if value:
                 labels.setdefault(name, value)
-        window = window_covering(windows, starts, labels) if state == "firing" else None
+        window = window_covering(windows, starts, labels) if state == "firing" and windows else None
         muted_by = during = None
         if window is not None:
             if n.severity == "critical":  # never muted: it notifies, marked
@@ -190,7 +229,14 @@ class AlertService:
                 muted_by = window.id
                 result.muted += 1
         alert_id = new_id()
-        db.execute(insert(A), {
+        events.append({"alert_id": alert_id, "at": now, "event": state, "detail": f"from {a.source}"})
+        if muted_by:
+            events.append({"alert_id": alert_id, "at": now, "event": "muted", "detail": f"maintenance {window.key}"})
+        if during:
+            events.append({"alert_id": alert_id, "at": now, "event": "notified",
+                           "detail": f"critical: fired during maintenance {window.key}, not muted"})  # fmt: skip
+        result.new += 1
+        return {
             "id": alert_id, "fingerprint": a.fingerprint, "source": a.source, "rule": n.rule, "service": n.service,
             "environment": n.environment, "team": n.team, "severity": n.severity, "layer": n.layer,
             "summary": n.summary, "runbook_url": n.runbook_url, "labels": a.labels, "annotations": a.annotations,
@@ -198,37 +244,26 @@ class AlertService:
             "ends_at": as_utc(a.ends_at) if state == "resolved" and a.ends_at else None, "first_seen": now,
             "last_seen": now, "fire_count": 1, "acked_by": None, "acked_at": None, "muted_by": muted_by,
             "during_maintenance": during, "incident_id": None, "generator_url": a.generator_url,
-        })  # fmt: skip
-        db.execute(insert(E), {"alert_id": alert_id, "at": now, "event": state, "detail": f"from {a.source}"})
-        if muted_by:
-            db.execute(insert(E), {"alert_id": alert_id, "at": now, "event": "muted",
-                                   "detail": f"maintenance {window.key}"})  # fmt: skip
-        if during:
-            db.execute(insert(E), {"alert_id": alert_id, "at": now, "event": "notified",
-                                   "detail": f"critical: fired during maintenance {window.key}, not muted"})  # fmt: skip
-        result.new += 1
-        return alert_id
+        }  # fmt: skip
 
-    def _incident_for(self, db, n: NormalAlert, now: datetime) -> str | None:
-        """An open incident this new alert belongs to: one holding a recent alert of the same service,
-        or one watching the service."""
-        if not n.service:
-            return None
-        since = now - self.window * 6
-        row = db.execute(
-            select(A.c.incident_id).join(Incident.__table__, Incident.__table__.c.id == A.c.incident_id)
-            .where(A.c.service == n.service, A.c.last_seen >= since,
-                   Incident.__table__.c.status.notin_(("resolved", "closed")))
-            .order_by(A.c.last_seen.desc()).limit(1)
-        ).first()  # fmt: skip
-        if row:
-            return row[0]
+    def _incident_routes(self, db, now: datetime) -> dict[str, str]:
+        """service -> the open incident a new alert of it joins: one holding a recent alert of the same
+        service, else one watching the service."""
+        I = Incident.__table__  # noqa: E741
         W = IncidentWatch.__table__
-        row = db.execute(
-            select(W.c.incident_id).join(Incident.__table__, Incident.__table__.c.id == W.c.incident_id)
-            .where(W.c.service == n.service, Incident.__table__.c.status.notin_(("resolved", "closed"))).limit(1)
-        ).first()  # fmt: skip
-        return row[0] if row else None
+        open_ = I.c.status.notin_(("resolved", "closed"))
+        routes: dict[str, str] = {}
+        for service, incident_id in db.execute(
+            select(W.c.service, W.c.incident_id).join(I, I.c.id == W.c.incident_id).where(open_)
+        ):  # fmt: skip
+            routes.setdefault(service, incident_id)
+        since = now - self.window * 6
+        for service, incident_id in db.execute(
+            select(A.c.service, A.c.incident_id).join(I, I.c.id == A.c.incident_id)
+            .where(A.c.service.is_not(None), A.c.last_seen >= since, open_).order_by(A.c.last_seen)
+        ):  # fmt: skip
+            routes[service] = incident_id  # the latest wins over a watch
+        return routes
 
     def _join(self, db, alert_id: str, n: NormalAlert, incident_id: str, now: datetime) -> None:
         db.execute(update(A).where(A.c.id == alert_id).values(incident_id=incident_id))
@@ -333,8 +368,13 @@ class AlertService:
     def groups(self, *, window: timedelta | None = None, include_linked: bool = False) -> list[AlertGroup]:
         """Candidate incidents among firing alerts that are not muted (and, unless asked, not already
         on an incident)."""
-        alerts = [a for a in self.list(state="firing", include_muted=False, limit=None)
-                  if include_linked or a.incident_id is None]  # fmt: skip
+        q = select(A.c.id, A.c.rule, A.c.service, A.c.layer, A.c.severity, A.c.starts_at, A.c.labels).where(
+            A.c.state == "firing", A.c.muted_by.is_(None))
+        if not include_linked:
+            q = q.where(A.c.incident_id.is_(None))
+        with self._store.read_connection() as db:
+            alerts = [_Light(r.id, r.rule, r.service, r.layer, r.severity, as_utc(r.starts_at), r.labels or {})
+                      for r in db.execute(q)]  # fmt: skip
         return correlate(alerts, self.standard.services, window or self.window)
 
     def alerts_of(self, group: AlertGroup) -> list[AlertView]:

@@ -15,7 +15,6 @@ from services.core import Change
 from services.detection.alerts import AlertView
 from services.detection.correlation import AlertGroup
 from services.detection.intake import PollReport, poll_alertmanagers
-from services.errors import SitrepError
 from ui.dialogs.triage import AlertQualityDialog, TriageDialog
 from ui.fields import record_table
 from ui.item_alerts import AlertRole, AlertTableModel, GroupTableModel
@@ -107,6 +106,8 @@ class AlertsPanel(QWidget):
         QTimer.singleShot(1000, self._scheduled_poll)  # what is firing now, without waiting a whole period
         ctx.notifier.changed.connect(self._on_change)
         self._last_poll = ""
+        self._reading = self._again = False
+        self.refreshed = 0  # how many reads have been shown (tests wait on it)
         self._register_commands()
         self.refresh()
 
@@ -141,19 +142,36 @@ class AlertsPanel(QWidget):
         return index.data(AlertRole) if index.isValid() else None
 
     def refresh(self) -> None:
-        chosen_group = self.selected_group()
-        try:
-            groups = sorted(self.svc.groups(), key=lambda g: (-g.size, -g.critical))  # the biggest problem first
-            mode = self.show_state.currentIndex()
-            if mode == 2 and chosen_group is not None:
-                alerts = self.svc.alerts_of(chosen_group)
-            else:
-                alerts = self.svc.list(state="firing" if mode == 0 else None, limit=SHOWN)
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        """Read and correlate on a pool thread (10,000 firing alerts take most of a second); the
+        models are filled on the GUI thread when the answer comes. A refresh asked for meanwhile
+        runs once the current one is in."""
+        if self._reading:
+            self._again = True
             return
-        self.groups_model.set_rows(groups)
+        self._reading = True
+        self._again = False
+        svc, mode, chosen_group = self.svc, self.show_state.currentIndex(), self.selected_group()
+
+        def read():
+            groups = sorted(svc.groups(), key=lambda g: (-g.size, -g.critical))  # the biggest problem first
+            if mode == 2 and chosen_group is not None:
+                return groups, svc.alerts_of(chosen_group)
+            return groups, svc.list(state="firing" if mode == 0 else None, limit=SHOWN)
+
+        def failed(message: str) -> None:
+            self._reading = False
+            self.ctx.status_message(message, error=True)
+
+        sync_bridge(self.ctx).tasks.run(read, lambda answer: self._show(answer, mode), failed, owner=self)
+
+    def _show(self, answer, mode: int) -> None:
+        self._reading = False
+        if self._again:
+            self._soon.start()
+        groups, alerts = answer
+        chosen_group = self.selected_group()
         chosen_alert = self.selected_alert()
+        self.groups_model.set_rows(groups)
         self.alerts_model.set_rows(alerts)
         if chosen_group is not None:
             for row, g in enumerate(groups):
@@ -171,6 +189,7 @@ class AlertsPanel(QWidget):
         self.heading.setText(f"{len(groups)} group(s) to triage · {firing} firing · {muted} muted"
                              + (f" · {self._last_poll}" if self._last_poll else ""))  # fmt: skip
         self.triage_button.setEnabled(bool(groups))
+        self.refreshed += 1
 
     def _group_chosen(self) -> None:
         if self.show_state.currentIndex() == 2:
