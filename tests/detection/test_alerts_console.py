@@ -74,3 +74,28 @@ def test_panel_groups_a_real_storm_and_the_dialog_declares_a_sev2(app, data_dir,
     clocks = {c.id: c.state(utcnow()) for c in app.clocks.clocks(app.incidents.get(inc.id))}
     assert clocks["bridge"] == "met" and clocks["commander"] == "met"
     qtbot.waitUntil(lambda: all(g.key != big.key for g in panel.groups_model.rows))
+
+
+def test_the_maintenance_dialog_plans_muting_and_a_dst_safe_recurrence(sitrep, data_dir, qtbot):
+    from ui.dialogs.maintenance import MaintenanceDialog
+
+    ctx = console_context(sitrep, data_dir, author="ops")
+    dialog = MaintenanceDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.title_edit.setText("Weekly cache maintenance")
+    start = sitrep.now() + timedelta(days=1)
+    dialog.set_times(start, start + timedelta(hours=1))
+    dialog.matchers.setText("service=~search|redis-cache; env~bad")
+    assert not dialog.submit()
+    assert "not a matcher" in dialog.error_text("matchers")
+    dialog.matchers.setText("service=~search|redis-cache; env=prod")
+    dialog.recurrence.setText("FREQ=WEEKLY")
+    dialog.time_zone.setText("Mars/Olympus")
+    assert not dialog.submit()
+    assert "Unknown time zone" in dialog.error_text("time_zone")
+    dialog.time_zone.setText("Europe/Berlin")
+    assert dialog.submit()
+    (w,) = sitrep.maintenance.list()
+    assert [m["name"] for m in w.matchers] == ["service", "env"] and w.recurrence == "FREQ=WEEKLY"
+    assert w.time_zone == "Europe/Berlin"
