@@ -13,7 +13,7 @@ from app.cli_context import Cli, with_json
 from app.cli_output import local_time
 from services.adapters.bridge import save_bridge_template
 from services.detection.intake import poll_alertmanagers
-from services.detection.receiver import SECRET_BACKEND, AlertReceiver
+from services.detection.receiver import SECRET_BACKEND, AlertReceiver, webhook_parsers
 from services.detection.triage import Walk
 from services.errors import NotFound, ValidationError
 from services.timeparse import parse_duration
@@ -196,6 +196,7 @@ def _triage(cli: Cli) -> int:
 
 def _receive(cli: Cli) -> int:
     receiver = AlertReceiver(cli.s.alerts.ingest, cli.s.sync.secrets, cli.s.now, config_dir=cli.paths.config,
+                             parsers=webhook_parsers(cli.s.sync.available),
                              host=cli.a.host, port=cli.a.port).start()  # fmt: skip
     print(f"Receiving alerts at {receiver.url}/alertmanager and {receiver.url}/hooks/<name>; Ctrl-C stops.")
     for problem in receiver.problems:

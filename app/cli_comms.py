@@ -8,8 +8,17 @@ from pathlib import Path
 
 from app.cli_context import Cli
 from app.cli_output import emit_json, local_time, plain
+from services.adapters.discovery import discover_adapters
 from services.comms.service import ContactInput
 from services.errors import ValidationError
+
+
+def _recipient_arguments(parser, channels) -> None:
+    """Each installed channel's recipient fields as options (e.g. --to, --cc, --slack-channel)."""
+    for cls in channels.values():
+        for f in cls.recipient_fields:
+            parser.add_argument(f.flag, dest=f"recipient_{f.key}", action="append" if f.addresses else "store",
+                                help=f.help or f.label)  # fmt: skip
 
 
 def _field_pairs(pairs: list[str] | None) -> dict[str, str]:
@@ -38,23 +47,19 @@ def add_comms_commands(sub) -> None:
     r.add_argument("incident")
     r.add_argument("template")
     r.add_argument("--audience", help="who it is for (default: the template's)")
-    r.add_argument(
-        "--channel", action="append", help="slack, email or statuspage (repeat; default: the template's)"
-    )
+    channels = discover_adapters().channels()
+    r.add_argument("--channel", action="append",
+                   help=f"{', '.join(channels)} (repeat; default: the template's)")  # fmt: skip
     r.add_argument(
         "--field", action="append", metavar="NAME=VALUE", help="set a field (repeat; \\n for a new line)"
     )
-    r.add_argument("--to", action="append", help="an e-mail recipient (repeat)")
-    r.add_argument("--cc", action="append", help="an e-mail copy recipient (repeat)")
-    r.add_argument("--slack-channel", help="the Slack channel (chat.postMessage mode)")
+    _recipient_arguments(r, channels)
     r.add_argument("--tz", help="time zone the times are written in (default: the audience's)")
     r = act("edit", "change a draft (an approved message needs approval again)")
     r.add_argument("message", help="INC-0042/3: the incident and the message number")
     r.add_argument("--field", action="append", metavar="NAME=VALUE")
     r.add_argument("--channel", action="append")
-    r.add_argument("--to", action="append")
-    r.add_argument("--cc", action="append")
-    r.add_argument("--slack-channel")
+    _recipient_arguments(r, channels)
     r.add_argument("--tz")
     r = act("show", "a message: its state, approval, each channel's rendering and delivery")
     r.add_argument("message")
@@ -154,13 +159,8 @@ def run_comms(cli: Cli) -> int:
             print(f"sitrep: template problem: {p}", file=sys.stderr)
         return 0
     if cc in ("draft", "edit"):
-        recipients = None
-        if a.to or a.cc or a.slack_channel:
-            recipients = {
-                "email_to": a.to or [],
-                "email_cc": a.cc or [],
-                "slack_channel": a.slack_channel or "",
-            }
+        given = {k.removeprefix("recipient_"): v for k, v in vars(a).items() if k.startswith("recipient_")}
+        recipients = {k: v or "" for k, v in given.items()} if any(given.values()) else None
         if cc == "draft":
             m = comms.draft(a.incident, a.template, author=cli.author, audience=a.audience, channels=a.channel,
                             fields=_field_pairs(a.field), recipients=recipients, timezone=a.tz)  # fmt: skip
@@ -180,16 +180,12 @@ def run_comms(cli: Cli) -> int:
             emit_json({"message": m, "deliveries": deliveries})
             return 0
         print("\n".join(_message_lines(m, deliveries)))
+        channels = comms.channels()
         for ch, r in m.rendered.items():
-            print(f"--- {ch} ---")
-            if ch == "slack":
-                print(r["text"])
-            elif ch == "email":
-                print(
-                    f"Subject: {r['subject']}\nTo: {', '.join(m.recipients.get('email_to', []))}\n\n{r['text']}"
-                )
-            else:
-                print(f"[{r['status']}] {r['name']}\n{r['body']}")
+            print(f"--- {comms.channel_label(ch)} ---")
+            if ch in channels:
+                shown = channels[ch].logged(r, m.recipients)
+                print(f"Subject: {shown.subject}\nTo: {', '.join(shown.recipients)}\n\n{shown.content}")
         return 0
     if cc == "list":
         rows = comms.messages(a.incident)

@@ -11,7 +11,7 @@ from app.cli_context import Cli, command, with_json
 from app.cli_output import emit_json
 from services.errors import NotFound, ValidationError
 from services.sync.oncall import on_call_inputs
-from services.sync.service import link_related, post_to_backends
+from services.sync.posting import link_related, post_to_backends
 
 
 def add_sync_commands(sub) -> None:
@@ -82,7 +82,7 @@ def add_sync_commands(sub) -> None:
     r = with_json(bsub.add_parser("test", help="check the settings and credentials with one request"))
     r.add_argument("name")
     r = with_json(bsub.add_parser("components", help="the status page's components (to map services to)"))
-    r.add_argument("name", nargs="?", default="statuspage")
+    r.add_argument("name", nargs="?", help="the backend (default: the one installed that lists components)")
     r = with_json(bsub.add_parser("keyring", help="which keyring is in use and whether Sitrep can use it"))
 
     sp = command(sub, "oncall", "who is on call in PagerDuty now, matched to the responder directory")
@@ -229,6 +229,13 @@ def _backend(cli: Cli) -> int:
         st = sync.secrets.status()
         cli.out(st, f"{st.label} ({st.backend}): " + ("usable" if st.usable else f"not usable: {st.reason}"))
         return 0
+    if bc == "components":
+        rows = sync.components(a.name)
+        cli.out(
+            rows,
+            "\n".join(f"{c['id']:<16} {c['status']:<22} {c['name']}" for c in rows) or "No components.",
+        )
+        return 0
     cls = sync.adapter_class(a.name)
     if bc == "show":
         values = sync.settings.backend(a.name)
@@ -276,10 +283,10 @@ def _backend(cli: Cli) -> int:
         after = sync.settings.backend(a.name)
         if changes or a.unset:
             after = sync.configure(a.name, changes, unset=tuple(a.unset))
-        missing = cls(after, sync.secrets).missing()
+        ready = sync.readiness(a.name)
         text = f"{cls.label} settings saved."
-        if after.get("enabled") and missing:
-            text += " Not ready yet: " + " ".join(missing)
+        if ready.state == "incomplete":
+            text += " Not ready yet: " + ready.detail
         cli.out(after, text)
         return 0
     if bc == "forget":
@@ -289,13 +296,6 @@ def _backend(cli: Cli) -> int:
     if bc == "test":
         message = sync.test_connection(a.name)
         cli.out({"ok": True, "message": message}, message)
-        return 0
-    if bc == "components":
-        rows = sync.components(a.name)
-        cli.out(
-            rows,
-            "\n".join(f"{c['id']:<16} {c['status']:<22} {c['name']}" for c in rows) or "No components.",
-        )
         return 0
     return 2
 

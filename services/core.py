@@ -87,7 +87,7 @@ class Sitrep:
         self.in_exercise = holds_exercise(store)
         self.incidents.exercise_only = self.in_exercise
         if self.in_exercise:
-            from services.adapters.base import discover_adapters
+            from services.adapters.discovery import discover_adapters
 
             options = dict(sync_options or {})
             options["discovered"] = sandbox_adapters(options.get("discovered") or discover_adapters())

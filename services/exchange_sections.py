@@ -26,6 +26,7 @@ import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,6 +57,7 @@ from models.entities import (
 )
 from models.enums import ClockState, EntryKind, MaintenanceStatus, MessageState
 from models.types import UTCDateTime, iso
+from services.adapters.discovery import discover_adapters
 from services.errors import ImportFailure
 
 INCIDENT, STORE = "incident", "store"
@@ -158,15 +160,21 @@ def _list_of_text(ctx: RowContext, column: str) -> None:
         ctx.fail(f"'{column}' must be a list of text")
 
 
+@cache
+def _installed_channels() -> tuple[str, ...]:
+    return tuple(discover_adapters().channels())
+
+
 def _check_message(ctx: RowContext) -> None:
-    from services.comms.templates import CHANNELS, content_hash
+    from services.comms.templates import content_hash
 
     m = ctx.row
     _one_of(ctx, "state", (s.value for s in MessageState))
     _list_of_text(ctx, "channels")
-    unknown = [ch for ch in m["channels"] if ch not in CHANNELS]
+    channels = _installed_channels()
+    unknown = [ch for ch in m["channels"] if ch not in channels]
     if unknown:
-        ctx.fail(f"channel {unknown[0]!r} is not one of {', '.join(CHANNELS)}")
+        ctx.fail(f"channel {unknown[0]!r} is not one of {', '.join(channels)}")
     if m["number"] < 1:
         ctx.fail("'number' must be 1 or more")
     if content_hash(m["channels"], m["recipients"], m["rendered"]) != m["content_hash"]:

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from models.entities import MaintenanceUpdate, MaintenanceWindow, OutboxItem, RemoteLink
 from models.enums import MAINTENANCE_TRANSITIONS, MaintenanceStatus, OutboxState
 from models.types import as_utc, iso, new_id
-from services.adapters.base import MaintenanceChange, MaintenanceFacts, RemoteMaintenance
-from services.detection.muting import check_matchers, check_recurrence
+from services.adapters.values import MaintenanceChange, MaintenanceFacts, RemoteMaintenance
+from services.detection.muting import check_matchers, check_recurrence, upcoming_occurrences
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.incidents import _clean_services
 from services.timeline import _clean_author
@@ -631,7 +631,7 @@ def facts_of(row: Any) -> MaintenanceFacts:
         tuple(row.services or ()), bool(row.notify_subscribers), bool(row.remind_subscribers),
         bool(row.auto_in_progress), bool(row.auto_complete), row.status,
         tuple(getattr(row, "matchers", None) or ()), getattr(row, "recurrence", None),
-        getattr(row, "time_zone", None),
+        getattr(row, "time_zone", None), upcoming_occurrences(row),
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from services.core import Sitrep  # noqa: E402
+from tests.fakes.openapi import how_requests_are_checked  # noqa: E402
 
 
 def _ram_folder() -> Path | None:
@@ -28,6 +29,11 @@ def _ram_folder() -> Path | None:
         return None
     roomy = st.f_bavail * st.f_frsize > 1 << 30
     return shm if roomy and os.access(shm, os.W_OK) else None
+
+
+def pytest_report_header(config) -> str:
+    # Which checks the vendor fakes make: their own contracts always, the published specs when found.
+    return how_requests_are_checked()
 
 
 def pytest_configure(config) -> None:

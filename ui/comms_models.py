@@ -10,8 +10,6 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from services.comms.templates import CHANNEL_LABELS
-
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 _Index = QModelIndex | QPersistentModelIndex
@@ -113,7 +111,7 @@ class DeliveriesModel(_RowsModel):
 
     def cell(self, d, column: int):
         if column == 0:
-            return CHANNEL_LABELS.get(d.channel, d.channel), d.channel
+            return d.label, d.channel
         if column == 1:
             return d.state, d.state
         if column == 2:

@@ -1,4 +1,5 @@
-"""'On call in PagerDuty' inside the Assign and Hand over dialogs: who PagerDuty pages now, to pick from.
+"""'On call in PagerDuty' (or whichever on-call source is installed) inside the Assign and Hand over
+dialogs: who PagerDuty pages now, to pick from.
 
 The button asks on a pool thread (the GUI thread never waits on the network); the answer lists each
 on-call person once, by escalation level, with their schedule, when they go off call, and whether
@@ -67,8 +68,11 @@ class OnCallSection(QWidget):
         self._waiting_focus: set[QWidget | None] = set()
         self.added: dict[str, PersonView] = {}  # e-mail (lower case) -> added from here since the answer
         self.setObjectName("oncall-section")
+        # The installed on-call source (PagerDuty among the built-ins) names itself in every line here.
+        sources = ctx.sitrep.sync.on_call_sources()
+        self.source = ctx.sitrep.sync.adapter_class(sources[0]).label if sources else "the on-call service"
 
-        self.fetch_button = QPushButton("On call in &PagerDuty", self)
+        self.fetch_button = QPushButton(f"On call in &{self.source}", self)
         self.fetch_button.setObjectName("oncall-fetch")
         self.fetch_button.setAutoDefault(False)  # Enter is the dialog's own action
         self.fetch_button.clicked.connect(self.fetch)
@@ -80,7 +84,7 @@ class OnCallSection(QWidget):
 
         self.list = OnCallList(self)
         self.list.setObjectName("oncall-list")
-        self.list.setAccessibleName("On call in PagerDuty")
+        self.list.setAccessibleName(f"On call in {self.source}")
         self.list.setHeaderLabels(COLUMNS)
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
@@ -118,9 +122,9 @@ class OnCallSection(QWidget):
         self.problem = ctx.sitrep.sync.on_call_problem()
         if self.problem:
             self.fetch_button.setToolTip(self.problem)
-            self.status.setText("PagerDuty is not set up for on-call (Tools ▸ Backends…).")
+            self.status.setText(f"{self.source} is not set up for on-call (Tools ▸ Backends…).")
         else:
-            self.fetch_button.setToolTip("Ask PagerDuty who is on call now for this incident's services")
+            self.fetch_button.setToolTip(f"Ask {self.source} who is on call now for this incident's services")
 
     # -- asking ----------------------------------------------------------------------------------
     def fetch(self) -> None:
@@ -145,7 +149,7 @@ class OnCallSection(QWidget):
         self._waiting_focus = {self.window().focusWidget()}
         self.fetch_button.setEnabled(False)
         self._waiting_focus.add(self.window().focusWidget())
-        self._say("Asking PagerDuty who is on call…")
+        self._say(f"Asking {self.source} who is on call…")
         sync_bridge(self.ctx).tasks.run(
             lambda: sync.on_call_suggestions(**inputs), self._answered, self._failed, owner=self
         )
@@ -160,13 +164,13 @@ class OnCallSection(QWidget):
         if report.from_cache:
             self._say(f"{report.problem} Last known on-call, as of {as_of}:", error=True)
         elif not report.suggestions:
-            self._say(f"Nobody is on call in PagerDuty for {report.scope_text() or 'this service'}.")
+            self._say(f"Nobody is on call in {self.source} for {report.scope_text() or 'this service'}.")
         else:
             text = f"As of {as_of}: {report.scope_text()}"
             self._say(
                 text + (f". Not read: {report.problem}" if report.problem else ""), error=bool(report.problem)
             )
-        self.status.setToolTip(f"Read from PagerDuty at {full_text(report.as_of)}")
+        self.status.setToolTip(f"Read from {self.source} at {full_text(report.as_of)}")
         self._fill(report)
         if self.window().focusWidget() in self._waiting_focus:
             (self.list if report.suggestions else self.fetch_button).setFocus()
@@ -245,7 +249,7 @@ class OnCallSection(QWidget):
             item.setToolTip(COL_UNTIL, full_text(sug.until))
         if person is None:
             item.setText(COL_DIRECTORY, "not in the directory")
-            item.setToolTip(COL_DIRECTORY, f"{sug.email or 'no e-mail in PagerDuty'}: pick to add them first")
+            item.setToolTip(COL_DIRECTORY, f"{sug.email or 'no e-mail in ' + self.source}: pick to add them first")
         else:
             holds = f" · holds {', '.join(sug.holds)}" if sug.holds else ""
             item.setText(COL_DIRECTORY, f"@{person.handle}{holds}")

@@ -10,36 +10,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from models.types import iso
-from services.adapters.base import (
+from services.adapters.common import clean_labels
+from services.adapters.failures import PayloadError, PermanentFailure
+from services.adapters.http import Http
+from services.adapters.interface import (
     Adapter,
+    AlertSource,
+    HttpApi,
+    PlansMaintenance,
+    SecretField,
+    SettingField,
+)
+from services.adapters.values import (
     ChangeToPlan,
+    IncomingAlert,
     MaintenanceChange,
     NewLink,
     Planned,
-    SecretField,
     SendContext,
     SendResult,
-    SettingField,
     maintenance_create_key,
 )  # fmt: skip
-from services.detection.metadata import IncomingAlert, clean_labels
-from services.detection.muting import occurrences
 from services.secrets import KeyringUnavailable
-from services.sync.transport import Http, PermanentFailure
 
 SILENCE_MARK = "sitrep:"  # + the maintenance window's (or the silenced alert's) id, in the comment
-SILENCE_HORIZON = timedelta(days=28)  # a recurring window's occurrences silenced ahead of time
 ENDED = ("completed", "cancelled")
 # Critical alerts must notify even during maintenance: every silence excludes them.
 NOT_CRITICAL = {"name": "severity", "value": "critical", "isRegex": False, "isEqual": False}
-
-
-class PayloadError(ValueError):
-    """A webhook body that is not what Alertmanager sends; the message says what is wrong."""
 
 
 def parse_time(value: Any, what: str) -> datetime | None:
@@ -97,15 +98,6 @@ def parse_webhook(body: Any, *, source: str, now: datetime) -> list[IncomingAler
     return [alert_from(a, source=source, now=now, index=i) for i, a in enumerate(alerts)]
 
 
-def alert_silence(alert_id: str, labels: dict[str, str], start: datetime, end: datetime, comment: str
-                  ) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    """The outbox item that silences one alert (by its exact labels) until `end`."""
-    matchers = [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())]
-    payload = {"alert_id": alert_id, "matchers": matchers, "occurrences": [(iso(start), iso(end))],
-               "comment": f"{comment} ({SILENCE_MARK}{alert_id})", "title": comment}  # fmt: skip
-    return "create_silences", payload
-
-
 def silence_matchers(matchers: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
     out = [{"name": m["name"], "value": m["value"], "isRegex": bool(m.get("is_regex")),
             "isEqual": m.get("is_equal", True) is not False} for m in matchers]  # fmt: skip
@@ -113,7 +105,7 @@ def silence_matchers(matchers: tuple[dict[str, Any], ...]) -> list[dict[str, Any
     return out
 
 
-class AlertmanagerAdapter(Adapter):
+class AlertmanagerAdapter(Adapter, HttpApi, PlansMaintenance, AlertSource):
     name = "alertmanager"
     label = "Alertmanager"
     fields: ClassVar[tuple[SettingField, ...]] = (
@@ -150,6 +142,10 @@ class AlertmanagerAdapter(Adapter):
         return f"Alertmanager {version}, cluster {cluster}"
 
     # -- alerts in ---------------------------------------------------------------------------
+    @classmethod
+    def parse_webhook(cls, body: Any, *, source: str, now: datetime) -> list[IncomingAlert]:
+        return parse_webhook(body, source=source, now=now)
+
     def fetch_alerts(self, http: Http, *, now: datetime) -> list[IncomingAlert]:
         """Every alert the Alertmanager at `http` holds, silenced and inhibited ones included (Sitrep
         marks those itself)."""
@@ -176,14 +172,20 @@ class AlertmanagerAdapter(Adapter):
             return [Planned("expire_silences", {"reason": m.status}, f"{self.name}:expire:{m.id}")]
         if change.action != "planned" and not {"scheduled_for", "scheduled_until", "matchers"} & set(change.changed):
             return []
-        horizon = m.scheduled_for + SILENCE_HORIZON
-        spans = [(iso(s), iso(e)) for s, e in occurrences(m.scheduled_for, m.scheduled_until, m.recurrence,
-                                                         m.time_zone, until=horizon)]  # fmt: skip
+        spans = [(iso(s), iso(e)) for s, e in (m.occurrences or ((m.scheduled_for, m.scheduled_until),))]
         payload = {"matchers": silence_matchers(m.matchers), "occurrences": spans,
                    "comment": f"{m.key} {m.title} ({SILENCE_MARK}{m.id})"}  # fmt: skip
         if change.action == "planned":
             return [Planned("create_silences", payload, maintenance_create_key(self.name, m.id))]
         return [Planned("replace_silences", payload, f"{self.name}:replace:{change.update_id}")]
+
+    def silence(self, alert_id: str, labels: dict[str, str], start: datetime, end: datetime,
+                comment: str) -> Planned:  # fmt: skip
+        """One alert silenced by its exact labels until `end`; the key makes each request once."""
+        matchers = [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())]
+        payload = {"alert_id": alert_id, "matchers": matchers, "occurrences": [(iso(start), iso(end))],
+                   "comment": f"{comment} ({SILENCE_MARK}{alert_id})", "title": comment}  # fmt: skip
+        return Planned("create_silences", payload, f"{self.name}:silence-alert:{alert_id}:{iso(end)}")
 
     def send(self, ctx: SendContext) -> SendResult:
         op = ctx.item.op

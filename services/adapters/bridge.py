@@ -12,7 +12,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any, ClassVar
 
-from services.adapters.base import IncidentFacts
+from services.adapters.values import IncidentFacts
 
 TEMPLATE_FIELDS = ("key", "number", "slug", "severity")
 

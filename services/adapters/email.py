@@ -12,26 +12,114 @@ import hashlib
 import smtplib
 import socket
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
+from markupsafe import escape
+
 from models.enums import EntryKind
-from services.adapters.base import (
-    Adapter,
-    ChangeToPlan,
-    Planned,
-    SecretField,
-    SendContext,
-    SendResult,
-    SettingField,
+from services.adapters.channel import (
+    CommsChannel,
+    LoggedMessage,
+    MessageText,
+    PreviewPart,
+    Problem,
+    RecipientField,
+    is_email_address,
+    paragraphs,
 )
-from services.sync.transport import AuthFailure, Http, NotConfigured, PermanentFailure, TransientFailure
+from services.adapters.failures import AuthFailure, NotConfigured, PermanentFailure, TransientFailure
+from services.adapters.http import Http
+from services.adapters.interface import Adapter, SecretField, SettingField
+from services.adapters.values import ChangeToPlan, Planned, SendContext, SendResult
 
 SECURITY = ("starttls", "tls", "none")
 
 
-class EmailAdapter(Adapter):
+SUBJECT_MAX = 200  # a header line must stay under 998 characters (RFC 5322); a subject far shorter
+
+
+def email_rendering(subject: str, body: str, footer: str = "") -> dict[str, Any]:
+    """An e-mail: subject, plain text, and HTML with every value escaped."""
+    plain = body + (f"\n\n-- \n{footer}" if footer else "")
+    parts = []
+    for p in paragraphs(body):
+        lines = p.splitlines()
+        if all(ln.lstrip().startswith("- ") for ln in lines):
+            items = "".join(f"<li>{escape(ln.lstrip()[2:])}</li>" for ln in lines)
+            parts.append(f"<ul>{items}</ul>")
+        else:
+            parts.append("<p>" + "<br>\n".join(str(escape(ln)) for ln in lines) + "</p>")
+    foot = f'<hr><p style="color:#666;font-size:smaller">{escape(footer)}</p>' if footer else ""
+    html = (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
+        f"{escape(subject)}</title></head>\n"
+        '<body style="font-family:Helvetica,Arial,sans-serif;line-height:1.4">\n'
+        f"<h2>{escape(subject)}</h2>\n" + "\n".join(parts) + f"\n{foot}\n</body></html>\n"
+    )
+    return {"subject": subject, "text": plain, "html": html}
+
+
+class EmailMessages(CommsChannel):
+    """E-mail as a comms channel: a subject, plain text and HTML, to the To and Cc addresses."""
+
+    channel_label = "E-mail"
+    channel_rank = 20
+    recipient_fields = (
+        RecipientField("email_to", "E-mail to", addresses=True, cli_flag="--to",
+                       placeholder="addresses, comma separated", help="e-mail recipients (repeat or comma separate)",
+                       suggest_from="email"),
+        RecipientField("email_cc", "Cc", addresses=True, cli_flag="--cc", help="e-mail copy recipients"),
+    )  # fmt: skip
+
+    @classmethod
+    def render_message(cls, text: MessageText) -> dict[str, Any]:
+        return email_rendering(text.subject, text.body, text.footer)
+
+    @classmethod
+    def message_problems(cls, rendering: dict[str, Any], recipients: Mapping[str, Any]) -> list[Problem]:
+        ch = cls.name
+        problems: list[Problem] = []
+        subj = rendering["subject"]
+        if not subj.strip():
+            problems.append(Problem(ch, "subject", "The e-mail needs a subject."))
+        elif len(subj) > SUBJECT_MAX:
+            problems.append(Problem(ch, "subject", f"Keep the e-mail subject under {SUBJECT_MAX} characters "
+                                    f"(it has {len(subj)})."))  # fmt: skip
+        to = list(recipients.get("email_to") or [])
+        cc = list(recipients.get("email_cc") or [])
+        if not to:
+            problems.append(Problem(ch, "email_to", "The e-mail has no recipients (To)."))
+        for addr in to + cc:
+            if not is_email_address(addr):
+                problems.append(Problem(ch, "email_to", f"'{addr}' is not an e-mail address."))
+        return problems
+
+    @classmethod
+    def subject_of(cls, rendering: dict[str, Any]) -> str:
+        return rendering.get("subject") or ""
+
+    @classmethod
+    def entry_payload(cls, rendering: dict[str, Any], recipients: Mapping[str, Any], ref: str) -> dict[str, Any]:
+        return {"subject": rendering["subject"], "text": rendering["text"], "html": rendering["html"],
+                "to": list(recipients.get("email_to") or []), "cc": list(recipients.get("email_cc") or []),
+                "message_ref": ref}  # fmt: skip
+
+    @classmethod
+    def logged(cls, rendering: dict[str, Any], recipients: Mapping[str, Any]) -> LoggedMessage:
+        to = list(recipients.get("email_to") or []) + [f"cc:{a}" for a in recipients.get("email_cc") or []]
+        return LoggedMessage(rendering["subject"], rendering["text"], to, {"html": rendering["html"]})
+
+    @classmethod
+    def preview(cls, rendering: dict[str, Any]) -> list[PreviewPart]:
+        # The HTML part shows as a mail client would; every value in it was escaped when rendered.
+        return [PreviewPart("HTML", html=rendering["html"]),
+                PreviewPart("Plain text", text=f"Subject: {rendering['subject']}\n\n{rendering['text']}")]  # fmt: skip
+
+
+class EmailAdapter(EmailMessages, Adapter):
     name = "email"
     label = "E-mail"
     fields = (
@@ -50,15 +138,6 @@ class EmailAdapter(Adapter):
         if str(self.setting("security")).lower() not in SECURITY:
             out.append(f"E-mail: 'security' must be one of {', '.join(SECURITY)}.")
         return out
-
-    def base_url(self) -> str:
-        return ""
-
-    def headers(self) -> dict[str, str]:
-        return {}
-
-    def describe_error(self, status: int, body: Any, text: str) -> str:
-        return text or f"SMTP {status}"
 
     # -- planning ------------------------------------------------------------------------
     def plan(self, change: ChangeToPlan) -> list[Planned]:
@@ -184,7 +263,7 @@ class EmailAdapter(Adapter):
             note = "Refused by the mail server: " + ", ".join(f"{a} ({c})" for a, (c, _m) in refused.items())
         return SendResult(remote_ref=msg["Message-ID"], note=note)
 
-    def test_connection(self, http: Http) -> str:
+    def test_connection(self, http: Http | None) -> str:
         smtp = self._connect()
         try:
             smtp.noop()

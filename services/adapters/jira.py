@@ -12,19 +12,6 @@ import re
 from typing import Any
 
 from models.enums import EntryKind
-from services.adapters.base import (
-    Adapter,
-    ChangeToPlan,
-    NewLink,
-    Planned,
-    PullContext,
-    PullResult,
-    RemoteEvent,
-    SecretField,
-    SendContext,
-    SendResult,
-    SettingField,
-)
 from services.adapters.common import (
     entry_text,
     is_authored,
@@ -32,7 +19,27 @@ from services.adapters.common import (
     normalise_text,
     parse_remote_time,
 )
-from services.sync.transport import Http, NotConfigured, PermanentFailure, parse_reset_instant
+from services.adapters.failures import NotConfigured, PermanentFailure
+from services.adapters.http import Http, parse_reset_instant
+from services.adapters.interface import (
+    Adapter,
+    HttpApi,
+    LinksRelated,
+    Posts,
+    ReadsBack,
+    SecretField,
+    SettingField,
+)
+from services.adapters.values import (
+    ChangeToPlan,
+    NewLink,
+    Planned,
+    PullContext,
+    PullResult,
+    RemoteEvent,
+    SendContext,
+    SendResult,
+)
 
 API = "/rest/api/3"
 
@@ -72,11 +79,11 @@ def adf_text(doc: Any) -> str:
     return "".join(out).strip()
 
 
-class JiraAdapter(Adapter):
+class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
     name = "jira"
     label = "Jira"
     default_max_requests_per_s = 5.0
-    takes_posts = True
+    post_becomes = "a comment on the Jira ticket"
     fields = (
         SettingField("url", "Site URL (https://your-site.atlassian.net)", "url", None, required=True),
         SettingField("email", "Account e-mail the API token belongs to", "str", None, required=True),

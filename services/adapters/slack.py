@@ -8,20 +8,25 @@ repeated blindly: the item fails and a person decides (retry or cancel).
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from models.enums import EntryKind
-from services.adapters.base import (
-    Adapter,
-    ChangeToPlan,
-    NewLink,
-    Planned,
-    SecretField,
-    SendContext,
-    SendResult,
-    SettingField,
+from services.adapters.channel import (
+    CommsChannel,
+    LoggedMessage,
+    MessageText,
+    PreviewPart,
+    Problem,
+    RecipientField,
+    paragraphs,
 )
-from services.sync.transport import AuthFailure, Http, NotConfigured, PermanentFailure, TransientFailure
+from services.adapters.failures import AuthFailure, NotConfigured, PermanentFailure, TransientFailure
+from services.adapters.http import Http
+from services.adapters.interface import Adapter, HttpApi, SecretField, SettingField
+from services.adapters.values import ChangeToPlan, NewLink, Planned, SendContext, SendResult
 
 _AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired",
                           "missing_scope", "not_allowed_token_type", "no_permission"})  # fmt: skip
@@ -37,7 +42,120 @@ _HINTS = {
 }
 
 
-class SlackAdapter(Adapter):
+# Slack's limits: a message's text is cut at 40,000 characters; a header block holds 150, a section
+# 3,000, and a message at most 50 blocks.
+TEXT_MAX = 40_000
+HEADER_MAX = 150
+SECTION_MAX = 3_000
+BLOCKS_MAX = 50
+
+
+def slack_escape(text: str) -> str:
+    """Slack treats &, < and > as control characters in mrkdwn; everything else is literal."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack_paragraph(p: str) -> str:
+    lines = []
+    for ln in p.splitlines():
+        if ln.lstrip().startswith("- "):
+            ln = ln.replace("- ", "• ", 1)
+        lines.append(slack_escape(ln))
+    return "\n".join(lines)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def slack_rendering(subject: str, body: str, footer: str = "") -> dict[str, Any]:
+    """A Slack message: `text` (mrkdwn, also the notification fallback) and Block Kit `blocks`."""
+    paras = [_slack_paragraph(p) for p in paragraphs(body)]
+    text = f"*{slack_escape(subject)}*\n" + "\n\n".join(paras)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": subject[:HEADER_MAX], "emoji": True}}
+    ]
+    chunk = ""
+    for p in paras:
+        # Sections hold 3,000 characters: paragraphs share a section while they fit.
+        while len(p) > SECTION_MAX:
+            if chunk:
+                blocks.append(_section(chunk))
+                chunk = ""
+            blocks.append(_section(p[:SECTION_MAX]))
+            p = p[SECTION_MAX:]
+        candidate = f"{chunk}\n\n{p}" if chunk else p
+        if len(candidate) > SECTION_MAX:
+            blocks.append(_section(chunk))
+            chunk = p
+        else:
+            chunk = candidate
+    if chunk:
+        blocks.append(_section(chunk))
+    if footer:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(footer)}]})
+    return {"text": text, "blocks": blocks, "header": subject}
+
+
+def mrkdwn_html(text: str) -> str:
+    """A close look at how Slack shows mrkdwn: *bold*, bullets and line breaks (the text is already escaped)."""
+    html = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", text)
+    return "<div style='font-family:sans-serif'>" + html.replace("\n", "<br>") + "</div>"
+
+
+class SlackMessages(CommsChannel):
+    """Slack as a comms channel: mrkdwn text and Block Kit blocks, to the chosen or configured channel."""
+
+    channel_label = "Slack"
+    channel_rank = 10
+    recipient_fields = (
+        RecipientField("slack_channel", "Slack channel", cli_flag="--slack-channel",
+                       placeholder="#channel (chat.postMessage mode; a webhook posts to its own)",
+                       help="the Slack channel (chat.postMessage mode)"),
+    )  # fmt: skip
+
+    @classmethod
+    def render_message(cls, text: MessageText) -> dict[str, Any]:
+        return slack_rendering(text.subject, text.body, text.footer)
+
+    @classmethod
+    def message_problems(cls, rendering: dict[str, Any], recipients: Mapping[str, Any]) -> list[Problem]:
+        ch, r = cls.name, rendering
+        problems: list[Problem] = []
+        if len(r["text"]) > TEXT_MAX:
+            problems.append(Problem(ch, "body", f"Slack cuts messages at {TEXT_MAX:,} characters; this one has "
+                                    f"{len(r['text']):,}."))  # fmt: skip
+        if len(r["blocks"]) > BLOCKS_MAX:
+            problems.append(Problem(ch, "body", f"Slack takes at most {BLOCKS_MAX} blocks; this message needs "
+                                    f"{len(r['blocks'])}."))  # fmt: skip
+        if len(r.get("header", "")) > HEADER_MAX:
+            problems.append(Problem(ch, "subject", f"The Slack header shows {HEADER_MAX} characters; the subject "
+                                    f"has {len(r['header'])} and is cut.", "warning"))  # fmt: skip
+        if not r.get("header", "").strip():
+            problems.append(Problem(ch, "subject", "The Slack message has no headline."))
+        return problems
+
+    @classmethod
+    def subject_of(cls, rendering: dict[str, Any]) -> str:
+        return rendering.get("header") or ""
+
+    @classmethod
+    def entry_payload(cls, rendering: dict[str, Any], recipients: Mapping[str, Any], ref: str) -> dict[str, Any]:
+        return {"text": rendering["text"], "blocks": rendering["blocks"],
+                "channel": recipients.get("slack_channel") or None}  # fmt: skip
+
+    @classmethod
+    def logged(cls, rendering: dict[str, Any], recipients: Mapping[str, Any]) -> LoggedMessage:
+        to = recipients.get("slack_channel") or "(the configured Slack channel)"
+        return LoggedMessage(rendering.get("header", ""), rendering["text"], [to])
+
+    @classmethod
+    def preview(cls, rendering: dict[str, Any]) -> list[PreviewPart]:
+        return [PreviewPart("mrkdwn", html=mrkdwn_html(rendering["text"])),
+                PreviewPart("Block Kit", text=json.dumps(rendering["blocks"], indent=2, ensure_ascii=False))]  # fmt: skip
+
+
+class SlackAdapter(SlackMessages, Adapter, HttpApi):
     name = "slack"
     label = "Slack"
     default_max_requests_per_s = 1.0  # published: about one message per second per channel or webhook

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from models.types import as_utc
 from resources import resource_path
 from services.errors import ValidationError
+from services.incidents import INCIDENT_TYPES
 
 REVIEW_NOTE = "needs review by counsel"
 
@@ -121,8 +122,6 @@ class RegulatoryRules:
             self.clocks[cid] = rule
         esc = _load("escalation.toml", config_dir)
         self.paths: dict[str, EscalationPath] = {}
-        from services.incidents import INCIDENT_TYPES
-
         for tid, raw in (esc.get("type") or {}).items():
             if tid not in INCIDENT_TYPES:
                 # A path for a type no incident can have would never apply, silently.

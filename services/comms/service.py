@@ -5,7 +5,7 @@ audience that needs approval is sent only when it is approved, by the incident c
 or a configured approver, and only with the exact content that was approved.
 
 Sending does not talk to any network. It appends a COMMS timeline entry that carries every channel's
-exact payload; the channel adapters (services/adapters/slack.py, email.py and the Statuspage adapter)
+exact payload, shaped by each channel adapter (services/adapters/channel.py); the channel adapters
 plan their outbox items from that entry inside the same transaction, and the sync worker delivers them
 when the channel answers, once. The stakeholder log gets one hash-chained line per channel in the same
 transaction too.
@@ -39,19 +39,18 @@ from models.entities import (
     Stakeholder,
     TimelineEntry,
 )
-from models.enums import ClockState, EntryKind, MessageState, Status
+from models.enums import ClockState, EntryKind, MessageState, Milestone, Status
 from models.types import as_utc, iso, utcnow
 from resources import resource_path
+from services.adapters.channel import CommsChannel
+from services.adapters.discovery import discover_adapters
 from services.catalog import Catalog
 from services.comms.log import LOG_COLUMNS, LogRow, append_log_entry, first_break
 from services.comms.regulatory import RegulatoryRules
 from services.comms.templates import (
-    CHANNEL_LABELS,
-    CHANNELS,
     CommsTemplate,
     Problem,
     TemplateLibrary,
-    check_limits,
     content_hash,
     missing_fields,
 )
@@ -67,10 +66,6 @@ _M = CommsMessage.__table__
 _L = CommsLogEntry.__table__
 _O = OutboxItem.__table__
 
-STATUSPAGE_FOR_STATUS = {
-    "declared": "investigating", "investigating": "investigating", "identified": "identified",
-    "mitigated": "monitoring", "resolved": "resolved", "closed": "resolved",
-}  # fmt: skip
 COMMANDER_ROLE = "IC"
 COMMS_ROLE = "COMMS"
 
@@ -191,10 +186,11 @@ class Delivery:
     last_error: str | None
     next_attempt_at: datetime | None
     updated_at: datetime | None
+    channel_label: str = ""
 
     @property
     def label(self) -> str:
-        return CHANNEL_LABELS.get(self.channel, self.channel)
+        return self.channel_label or self.channel
 
 
 @dataclass(frozen=True)
@@ -229,18 +225,11 @@ class MessageView:
     sent_entry_id: str | None
     needs_approval: bool = False
     external: bool = False
+    subject: str = ""  # the headline of its first channel's rendering
 
     @property
     def ref(self) -> str:
         return f"{self.incident_key}/{self.number}"
-
-    @property
-    def subject(self) -> str:
-        for ch in ("email", "slack", "statuspage"):
-            r = self.rendered.get(ch)
-            if r:
-                return r.get("subject") or r.get("header") or r.get("name") or ""
-        return ""
 
 
 @dataclass(frozen=True)
@@ -347,8 +336,19 @@ class CommsService:
         self.reload()
         store.entry_hooks.append(self.guard_entry)
 
+    def channels(self) -> dict[str, type[CommsChannel]]:
+        """The installed channels (channel adapters), in the order a chooser shows them."""
+        if self._channels is None:
+            self._channels = self._sync.channels() if self._sync is not None else discover_adapters().channels()
+        return self._channels
+
+    def channel_label(self, name: str) -> str:
+        cls = self.channels().get(name)
+        return cls.channel_label if cls is not None else name
+
     def reload(self) -> None:
         """Read templates, settings and rules again (after the user edits their files)."""
+        self._channels: dict[str, type[CommsChannel]] | None = None
         self._templates: TemplateLibrary | None = None
         self.settings = CommsSettings.load(self._config_dir)
         self._rules: RegulatoryRules | None = None
@@ -367,7 +367,7 @@ class CommsService:
         """Read and compiled on first use. Compiling every template costs ~0.3 s of CPU (1 s on a
         loaded VM), which opening the store — every CLI command, the console's start — need not pay."""
         if self._templates is None:
-            self._templates = TemplateLibrary(self._config_dir)
+            self._templates = TemplateLibrary(self._config_dir, self.channels())
         return self._templates
 
     # -- the guard ----------------------------------------------------------------------------
@@ -376,7 +376,9 @@ class CommsService:
         `send` writes for a message it has just released. Anything else (an entry typed with such data
         through another path) is refused, and its transaction with it."""
         data = entry.data or {}
-        if "comms" not in data and "statuspage" not in data:
+        # A channel payload is carried only by a released message: under "comms", or (as entries written
+        # before channels owned their payloads had it) an object under a channel's own name.
+        if "comms" not in data and not any(isinstance(data.get(ch), dict) for ch in self.channels()):
             return
         comms = data.get("comms") or {}
         mid = comms.get("message_id") if isinstance(comms, dict) else None
@@ -442,7 +444,9 @@ class CommsService:
         values = {
             c.name: getattr(m, c.name) for c in _M.columns if c.name in MessageView.__dataclass_fields__
         }
-        values.update(incident_key=key, channels=tuple(m.channels or ()), state=MessageState(m.state),
+        rendered = dict(m.rendered or {})
+        subject = next((cls.subject_of(rendered[ch]) for ch, cls in self.channels().items() if rendered.get(ch)), "")
+        values.update(incident_key=key, channels=tuple(m.channels or ()), state=MessageState(m.state), subject=subject,
                       needs_approval=bool(aud and aud.approval), external=bool(aud and aud.external),
                       fields=dict(m.fields or {}), recipients=dict(m.recipients or {}), rendered=dict(m.rendered or {}))  # fmt: skip
         return MessageView(**values)
@@ -533,8 +537,9 @@ class CommsService:
                 f"- {c.label}: due {format_time(c.deadline_at, tz)} ({c.status_text(now)})"
                 for c in clocks if c.state is ClockState.RUNNING
             ),
-            "statuspage_status": STATUSPAGE_FOR_STATUS.get(inc.status.value, "investigating"),
         }  # fmt: skip
+        for cls in self.channels().values():
+            values.update(cls.prefill(inc.status.value))
         for f in tpl.fields:
             values.setdefault(f.name, f.default)
         return values
@@ -550,9 +555,9 @@ class CommsService:
         """Render and check without storing anything (the GUI calls this as the user types)."""
         tpl = self.templates.get(template_id)
         channels = list(channels)
-        recipients = _clean_recipients(recipients or {})
+        recipients = self.clean_recipients(recipients or {})
         rendered = self.templates.render(tpl, fields, channels, footer=footer)
-        problems = check_limits(rendered, recipients)
+        problems = self.templates.check_limits(rendered, recipients)
         missing = missing_fields(tpl, fields)
         for name in missing:
             problems.insert(
@@ -561,18 +566,47 @@ class CommsService:
         return Preview(rendered, problems, missing, content_hash(channels, recipients, rendered))
 
     def suggested_recipients(self, incident_ref: str, audience: str) -> dict[str, Any]:
-        """E-mail addresses of the stakeholders in this audience who must hear about this incident."""
+        """The stakeholders in this audience who must hear about this incident, in each channel's
+        recipient field that is filled from a stakeholder's contact (e-mail To: their addresses)."""
         groups = AUDIENCE_GROUPS.get(audience, frozenset())
         if not groups:
             return {}
         inc = self._incident_view(incident_ref)
         path = self.rules.path_for(inc.incident_type)
-        to = [
-            sv.email
-            for sv in self.must_hear(inc, extra_groups=path.groups if path else ())
-            if sv.group in groups and sv.email
-        ]
-        return {"email_to": sorted(dict.fromkeys(to))}
+        hear = [sv for sv in self.must_hear(inc, extra_groups=path.groups if path else ()) if sv.group in groups]
+        out: dict[str, Any] = {}
+        for cls in self.channels().values():
+            for f in cls.recipient_fields:
+                if f.suggest_from:
+                    found = [getattr(sv, f.suggest_from) for sv in hear if getattr(sv, f.suggest_from, None)]
+                    out[f.key] = sorted(dict.fromkeys(found)) if f.addresses else (found[0] if found else "")
+        return out
+
+    def _check_channels(self, tpl: CommsTemplate, channels: Iterable[str] | None) -> list[str]:
+        chosen = list(dict.fromkeys(channels)) if channels is not None else list(tpl.channels)
+        if not chosen:
+            raise ValidationError("Choose at least one channel.", field="channels")
+        for ch in chosen:
+            if ch not in self.channels():
+                raise ValidationError(f"Unknown channel '{ch}'. Channels: {', '.join(self.channels())}.",
+                                      field="channels")  # fmt: skip
+            if ch not in tpl.channels:
+                raise ValidationError(f"Template '{tpl.name}' is not written for {self.channel_label(ch)}; it "
+                                      f"supports {', '.join(self.channel_label(c) for c in tpl.channels)}.",
+                                      field="channels")  # fmt: skip
+        return chosen
+
+    def clean_recipients(self, recipients: dict[str, Any]) -> dict[str, Any]:
+        """The installed channels' recipient fields from what a form or command gave; an unknown field is
+        refused."""
+        known = [f.key for cls in self.channels().values() for f in cls.recipient_fields]
+        unknown = set(recipients) - set(known)
+        if unknown:
+            raise ValidationError(f"Unknown recipient field '{sorted(unknown)[0]}' ({', '.join(known)}).")
+        out: dict[str, Any] = {}
+        for cls in self.channels().values():
+            out.update(cls.clean_recipients(recipients))
+        return out
 
     def _incident_view(self, ref: str) -> IncidentView:
         with self._store.read() as s:
@@ -598,7 +632,7 @@ class CommsService:
         aud = self.settings.audience(audience)
         tz = timezone or aud.timezone
         _zone(tz)
-        channels = _check_channels(tpl, channels)
+        channels = self._check_channels(tpl, channels)
         values = self.prefill(incident_ref, template_id, timezone=tz)
         unknown = [k for k in (fields or {}) if k not in values]
         if unknown:
@@ -609,7 +643,7 @@ class CommsService:
         values.update({k: str(v) for k, v in (fields or {}).items()})
         if recipients is None:
             recipients = self.suggested_recipients(incident_ref, audience)
-        recipients = _clean_recipients(recipients)
+        recipients = self.clean_recipients(recipients)
         now = self._now()
         with self._store.transaction() as s:
             inc = self._incident(s, incident_ref)
@@ -670,8 +704,8 @@ class CommsService:
             if timezone is not None and timezone != m.timezone:
                 _zone(timezone)
                 m.timezone = timezone
-            chans = _check_channels(tpl, channels) if channels is not None else list(m.channels)
-            recips = _clean_recipients(recipients) if recipients is not None else dict(m.recipients or {})
+            chans = self._check_channels(tpl, channels) if channels is not None else list(m.channels)
+            recips = self.clean_recipients(recipients) if recipients is not None else dict(m.recipients or {})
             pv = self.preview(
                 tpl.id,
                 values,
@@ -718,7 +752,7 @@ class CommsService:
             problems += [f"fill in '{tpl.label_of(n)}'" for n in missing_fields(tpl, m.fields or {})]
         problems += [
             p.message.rstrip(".")
-            for p in check_limits(m.rendered or {}, m.recipients or {})
+            for p in self.templates.check_limits(m.rendered or {}, m.recipients or {})
             if p.level == "error"
         ]
         if problems:
@@ -824,25 +858,24 @@ class CommsService:
                      hooks=self._store.entry_hooks)  # fmt: skip
 
     def unavailable_channels(self, channels: Iterable[str]) -> dict[str, str]:
-        """channel -> why it cannot take a message now (not enabled, not configured)."""
-        ready = dict(self._sync.writer.adapters) if self._sync is not None else {}
+        """channel -> why it cannot take a message now (not installed, not enabled, not configured), as the
+        sync service answers it."""
         out = {}
         for ch in channels:
-            if ch in ready:
-                continue
-            label = CHANNEL_LABELS.get(ch, ch)
-            if self._sync is None or ch not in self._sync.available:
+            label = self.channel_label(ch)
+            if self._sync is None:
                 out[ch] = f"{label} is not available in this installation."
                 continue
-            values = self._sync.settings.backend(ch)
-            if not values.get("enabled"):
-                out[ch] = (
-                    f"{label} is not configured (backend '{ch}' is off): set it up first, e.g. "
-                    f"`sitrep backend set {ch} --enable --set KEY=VALUE`."
-                )
+            ready = self._sync.readiness(ch)
+            if ready.ready:
+                continue
+            if ready.state == "not_installed":
+                out[ch] = f"{label} is not available in this installation."
+            elif ready.state == "off":
+                out[ch] = (f"{label} is not configured (backend '{ch}' is off): set it up first, e.g. "
+                           f"`sitrep backend set {ch} --enable --set KEY=VALUE`.")  # fmt: skip
             else:
-                adapter = self._sync.available[ch](values, self._sync.secrets)
-                out[ch] = f"{label} is not configured: " + " ".join(adapter.missing())
+                out[ch] = f"{label} is not configured: {ready.detail}"
         return out
 
     def send(self, message_ref: str, *, author: str) -> MessageView:
@@ -883,21 +916,8 @@ class CommsService:
                                        "audience": m.audience, "channels": {}}  # fmt: skip
             data: dict[str, Any] = {"sync": list(m.channels), "comms": payload}
             for ch in m.channels:
-                r = rendered[ch]
-                if ch == "slack":
-                    payload["channels"][ch] = {
-                        "text": r["text"],
-                        "blocks": r["blocks"],
-                        "channel": recips.get("slack_channel") or None,
-                    }
-                elif ch == "email":
-                    payload["channels"][ch] = {"subject": r["subject"], "text": r["text"], "html": r["html"],
-                                               "to": list(recips.get("email_to") or []), "cc": list(recips.get("email_cc") or []),
-                                               "message_ref": ref}  # fmt: skip
-                elif ch == "statuspage":
-                    data["statuspage"] = {"name": r["name"], "body": r["body"], "status": r["status"]}
-                    payload["channels"][ch] = {"status": r["status"]}
-            labels = ", ".join(CHANNEL_LABELS.get(c, c) for c in m.channels)
+                payload["channels"][ch] = self.templates.channel(ch).entry_payload(rendered[ch], recips, ref)
+            labels = ", ".join(self.channel_label(c) for c in m.channels)
             subject = self._view(m, inc.key).subject
             body = f"Sent message {m.number} ({m.template_name}) to {aud.label} via {labels}: {subject}"
             entry = append_entry(
@@ -912,29 +932,12 @@ class CommsService:
             )
             m.sent_entry_id = entry.id
             for ch in m.channels:
-                r = rendered[ch]
-                if ch == "slack":
-                    content, subj, to = (
-                        r["text"],
-                        r.get("header", ""),
-                        [recips.get("slack_channel") or "(the configured Slack channel)"],
-                    )
-                elif ch == "email":
-                    to = list(recips.get("email_to") or []) + [
-                        f"cc:{a}" for a in recips.get("email_cc") or []
-                    ]
-                    content, subj = r["text"], r["subject"]
-                else:
-                    content, subj, to = (
-                        f"[{r['status']}] {r['name']}\n\n{r['body']}",
-                        r["name"],
-                        ["public status page"],
-                    )
+                logged = self.templates.channel(ch).logged(rendered[ch], recips)
                 append_log_entry(s, inc.id, now=now, kind="message", direction="outbound", channel=ch, audience=m.audience,
-                                 recipients=to, subject=subj, content=content, author=author, approver=m.approver,
-                                 approved_at=m.approved_at, message_id=m.id, entry_id=entry.id,
-                                 data={"message": ref, "template": m.template_id, "drafted_by": m.author,
-                                       **({"html": r["html"]} if ch == "email" else {})})  # fmt: skip
+                                 recipients=logged.recipients, subject=logged.subject, content=logged.content,
+                                 author=author, approver=m.approver, approved_at=m.approved_at, message_id=m.id,
+                                 entry_id=entry.id, data={"message": ref, "template": m.template_id,
+                                                          "drafted_by": m.author, **logged.extra})  # fmt: skip
             view = self._view(m, inc.key)
             seq = entry.seq
         self._publish("comms", view.incident_id, None)
@@ -970,14 +973,12 @@ class CommsService:
         for ch in channels:
             it = items.get(ch)
             if it is None:
-                out.append(
-                    Delivery(ch, "not queued", None, 0, "Nothing was queued for this channel.", None, None)
-                )
+                out.append(Delivery(ch, "not queued", None, 0, "Nothing was queued for this channel.", None, None,
+                                    self.channel_label(ch)))  # fmt: skip
                 continue
             state = {"pending": "queued", "in_flight": "sending"}.get(it.state, it.state)
-            out.append(
-                Delivery(ch, state, it.id, it.attempts, it.last_error, it.next_attempt_at, it.updated_at)
-            )
+            out.append(Delivery(ch, state, it.id, it.attempts, it.last_error, it.next_attempt_at, it.updated_at,
+                                self.channel_label(ch)))  # fmt: skip
         return out
 
     def retry_delivery(self, item_id: int) -> None:
@@ -1484,9 +1485,7 @@ class CommsService:
         return view
 
 
-def _ms(name: str):
-    from models.enums import Milestone
-
+def _ms(name: str) -> Milestone:
     return Milestone(name)
 
 
@@ -1499,41 +1498,6 @@ def _who(name: str) -> str:
     if not name:
         raise ValidationError("Say who is acting (author).", field="author")
     return name[:120]
-
-
-def _check_channels(tpl: CommsTemplate, channels: Iterable[str] | None) -> list[str]:
-    chosen = list(dict.fromkeys(channels)) if channels is not None else list(tpl.channels)
-    if not chosen:
-        raise ValidationError("Choose at least one channel.", field="channels")
-    for ch in chosen:
-        if ch not in CHANNELS:
-            raise ValidationError(
-                f"Unknown channel '{ch}'. Channels: {', '.join(CHANNELS)}.", field="channels"
-            )
-        if ch not in tpl.channels:
-            raise ValidationError(f"Template '{tpl.name}' is not written for {CHANNEL_LABELS[ch]}; it supports "
-                                  f"{', '.join(CHANNEL_LABELS[c] for c in tpl.channels)}.", field="channels")  # fmt: skip
-    return chosen
-
-
-def _clean_recipients(recipients: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in ("email_to", "email_cc"):
-        value = recipients.get(key) or []
-        if isinstance(value, str):
-            value = value.replace(";", ",").split(",")
-        addrs = [a.strip() for a in value if str(a).strip()]
-        if addrs:
-            out[key] = list(dict.fromkeys(addrs))
-    slack = str(recipients.get("slack_channel") or "").strip()
-    if slack:
-        out["slack_channel"] = slack
-    unknown = set(recipients) - {"email_to", "email_cc", "slack_channel"}
-    if unknown:
-        raise ValidationError(
-            f"Unknown recipient field '{sorted(unknown)[0]}' (email_to, email_cc, slack_channel)."
-        )
-    return out
 
 
 def _awareness(clock: RegulatoryClock | None, inc: Incident) -> datetime | None:

@@ -1,11 +1,12 @@
 """Message templates: loaded from resources/templates (and the user's config folder), rendered in a
-sandbox, and turned into what each channel takes (Slack mrkdwn and Block Kit, e-mail plain text and
-HTML, a Statuspage incident update), with each channel's limits checked.
+sandbox, and handed to each chosen channel, which shapes what it sends and checks its own limits (the
+channel adapters: services/adapters/channel.py says what a channel is).
 
 A template is one `.j2` file. It opens with a Jinja comment holding TOML that declares its name,
-audience, channels and fields; then `{% block subject %}`, `{% block body %}` and, for the status page,
-optional `{% block status %}` and `{% block title %}`. Field values are data: they are passed to the
-template as strings and never rendered as templates themselves.
+audience, channels and fields; then `{% block subject %}`, `{% block body %}` and, optionally,
+`{% block status %}` and `{% block title %}` (a status page reads them). Field values are data: they
+are passed to the template as strings and never rendered as templates themselves. The channels a
+template may name are the installed channel adapters; each may add fields it fills in for every draft.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import re
 import tomllib
 import traceback
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,27 +24,16 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import escape
 
 from resources import resource_path
+from services.adapters.channel import ChannelField, CommsChannel, MessageText, Problem
+from services.adapters.discovery import discover_adapters
 from services.errors import ValidationError
 
-CHANNELS = ("slack", "email", "statuspage")
-CHANNEL_LABELS = {"slack": "Slack", "email": "E-mail", "statuspage": "Status page"}
-STATUSPAGE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
-
-# Slack: a message's text is cut at 40,000 characters; a header block holds 150, a section 3,000,
-# and a message at most 50 blocks. Statuspage: an incident name up to 255 characters (the adapter
-# also clips the body at 25,000). E-mail: a header line must stay under 998 characters (RFC 5322).
-SLACK_TEXT_MAX = 40_000
-SLACK_HEADER_MAX = 150
-SLACK_SECTION_MAX = 3_000
-SLACK_BLOCKS_MAX = 50
-STATUSPAGE_NAME_MAX = 255
-STATUSPAGE_BODY_MAX = 25_000
-EMAIL_SUBJECT_MAX = 200
+Channels = Mapping[str, type[CommsChannel]]
 
 # Every template may use these; the draft fills them from the incident and the user may edit them.
+# The installed channels add their own (e.g. the status page's status).
 PREFILLED: dict[str, str] = {
     "incident_key": "Incident key, e.g. INC-0042",
     "title": "Incident title",
@@ -70,7 +61,6 @@ PREFILLED: dict[str, str] = {
     "status_page_url": "Public status page address",
     "timezone": "The audience's time zone",
     "regulatory_clocks": "Regulatory deadlines running on the incident",
-    "statuspage_status": "Status page status (investigating, identified, monitoring, resolved)",
 }
 
 _META = re.compile(r"\A\s*\{#(.*?)#\}", re.S)
@@ -111,34 +101,26 @@ class CommsTemplate:
     origin: str  # builtin | user
     source: str = field(repr=False, default="")
 
+    prefilled: Mapping[str, str] = field(repr=False, default_factory=lambda: PREFILLED)
+
     def field_names(self) -> list[str]:
         """Fields the drafting form shows: the template's own (what the drafter must write) first, then the
-        prefilled ones it uses, in PREFILLED order."""
+        prefilled ones it uses, in PREFILLED order (the channels' after)."""
         own = [f.name for f in self.fields]
-        pre = [n for n in PREFILLED if (n in self.used or n in self.required) and n not in own]
+        pre = [n for n in self.prefilled if (n in self.used or n in self.required) and n not in own]
         return own + pre
 
     def label_of(self, name: str) -> str:
         for f in self.fields:
             if f.name == name:
                 return f.label
-        return PREFILLED.get(name, name).split(",")[0].split(" (")[0]
+        return self.prefilled.get(name, name).split(",")[0].split(" (")[0]
 
     def is_multiline(self, name: str) -> bool:
         return any(f.name == name and f.multiline for f in self.fields) or name in (
             "summary",
             "regulatory_clocks",
         )
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A limit or rule a rendering breaks. level "error" blocks sending; "warning" does not."""
-
-    channel: str | None
-    field: str | None
-    message: str
-    level: str = "error"
 
 
 class RenderError(ValidationError):
@@ -151,9 +133,15 @@ def make_environment() -> SandboxedEnvironment:
 
 
 class TemplateLibrary:
-    """The templates there are: built-ins, then the user's folder (same id replaces, new id adds)."""
+    """The templates there are: built-ins, then the user's folder (same id replaces, new id adds).
+    `channels` are the installed channel adapters (discovered when not given)."""
 
-    def __init__(self, config_dir: Path | None = None) -> None:
+    def __init__(self, config_dir: Path | None = None, channels: Channels | None = None) -> None:
+        self.channels: Channels = dict(channels) if channels is not None else discover_adapters().channels()
+        self.channel_fields: dict[str, ChannelField] = {
+            f.name: f for cls in self.channels.values() for f in cls.channel_fields
+        }
+        self.prefilled: dict[str, str] = {**PREFILLED, **{n: f.label for n, f in self.channel_fields.items()}}
         self.env = make_environment()
         self.templates: dict[str, CommsTemplate] = {}
         self.problems: list[TemplateProblem] = []
@@ -220,17 +208,18 @@ class TemplateLibrary:
                 path=path,
                 origin=origin,
                 source=source,
+                prefilled=self.prefilled,
             )
         except (KeyError, TypeError, AttributeError) as exc:
             self.problems.append(TemplateProblem(name, 1, f"its declaration lacks or mistypes {exc}"))
             return None
-        bad = [c for c in channels if c not in CHANNELS]
+        bad = [c for c in channels if c not in self.channels]
         if bad or not channels:
             self.problems.append(
                 TemplateProblem(
                     name,
                     1,
-                    f"channels must be some of {', '.join(CHANNELS)} (got {', '.join(bad) or 'none'})",
+                    f"channels must be some of {', '.join(self.channels)} (got {', '.join(bad) or 'none'})",
                 )
             )
             return None
@@ -245,7 +234,7 @@ class TemplateLibrary:
                 TemplateProblem(name, None, "needs a {% block subject %} and a {% block body %}")
             )
             return None
-        known = set(PREFILLED) | {f.name for f in own}
+        known = set(self.prefilled) | {f.name for f in own}
         used = meta.find_undeclared_variables(ast)
         unknown = sorted(used - known)
         if unknown:
@@ -281,7 +270,7 @@ class TemplateLibrary:
     def render_text(self, tpl: CommsTemplate, values: dict[str, str]) -> dict[str, str]:
         """subject, body, title and status as the template writes them, for these field values."""
         compiled = self._compiled[tpl.id]
-        context = {name: "" for name in PREFILLED}
+        context = {name: "" for name in self.prefilled}
         context.update({f.name: f.default for f in tpl.fields})
         context.update({k: ("" if v is None else str(v)) for k, v in values.items() if k in context})
         out: dict[str, str] = {}
@@ -310,24 +299,27 @@ class TemplateLibrary:
         return out
 
     def render(
-        self, tpl: CommsTemplate, values: dict[str, str], channels: list[str], *, footer: str = ""
+        self, tpl: CommsTemplate, values: dict[str, str], channels: Iterable[str], *, footer: str = ""
     ) -> dict[str, dict[str, Any]]:
         """What each chosen channel would send."""
         text = self.render_text(tpl, values)
-        out: dict[str, dict[str, Any]] = {}
-        for ch in channels:
-            if ch == "slack":
-                out[ch] = slack_rendering(text["subject"], text["body"], footer)
-            elif ch == "email":
-                out[ch] = email_rendering(text["subject"], text["body"], footer)
-            elif ch == "statuspage":
-                status = text.get("status") or values.get("statuspage_status") or ""
-                out[ch] = {
-                    "name": text.get("title") or text["subject"],
-                    "body": text["body"],
-                    "status": status.strip().lower(),
-                }
-        return out
+        message = MessageText(text["subject"], text["body"], text.get("title", ""), text.get("status", ""),
+                              footer, dict(values))  # fmt: skip
+        return {ch: self.channel(ch).render_message(message) for ch in channels}
+
+    def channel(self, name: str) -> type[CommsChannel]:
+        try:
+            return self.channels[name]
+        except KeyError:
+            raise ValidationError(
+                f"Unknown channel '{name}'. Channels: {', '.join(self.channels) or 'none installed'}.",
+                field="channels",
+            ) from None
+
+    def check_limits(self, rendered: dict[str, dict[str, Any]], recipients: Mapping[str, Any]) -> list[Problem]:
+        """What stops these renderings from going out (errors), and what deserves a look (warnings)."""
+        return [p for ch, r in rendered.items() if ch in self.channels
+                for p in self.channels[ch].message_problems(r, recipients)]  # fmt: skip
 
 
 def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
@@ -353,166 +345,6 @@ def _tidy(text: str) -> str:
             continue
         out.append(ln)
     return "\n".join(out).strip()
-
-
-# -- channel renderings ------------------------------------------------------------------------
-def slack_escape(text: str) -> str:
-    """Slack treats &, < and > as control characters in mrkdwn; everything else is literal."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _paragraphs(body: str) -> list[str]:
-    return [p.strip("\n") for p in re.split(r"\n\s*\n", body) if p.strip()]
-
-
-def _slack_paragraph(p: str) -> str:
-    lines = []
-    for ln in p.splitlines():
-        if ln.lstrip().startswith("- "):
-            ln = ln.replace("- ", "• ", 1)
-        lines.append(slack_escape(ln))
-    return "\n".join(lines)
-
-
-def slack_rendering(subject: str, body: str, footer: str = "") -> dict[str, Any]:
-    """A Slack message: `text` (mrkdwn, also the notification fallback) and Block Kit `blocks`."""
-    paragraphs = [_slack_paragraph(p) for p in _paragraphs(body)]
-    text = f"*{slack_escape(subject)}*\n" + "\n\n".join(paragraphs)
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": subject[:SLACK_HEADER_MAX], "emoji": True}}
-    ]
-    chunk = ""
-    for p in paragraphs:
-        # Sections hold 3,000 characters: paragraphs share a section while they fit.
-        while len(p) > SLACK_SECTION_MAX:
-            if chunk:
-                blocks.append(_section(chunk))
-                chunk = ""
-            blocks.append(_section(p[:SLACK_SECTION_MAX]))
-            p = p[SLACK_SECTION_MAX:]
-        candidate = f"{chunk}\n\n{p}" if chunk else p
-        if len(candidate) > SLACK_SECTION_MAX:
-            blocks.append(_section(chunk))
-            chunk = p
-        else:
-            chunk = candidate
-    if chunk:
-        blocks.append(_section(chunk))
-    if footer:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(footer)}]})
-    return {"text": text, "blocks": blocks, "header": subject}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def email_rendering(subject: str, body: str, footer: str = "") -> dict[str, Any]:
-    """An e-mail: subject, plain text, and HTML with every value escaped."""
-    plain = body + (f"\n\n-- \n{footer}" if footer else "")
-    parts = []
-    for p in _paragraphs(body):
-        lines = p.splitlines()
-        if all(ln.lstrip().startswith("- ") for ln in lines):
-            items = "".join(f"<li>{escape(ln.lstrip()[2:])}</li>" for ln in lines)
-            parts.append(f"<ul>{items}</ul>")
-        else:
-            parts.append("<p>" + "<br>\n".join(str(escape(ln)) for ln in lines) + "</p>")
-    foot = f'<hr><p style="color:#666;font-size:smaller">{escape(footer)}</p>' if footer else ""
-    html = (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
-        f"{escape(subject)}</title></head>\n"
-        '<body style="font-family:Helvetica,Arial,sans-serif;line-height:1.4">\n'
-        f"<h2>{escape(subject)}</h2>\n" + "\n".join(parts) + f"\n{foot}\n</body></html>\n"
-    )
-    return {"subject": subject, "text": plain, "html": html}
-
-
-# -- limits ------------------------------------------------------------------------------------
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
-
-
-def check_limits(rendered: dict[str, dict[str, Any]], recipients: dict[str, Any]) -> list[Problem]:
-    """What stops these renderings from going out (errors), and what deserves a look (warnings)."""
-    problems: list[Problem] = []
-    for ch, r in rendered.items():
-        if ch == "slack":
-            if len(r["text"]) > SLACK_TEXT_MAX:
-                problems.append(
-                    Problem(
-                        ch,
-                        "body",
-                        f"Slack cuts messages at {SLACK_TEXT_MAX:,} characters; this one has {len(r['text']):,}.",
-                    )
-                )
-            if len(r["blocks"]) > SLACK_BLOCKS_MAX:
-                problems.append(
-                    Problem(
-                        ch,
-                        "body",
-                        f"Slack takes at most {SLACK_BLOCKS_MAX} blocks; this message needs {len(r['blocks'])}.",
-                    )
-                )
-            if len(r.get("header", "")) > SLACK_HEADER_MAX:
-                problems.append(
-                    Problem(
-                        ch,
-                        "subject",
-                        f"The Slack header shows {SLACK_HEADER_MAX} characters; the subject has {len(r['header'])} and is cut.",
-                        "warning",
-                    )
-                )
-            if not r.get("header", "").strip():
-                problems.append(Problem(ch, "subject", "The Slack message has no headline."))
-        elif ch == "email":
-            subj = r["subject"]
-            if not subj.strip():
-                problems.append(Problem(ch, "subject", "The e-mail needs a subject."))
-            elif len(subj) > EMAIL_SUBJECT_MAX:
-                problems.append(
-                    Problem(
-                        ch,
-                        "subject",
-                        f"Keep the e-mail subject under {EMAIL_SUBJECT_MAX} characters (it has {len(subj)}).",
-                    )
-                )
-            to = list(recipients.get("email_to") or [])
-            cc = list(recipients.get("email_cc") or [])
-            if not to:
-                problems.append(Problem(ch, "email_to", "The e-mail has no recipients (To)."))
-            for addr in to + cc:
-                if not _EMAIL.match(addr):
-                    problems.append(Problem(ch, "email_to", f"'{addr}' is not an e-mail address."))
-        elif ch == "statuspage":
-            if r["status"] not in STATUSPAGE_STATUSES:
-                problems.append(
-                    Problem(
-                        ch,
-                        "statuspage_status",
-                        f"The status page status must be one of {', '.join(STATUSPAGE_STATUSES)} (got '{r['status'] or 'nothing'}').",
-                    )
-                )
-            if not r["name"].strip():
-                problems.append(Problem(ch, "subject", "The status page incident needs a name."))
-            elif len(r["name"]) > STATUSPAGE_NAME_MAX:
-                problems.append(
-                    Problem(
-                        ch,
-                        "subject",
-                        f"A status page incident name holds {STATUSPAGE_NAME_MAX} characters; this one has {len(r['name'])}.",
-                    )
-                )
-            if not r["body"].strip():
-                problems.append(Problem(ch, "body", "The status page update has no text."))
-            elif len(r["body"]) > STATUSPAGE_BODY_MAX:
-                problems.append(
-                    Problem(
-                        ch,
-                        "body",
-                        f"A status page update holds {STATUSPAGE_BODY_MAX:,} characters; this one has {len(r['body']):,}.",
-                    )
-                )
-    return problems
 
 
 def missing_fields(tpl: CommsTemplate, values: dict[str, str]) -> list[str]:

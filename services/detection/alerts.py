@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, or_, select, update
 from models.entities import Alert, AlertEvent, Incident, IncidentWatch, OutboxItem, TriageWalk
 from models.enums import EntryKind, OutboxState
 from models.types import as_utc, iso, new_id
-from services.adapters.alertmanager import alert_silence
+from services.adapters.interface import AlertSource
 from services.detection.correlation import DEFAULT_WINDOW, AlertGroup, correlate
 from services.detection.metadata import IncomingAlert, MetadataStandard, NormalAlert
 from services.detection.muting import window_covering
@@ -340,21 +340,21 @@ class AlertService:
         now = self._now()
         if until <= now:
             raise ValidationError("A silence ends in the future.", field="until")
-        adapter = self._sync.writer.adapters.get("alertmanager") if self._sync else None
+        adapters = self._sync.writer.adapters if self._sync else {}
+        parts = alert.source.split(":")
+        came_from = parts[1] if parts[0] == "webhook" and len(parts) > 1 else parts[0]
+        adapter = adapters.get(came_from)
+        adapter = adapter if isinstance(adapter, AlertSource) else None
         if adapter is None:
-            raise ValidationError("Alertmanager is not set up to send (Tools ▸ Backends… or "
-                                  "`sitrep backend set alertmanager`); nothing was silenced.")  # fmt: skip
-        if not alert.source.startswith(("alertmanager", "webhook:alertmanager")):
-            raise ValidationError(f"This alert came from {alert.source}, not Alertmanager: acknowledge it instead.")
+            raise ValidationError(f"No backend that alerts came from ({alert.source}) is set up to send "
+                                  "(Tools ▸ Backends…); nothing was silenced. Acknowledge it instead.")  # fmt: skip
         comment = (comment or "").strip() or f"{alert.rule} on {alert.service or '?'} silenced from Sitrep"
-        op, payload = alert_silence(alert.id, alert.labels, now, until, f"{comment} by {author}")
+        planned = adapter.silence(alert.id, alert.labels, now, until, f"{comment} by {author}")
         with self._store.transaction() as s:
             db = s.connection()
-            count = db.execute(select(func.count()).select_from(E).where(E.c.alert_id == alert.id,
-                                                                         E.c.event == "silenced")).scalar() or 0  # fmt: skip
             insert_ignoring_duplicates(db, OutboxItem.__table__, [{
-                "created_at": now, "updated_at": now, "backend": "alertmanager", "op": op, "incident_id": None,
-                "entry_id": None, "payload": payload, "idempotency_key": f"alertmanager:silence-alert:{alert.id}:{count}",
+                "created_at": now, "updated_at": now, "backend": adapter.name, "op": planned.op, "incident_id": None,
+                "entry_id": None, "payload": planned.payload, "idempotency_key": planned.idempotency_key,
                 "state": OutboxState.PENDING.value, "attempts": 0, "next_attempt_at": None, "last_error": None,
                 "uncertain": False,
             }], ["idempotency_key"])  # fmt: skip

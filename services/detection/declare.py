@@ -14,8 +14,9 @@ from sqlalchemy import insert, select, update
 
 from models.entities import Alert, IncidentWatch
 from models.enums import EntryKind, Milestone
-from services.adapters.base import IncidentFacts
 from services.adapters.bridge import BridgeError, BridgeLink, load_bridge
+from services.adapters.interface import Posts
+from services.adapters.values import IncidentFacts
 from services.detection.alerts import AlertService
 from services.detection.correlation import AlertGroup
 from services.detection.triage import Walk, load_trees
@@ -139,7 +140,7 @@ class TriageService:
             log.exception("bridge provider failed")
             return None, f"The bridge provider failed ({type(exc).__name__}); open the call by hand."
         text = f"Bridge open: {link.url}" + (f" (dial-in {link.dial_in})" if link.dial_in else "")
-        targets = [n for n, a in self._s.sync.writer.adapters.items() if a.takes_posts]
+        targets = [n for n, a in self._s.sync.writer.adapters.items() if isinstance(a, Posts)]
         if targets:
             post_to_backends(self._s, inc.id, text, targets, author=author)
         else:

@@ -1,4 +1,4 @@
-"""Alert intake: polling every configured Alertmanager (GET /api/v2/alerts) and the loopback webhook
+"""Alert intake: polling every configured alert source (an Alertmanager's GET /api/v2/alerts) and the loopback webhook
 receiver (services/detection/receiver.py) both end in AlertService.ingest. Blocks on the network: run
 it off the GUI thread."""
 
@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from services.adapters.alertmanager import AlertmanagerAdapter, PayloadError
-from services.sync.transport import Http, SyncFailure
+from services.adapters.failures import PayloadError, SyncFailure
+from services.adapters.http import Http
+from services.adapters.interface import AlertSource
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,8 @@ class PollReport:
 
 def poll_alertmanagers(sitrep) -> PollReport:
     report = PollReport()
-    for _name, adapter in sitrep.sync.make_adapters().items():
-        if not isinstance(adapter, AlertmanagerAdapter):
+    for adapter in sitrep.sync.make_adapters().values():
+        if not isinstance(adapter, AlertSource):
             continue
         timeout = float(adapter.setting("timeout_s") or 20.0)
         with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))) as client:

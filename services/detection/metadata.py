@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+
+from services.adapters.common import clean_labels  # noqa: F401 (senders' labels, for the receiver)
+from services.adapters.values import IncomingAlert
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 LAYERS = ("network", "infrastructure", "application")
-MAX_LABELS = 64
 MAX_TEXT = 2000
 
 
@@ -26,22 +26,6 @@ class FieldRule:
 
     def names_for(self, source_kind: str) -> tuple[str, ...]:
         return self.aliases.get(source_kind, ()) + self.aliases.get("*", ())
-
-
-@dataclass(frozen=True)
-class IncomingAlert:
-    """One alert as a source sent it, before normalising. `source` names the sender (an Alertmanager's
-    backend name, "webhook:<name>"); `source_kind` picks the aliases (alertmanager, datadog, grafana...)."""
-
-    source: str
-    source_kind: str
-    fingerprint: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    starts_at: datetime
-    ends_at: datetime | None
-    resolved: bool
-    generator_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,14 +183,3 @@ class MetadataStandard:
         if node is None:
             return None
         return node.oncall or (f"{node.team} on-call" if node.team else None)
-
-
-def clean_labels(raw: Any) -> dict[str, str]:
-    """Labels or annotations from a sender: string keys and values only, bounded."""
-    if not isinstance(raw, dict):
-        return {}
-    out = {}
-    for key, value in list(raw.items())[:MAX_LABELS]:
-        if isinstance(key, str) and isinstance(value, str | int | float | bool):
-            out[key[:200]] = str(value)[:MAX_TEXT]
-    return out

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from models.types import as_utc
 from services.errors import ValidationError
 
 MATCHER_FIELDS = ("service", "environment", "team", "layer", "severity")
@@ -152,6 +153,16 @@ def occurrences(start: datetime, end: datetime, recurrence: str | None, time_zon
         produced += 1
         if rule.count and produced >= rule.count:
             return
+
+
+OCCURRENCE_HORIZON = timedelta(days=28)  # how far ahead a repeating window's silences are made
+
+
+def upcoming_occurrences(row: Any) -> tuple[tuple[datetime, datetime], ...]:
+    """A stored window's occurrences from its start to four weeks later (at least the window itself)."""
+    start, end = as_utc(row.scheduled_for), as_utc(row.scheduled_until)
+    recurrence, zone = getattr(row, "recurrence", None), getattr(row, "time_zone", None)
+    return tuple(occurrences(start, end, recurrence, zone, until=start + OCCURRENCE_HORIZON))
 
 
 def window_covering(windows: Iterable[Any], at: datetime, labels: dict[str, str]) -> Any | None:

@@ -1,5 +1,6 @@
-"""The webhook receiver: Alertmanager's webhook payload (version 4) on POST /alertmanager, and generic
-JSON webhooks on POST /hooks/<name> read through a field mapping (`<config>/webhooks.toml`).
+"""The webhook receiver: each alert source's own payload on POST /<its name> (Alertmanager's webhook
+payload version 4 on /alertmanager), and generic JSON webhooks on POST /hooks/<name> read through a
+field mapping (`<config>/webhooks.toml`).
 
 Bound to 127.0.0.1 unless told otherwise. Every request needs the shared secret (header
 `X-Sitrep-Secret`) or the bearer token (`Authorization: Bearer ...`), both read from the keyring. Bodies
@@ -8,6 +9,7 @@ nothing a sender posts can take the console down: every failure ends in an HTTP 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -16,13 +18,15 @@ import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from services.adapters.alertmanager import PayloadError, fingerprint_of, parse_time, parse_webhook
-from services.detection.metadata import IncomingAlert, clean_labels
+from services.adapters.common import clean_labels
+from services.adapters.failures import PayloadError
+from services.adapters.interface import AlertSource
+from services.adapters.values import IncomingAlert
 from services.secrets import KeyringUnavailable
 
 log = logging.getLogger(__name__)
@@ -111,6 +115,27 @@ def parse_generic(body: Any, mapping: HookMapping, *, now: datetime) -> list[Inc
     return out
 
 
+def fingerprint_of(labels: dict[str, str]) -> str:
+    """A stable identity for a generic sender's alert that names none: its sorted labels."""
+    text = json.dumps(sorted(labels.items()), separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def parse_time(value: Any, what: str) -> datetime | None:
+    if value in (None, "") or not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise PayloadError(f"{what} '{value[:40]}' is not an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def webhook_parsers(available: dict[str, type]) -> dict[str, Callable[..., list[IncomingAlert]]]:
+    """The path each installed alert source's own payload is posted to: /<its name>."""
+    return {name: cls.parse_webhook for name, cls in available.items() if issubclass(cls, AlertSource)}
+
+
 class RateLimit:
     """A token bucket per sender address."""
 
@@ -140,11 +165,12 @@ class ReceiverStats:
 
 class AlertReceiver:
     def __init__(self, ingest: Callable[[list[IncomingAlert]], Any], secrets, now: Callable[[], datetime], *,
-                 config_dir: Path | None = None, host: str = "127.0.0.1", port: int = 9199,
+                 parsers: dict[str, Callable[..., list[IncomingAlert]]] | None = None, config_dir: Path | None = None, host: str = "127.0.0.1", port: int = 9199,
                  max_body: int = MAX_BODY, rate: RateLimit | None = None) -> None:  # fmt: skip
         self._ingest = ingest
         self._secrets = secrets
         self._now = now
+        self.parsers = parsers or {}
         self.mappings, self.problems = load_mappings(config_dir)
         self.host, self.port, self.max_body = host, port, max_body
         self.rate = rate or RateLimit()
@@ -238,8 +264,9 @@ class AlertReceiver:
             return self._refuse(400, f"not JSON: {exc}", who)
         now = self._now()
         try:
-            if path.rstrip("/") == "/alertmanager":
-                alerts = parse_webhook(body, source="webhook:alertmanager", now=now)
+            name = path.strip("/")
+            if name in self.parsers:
+                alerts = self.parsers[name](body, source=f"webhook:{name}", now=now)
             elif path.startswith("/hooks/") and path[7:] in self.mappings:
                 alerts = parse_generic(body, self.mappings[path[7:]], now=now)
             else:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.adapters.base import Adapter, Discovered, PullContext, PullResult, SendContext, SendResult
-from services.sync.transport import PermanentFailure
+from services.adapters.discovery import Discovered
+from services.adapters.failures import PermanentFailure
+from services.adapters.interface import Adapter, ComponentSource, OnCallSource
+from services.adapters.values import PullContext, PullResult, SendContext, SendResult
 
 SANDBOX_NOTE = "exercise: recorded, not sent"
 # Requests that get past the overrides (an adapter method added later) go nowhere: a closed port on
@@ -55,14 +57,14 @@ def _refuse(self, *args: Any, **kw: Any):
     raise ExerciseSandbox(self.label)
 
 
-# Reads a person asks for that only some adapters offer (the console looks for them by name, so
-# they are replaced only where the real class has them).
-_OPTIONAL_READS = ("on_call", "components")
+# Reads a person asks for, by the ability that offers them: replaced only where the real class
+# declares that ability.
+_REFUSED_READS = ((OnCallSource, "on_call"), (ComponentSource, "components"))
 
 
 def sandboxed(cls: type[Adapter]) -> type[Adapter]:
     body: dict[str, Any] = {"__doc__": f"{cls.label}, recorded (exercise)"}
-    body.update({name: _refuse for name in _OPTIONAL_READS if hasattr(cls, name)})
+    body.update({name: _refuse for ability, name in _REFUSED_READS if issubclass(cls, ability)})
     return type(f"Exercise{cls.__name__}", (_Recording, cls), body)
 
 

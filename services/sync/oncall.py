@@ -10,11 +10,8 @@ times: nothing secret, and never a credential.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -23,11 +20,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from models.types import as_utc, iso
-from services.adapters.base import OnCallRoster, OnCallScope, OnCallShift
+from services.adapters.failures import AuthFailure, NotConfigured, SyncFailure, TransientFailure
+from services.adapters.values import OnCallRoster, OnCallScope, OnCallShift
 from services.errors import SitrepError, ValidationError
 from services.people import check_timezone
 from services.secrets import KeyringUnavailable
-from services.sync.transport import AuthFailure, NotConfigured, SyncFailure, TransientFailure
+from services.sync.json_cache import JsonCache
 from services.timetext import utc_text
 from services.views import PersonView, RoleHolding
 
@@ -230,29 +228,15 @@ def failure_text(exc: BaseException, label: str = "PagerDuty") -> str:
 
 # -- remembering the last answer --------------------------------------------------------------
 class OnCallCache:
-    """The last good roster per set of targets, in one JSON file. Unreadable means empty (it is a
-    convenience, never the record); written atomically, readable by its owner only."""
+    """The last good roster per set of targets (one JSON file, services.sync.json_cache)."""
 
     def __init__(self, config_dir: Path | None) -> None:
-        self.path = Path(config_dir) / CACHE_FILE if config_dir is not None else None
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, Any]:
-        if self.path is None or not self.path.exists():
-            return {}
-        try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            log.warning("on-call cache %s unreadable (%s); ignoring it", self.path, exc)
-            return {}
-        if not isinstance(doc, dict) or doc.get("version") != CACHE_VERSION:
-            return {}
-        entries = doc.get("entries")
-        return entries if isinstance(entries, dict) else {}
+        self._cache = JsonCache(config_dir, CACHE_FILE, what="the on-call cache", version=CACHE_VERSION,
+                                keep=CACHE_KEEP)  # fmt: skip
+        self.path = self._cache.path
 
     def load(self, targets: tuple[str, ...]) -> tuple[datetime, OnCallRoster] | None:
-        with self._lock:
-            entry = self._read().get(_key(targets))
+        entry = self._cache.get(_key(targets))
         if not isinstance(entry, dict):
             return None
         try:
@@ -263,24 +247,7 @@ class OnCallCache:
             return None
 
     def save(self, targets: tuple[str, ...], as_of: datetime, roster: OnCallRoster) -> None:
-        if self.path is None:
-            return
-        with self._lock:
-            entries = self._read()
-            entries.pop(_key(targets), None)
-            entries[_key(targets)] = {"as_of": iso(as_of), "roster": _roster_doc(roster)}
-            while len(entries) > CACHE_KEEP:
-                entries.pop(next(iter(entries)))  # oldest first: dicts keep insertion order
-            doc = {"version": CACHE_VERSION, "entries": entries}
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(".json.part")
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(doc, f, indent=1, ensure_ascii=False)
-                os.replace(tmp, self.path)
-            except OSError as exc:  # a cache that cannot be written costs only the offline fallback
-                log.warning("cannot write the on-call cache %s: %s", self.path, exc.strerror)
+        self._cache.put(_key(targets), {"as_of": iso(as_of), "roster": _roster_doc(roster)})
 
 
 def _key(targets: tuple[str, ...]) -> str:

@@ -18,8 +18,9 @@ from sqlalchemy.dialects import sqlite
 
 from models.entities import Incident, MaintenanceWindow, OutboxItem, Person, RemoteLink
 from models.enums import MaintenanceStatus, OutboxState, Status
-from services.adapters.base import (
-    Adapter,
+from models.types import new_id
+from services.adapters.interface import Adapter, PlansMaintenance
+from services.adapters.values import (
     ChangeToPlan,
     IncidentFacts,
     ItemView,
@@ -172,6 +173,8 @@ class OutboxWriter:
         mid = change.maintenance.id
         rows: list[dict[str, Any]] = []
         for name, adapter in adapters.items():
+            if not isinstance(adapter, PlansMaintenance):
+                continue
             if change.action == "cancelled" and self._withdraw_unsent(db, name, mid, now):
                 continue
             mine = replace(change, has_remote=self._has_remote_maintenance(db, name, mid))
@@ -387,8 +390,6 @@ class LinkReader:
 
 
 def link_rows(backend: str, links: list[NewLink], now: datetime) -> list[dict[str, Any]]:
-    from models.types import new_id
-
     return [
         {"id": new_id(), "backend": backend, "local_kind": lk.local_kind, "local_id": lk.local_id,
          "incident_id": lk.incident_id, "remote_kind": lk.remote_kind, "remote_id": str(lk.remote_id),

@@ -8,12 +8,10 @@ Listeners get SyncEvents on the worker's thread: a GUI must hand them to its own
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,10 +20,16 @@ from sqlalchemy import select
 
 from models.entities import SyncBackendState
 from models.enums import OutboxState
-from models.types import iso, utcnow
-from services.adapters.base import Adapter, Discovered, LinkView, discover_adapters
+from models.types import utcnow
+from services.adapters.channel import CommsChannel
+from services.adapters.discovery import Discovered, discover_adapters
+from services.adapters.failures import SyncFailure
+from services.adapters.http import Http, Pacer
+from services.adapters.interface import Adapter, ComponentSource, HttpApi, OnCallSource, PlansMaintenance
+from services.adapters.values import LinkView
 from services.errors import NotFound, SitrepError, ValidationError
 from services.secrets import KeyringUnavailable, SecretStore
+from services.sync.components import ComponentCache, FetchedComponents, kept_component
 from services.sync.oncall import (
     OnCallCache,
     OnCallNotSetUp,
@@ -37,7 +41,18 @@ from services.sync.oncall import (
 )
 from services.sync.outbox import OutboxQueue, OutboxWriter
 from services.sync.settings import BackendSettings
-from services.sync.transport import Http, Pacer, SyncFailure
+from services.sync.status import (
+    INCOMPLETE,
+    NOT_INSTALLED,
+    OFF,
+    READY,
+    SKIPS_EXERCISES,
+    UNREADABLE,
+    BackendInfo,
+    LaneStatus,
+    Readiness,
+    SyncStatus,
+)
 from services.views import PersonView, RoleHolding
 
 if TYPE_CHECKING:
@@ -47,141 +62,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 B = SyncBackendState.__table__
-
-
-COMPONENTS_FILE = "components.json"
-# What is kept of each fetched component: enough to choose from and to show, nothing else.
-_COMPONENT_KEYS = ("id", "name", "status", "group_id", "group")
-
-
-@dataclass(frozen=True)
-class FetchedComponents:
-    """A backend's components as last fetched, and when: what a person maps services to."""
-
-    backend: str
-    fetched_at: datetime
-    components: list[dict[str, Any]]
-    from_cache: bool = False
-
-
-class ComponentCache:
-    """The last component list fetched per backend, in `components.json` beside the settings, so a map
-    can be reviewed offline. Names, ids and statuses only (a credential never reaches it). Each list
-    remembers where it came from (URL and required settings, e.g. the page id) and is not offered for
-    another page."""
-
-    def __init__(self, config_dir: Path | None) -> None:
-        self.path = Path(config_dir) / COMPONENTS_FILE if config_dir is not None else None
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, Any]:
-        if self.path is None or not self.path.exists():
-            return {}
-        try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            log.warning("the component cache %s cannot be read (%s); it will be rewritten", self.path, exc)
-            return {}
-        return doc if isinstance(doc, dict) else {}
-
-    def load(self, backend: str, source: dict[str, Any]) -> FetchedComponents | None:
-        with self._lock:
-            entry = self._read().get(backend)
-        if not isinstance(entry, dict) or entry.get("source") != source:
-            return None
-        try:
-            fetched_at = datetime.fromisoformat(entry["fetched_at"])
-            rows = [_kept(c) for c in entry["components"] if isinstance(c, dict) and c.get("id")]
-        except (KeyError, TypeError, ValueError):
-            return None
-        return FetchedComponents(backend, fetched_at, rows, from_cache=True)
-
-    def save(self, fetched: FetchedComponents, source: dict[str, Any]) -> None:
-        if self.path is None:
-            return
-        with self._lock:
-            doc = self._read()
-            doc[fetched.backend] = {"source": source, "fetched_at": iso(fetched.fetched_at),
-                                    "components": fetched.components}  # fmt: skip
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(".json.part")
-                tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-                os.replace(tmp, self.path)
-            except OSError as exc:
-                # The fetch itself worked; only the offline copy is missing.
-                log.warning("cannot keep the component list in %s: %s", self.path, exc.strerror)
-
-
-def _kept(component: dict[str, Any]) -> dict[str, Any]:
-    return {k: component[k] for k in _COMPONENT_KEYS if component.get(k) is not None}
-
-
-@dataclass(frozen=True)
-class BackendInfo:
-    name: str
-    label: str
-    enabled: bool
-    settings: dict[str, Any]
-    missing: list[str]  # settings that must be set before it can send
-
-
-@dataclass(frozen=True)
-class LaneStatus:
-    backend: str
-    label: str
-    enabled: bool
-    pending: int
-    in_flight: int
-    failed: int
-    sent: int
-    cancelled: int
-    breaker: str  # closed | open | half_open (as the last worker saw it)
-    last_error: str | None
-    last_success_at: datetime | None
-    last_failure_at: datetime | None
-
-    @property
-    def online(self) -> bool:
-        return self.breaker == "closed" and not (
-            self.last_failure_at
-            and (self.last_success_at is None or self.last_failure_at > self.last_success_at)
-        )
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    lanes: list[LaneStatus]
-    problem: str | None  # e.g. an unreadable settings file
-
-    @property
-    def pending(self) -> int:
-        return sum(lane.pending + lane.in_flight for lane in self.lanes)
-
-    @property
-    def failed(self) -> int:
-        return sum(lane.failed for lane in self.lanes)
-
-    @property
-    def any_enabled(self) -> bool:
-        return any(lane.enabled for lane in self.lanes)
-
-    @property
-    def online(self) -> bool:
-        return all(lane.online for lane in self.lanes if lane.enabled)
-
-    def headline(self) -> str:
-        """What a status bar says: online / offline / n pending / n failed."""
-        if self.problem:
-            return "Sync paused: settings unreadable"
-        if not self.any_enabled:
-            return "Sync off"
-        parts = ["online" if self.online else "offline"]
-        if self.pending:
-            parts.append(f"{self.pending} pending")
-        if self.failed:
-            parts.append(f"{self.failed} failed")
-        return "Sync: " + ", ".join(parts)
 
 
 class SyncService:
@@ -246,6 +126,42 @@ class SyncService:
     def _reload_writer(self) -> None:
         # Only backends that could ever send get outbox items; a half-configured one owes nothing yet.
         self.writer.adapters = {n: a for n, a in self.make_adapters().items() if not a.missing()}
+
+    def readiness(self, backend: str, *, exercise: bool = False) -> Readiness:
+        """Can `backend` take something now (for an exercise, when `exercise`), and if not, why. From
+        the settings alone: no keyring, no network, so a control can ask as it is drawn."""
+        cls = self.available.get(backend)
+        if cls is None:
+            return Readiness(backend, backend, NOT_INSTALLED)
+        if self.settings.problem:
+            return Readiness(backend, cls.label, UNREADABLE, self.settings.problem)
+        adapter = self.writer.adapters.get(backend)
+        if adapter is None:
+            values = self.settings.backend(backend)
+            if not values.get("enabled"):
+                return Readiness(backend, cls.label, OFF)
+            return Readiness(backend, cls.label, INCOMPLETE, " ".join(cls(values, self.secrets).missing()))
+        if exercise and not adapter.setting("include_exercises"):
+            return Readiness(backend, cls.label, SKIPS_EXERCISES)
+        return Readiness(backend, cls.label, READY)
+
+    def setting_of_ready(self, backend: str, key: str) -> Any:
+        """A setting of a backend that is ready to send (its default when unset); None when it is not ready."""
+        adapter = self.writer.adapters.get(backend)
+        return adapter.setting(key) if adapter is not None else None
+
+    def channels(self) -> dict[str, type[CommsChannel]]:
+        """The installed comms channels (adapters that carry released messages), in chooser order."""
+        return self.discovered.channels()
+
+    def maintenance_component_maps(self) -> dict[str, dict[str, str]]:
+        """For each backend ready to announce maintenance that maps services to components: its label and
+        that map (service -> component id), from the settings (no network)."""
+        out = {}
+        for adapter in self.writer.adapters.values():
+            if isinstance(adapter, PlansMaintenance) and isinstance(adapter, ComponentSource):
+                out[adapter.label] = dict(adapter.setting(adapter.component_map_setting) or {})
+        return out
 
     def backends(self) -> list[BackendInfo]:
         configured = self.settings.all()
@@ -346,7 +262,7 @@ class SyncService:
                 log.exception("sync listener failed")
 
     def make_worker(self, **overrides) -> SyncWorker:
-        from services.sync.worker import SyncWorker
+        from services.sync.worker import SyncWorker  # start-up deferral: see the TYPE_CHECKING import above
 
         options = {**self.worker_options, **overrides}
         return SyncWorker(
@@ -412,9 +328,13 @@ class SyncService:
         return True
 
     @contextlib.contextmanager
-    def _one_off_http(self, adapter: Adapter) -> Iterator[Http]:
-        """An HTTP session for one blocking call a person asked for (not the worker's lanes)."""
-        import httpx
+    def _one_off_http(self, adapter: Adapter) -> Iterator[Http | None]:
+        """An HTTP session for one blocking call a person asked for (not the worker's lanes); None for an
+        adapter that does not talk to an HTTP API."""
+        if not isinstance(adapter, HttpApi):
+            yield None
+            return
+        import httpx  # a third-party import deferred: start-up does not pay for it (bench/)
 
         if self._tls is None:
             # What httpx.Client builds by default, made once: loading the CA bundle costs ~100 ms, which
@@ -441,15 +361,21 @@ class SyncService:
             except SyncFailure as exc:
                 raise SitrepError(exc.message) from None
 
-    def components(self, backend: str = "statuspage") -> list[dict[str, Any]]:
-        """The backend's components (a status page's), to map services to. Network: off the GUI thread."""
+    def components(self, backend: str | None = None) -> list[dict[str, Any]]:
+        """The backend's components (a status page's), to map services to; without a backend, the first
+        installed one that lists components. Network: off the GUI thread."""
+        if backend is None:
+            sources = [n for n, cls in sorted(self.available.items()) if issubclass(cls, ComponentSource)]
+            if not sources:
+                raise ValidationError("No installed backend lists components.")
+            backend = sources[0]
         return self.fetch_components(backend).components
 
     def fetch_components(self, backend: str) -> FetchedComponents:
         """Fetch the components now and keep the list for offline review. Blocks on the network."""
         cls = self.adapter_class(backend)
         adapter = cls(self.settings.backend(backend), self.secrets)
-        if not hasattr(adapter, "components"):
+        if not isinstance(adapter, ComponentSource):
             raise ValidationError(f"{cls.label} has no components.")
         missing = adapter.missing()
         if missing:
@@ -459,14 +385,14 @@ class SyncService:
                 rows = adapter.components(http)
             except SyncFailure as exc:
                 raise SitrepError(exc.message) from None
-        fetched = FetchedComponents(backend, self._now(), [_kept(c) for c in rows if c.get("id")])
+        fetched = FetchedComponents(backend, self._now(), [kept_component(c) for c in rows if c.get("id")])
         self.component_cache.save(fetched, self._component_source(adapter))
         return fetched
 
     def cached_components(self, backend: str) -> FetchedComponents | None:
         """The list last fetched for this backend's current page, if any (no network)."""
         cls = self.adapter_class(backend)
-        if not hasattr(cls, "components"):
+        if not issubclass(cls, ComponentSource):
             return None
         return self.component_cache.load(
             backend, self._component_source(cls(self.settings.backend(backend), self.secrets))
@@ -476,18 +402,18 @@ class SyncService:
     def _component_source(adapter: Adapter) -> dict[str, Any]:
         # Which page a list belongs to, said without knowing the vendor: its URL and required settings.
         source = {f.key: adapter.settings.get(f.key) for f in adapter.fields if f.required}
-        source["url"] = adapter.base_url()
+        source["url"] = adapter.base_url() if isinstance(adapter, HttpApi) else ""
         return source
 
     # -- on call -------------------------------------------------------------------------
-    def _on_call_adapter(self, backend: str) -> Adapter:
+    def _on_call_adapter(self, backend: str) -> OnCallSource:
         if backend not in self.available:
             raise OnCallNotSetUp(f"No '{backend}' backend is installed, so there is no on-call to read.")
         if self.settings.problem:
             raise OnCallNotSetUp(self.settings.problem)
         cls = self.available[backend]
         adapter = cls(self.settings.backend(backend), self.secrets)
-        if not hasattr(adapter, "on_call"):
+        if not isinstance(adapter, OnCallSource):
             raise OnCallNotSetUp(f"{cls.label} has no on-call schedules.")
         missing = adapter.on_call_missing()
         if missing:
@@ -496,11 +422,24 @@ class SyncService:
             )
         return adapter
 
-    def on_call_problem(self, backend: str = "pagerduty") -> str | None:
+    def on_call_sources(self) -> list[str]:
+        """The installed backends that say who is on call; the enabled ones first."""
+        names = [n for n, cls in sorted(self.available.items()) if issubclass(cls, OnCallSource)]
+        return sorted(names, key=lambda n: not self.settings.backend(n).get("enabled"))
+
+    def _on_call_backend(self, backend: str | None) -> str:
+        if backend is not None:
+            return backend
+        sources = self.on_call_sources()
+        if not sources:
+            raise OnCallNotSetUp("No installed backend says who is on call.")
+        return sources[0]
+
+    def on_call_problem(self, backend: str | None = None) -> str | None:
         """Why on-call cannot be read, from the settings alone (no keyring, no network); None when it can
         be tried. For a control that says so instead of failing."""
         try:
-            self._on_call_adapter(backend)
+            self._on_call_adapter(self._on_call_backend(backend))
         except SitrepError as err:
             return err.message
         return None
@@ -512,7 +451,7 @@ class SyncService:
         holders: Iterable[RoleHolding] = (),
         services: Iterable[str] = (),
         role_names: Mapping[str, str] | None = None,
-        backend: str = "pagerduty",
+        backend: str | None = None,
     ) -> OnCallReport:
         """Who is on call now, as role suggestions: matched to `people` (the responder directory) by
         e-mail, ordered by escalation level, each marked with the roles they hold among `holders`.
@@ -522,7 +461,7 @@ class SyncService:
         When the backend cannot be asked (offline, refused, rate limited, no keyring), the last answer
         it gave for the same targets comes back marked `from_cache` with the reason; with none
         remembered, OnCallUnavailable says why. Not set up: OnCallNotSetUp, before any request."""
-        adapter = self._on_call_adapter(backend)
+        adapter = self._on_call_adapter(self._on_call_backend(backend))
         services = list(services)
         people, holders = list(people), list(holders)
         targets = adapter.on_call_targets(services)
@@ -549,83 +488,4 @@ def _with_live_breaker(lane: LaneStatus, worker: SyncWorker) -> LaneStatus:
     breaker = worker.breakers.get(lane.backend)
     if breaker is None:
         return lane
-    from dataclasses import replace
-
     return replace(lane, breaker=breaker.state)
-
-
-def post_to_backends(
-    sitrep, incident: str, text: str, targets: list[str], *, author: str, notify: bool = True,
-    about_seq: int | None = None,
-):  # fmt: skip
-    """Log an update meant for the named backends and queue it for them: what `sitrep sync post`
-    and the console's "Send to…" both do. It is a comms entry whose data names the backends, so each
-    one sends it as its own kind of update (a PagerDuty status update, a Jira comment, a Statuspage
-    incident update). `about_seq` records which entry it repeats, when it repeats one.
-
-    Refused, with nothing logged, when a named backend would not receive it (unknown, not enabled or
-    not fully set up, or set to skip exercises and this is one)."""
-    sync = sitrep.sync
-    names = list(dict.fromkeys(t.strip() for t in targets if t and t.strip()))
-    if not names:
-        raise ValidationError("Choose at least one backend to send it to.", field="to")
-    inc = sitrep.incidents.get(incident)
-    ready = sync.writer.adapters
-    for name in names:
-        cls = sync.adapter_class(name)
-        adapter = ready.get(name)
-        if not cls.takes_posts:
-            raise ValidationError(
-                f"{cls.label} does not take posted updates (it carries messages released from Communications). "
-                "Nothing was logged.",
-                field="to",
-            )
-        if adapter is None:
-            raise ValidationError(
-                f"{cls.label} is not set up to send (enable it and fill in its settings: Tools ▸ Backends… "
-                f"in the console, or `sitrep backend show {name}`). Nothing was logged.",
-                field="to",
-            )
-        if inc.is_exercise and not adapter.setting("include_exercises"):
-            raise ValidationError(
-                f"{inc.key} is an exercise and {cls.label} is set not to receive exercises. Nothing was logged.",
-                field="to",
-            )
-    data: dict[str, Any] = {"sync": names}
-    if not notify:
-        data["notify"] = False
-    if about_seq is not None:
-        data["about_seq"] = about_seq
-    return sitrep.timeline.log(inc.id, text, author=author, kind="comms", data=data)
-
-
-def link_related(sitrep, incident: str, backend: str, ref: str, *, author: str, why: str | None = None):
-    """Link a related item in a backend (a Jira issue) to the incident's own counterpart there.
-
-    Logs a note saying so (the record of who linked what, when) whose data asks that backend for the
-    link; the outbox sends it when the backend is reachable. Refused, with nothing logged, when the
-    backend does not link related items, is not set up, or `ref` cannot name one of its items."""
-    sync = sitrep.sync
-    cls = sync.adapter_class(backend)
-    if not hasattr(cls, "related_ref_problem"):
-        raise ValidationError(f"{cls.label} does not link related items.", field="backend")
-    adapter = sync.writer.adapters.get(backend)
-    if adapter is None:
-        raise ValidationError(
-            f"{cls.label} is not set up to send (enable it and fill in its settings: Tools ▸ Backends… in the "
-            f"console, or `sitrep backend show {backend}`). Nothing was logged.",
-            field="backend",
-        )
-    ref = (ref or "").strip().upper()
-    problem = adapter.related_ref_problem(ref)
-    if problem:
-        raise ValidationError(problem + " Nothing was logged.", field="ref")
-    inc = sitrep.incidents.get(incident)
-    if inc.is_exercise and not adapter.setting("include_exercises"):
-        raise ValidationError(
-            f"{inc.key} is an exercise and {cls.label} is set not to receive exercises. Nothing was logged.",
-            field="backend",
-        )
-    body = f"Related {cls.related_label} {ref} linked" + (f": {why.strip()}" if (why or "").strip() else ".")
-    data = {"sync": False, "sync_link": {backend: ref}}
-    return sitrep.timeline.log(inc.id, body, author=author, kind="note", data=data)

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from services.adapters.base import Adapter, SettingField
+from services.adapters.interface import Adapter, SettingField
 from services.errors import ValidationError
 
 SETTINGS_FILE = "backends.json"

@@ -1,6 +1,7 @@
 """The sync worker: sends each backend's outbox items in order and pulls what changed elsewhere.
 
-It owns its own database engines (a private Store on the same URL) and one httpx client per backend,
+It owns its own database engines (a private Store on the same URL) and one httpx client per backend
+that talks to an HTTP API,
 so it can run in a thread beside the GUI or alone in `sitrep sync`. Several workers on one database
 are safe: a lane (one backend) is leased to one worker at a time, and an item is claimed with a
 conditional UPDATE before it is sent.
@@ -13,6 +14,10 @@ id and the remote links commit together after the answer.
 Answers are recorded a batch at a time (one commit for the batch a lane claimed, not one per item).
 That does not loosen the guarantee: until its answer is recorded an item stays in flight, and an
 in-flight item found by the next worker is looked up before anything is sent again.
+
+Why one file over 500 lines: the lanes, leases, claims, answers, back-off and pulls are one state
+machine over the same lane state and the same write discipline (durable claim, batched answers);
+split across files, the order those steps rely on would have to be read in several places at once.
 """
 
 from __future__ import annotations
@@ -30,14 +35,26 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Integer, bindparam, case, select, update
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from models.entities import Incident, OutboxItem, RemoteLink, SyncBackendState
 from models.enums import EntryKind, OutboxState
 from models.types import utcnow
-from services.adapters.base import Adapter, ItemView, LinkView, PullContext, SendContext, SendResult
+from services.adapters.failures import (
+    AuthFailure,
+    NotConfigured,
+    PermanentFailure,
+    SyncFailure,
+    TransientFailure,
+)
+from services.adapters.http import Http, Pacer
+from services.adapters.interface import Adapter, HttpApi, ReadsBack
+from services.adapters.values import ItemView, LinkView, NewLink, PullContext, SendContext, SendResult
 from services.incidents import apply_remote_effects
+from services.maintenance import apply_remote_maintenance
 from services.secrets import KeyringUnavailable
-from services.store import Store
+from services.store import Store, storage_error
+from services.sync.backoff import CircuitBreaker, retry_delay
 from services.sync.outbox import (
     _ITEM_COLS,
     LinkReader,
@@ -45,17 +62,6 @@ from services.sync.outbox import (
     insert_ignoring_duplicates,
     item_view,
     link_rows,
-)
-from services.sync.transport import (
-    AuthFailure,
-    CircuitBreaker,
-    Http,
-    NotConfigured,
-    Pacer,
-    PermanentFailure,
-    SyncFailure,
-    TransientFailure,
-    retry_delay,
 )
 from services.timeline import append_entry
 
@@ -147,9 +153,10 @@ class DrainReport:
 @dataclass
 class _Lane:
     adapter: Adapter
-    client: httpx.Client
-    http: Http
+    client: httpx.Client | None  # only for an adapter that talks to an HTTP API
+    http: Http | None
     breaker: CircuitBreaker
+    pacer: Pacer
     failures: int = 0  # consecutive transient failures, for back-off
     paused_until: float = 0.0
     paused_reason: str = ""
@@ -322,7 +329,8 @@ class SyncWorker:
         for name, lane in self._lanes.items():
             if lane.holds_lease:
                 self._release_lease(name)
-            lane.client.close()
+            if lane.client is not None:
+                lane.client.close()
         self._lanes = {}
         if self._store is not None:
             self._store.close()
@@ -347,31 +355,34 @@ class SyncWorker:
             for name, lane in list(self._lanes.items()):
                 if lane.holds_lease:
                     self._release_lease(name)
-                lane.client.close()
+                if lane.client is not None:
+                    lane.client.close()
             self._lanes = {}
             for name, adapter in adapters.items():
-                timeout = float(adapter.setting("timeout_s") or 20.0)
-                client = httpx.Client(
-                    timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False
-                )
                 pacer = Pacer(adapter.max_requests_per_s)
-                try:
-                    base = adapter.base_url() or "http://unconfigured.invalid"
-                except Exception:
-                    base = "http://unconfigured.invalid"
-                http = Http(
-                    client, label=adapter.label, base_url=base, headers=adapter.headers,
-                    describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=pacer,
-                    stop=self.stop_event, rate_limited_statuses=adapter.rate_limited_statuses,
-                )  # fmt: skip
+                client, http = self._http_for(adapter, pacer) if isinstance(adapter, HttpApi) else (None, None)
                 breaker = self.breakers.get(name) or CircuitBreaker(
                     self.breaker_threshold, self.breaker_cooldown
                 )
                 self.breakers[name] = breaker
                 links = LaneLinks(LinkReader(self.store, name, utcnow))
-                self._lanes[name] = _Lane(adapter, client, http, breaker, links=links)
+                self._lanes[name] = _Lane(adapter, client, http, breaker, pacer, links=links)
             self._lanes_generation = gen
         return self._lanes
+
+    def _http_for(self, adapter: HttpApi, pacer: Pacer) -> tuple[httpx.Client, Http]:
+        timeout = float(adapter.setting("timeout_s") or 20.0)
+        client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False)
+        try:
+            base = adapter.base_url() or "http://unconfigured.invalid"
+        except Exception:
+            base = "http://unconfigured.invalid"
+        http = Http(
+            client, label=adapter.label, base_url=base, headers=adapter.headers,
+            describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=pacer,
+            stop=self.stop_event, rate_limited_statuses=adapter.rate_limited_statuses,
+        )  # fmt: skip
+        return client, http
 
     # -- leases --------------------------------------------------------------------------
     def _acquire_lease(self, backend: str) -> bool:
@@ -498,10 +509,6 @@ class SyncWorker:
         """A write transaction on the worker's engine. Claims are durable (fsync) before a request
         goes out; recording an answer need not be: if that commit is lost to a power cut, the item is
         still in flight and is looked up, not re-sent blindly."""
-        from sqlalchemy.exc import DatabaseError, OperationalError
-
-        from services.store import storage_error
-
         try:
             with self.store.writer.connect() as conn:
                 if self.store.is_sqlite:
@@ -537,6 +544,9 @@ class SyncWorker:
                 state=OutboxState.PENDING.value, attempts=O.c.attempts - 1))  # fmt: skip
 
     def _send(self, backend: str, lane: _Lane, item: ItemView) -> str:
+        if lane.http is None:
+            # An HTTP session paces its own requests; anything else (SMTP, a local run) is paced per item.
+            lane.pacer.wait(self.stop_event)
         ctx = SendContext(lane.http, lane.links, item, utcnow())
         try:
             result = lane.adapter.send(ctx)
@@ -606,7 +616,7 @@ class SyncWorker:
         lane.failures += 1
         delay = retry_delay(lane.failures, exc.retry_after, base=self.backoff_base, cap=self.backoff_cap)
         if exc.retry_after:
-            lane.http.pacer.hold_until(exc.retry_after)
+            lane.pacer.hold_until(exc.retry_after)
         opened = lane.breaker.record_failure() if exc.counts_against_breaker else False
         now = utcnow()
         self._finish(item, OutboxState.PENDING, error=exc.message, status=exc.status,
@@ -650,6 +660,8 @@ class SyncWorker:
         written = 0
         for name, lane in self._lanes_now().items():
             if backends is not None and name not in backends:
+                continue
+            if not isinstance(lane.adapter, ReadsBack):
                 continue
             if lane.paused_until > time.monotonic() or lane.breaker.state != "closed":
                 continue
@@ -721,8 +733,6 @@ class SyncWorker:
             if effects:
                 self._publish("incident", ev.incident_id, None)
         if result.maintenances:
-            from services.maintenance import apply_remote_maintenance
-
             changed = 0
             for remote in result.maintenances:
                 with self.store.write_connection() as c:
@@ -844,8 +854,6 @@ class SyncWorker:
 
 
 def _pulled_link(entry, ev):
-    from services.adapters.base import NewLink
-
     return NewLink(
         "entry", entry.id, ev.incident_id, ev.remote_kind, ev.remote_id, url=ev.url, origin="remote"
     )

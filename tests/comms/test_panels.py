@@ -70,11 +70,11 @@ def test_draft_preview_limits_and_an_approval_the_panel_cannot_bypass(
     assert m is not None and m.template_id == "initial" and panel.messages_model.rowCount() == 1
     assert "Symptom" in panel.problems_label.text()  # a required field is empty
     panel.field_widgets["symptom"].setText("Checkout is failing for some customers")
-    panel.to_edit.setText("customers@example.com")
+    panel.recipient_edits.edits["email_to"].setText("customers@example.com")
     qtbot.waitUntil(lambda: "limits are met" in panel.problems_label.text(), timeout=3000)
-    assert "Checkout is failing for some customers" in panel.slack_view.toPlainText()
-    assert "Checkout is failing for some customers" in panel.email_html.toPlainText()
-    assert "Investigating" in panel.status_view.toPlainText()
+    assert "Checkout is failing for some customers" in panel.preview_tabs.main_text("slack")
+    assert "Checkout is failing for some customers" in panel.preview_tabs.main_text("email")
+    assert "Investigating" in panel.preview_tabs.main_text("statuspage")
     # Limits as you type: a status page title over 255 characters.
     panel.field_widgets["symptom"].setText("x" * 300)
     qtbot.waitUntil(lambda: "holds 255 characters" in panel.problems_label.text(), timeout=3000)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from services.comms.templates import (
-    CHANNELS,
-    PREFILLED,
-    TemplateLibrary,
-    check_limits,
-    email_rendering,
-    slack_rendering,
-)
+from services.adapters.discovery import discover_adapters
+from services.adapters.email import email_rendering
+from services.adapters.slack import slack_rendering
+from services.comms.templates import TemplateLibrary
 from services.errors import ValidationError
+
+CHANNELS = tuple(discover_adapters().channels())
+
+
+def check_limits(rendered, recipients):
+    return TemplateLibrary().check_limits(rendered, recipients)
 
 BUILTINS = {
     "declaration", "initial", "status_update", "scoping_update", "mitigation", "resolution", "executive_summary",
@@ -29,7 +31,7 @@ def test_every_builtin_template_loads_and_declares_audience_channels_and_require
     for tpl in lib.templates.values():
         assert tpl.audience and tpl.channels and set(tpl.channels) <= set(CHANNELS)
         assert tpl.required, tpl.id
-        assert all(r in PREFILLED or r in {f.name for f in tpl.fields} for r in tpl.required)
+        assert all(r in lib.prefilled or r in {f.name for f in tpl.fields} for r in tpl.required)
 
 
 def _user_template(folder, name, text):

@@ -9,7 +9,8 @@ import time
 import httpx
 import pytest
 
-from services.detection.receiver import AlertReceiver, RateLimit
+from services.adapters.discovery import discover_adapters
+from services.detection.receiver import AlertReceiver, RateLimit, webhook_parsers
 from services.secrets import MemorySecrets
 from tests.detection.alertmanager_proc import RealAlertmanager
 from tests.detection.test_alert_storm import pytestmark as needs_alertmanager  # noqa: F401
@@ -27,7 +28,8 @@ def receiver(sitrep, data_dir):
         'fields = { service = "tags.svc", severity = "priority" }\nstatus = "state"\n'
     )
     secrets = MemorySecrets({("webhook", "shared_secret"): SECRET, ("webhook", "bearer_token"): TOKEN})
-    r = AlertReceiver(sitrep.alerts.ingest, secrets, sitrep.now, config_dir=config, port=0, max_body=64 * 1024,
+    r = AlertReceiver(sitrep.alerts.ingest, secrets, sitrep.now, config_dir=config,
+                      parsers=webhook_parsers(discover_adapters().adapters), port=0, max_body=64 * 1024,
                       rate=RateLimit(per_s=1000, burst=1000)).start()  # fmt: skip
     yield r
     r.stop()

@@ -1,2 +1,4 @@
-"""Loopback HTTP fakes of the vendors Sitrep talks to. Each one validates every request against the
-vendor's published spec in ../shared/specs and can be told to fail in the ways real networks do."""
+"""Loopback HTTP fakes of the vendors Sitrep talks to. Each one checks every request against its own
+contract, written from the vendor's documentation (tests/fakes/*_contract.py), and against the vendor's
+published spec as well when the specs are found (SITREP_SPECS or ../shared/specs); each can be told to
+fail in the ways real networks do."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from services.adapters.base import discover_adapters
+from services.adapters.discovery import discover_adapters
 
 
 def _plugin(tmp_path, name: str, target: str) -> None:
@@ -20,7 +20,7 @@ def test_a_plugin_whose_package_is_missing_is_one_line_not_a_traceback(tmp_path,
     (tmp_path / "sitrep_broken_plugin.py").write_text("raise RuntimeError('plugin bug at import')\n")
     _plugin(tmp_path, "broken", "sitrep_broken_plugin:Adapter")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with caplog.at_level(logging.WARNING, logger="services.adapters.base"):
+    with caplog.at_level(logging.WARNING, logger="services.adapters.discovery"):
         found = discover_adapters()
     assert {"pagerduty", "jira", "statuspage"} <= set(found.adapters)
     assert "opsgenie" not in found.adapters and "broken" not in found.adapters

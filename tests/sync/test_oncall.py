@@ -16,6 +16,7 @@ from services.core import Sitrep
 from services.secrets import MemorySecrets, SecretStore
 from services.sync.oncall import CACHE_FILE, OnCallNotSetUp, OnCallUnavailable, on_call_inputs
 from tests.fakes import pagerduty as fpd
+from tests.fakes.openapi import specs_dir
 from tests.sync.conftest import WORKER_OPTIONS, configure_backends
 
 CHECKOUT_POLICY, PAYMENTS_POLICY = "PEP0001", "PEP0002"
@@ -289,6 +290,7 @@ def test_a_missing_token_or_keyring_is_said_in_words(data_dir, clock, on_call):
     assert on_call.requests == []
 
 
+@pytest.mark.skipif(specs_dir() is None, reason="needs the vendor specs (SITREP_SPECS or ../shared/specs)")
 def test_the_fakes_on_call_answers_follow_the_spec(on_call, clock):
     """The fake's /oncalls (and the service it starts from) against the spec's response schemas."""
     import httpx

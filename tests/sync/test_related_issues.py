@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from services.errors import ValidationError
-from services.sync.service import link_related
+from services.sync.posting import link_related
 from tests.sync.conftest import configure_backends
 from tests.sync.test_gui import _window, ctx  # noqa: F401  (the console context fixture)
 

@@ -109,8 +109,8 @@ def test_a_credential_cannot_be_put_in_the_settings_file(app):
 
 
 def test_the_keyring_and_a_refused_connection_are_named_as_a_person_knows_them():
+    from services.adapters.http import _net_reason
     from services.secrets import KeyringStatus
-    from services.sync.transport import _net_reason
 
     assert KeyringStatus(True, "keyring.backends.SecretService.Keyring", "").label.startswith(
         "the Secret Service"

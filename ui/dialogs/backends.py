@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.adapters.base import Adapter, SecretField, SettingField
+from services.adapters.interface import Adapter, ComponentSource, SecretField, SettingField
 from services.errors import SitrepError, ValidationError
 from ui.sync_support import sync_bridge
 
@@ -150,7 +150,7 @@ class BackendPage(QWidget):
     def _with_picker(self, f: SettingField, widget: QWidget, parent: QWidget) -> QWidget:
         """The component map of a backend that can list its components, with the button that chooses
         them from the page; any other field as it is."""
-        if f.key != "component_map" or not hasattr(self.cls, "components"):
+        if not issubclass(self.cls, ComponentSource) or f.key != self.cls.component_map_setting:
             return widget
         row = QWidget(parent)
         lay = QHBoxLayout(row)
@@ -425,14 +425,11 @@ class BackendsDialog(QDialog):
             page.load_secrets()
             return False
         self.refresh_list()
-        missing = self.sync.adapter_class(page.name)(
-            self.sync.settings.backend(page.name), self.sync.secrets
-        ).missing()
-        enabled = bool(self.sync.settings.backend(page.name).get("enabled"))
+        ready = self.sync.readiness(page.name)
         text = f"{page.cls.label}: {done}." if done else f"{page.cls.label}: nothing changed."
-        if enabled and missing:
-            text += " Not ready to send yet: " + " ".join(missing)
-        self.show_result(text, ok=not (enabled and missing))
+        if ready.state == "incomplete":
+            text += " Not ready to send yet: " + ready.detail
+        self.show_result(text, ok=ready.state != "incomplete")
         return True
 
     def test_connection(self) -> None:

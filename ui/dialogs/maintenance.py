@@ -57,17 +57,13 @@ def _text_box(parent: QWidget, name: str, placeholder: str, lines: int) -> QPlai
 def component_hint(ctx, services: list[str]) -> str:
     """Which of these services a status page shows as a component (from its settings, no network)."""
     parts = []
-    for adapter in ctx.sitrep.sync.writer.adapters.values():
-        try:
-            cmap = adapter.setting("component_map") or {}
-        except KeyError:
-            continue
+    for label, cmap in ctx.sitrep.sync.maintenance_component_maps().items():
         if not services:
-            parts.append(f"{adapter.label}: no components will be marked.")
+            parts.append(f"{label}: no components will be marked.")
             continue
         shown = [s for s in services if s in cmap]
         missing = [s for s in services if s not in cmap]
-        text = f"{adapter.label} marks {', '.join(shown) or 'no component'}"
+        text = f"{label} marks {', '.join(shown) or 'no component'}"
         if missing:
             text += f"; {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no component there"
         parts.append(text + ".")

@@ -207,8 +207,8 @@ class _WithResponder(RoleChangeDialog):
         self.on_call = OnCallSection(self.ctx, self.incident.id, self)
         self.on_call.picked.connect(self.pick_on_call)
         self.on_call.add_requested.connect(self.add_on_call_person)
-        # Only when a PagerDuty adapter is installed at all; a configured-or-not one says which it is.
-        self.on_call.setVisible("pagerduty" in self.ctx.sitrep.sync.available)
+        # Only when an on-call source is installed at all; a configured-or-not one says which it is.
+        self.on_call.setVisible(bool(self.ctx.sitrep.sync.on_call_sources()))
         self.form.addRow("", self.on_call)
         self._load_people()
         self.responder.editTextChanged.connect(lambda _t: self.responder_error.show_error(None))

@@ -15,16 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from services.adapters.interface import Posts
 from services.errors import SitrepError
-from services.sync.service import link_related, post_to_backends
+from services.sync.posting import link_related, post_to_backends
 from services.views import EntryRow, IncidentView
-
-# What the entry becomes in each backend, so the commander knows where it will show.
-_BECOMES = {
-    "pagerduty": "a status update on the PagerDuty incident",
-    "jira": "a comment on the Jira ticket",
-    "statuspage": "a public update on the status page",
-}
 
 
 class SendToBackendsDialog(QDialog):
@@ -52,24 +46,26 @@ class SendToBackendsDialog(QDialog):
         lay.addWidget(self.text, 1)
 
         lay.addWidget(QLabel("To:", self))
-        ready = sync.writer.adapters
         self.targets: dict[str, QCheckBox] = {}
+        notify_labels: dict[str, str] = {}  # backend -> its subscribers' notification option
         for name, cls in sorted(sync.available.items()):
-            if not cls.takes_posts:
-                continue  # e-mail and Slack carry messages released from Communications, not posts
-            box = QCheckBox(f"{cls.label}: {_BECOMES.get(name, 'an update')}", self)
+            if not issubclass(cls, Posts):
+                continue  # channels that carry messages released from Communications
+            # What the entry becomes there, so the commander knows where it will show.
+            box = QCheckBox(f"{cls.label}: {cls.post_becomes}", self)
             box.setObjectName(f"send-to-{name}")
-            adapter = ready.get(name)
-            if adapter is None:
+            ready = sync.readiness(name, exercise=incident.is_exercise)
+            if not ready.ready:
                 box.setEnabled(False)
-                box.setToolTip(f"{cls.label} is not set up to send (Tools ▸ Backends…).")
-            elif incident.is_exercise and not adapter.setting("include_exercises"):
-                box.setEnabled(False)
-                box.setToolTip(f"{cls.label} is set not to receive exercises.")
+                where = "" if ready.state == "skips_exercises" or "Tools ▸ Backends" in ready.problem else " (Tools ▸ Backends…)"
+                box.setToolTip(ready.problem + where)
+            if cls.notify_label:
+                notify_labels[name] = cls.notify_label
             box.toggled.connect(self._update)
             self.targets[name] = box
             lay.addWidget(box)
-        self.notify = QCheckBox("Notify status-page subscribers", self)
+        self.notify_labels = notify_labels
+        self.notify = QCheckBox(" / ".join(dict.fromkeys(notify_labels.values())) or "Notify subscribers", self)
         self.notify.setObjectName("send-notify")
         self.notify.setChecked(True)
         lay.addWidget(self.notify)
@@ -96,10 +92,8 @@ class SendToBackendsDialog(QDialog):
 
     def _update(self, *args) -> None:
         self.send_button.setEnabled(bool(self.chosen()) and bool(self.text.toPlainText().strip()))
-        self.notify.setVisible("statuspage" in self.targets)
-        self.notify.setEnabled(
-            self.targets.get("statuspage") is not None and self.targets["statuspage"].isChecked()
-        )
+        self.notify.setVisible(bool(self.notify_labels))
+        self.notify.setEnabled(any(self.targets[name].isChecked() for name in self.notify_labels))
 
     def _show_error(self, message: str | None) -> None:
         self.error.setText(message or "")
@@ -154,7 +148,7 @@ class LinkRelatedDialog(QDialog):
         self.error.setStyleSheet("color: #d13438;")
         self.error.hide()
         lay.addWidget(self.error)
-        if ctx.sitrep.sync.writer.adapters.get(backend) is None:
+        if not ctx.sitrep.sync.readiness(backend).ready:
             self.error.setText(f"{cls.label} is not set up to send. Set it up in Tools ▸ Backends….")
             self.error.show()
         self.buttons = QDialogButtonBox(self)

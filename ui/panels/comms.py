@@ -4,12 +4,9 @@ the panel only offers the actions and shows their refusals."""
 
 from __future__ import annotations
 
-import json
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -23,19 +20,17 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTableView,
-    QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from models.enums import MessageState
 from services.comms.service import format_duration
-from services.comms.templates import CHANNEL_LABELS, CHANNELS, STATUSPAGE_STATUSES
 from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.button_rows import ButtonRows
+from ui.channel_forms import ChannelChoice, ChannelPreviews, RecipientEdits
 from ui.comms_models import ROW_ROLE, DeliveriesModel, MessagesModel
 from ui.operations import run_action
 from ui.panels import PanelSpec
@@ -163,25 +158,13 @@ class CommsPanel(QWidget):
         self.audience_combo.setMinimumContentsLength(20)
         self.audience_combo.currentIndexChanged.connect(self._edited)
         head.addRow("Audience", self.audience_combo)
-        chans = QHBoxLayout()
-        self.channel_boxes: dict[str, QCheckBox] = {}
-        for ch in CHANNELS:
-            box = QCheckBox(CHANNEL_LABELS[ch], mid)
-            box.toggled.connect(self._edited)
-            self.channel_boxes[ch] = box
-            chans.addWidget(box)
-        head.addRow("Channels", chans)
-        self.to_edit = QLineEdit(mid)
-        self.to_edit.setPlaceholderText("addresses, comma separated")
-        self.cc_edit = QLineEdit(mid)
-        self.slack_edit = QLineEdit(mid)
-        self.slack_edit.setPlaceholderText("#channel (chat.postMessage mode; a webhook posts to its own)")
+        channels = self.comms.channels()
+        self.channel_choice = ChannelChoice(channels, self._edited, mid)
+        self.channel_boxes = self.channel_choice.boxes
+        head.addRow("Channels", self.channel_choice)
+        self.recipient_edits = RecipientEdits(channels, head, mid, self._edited)
         self.tz_edit = QLineEdit(mid)
-        for w in (self.to_edit, self.cc_edit, self.slack_edit, self.tz_edit):
-            w.textChanged.connect(self._edited)
-        head.addRow("E-mail to", self.to_edit)
-        head.addRow("Cc", self.cc_edit)
-        head.addRow("Slack channel", self.slack_edit)
+        self.tz_edit.textChanged.connect(self._edited)
         head.addRow("Time zone", self.tz_edit)
         ml.addLayout(head)
         self.fields_box = QWidget(mid)
@@ -222,24 +205,7 @@ class CommsPanel(QWidget):
         right = QWidget(split)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
-        self.preview_tabs = QTabWidget(right)
-        self.slack_view = QTextBrowser(right)
-        self.slack_blocks = QPlainTextEdit(right)
-        self.slack_blocks.setReadOnly(True)
-        slack_tab = QTabWidget(right)
-        slack_tab.addTab(self.slack_view, "mrkdwn")
-        slack_tab.addTab(self.slack_blocks, "Block Kit")
-        self.email_html = QTextBrowser(right)
-        self.email_html.setOpenLinks(False)
-        self.email_plain = QPlainTextEdit(right)
-        self.email_plain.setReadOnly(True)
-        email_tab = QTabWidget(right)
-        email_tab.addTab(self.email_html, "HTML")
-        email_tab.addTab(self.email_plain, "Plain text")
-        self.status_view = QTextBrowser(right)
-        self.preview_tabs.addTab(slack_tab, "Slack")
-        self.preview_tabs.addTab(email_tab, "E-mail")
-        self.preview_tabs.addTab(self.status_view, "Status page")
+        self.preview_tabs = ChannelPreviews(channels, right)
         rl.addWidget(self.preview_tabs, 3)
         rl.addWidget(QLabel("Delivery", right))
         self.deliveries_view = QTableView(right)
@@ -374,8 +340,8 @@ class CommsPanel(QWidget):
             self.title.setText("Choose a message, or draft one from a template.")
             for box in self.channel_boxes.values():
                 box.setChecked(False)
-            for w in (self.to_edit, self.cc_edit, self.slack_edit, self.tz_edit):
-                w.clear()
+            self.recipient_edits.clear()
+            self.tz_edit.clear()
             self._clear_preview()
         else:
             tpl = self.comms.templates.templates.get(m.template_id)
@@ -384,17 +350,16 @@ class CommsPanel(QWidget):
             for ch, box in self.channel_boxes.items():
                 box.setChecked(ch in m.channels)
                 box.setEnabled(tpl is not None and ch in tpl.channels)
-            self.to_edit.setText(", ".join(m.recipients.get("email_to", [])))
-            self.cc_edit.setText(", ".join(m.recipients.get("email_cc", [])))
-            self.slack_edit.setText(m.recipients.get("slack_channel", ""))
+            self.recipient_edits.show(m.recipients)
             self.tz_edit.setText(m.timezone)
             names = tpl.field_names() if tpl else list(m.fields)
             for name in names:
                 label = tpl.label_of(name) if tpl else name
                 required = tpl is not None and name in tpl.required
-                if name == "statuspage_status":
+                choices = self.comms.templates.channel_fields.get(name)
+                if choices is not None and choices.choices:
                     w = QLineEdit(self.fields_box)
-                    w.setPlaceholderText(" / ".join(STATUSPAGE_STATUSES))
+                    w.setPlaceholderText(" / ".join(choices.choices))
                 elif tpl is not None and tpl.is_multiline(name):
                     w = QPlainTextEdit(self.fields_box)
                     w.setMaximumHeight(70)
@@ -428,11 +393,7 @@ class CommsPanel(QWidget):
         return [ch for ch, box in self.channel_boxes.items() if box.isChecked()]
 
     def _recipients(self) -> dict:
-        return {
-            "email_to": self.to_edit.text(),
-            "email_cc": self.cc_edit.text(),
-            "slack_channel": self.slack_edit.text(),
-        }
+        return self.recipient_edits.values()
 
     def _edited(self, *args) -> None:
         if self._loading or self.message is None:
@@ -447,10 +408,8 @@ class CommsPanel(QWidget):
             return
         m = self.message
         try:
-            from services.comms.service import _clean_recipients
-
             pv = self.comms.preview(m.template_id, self._field_values(), self._chosen_channels(),
-                                    _clean_recipients(self._recipients()),
+                                    self.comms.clean_recipients(self._recipients()),
                                     footer=self.comms.footer(m.incident_key, self.audience_combo.currentData() or m.audience,
                                                              self.incident.severity if self.incident else "",
                                                              self.incident.status.label if self.incident else ""))  # fmt: skip
@@ -461,7 +420,7 @@ class CommsPanel(QWidget):
         lines = []
         for p in pv.problems:
             colour = "#b00020" if p.level == "error" else "#b26a00"
-            where = f"{CHANNEL_LABELS.get(p.channel, p.channel)}: " if p.channel else ""
+            where = f"{self.comms.channel_label(p.channel)}: " if p.channel else ""
             lines.append(
                 f"<span style='color:{colour}'>{'✖' if p.level == 'error' else '⚠'} {where}{p.message}</span>"
             )
@@ -472,49 +431,19 @@ class CommsPanel(QWidget):
         )
 
     def _clear_preview(self) -> None:
-        for w in (self.slack_view, self.email_html, self.status_view):
-            w.clear()
-        self.slack_blocks.clear()
-        self.email_plain.clear()
+        self.preview_tabs.clear_all()
         self.problems_label.clear()
         self.approval_label.clear()
 
     def _show_rendering(self, rendered: dict) -> None:
-        from html import escape
-
-        slack = rendered.get("slack")
-        if slack:
-            self.slack_view.setHtml(_mrkdwn_html(slack["text"]))
-            self.slack_blocks.setPlainText(json.dumps(slack["blocks"], indent=2, ensure_ascii=False))
-        else:
-            self.slack_view.setHtml("<i>Slack is not chosen for this message.</i>")
-            self.slack_blocks.clear()
-        mail = rendered.get("email")
-        if mail:
-            # The HTML part shows as a mail client would; every value in it was escaped when rendered.
-            self.email_html.setHtml(mail["html"])
-            self.email_plain.setPlainText(f"Subject: {mail['subject']}\n\n{mail['text']}")
-        else:
-            self.email_html.setHtml("<i>E-mail is not chosen for this message.</i>")
-            self.email_plain.clear()
-        page = rendered.get("statuspage")
-        if page:
-            self.status_view.setHtml(
-                f"<h3>{escape(page['name'])}</h3><p><b>{escape(page['status'].capitalize() or '(no status)')}</b> — "
-                + escape(page["body"]).replace("\n", "<br>")
-                + "</p>"
-            )
-        else:
-            self.status_view.setHtml("<i>The status page is not chosen for this message.</i>")
+        self.preview_tabs.show_rendering(rendered)
 
     def _update_buttons(self) -> None:
         m = self.message
         editable = m is not None and m.state is not MessageState.SENT
         for w in [
             self.audience_combo,
-            self.to_edit,
-            self.cc_edit,
-            self.slack_edit,
+            *self.recipient_edits.widgets(),
             self.tz_edit,
             *self.field_widgets.values(),
         ]:
@@ -578,9 +507,7 @@ class CommsPanel(QWidget):
         if self.message is None or not self._dirty:
             return True
         try:
-            from services.comms.service import _clean_recipients
-
-            recipients = _clean_recipients(self._recipients())
+            recipients = self.comms.clean_recipients(self._recipients())
         except SitrepError as err:
             self.ctx.status_message(err.message, error=True)
             return False
@@ -667,14 +594,6 @@ class CommsPanel(QWidget):
             self.ctx.status_message(f"Escalation path applied: {len(clocks)} regulatory clock(s) on the incident "
                                     f"(rules {self.comms.rules.review_status}).")  # fmt: skip
             self._update_clocks()
-
-
-def _mrkdwn_html(text: str) -> str:
-    """A close look at how Slack shows mrkdwn: *bold*, bullets and line breaks (the text is already escaped)."""
-    import re
-
-    html = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", text)
-    return "<div style='font-family:sans-serif'>" + html.replace("\n", "<br>") + "</div>"
 
 
 PANEL = PanelSpec(

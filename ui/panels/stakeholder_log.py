@@ -241,12 +241,8 @@ class StakeholderLogPanel(QWidget):
         self.search.setAccessibleName("Search the stakeholder log")
         self.channel = QComboBox(self)
         self.channel.addItem("All channels", None)
-        for ch in (
-            "slack",
-            "email",
-            "statuspage",
-            *[c for c in LOG_CHANNELS if c not in ("slack", "email", "statuspage")],
-        ):
+        channels = list(self.comms.channels())  # the installed message channels first
+        for ch in (*channels, *[c for c in LOG_CHANNELS if c not in channels]):
             self.channel.addItem(ch, ch)
         self.audience = QComboBox(self)
         self.audience.addItem("All audiences", None)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from models.enums import OutboxState
 from models.types import iso
-from services.adapters.base import ItemView
+from services.adapters.values import ItemView
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.operations import run_action

@@ -1,13 +1,12 @@
-"""One HTTP transport for every adapter: response classification, Retry-After, pacing, back-off, breaker.
-
-Adapters know URLs and payloads; how to wait, when to give up and what counts as "maybe sent" lives
-here, once (the shape of picard's ratecontrol under its API helpers).
+"""One HTTP session for every adapter that talks to an HTTP API: response classification, Retry-After,
+pacing. Adapters know URLs and payloads; what counts as "maybe sent", how a vendor's error reads and
+how fast a backend may be asked live here, once (the shape of picard's ratecontrol under its API
+helpers). When to retry is the sync worker's (services.sync.backoff).
 """
 
 from __future__ import annotations
 
 import json
-import random
 import re
 import threading
 import time
@@ -17,55 +16,12 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from services.adapters.failures import AuthFailure, PermanentFailure, TransientFailure
+
 if TYPE_CHECKING:  # httpx is imported where a request is sent: start-up does not pay for it (bench/)
     import httpx
 
 RETRY_AFTER_MAX_S = 15 * 60.0  # a server asking for longer than this is clamped (RFC 9110 allows any)
-BACKOFF_BASE_S = 1.0
-BACKOFF_CAP_S = 5 * 60.0
-
-
-class SyncFailure(Exception):
-    """A send or pull did not succeed. `message` is for a person and never contains a credential."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-class TransientFailure(SyncFailure):
-    """Worth retrying later: 408/409/429/5xx, timeouts, connection errors, a garbled answer.
-
-    uncertain: the request may have reached the backend and taken effect (timeout after sending,
-    a 2xx we could not read). Whoever retries a create must look before making it again.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-        uncertain: bool = False,
-        counts_against_breaker: bool = True,
-    ) -> None:
-        super().__init__(message, status=status)
-        self.retry_after = retry_after
-        self.uncertain = uncertain
-        self.counts_against_breaker = counts_against_breaker
-
-
-class PermanentFailure(SyncFailure):
-    """The backend refused this item for good (a 4xx other than 408/409/429); a person must act."""
-
-
-class AuthFailure(SyncFailure):
-    """The backend refused the credentials (401/403): every item of the backend would fail the same way."""
-
-
-class NotConfigured(SyncFailure):
-    """A setting or credential is missing; nothing was sent."""
 
 
 # -- Retry-After and back-off --------------------------------------------------------------
@@ -105,110 +61,6 @@ def parse_reset_instant(value: str | None, *, now: datetime | None = None) -> fl
         when = when.replace(tzinfo=UTC)
     seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
-
-
-def full_jitter_backoff(
-    failures: int, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S, rng=random
-) -> float:
-    """AWS "full jitter": uniform(0, min(cap, base * 2**(failures-1)))."""
-    exp = min(cap, base * (2 ** max(failures - 1, 0)))
-    return rng.uniform(0, exp)
-
-
-def retry_delay(
-    failures: int, server_asks: float | None, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S
-) -> float:
-    """What the server asked for, but never less than our own jittered back-off."""
-    return max(server_asks or 0.0, full_jitter_backoff(failures, base=base, cap=cap))
-
-
-# -- circuit breaker -----------------------------------------------------------------------
-class CircuitBreaker:
-    """closed -> open after `threshold` consecutive failures -> half-open probe after `cooldown` s.
-
-    A failed probe opens it again for twice as long (up to `max_cooldown`); a success closes it.
-    Thread-safe: the worker changes it, the GUI reads it.
-    """
-
-    def __init__(
-        self,
-        threshold: int = 5,
-        cooldown: float = 30.0,
-        max_cooldown: float = 600.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.threshold = threshold
-        self.base_cooldown = cooldown
-        self.max_cooldown = max_cooldown
-        self._clock = clock
-        self._lock = threading.Lock()
-        self.failures = 0
-        self._opened_at: float | None = None
-        self._cooldown = cooldown
-        self._probing = False
-
-    @property
-    def state(self) -> str:
-        with self._lock:
-            return self._state()
-
-    def _state(self) -> str:
-        if self._opened_at is None:
-            return "closed"
-        if self._clock() - self._opened_at >= self._cooldown:
-            return "half_open"
-        return "open"
-
-    def seconds_until_probe(self) -> float:
-        with self._lock:
-            if self._opened_at is None:
-                return 0.0
-            return max(0.0, self._cooldown - (self._clock() - self._opened_at))
-
-    def allow(self) -> bool:
-        """May a request go now? In half-open, only one probe at a time."""
-        with self._lock:
-            st = self._state()
-            if st == "closed":
-                return True
-            if st == "half_open" and not self._probing:
-                self._probing = True
-                return True
-            return False
-
-    def record_success(self) -> bool:
-        """Returns True when this success closed an open breaker."""
-        with self._lock:
-            was_open = self._opened_at is not None
-            self.failures = 0
-            self._opened_at = None
-            self._cooldown = self.base_cooldown
-            self._probing = False
-            return was_open
-
-    def record_failure(self) -> bool:
-        """Returns True when this failure opened (or re-opened) the breaker."""
-        with self._lock:
-            self.failures += 1
-            if self._probing:
-                self._probing = False
-                self._cooldown = min(self._cooldown * 2, self.max_cooldown)
-                self._opened_at = self._clock()
-                return True
-            if self._opened_at is None and self.failures >= self.threshold:
-                self._opened_at = self._clock()
-                return True
-            return False
-
-    def reset(self) -> None:
-        self.record_success()
-
-    def probe_now(self) -> None:
-        """A person asked to try now: an open breaker lets its one probe through at once (a failed
-        probe opens it again, for longer, as usual)."""
-        with self._lock:
-            if self._opened_at is not None:
-                self._opened_at = self._clock() - self._cooldown
 
 
 # -- pacing --------------------------------------------------------------------------------

@@ -1,67 +1,19 @@
-"""The one small interface every backend adapter implements, and how adapters are found.
+"""The values that flow between the sync layer and an adapter: what changed (to plan from), the outbox
+item to carry out, what came back, remote links, what a pull found, and who is on call.
 
-An adapter knows a vendor's URLs, payloads and quirks, and nothing else: it never touches the database
-(the sync layer hands it what it needs and stores what it returns), never sleeps or retries
-(services.sync.transport does), and reads credentials through the SecretStore at each use.
-
-Adapters are discovered through the `sitrep.adapters` entry-point group; the built-ins register the
-same way in pyproject.toml, so `pip install sitrep-foo` can add a backend.
+Plain frozen dataclasses: an adapter never sees an ORM object or a database connection.
 """
 
 from __future__ import annotations
 
-import logging
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
-from services.sync.transport import Http, NotConfigured
+from services.adapters.failures import PermanentFailure
+from services.adapters.http import Http
 from services.views import EntryRow
-
-log = logging.getLogger(__name__)
-
-ENTRY_POINT_GROUP = "sitrep.adapters"
-
-
-# -- declarations --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SettingField:
-    """One backend setting, declared once: the CLI, the settings dialog and validation read it."""
-
-    key: str
-    label: str
-    kind: str = "str"  # str | url | bool | int | float | list | map
-    default: Any = None
-    required: bool = False
-    help: str = ""
-
-
-@dataclass(frozen=True)
-class SecretField:
-    name: str  # keyring account suffix, e.g. "api_token"
-    label: str
-    required: bool = True
-
-
-# Settings every backend has; the sync layer reads them.
-COMMON_FIELDS: tuple[SettingField, ...] = (
-    SettingField("enabled", "Send to this backend", "bool", False),
-    SettingField("include_exercises", "Also sync exercises and drills", "bool", False),
-    SettingField(
-        "max_requests_per_s",
-        "Requests per second at most (0: no limit)",
-        "float",
-        None,
-        help="kept below the vendor's published limit by default",
-    ),  # fmt: skip
-    SettingField("timeout_s", "Seconds to wait for an answer", "float", 20.0),
-)
-
-
-class SecretSource(Protocol):
-    def get(self, backend: str, name: str) -> str | None: ...
 
 
 # -- what flows between the sync layer and an adapter --------------------------------------
@@ -127,6 +79,8 @@ class MaintenanceFacts:
     matchers: tuple[dict[str, Any], ...] = ()
     recurrence: str | None = None  # RRULE text, read in time_zone
     time_zone: str | None = None
+    # (start, end) in UTC of each occurrence over the coming weeks: the window itself when it does not repeat
+    occurrences: tuple[tuple[datetime, datetime], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -239,7 +193,10 @@ class LinkBook(Protocol):
 
 @dataclass
 class SendContext:
-    http: Http
+    """What an adapter gets to carry out one outbox item. `http` is the backend's HTTP session when the
+    adapter talks to an HTTP API (an HttpApi), None for anything else (SMTP, a local run, a database)."""
+
+    http: Http | None
     links: LinkBook
     item: ItemView
     now: datetime
@@ -252,8 +209,6 @@ class SendContext:
     def refuse_blind_resend(self, what: str) -> None:
         """For operations the vendor gives no way to look up: after an uncertain attempt, a person
         decides (retry sends it again; cancel drops it) rather than risk sending it twice."""
-        from services.sync.transport import PermanentFailure
-
         if self.item.uncertain:
             raise PermanentFailure(
                 f"The last attempt to send this {what} may have reached the backend, and it offers no "
@@ -313,12 +268,12 @@ class PullResult:
 
 @dataclass
 class PullContext:
-    http: Http
+    http: Http | None
     links: LinkBook
     now: datetime
 
 
-# -- on call (a backend with schedules offers `on_call(http, services=, at=)`) ---------------
+# -- on call (what an OnCallSource answers) -------------------------------------------------
 @dataclass(frozen=True)
 class OnCallScope:
     """An escalation policy whose on-call was asked for, and why: the one Sitrep's incidents go to
@@ -357,132 +312,18 @@ class OnCallRoster:
     problems: tuple[str, ...] = ()
 
 
-# -- the interface -------------------------------------------------------------------------
-class Adapter(ABC):
-    name: ClassVar[str]
-    label: ClassVar[str]
-    fields: ClassVar[tuple[SettingField, ...]] = ()
-    secrets: ClassVar[tuple[SecretField, ...]] = ()
-    default_max_requests_per_s: ClassVar[float | None] = None
-    rate_limited_statuses: ClassVar[frozenset[int]] = frozenset({429})
-    # Sends an authored entry whose data names it in "sync" (`sitrep sync post`, the console's
-    # "Send to…"). Channels that only carry released comms messages (e-mail, Slack) leave it False.
-    takes_posts: ClassVar[bool] = False
-
-    def __init__(self, settings: dict[str, Any], secrets: SecretSource) -> None:
-        self.settings = settings
-        self._secrets = secrets
-
-    # settings and credentials
-    @classmethod
-    def all_fields(cls) -> tuple[SettingField, ...]:
-        return COMMON_FIELDS + cls.fields
-
-    def setting(self, key: str) -> Any:
-        if key in self.settings and self.settings[key] is not None:
-            return self.settings[key]
-        for f in self.all_fields():
-            if f.key == key:
-                return f.default
-        raise KeyError(key)
-
-    def secret(self, name: str) -> str:
-        value = self._secrets.get(self.name, name)
-        if not value:
-            raise NotConfigured(
-                f"No {self.label} {name.replace('_', ' ')} in the keyring. Set it with "
-                f"`sitrep backend set {self.name} --secret {name} --token-from-stdin`."
-            )
-        return value
-
-    def missing(self) -> list[str]:
-        """What must be configured before anything can be sent (settings only; no keyring access)."""
-        out = []
-        for f in self.fields:
-            if f.required and self.settings.get(f.key) in (None, "", [], {}):
-                out.append(f"{self.label}: set '{f.key}' ({f.label}).")
-        return out
-
-    @property
-    def max_requests_per_s(self) -> float | None:
-        value = self.settings.get("max_requests_per_s")
-        if value is None:
-            return self.default_max_requests_per_s
-        return float(value) or None
-
-    @abstractmethod
-    def base_url(self) -> str: ...
-
-    @abstractmethod
-    def headers(self) -> dict[str, str]:
-        """Request headers including auth; reads the keyring each time."""
-
-    @abstractmethod
-    def describe_error(self, status: int, body: Any, text: str) -> str:
-        """The vendor's error envelope in one sentence."""
-
-    def pace_hint(self, headers, status: int) -> float | None:
-        """Seconds to hold the next request, from the vendor's rate-limit headers."""
-        return None
-
-    # behaviour
-    @abstractmethod
-    def plan(self, change: ChangeToPlan) -> list[Planned]:
-        """What this backend is owed for a new timeline entry. Runs inside the writing transaction:
-        pure, fast, no network."""
-
-    @abstractmethod
-    def send(self, ctx: SendContext) -> SendResult:
-        """Carry out one outbox item. Raise a transport failure when it did not work."""
-
-    def plan_maintenance(self, change: MaintenanceChange) -> list[Planned]:
-        """What this backend is owed for a change to a planned maintenance window (a status page
-        announces them; most backends have no such thing). Runs inside the writing transaction."""
-        return []
-
-    def pull(self, ctx: PullContext) -> PullResult:
-        return PullResult()
-
-    @abstractmethod
-    def test_connection(self, http: Http) -> str:
-        """One cheap authenticated read; returns what it found ("authenticated as ...")."""
-
-
-# -- discovery -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Discovered:
-    adapters: dict[str, type[Adapter]]
-    problems: list[str]
+class IncomingAlert:
+    """One alert as a source sent it (polled or posted), before Sitrep normalises it. `source` names the
+    sender ("alertmanager:host:port", "webhook:grafana"); `source_kind` picks the metadata standard's
+    aliases (alertmanager, datadog, grafana, generic...)."""
 
-
-def discover_adapters() -> Discovered:
-    """Every adapter registered under the `sitrep.adapters` entry-point group.
-
-    A plugin that fails to load is reported, not fatal: one broken package must not stop sync.
-    """
-    from importlib.metadata import entry_points
-
-    found: dict[str, type[Adapter]] = {}
-    problems: list[str] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in found:
-            continue  # the same package seen twice on sys.path (e.g. an editable and a built copy)
-        try:
-            cls = ep.load()
-        except Exception as exc:
-            problems.append(
-                f"backend '{ep.name}' ({ep.value}) could not be loaded: {type(exc).__name__}: {exc}"
-            )
-            # A package that is not installed is a fact, not a bug: one line. Anything else raised
-            # while importing a plugin is its bug, and its traceback helps its author.
-            log.warning("adapter %s failed to load: %s: %s", ep.value, type(exc).__name__, exc,
-                        exc_info=not isinstance(exc, ImportError))  # fmt: skip
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Adapter)):
-            problems.append(f"backend '{ep.name}' ({ep.value}) is not a Sitrep adapter")
-            continue
-        if getattr(cls, "name", None) != ep.name:
-            problems.append(f"backend '{ep.name}' declares the name '{getattr(cls, 'name', None)}'; ignored")
-            continue
-        found[ep.name] = cls
-    return Discovered(found, problems)
+    source: str
+    source_kind: str
+    fingerprint: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+    resolved: bool
+    generator_url: str | None = None
