@@ -21,7 +21,7 @@ from services.detection.alerts import AlertService
 from services.detection.correlation import AlertGroup
 from services.detection.triage import Walk, load_trees
 from services.errors import SitrepError, ValidationError
-from services.sync.service import post_to_backends
+from services.sync.posting import post_to_backends
 from services.timeline import append_entry
 from services.views import IncidentView
 
