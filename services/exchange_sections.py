@@ -71,6 +71,13 @@ MACHINE_LOCAL = {
     "exercise_runs": "only an exercise's own store has one; its after-action report (`sitrep exercise report`) "
     "is how an exercise leaves that store, and a real store never holds exercise rows",
     "exercise_events": "the exercise's clock, injects, notes and ratings: with exercise_runs, in the exercise's own store",
+    "alerts": "what this machine took in from its monitoring: an incident's alerts travel as its timeline's alert "
+    "entries (labels included); the rest is re-read from the sources",
+    "alert_events": "each alert's firing/resolved history on this machine, with the alerts",
+    "triage_walks": "this machine's triage record for the alert-quality view; a walk that declared an incident is "
+    "on that incident's timeline (its decision entry carries the path)",
+    "incident_watches": "derived from the dependency map at declaration; the timeline's system entry names the "
+    "watched services",
 }
 
 
