@@ -99,3 +99,28 @@ def test_the_maintenance_dialog_plans_muting_and_a_dst_safe_recurrence(sitrep, d
     (w,) = sitrep.maintenance.list()
     assert [m["name"] for m in w.matchers] == ["service", "env"] and w.recurrence == "FREQ=WEEKLY"
     assert w.time_zone == "Europe/Berlin"
+
+
+def test_the_console_receives_webhooks_on_loopback_from_its_menu(app, data_dir, qtbot):
+    import httpx
+
+    ctx = console_context(app, data_dir, author="ops")
+    ctx.settings.setValue("alerts/receiver_port", 0)  # any free port
+    window = main_window(ctx, qtbot, "ui.panels.alerts")
+    panel = window.panels["alerts"]
+    app.sync.secrets.set("webhook", "shared_secret", "hush")
+    panel.receive_action.setChecked(True)
+    assert panel.receiver is not None and panel.receiver.host == "127.0.0.1"
+    body = {"version": "4", "groupKey": "{}:{}", "truncatedAlerts": 0, "status": "firing", "receiver": "sitrep",
+            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am.invalid",
+            "alerts": [{"status": "firing", "labels": {"alertname": "Down", "service": "payments", "env": "prod",
+                                                       "severity": "critical"},
+                        "annotations": {"summary": "payments down"}, "startsAt": "2026-12-07T01:00:00.123456789Z",
+                        "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": "abc123"}]}  # fmt: skip
+    refused = httpx.post(f"{panel.receiver.url}/alertmanager", json=body, timeout=10)
+    assert refused.status_code == 401
+    reply = httpx.post(f"{panel.receiver.url}/alertmanager", json=body, headers={"X-Sitrep-Secret": "hush"}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    qtbot.waitUntil(lambda: any(a.rule == "Down" for a in panel.alerts_model.rows), timeout=10_000)
+    panel.receive_action.setChecked(False)
+    assert panel.receiver is None

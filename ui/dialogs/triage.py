@@ -59,6 +59,7 @@ class TriageDialog(QDialog):
             f" — {html.escape(group.origin_reason)}<br>Services: {html.escape(', '.join(group.services) or '—')}; "
             f"layers: {html.escape(', '.join(group.layers) or '—')}; first alert {viewer_time(group.first_at)}"
             + (f"; <span style='color:#d13438'>{group.critical} critical</span>" if group.critical else "")
+            + (f"<br>Routes to: <b>{html.escape(oncall)}</b>" if (oncall := ctx.sitrep.alerts.standard.oncall_for(group.origin)) else "")
         )  # fmt: skip
         self.question = QLabel(self)
         self.question.setObjectName("triage-question")

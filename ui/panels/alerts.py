@@ -9,12 +9,24 @@ from datetime import timedelta
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)  # fmt: skip
 
+from services.adapters.bridge import save_bridge_template
 from services.core import Change
 from services.detection.alerts import AlertView
 from services.detection.correlation import AlertGroup
 from services.detection.intake import PollReport, poll_alertmanagers
+from services.detection.receiver import SECRET_BACKEND, AlertReceiver, webhook_parsers
 from ui.dialogs.triage import AlertQualityDialog, TriageDialog
 from ui.fields import record_table
 from ui.item_alerts import AlertRole, AlertTableModel, GroupTableModel
@@ -24,6 +36,7 @@ from ui.sync_support import sync_bridge
 
 SHOWN = 5000
 SILENCE_HOURS = 2
+RECEIVER_PORT = 9199
 
 
 class AlertsPanel(QWidget):
@@ -107,6 +120,7 @@ class AlertsPanel(QWidget):
         ctx.notifier.changed.connect(self._on_change)
         self._last_poll = ""
         self._reading = self._again = False
+        self.receiver: AlertReceiver | None = None
         self.refreshed = 0  # how many reads have been shown (tests wait on it)
         self._register_commands()
         self.refresh()
@@ -120,13 +134,20 @@ class AlertsPanel(QWidget):
             return
         for text, slot, key in (("Triage alert group…", self.triage, "Ctrl+Shift+T"),
                                 ("Poll alerts now", self.poll, None),
-                                ("Alert quality…", self.quality, None)):  # fmt: skip
+                                ("Alert quality…", self.quality, None),
+                                ("Set the bridge room…", self.set_bridge, None),
+                                ("Set the alert receiver's secret…", self.set_receiver_secret, None)):  # fmt: skip
             action = QAction(text, self)
             action.setObjectName("action-" + text.lower().replace(" ", "-").strip("…"))
             if key:
                 action.setShortcut(QKeySequence(key))
             action.triggered.connect(lambda _=False, s=slot: s())
             add(action, "Alerts")
+        self.receive_action = QAction("Receive alert webhooks (loopback)", self)
+        self.receive_action.setObjectName("action-receive-alert-webhooks")
+        self.receive_action.setCheckable(True)
+        self.receive_action.toggled.connect(self.set_receiving)
+        add(self.receive_action, "Alerts")
 
     # -- reading -------------------------------------------------------------------------------
     def _on_change(self, change: Change) -> None:
@@ -259,8 +280,49 @@ class AlertsPanel(QWidget):
 
         sync_bridge(self.ctx).tasks.run(lambda: poll_alertmanagers(sitrep), done, failed, owner=self)
 
+    # -- settings and the receiver --------------------------------------------------------------
+    def set_bridge(self) -> None:
+        text, ok = QInputDialog.getText(self, "Bridge room", "URL template of the standing bridge room "
+                                        "(fields: {key}, {number}, {slug}, {severity}):",
+                                        text="https://meet.example.com/ir-{key}")  # fmt: skip
+        if ok:
+            run_action(self.ctx, self, save_bridge_template, self.ctx.paths.config, text.strip(),
+                       success="Bridge room saved: SEV1 declarations open it.")  # fmt: skip
+
+    def set_receiver_secret(self) -> None:
+        text, ok = QInputDialog.getText(self, "Alert receiver", "Shared secret senders put in X-Sitrep-Secret "
+                                        "(kept in the OS keyring):", QLineEdit.EchoMode.Password)  # fmt: skip
+        if ok and text.strip():
+            run_action(self.ctx, self, self.ctx.sitrep.sync.secrets.set, SECRET_BACKEND, "shared_secret", text.strip(),
+                       success="Receiver secret stored in the keyring.")  # fmt: skip
+
+    def set_receiving(self, on: bool) -> None:
+        if not on:
+            if self.receiver is not None:
+                self.receiver.stop()
+                self.receiver = None
+                self.ctx.status_message("Alert receiver stopped.")
+            return
+        sitrep = self.ctx.sitrep
+        port = int(self.ctx.settings.value("alerts/receiver_port", RECEIVER_PORT))
+        try:
+            self.receiver = AlertReceiver(sitrep.alerts.ingest, sitrep.sync.secrets, sitrep.now, port=port,
+                                          parsers=webhook_parsers(sitrep.sync.available),
+                                          config_dir=self.ctx.paths.config).start()  # fmt: skip
+        except OSError as exc:
+            self.receive_action.setChecked(False)
+            self.ctx.status_message(f"The alert receiver could not listen on 127.0.0.1:{port}: {exc.strerror}.",
+                                    error=True)  # fmt: skip
+            return
+        problems = "; ".join(self.receiver.problems)
+        self.ctx.status_message(f"Receiving alerts at {self.receiver.url}/<source> and /hooks/<name>."
+                                + (f" {problems}" if problems else ""), error=bool(problems))  # fmt: skip
+
     def shutdown(self) -> None:
         self._poll_timer.stop()
+        if self.receiver is not None:
+            self.receiver.stop()
+            self.receiver = None
 
 
 PANEL = PanelSpec(
