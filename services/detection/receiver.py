@@ -163,6 +163,14 @@ class ReceiverStats:
     last_refusal: str = ""
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # socketserver prints tracebacks to stderr; a broken connection belongs in the log, once
+        log.warning("webhook receiver: connection from %s failed", client_address[0], exc_info=True)
+
+
 class AlertReceiver:
     def __init__(self, ingest: Callable[[list[IncomingAlert]], Any], secrets, now: Callable[[], datetime], *,
                  parsers: dict[str, Callable[..., list[IncomingAlert]]] | None = None, config_dir: Path | None = None, host: str = "127.0.0.1", port: int = 9199,
@@ -209,9 +217,12 @@ class AlertReceiver:
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Connection", "close")
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except OSError as exc:  # a sender that hung up (e.g. refused mid-upload) is not our problem
+                    log.debug("receiver: answer to %s not delivered: %s", self.client_address[0], exc)
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server = _Server((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="alert-receiver", daemon=True)
