@@ -212,12 +212,12 @@ class AlertReceiver:
 
             def _answer(self, status: int, text: str) -> None:
                 body = json.dumps({"status": status, "message": text}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
                 try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
                     self.wfile.write(body)
                 except OSError as exc:  # a sender that hung up (e.g. refused mid-upload) is not our problem
                     log.debug("receiver: answer to %s not delivered: %s", self.client_address[0], exc)
