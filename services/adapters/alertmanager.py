@@ -153,8 +153,11 @@ class AlertmanagerAdapter(Adapter, HttpApi, PlansMaintenance, AlertSource):
         body = reply.body if reply else None
         if not isinstance(body, list):
             raise PermanentFailure("Alertmanager's /api/v2/alerts did not answer a list.")
-        source = f"{self.name}:{http.base_url.split('://')[-1]}"
+        source = self.source_for(http.base_url)
         return [alert_from(a, source=source, now=now, index=i) for i, a in enumerate(body)]
+
+    def source_for(self, url: str) -> str:
+        return f"{self.name}:{url.rstrip('/').split('://')[-1]}"
 
     def silences(self, http: Http) -> list[dict[str, Any]]:
         reply = http.request("GET", "/api/v2/silences")

@@ -239,7 +239,11 @@ class AlertSource(ABC):
     def poll_urls(self) -> list[str]: ...
 
     @abstractmethod
-    def fetch_alerts(self, http: Http, *, now: datetime) -> list[IncomingAlert]: ...
+    def fetch_alerts(self, http: Http, *, now: datetime) -> list[IncomingAlert]:
+        """Everything the system at `http` has firing now, each alert's `source` being `source_for(url)`."""
+
+    @abstractmethod
+    def source_for(self, url: str) -> str: ...
 
     @classmethod
     @abstractmethod

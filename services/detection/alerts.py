@@ -132,10 +132,16 @@ class AlertService:
         self.window = DEFAULT_WINDOW
 
     # -- intake --------------------------------------------------------------------------
-    def ingest(self, incoming: Iterable[IncomingAlert]) -> IngestResult:
+    def ingest(self, incoming: Iterable[IncomingAlert], *, everything_from: str | None = None) -> IngestResult:
         """Store a batch from one source in one transaction. Re-sent copies of a firing alert only
         touch `last_seen`; a change of state is one history event. New alerts and their first events
-        are written in bulk (a 10,000-alert storm is one transaction of a few statements)."""
+        are written in bulk (a 10,000-alert storm is one transaction of a few statements).
+
+        `everything_from`: the batch is all that source has firing (a poll), so its firing alerts missing
+        from it are resolved (Alertmanager's list leaves resolved alerts out)."""
+        incoming = list(incoming)
+        if everything_from is not None:
+            incoming += self._gone(everything_from, {a.fingerprint for a in incoming})
         normal = [self.standard.normalise(a) for a in incoming]
         result = IngestResult()
         if not normal:
@@ -190,6 +196,15 @@ class AlertService:
         for incident_id in touched_incidents:
             self._publish("timeline", incident_id, None)
         return result
+
+    def _gone(self, source: str, seen: set[str]) -> list[IncomingAlert]:
+        """This source's firing alerts that its latest complete answer no longer holds, as resolutions."""
+        now = self._now()
+        with self._store.read_connection() as db:
+            rows = db.execute(select(A.c.fingerprint, A.c.labels, A.c.annotations, A.c.starts_at)
+                              .where(A.c.source == source, A.c.state == "firing")).all()  # fmt: skip
+        return [IncomingAlert(source, "gone", r.fingerprint, dict(r.labels or {}), dict(r.annotations or {}),
+                              as_utc(r.starts_at), now, True) for r in rows if r.fingerprint not in seen]  # fmt: skip
 
     def _change_state(self, db, row, a: IncomingAlert, state: str, now: datetime, result: IngestResult) -> None:
         values: dict[str, Any] = {"state": state, "last_seen": now}

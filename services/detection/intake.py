@@ -41,7 +41,8 @@ def poll_alertmanagers(sitrep) -> PollReport:
                     report.problems.append(f"{url}: {getattr(exc, 'message', None) or exc}")
                     log.warning("alert poll of %s failed: %s", url, exc)
                     continue
-                result = sitrep.alerts.ingest(incoming)
+                source = incoming[0].source if incoming else adapter.source_for(url)
+                result = sitrep.alerts.ingest(incoming, everything_from=source)
                 report.sources += 1
                 report.alerts += len(incoming)
                 report.new += result.new

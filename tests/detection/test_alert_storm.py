@@ -137,3 +137,16 @@ def test_a_storm_becomes_a_few_groups_and_maintenance_is_silenced_except_the_cri
     app.maintenance.complete(window.id, author="ops")
     app.sync.drain_once()
     assert [s["status"]["state"] for s in alertmanager.silences() if window.id in s["comment"]] == ["expired"]
+
+
+def test_an_alert_that_leaves_alertmanager_is_resolved_with_its_history(app, alertmanager):
+    app.sync.configure("alertmanager", {"enabled": True, "url": alertmanager.url})
+    alertmanager.fire([_alert("QueueBacklog", "payments", "warning", "application", 5)])
+    assert poll_alertmanagers(app).new == 1
+    # Alertmanager's list leaves resolved alerts out: ending it there resolves it here at the next poll.
+    ended = _alert("QueueBacklog", "payments", "warning", "application", 5)
+    ended["endsAt"] = (utcnow() - timedelta(seconds=1)).isoformat()
+    alertmanager.fire([ended])
+    assert poll_alertmanagers(app).resolved == 1
+    [alert] = app.alerts.list(state="resolved")
+    assert [e.event for e in app.alerts.history(alert.id)] == ["firing", "resolved"]
