@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from services.detection.alerts import AlertView
-from services.detection.correlation import AlertGroup
 from ui.timefmt import viewer_time
 
 AlertRole = Qt.ItemDataRole.UserRole + 1
@@ -17,15 +15,17 @@ SEVERITY_COLOURS = {"critical": QColor("#d13438"), "warning": QColor("#b36b00"),
 MUTED = QColor(128, 128, 128)
 
 
-class AlertTableModel(QAbstractTableModel):
-    COLUMNS = ("Started", "Severity", "State", "Service", "Layer", "Alert")
+class _Rows(QAbstractTableModel):
+    """Plain rows, replaced whole on each refresh; one line each."""
+
+    COLUMNS: tuple[str, ...] = ()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.rows: list[AlertView] = []
-        self.now = None  # times today read as 09:42
+        self.rows: list = []
+        self.now: datetime | None = None  # times today read as 09:42
 
-    def set_rows(self, rows: list[AlertView]) -> None:
+    def set_rows(self, rows: list) -> None:
         self.now = datetime.now(UTC)
         self.beginResetModel()
         self.rows = rows
@@ -41,6 +41,10 @@ class AlertTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.COLUMNS[section]
         return None
+
+
+class AlertTableModel(_Rows):
+    COLUMNS = ("Started", "Severity", "State", "Service", "Layer", "Alert")
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -79,30 +83,8 @@ class AlertTableModel(QAbstractTableModel):
         return None
 
 
-class GroupTableModel(QAbstractTableModel):
+class GroupTableModel(_Rows):
     COLUMNS = ("First alert", "Alerts", "Likely origin", "Spread", "Layers")
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: list[AlertGroup] = []
-        self.now = None
-
-    def set_rows(self, rows: list[AlertGroup]) -> None:
-        self.now = datetime.now(UTC)
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

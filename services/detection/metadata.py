@@ -106,12 +106,16 @@ def _where(path: Path, key: str) -> str:
     return path.name
 
 
-def load_service_map(path: Path | None = None) -> ServiceMap:
-    path = path or RESOURCES / "service_map.toml"
+def _read(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise MetadataError(f"{path.name}: {exc}") from None
+
+
+def load_service_map(path: Path | None = None) -> ServiceMap:
+    path = path or RESOURCES / "service_map.toml"
+    data = _read(path)
     nodes = {}
     for name, raw in (data.get("services") or {}).items():
         layer = raw.get("layer")
@@ -130,10 +134,7 @@ class MetadataStandard:
     @classmethod
     def load(cls, path: Path | None = None, services: ServiceMap | None = None) -> MetadataStandard:
         path = path or RESOURCES / "alert_metadata.toml"
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise MetadataError(f"{path.name}: {exc}") from None
+        data = _read(path)
         rules = {}
         for name, raw in (data.get("fields") or {}).items():
             aliases = {k: tuple(v) for k, v in (raw.get("aliases") or {}).items()}

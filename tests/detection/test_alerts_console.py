@@ -124,3 +124,18 @@ def test_the_console_receives_webhooks_on_loopback_from_its_menu(app, data_dir, 
     qtbot.waitUntil(lambda: any(a.rule == "Down" for a in panel.alerts_model.rows), timeout=10_000)
     panel.receive_action.setChecked(False)
     assert panel.receiver is None
+
+
+def test_the_alert_and_group_models_pass_the_model_tester(sitrep, qtmodeltester):
+    from services.adapters.values import IncomingAlert
+    from ui.item_alerts import AlertTableModel, GroupTableModel
+
+    now = sitrep.now()
+    sitrep.alerts.ingest([IncomingAlert("t", "generic", f"f{i}", {"alertname": f"R{i}", "service": "payments"}, {},
+                                        now - timedelta(minutes=i), None, False) for i in range(3)])  # fmt: skip
+    alerts, groups = AlertTableModel(), GroupTableModel()
+    alerts.set_rows(sitrep.alerts.list())
+    groups.set_rows(sitrep.alerts.groups())
+    qtmodeltester.check(alerts)
+    qtmodeltester.check(groups)
+    assert groups.rowCount() == 1 and alerts.rowCount() == 3
