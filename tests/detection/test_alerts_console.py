@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTextBrowser
 
 from models.enums import EntryKind
 from models.types import utcnow
@@ -74,6 +75,13 @@ def test_panel_groups_a_real_storm_and_the_dialog_declares_a_sev2(app, data_dir,
     clocks = {c.id: c.state(utcnow()) for c in app.clocks.clocks(app.incidents.get(inc.id))}
     assert clocks["bridge"] == "met" and clocks["commander"] == "met"
     qtbot.waitUntil(lambda: all(g.key != big.key for g in panel.groups_model.rows))
+    # The critical alert's details say it fired during maintenance and was not muted.
+    row = next(i for i, a in enumerate(panel.alerts_model.rows) if a.rule == "SearchClusterDown")
+    panel.alerts_view.selectRow(row)
+    detail = panel.show_alert()
+    text = detail.findChild(QTextBrowser).toPlainText()
+    assert "fired during maintenance: critical, not muted" in text and "discovery on-call" in text
+    assert "notified" in text
 
 
 def test_the_maintenance_dialog_plans_muting_and_a_dst_safe_recurrence(sitrep, data_dir, qtbot):

@@ -267,3 +267,46 @@ def quality_html(q) -> str:
         f"<h3>Detection gaps</h3><ul>{gaps or '<li>none</li>'}</ul>"
         f"<h3>Uncovered critical services</h3><p>{e(', '.join(q.uncovered) or 'none')}</p>"
     )  # fmt: skip
+
+
+class AlertDetailDialog(QDialog):
+    """One alert: where it came from, its labels and annotations, what the metadata standard missed, and its
+    history (fired, resolved, acknowledged, muted, silenced, triaged)."""
+
+    def __init__(self, ctx, alert, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Alert: {alert.rule}")
+        self.setObjectName("alert-detail")
+        view = QTextBrowser(self)
+        view.setOpenExternalLinks(True)
+        ok, history = run_action(ctx, self, ctx.sitrep.alerts.history, alert.id)
+        view.setHtml(alert_html(alert, history if ok else [], ctx.sitrep.alerts.standard.oncall_for(alert.service)))
+        close = QPushButton("Close", self)
+        close.clicked.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(view, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(close)
+        layout.addLayout(row)
+        self.resize(720, 520)
+
+
+def alert_html(a, history, oncall: str | None) -> str:
+    e = html.escape
+    facts = [("State", a.status_text + (" (fired during maintenance: critical, not muted)" if a.during_maintenance else "")),
+             ("Severity", a.severity), ("Service", a.service or "—"), ("Environment", a.environment or "—"),
+             ("Team", a.team or "—"), ("Routes to", oncall or "—"), ("Layer", a.layer or "—"),
+             ("Started", viewer_time(a.starts_at)), ("Fired", f"{a.fire_count} time(s)"), ("Source", a.source),
+             ("Fingerprint", a.fingerprint)]  # fmt: skip
+    rows = "".join(f"<tr><td><b>{e(k)}</b></td><td>{e(v)}</td></tr>" for k, v in facts)
+    link = ""
+    if a.runbook_url and a.runbook_url.startswith(("https://", "http://")):
+        link = f"<p>Runbook: <a href='{e(a.runbook_url, quote=True)}'>{e(a.runbook_url)}</a></p>"
+    problems = f"<p style='color:#d13438'>Metadata: {e('; '.join(a.problems))}</p>" if a.problems else ""
+    labels = "".join(f"<li>{e(k)} = {e(v)}</li>" for k, v in sorted(a.labels.items()))
+    notes = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in sorted(a.annotations.items()))
+    events = "".join(f"<li>{e(viewer_time(h.at))} {e(h.event)} {e(h.detail)}</li>" for h in history)
+    return (f"<h3>{e(a.rule)}</h3><p>{e(a.summary)}</p><table cellpadding=2>{rows}</table>{link}{problems}"
+            f"<h4>Labels</h4><ul>{labels}</ul><h4>Annotations</h4><ul>{notes or '<li>none</li>'}</ul>"
+            f"<h4>History</h4><ul>{events}</ul>")  # fmt: skip

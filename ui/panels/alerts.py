@@ -27,7 +27,7 @@ from services.detection.alerts import AlertView
 from services.detection.correlation import AlertGroup
 from services.detection.intake import PollReport, poll_alertmanagers
 from services.detection.receiver import SECRET_BACKEND, AlertReceiver, webhook_parsers
-from ui.dialogs.triage import AlertQualityDialog, TriageDialog
+from ui.dialogs.triage import AlertDetailDialog, AlertQualityDialog, TriageDialog
 from ui.fields import record_table
 from ui.item_alerts import AlertRole, AlertTableModel, GroupTableModel
 from ui.operations import run_action
@@ -58,6 +58,8 @@ class AlertsPanel(QWidget):
                 mode = header.ResizeMode.Stretch if col == stretch else header.ResizeMode.ResizeToContents
                 header.setSectionResizeMode(col, mode)
         self.groups_view.doubleClicked.connect(lambda _i: self.triage())
+        self.alerts_view.doubleClicked.connect(lambda _i: self.show_alert())
+        self.alerts_view.activated.connect(lambda _i: self.show_alert())
         self.groups_view.selectionModel().currentRowChanged.connect(lambda *_: self._group_chosen())
 
         self.heading = QLabel(self)
@@ -74,6 +76,9 @@ class AlertsPanel(QWidget):
         self.silence_button = QPushButton(f"Silence {SILENCE_HOURS} h", self)
         self.silence_button.setToolTip("Mute here and silence it in Alertmanager (sent through the sync queue)")
         self.silence_button.clicked.connect(self.silence)
+        self.detail_button = QPushButton("&Details…", self)
+        self.detail_button.setToolTip("Labels, annotations and history (Enter or double-click on an alert)")
+        self.detail_button.clicked.connect(lambda: self.show_alert())
         self.poll_button = QPushButton("&Poll now", self)
         self.poll_button.clicked.connect(self.poll)
 
@@ -95,6 +100,7 @@ class AlertsPanel(QWidget):
         alerts_row.addWidget(QLabel("<b>Alerts</b>", self))
         alerts_row.addWidget(self.show_state)
         alerts_row.addStretch(1)
+        alerts_row.addWidget(self.detail_button)
         alerts_row.addWidget(self.ack_button)
         alerts_row.addWidget(self.silence_button)
         a.addLayout(alerts_row)
@@ -242,6 +248,17 @@ class AlertsPanel(QWidget):
         dialog = self.dialog = TriageDialog(self.ctx, group, window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: self.refresh())
+        dialog.open()
+        return dialog
+
+    def show_alert(self) -> AlertDetailDialog | None:
+        alert = self.selected_alert()
+        if alert is None:
+            self.ctx.status_message("Choose an alert.", error=True)
+            return None
+        window = self.ctx.extras.get("main_window") or self.window()
+        dialog = self.dialog = AlertDetailDialog(self.ctx, alert, window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 
