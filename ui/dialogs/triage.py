@@ -189,10 +189,14 @@ class TriageDialog(QDialog):
         self._severity_chosen()
 
     def _severity_chosen(self, *_args) -> None:
-        demanded = self.severity.currentData() in BRIDGE_ALWAYS
-        self.bridge.setChecked(demanded or self.bridge.isChecked())
+        """The bridge is offered wherever the level runs a bridge clock, and cannot be left shut for SEV1."""
+        level_id = self.severity.currentData()
+        demanded = level_id in BRIDGE_ALWAYS
+        has_clock = level_id is not None and self.ctx.sitrep.catalog.severity(level_id).bridge_within_min is not None
+        self.bridge.setChecked(demanded or has_clock)
         self.bridge.setEnabled(not demanded)
-        self.bridge.setToolTip("Required at this severity" if demanded else "")
+        self.bridge.setToolTip("Required at this severity" if demanded else
+                               "This level's bridge clock runs from the declaration" if has_clock else "")  # fmt: skip
 
     def _next(self) -> None:
         if self.walk is None or self.answer_group.checkedId() < 0:
