@@ -150,3 +150,21 @@ def test_an_alert_that_leaves_alertmanager_is_resolved_with_its_history(app, ale
     assert poll_alertmanagers(app).resolved == 1
     [alert] = app.alerts.list(state="resolved")
     assert [e.event for e in app.alerts.history(alert.id)] == ["firing", "resolved"]
+
+
+def test_a_recurring_window_is_silenced_per_occurrence_and_a_reschedule_replaces_them(app, alertmanager):
+    app.sync.configure("alertmanager", {"enabled": True, "url": alertmanager.url})
+    start = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    window = app.maintenance.plan("Weekly cache flush", start, start + timedelta(hours=1), author="ops",
+                                  matchers=[{"name": "service", "value": "redis-cache"}],
+                                  recurrence="FREQ=WEEKLY;COUNT=3", time_zone="Europe/Berlin")  # fmt: skip
+    app.sync.drain_once()
+    pending = [s for s in alertmanager.silences() if window.id in s["comment"]]
+    assert len(pending) == 3 and {s["status"]["state"] for s in pending} == {"pending"}
+    app.maintenance.reschedule(window.id, start + timedelta(hours=2), start + timedelta(hours=3), author="ops")
+    app.sync.drain_once()
+    states = sorted(s["status"]["state"] for s in alertmanager.silences() if window.id in s["comment"])
+    assert states == ["expired"] * 3 + ["pending"] * 3
+    app.maintenance.cancel(window.id, author="ops")
+    app.sync.drain_once()
+    assert {s["status"]["state"] for s in alertmanager.silences() if window.id in s["comment"]} == {"expired"}
