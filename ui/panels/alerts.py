@@ -1,4 +1,4 @@
-"""Alerts panel (Ctrl+Shift+A): correlated groups of firing alerts with their likely origin on top, every alert
+"""Alerts panel (Alt+4): correlated groups of firing alerts with their likely origin on top, every alert
 below (virtualised), live. Polls the configured Alertmanagers off the GUI thread; acknowledging,
 silencing and triage (the guided dialog) act on the selection. Muted and resolved alerts are grey;
 a critical alert that fired during maintenance says so."""
@@ -138,7 +138,7 @@ class AlertsPanel(QWidget):
         add = self.ctx.extras.get("add_command")
         if add is None:
             return
-        for text, slot, key in (("Triage alert group…", self.triage, "Ctrl+Shift+T"),
+        for text, slot, key in (("Triage alert group…", self.triage, "Ctrl+Shift+O"),
                                 ("Poll alerts now", self.poll, None),
                                 ("Alert quality…", self.quality, None),
                                 ("Set the bridge room…", self.set_bridge, None),
@@ -347,7 +347,7 @@ PANEL = PanelSpec(
     title="Alerts",
     factory=AlertsPanel,
     area=Qt.DockWidgetArea.RightDockWidgetArea,
-    shortcut="Ctrl+Shift+A",
+    shortcut="Alt+4",
     visible_by_default=False,
     readable_height=300,
 )
