@@ -385,7 +385,8 @@ class MaintenanceWindow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Which alerts the window mutes (services/detection/muting.py), and how it repeats.
-    matchers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    # [{"name", "value", "is_regex", "is_equal"}]; annotated list[Any] so the export reads it as a list
+    matchers: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     recurrence: Mapped[str | None] = mapped_column(String(300), nullable=True)  # RRULE text
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)  # IANA zone the RRULE reads in
 

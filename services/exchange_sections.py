@@ -22,6 +22,7 @@ here) means the two copies diverged, and the file is refused.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -401,6 +402,8 @@ def read_value(c, raw: dict[str, Any], column, where: str, model) -> Any:
         v = raw.get(name)
         if v is None and optional:
             return None
+        if name not in raw and column.server_default is not None:  # a column added since the file was written
+            return json.loads(column.server_default.arg)
         shape = _json_shape(model, name)
         if shape is list and not isinstance(v, list):
             c.fail(where, f"'{name}' must be a list")
