@@ -136,7 +136,7 @@ def test_the_console_receives_webhooks_on_loopback_from_its_menu(app, data_dir, 
 
 def test_the_alert_and_group_models_pass_the_model_tester(sitrep, qtmodeltester):
     from services.adapters.values import IncomingAlert
-    from ui.item_alerts import AlertTableModel, GroupTableModel
+    from ui.alert_models import AlertTableModel, GroupTableModel
 
     now = sitrep.now()
     sitrep.alerts.ingest([IncomingAlert("t", "generic", f"f{i}", {"alertname": f"R{i}", "service": "payments"}, {},

@@ -29,7 +29,7 @@ from services.detection.intake import PollReport, poll_alertmanagers
 from services.detection.receiver import SECRET_BACKEND, AlertReceiver, webhook_parsers
 from ui.dialogs.triage import AlertDetailDialog, AlertQualityDialog, TriageDialog
 from ui.fields import record_table
-from ui.item_alerts import AlertRole, AlertTableModel, GroupTableModel
+from ui.alert_models import AlertRole, AlertTableModel, GroupTableModel
 from ui.operations import run_action
 from ui.panels import PanelSpec
 from ui.sync_support import sync_bridge
