@@ -27,9 +27,9 @@ from services.detection.alerts import AlertView
 from services.detection.correlation import AlertGroup
 from services.detection.intake import PollReport, poll_alertmanagers
 from services.detection.receiver import SECRET_BACKEND, AlertReceiver, webhook_parsers
+from ui.alert_models import AlertRole, AlertTableModel, GroupTableModel
 from ui.dialogs.triage import AlertDetailDialog, AlertQualityDialog, TriageDialog
 from ui.fields import record_table
-from ui.alert_models import AlertRole, AlertTableModel, GroupTableModel
 from ui.operations import run_action
 from ui.panels import PanelSpec
 from ui.sync_support import sync_bridge
