@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from app.cli_alerts import add_alerts_commands, run_alerts
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
 from app.cli_exercise import add_exercise_commands, run_exercise
@@ -41,6 +42,7 @@ AREAS = (
     (add_exercise_commands, run_exercise),
     (add_review_commands, run_review),
     (add_runbook_commands, run_runbook),
+    (add_alerts_commands, run_alerts),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

@@ -9,6 +9,7 @@ from datetime import datetime
 from app.cli_context import Cli, with_json
 from app.cli_output import emit_json, local_time
 from models.enums import MaintenanceStatus
+from services.detection.muting import matcher_text, parse_matcher_text
 from services.errors import ValidationError
 from services.timeparse import parse_duration, parse_when
 from services.timetext import utc_text
@@ -52,6 +53,10 @@ def add_maintenance_commands(sub) -> None:
     r.add_argument(
         "--manual-complete", action="store_true", help="the status page does not complete it at its end"
     )
+    r.add_argument("--match", action="append", default=[], help="mute alerts matching this during the window: "
+                   "service=payments, env!=staging, instance=~db-.* (repeatable; all must match)")  # fmt: skip
+    r.add_argument("--every", help="repeat it: an RRULE such as FREQ=WEEKLY;BYDAY=SU (needs --tz)")
+    r.add_argument("--tz", help="the IANA zone a repeating window keeps its local time in, e.g. Europe/Berlin")
     r.add_argument("--backfill", action="store_true", help="record a window that already began or ended")
     r.add_argument(
         "--status", choices=[s.value for s in MaintenanceStatus], help="with --backfill: its status"
@@ -122,7 +127,7 @@ def run_maintenance(cli: Cli) -> int:
             a.title, start, end, author=cli.author, description=a.description, services=a.service,
             notify_subscribers=not a.quiet, remind_subscribers=not a.no_reminder,
             auto_in_progress=not a.manual_start, auto_complete=not a.manual_complete, backfill=a.backfill,
-            status=a.status,
+            status=a.status, matchers=[parse_matcher_text(t) for t in a.match], recurrence=a.every, time_zone=a.tz,
         )  # fmt: skip
         cli.out(w, f"Planned {window_line(w)}{_queued_note(cli, w)}")
         return 0
@@ -189,6 +194,10 @@ def _show_window(cli: Cli, ref: str) -> int:
     ]
     print(f"  services: {', '.join(w.services) or '-'}; {'; '.join(flags)}")
     print(f"  planned by {w.planned_by} at {_t(w.created_at)}")
+    if w.matchers:
+        print(f"  mutes alerts matching {', '.join(matcher_text(m) for m in w.matchers)} (never critical ones)")
+    if w.recurrence:
+        print(f"  repeats {w.recurrence} in {w.time_zone}")
     for c in copies:
         print(f"  {c.label}: {c.summary()}" + (f"  {c.url}" if c.url else ""))
     print("History:")

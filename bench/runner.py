@@ -37,6 +37,7 @@ EXTERNAL = (
     ("sync", "bench.sync_bench", "run_sync_benchmarks"),
     ("exercises", "bench.exercises_bench", "run_exercises_benchmarks"),
     ("runbooks", "bench.runbooks_bench", "run_runbooks_benchmarks"),
+    ("detection", "bench.detection_bench", "run_detection_benchmarks"),
 )
 
 

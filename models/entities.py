@@ -1,4 +1,7 @@
-"""The stored records. Plain SQLAlchemy 2 typed models; no I/O beyond the ORM."""
+"""The stored records. Plain SQLAlchemy 2 typed models; no I/O beyond the ORM.
+
+Over 500 lines on purpose: one Base and every table in one place, so Alembic and the schema test see them all.
+"""
 
 from __future__ import annotations
 
@@ -381,6 +384,11 @@ class MaintenanceWindow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Which alerts the window mutes (services/detection/muting.py), and how it repeats.
+    # [{"name", "value", "is_regex", "is_equal"}]; annotated list[Any] so the export reads it as a list
+    matchers: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    recurrence: Mapped[str | None] = mapped_column(String(300), nullable=True)  # RRULE text
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)  # IANA zone the RRULE reads in
 
 
 class MaintenanceUpdate(Base):
@@ -564,3 +572,88 @@ class ChainHead(Base):
     )
     count: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Alert(Base):
+    """One alert as its source identifies it (by fingerprint), normalised to the metadata standard.
+
+    Re-sent copies update the same row; each firing and resolution is one AlertEvent. `incident_id` is set
+    when a correlated group is declared (or the alert arrives later for a declared group)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_state_starts", "state", "starts_at"),
+        Index("ix_alerts_incident", "incident_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(80))
+    rule: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    environment: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    team: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    layer: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    summary: Mapped[str] = mapped_column(Text)
+    runbook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    annotations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    problems: Mapped[list[str]] = mapped_column(JSON, default=list)  # what the metadata standard missed
+    state: Mapped[str] = mapped_column(String(12))  # firing | resolved
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    fire_count: Mapped[int] = mapped_column(Integer, default=1)
+    acked_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    muted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)  # a maintenance window id
+    during_maintenance: Mapped[str | None] = mapped_column(String(36), nullable=True)  # critical, not muted
+    incident_id: Mapped[str | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), nullable=True
+    )
+    generator_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class AlertEvent(Base):
+    """An alert's history, append-only: fired, resolved, re-fired, acknowledged, muted, silenced."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_alert", "alert_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class TriageWalk(Base):
+    """One walk through a triage decision tree from an alert group: the path taken and its outcome."""
+
+    __tablename__ = "triage_walks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tree: Mapped[str] = mapped_column(String(80))
+    alert_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rules: Mapped[list[str]] = mapped_column(JSON, default=list)
+    path: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(20))  # incident | noise | ticket
+    incident_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    walked_by: Mapped[str] = mapped_column(String(120))
+    walked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IncidentWatch(Base):
+    """A service adjacent to an incident's in the dependency map, watched for spread while it is open."""
+
+    __tablename__ = "incident_watches"
+    __table_args__ = (UniqueConstraint("incident_id", "service", name="uq_incident_watches_incident_service"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    service: Mapped[str] = mapped_column(String(120))
+    because_of: Mapped[str] = mapped_column(String(120))
+    since: Mapped[datetime] = mapped_column(UTCDateTime())

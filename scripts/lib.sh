@@ -10,7 +10,7 @@ QT_RUNTIME_PACKAGES="python3 python3-venv python3-pip libegl1 libgl1 libxkbcommo
   libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core"
 
 # The keyring tests start a private D-Bus session with a real Secret Service (tests/sync/conftest.py).
-TEST_ONLY_PACKAGES="dbus-daemon gnome-keyring"
+TEST_ONLY_PACKAGES="dbus-daemon gnome-keyring prometheus-alertmanager"
 
 _as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else

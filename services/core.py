@@ -13,6 +13,8 @@ from services.catalog import Catalog
 from services.changes import ChangeBus, Topic
 from services.clocks import ClockService
 from services.comms.service import CommsService
+from services.detection.alerts import AlertService
+from services.detection.declare import TriageService
 from services.exchange import Exchange
 from services.exercises.sandbox import sandbox_adapters
 from services.exercises.service import ExerciseService
@@ -75,6 +77,9 @@ class Sitrep:
         self.reviews = ReviewService(store, self.incidents, self.timeline, self.roles, self.people, self.metrics,
                                      self.clocks, now, pub, config_dir)  # fmt: skip
         self.reviews.action_items = self.action_items
+        # Detection: alerts in (polled or posted), muted for maintenance, correlated, triaged into incidents.
+        self.alerts = AlertService(store, now, pub, self.maintenance, self.sync)
+        self.triage = TriageService(self, config_dir, now, pub)
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
         self.runbooks = build_runbook_service(store, now, pub, config_dir, self.sync, self.roles)

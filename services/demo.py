@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from models.enums import EntryKind, Milestone, Status
+from services.adapters.values import IncomingAlert
 from services.changes import Topic
 from services.core import Sitrep
 from services.demo_comms import (
@@ -126,6 +127,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     sev1 = _checkout_sev1(told, clock, end)
     _planned_maintenance(sitrep, end)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
+    _alert_storm(sitrep, end)
     sitrep.changes.publish(Topic.PEOPLE, None, None)
     sitrep.changes.publish(Topic.INCIDENT, None, None)
     return sitrep.incidents.get(sev1.id)
@@ -414,3 +416,24 @@ def demo_commander(sitrep: Sitrep, incident: IncidentView) -> str:
     """The demo's person at the keyboard: the SEV1's commander, so its story can be played to the end
     (approving an external message takes the commander)."""
     return next((h.person.handle for h in sitrep.roles.holders(incident.id) if h.role == "IC"), PEOPLE[0].handle)
+
+
+def _alert_storm(s: Sitrep, end: datetime) -> None:
+    """Alerts still to triage (the Alerts panel): the identity database and what depends on it, a cache, and
+    a source that sends no service label (the alert-quality view names it)."""
+    def alert(n: int, rule: str, service: str | None, layer: str, minutes_ago: float, severity: str = "warning"):
+        labels = {"alertname": rule, "severity": severity, "env": "production", "layer": layer}
+        if service:
+            labels["service"] = service
+        else:
+            labels["instance"] = f"batch-{n}"
+        return IncomingAlert("demo:prometheus", "alertmanager", f"demo-{n:03d}", labels,
+                             {"summary": f"{rule} on {service or labels['instance']}"},
+                             end - timedelta(minutes=minutes_ago), None, False)  # fmt: skip
+
+    storm = [alert(1, "PgConnectionsSaturated", "postgres-main", "infrastructure", 14, "critical")]
+    storm += [alert(2 + i, f"LoginLatencyHigh{i}", "identity", "application", 12 - i) for i in range(4)]
+    storm += [alert(10 + i, f"PushDelayed{i}", "notifications", "application", 9 - i) for i in range(3)]
+    storm += [alert(20 + i, f"CacheEvictions{i}", "redis-cache", "infrastructure", 40 - i) for i in range(2)]
+    storm += [alert(30, "DiskAlmostFull", None, "infrastructure", 5)]
+    s.alerts.ingest(storm)

@@ -25,6 +25,7 @@ beside the others.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -86,6 +87,13 @@ MACHINE_LOCAL = {
     "runbook_runs": "this machine's runbook usage (incident runs and drills); an incident's steps travel in its timeline",
     "runbook_step_events": "the step events behind runbook usage and dry-run diffs; with runbook_runs",
     "runbook_findings": "findings against this machine's runbook library, open until a newer version",
+    "alerts": "what this machine took in from its monitoring: an incident's alerts travel as its timeline's alert "
+    "entries (labels included); the rest is re-read from the sources",
+    "alert_events": "each alert's firing/resolved history on this machine, with the alerts",
+    "triage_walks": "this machine's triage record for the alert-quality view; a walk that declared an incident is "
+    "on that incident's timeline (its decision entry carries the path)",
+    "incident_watches": "derived from the dependency map at declaration; the timeline's system entry names the "
+    "watched services",
 }
 
 
@@ -431,6 +439,8 @@ def read_value(c, raw: dict[str, Any], column, where: str, model) -> Any:
         v = raw.get(name)
         if v is None and optional:
             return None
+        if name not in raw and column.server_default is not None:  # a column added since the file was written
+            return json.loads(column.server_default.arg)
         shape = _json_shape(model, name)
         if shape is list and not isinstance(v, list):
             c.fail(where, f"'{name}' must be a list")

@@ -34,6 +34,7 @@ from models.enums import MAINTENANCE_TRANSITIONS, MaintenanceStatus, OutboxState
 from models.types import as_utc, iso, new_id
 from services.adapters.values import MaintenanceChange, MaintenanceFacts, RemoteMaintenance
 from services.changes import Topic
+from services.detection.muting import check_matchers, check_recurrence, upcoming_occurrences
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.incidents import _clean_services
 from services.sync.outbox import OWED_STATES, maintenance_items_where
@@ -95,6 +96,9 @@ class MaintenanceView:
     updated_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    matchers: tuple[dict[str, Any], ...] = ()
+    recurrence: str | None = None
+    time_zone: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> MaintenanceView:
@@ -103,7 +107,8 @@ class MaintenanceView:
             row.scheduled_until, tuple(row.services or ()), bool(row.notify_subscribers),
             bool(row.remind_subscribers), bool(row.auto_in_progress), bool(row.auto_complete),
             MaintenanceStatus(row.status), row.planned_by, row.created_at, row.updated_at, row.started_at,
-            row.ended_at,
+            row.ended_at, tuple(getattr(row, "matchers", None) or ()), getattr(row, "recurrence", None),
+            getattr(row, "time_zone", None),
         )  # fmt: skip
 
     @property
@@ -376,9 +381,13 @@ class MaintenanceService:
         auto_complete: bool = True,
         backfill: bool = False,
         status: str | MaintenanceStatus | None = None,
+        matchers: Iterable[dict[str, Any]] = (),
+        recurrence: str | None = None,
+        time_zone: str | None = None,
     ) -> MaintenanceView:
         """Plan a window. With `backfill`, a window that already began (or ended) is recorded as well;
-        its status is then what it is by the clock unless given."""
+        its status is then what it is by the clock unless given. `matchers` pick the alerts it mutes;
+        `recurrence` (an RRULE read in `time_zone`) repeats it."""
         author = _clean_author(author)
         title = _clean_title(title)
         description = _clean_text(description, "description", "description")
@@ -408,6 +417,8 @@ class MaintenanceService:
             _check_future(start, now)
             state = MaintenanceStatus.SCHEDULED
         services = _clean_services(services)
+        matchers = check_matchers(matchers)
+        recurrence, time_zone = check_recurrence(recurrence, time_zone, start, end)
         with self._store.transaction() as s:
             number = (s.scalar(select(func.max(MaintenanceWindow.number))) or 0) + 1
             row = MaintenanceWindow(
@@ -415,7 +426,8 @@ class MaintenanceService:
                 scheduled_for=start, scheduled_until=end, services=services,
                 notify_subscribers=bool(notify_subscribers), remind_subscribers=bool(remind_subscribers),
                 auto_in_progress=bool(auto_in_progress), auto_complete=bool(auto_complete), status=state.value,
-                planned_by=author, created_at=now, updated_at=now,
+                planned_by=author, created_at=now, updated_at=now, matchers=matchers,
+                recurrence=recurrence, time_zone=time_zone,
                 started_at=start if state is not MaintenanceStatus.SCHEDULED else None,
                 ended_at=end if not state.is_open else None,
             )  # fmt: skip
@@ -623,6 +635,8 @@ def facts_of(row: Any) -> MaintenanceFacts:
         row.id, row.key, row.title, row.description or "", as_utc(row.scheduled_for), as_utc(row.scheduled_until),
         tuple(row.services or ()), bool(row.notify_subscribers), bool(row.remind_subscribers),
         bool(row.auto_in_progress), bool(row.auto_complete), row.status,
+        tuple(getattr(row, "matchers", None) or ()), getattr(row, "recurrence", None),
+        getattr(row, "time_zone", None), upcoming_occurrences(row),
     )  # fmt: skip
 
 

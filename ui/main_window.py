@@ -67,7 +67,7 @@ class PanelScroll(QScrollArea):
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
         if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
-            QTimer.singleShot(0, self.fit_panel)  # its minimum may have changed
+            QTimer.singleShot(0, self, self.fit_panel)  # its minimum may have changed; dropped if self is deleted first
         return super().eventFilter(watched, event)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override

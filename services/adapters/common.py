@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from models.enums import AUTHORED_KINDS, EntryKind
 from services.adapters.values import ChangeToPlan
@@ -51,3 +52,18 @@ def parse_remote_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+MAX_LABELS = 64
+MAX_LABEL_TEXT = 2000
+
+
+def clean_labels(raw: Any) -> dict[str, str]:
+    """Labels or annotations a sender posted: string keys, scalar values as text, bounded in number and size."""
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for key, value in list(raw.items())[:MAX_LABELS]:
+        if isinstance(key, str) and isinstance(value, str | int | float | bool):
+            out[key[:200]] = str(value)[:MAX_LABEL_TEXT]
+    return out

@@ -45,3 +45,7 @@ class AuthFailure(SyncFailure):
 
 class NotConfigured(SyncFailure):
     """A setting or credential is missing; nothing was sent."""
+
+
+class PayloadError(ValueError):
+    """What a sender posted is not what that system sends; the message says what is wrong."""

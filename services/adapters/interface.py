@@ -17,6 +17,7 @@ timeline entry (`plan`), carries out one outbox item (`send`) and checks that it
 - ComponentSource: it lists components that services map to
 - LinksRelated: it links a related item of its own to the incident's counterpart
 - RunsAutomation: it runs a runbook's automated step (a playbook, a job) and reports per host
+- AlertSource: it holds alerts Sitrep polls, posts them to Sitrep's receiver, and silences them
 
 The sync layer asks `isinstance(adapter, OnCallSource)`, never `hasattr`.
 """
@@ -34,6 +35,7 @@ from services.adapters.failures import NotConfigured
 from services.adapters.http import Http
 from services.adapters.values import (
     ChangeToPlan,
+    IncomingAlert,
     MaintenanceChange,
     OnCallRoster,
     Planned,
@@ -238,3 +240,26 @@ class RunsAutomation(ABC):
 
     @abstractmethod
     def run_job(self, job: AutomationJob, control: JobControl) -> JobOutcome: ...
+class AlertSource(ABC):
+    """A monitoring system whose alerts Sitrep takes in: polled (`fetch_alerts` from each of
+    `poll_urls`), or posted to the receiver at /<name> (`parse_webhook`); `silence` is the outbox item
+    that silences one alert there."""
+
+    @abstractmethod
+    def poll_urls(self) -> list[str]: ...
+
+    @abstractmethod
+    def fetch_alerts(self, http: Http, *, now: datetime) -> list[IncomingAlert]:
+        """Everything the system at `http` has firing now, each alert's `source` being `source_for(url)`."""
+
+    @abstractmethod
+    def source_for(self, url: str) -> str: ...
+
+    @classmethod
+    @abstractmethod
+    def parse_webhook(cls, body: Any, *, source: str, now: datetime) -> list[IncomingAlert]:
+        """A posted payload; raises failures.PayloadError naming what is wrong."""
+
+    @abstractmethod
+    def silence(self, alert_id: str, labels: dict[str, str], start: datetime, end: datetime,
+                comment: str) -> Planned: ...  # fmt: skip

@@ -75,6 +75,12 @@ class MaintenanceFacts:
     auto_in_progress: bool
     auto_complete: bool
     status: str  # a models.enums.MaintenanceStatus value
+    # Which alerts the window mutes ({"name", "value", "is_regex", "is_equal"}) and how it repeats.
+    matchers: tuple[dict[str, Any], ...] = ()
+    recurrence: str | None = None  # RRULE text, read in time_zone
+    time_zone: str | None = None
+    # (start, end) in UTC of each occurrence over the coming weeks: the window itself when it does not repeat
+    occurrences: tuple[tuple[datetime, datetime], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -306,3 +312,20 @@ class OnCallRoster:
     scopes: tuple[OnCallScope, ...]
     shifts: tuple[OnCallShift, ...]
     problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IncomingAlert:
+    """One alert as a source sent it (polled or posted), before Sitrep normalises it. `source` names the
+    sender ("alertmanager:host:port", "webhook:grafana"); `source_kind` picks the metadata standard's
+    aliases (alertmanager, datadog, grafana, generic...)."""
+
+    source: str
+    source_kind: str
+    fingerprint: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+    resolved: bool
+    generator_url: str | None = None

@@ -14,7 +14,7 @@ from typing import Any
 
 from services.adapters.discovery import Discovered
 from services.adapters.failures import PermanentFailure
-from services.adapters.interface import Adapter, ComponentSource, OnCallSource
+from services.adapters.interface import Adapter, AlertSource, ComponentSource, OnCallSource
 from services.adapters.values import PullContext, PullResult, SendContext, SendResult
 
 SANDBOX_NOTE = "exercise: recorded, not sent"
@@ -59,7 +59,7 @@ def _refuse(self, *args: Any, **kw: Any):
 
 # Reads a person asks for, by the ability that offers them: replaced only where the real class
 # declares that ability.
-_REFUSED_READS = ((OnCallSource, "on_call"), (ComponentSource, "components"))
+_REFUSED_READS = ((OnCallSource, "on_call"), (ComponentSource, "components"), (AlertSource, "fetch_alerts"))
 
 
 def sandboxed(cls: type[Adapter]) -> type[Adapter]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from PySide6.QtCore import QTimeZone
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import MaintenanceStatus
+from services.detection.muting import parse_matcher_text
 from services.maintenance import MaintenanceView
 from ui.fields import chain_tab_order, fit_screen
 from ui.forms import QuietLabel, ServiceDialog
@@ -111,6 +113,15 @@ class MaintenanceDialog(ServiceDialog):
                            (self.auto_start, window.auto_in_progress if window else True),
                            (self.auto_complete, window.auto_complete if window else True)):  # fmt: skip
             box.setChecked(value)
+        # Alert muting and recurrence are set when the window is planned (services/detection/muting.py).
+        self.matchers = QLineEdit(self)
+        self.matchers.setObjectName("maintenance-matchers")
+        self.matchers.setPlaceholderText("service=~search|redis-cache; env=production  (critical alerts still notify)")
+        self.recurrence = QLineEdit(self)
+        self.recurrence.setObjectName("maintenance-recurrence")
+        self.recurrence.setPlaceholderText("Optional: FREQ=WEEKLY;BYDAY=SU (keeps its local time across DST)")
+        self.time_zone = QLineEdit(bytes(QTimeZone.systemTimeZoneId().data()).decode() or "UTC", self)
+        self.time_zone.setObjectName("maintenance-time-zone")
         self.backfill = QCheckBox("Record one that already &happened (backfill)", self)
         self.backfill.setObjectName("maintenance-backfill")
         self.message = None
@@ -140,6 +151,13 @@ class MaintenanceDialog(ServiceDialog):
         row("&Description:", self.description, "description")
         if self.message is not None:
             row("&Message:", self.message, "message")
+        if window is None:
+            row("&Mute alerts:", self.matchers, "matchers")
+            row("Re&peats:", self.recurrence, "recurrence")
+            row("Time &zone:", self.time_zone, "time_zone")
+        else:
+            for w in (self.matchers, self.recurrence, self.time_zone):
+                w.hide()
         for box in (self.notify, self.remind, self.auto_start, self.auto_complete):
             form.addRow("", box)
         if window is None:
@@ -152,7 +170,7 @@ class MaintenanceDialog(ServiceDialog):
         lay.addWidget(self.general_error)
         lay.addWidget(self.buttons)
         chain_tab_order(self.title_edit, self.start_edit, self.end_edit, self.services, self.description,
-                        self.message, self.notify, self.remind, self.auto_start, self.auto_complete,
+                        self.message, *((self.matchers, self.recurrence, self.time_zone) if window is None else ()), self.notify, self.remind, self.auto_start, self.auto_complete,
                         self.backfill if window is None else None)  # fmt: skip
 
         self.start_edit.dateTimeChanged.connect(self._start_moved)
@@ -221,8 +239,10 @@ class MaintenanceDialog(ServiceDialog):
             "auto_complete": self.auto_complete.isChecked(),
         }
         if self.window_view is None:
+            matchers = [parse_matcher_text(t) for t in self.matchers.text().split(";") if t.strip()]
             view = svc.plan(values.pop("title"), self.start(), self.end(), author=self.ctx.author,
-                            backfill=self.backfill.isChecked(), **values)  # fmt: skip
+                            backfill=self.backfill.isChecked(), matchers=matchers,
+                            recurrence=self.recurrence.text(), time_zone=self.time_zone.text(), **values)  # fmt: skip
             self.result_value = view
             return f"Planned {view.key}: {view.title}. It is queued for the status page."
         w = self.window_view

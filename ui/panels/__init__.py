@@ -27,6 +27,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.sync",
     "ui.panels.charts",
     "ui.panels.maintenance",
+    "ui.panels.alerts",
     "ui.panels.exercise",
     "ui.panels.review",
     "ui.panels.action_items",

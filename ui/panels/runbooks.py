@@ -1,4 +1,4 @@
-"""Runbooks panel (Alt+4): the runbooks suggested for the incident's services and type, one run of a runbook
+"""Runbooks panel (Ctrl+Alt+U): the runbooks suggested for the incident's services and type, one run of a runbook
 step by step (state, output, who and when), and every runbook sorted by what most needs attention.
 
 Automated steps run through the orchestrator on a thread of their own; output streams here by queued signals,
@@ -390,7 +390,7 @@ PANEL = PanelSpec(
     id="runbooks",
     title="Runbooks",
     factory=RunbooksPanel,
-    shortcut="Alt+4",
+    shortcut="Ctrl+Alt+U",
     visible_by_default=False,
     readable_height=360,
 )

@@ -1,0 +1,1 @@
+"""Detection and triage: alerts in, normalised, correlated, muted for maintenance, triaged into incidents."""
