@@ -10,6 +10,7 @@ from pathlib import Path
 
 from models.types import utcnow
 from services.catalog import Catalog
+from services.checklists import ChecklistService
 from services.clocks import ClockService
 from services.exchange import Exchange
 from services.exercises.sandbox import sandbox_adapters
@@ -76,6 +77,8 @@ class Sitrep:
         pub = self.changes.publish
         self.timeline = TimelineService(store, now, pub)
         self.incidents = IncidentService(store, self.catalog, now, pub)
+        self.checklists = ChecklistService(store, now, pub, config_dir)
+        self.incidents.status_gates.append(self.checklists.status_gate)
         self.people = PeopleService(store, pub)
         self.roles = RoleService(store, self.catalog, now, pub)
         self.clocks = ClockService(store, self.catalog, now, pub)
