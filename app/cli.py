@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from app.cli_checklists import add_checklist_commands, run_checklists
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
 from app.cli_exercise import add_exercise_commands, run_exercise
@@ -37,6 +38,7 @@ AREAS = (
     (add_sync_commands, run_sync),
     (add_maintenance_commands, run_maintenance),
     (add_exercise_commands, run_exercise),
+    (add_checklist_commands, run_checklists),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

@@ -15,7 +15,7 @@ def payments(sitrep, clock):
     for name, handle in (("Ana Ruiz", "ana"), ("Ben Okafor", "ben"), ("Chen Wei", "chen")):
         sitrep.people.add(name, handle)
     inc = sitrep.incidents.declare("Payments failing", "SEV1", author="ana",
-                                   services=["checkout", "payments-api"])  # fmt: skip
+                                   services=["checkout", "payments-api", "payments-db-eu"])  # fmt: skip
     sitrep.roles.assign(inc.key, "IC", "ana", author="ana")
     sitrep.roles.assign(inc.key, "TECH", "ben", author="ana")
     clock.advance(minutes=1)
@@ -124,3 +124,25 @@ def test_the_users_folder_adds_and_replaces_checklists_and_a_bad_file_is_reporte
     assert found["db-restore"].origin == "yours" and "rollback-verification" in found
     assert len(problems) == 2 and any("not valid TOML" in p for p in problems)
     assert any("requires unknown item" in p for p in problems)
+
+
+def test_the_command_line_shows_ticks_refuses_and_overrides(run_cli):
+    for args in (("people", "add", "Ana Ruiz", "ana"),
+                 ("--as", "ana", "declare", "Payments failing", "--severity", "SEV1", "--service", "payments-db-eu"),
+                 ("--as", "ana", "role", "assign", "1", "IC", "ana")):  # fmt: skip
+        code, _, err = run_cli(*args)
+        assert code == 0, err
+    code, out, _ = run_cli("checklist", "show", "1")
+    assert code == 0 and "Data consistency across replicas [replica-consistency] (attached by service)" in out
+    code, _, err = run_cli("--as", "ana", "checklist", "tick", "1", "rollback-verification", "rollback-executed")
+    assert code == 2 and "Rollback script checked against current configuration" in err
+    code, out, err = run_cli("--as", "ana", "checklist", "tick", "1", "rollback-verification", "deploy-identified",
+                             "deploy_id=4.12", "--json")  # fmt: skip
+    assert code == 0, err
+    assert '"status": "done"' in out
+    code, _, err = run_cli("--as", "ana", "status", "1", "resolved")
+    assert code == 2 and "Replica lag measured on every replica" in err and "Traceback" not in err
+    code, _, err = run_cli("--as", "ana", "status", "1", "resolved", "--override", "replicas rebuilt")
+    assert code == 0, err
+    code, _, err = run_cli("--as", "ana", "checklist", "tick", "1", "failover", "x")
+    assert code == 3 and "not attached" in err
