@@ -28,6 +28,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.charts",
     "ui.panels.maintenance",
     "ui.panels.exercise",
+    "ui.panels.checklists",
 )
 
 
