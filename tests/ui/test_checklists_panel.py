@@ -43,9 +43,10 @@ def test_the_panel_shows_the_gate_and_a_blocked_item_and_records_through_the_dia
     assert "Resolved is blocked" in panel.gate.text()
     rows = _row_texts(panel, "rollback-verification")
     assert rows[2] == ("☐ Rollback executed",
-                       "blocked: needs Rollback script checked against current configuration")  # fmt: skip
+                       "blocked: needs 1")  # fmt: skip
     # Ticking the blocked item: the dialog says what is missing and keeps the refusal in view.
     panel.select_item("rollback-verification", "rollback-executed")
+    assert "Blocked until recorded: Rollback script checked against current configuration" in panel.detail.text()
     panel.tick_selected()
     dialog = panel.dialog
     assert dialog.isVisible()

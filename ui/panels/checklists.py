@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -33,7 +34,7 @@ from ui.operations import run_action
 from ui.panels import PanelSpec
 from ui.timefmt import viewer_time
 
-_MARKS = {"open": "☐", "done": "☑", "waived": "⊘"}
+_MARKS = {"open": "☐", "done": "☑", "waived": "☒"}
 _BLOCKED = QColor("#d13438")
 _DONE = QColor("#107c10")
 _WAIVED = QColor("#8a6d00")
@@ -111,11 +112,21 @@ class ChecklistPanel(QWidget):
         self.tree.setAccessibleName("Resolution checklists")
         self.tree.setColumnCount(3)
         self.tree.setHeaderLabels(["Item", "State", "Recorded"])
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         self.tree.setUniformRowHeights(True)
         self.tree.setWordWrap(False)
         self.tree.itemActivated.connect(lambda *_: self.tick_selected())
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         lay.addWidget(self.tree, 1)
+        self.detail = QLabel("", self)
+        self.detail.setObjectName("checklist-detail")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.detail)
         row = QHBoxLayout()
         self.tick_button = QPushButton("&Tick…", self)
         self.tick_button.clicked.connect(self.tick_selected)
@@ -162,7 +173,7 @@ class ChecklistPanel(QWidget):
             return
         if missing:
             self.gate.setText(f"<span style='color:#d13438'><b>Resolved is blocked</b></span> by {len(missing)} "
-                              "open required item(s) below (marked ⛔ blocks Resolved).")  # fmt: skip
+                              "open required item(s): their state says “blocks Resolved”.")  # fmt: skip
         else:
             self.gate.setText("<span style='color:#107c10'><b>Nothing here blocks Resolved.</b></span>")
         bold = QFont(self.tree.font())
@@ -182,10 +193,7 @@ class ChecklistPanel(QWidget):
             for i in range(top.childCount()):
                 if top.child(i).data(0, ItemRole) == current:
                     self.tree.setCurrentItem(top.child(i))
-        for col in (1, 2):
-            self.tree.resizeColumnToContents(col)
-        self.tree.setColumnWidth(0, max(self.tree.width() - self.tree.columnWidth(1) - self.tree.columnWidth(2) - 24,
-                                        self.fontMetrics().averageCharWidth() * 40))  # fmt: skip
+        self.tree.setColumnWidth(2, self.fontMetrics().averageCharWidth() * 24)
         self._fill_attach()
         self._update_buttons()
 
@@ -193,10 +201,9 @@ class ChecklistPanel(QWidget):
         blocked_on = self._blocked_on(st, it)
         gates = RESOLVED_STEP in st.definition.blocks and it.item.required and not it.settled
         text = f"{_MARKS[it.status]} {it.item.text}" + ("" if it.item.required else " (optional)")
-        if gates:
-            text = f"⛔ {text}"
         if it.status == "open":
-            state = "blocked: needs " + "; ".join(blocked_on) if blocked_on else "open"
+            state = f"blocked: needs {len(blocked_on)}" if blocked_on else "open"
+            state += " · blocks Resolved" if gates else ""
         else:
             state = it.status
         recorded = ""
@@ -212,9 +219,9 @@ class ChecklistPanel(QWidget):
         if it.item.who:
             tip.append("May be ticked by: " + ", ".join(it.item.who))
         row.setToolTip(0, "\n".join(tip))
-        row.setToolTip(1, state)
+        row.setToolTip(1, self._detail(st, it))
         row.setToolTip(2, recorded)
-        colour = {"done": _DONE, "waived": _WAIVED}.get(it.status, _BLOCKED if blocked_on else None)
+        colour = {"done": _DONE, "waived": _WAIVED}.get(it.status, _BLOCKED if blocked_on or gates else None)
         if colour is not None:
             row.setForeground(1, QBrush(colour))
         return row
@@ -248,8 +255,25 @@ class ChecklistPanel(QWidget):
         st = next((s for s in self.states if s.definition.id == key[0]), None)
         return (st, st.state_of(key[1])) if st else None
 
+    @staticmethod
+    def _detail(st: ChecklistState, it: ItemState) -> str:
+        lines = [f"{st.definition.title}: {it.item.text}" + ("" if it.item.required else " (optional)")]
+        blocked_on = ChecklistPanel._blocked_on(st, it)
+        if blocked_on:
+            lines.append("Blocked until recorded: " + "; ".join(blocked_on))
+        if it.item.fields:
+            lines.append("Needs: " + ", ".join(f.label for f in it.item.fields))
+        if it.item.who:
+            lines.append("May be ticked by: " + " or ".join(it.item.who))
+        if it.by:
+            values = "; ".join(f"{k}: {v}" for k, v in it.values.items())
+            lines.append(f"{it.status.capitalize()} by {it.by} at {viewer_time(it.at)}" + (f" — {values}" if values else "")
+                         + (f" — reason: {it.reason}" if it.reason else ""))  # fmt: skip
+        return "\n".join(lines)
+
     def _update_buttons(self) -> None:
         chosen = self._selected()
+        self.detail.setText(self._detail(*chosen) if chosen else "Select an item to see what it needs.")
         self.tick_button.setEnabled(chosen is not None and not chosen[1].settled)
         self.waive_button.setEnabled(chosen is not None and not chosen[1].settled)
         self.reopen_button.setEnabled(chosen is not None and chosen[1].settled)
