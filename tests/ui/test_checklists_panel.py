@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from console_kit import console_context, main_window
 
-from services.checklists import RESOLVED_STEP
+from models.enums import Status
+from services.checklists import RESOLVED_STEP, StepBlocked
 
 
 @pytest.fixture
@@ -65,3 +66,22 @@ def test_the_panel_shows_the_gate_and_a_blocked_item_and_records_through_the_dia
     qtbot.waitUntil(lambda: "Nothing here blocks Resolved" in panel.gate.text())
     assert sitrep.checklists.open_required(incident.key, RESOLVED_STEP) == []
     assert _row_texts(panel, "replica-consistency")[0][1] == "done"
+
+
+def test_the_status_dialog_names_the_blocking_items_and_the_commander_overrides(sitrep, incident, panel, qtbot):
+    from ui.dialogs.incident import StatusDialog
+
+    dialog = StatusDialog(panel.ctx, sitrep.incidents.get(incident.key), panel)
+    qtbot.addWidget(dialog)
+    dialog.choose(Status.RESOLVED)
+    assert "Writes made during the incident reconciled" in dialog.checklist_gate.text()
+    assert not dialog.override.isHidden()
+    dialog.choose(Status.MITIGATED)
+    assert dialog.override.isHidden()
+    dialog.choose(Status.RESOLVED)
+    with pytest.raises(StepBlocked):
+        dialog.apply()
+    dialog.override.setChecked(True)
+    dialog.reason.setText("Replicas rebuilt from the primary")
+    dialog.apply()
+    assert sitrep.incidents.get(incident.key).status == Status.RESOLVED
