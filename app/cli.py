@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from app.cli_changes import add_change_commands, run_changes
 from app.cli_checklists import add_checklist_commands, run_checklists
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
@@ -39,6 +40,7 @@ AREAS = (
     (add_maintenance_commands, run_maintenance),
     (add_exercise_commands, run_exercise),
     (add_checklist_commands, run_checklists),
+    (add_change_commands, run_changes),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from models.entities import Incident, Person, RoleAssignment, TimelineEntry
 from models.enums import EntryKind, Status
 from resources import resource_path
+from services.changes import append_change, record_fields
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.incidents import IncidentService
 from services.timeline import _clean_author, append_entry
@@ -58,6 +59,8 @@ class ChecklistItem:
     fields: tuple[ItemField, ...] = ()
     who: tuple[str, ...] = ()  # role ids that may tick it; empty: anyone on the incident
     step: str | None = None  # ticking this item *is* the gated step (e.g. "host-isolated")
+    # Ticking it changes configuration: the change record's attribute (its fields ci/before/after fill it).
+    change_attribute: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ def _parse_definition(raw: dict, origin: str, source: str) -> ChecklistDefinitio
                 fields=tuple(ItemField(str(f["id"]), str(f.get("label", f["id"]))) for f in it.get("fields", ())),
                 who=tuple(str(w).upper() for w in it.get("who", ())),
                 step=it.get("step"),
+                change_attribute=(it.get("change") or {}).get("attribute"),
             )
             for it in raw.get("item", ())
         )
@@ -282,6 +286,13 @@ class ChecklistService:
                     f"'{item.text}' may be ticked by {_roles_text(item.who)}; {author} holds "
                     f"{_roles_text(roles) if roles else 'no role'} on {inc.key}."
                 )
+            missing = [(d.title, state.state_of(r).item.text) for r in item.requires if not state.state_of(r).settled]
+            if item.step:
+                missing += [m for m in _missing_for(self._states(s, inc), item.step) if m not in missing]
+                missing = [m for m in missing if m != (d.title, item.text)]
+            if missing:
+                step = item.step or f"{d.id}/{item.id}"
+                self._override_or_refuse(s, inc, step, item.text, missing, author, roles, override_reason)
             missing_fields = [f.label for f in item.fields if f.id not in values]
             if missing_fields:
                 raise ValidationError(
@@ -290,13 +301,6 @@ class ChecklistService:
             unknown = sorted(set(values) - {f.id for f in item.fields})
             if unknown:
                 raise ValidationError(f"'{item.text}' has no field(s) {', '.join(unknown)}.", field="values")
-            missing = [(d.title, state.state_of(r).item.text) for r in item.requires if not state.state_of(r).settled]
-            if item.step:
-                missing += [m for m in _missing_for(self._states(s, inc), item.step) if m not in missing]
-                missing = [m for m in missing if m != (d.title, item.text)]
-            if missing:
-                step = item.step or f"{d.id}/{item.id}"
-                self._override_or_refuse(s, inc, step, item.text, missing, author, roles, override_reason)
             body = f"Checklist '{d.title}': {item.text} — done" + "".join(
                 f"; {f.label}: {values[f.id]}" for f in item.fields if f.id in values
             )
@@ -304,6 +308,13 @@ class ChecklistService:
             if item.step:
                 data["step"] = item.step
             self._entry(s, inc, body, author, data)
+            if item.change_attribute:
+                record = record_fields(values.get("ci", ""), item.change_attribute, values.get("before", ""),
+                                       values.get("after", ""), values.get("why") or f"{d.title}: {item.text}",
+                                       f"Set {item.change_attribute} of {values.get('ci')} back to "
+                                       f"{values.get('before') or 'nothing'}")  # fmt: skip
+                append_change(s, inc, record, author=author, now=self._now(), hooks=self._store.entry_hooks,
+                              checklist_step=f"{d.id}/{item.id}", made_through="checklist")  # fmt: skip
             result = self._attached(s, inc, checklist_id).state_of(item_id)
         self._publish("timeline", inc.id, None)
         return result

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from models.types import utcnow
 from services.catalog import Catalog
+from services.changes import ChangeService
 from services.checklists import ChecklistService
 from services.clocks import ClockService
 from services.exchange import Exchange
@@ -77,6 +78,7 @@ class Sitrep:
         pub = self.changes.publish
         self.timeline = TimelineService(store, now, pub)
         self.incidents = IncidentService(store, self.catalog, now, pub)
+        self.change_records = ChangeService(store, now, pub)
         self.checklists = ChecklistService(store, now, pub, config_dir)
         self.incidents.status_gates.append(self.checklists.status_gate)
         self.people = PeopleService(store, pub)

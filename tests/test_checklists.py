@@ -52,11 +52,18 @@ def test_rollback_executed_is_refused_until_the_script_is_checked_with_evidence(
                                values={"evidence": "diff clean"})  # fmt: skip
     sitrep.checklists.tick(key, "rollback-verification", "script-checked", author="ben",
                            values={"evidence": "diff of 4.11 script vs live config: clean"})  # fmt: skip
-    done = sitrep.checklists.tick(key, "rollback-verification", "rollback-executed", author="ben")
+    done = sitrep.checklists.tick(key, "rollback-verification", "rollback-executed", author="ben",
+                                  values={"ci": "payments-api", "before": "4.12", "after": "4.11"})  # fmt: skip
     assert done.status == "done" and done.by == "ben"
     bodies = [e.body for e in _checklist_entries(sitrep, key)]
     assert any("Evidence (diff, link, config hash): diff of 4.11 script vs live config: clean" in b for b in bodies)
-    assert bodies[-1] == "Checklist 'Rollback verification': Rollback executed — done"
+    assert bodies[-1].startswith("Checklist 'Rollback verification': Rollback executed — done")
+    # The rollback made through the checklist is a change record without extra typing.
+    (record,) = sitrep.change_records.list(key)
+    assert (record.ci, record.attribute, record.before, record.after, record.who) == (
+        "payments-api", "deployed version", "4.12", "4.11", "ben")
+    assert record.checklist_step == "rollback-verification/rollback-executed" and record.made_through == "checklist"
+    assert record.undo == "Set deployed version of payments-api back to 4.12"
 
 
 def test_resolved_is_refused_while_the_consistency_checklist_is_open_then_allowed(sitrep, payments):
