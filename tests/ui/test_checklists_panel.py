@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from console_kit import console_context, main_window
+from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
 
 from models.enums import Status
 from services.checklists import RESOLVED_STEP, StepBlocked
@@ -85,3 +86,19 @@ def test_the_status_dialog_names_the_blocking_items_and_the_commander_overrides(
     dialog.reason.setText("Replicas rebuilt from the primary")
     dialog.apply()
     assert sitrep.incidents.get(incident.key).status == Status.RESOLVED
+
+
+def test_a_change_record_is_entered_in_the_short_dialog(sitrep, incident, panel, qtbot):
+    panel.record_change()
+    dialog = panel.dialog
+    dialog.findChild(QLineEdit, "change-ci").setText("payments-db-eu")
+    dialog.findChild(QLineEdit, "change-attribute").setText("max_connections")
+    dialog.findChild(QLineEdit, "change-after").setText("400")
+    buttons = dialog.findChild(QDialogButtonBox)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert dialog.isVisible() and sitrep.change_records.list(incident.key) == []  # why and undo are missing
+    dialog.findChild(QLineEdit, "change-why").setText("pool exhausted")
+    dialog.findChild(QLineEdit, "change-undo").setText("back to 200")
+    buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    assert sitrep.change_records.list(incident.key)[0].summary == "payments-db-eu: max_connections ∅ → 400"

@@ -138,7 +138,10 @@ class ChecklistPanel(QWidget):
         self.attach_combo.setAccessibleName("Checklist to attach")
         self.attach_button = QPushButton("&Attach", self)
         self.attach_button.clicked.connect(self.attach_chosen)
-        for w in (self.tick_button, self.waive_button, self.reopen_button):
+        self.change_button = QPushButton("&Change record…", self)
+        self.change_button.setToolTip("Record a configuration change made during the incident (for the CMDB)")
+        self.change_button.clicked.connect(self.record_change)
+        for w in (self.tick_button, self.waive_button, self.reopen_button, self.change_button):
             row.addWidget(w)
         row.addStretch(1)
         row.addWidget(self.attach_combo)
@@ -341,6 +344,46 @@ class ChecklistPanel(QWidget):
         st, it = chosen
         run_action(self.ctx, self, self.ctx.sitrep.checklists.reopen, self.incident.id, st.definition.id,
                    it.item.id, author=self.ctx.author, success=f"Reopened: {it.item.text}")  # fmt: skip
+
+    def record_change(self) -> None:
+        """A change made outside Sitrep's own switches: the short form of a change record."""
+        if self.incident is None:
+            self.ctx.status_message("Open an incident first (Ctrl+I).", error=True)
+            return
+        dialog = QDialog(self)
+        dialog.setObjectName("dialog-change-record")
+        dialog.setWindowTitle(f"Record a configuration change on {self.incident.key}")
+        form = QFormLayout(dialog)
+        edits: dict[str, QLineEdit] = {}
+        for key, label in (("ci", "&Configuration item:"), ("attribute", "&Attribute:"), ("before", "&Before:"),
+                           ("after", "A&fter:"), ("why", "&Why:"), ("undo", "How to &undo:")):  # fmt: skip
+            edit = QLineEdit(dialog)
+            edit.setObjectName(f"change-{key}")
+            form.addRow(label, edit)
+            edits[key] = edit
+        error = QLabel("", dialog)
+        error.setStyleSheet("color: #d13438")
+        error.setWordWrap(True)
+        form.addRow(error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Record")
+        form.addRow(buttons)
+        buttons.rejected.connect(dialog.reject)
+
+        def record() -> None:
+            try:
+                rec = self.ctx.sitrep.change_records.add(self.incident.id, author=self.ctx.author,
+                                                         **{k: e.text() for k, e in edits.items()})  # fmt: skip
+            except SitrepError as err:
+                error.setText(err.message)
+                return
+            dialog.accept()
+            self.ctx.status_message(f"Change recorded: {rec.summary}")
+
+        buttons.accepted.connect(record)
+        dialog.setMinimumWidth(self.fontMetrics().averageCharWidth() * 60)
+        self.dialog = dialog
+        dialog.open()
 
     def attach_chosen(self) -> None:
         checklist_id = self.attach_combo.currentData()
