@@ -111,6 +111,16 @@ class ChecklistState:
         self.definition.item(item_id)
         return next(st for st in self.items if st.item.id == item_id)
 
+    def blocked_on(self, item_id: str) -> list[str]:
+        """The items (texts) still open that this one needs first; none once it is settled."""
+        it = self.state_of(item_id)
+        if it.settled:
+            return []
+        names = [self.state_of(r).item.text for r in it.item.requires if not self.state_of(r).settled]
+        if it.item.step:
+            names += [o.item.text for o in self.open_required() if o is not it and o.item.text not in names]
+        return names
+
 
 def _parse_definition(raw: dict, origin: str, source: str) -> ChecklistDefinition:
     try:

@@ -201,7 +201,7 @@ class ChecklistPanel(QWidget):
         self._update_buttons()
 
     def _item_row(self, st: ChecklistState, it: ItemState) -> QTreeWidgetItem:
-        blocked_on = self._blocked_on(st, it)
+        blocked_on = st.blocked_on(it.item.id)
         gates = RESOLVED_STEP in st.definition.blocks and it.item.required and not it.settled
         text = f"{_MARKS[it.status]} {it.item.text}" + ("" if it.item.required else " (optional)")
         if it.status == "open":
@@ -229,15 +229,6 @@ class ChecklistPanel(QWidget):
             row.setForeground(1, QBrush(colour))
         return row
 
-    @staticmethod
-    def _blocked_on(st: ChecklistState, it: ItemState) -> list[str]:
-        if it.settled:
-            return []
-        names = [st.state_of(r).item.text for r in it.item.requires if not st.state_of(r).settled]
-        if it.item.step:
-            names += [o.item.text for o in st.open_required() if o is not it and o.item.text not in names]
-        return names
-
     def _fill_attach(self) -> None:
         self.attach_combo.clear()
         attached = {st.definition.id for st in self.states}
@@ -261,7 +252,7 @@ class ChecklistPanel(QWidget):
     @staticmethod
     def _detail(st: ChecklistState, it: ItemState) -> str:
         lines = [f"{st.definition.title}: {it.item.text}" + ("" if it.item.required else " (optional)")]
-        blocked_on = ChecklistPanel._blocked_on(st, it)
+        blocked_on = st.blocked_on(it.item.id)
         if blocked_on:
             lines.append("Blocked until recorded: " + "; ".join(blocked_on))
         if it.item.fields:
@@ -295,7 +286,7 @@ class ChecklistPanel(QWidget):
         if chosen is None or self.incident is None or chosen[1].settled:
             return
         st, it = chosen
-        dialog = TickDialog(st, it, self._blocked_on(st, it), self)
+        dialog = TickDialog(st, it, st.blocked_on(it.item.id), self)
         self.dialog = dialog
 
         def record() -> None:
