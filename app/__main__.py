@@ -7,6 +7,7 @@ Order matters: arguments, paths, logging, the store opened and migrated, and onl
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 
@@ -31,12 +32,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sitrep {_version('sitrep') or 'dev'}")
         return 0
     gui = args.command is None
+    if gui and _no_display():
+        print("sitrep: error: the console needs a display and none is set (DISPLAY and WAYLAND_DISPLAY are "
+              "empty). Run it in a desktop session, over `ssh -X`, or in a virtual display: "
+              "`xvfb-run -a scripts/run --demo`. The commands work without one: `sitrep --help`.",
+              file=sys.stderr)  # fmt: skip
+        return 4
     demo_dir = None
     if args.demo:
         if not gui:
             parser.error("--demo opens the console; it does not go with a command")
-        demo_dir = tempfile.TemporaryDirectory(prefix="sitrep-demo-")
-        args.data_dir = demo_dir.name
+        if args.data_dir is None:  # a folder of one's own keeps the demo (and lets the vendor fakes in)
+            demo_dir = tempfile.TemporaryDirectory(prefix="sitrep-demo-")
+            args.data_dir = demo_dir.name
     if args.demo and args.read_only:
         parser.error("--demo makes a new store; it does not go with --read-only")
     paths = resolve_paths(args.data_dir)
@@ -68,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         if gui:
             from ui.console import run_console
 
-            return run_console(sitrep, paths=paths, author=args.author or default_author(), demo=args.demo)
+            return run_console(sitrep, paths=paths, author=args.author or os.environ.get("SITREP_USER") or None,
+                               login=default_author(), demo=args.demo)  # fmt: skip
         try:
             return run_command(Cli(sitrep, args, paths))
         except SitrepError as err:
@@ -90,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         sitrep.close()
         if demo_dir is not None:
             demo_dir.cleanup()
+
+
+def _no_display() -> bool:
+    """On Linux, Qt aborts the process (blaming an xcb library) when there is no display to open."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] not in ("", "xcb", "wayland"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _fail(gui: bool, err: SitrepError, code: int | None = None) -> int:

@@ -60,10 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="keep every file (database, logs, backups, settings) in this folder "
                    "(also SITREP_DATA_DIR)")  # fmt: skip
     p.add_argument("--db", help="SQLAlchemy database URL (default: sitrep.db in the data folder)")
-    p.add_argument(
-        "--as", dest="author", default=None, help="who is acting (default: SITREP_USER or your login)"
-    )
-    p.add_argument("--demo", action="store_true", help="open a throwaway store seeded with a realistic SEV1")
+    p.add_argument("--as", dest="author", default=None,
+                   help="the person (directory handle) acting: every entry and approval is theirs (default: "
+                   "SITREP_USER, else your login; the console asks once and remembers who is at its keyboard)")
+    p.add_argument("--demo", action="store_true", help="open a throwaway store seeded with a realistic SEV1, as "
+                   "its commander (with --data-dir DIR the demo is kept there and opens again)")  # fmt: skip
     p.add_argument("--read-only", action="store_true", help="open the store without changing anything in it "
                    "(automatic when its file or folder cannot be written)")  # fmt: skip
     p.add_argument("--version", action="store_true", help="print the version and exit")

@@ -9,6 +9,7 @@ from pathlib import Path
 from app.cli_context import Cli
 from app.cli_output import emit_json, local_time, plain
 from services.adapters.discovery import discover_adapters
+from services.comms.by_hand import HOW as BY_HAND_HOW
 from services.comms.service import ContactInput
 from services.errors import ValidationError
 
@@ -77,6 +78,12 @@ def add_comms_commands(sub) -> None:
     r.add_argument(
         "--wait", action="store_true", help="deliver now and report each channel (blocks on the network)"
     )
+    r = act("sent-by-hand", "record that a message went out another way (a call, a vendor's console): "
+            "same approval rules, nothing queued")
+    r.add_argument("message")
+    r.add_argument("--how", required=True, choices=BY_HAND_HOW, help="how it went out")
+    r.add_argument("--at", help="when it went out (default: now)")
+    r.add_argument("--note", default="", help="who was told, on which call…")
     r = act("log", "the stakeholder log: every message sent and contact made; filter, search, export")
     r.add_argument("incident", nargs="?")
     r.add_argument("--search", help="text in the content, subject, author or approver")
@@ -151,7 +158,11 @@ def run_comms(cli: Cli) -> int:
     if cc == "templates":
         rows = list(comms.templates.templates.values())
         problems = [str(p) for p in comms.templates.problems]
-        text = "\n".join(f"{t.id:<22} {t.audience:<13} {','.join(t.channels):<24} {t.name}" for t in rows)
+        text = "\n".join(f"{t.id:<22} {t.audience:<13} {','.join(t.channels):<24} {t.name}\n"
+                         f"{'':<22} needs: {', '.join(t.required) or 'nothing beyond the incident'}"
+                         + (f"; also asks for: {', '.join(f.name for f in t.fields if f.name not in t.required)}"
+                            if any(f.name not in t.required for f in t.fields) else "")
+                         for t in rows)  # fmt: skip
         cli.out({"templates": [{"id": t.id, "name": t.name, "audience": t.audience, "channels": list(t.channels),
                                 "required": list(t.required), "origin": t.origin} for t in rows],
                  "problems": problems}, text)  # fmt: skip
@@ -205,6 +216,11 @@ def run_comms(cli: Cli) -> int:
     if cc == "reject":
         m = comms.reject(a.message, by=cli.author, comment=a.comment)
         cli.out(m, f"{m.ref} returned to {m.author}: {m.rejection_comment}")
+        return 0
+    if cc == "sent-by-hand":
+        m = comms.record_sent_by_hand(a.message, author=cli.author, how=a.how, note=a.note,
+                                      occurred_at=cli.when(a.at, "at") if a.at else None)  # fmt: skip
+        cli.out(m, f"{m.ref} recorded as sent by hand ({a.how}) by {m.sent_by}")
         return 0
     if cc == "send":
         m = comms.send(a.message, author=cli.author)

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import textwrap
 
 from app.cli_context import Cli, command
 from app.cli_output import emit_json, incident_line, local_time, plain
 from models.enums import AUTHORED_KINDS, EntryKind, Milestone, Status
 from services.errors import ValidationError
-from services.timeline import parse_quick_entry
+from services.owed import owed_at_resolve
+from services.timeline import is_backdated, parse_quick_entry
 
 
 def add_incident_commands(sub) -> None:
@@ -88,6 +91,8 @@ def add_incident_commands(sub) -> None:
     sp = command(sub, "show", "show an incident: state, milestones, roles, clocks and timeline")
     sp.add_argument("incident")
     sp.add_argument("--limit", type=int, default=0, help="only the last N timeline entries")
+    sp.add_argument("--order", choices=("occurred", "logged"), default="occurred",
+                    help="timeline by time of occurrence (default) or in the order it was logged (the hash chain's)")
 
     sp = command(sub, "clocks", "show an incident's severity clocks; --check records breaches")
     sp.add_argument("incident")
@@ -146,6 +151,9 @@ def _correct(cli: Cli) -> int:
 
 
 def _status(cli: Cli) -> int:
+    # What is owed is read before resolving (it stops the clocks) and said once resolving succeeded:
+    # never refused, the commander's call.
+    owed = owed_at_resolve(cli.s, cli.a.incident) if cli.a.status == Status.RESOLVED.value else []
     inc = cli.s.incidents.set_status(
         cli.a.incident,
         cli.a.status,
@@ -154,6 +162,8 @@ def _status(cli: Cli) -> int:
         at=cli.when(cli.a.at, "at"),
         override_reason=cli.a.override,
     )
+    for item in owed:
+        print(f"sitrep: warning: still owed: {item.text}", file=sys.stderr)
     cli.out(inc, incident_line(inc))
     return 0
 
@@ -219,6 +229,8 @@ def _show(cli: Cli) -> int:
     holders = cli.s.roles.holders(inc.id)
     clocks = cli.s.clocks.clocks(inc)
     entries = cli.s.timeline.entries(inc.id)
+    if cli.a.order == "occurred":
+        entries.sort(key=lambda e: (e.occurred_at, e.seq))
     if cli.a.limit:
         entries = entries[-cli.a.limit :]
     now = cli.s.now()
@@ -236,8 +248,8 @@ def _show(cli: Cli) -> int:
     if inc.summary:
         print(f"  {inc.summary}")
     print(f"  type {inc.incident_type}; services: {', '.join(inc.services) or '-'}"
-          f"; affected users: {inc.affected_users if inc.affected_users is not None else '-'}"
-          f"; error rate: {inc.error_rate_pct if inc.error_rate_pct is not None else '-'}%")  # fmt: skip
+          f"; affected users: {inc.affected_users if inc.affected_users is not None else 'not set'}"
+          f"; error rate: {f'{inc.error_rate_pct}%' if inc.error_rate_pct is not None else 'not set'}")  # fmt: skip
     print("Milestones:")
     for m, v in inc.milestones.items():
         if v is not None:
@@ -250,15 +262,28 @@ def _show(cli: Cli) -> int:
     if not holders:
         print("  (none assigned)")
     print("Clocks:")
+    label_width = max((len(c.label) for c in clocks), default=0)
     for c in clocks:
-        print(f"  {c.label:<18} due {local_time(c.due_at)}  {c.state(now)}")
-    print("Timeline:")
+        print(f"  {c.label:<{label_width}}  due {local_time(c.due_at)}  {c.state(now)}")
+    print("Timeline:" + (" (in the order logged)" if cli.a.order == "logged" else ""))
     superseded = cli.s.timeline.superseded_ids(inc.id)
+    width = shutil.get_terminal_size((100, 24)).columns
     for e in entries:
-        mark = " (corrected)" if e.id in superseded else ""
-        extra = f"  [why: {e.rationale}]" if e.rationale else ""
-        print(f"  #{e.seq:<4} {local_time(e.occurred_at)}  {e.kind:<16} {e.author:<12} {e.body}{extra}{mark}")
+        print(_entry_lines(e, e.id in superseded, width))
     return 0
+
+
+def _entry_lines(e, corrected: bool, width: int) -> str:
+    """One timeline entry for a terminal: its head on the first line, the text wrapped under it, and a
+    backdated entry with the time it was logged too."""
+    head = f"  #{e.seq:<4} {local_time(e.occurred_at)}  {e.kind:<16} {e.author}"
+    if is_backdated(e):
+        head += f"  (backdated; logged {local_time(e.recorded_at)})"
+    text = e.body + (f"  [why: {e.rationale}]" if e.rationale else "") + (" (corrected)" if corrected else "")
+    indent = " " * 8
+    body = textwrap.fill(text, width=max(width - 1, 40), initial_indent=indent, subsequent_indent=indent,
+                         replace_whitespace=False)  # fmt: skip
+    return f"{head}\n{body}"
 
 
 def _clocks(cli: Cli) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from app.cli_context import Cli, command
@@ -249,6 +250,13 @@ def _cell(m: MetricDefinition, st, what: str, unit: str | None) -> str:
 
 def _print_table(t: MetricTable, unit: str | None) -> None:
     m = t.metric
+    if not t.overall.count:
+        # Nothing measured: one line saying why, not a table of dashes.
+        reasons = Counter(x.reason for x in t.excluded)
+        why = "; ".join(f"{n} incident(s): {reason}" for reason, n in reasons.most_common(3)) or (
+            "it needs two incidents or more" if m.kind == "between" else "no incidents match the filter")
+        print(f"{m.label} ({m.short}): nothing to measure — {why}.")
+        return
     print(_definition_line(m) + (f"; shown in {UNIT_WORDS[unit]}" if unit and m.kind != "impact" else ""))
     if m.description:
         print(f"  {m.description}")

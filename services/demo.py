@@ -14,6 +14,14 @@ from datetime import datetime, timedelta
 
 from models.enums import EntryKind, Milestone, Status
 from services.core import Sitrep
+from services.demo_comms import (
+    dora_clock,
+    earlier_history,
+    enterprise_calls,
+    public_update,
+    seed_stakeholders,
+    status_page,
+)
 from services.views import IncidentView
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)
@@ -106,10 +114,12 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     told = Sitrep(sitrep.store, sitrep.catalog, now=clock)
     for p in PEOPLE:
         told.people.add(p.name, p.handle, email=p.email, phone=p.phone, timezone=p.timezone)
+    seed_stakeholders(told)
     _resolved_sev3(told, clock, end)
     _open_sev2(told, clock, end)
     sev1 = _checkout_sev1(told, clock, end)
     _planned_maintenance(sitrep, end)
+    earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
     sitrep.changes.publish("people", None, None)
     sitrep.changes.publish("incident", None, None)
     return sitrep.incidents.get(sev1.id)
@@ -179,8 +189,8 @@ def _open_sev2(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
     story.to(10)
     s.incidents.set_severity(i, "SEV2", author="hana.sato")
     s.incidents.set_major(i, True, author="hana.sato", reason="Every mobile customer is affected")
-    log(14, "hana.sato", EntryKind.COMMS,
-        "Status page (investigating): Some order notifications are arriving late. Orders are not affected.")  # fmt: skip
+    status_page(story, 14, "hana.sato", "hana.sato", "investigating", "Some order notifications are arriving late.",
+                "Orders are not affected; we are looking into the delay.")  # fmt: skip
     log(
         21,
         "kofi.mensah",
@@ -190,13 +200,13 @@ def _open_sev2(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView:
     log(40, "hana.sato", EntryKind.DECISION, "Do not fail over to the backup push provider",
         rationale="Fail-over re-registers every device token (2 h) and the delay is minutes, not lost messages")  # fmt: skip
     s.incidents.set_status(i, Status.IDENTIFIED, author="hana.sato")
-    log(44, "hana.sato", EntryKind.COMMS,
-        "Status page (identified): Our notification provider is delayed; messages are arriving 5-20 min late.")  # fmt: skip
+    status_page(story, 44, "hana.sato", "hana.sato", "identified", "Notifications arrive 5-20 minutes late.",
+                "Our notification provider is delayed; we are working with them.")  # fmt: skip
     s.clocks.check(i)
-    log(74, "hana.sato", EntryKind.COMMS,
-        "Status page (monitoring): Delays are shrinking; most notifications now arrive within 3 minutes.")  # fmt: skip
-    log(108, "hana.sato", EntryKind.COMMS,
-        "Status page (monitoring): Delivery is near normal; we are watching the provider's backlog drain.")  # fmt: skip
+    status_page(story, 74, "hana.sato", "hana.sato", "monitoring", "Most notifications now arrive within 3 minutes.",
+                "Delays are shrinking as the provider recovers.")  # fmt: skip
+    status_page(story, 108, "hana.sato", "hana.sato", "monitoring", "Delivery is near normal.",
+                "We are watching the provider's backlog drain.")  # fmt: skip
     log(112, "kofi.mensah", EntryKind.OBSERVATION, "Provider queue depth 2k and falling")
     return inc
 
@@ -248,9 +258,8 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
     story.to(12)
     s.roles.assign(i, "DEPUTY", "priya.nair", author="ana.ruiz")
     s.roles.assign(i, "TECH", "jonas.weber", author="ana.ruiz")
-    log(13, "mei.lin", EntryKind.COMMS,
-        "Status page (investigating): Some card payments in Europe are failing. Wallet payments work. "
-        f"Next update by {_hhmm(at(33))}.")  # fmt: skip
+    public_update(story, 12.5, "mei.lin", "ana.ruiz", "initial",
+                  {"symptom": "Some card payments in Europe are failing; wallet payments work"})  # fmt: skip
     story.to(13.5)
     for item in (0, 1):
         s.roles.tick_checklist(i, "COMMS", item, True, author="mei.lin")
@@ -275,6 +284,7 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
                f"payments-db-eu connection pool at 100% (480/480) since {_hhmm(at(-14))} (Lucas)")  # fmt: skip
     story.to(21)
     s.roles.assign(i, "SME", "lucas.silva", author="ana.ruiz")
+    dora_clock(story, 21.5, "ana.ruiz")
     log(22, "lucas.silva", EntryKind.ASSUMPTION,
         "Pool exhaustion may be the cause, not a symptom: 4.12 holds one extra connection per request")  # fmt: skip
     log(27, "jonas.weber", EntryKind.OBSERVATION, "Rollback complete; 502s down from 40% to 18%, not to zero")
@@ -285,9 +295,8 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
         author="tom.hughes",
         reason="Misread the dashboard's time zone: the pool saturated 8 min earlier than logged",
     )
-    log(31, "mei.lin", EntryKind.COMMS,
-        "Status page (investigating): We have reduced the failures and are working on the rest. "
-        f"Next update by {_hhmm(at(51))}.")  # fmt: skip
+    status_page(story, 30, "mei.lin", "ana.ruiz", "investigating", "Fewer card payments in Europe are failing.",
+                "We have reduced the failures and are working on the rest.")  # fmt: skip
     log(33, "ana.ruiz", EntryKind.DECISION, "Pause the settle-eu batch and cap its share of the pool at 100",
         rationale="The pool saturated before the rollout, when settle-eu started, and it holds ~300 connections. "
                   "Pausing is reversible and delays settlement by at most an hour.")  # fmt: skip
@@ -298,9 +307,9 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
     log(40, "jonas.weber", EntryKind.OBSERVATION, "502s down to 0.4%; EU authorisation success 99.1%")
     story.to(41)
     s.incidents.update_details(i, author="ana.ruiz", affected_users=1890, error_rate_pct=0.4)
-    log(49, "mei.lin", EntryKind.COMMS,
-        "Status page (monitoring): A fix is in place and card payments are succeeding again. "
-        f"Next update by {_hhmm(at(69))}.")  # fmt: skip
+    status_page(story, 48, "mei.lin", "ana.ruiz", "monitoring", "Card payments are succeeding again.",
+                "A fix is in place; we are watching it.")  # fmt: skip
+    enterprise_calls(story, 53, "mei.lin")
     log(50, "ana.ruiz", EntryKind.ACTION,
         "Follow-up: fix 4.12's per-request connection use before re-rolling it (owner: Jonas, today)")  # fmt: skip
     story.to(52)
@@ -346,9 +355,8 @@ def _checkout_sev1(s: Sitrep, clock: _StoryClock, end: datetime) -> IncidentView
         story.to(73 + item * 0.2)
         s.roles.tick_checklist(i, "IC", item, True, author="sam.okafor")
     log(76, "jonas.weber", EntryKind.OBSERVATION, "Error rate 0.1% for 20 min; pool at 35%")
-    log(81, "mei.lin", EntryKind.COMMS,
-        "Status page (monitoring): Card payments in Europe are working normally. We are monitoring. "
-        f"Next update by {_hhmm(at(101))}.")  # fmt: skip
+    status_page(story, 80, "mei.lin", "sam.okafor", "monitoring", "Card payments in Europe are working normally.",
+                "We are monitoring before we close the incident.")  # fmt: skip
     log(84, "sam.okafor", EntryKind.DECISION, "Stay mitigated (not resolved) until settle-eu has run with the cap",
         rationale="The 4.12 fix is not deployed and settle-eu runs again in about two hours; resolving now risks "
                   "a repeat with nobody on the bridge.")  # fmt: skip
@@ -383,3 +391,20 @@ def _planned_maintenance(s: Sitrep, end: datetime) -> None:
         description="Search results may be slower while the cluster is upgraded.", services=["search"],
         backfill=True,
     )  # fmt: skip
+
+
+def open_demo(sitrep: Sitrep) -> IncidentView:
+    """The demo in this store: seeded into an empty one, or the SEV1 of a demo seeded before (a demo kept
+    in a folder of its own with `--demo --data-dir DIR` opens again where it was)."""
+    if not sitrep.people.list():
+        return seed_demo(sitrep)
+    for inc in sitrep.incidents.list(limit=50):
+        if inc.severity == "SEV1":
+            return inc
+    return sitrep.incidents.list(limit=1)[0]
+
+
+def demo_commander(sitrep: Sitrep, incident: IncidentView) -> str:
+    """The demo's person at the keyboard: the SEV1's commander, so its story can be played to the end
+    (approving an external message takes the commander)."""
+    return next((h.person.handle for h in sitrep.roles.holders(incident.id) if h.role == "IC"), PEOPLE[0].handle)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -30,6 +30,22 @@ MAX_BODY = 20_000
 
 _T = TimelineEntry.__table__
 _COLS = [_T.c[name] for name in EntryRow._fields]
+# An entry dated this much before it was logged was backdated on purpose (an alert found later), not
+# merely typed a few seconds after the fact: it is shown with both times.
+BACKDATED_AFTER = timedelta(minutes=1)
+
+
+def is_backdated(entry: EntryRow) -> bool:
+    return entry.recorded_at - entry.occurred_at >= BACKDATED_AFTER
+
+
+# How a timeline can be read: the sort keys of each order (seq breaks ties, so every order is total).
+ENTRY_ORDERS = {
+    "occurred": (_T.c.occurred_at, _T.c.seq),
+    "logged": (_T.c.seq,),
+    "kind": (_T.c.kind, _T.c.occurred_at, _T.c.seq),
+    "author": (_T.c.author, _T.c.occurred_at, _T.c.seq),
+}
 
 
 # One encoder for every digest: json.dumps with options builds a new JSONEncoder per call.
@@ -343,7 +359,7 @@ class TimelineService:
             return [EntryRow(*r) for r in conn.execute(stmt)]
 
     def entries_by_seq(self, incident_id: str, seqs: Sequence[int]) -> list[EntryRow]:
-        """The entries with these sequence numbers, in seq order (one page of a view)."""
+        """The entries with these sequence numbers, in the order asked (one page of a view)."""
         if not seqs:
             return []
         lo, hi = min(seqs), max(seqs)
@@ -352,9 +368,14 @@ class TimelineService:
             .where(_T.c.incident_id == incident_id, _T.c.seq >= lo, _T.c.seq <= hi)
             .order_by(_T.c.seq)
         )
+        if hi - lo + 1 > 2 * len(seqs):
+            # A page read in time order may hold an entry logged much later (a backdated one): name the
+            # entries rather than read the whole span between them.
+            stmt = select(*_COLS).where(_T.c.incident_id == incident_id, _T.c.seq.in_(list(seqs)))
         wanted = set(seqs)
         with self._store.read_connection() as conn:
-            return [EntryRow(*r) for r in conn.execute(stmt) if r[2] in wanted]
+            by_seq = {r[2]: EntryRow(*r) for r in conn.execute(stmt) if r[2] in wanted}
+        return [by_seq[q] for q in seqs if q in by_seq]
 
     def matching_seqs(
         self,
@@ -364,8 +385,13 @@ class TimelineService:
         author: str | None = None,
         text: str | None = None,
         hide_superseded: bool = False,
+        order: str = "logged",
+        descending: bool = False,
     ) -> list[int]:
-        """Sequence numbers of the entries that pass a filter: the view pages through them."""
+        """Sequence numbers of the entries that pass a filter, in `order` (ENTRY_ORDERS): the view
+        pages through them. "logged" is the chain's order; "occurred" is how people read it."""
+        if order not in ENTRY_ORDERS:
+            raise ValidationError(f"Order the timeline by one of: {', '.join(ENTRY_ORDERS)}.", field="order")
         stmt = select(_T.c.seq).where(_T.c.incident_id == incident_id)
         if kinds:
             stmt = stmt.where(_T.c.kind.in_(list(kinds)))
@@ -384,7 +410,8 @@ class TimelineService:
             )
             stmt = stmt.where(_T.c.id.not_in(corrected))
         with self._store.read_connection() as conn:
-            return list(conn.execute(stmt.order_by(_T.c.seq)).scalars())
+            keys = [c.desc() if descending else c for c in ENTRY_ORDERS[order]]
+            return list(conn.execute(stmt.order_by(*keys)).scalars())
 
     def superseded_ids(self, incident_id: str) -> set[str]:
         stmt = select(_T.c.supersedes_id).where(

@@ -56,6 +56,9 @@ def panel(qtbot, ctx):
     widget = ChartsPanel(ctx)
     qtbot.addWidget(widget)
     widget.resize(1400, 900)
+    assert widget.metric_box.currentData() == "time_to_resolve"  # what people come for opens first
+    # These tests read time to detect (every sample incident has it).
+    widget.metric_box.setCurrentIndex(widget.metric_box.findData("time_to_detect"))
     widget.period_box.setCurrentIndex(widget.period_box.findText("All time"))
     yield widget
     widget.shutdown()

@@ -8,6 +8,7 @@ import pytest
 from models.enums import EntryKind, Status
 from services.checklists import StepBlocked, load_definitions
 from services.errors import InvalidTransition, NotFound, ValidationError
+from services.owed import owed_at_resolve
 
 
 @pytest.fixture
@@ -153,3 +154,9 @@ def test_the_command_line_shows_ticks_refuses_and_overrides(run_cli):
     assert code == 0, err
     code, _, err = run_cli("--as", "ana", "checklist", "tick", "1", "failover", "x")
     assert code == 3 and "not attached" in err
+
+
+def test_the_resolve_warning_names_the_same_items_the_gate_refuses_on(sitrep, payments):
+    owed = {o.kind: o.text for o in owed_at_resolve(sitrep, payments.key)}
+    for _title, item in sitrep.checklists.open_required(payments.key):
+        assert item in owed["resolution_checklist"]

@@ -10,6 +10,8 @@ from conftest import FakeClock
 from models.enums import EntryKind, Status
 from services.core import Sitrep
 from services.demo import seed_demo
+from services.metrics import MetricFilter
+from services.owed import owed_at_resolve
 from services.roles import HANDOVER_FIELDS
 
 
@@ -44,13 +46,15 @@ def test_the_sev1_is_the_first_incident_listed_and_declared_95_minutes_ago(sitre
     assert listed[0].id == demo.id  # the console opens the first one
     assert demo.severity == "SEV1" and demo.is_major and demo.status is Status.MITIGATED
     assert clock() - demo.milestones["declared"] == timedelta(minutes=95)
-    others = {(i.severity, i.status.is_open) for i in listed[1:]}
+    others = {(i.severity, i.status.is_open) for i in listed[1:3]}
     assert others == {("SEV3", False), ("SEV2", True)}
+    # A year of earlier incidents behind them, for the charts, all closed.
+    assert len(listed) > 100 and not any(i.status.is_open for i in listed[3:])
 
 
 def test_the_record_holds_and_nothing_is_recorded_in_the_future(sitrep, clock, demo):
     report = sitrep.integrity.verify()
-    assert report.ok and report.incidents == 3
+    assert report.ok and report.incidents > 100  # the three live ones and the imported history
     for inc in sitrep.incidents.list():
         for e in sitrep.timeline.entries(inc.id):
             assert e.recorded_at <= clock() and e.occurred_at <= e.recorded_at
@@ -92,3 +96,24 @@ def test_the_demo_opens_on_a_running_update_clock_that_is_about_to_run_out(sitre
     assert clocks["next_update"].state(clock()) == "running"
     assert timedelta(0) < clocks["next_update"].remaining(clock()) <= timedelta(minutes=10)
     assert sitrep.clocks.check(demo.id) == []  # every breach so far is already on the record
+
+
+def test_the_demo_tells_one_story_in_every_panel(sitrep, demo):
+    """Each public update on the timeline is a message with its approval and its stakeholder log line;
+    the registry, the calls to customers, a regulatory clock and the charts' history are there too."""
+    messages = sitrep.comms.messages(demo.id)
+    assert len(messages) == 4 and all(m.approver and m.state.value == "sent" for m in messages)
+    comms_entries = [e for e in sitrep.timeline.entries(demo.id) if e.kind == "comms"]
+    assert len(comms_entries) == len(messages)
+    log = sitrep.comms.log(demo.key)
+    assert {r.kind for r in log} == {"message", "contact"} and len(log) == 6
+    assert len(sitrep.comms.stakeholders()) >= 5
+    assert [c.label for c in sitrep.comms.regulatory_clocks(demo.id)] == ["DORA: initial notification"]
+    resolved = sitrep.metrics.table("time_to_resolve", "month", MetricFilter())
+    assert sum(g.stats.count for g in resolved.groups) > 100
+
+
+def test_resolving_the_demo_sev1_says_what_it_owes(sitrep, demo):
+    owed = {o.kind: o.text for o in owed_at_resolve(sitrep, demo.id)}
+    assert "DORA: initial notification" in owed["regulatory"] and "post-incident review" in owed["review"]
+    assert "Incident Commander" in owed["checklist"]

@@ -33,7 +33,7 @@ def test_entries_are_numbered_and_chained(sitrep, inc, clock):
     assert sitrep.timeline.entries(inc.id) == [first, a, b]
     assert sitrep.timeline.count(inc.id) == 3 and sitrep.timeline.last_seq(inc.id) == 3
     assert sitrep.timeline.entries(inc.id, after_seq=1, limit=1) == [a]
-    assert sitrep.timeline.entries_by_seq(inc.id, [3, 1]) == [first, b]
+    assert sitrep.timeline.entries_by_seq(inc.id, [3, 1]) == [b, first]  # in the order asked
     assert sitrep.timeline.authors(inc.id) == ["ana", "ben"]
 
 

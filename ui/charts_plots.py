@@ -151,8 +151,9 @@ class _Chart:
         self.fit_text()
 
     # -- text that fits ----------------------------------------------------------------------------
-    def set_title(self, title: str) -> None:
-        self._title = title
+    def set_title(self, *wordings: str) -> None:
+        """Wordings longest first: the longest that fits is shown, else the shortest elided."""
+        self._title = wordings
         self.fit_text()
 
     def set_axis_label(self, side: str, *wordings: str) -> None:
@@ -177,7 +178,11 @@ class _Chart:
     def fit_text(self) -> None:
         width, height = self._plot_area()
         room = max(width - 24, 40)  # the label item adds its margins
-        title = QFontMetrics(self.title_font).elidedText(self._title, Qt.TextElideMode.ElideRight, room)
+        fm = QFontMetrics(self.title_font)
+        wordings = (self._title,) if isinstance(self._title, str) else self._title
+        title = next((w for w in wordings if fm.horizontalAdvance(w) <= room), None)
+        if title is None:
+            title = fm.elidedText(wordings[-1], Qt.TextElideMode.ElideRight, room)
         if title != self._shown_title:
             self._shown_title = title
             self.plot.setTitle(html.escape(title), size=f"{TITLE_POINTS:g}pt")
@@ -221,12 +226,23 @@ class _Chart:
         self.set_axis_label(self.value_side, *self._value_labels(dash))
 
 
+def _room_for_legend(plot: pg.PlotItem, plotted) -> None:
+    """Leave the top quarter of the value axis empty, where the legend sits, so it covers no data."""
+    finite = [v for v in plotted if math.isfinite(v)]
+    if not finite:
+        plot.enableAutoRange(axis=pg.ViewBox.YAxis)
+        return
+    lo, hi = min(finite), max(finite)
+    span = (hi - lo) or (abs(hi) or 1.0)
+    plot.setYRange(lo - 0.05 * span, hi + 0.35 * span, padding=0)
+
+
 class TrendChart(_Chart):
     """Median and p90 per period (lines), with the number of incidents per period as bars behind them."""
 
     def __init__(self) -> None:
         super().__init__("Trend", bottom=pg.DateAxisItem(orientation="bottom", utcOffset=0))
-        self.set_axis_label("bottom", "period start (UTC)", "period (UTC)")
+        self.set_axis_label("bottom", "period (UTC)", "period")
         self.counts_view = pg.ViewBox()
         self.plot.showAxis("right")
         self.plot.scene().addItem(self.counts_view)
@@ -236,6 +252,7 @@ class TrendChart(_Chart):
         self.counts_view.setZValue(-10)
         self.counts_view.setMouseEnabled(x=False, y=False)
         self.plot.vb.sigResized.connect(self._sync_views)
+        self.plot.vb.sigResized.connect(lambda *_: self._thin_period_ticks())
         self.bars = pg.BarGraphItem(
             x=np.zeros(0), height=np.zeros(0), width=1.0, brush=COUNT_COLOUR, pen=None
         )
@@ -279,7 +296,12 @@ class TrendChart(_Chart):
         self.median.setData(self.centres, to_plot(medians, log, floor))
         self.p90.setData(self.centres, to_plot(p90s, log, floor))
         self.counts_view.enableAutoRange(axis=pg.ViewBox.YAxis)
-        self.counts_view.setYRange(0, max(counts or [1]) * 1.25, padding=0)
+        # The bars keep to the lower part, under the legend; counts are whole numbers, so are the ticks.
+        most = max(counts or [1]) or 1
+        self.counts_view.setYRange(0, most * 1.6, padding=0)
+        step = max(1, math.ceil(most / 4))
+        self.plot.getAxis("right").setTickSpacing(step, step)
+        self._label_periods(dash)
         if dash.periods:
             # Whole periods, not just the points: one incident would otherwise zoom the axis to a
             # fraction of a second around it (ticks reading "59.750").
@@ -291,9 +313,29 @@ class TrendChart(_Chart):
             lo, hi = min(finite), max(finite)
             span = (hi - lo) or 1.0
             self.plot.setYRange(lo - 0.05 * span, hi + 0.22 * span, padding=0)
-        self.set_title(f"{dash.metric.label}: median and p90 per {dash.period}")
+        m, per = dash.metric, dash.period
+        self.set_title(f"{m.label}: median and p90 per {per}", f"{m.short}: median and p90 per {per}",
+                       f"{m.short} per {per}")  # fmt: skip
         self.set_axis_label("right", "intervals" if dash.metric.kind == "between" else "incidents")
         self._sync_views()
+
+    def _label_periods(self, dash: MetricDashboard) -> None:
+        """The time axis names the periods the chart groups by ("2026-03", "2026-W10"), not days; with
+        more periods than fit, every k-th one."""
+        self._period_ticks = [(c, label) for c, (label, _a, _b) in zip(self.centres, dash.periods, strict=True)]
+        self._thin_period_ticks()
+
+    _period_ticks: list = []
+
+    def _thin_period_ticks(self) -> None:
+        ticks = self._period_ticks
+        if not ticks:
+            self.plot.getAxis("bottom").setTicks(None)
+            return
+        widest = max(QFontMetrics(self.label_font).horizontalAdvance(label) for _c, label in ticks) + 16
+        room = max(self.plot.vb.width(), 1.0)
+        every = max(1, math.ceil(len(ticks) * widest / room))
+        self.plot.getAxis("bottom").setTicks([ticks[::every], []])
 
     def row_at(self, x: float) -> int | None:
         if not len(self.centres):
@@ -403,7 +445,8 @@ class ServiceChart(_Chart):
         self.plot.setYRange(-0.7, max(len(self.services), 1) - 0.3, padding=0)
         self.plot.enableAutoRange(axis=pg.ViewBox.XAxis)
         shown = "" if len(dash.by_service.groups) <= max_services else f" (the {max_services} busiest)"
-        self.set_title(f"{dash.metric.label} per service{shown}")
+        m = dash.metric
+        self.set_title(f"{m.label} per service{shown}", f"{m.short} per service{shown}", f"{m.short} per service")
 
     def hover_text(self, point: QPointF) -> str | None:
         i = round(point.y())
@@ -467,8 +510,8 @@ class SeverityChart(_Chart):
         self.p90_bars.setOpts(x=x + 0.2, y0=base, height=p90 - base, width=0.38)
         self._label_ticks()
         self.plot.setXRange(-0.7, max(len(groups), 1) - 0.3, padding=0)
-        self.plot.enableAutoRange(axis=pg.ViewBox.YAxis)
-        self.set_title(f"{dash.metric.label} per severity")
+        _room_for_legend(self.plot, [*base, *med, *p90])
+        self.set_title(f"{dash.metric.label} per severity", f"{dash.metric.short} per severity")
 
     def hover_text(self, point: QPointF) -> str | None:
         i = round(point.x())
@@ -499,6 +542,17 @@ class ScatterChart(_Chart):
         self._on_open = on_open
         self.shown: list = []
         self.sampled = False
+        self._legend_columns = len(SEVERITY_COLOURS)
+        self.plot.vb.sigResized.connect(self._fit_legend)
+
+    def _fit_legend(self, *_args) -> None:
+        """As many legend columns as fit across the plot: five in a row would run past a narrow chart."""
+        room = self.plot.vb.width()
+        if room > 0:
+            columns = max(1, min(len(SEVERITY_COLOURS), int(room // 62)))
+            if columns != self._legend_columns:
+                self._legend_columns = columns
+                self.legend.setColumnCount(columns)
 
     def update(self, dash: MetricDashboard, log: bool) -> None:
         self.dash, self.log = dash, log
@@ -517,8 +571,12 @@ class ScatterChart(_Chart):
             data=list(range(len(pts))),
         )
         self.plot.autoRange()  # now, not at the next paint: a click right after an update lands where it looks
+        _room_for_legend(self.plot, to_plot([p.value for p in pts], log, floor))
         note = f" (an even sample of {MAX_SCATTER_POINTS:,} of {len(dash.points):,})" if self.sampled else ""
-        self.set_title(f"{dash.metric.label} of each incident{note} — click a dot to open it")
+        # The title names the chart; how to use it is the tooltip (a long title is cut at a laptop's width).
+        m = dash.metric
+        self.set_title(f"{m.label} of each incident{note} — click a dot to open it",
+                       f"{m.short} of each incident{note} — click to open", f"{m.short} of each incident{note}")  # fmt: skip
 
     def point_at(self, point: QPointF):
         spots = self.points.pointsAt(point)

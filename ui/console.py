@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from app.paths import Paths
 from services.core import Sitrep
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
 from ui.gui_thread_gc import GuiThreadCollector
+from ui.identity import ask_who_is_at_the_keyboard, remembered_person
 from ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -42,28 +44,38 @@ def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
     )
 
 
-def run_console(sitrep: Sitrep, *, paths: Paths, author: str, demo: bool = False) -> int:
+def run_console(sitrep: Sitrep, *, paths: Paths, author: str | None, login: str = "", demo: bool = False) -> int:
+    """`author` is who `--as` / SITREP_USER named, or None: then the person remembered at this
+    workstation, or asked (the demo's person at the keyboard is its commander)."""
     app = application()
     # Before any window or worker exists: from here on, Qt objects left in reference cycles are
     # collected (and so destroyed) on this thread, never on the sync worker's or a pool thread.
     collector = GuiThreadCollector(app)
     collector.start()
     try:
-        return _run_window(app, sitrep, paths=paths, author=author, demo=demo)
+        return _run_window(app, sitrep, paths=paths, author=author, login=login, demo=demo)
     finally:
         collector.stop()
         collector.deleteLater()
 
 
-def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str, demo: bool) -> int:
+def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str | None, login: str,
+                demo: bool) -> int:
+    splash = _starting(app, "Seeding the demo incident…" if demo else "Opening the console…")
     demo_incident = None
     if demo:
-        from services.demo import seed_demo
+        from services.demo import demo_commander, open_demo
 
-        demo_incident = seed_demo(sitrep)
+        demo_incident = open_demo(sitrep)
+        author = author or demo_commander(sitrep, demo_incident)
     from ui.main_window import MainWindow
 
-    ctx = build_context(sitrep, paths=paths, author=author)
+    ctx = build_context(sitrep, paths=paths, author=author or login)
+    if author is None:
+        remembered = remembered_person(ctx.settings)
+        if remembered is None:
+            splash.hide()  # the question must not sit behind it
+        ctx.author = remembered or ask_who_is_at_the_keyboard(ctx, login)
     window = MainWindow(ctx)
     if demo_incident is not None:
         window.reload_incidents(select=demo_incident.id)
@@ -75,6 +87,7 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str,
             crash.savers.append(saver)
     crash.install()
     window.show()
+    splash.finish(window)
     # Sync runs beside the window on its own thread, connections and database session; a read-only
     # store has nothing it could record an answer in.
     if not sitrep.read_only:
@@ -87,6 +100,21 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str,
         sitrep.sync.stop(timeout=3.0)
         crash.uninstall()
         ctx.notifier.close()
+
+
+def _starting(app: QApplication, what: str) -> QSplashScreen:
+    """A sign of life at once: building the window (and a demo's story) takes seconds on a busy laptop."""
+    pixmap = QPixmap(460, 140)
+    pixmap.fill(QColor("#1f2a44"))
+    splash = QSplashScreen(pixmap)
+    splash.setObjectName("startup-splash")
+    font = splash.font()
+    font.setPointSizeF(font.pointSizeF() * 1.3)
+    splash.setFont(font)
+    splash.showMessage(f"Sitrep\n\n{what}", Qt.AlignmentFlag.AlignCenter, QColor("white"))
+    splash.show()
+    app.processEvents()
+    return splash
 
 
 def show_startup_error(message: str) -> None:

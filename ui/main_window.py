@@ -29,6 +29,7 @@ from services.core import Change
 from services.views import IncidentView
 from ui.context import UiContext
 from ui.dialogs.people import open_people_dialog
+from ui.identity import KeyboardPerson
 from ui.operations import run_action
 from ui.palette import CommandPalette
 from ui.panels import PanelSpec, load_panels
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_panels(panels if panels is not None else load_panels())
         self._build_commands()
+        self.keyboard_person = KeyboardPerson(self)
         ctx.notifier.changed.connect(self._on_change)
         ctx.selection.changed.connect(self._on_selection)
         self._fit_to_screen(1400, 880)
@@ -424,8 +426,28 @@ class MainWindow(QMainWindow):
         target = getattr(widget, "focus_target", None)
         (target() if callable(target) else widget).setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def palette_actions(self) -> list[QAction]:
+        """Every action a person can reach: the commands, whatever else sits in a menu (submenus too),
+        and the actions panels keep on their own widgets."""
+        found = list(self.commands)
+
+        def walk(menu: QMenu) -> None:
+            for action in menu.actions():
+                if action.menu() is not None:
+                    walk(action.menu())
+                elif not action.isSeparator():
+                    found.append(action)
+
+        for action in self.menuBar().actions():
+            if action.menu() is not None:
+                walk(action.menu())
+        for panel in self.panels.values():
+            for widget in (panel, *panel.findChildren(QWidget)):
+                found.extend(a for a in widget.actions() if a.menu() is None and not a.isSeparator())
+        return [a for a in dict.fromkeys(found) if a.text()]
+
     def open_palette(self) -> None:
-        palette = CommandPalette([a for a in self.commands if a.text()], self)
+        palette = CommandPalette(self.palette_actions(), self)
         palette.exec()
 
     def open_directory(self) -> QWidget:

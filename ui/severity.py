@@ -110,7 +110,7 @@ class SeverityMatrixModel(QAbstractTableModel):
         if col == COL_LEVEL:
             lines = [lvl.id, lvl.label]
             if lvl.major:
-                lines.append("major incident")
+                lines.append("runs as a major incident")
             if self._current == lvl.id:
                 lines.append("(current)")
             return "\n".join(lines)

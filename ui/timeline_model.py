@@ -7,6 +7,7 @@ appended in one batch per event-loop turn (a Qt view repaints once per batch, no
 
 from __future__ import annotations
 
+import textwrap
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from models.enums import EntryKind
 from models.types import iso
 from services.core import Change, Sitrep
+from services.timeline import is_backdated
 from services.views import EntryRow
 from ui.theme import is_dark
 from ui.timefmt import humanise_times
@@ -57,6 +59,20 @@ _SYSTEM = (QColor(96, 96, 112), QColor(160, 160, 172))
 _CORRECTED = (QColor(128, 128, 128), QColor(128, 128, 134))
 
 
+_ORDER_OF_COLUMN = {COL_SEQ: "logged", COL_TIME: "occurred", COL_KIND: "kind", COL_AUTHOR: "author"}
+_HEADER_TIPS = {
+    COL_SEQ: "The order entries were logged in (the record's hash chain). Click to sort by it.",
+    COL_TIME: "When it happened, in your time zone; \"↶ 23:27\": logged later, at 23:27. Click to sort.",
+    COL_KIND: "Click to group by kind",
+    COL_AUTHOR: "Click to group by author",
+}
+
+
+def _wrapped(text: str, width: int = 100) -> str:
+    """A tooltip of readable lines (Qt shows plain text on one line however long)."""
+    return "\n".join(textwrap.fill(p, width) if p else "" for p in text.split("\n"))
+
+
 @dataclass(frozen=True)
 class TimelineFilter:
     kinds: frozenset[str] = frozenset()
@@ -89,6 +105,9 @@ class TimelineModel(QAbstractTableModel):
         self._sitrep = sitrep
         self._incident_id: str | None = None
         self._filter = TimelineFilter()
+        # People read by time of occurrence; the chain's own order ("logged") is one click away.
+        self._order, self._descending = "occurred", False
+        self._rows_by_seq: dict[int, int] | None = None
         self._seqs: Sequence[int] = range(0)
         self._last_seq = 0
         self._pages: OrderedDict[int, list[EntryRow]] = OrderedDict()
@@ -123,11 +142,32 @@ class TimelineModel(QAbstractTableModel):
             self._filter = flt
             self._reload()
 
+    @property
+    def order(self) -> tuple[str, bool]:
+        return self._order, self._descending
+
+    def set_order(self, order: str, descending: bool = False) -> None:
+        if (order, descending) != (self._order, self._descending):
+            self._order, self._descending = order, descending
+            self._reload()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """A header click: the store orders the whole timeline (the model holds only pages of it)."""
+        by = _ORDER_OF_COLUMN.get(column)
+        if by is not None:
+            self.set_order(by, order == Qt.SortOrder.DescendingOrder)
+
+    @property
+    def in_chain_order(self) -> bool:
+        """Rows are 1..n in the order logged, so a new entry always goes at the end."""
+        return self._order == "logged" and not self._descending
+
     def _reload(self) -> None:
         self.beginResetModel()
         self._pages.clear()
         self._texts.clear()
         self._hot_no, self._hot_page = -1, []
+        self._rows_by_seq = None
         if self._incident_id is None:
             self._seqs, self._last_seq, self._superseded = range(0), 0, set()
         else:
@@ -135,13 +175,15 @@ class TimelineModel(QAbstractTableModel):
             self._last_seq = tl.last_seq(self._incident_id)
             self._superseded = tl.superseded_ids(self._incident_id)
             f = self._filter
-            if f.active:
+            if f.active or not self.in_chain_order:
                 self._seqs = tl.matching_seqs(
                     self._incident_id,
                     kinds=f.kinds or None,
                     author=f.author.strip() or None,
                     text=f.text.strip() or None,
                     hide_superseded=f.hide_superseded,
+                    order=self._order,
+                    descending=self._descending,
                 )
             else:
                 # Sequence numbers are 1..n with no gaps (verify checks it), so no query is needed.
@@ -173,17 +215,34 @@ class TimelineModel(QAbstractTableModel):
             self._restyle_superseded(newly_superseded, hide)
         if not shown:
             return 0
+        if not self._appends_at_end(shown):
+            self._reload()  # a backdated entry goes where it happened, not at the bottom
+            return len(shown)
         first = len(self._seqs)
         self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
         if isinstance(self._seqs, range) and not self._filter.active:
             self._seqs = range(1, self._last_seq + 1)
         else:
             self._seqs = list(self._seqs) + [e.seq for e in shown]
+        self._rows_by_seq = None
         for e in shown:
             self._remember(e, first)
             first += 1
         self.endInsertRows()
         return len(shown)
+
+    def _appends_at_end(self, fresh: list[EntryRow]) -> bool:
+        if self.in_chain_order:
+            return True
+        if self._order != "occurred" or self._descending:
+            return False
+        last = self.entry(len(self._seqs) - 1) if self._seqs else None
+        floor = last.occurred_at if last is not None else None
+        for e in fresh:
+            if floor is not None and e.occurred_at < floor:
+                return False
+            floor = e.occurred_at
+        return True
 
     def _restyle_superseded(self, entry_ids: Iterable[str], hide: bool) -> None:
         if hide:  # the corrected entries must leave the view
@@ -206,10 +265,9 @@ class TimelineModel(QAbstractTableModel):
     def row_of_seq(self, seq: int) -> int | None:
         if isinstance(self._seqs, range):
             return seq - 1 if 1 <= seq <= len(self._seqs) else None
-        import bisect
-
-        i = bisect.bisect_left(self._seqs, seq)
-        return i if i < len(self._seqs) and self._seqs[i] == seq else None
+        if self._rows_by_seq is None:
+            self._rows_by_seq = {q: row for row, q in enumerate(self._seqs)}
+        return self._rows_by_seq.get(seq)
 
     def entry(self, row: int) -> EntryRow | None:
         if not 0 <= row < len(self._seqs):
@@ -253,12 +311,12 @@ class TimelineModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS.get(section)
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -289,8 +347,8 @@ class TimelineModel(QAbstractTableModel):
         if role == _TOOLTIP:
             if col == COL_TIME:
                 tip = f"Occurred {iso(e.occurred_at)} (UTC)\nRecorded {iso(e.recorded_at)} (UTC)"
-                if e.occurred_at != e.recorded_at:
-                    tip += "\nBackdated entry"
+                if is_backdated(e):
+                    tip += "\nBackdated: logged after it happened"
                 return tip
             if col == COL_BODY:
                 tip = e.body + (f"\n\nRationale: {e.rationale}" if e.rationale else "")
@@ -299,7 +357,7 @@ class TimelineModel(QAbstractTableModel):
                 sent_to = self._sent_to(e)
                 if sent_to:
                     tip += f"\n\nSent to {sent_to} (see the sync queue for how it went)."
-                return tip
+                return _wrapped(tip) + "\n\n(Enter or double-click: the whole entry)"
             return None
         if role == _FONT:
             superseded = self.is_superseded(e)
@@ -329,7 +387,10 @@ class TimelineModel(QAbstractTableModel):
         sent_to = self._sent_to(e)
         if sent_to:
             text += f"  → {sent_to}"
-        return local_time_text(e.occurred_at), kind, text
+        when = local_time_text(e.occurred_at)
+        if is_backdated(e):
+            when += f" ↶ {e.recorded_at.astimezone():%H:%M}"  # and when it was logged (the tooltip says so)
+        return when, kind, text
 
     def _font(self, struck: bool, bold: bool) -> QFont:
         font = self._fonts.get((struck, bold))

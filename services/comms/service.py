@@ -45,6 +45,7 @@ from resources import resource_path
 from services.adapters.channel import CommsChannel
 from services.adapters.discovery import discover_adapters
 from services.catalog import Catalog
+from services.comms.by_hand import record_sent_by_hand
 from services.comms.log import LOG_COLUMNS, LogRow, append_log_entry, first_break
 from services.comms.regulatory import RegulatoryRules
 from services.comms.templates import (
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 _M = CommsMessage.__table__
 _L = CommsLogEntry.__table__
 _O = OutboxItem.__table__
+_T = TimelineEntry.__table__
 
 COMMANDER_ROLE = "IC"
 COMMS_ROLE = "COMMS"
@@ -180,7 +182,7 @@ class Delivery:
     """One channel's delivery of a sent message (from the sync outbox)."""
 
     channel: str
-    state: str  # queued | sending | sent | failed | cancelled | not queued
+    state: str  # queued | sending | sent | failed | cancelled | not queued | sent by hand (how)
     item_id: int | None
     attempts: int
     last_error: str | None
@@ -551,14 +553,17 @@ class CommsService:
         return " · ".join(x for x in (incident_key, severity, status, "sent with Sitrep") if x)
 
     def preview(self, template_id: str, fields: dict[str, str], channels: Iterable[str], recipients: dict[str, Any] | None = None,
-                *, footer: str = "") -> Preview:  # fmt: skip
+                *, footer: str = "", exercise: bool = False) -> Preview:  # fmt: skip
         """Render and check without storing anything (the GUI calls this as the user types)."""
         tpl = self.templates.get(template_id)
         channels = list(channels)
         recipients = self.clean_recipients(recipients or {})
-        rendered = self.templates.render(tpl, fields, channels, footer=footer)
-        problems = self.templates.check_limits(rendered, recipients)
         missing = missing_fields(tpl, fields)
+        # An empty required field reads as broken copy ("reports that . The problem"): the preview shows
+        # where it goes instead. Only the preview: a message with a placeholder in it is never sent.
+        shown = {**fields, **{name: f"[{tpl.label_of(name)}: to fill in]" for name in missing}}
+        rendered = self.templates.render(tpl, shown, channels, footer=footer, exercise=exercise)
+        problems = self.templates.check_limits(rendered, recipients)
         for name in missing:
             problems.insert(
                 0, Problem(None, name, f"Fill in '{tpl.label_of(name)}' (required by this template).")
@@ -653,6 +658,7 @@ class CommsService:
                 channels,
                 recipients,
                 footer=self.footer(inc.key, audience, inc.severity, Status(inc.status).label),
+                exercise=inc.is_exercise,
             )
             number = (
                 s.execute(select(func.max(_M.c.number)).where(_M.c.incident_id == inc.id)).scalar() or 0
@@ -712,6 +718,7 @@ class CommsService:
                 chans,
                 recips,
                 footer=self.footer(inc.key, m.audience, inc.severity, Status(inc.status).label),
+                exercise=inc.is_exercise,
             )
             changed = pv.content_hash != m.content_hash or values != (m.fields or {}) or audience is not None
             m.fields, m.channels, m.recipients, m.rendered, m.content_hash = (
@@ -878,6 +885,36 @@ class CommsService:
                 out[ch] = f"{label} is not configured: {ready.detail}"
         return out
 
+    def check_sendable(self, s, m: CommsMessage, inc: Incident) -> None:
+        """Refuse a message that may not go out (however it goes): sent already, rejected, or for an
+        audience that needs an approval it does not have for this very content."""
+        ref = f"{inc.key}/{m.number}"
+        aud = self.settings.audience(m.audience)
+        if m.state == MessageState.SENT.value:
+            raise ValidationError(f"Message {ref} was already sent at {utc_text(m.sent_at)}.")
+        if m.state == MessageState.REJECTED.value:
+            raise ValidationError(f"Message {ref} was rejected ({m.rejection_comment}); edit it first.")
+        if aud.approval:
+            if m.state != MessageState.APPROVED.value:
+                raise ValidationError(
+                    f"Message {ref} is for {aud.label}, which needs approval by the incident commander or a "
+                    f"configured approver before it goes out; it is {MessageState(m.state).label.lower()}."
+                )
+            if m.approved_hash != m.content_hash:
+                raise ValidationError(f"Message {ref} changed after it was approved; it needs approval again.")
+            ok, _why = self._may_approve(s, inc.id, m.approver or "")
+            if not ok and m.approver not in self.settings.approvers:
+                # The commander changed since; the approval of the commander of the time stands.
+                log.info("message %s approved by %s, who is no longer commander", ref, m.approver)
+        self._ready(m, inc)
+
+    def record_sent_by_hand(self, message_ref: str, *, author: str, how: str, occurred_at: datetime | None = None,
+                            note: str = "") -> MessageView:  # fmt: skip
+        """The message went out another way (read out on the phone, typed into a vendor's console while
+        our backend was down): record it as sent, by whom, how and when, with nothing queued."""
+        return record_sent_by_hand(self, message_ref, author=_who(author), how=how, occurred_at=occurred_at,
+                                   note=note)  # fmt: skip
+
     def send(self, message_ref: str, *, author: str) -> MessageView:
         """Release a message to its channels: through the outbox, so offline it waits and goes once."""
         author = _who(author)
@@ -886,28 +923,14 @@ class CommsService:
             m, inc = self._load_message(s, message_ref)
             ref = f"{inc.key}/{m.number}"
             aud = self.settings.audience(m.audience)
-            if m.state == MessageState.SENT.value:
-                raise ValidationError(f"Message {ref} was already sent at {utc_text(m.sent_at)}.")
-            if m.state == MessageState.REJECTED.value:
-                raise ValidationError(f"Message {ref} was rejected ({m.rejection_comment}); edit it first.")
-            if aud.approval:
-                if m.state != MessageState.APPROVED.value:
-                    raise ValidationError(
-                        f"Message {ref} is for {aud.label}, which needs approval by the incident commander or a "
-                        f"configured approver before it goes out; it is {MessageState(m.state).label.lower()}."
-                    )
-                if m.approved_hash != m.content_hash:
-                    raise ValidationError(
-                        f"Message {ref} changed after it was approved; it needs approval again."
-                    )
-                ok, why = self._may_approve(s, inc.id, m.approver or "")
-                if not ok and m.approver not in self.settings.approvers:
-                    # The commander changed since; the approval of the commander of the time stands.
-                    log.info("message %s approved by %s, who is no longer commander", ref, m.approver)
-            self._ready(m, inc)
+            self.check_sendable(s, m, inc)
             blocked = self.unavailable_channels(m.channels)
             if blocked:
-                raise ValidationError(f"Message {ref} cannot be sent: " + " ".join(blocked.values()))
+                raise ValidationError(
+                    f"Message {ref} cannot be sent: " + " ".join(blocked.values())
+                    + " If it went out another way, record it as sent by hand "
+                    f"(`sitrep comms sent-by-hand {ref} --how phone`)."
+                )
             m.state, m.sent_by, m.sent_at, m.updated_at = MessageState.SENT.value, author, now, now
             s.flush()
             rendered = m.rendered or {}
@@ -969,6 +992,10 @@ class CommsService:
                 for r in s.execute(select(_O).where(_O.c.entry_id == m.sent_entry_id).order_by(_O.c.id))
             }
             channels = list(m.channels)
+            sent_data = s.execute(select(_T.c.data).where(_T.c.id == m.sent_entry_id)).scalar() or {}
+        by_hand = sent_data.get("sent_by_hand")
+        if by_hand:
+            return [Delivery(ch, f"sent by hand ({by_hand})", None, 0, None, None, None) for ch in channels]
         out = []
         for ch in channels:
             it = items.get(ch)

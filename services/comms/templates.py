@@ -299,10 +299,14 @@ class TemplateLibrary:
         return out
 
     def render(
-        self, tpl: CommsTemplate, values: dict[str, str], channels: Iterable[str], *, footer: str = ""
+        self, tpl: CommsTemplate, values: dict[str, str], channels: Iterable[str], *, footer: str = "",
+        exercise: bool = False,
     ) -> dict[str, dict[str, Any]]:
-        """What each chosen channel would send."""
+        """What each chosen channel would send. An exercise's message says so in every rendering: its
+        subject or title and the first and last line of its body (a reader may see only one of them)."""
         text = self.render_text(tpl, values)
+        if exercise:
+            text = mark_exercise(text)
         message = MessageText(text["subject"], text["body"], text.get("title", ""), text.get("status", ""),
                               footer, dict(values))  # fmt: skip
         return {ch: self.channel(ch).render_message(message) for ch in channels}
@@ -320,6 +324,19 @@ class TemplateLibrary:
         """What stops these renderings from going out (errors), and what deserves a look (warnings)."""
         return [p for ch, r in rendered.items() if ch in self.channels
                 for p in self.channels[ch].message_problems(r, recipients)]  # fmt: skip
+
+
+EXERCISE_MARK = "[EXERCISE]"
+EXERCISE_NOTICE = "EXERCISE — this is a tabletop exercise, not a real incident."
+
+
+def mark_exercise(text: dict[str, str]) -> dict[str, str]:
+    out = dict(text)
+    for block in ("subject", "title"):
+        if out.get(block) and not out[block].startswith(EXERCISE_MARK):
+            out[block] = f"{EXERCISE_MARK} {out[block]}"
+    out["body"] = f"{EXERCISE_NOTICE}\n\n{out.get('body', '')}\n\n{EXERCISE_NOTICE}"
+    return out
 
 
 def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:

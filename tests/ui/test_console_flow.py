@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from models.enums import Milestone, Status
-from ui.timeline_model import COL_BODY, COL_KIND, COL_TIME, EntryRole
+from ui.timeline_model import COL_BODY, COL_KIND, COL_SEQ, COL_TIME, EntryRole
 
 ROOT = Path(__file__).resolve().parents[2]
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -115,12 +115,19 @@ def test_a_commander_runs_an_incident_from_declaration_to_resolution(window, ctx
     qtbot.keyClick(timeline.entry, Qt.Key.Key_Return)
     assert timeline.entry.text() == "" and timeline.entry_error.isHidden()
     rows = timeline_rows(window)
-    assert [k for k, _ in rows[1:]] == ["Observation", "Assumption", "Decision"]
+    # Read by time: the backdated observation (4 min ago) comes before the declaration (1 min ago).
+    assert [k for k, _ in rows] == ["Observation", "Status change", "Assumption", "Decision"]
     assert rows[3][1] == "roll back payments-api to 4.11  — why: errors began 2 min after 4.12"
     model = timeline.model
-    backdated = model.data(model.index(1, COL_TIME), EntryRole)
+    backdated = model.data(model.index(0, COL_TIME), EntryRole)
+    assert backdated.seq == 2
     assert backdated.occurred_at == clock() - timedelta(minutes=4) and backdated.recorded_at == clock()
-    assert "Backdated entry" in model.data(model.index(1, COL_TIME), Qt.ItemDataRole.ToolTipRole)
+    assert "Backdated" in model.data(model.index(0, COL_TIME), Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(0, COL_TIME)).endswith(f"↶ {clock().astimezone():%H:%M}")
+    # The chain's order is one header click away.
+    timeline.view.sortByColumn(COL_SEQ, Qt.SortOrder.AscendingOrder)
+    assert [k for k, _ in timeline_rows(window)][:2] == ["Status change", "Observation"]
+    timeline.view.sortByColumn(COL_TIME, Qt.SortOrder.AscendingOrder)
     qtbot.keyClicks(timeline.entry, "/nonsense what is this")
     qtbot.keyClick(timeline.entry, Qt.Key.Key_Return)
     assert "Unknown prefix '/nonsense'" in timeline.entry_error.text()
@@ -207,11 +214,16 @@ def test_a_commander_runs_an_incident_from_declaration_to_resolution(window, ctx
     status = header.dialog
     assert set(status.radios) == {Status.INVESTIGATING, Status.IDENTIFIED, Status.RESOLVED}
     status.choose(Status.RESOLVED)
+    # A SEV1 owes its review (and open checklist items): said first; going on takes a reason.
+    assert status.owed_label.isVisible() and "post-incident review" in status.owed_label.text()
+    qtbot.mouseClick(status.ok_button, Qt.MouseButton.LeftButton)
+    assert status.error_text("reason") and header.status_badge.text() != "Resolved"
+    qtbot.keyClicks(status.reason, "Review booked for Thursday")
     qtbot.mouseClick(status.ok_button, Qt.MouseButton.LeftButton)
     assert header.status_badge.text() == "Resolved"
     resolved = sitrep.incidents.get(incident.id)
     assert resolved.milestone(Milestone.RESOLVED) == clock()
-    last_row_is(qtbot, window, ("Status change", "Status changed: Mitigated → Resolved"))
+    last_row_is(qtbot, window, ("Status change", "Status changed: Mitigated → Resolved. Reason: Review booked for Thursday"))
     assert {c.clock.id for c in header.chips} == {"bridge", "commander"}  # no more updates owed
     assert "ran" in header.declared_label.text()
     assert board_holder(window, "IC") == "Bob Chen"

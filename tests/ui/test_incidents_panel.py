@@ -251,3 +251,15 @@ def test_a_whole_list_reread_runs_off_the_gui_thread(panel, sitrep, data_dir, qt
         event.remove(sitrep.store.reader, "before_cursor_execute", whole_list_read)
     assert readers and threading.get_ident() not in readers
     assert panel.service_filter.findData("queue") > 0
+
+
+def test_an_incident_switched_to_before_the_list_has_it_is_highlighted_when_it_arrives(
+    panel, sitrep, clock, incidents, qtbot
+):
+    """The console shows an incident declared a moment ago (another process, a dialog): the highlight moves
+    to it when the list reads it, rather than staying on the one shown before."""
+    panel.view.setCurrentIndex(panel.model.index(keys(panel.model).index("INC-0001"), 0))
+    fresh = declare(sitrep, clock, "Queue backlog", "SEV2", "queue", minutes=1)
+    panel.set_incident(sitrep.incidents.get(fresh.id))
+    qtbot.waitUntil(lambda: panel.model.row_of(fresh.id) is not None)
+    qtbot.waitUntil(lambda: panel.model.summary(panel.view.currentIndex().row()).id == fresh.id)

@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from console_kit import console_context
+from console_kit import console_context, open_window, settle
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QApplication, QLabel, QTableWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
 
 from services.demo import seed_demo
 from ui.main_window import PLACED_BY_USER_KEY, MainWindow, PanelScroll
@@ -42,20 +42,6 @@ def ctx(sitrep, data_dir, demo):
     ctx.notifier.close()
 
 
-def open_window(ctx, qtbot, size: tuple[int, int], specs: list[PanelSpec] | None = None) -> MainWindow:
-    window = MainWindow(ctx, specs)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    if not window._layout_restored:
-        qtbot.waitUntil(lambda: window._widths_applied)
-    window.setWindowState(Qt.WindowState.WindowNoState)
-    window.resize(*size)
-    qtbot.waitUntil(lambda: window.size() == QSize(*size))
-    settle()  # a restored layout is applied again once the window has its size
-    return window
-
-
 def first_run_window(ctx, qtbot, size, specs=None) -> MainWindow:
     window = open_window(ctx, qtbot, size, specs)
     window.reset_layout()
@@ -75,11 +61,6 @@ def windows(ctx, qtbot):
     yield make
     for window in opened:
         window.close()  # saves the layout and stops the panels' workers
-
-
-def settle() -> None:
-    for _ in range(5):
-        QApplication.processEvents()
 
 
 def rows_in_view(view) -> int:

@@ -406,6 +406,14 @@ def test_enter_in_the_dialog_means_its_own_action(board, qtbot):
     qtbot.keyClick(dialog.responder.lineEdit(), Qt.Key.Key_Return)
     assert dialog.isVisible()  # not cancelled: the brief is missing, and it says so
     assert "The handover brief is missing" in shown_errors(dialog)["error-general"]
+    # The summary follows the typing: it names only what is still empty, then goes.
+    keys = list(dialog.brief)
+    dialog.brief[keys[0]].setPlainText("Mitigated; errors at 0.2%")
+    assert HANDOVER_FIELDS[keys[0]] not in shown_errors(dialog)["error-general"]
+    assert HANDOVER_FIELDS[keys[1]] in shown_errors(dialog)["error-general"]
+    for key in keys[1:]:
+        dialog.brief[key].setPlainText("…")
+    assert "error-general" not in shown_errors(dialog)
     dialog.reject()
     dialog = board.open_assign()
     dialog.responder.lineEdit().setText("@chidi")

@@ -7,6 +7,7 @@ and shows a refusal from the service next to the field it is about.
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 
 from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtWidgets import (
@@ -29,6 +30,7 @@ from services.catalog import UNKNOWN_SEVERITY
 from services.checklists import RESOLVED_STEP
 from services.errors import SitrepError, ValidationError
 from services.milestone_order import flagged_pairs_of, pair_text
+from services.owed import owed_at_resolve
 from services.views import IncidentView
 from ui.fields import ErrorLabel
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
@@ -122,6 +124,20 @@ class StatusDialog(ServiceDialog):
         form.addRow(when_label, self.when)
         form.addRow("", self.when.preview)
         form.addRow("", self.field_error("at", focus=self.when))
+        # Resolving says first what the incident still owes; going on takes a reason.
+        self.owed = owed_at_resolve(ctx.sitrep, incident.id) if Status.RESOLVED in self.radios else []
+        self.owed_label = QLabel(self)
+        self.owed_label.setObjectName("status-owed")
+        self.owed_label.setWordWrap(True)
+        self.owed_label.setTextFormat(Qt.TextFormat.RichText)
+        self.owed_label.setStyleSheet("background: #fff4ce; color: #5c4400; padding: 6px; border: 1px solid #c19c00;")
+        self.owed_label.setText(
+            "<b>⚠ Still owed before this incident is closed:</b><ul>"
+            + "".join(f"<li>{escape(o.text)}</li>" for o in self.owed)
+            + "</ul>Resolve anyway only with a reason (it is written on the timeline)."
+        )
+        self.owed_label.hide()
+        lay.addWidget(self.owed_label)
         lay.addLayout(form)
         # Open required checklist items that block Resolved: named here before the service refuses.
         self.checklist_gate = QuietLabel("", self)
@@ -150,8 +166,13 @@ class StatusDialog(ServiceDialog):
 
     def _update_reason_label(self, *_args) -> None:
         target = self.selected()
+        warn = target is Status.RESOLVED and bool(self.owed)
+        self.owed_label.setVisible(warn)
+        self.ok_button.setText("Resolve anyway" if warn else self.ok_text)
         if target in self.reopens:
             self.reason_label.setText("Rea&son (required to reopen):")
+        elif warn:
+            self.reason_label.setText("Rea&son (required):")
         else:
             self.reason_label.setText("Rea&son (optional):")
         gated = target is Status.RESOLVED and bool(self.blocking)
@@ -159,6 +180,7 @@ class StatusDialog(ServiceDialog):
                                     + "; ".join(f"{c}: {i}" for c, i in self.blocking) if gated else "")  # fmt: skip
         self.checklist_gate.setVisible(gated)
         self.override.setVisible(gated)
+        self.adjustSize()
 
     def apply(self) -> str:
         target = self.selected()
@@ -167,6 +189,9 @@ class StatusDialog(ServiceDialog):
         override = self.reason.text() if not self.override.isHidden() and self.override.isChecked() else None
         if not self.override.isHidden() and self.override.isChecked() and not self.reason.text().strip():
             raise ValidationError("Say why you go past the open checklist items (the reason).", field="reason")
+        if target is Status.RESOLVED and self.owed and not self.reason.text().strip():
+            raise ValidationError("Say why the incident is resolved with these still owed (or deal with them "
+                                  "first).", field="reason")  # fmt: skip
         view = self.ctx.sitrep.incidents.set_status(
             self.incident.id, target, author=self.ctx.author, reason=self.reason.text(), at=self.when.value(),
             override_reason=override,

@@ -356,6 +356,8 @@ class HandoverDialog(_WithResponder):
             self.form.addRow(caption)
             self.form.addRow(_column(edit, error))
             edit.textChanged.connect(lambda e=error: e.show_error(None))
+            edit.textChanged.connect(self._refresh_brief_summary)
+        self._brief_summary = False  # the general error line lists the missing parts of the brief
         self._add_at_row()
         self._order_tabs(self.responder, self.new_person, *self.on_call_tabs(), *self.brief.values())
         self._show_holder()
@@ -400,10 +402,22 @@ class HandoverDialog(_WithResponder):
                     self.brief_errors[key].show_error(f"Required: {HANDOVER_FIELDS[key].lower()}.")
                     first = first or edit
             self.general_error.show_error(err.message)
+            self._brief_summary = True
             if first is not None:
                 first.setFocus()
             return
         super().place_error(err)
+
+    def _refresh_brief_summary(self) -> None:
+        """The summary says what is still missing, not what was missing when OK was pressed."""
+        if not self._brief_summary:
+            return
+        missing = [HANDOVER_FIELDS[k] for k, edit in self.brief.items() if not edit.toPlainText().strip()]
+        if missing:
+            self.general_error.show_error("The handover brief is missing: " + "; ".join(missing) + ".")
+        else:
+            self.general_error.show_error(None)
+            self._brief_summary = False
 
 
 class ReleaseDialog(RoleChangeDialog):

@@ -166,6 +166,8 @@ class ChartsPanel(QWidget):
             self._definitions_error = err.message
         for d in definitions:
             self.metric_box.addItem(f"{d.label} ({d.short})", d.id)
+        # People come to the charts for time to resolve (MTTR) first.
+        self.metric_box.setCurrentIndex(max(self.metric_box.findData("time_to_resolve"), 0))
         self.metric_box.setToolTip("Which figure to chart; the definition is shown under the filters")
         self.period_box = QComboBox(self)
         self.period_box.setAccessibleName("Period")

@@ -1,10 +1,14 @@
 """Communications panel: draft from a template, see each channel's rendering as you type, get approval,
 send, and watch each channel's delivery. The rules (who approves, what may go out) are the services';
-the panel only offers the actions and shows their refusals."""
+the panel only offers the actions and shows their refusals.
+
+Longer than most files: list, form, preview and delivery are one workflow around the message being edited;
+the per-channel previews move to the adapters with issue 11's seam work, which will shorten it."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -15,6 +19,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -32,9 +37,13 @@ from services.views import IncidentView
 from ui.button_rows import ButtonRows
 from ui.channel_forms import ChannelChoice, ChannelPreviews, RecipientEdits
 from ui.comms_models import ROW_ROLE, DeliveriesModel, MessagesModel
+from ui.dialogs.sent_by_hand import SentByHandDialog
 from ui.operations import run_action
 from ui.panels import PanelSpec
+from ui.time_picker import is_time_field, with_time_picker
 
+# Prefilled fields that read as sentences: a multi-line box shows them whole.
+LONG_TEXT_FIELDS = frozenset({"title", "impact", "services"})
 WARN_STYLE = "color: white; background: #b00020; padding: 3px; font-weight: bold;"
 OK_STYLE = "padding: 3px;"
 
@@ -61,8 +70,41 @@ class CommsPanel(QWidget):
         self._clock_facts: tuple | None = None  # (next-update clock, regulatory clocks, path, applied)
         self._tick.start()
         self._build()
+        self._register_commands()
         ctx.notifier.changed.connect(self._on_change)
         self.set_incident(ctx.selection.current)
+
+    def _register_commands(self) -> None:
+        add = self.ctx.extras.get("add_command")
+        if add is None:
+            return
+        draft = QAction("Draft a message from a template…", self)
+        draft.setObjectName("act-draft-message")
+        draft.setToolTip("Notify customers, executives, a regulator… from a template, with its preview")
+        draft.setProperty("keywords", "comms communication notification notify customers status page e-mail slack")
+        draft.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        draft.triggered.connect(self.choose_template)
+        add(draft, "Incident")
+        for text, slot, tip in (
+            ("Approve the selected message", self.approve, "As the incident commander or a configured approver"),
+            ("Send the selected message", self.send, "Queued for each channel; sent as soon as it answers"),
+            ("Record the selected message as sent by hand…", self.record_sent_by_hand,
+             "It went out another way (phone, a backend's own console): who, how and when, on the stakeholder log"),
+        ):  # fmt: skip
+            act = QAction(text, self)
+            act.setToolTip(tip)
+            act.triggered.connect(lambda _checked=False, slot=slot: slot())
+            add(act, "Incident")
+
+    def choose_template(self) -> None:
+        """Bring the panel forward with the template list open: pick one, Enter drafts it."""
+        dock = self.ctx.extras.get("main_window")
+        if dock is not None and self.parentWidget() is not None:
+            panel_dock = dock.docks.get("comms")
+            if panel_dock is not None:
+                dock.open_panel(panel_dock)
+        self.template_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.ctx.status_message("Choose a template, then Draft from template (Enter).", timeout_ms=6000)
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -100,9 +142,12 @@ class CommsPanel(QWidget):
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         lay.addWidget(split, 1)
+        self.split = split
 
         # Left: the messages and a new draft.
         left = QWidget(split)
+        # The list needs its numbers, states and subjects, not half the panel: the form gets the room.
+        left.setMaximumWidth(self.fontMetrics().averageCharWidth() * 40)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         new_box = QGroupBox("New draft", left)
@@ -138,16 +183,29 @@ class CommsPanel(QWidget):
         self.messages_view.selectionModel().currentRowChanged.connect(self._message_chosen)
         ll.addWidget(self.messages_view, 1)
         split.addWidget(left)
+        # The form and its preview: side by side when there is room for both, else the preview under it.
+        self.editor_split = QSplitter(Qt.Orientation.Horizontal, split)
+        self.editor_split.setObjectName("comms-editor-split")
+        self.editor_split.setChildrenCollapsible(False)
+        split.addWidget(self.editor_split)
+        split.setStretchFactor(1, 1)
 
         # Middle: the message being edited.
-        mid = QWidget(split)
+        mid = QWidget(self.editor_split)
         ml = QVBoxLayout(mid)
         ml.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel("Choose a message, or draft one from a template.", mid)
         self.title.setObjectName("comms-title")
         self.title.setWordWrap(True)
         ml.addWidget(self.title)
+        # Everything to fill in scrolls as one column, labels above inputs, so a narrow dock never
+        # squeezes an input to a sliver behind a sideways scroll bar.
+        form_box = QWidget(mid)
+        form_box.setObjectName("comms-form")
+        form_lay = QVBoxLayout(form_box)
+        form_lay.setContentsMargins(0, 0, 6, 0)
         head = QFormLayout()
+        head.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.audience_combo = QComboBox(mid)
         self.audience_combo.setAccessibleName("Audience")
         for aud in self.comms.settings.audiences.values():
@@ -166,12 +224,20 @@ class CommsPanel(QWidget):
         self.tz_edit = QLineEdit(mid)
         self.tz_edit.textChanged.connect(self._edited)
         head.addRow("Time zone", self.tz_edit)
-        ml.addLayout(head)
-        self.fields_box = QWidget(mid)
+        form_lay.addLayout(head)
+        self.fields_box = QWidget(form_box)
         self.fields_form = QFormLayout(self.fields_box)
-        scroll = QScrollArea(mid)
+        self.fields_form.setContentsMargins(0, 0, 0, 0)
+        self.fields_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.fields_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form_lay.addWidget(self.fields_box)
+        form_lay.addStretch(1)
+        self.form_scroll = scroll = QScrollArea(mid)
+        scroll.setObjectName("comms-form-scroll")
         scroll.setWidgetResizable(True)
-        scroll.setWidget(self.fields_box)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(form_box)
         ml.addWidget(scroll, 1)
         self.problems_label = QLabel("", mid)
         self.problems_label.setObjectName("comms-problems")
@@ -187,6 +253,10 @@ class CommsPanel(QWidget):
         self.reject_button = QPushButton("Reject…", mid)
         self.send_button = QPushButton("Send", mid)
         self.send_button.setObjectName("comms-send")
+        self.by_hand_button = QPushButton("Sent by hand…", mid)
+        self.by_hand_button.setObjectName("comms-sent-by-hand")
+        self.by_hand_button.setToolTip("It went out another way (a call, the vendor's console): record who, how and when")
+        self.by_hand_button.clicked.connect(self.record_sent_by_hand)
         self.save_button.clicked.connect(self.save)
         self.submit_button.clicked.connect(self.submit)
         self.approve_button.clicked.connect(self.approve)
@@ -194,15 +264,16 @@ class CommsPanel(QWidget):
         self.send_button.clicked.connect(self.send)
         # The author's two actions, then the approver's and sender's: one row, or two when narrow.
         self.message_buttons = ButtonRows(
-            [self.save_button, self.submit_button, self.approve_button, self.reject_button, self.send_button],
+            [self.save_button, self.submit_button, self.approve_button, self.reject_button, self.send_button,
+             self.by_hand_button],
             first_row=2,
             parent=mid,
         )
         ml.addWidget(self.message_buttons)
-        split.addWidget(mid)
+        self.editor_split.addWidget(mid)
 
         # Right: the renderings and the deliveries.
-        right = QWidget(split)
+        right = QWidget(self.editor_split)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         self.preview_tabs = ChannelPreviews(channels, right)
@@ -218,9 +289,30 @@ class CommsPanel(QWidget):
         self.retry_button = QPushButton("Retry the selected delivery", right)
         self.retry_button.clicked.connect(self.retry_delivery)
         rl.addWidget(self.retry_button)
-        split.addWidget(right)
-        split.setSizes([260, 420, 420])
+        self.editor_split.addWidget(right)
+        # Growing, the form takes most of the room (it is where the typing is); the preview scrolls.
+        self.editor_split.setStretchFactor(0, 3)
+        self.editor_split.setStretchFactor(1, 2)
+        lines = self.fontMetrics().lineSpacing()
+        self.preview_tabs.setMinimumHeight(lines * 6)
+        self.deliveries_view.setMinimumHeight(lines * 3)
+        split.setSizes([260, 840])
         self._update_buttons()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._arrange_editor()
+
+    def _arrange_editor(self) -> None:
+        """Form and preview side by side from about 100 characters of room each way, else stacked."""
+        room = self.width() - self.split.widget(0).width()
+        wide = room >= self.fontMetrics().averageCharWidth() * 110
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.editor_split.orientation() != orientation:
+            self.editor_split.setOrientation(orientation)
+            total = self.editor_split.width() if wide else self.editor_split.height()
+            # Stacked, the form gets most of the height: it is where the typing is; the preview scrolls.
+            self.editor_split.setSizes([total * 11 // 20, total * 9 // 20] if wide else [total * 3 // 4, total // 4])
 
     # -- incident and refresh --------------------------------------------------------------------
     def set_incident(self, incident: IncidentView | None) -> None:
@@ -360,9 +452,12 @@ class CommsPanel(QWidget):
                 if choices is not None and choices.choices:
                     w = QLineEdit(self.fields_box)
                     w.setPlaceholderText(" / ".join(choices.choices))
-                elif tpl is not None and tpl.is_multiline(name):
+                elif tpl is not None and (tpl.is_multiline(name) or name in LONG_TEXT_FIELDS):
                     w = QPlainTextEdit(self.fields_box)
-                    w.setMaximumHeight(70)
+                    w.setTabChangesFocus(True)
+                    lines = w.fontMetrics().lineSpacing()
+                    w.setMinimumHeight(lines * 3 + 12)
+                    w.setMaximumHeight(lines * 6 + 12)
                 else:
                     w = QLineEdit(self.fields_box)
                 w.setObjectName(f"field-{name}")
@@ -375,7 +470,14 @@ class CommsPanel(QWidget):
                     w.setText(text)
                     w.textChanged.connect(self._edited)
                 self.field_widgets[name] = w
-                self.fields_form.addRow(label + (" *" if required else ""), w)
+                caption = QLabel(label + (" *" if required else ""), self.fields_box)
+                caption.setWordWrap(True)  # a long label wraps; it never sets the form's width
+                caption.setBuddy(w)
+                if isinstance(w, QLineEdit) and is_time_field(name):
+                    row = with_time_picker(w, self.ctx.sitrep.now, lambda: self.tz_edit.text().strip(), self.fields_box)
+                    self.fields_form.addRow(caption, row)
+                else:
+                    self.fields_form.addRow(caption, w)
             self._show_rendering(m.rendered)
         self._loading = False
         self._update_buttons()
@@ -412,7 +514,8 @@ class CommsPanel(QWidget):
                                     self.comms.clean_recipients(self._recipients()),
                                     footer=self.comms.footer(m.incident_key, self.audience_combo.currentData() or m.audience,
                                                              self.incident.severity if self.incident else "",
-                                                             self.incident.status.label if self.incident else ""))  # fmt: skip
+                                                             self.incident.status.label if self.incident else ""),
+                                    exercise=bool(self.incident and self.incident.is_exercise))  # fmt: skip
         except SitrepError as err:
             self.problems_label.setText(f"<span style='color:#b00020'>{err.message}</span>")
             return
@@ -436,6 +539,13 @@ class CommsPanel(QWidget):
         self.approval_label.clear()
 
     def _show_rendering(self, rendered: dict) -> None:
+        # The preview opens on a channel the message goes to, not on "… is not chosen for this message".
+        names = list(self.preview_tabs.channels)
+        index = self.preview_tabs.currentIndex()
+        current = names[index] if 0 <= index < len(names) else None
+        chosen = [n for n in names if rendered.get(n)]
+        if chosen and current not in chosen:
+            self.preview_tabs.setCurrentIndex(names.index(chosen[0]))
         self.preview_tabs.show_rendering(rendered)
 
     def _update_buttons(self) -> None:
@@ -462,6 +572,7 @@ class CommsPanel(QWidget):
             editable and m.state in (MessageState.DRAFT, MessageState.PENDING_APPROVAL, MessageState.APPROVED)
         )
         self.send_button.setEnabled(editable and m.state is not MessageState.REJECTED)
+        self.by_hand_button.setEnabled(editable and m.state is not MessageState.REJECTED)
         self.retry_button.setEnabled(m is not None and m.state is MessageState.SENT)
         if m is None:
             self.approval_label.clear()
@@ -498,10 +609,20 @@ class CommsPanel(QWidget):
             self.ctx, self, self.comms.draft, self.incident.id, template_id, author=self.ctx.author
         )
         if ok:
+            said = f"Drafted {m.ref} from '{m.template_name}'."
+            # A channel with no backend here could never take it: leave it unticked from the start.
+            blocked = self.comms.unavailable_channels(m.channels)
+            kept = [ch for ch in m.channels if ch not in blocked]
+            if blocked and kept:
+                ok, edited = run_action(self.ctx, self, self.comms.edit, m.id, author=self.ctx.author, channels=kept)
+                if ok:
+                    m = edited
+                    said += (f" {', '.join(self.comms.channel_label(c) for c in blocked)} not set up here: unticked "
+                             "(Tools ▸ Backends… sets them up).")  # fmt: skip
             self.message = m
             self.reload()
             self._show_message(m)
-            self.ctx.status_message(f"Drafted {m.ref} from '{m.template_name}'.")
+            self.ctx.status_message(said, timeout_ms=10000)
 
     def save(self, quiet: bool = False) -> bool:
         if self.message is None or not self._dirty:
@@ -549,11 +670,59 @@ class CommsPanel(QWidget):
             )
 
     def send(self) -> None:
+        if self.message is None:
+            self.ctx.status_message("Choose the message to send first.", error=True)
+            return
+        # A channel with no backend set up cannot queue anything: say how to set it up, or record it
+        # as sent another way. A backend that is set up but down queues the message (sent once it answers).
+        blocked = self.comms.unavailable_channels(self._chosen_channels() or self.message.channels)
+        if blocked:
+            self._offer_other_ways(blocked)
+            return
         self._act(
             self.comms.send,
-            "{ref} released: each channel gets it as soon as it answers.",
+            "{ref} released: each channel gets it as soon as it answers (see Delivery).",
             author=self.ctx.author,
         )
+
+    def _offer_other_ways(self, blocked: dict[str, str]) -> None:
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(f"{self.message.ref} cannot be queued")
+        box.setText("A channel of this message has no backend set up here, so nothing could be queued for it.")
+        box.setInformativeText("\n".join(blocked.values()) + "\n\nSet the backend up (Tools ▸ Backends…), "
+                               "untick that channel, or record the message as sent by hand if it went out "
+                               "another way.")  # fmt: skip
+        by_hand = box.addButton("Record as sent by hand…", QMessageBox.ButtonRole.AcceptRole)
+        backends = box.addButton("Backends…", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        self.blocked_box = box
+        box.exec()
+        if box.clickedButton() is by_hand:
+            self.record_sent_by_hand(why="\n".join(blocked.values()))
+        elif box.clickedButton() is backends:
+            action = self.window().findChild(QAction, "action-backends")
+            if action is not None:
+                action.trigger()
+
+    def record_sent_by_hand(self, why: str = ""):
+        if self.message is None or not self.save(quiet=True):
+            if self.message is None:
+                self.ctx.status_message("Choose the message first.", error=True)
+            return None
+        dialog = self.by_hand_dialog = SentByHandDialog(self.ctx, self.message, self.window(), why=why)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._after_by_hand)
+        dialog.open()
+        return dialog
+
+    def _after_by_hand(self) -> None:
+        if self.message is not None:
+            ok, m = run_action(self.ctx, self, self.comms.get, self.message.ref)
+            if ok:
+                self.message = m
+                self.reload()
+                self._show_message(m, keep_selection=True)
 
     def retry_delivery(self) -> None:
         index = self.deliveries_view.currentIndex()

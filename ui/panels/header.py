@@ -17,7 +17,16 @@ from datetime import datetime
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter
-from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from models.enums import Milestone, Status
 from services.catalog import UNKNOWN_SEVERITY
@@ -25,13 +34,10 @@ from services.clocks import Clock
 from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView, RoleHolding
+from ui.clock_chips import ClockChip, clock_menu, clock_reading  # noqa: F401 - clock_reading: tests
 from ui.forms import quiet_colour
 from ui.panels import PanelSpec
 from ui.severity import (
-    BREACH_COLOURS,
-    MET_COLOURS,
-    MET_LATE_COLOURS,
-    WARNING_COLOURS,
     badge_style,
     severity_colours,
 )
@@ -41,7 +47,6 @@ log = logging.getLogger(__name__)
 
 CHECK_EVERY_MS = 15_000
 TICK_MS = 1_000
-WARN_WITHIN_S = 3 * 60  # a running clock turns amber in its last three minutes
 ONE_LINE_MARGIN = 48  # px beyond the one-line width before the header goes from two lines to one
 ONE_LINE_GAP = 16  # between what the incident is and how it is going, when both are on one line
 
@@ -68,6 +73,24 @@ class ElidedLabel(QLabel):
         self.quiet = quiet
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 12)
+        self._shorter: tuple[str, ...] = ()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._shorter = ()
+        super().setText(text)
+
+    def set_shorter(self, *wordings: str) -> None:
+        """Shorter ways to say the same, tried in order before the text is cut with '…'."""
+        self._shorter = wordings
+        self.update()
+
+    def shown_text(self) -> str:
+        width = self.contentsRect().width()
+        fm = self.fontMetrics()
+        for text in (self.text(), *self._shorter):
+            if fm.horizontalAdvance(text) <= width:
+                return text
+        return fm.elidedText((self._shorter or (self.text(),))[-1], Qt.TextElideMode.ElideRight, width)
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
@@ -75,7 +98,7 @@ class ElidedLabel(QLabel):
         painter.setPen(colour)
         painter.setFont(self.font())
         rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        text = self.shown_text()
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
 
 
@@ -85,55 +108,6 @@ def _badge(parent: QWidget, name: str) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     return label
-
-
-def clock_reading(clock: Clock, now: datetime) -> tuple[str, str]:
-    """(text, state) of one clock chip. state: met | met_late | running | warning | breached."""
-    state = clock.state(now)
-    if state == "met":
-        return f"{clock.label} ✓ {viewer_time(clock.met_at, now)}", "met"
-    if state == "met_late":
-        late = clock.met_at - clock.due_at
-        return f"{clock.label} ✓ {span_text(late)} late", "met_late"
-    left = clock.remaining(now)
-    if state == "breached":
-        return f"{clock.label}: OVERDUE {span_text(-left)}", "breached"
-    return f"{clock.label}: {span_text(left)} left", (
-        "warning" if left.total_seconds() <= WARN_WITHIN_S else "running"
-    )
-
-
-class ClockChip(QLabel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = ""
-        self.clock: Clock | None = None
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-
-    def show_clock(self, clock: Clock, now: datetime) -> None:
-        self.clock = clock
-        text, state = clock_reading(clock, now)
-        self.setObjectName(f"clock-{clock.id}")
-        self.setText(text)
-        self.setAccessibleName(text)
-        if state != self.state:
-            self.state = state
-            if state == "breached":
-                self.setStyleSheet(badge_style(BREACH_COLOURS))
-            elif state == "warning":
-                self.setStyleSheet(badge_style(WARNING_COLOURS))
-            elif state == "met":
-                self.setStyleSheet(badge_style(MET_COLOURS, bold=False))
-            elif state == "met_late":
-                self.setStyleSheet(badge_style(MET_LATE_COLOURS, bold=False))
-            else:
-                # A mid grey outline shows on light and dark windows alike; the text keeps the palette's.
-                self.setStyleSheet("border: 1px solid #8a8a90; border-radius: 4px; padding: 2px 8px;")
-        due = f"Due {viewer_and_utc(clock.due_at)}"
-        if clock.met_at is not None:
-            due += f"\nMet {viewer_and_utc(clock.met_at)}"
-        self.setToolTip(due)
 
 
 class HeaderPanel(QWidget):
@@ -277,8 +251,17 @@ class HeaderPanel(QWidget):
             "Check the severity clocks now", "Ctrl+Shift+K", lambda: self.check_clocks(announce=True),
             "act-check-clocks", "Record any breach not on the timeline yet (done every 15 s anyway)",
         )  # fmt: skip
+        self.mitigate_action = QAction("Mark mitigated…", self)
+        self.mitigate_action.setToolTip("The impact is contained (a workaround, a rollback); not yet fixed")
+        self.mitigate_action.triggered.connect(lambda: self.change_status(Status.MITIGATED))
+        self.resolve_action = QAction("Resolve the incident…", self)
+        self.resolve_action.setToolTip("Close the incident; says first what is still owed (updates, drafts, "
+                                       "checklists, the post-incident review)")  # fmt: skip
+        self.resolve_action.triggered.connect(lambda: self.change_status(Status.RESOLVED))
         self.incident_actions = [
             self.status_action,
+            self.mitigate_action,
+            self.resolve_action,
             self.severity_action,
             self.major_action,
             self.milestones_action,
@@ -426,6 +409,8 @@ class HeaderPanel(QWidget):
         self.check_action.setEnabled(has)
         self.severity_action.setEnabled(has and inc.is_open)
         self.major_action.setEnabled(has and inc.is_open)
+        self.mitigate_action.setEnabled(has and inc.is_open)
+        self.resolve_action.setEnabled(has and inc.is_open)
         self.major_action.setText(
             "De-escalate major incident…" if has and inc.is_major else "Declare major incident…"
         )
@@ -449,6 +434,8 @@ class HeaderPanel(QWidget):
             return
         their = person_local_time(ic.person.timezone, now)
         self.commander_label.setText(f"IC {ic.person.name} · their time {their}")
+        # On a laptop the clocks leave less room: the name first, their time as long as it fits.
+        self.commander_label.set_shorter(f"IC {ic.person.name} · {their.split(' (')[0]} theirs", f"IC {ic.person.name}")
         self.commander_label.setToolTip(
             f"Incident Commander: {ic.person.name} (@{ic.person.handle}), "
             f"since {viewer_time(ic.started_at, now)} ({duration_text(now - ic.started_at)})\n"
@@ -469,6 +456,7 @@ class HeaderPanel(QWidget):
         self.clocks = clocks
         while len(self.chips) < len(clocks):
             chip = ClockChip(self)
+            chip.activated.connect(lambda clock, chip=chip: self.offer_for_clock(clock, chip))
             self.clock_row.addWidget(chip)
             self.chips.append(chip)
         while len(self.chips) > len(clocks):
@@ -608,11 +596,16 @@ class HeaderPanel(QWidget):
             self.ctx.status_message("No incident is selected.", error=True)
         return self.incident
 
-    def change_status(self):
+    def change_status(self, to: Status | None = None):
         from ui.dialogs.incident import StatusDialog
 
         inc = self._need_incident()
-        return self._open(StatusDialog(self.ctx, inc, self._parent_window())) if inc else None
+        if inc is None:
+            return None
+        dialog = StatusDialog(self.ctx, inc, self._parent_window())
+        if to is not None and to in dialog.radios:
+            dialog.choose(to)
+        return self._open(dialog)
 
     def change_severity(self):
         from ui.dialogs.incident import SeverityDialog
@@ -637,6 +630,16 @@ class HeaderPanel(QWidget):
 
         inc = self._need_incident()
         return self._open(DetailsDialog(self.ctx, inc, self._parent_window())) if inc else None
+
+    def offer_for_clock(self, clock: Clock, chip: QWidget | None = None) -> QMenu | None:
+        """What meets a clock (ui/clock_chips.py)."""
+        inc = self._need_incident()
+        if inc is None:
+            return None
+        self.clock_menu = clock_menu(self.ctx, inc, clock, self, self._parent_window(), self.edit_milestones)
+        where = chip.mapToGlobal(chip.rect().bottomLeft()) if chip is not None else self.mapToGlobal(self.rect().center())
+        self.clock_menu.popup(where)
+        return self.clock_menu
 
     def shutdown(self) -> None:
         self._tick.stop()

@@ -667,6 +667,7 @@ class IncidentsPanel(QWidget):
                 self._refresh_timer.start()
         if incident_id != self.model.current_id:
             self.model.set_current(incident_id)
+            self._follow_current = self.model.row_of(incident_id) is None
             self._select(incident_id)
 
     def _select(self, incident_id: str | None, *, scroll: bool = True) -> None:
@@ -687,12 +688,19 @@ class IncidentsPanel(QWidget):
         self._cursor_id = cursor.id if cursor else None
 
     def _after_reset(self) -> None:
-        """Keep the commander's place in the list across a refresh: their cursor, else the open incident."""
-        if self.model.row_of(self._cursor_id) is not None:
+        """Keep the commander's place in the list across a refresh: their cursor, else the open incident.
+        An incident switched to before the list had it is highlighted once it arrives: the highlight
+        stays on the incident the console shows, not on the one shown before."""
+        if self._follow_current and self.model.row_of(self.model.current_id) is not None:
+            self._follow_current = False
+            self._select(self.model.current_id)
+        elif self.model.row_of(self._cursor_id) is not None:
             self._select(self._cursor_id, scroll=False)
         else:
             self._select(self.model.current_id)
         self._update_count()
+
+    _follow_current = False  # the console switched to an incident the list has not read yet
 
     def shutdown(self) -> None:
         self._refresh_timer.stop()

@@ -337,7 +337,7 @@ class StakeholderLogPanel(QWidget):
             self.ctx.status_message(err.message, error=True)
             return
         self.model.set_log(rows, keys, delivery)
-        self.count.setText(f"{len(rows)} entries")
+        self.count.setText(f"{len(rows)} {'entry' if len(rows) == 1 else 'entries'}")
         self.detail.clear()
 
     def _show_detail(self, current, _previous) -> None:

@@ -27,6 +27,7 @@ from services.errors import SitrepError
 from services.timeline import parse_quick_entry
 from services.timeparse import parse_when
 from services.views import IncidentView
+from ui.dialogs.entry_detail import open_entry_detail
 from ui.panels import PanelSpec
 from ui.timeline_model import (
     COL_AUTHOR,
@@ -131,6 +132,11 @@ class TimelinePanel(QWidget):
             (COL_SOURCE, "pagerduty"),
         ):
             self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + 24)
+        self.view.setColumnWidth(COL_TIME, fm.horizontalAdvance("Wed 23:59:59 ↶ 23:59") + 16)
+        hh.setSortIndicator(COL_TIME, Qt.SortOrder.AscendingOrder)
+        hh.setSortIndicatorShown(True)
+        self.view.setSortingEnabled(True)  # the model orders the whole timeline in the store
+        self.view.activated.connect(lambda index: self.open_entry(index.row()))
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         lay.addWidget(self.view, 1)
@@ -147,6 +153,8 @@ class TimelinePanel(QWidget):
         self.entry.setPlaceholderText(ENTRY_HINT)
         self.entry.setAccessibleName("Quick entry")
         self.entry.returnPressed.connect(self.submit)
+        # An error about the text goes as soon as there is text again (it is stale after that).
+        self.entry.textChanged.connect(lambda text: self._show_error(None) if text.strip() else None)
         self.at = QLineEdit(self)
         self.at.setObjectName("entry-at")
         self.at.setPlaceholderText("now")
@@ -195,6 +203,16 @@ class TimelinePanel(QWidget):
         related = QAction("Link a related Jira issue…", self)
         related.triggered.connect(self.link_related)
         add(related, "Incident")
+        read = QAction("Read the selected entry in full", self)
+        read.setToolTip("The whole text, both times, author, corrections and hash (Enter on a row)")
+        read.triggered.connect(lambda: self.open_entry(self.view.currentIndex().row()))
+        add(read, "Incident")
+        chain = QAction("Timeline in the order logged (the hash chain's)", self)
+        chain.triggered.connect(lambda: self.view.sortByColumn(COL_SEQ, Qt.SortOrder.AscendingOrder))
+        add(chain, "View")
+        by_time = QAction("Timeline by time of occurrence", self)
+        by_time.triggered.connect(lambda: self.view.sortByColumn(COL_TIME, Qt.SortOrder.AscendingOrder))
+        add(by_time, "View")
         follow = QAction("Jump to the latest entry", self)
         follow.setShortcut(QKeySequence("Ctrl+End"))
         follow.triggered.connect(self.view.scrollToBottom)
@@ -353,9 +371,19 @@ class TimelinePanel(QWidget):
         if self.selected_entry() is None:
             return
         menu = QMenu(self)
+        menu.addAction("Read in full…", lambda: self.open_entry(self.view.currentIndex().row()))
         menu.addAction("Correct this entry…", self.correct_selected)
         menu.addAction("Send to PagerDuty / Jira / Statuspage…", self.send_selected)
         menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def open_entry(self, row: int):
+        """The entry at a table row in full (Enter or a double-click)."""
+        if self.model.entry(row) is None:
+            self.ctx.status_message("Select the entry to read first.", error=True)
+            return None
+        exercise = bool(self.incident is not None and self.incident.is_exercise)
+        self.detail_dialog = open_entry_detail(self.ctx, self.model.entry, row, self, exercise=exercise)
+        return self.detail_dialog
 
     def send_selected(self):
         """Queue the selected entry for the backends the commander picks (as `sitrep sync post` does)."""
