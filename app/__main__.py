@@ -13,10 +13,14 @@ import tempfile
 
 from app.cli import build_parser, relative_times_as_words, run_command
 from app.cli_context import Cli, default_author
+from app.cli_hardening import run_backup_offline
 from app.cli_output import print_error
 from app.logging_setup import setup_logging
-from app.paths import resolve_paths
+from app.terminal import human_output
+from services.core import Sitrep
 from services.errors import SitrepError, StoreError
+from services.integrity import _redact, _version
+from services.paths import resolve_paths
 
 log = logging.getLogger("sitrep")
 
@@ -27,8 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(relative_times_as_words(sys.argv[1:] if argv is None else list(argv)))
     if args.version:
-        from services.integrity import _version
-
         print(f"sitrep {_version('sitrep') or 'dev'}")
         return 0
     gui = args.command is None
@@ -55,18 +57,18 @@ def main(argv: list[str] | None = None) -> int:
         if not paths.database.exists():
             return _fail(gui, StoreError(f"Cannot create the data folder {exc.filename}: {exc.strerror}."))
     setup_logging(paths.logs)
+    if not args.db:
+        offline = run_backup_offline(args, paths)  # without opening a store that may be damaged
+        if offline is not None:
+            return offline
     url = args.db or f"sqlite:///{paths.database}"
     try:
-        from services.core import Sitrep
-
         sitrep = Sitrep.open(
             url, backups_dir=paths.backups, config_dir=paths.config, read_only=args.read_only
         )
     except SitrepError as err:
         return _fail(gui, err)
     except Exception:
-        from services.integrity import _redact
-
         log.exception("unexpected failure opening %s", _redact(url))  # a URL may carry a password
         return _fail(gui, SitrepError(f"Sitrep could not open its store; details are in {paths.logs / 'sitrep.log'}."),
                      code=EXIT_BUG)  # fmt: skip
@@ -74,10 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         log.info("schema upgraded; previous database kept at %s", sitrep.store.last_backup)
     try:
         if gui:
+            # Deferred start-up cost: Qt and the panels load for the console only; the headless
+            # commands never import them.
             from ui.console import run_console
 
             return run_console(sitrep, paths=paths, author=args.author or os.environ.get("SITREP_USER") or None,
                                login=default_author(), demo=args.demo)  # fmt: skip
+        human_output()
         try:
             return run_command(Cli(sitrep, args, paths))
         except SitrepError as err:
@@ -111,7 +116,7 @@ def _no_display() -> bool:
 def _fail(gui: bool, err: SitrepError, code: int | None = None) -> int:
     if gui:
         try:
-            from ui.console import show_startup_error
+            from ui.console import show_startup_error  # deferred as run_console above
 
             show_startup_error(err.message)
         except ImportError:

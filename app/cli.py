@@ -25,7 +25,9 @@ from app.cli_exercise import add_exercise_commands, run_exercise
 from app.cli_incidents import add_incident_commands, run_incidents
 from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
+from app.cli_review import add_review_commands, run_review
 from app.cli_roles import add_role_commands, run_roles
+from app.cli_runbook import add_runbook_commands, run_runbook
 from app.cli_store import add_store_commands, run_store
 from app.cli_sync import add_sync_commands, run_sync
 
@@ -39,6 +41,8 @@ AREAS = (
     (add_sync_commands, run_sync),
     (add_maintenance_commands, run_maintenance),
     (add_exercise_commands, run_exercise),
+    (add_review_commands, run_review),
+    (add_runbook_commands, run_runbook),
     (add_checklist_commands, run_checklists),
     (add_change_commands, run_changes),
 )

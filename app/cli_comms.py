@@ -8,9 +8,10 @@ from pathlib import Path
 
 from app.cli_context import Cli
 from app.cli_output import emit_json, local_time, plain
+from app.terminal import exact_stdout
 from services.adapters.discovery import discover_adapters
 from services.comms.by_hand import HOW as BY_HAND_HOW
-from services.comms.service import ContactInput
+from services.comms.views import ContactInput
 from services.errors import ValidationError
 
 
@@ -312,7 +313,7 @@ def _export_log(cli: Cli, rows) -> int:
             raise ValidationError(f"Cannot write {out}: {exc.strerror}.") from None
         print(f"Wrote {len(rows)} log entries to {out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        exact_stdout().write(text)
     return 0
 
 

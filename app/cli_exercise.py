@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.cli_context import Cli, with_json
+from app.terminal import exact_stdout
 from services.errors import NotFound, ValidationError
 from services.exercises.report import BANNER
 from services.exercises.scenario import ScenarioInvalid, clock_text, load_scenarios, read_scenario_file
@@ -260,7 +261,9 @@ def _status(cli, st) -> int:
 
 
 def _pdf(page: str, path: Path, title: str) -> None:
-    from ui.printing import write_pdf  # Qt only for the PDF, as `sitrep comms log --export pdf` does
+    from ui.printing import (
+        write_pdf,  # deferred start-up cost: Qt only for the PDF, as `comms log --export pdf`
+    )
 
     write_pdf(page, path, title=f"AAR/IP: {title} (EXERCISE)", landscape=True, banner=BANNER)
 
@@ -281,6 +284,6 @@ def _report(cli, ex) -> int:
             raise ValidationError(f"Cannot write {out}: {exc.strerror}.") from None
         print(f"Wrote {out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        exact_stdout().write(text)
     return 0
 

@@ -9,6 +9,7 @@ import textwrap
 
 from app.cli_context import Cli, command
 from app.cli_output import emit_json, incident_line, local_time, plain
+from app.terminal import safe
 from models.enums import AUTHORED_KINDS, EntryKind, Milestone, Status
 from services.errors import ValidationError
 from services.owed import owed_at_resolve
@@ -43,6 +44,7 @@ def add_incident_commands(sub) -> None:
                     help="entry kind (default: note, or the prefix's kind)")  # fmt: skip
     sp.add_argument("--rationale", help="why (required for a decision)")
     sp.add_argument("--at", help="when it happened, to backdate (ISO time, HH:MM local, or -10m)")
+    sp.add_argument("--backdate-reason", help="why an entry dated before the incident began belongs to it")
     sp.add_argument("--source", default="cli")
 
     sp = command(sub, "correct", "correct a timeline entry (the original stays in the record)")
@@ -139,8 +141,9 @@ def _log(cli: Cli) -> int:
         occurred_at=cli.when(cli.a.at, "at"),
         rationale=cli.a.rationale or rationale,
         source=cli.a.source,
+        backdate_reason=cli.a.backdate_reason,
     )
-    cli.out(entry, f"{inc.key} #{entry.seq} {entry.kind}: {entry.body}")
+    cli.out(entry, f"{inc.key} #{entry.seq} {entry.kind}: {safe(entry.body)}")
     return 0
 
 
@@ -246,7 +249,7 @@ def _show(cli: Cli) -> int:
         return 0
     print(incident_line(inc))
     if inc.summary:
-        print(f"  {inc.summary}")
+        print(f"  {safe(inc.summary)}")
     print(f"  type {inc.incident_type}; services: {', '.join(inc.services) or '-'}"
           f"; affected users: {inc.affected_users if inc.affected_users is not None else 'not set'}"
           f"; error rate: {f'{inc.error_rate_pct}%' if inc.error_rate_pct is not None else 'not set'}")  # fmt: skip
@@ -276,10 +279,10 @@ def _show(cli: Cli) -> int:
 def _entry_lines(e, corrected: bool, width: int) -> str:
     """One timeline entry for a terminal: its head on the first line, the text wrapped under it, and a
     backdated entry with the time it was logged too."""
-    head = f"  #{e.seq:<4} {local_time(e.occurred_at)}  {e.kind:<16} {e.author}"
+    head = f"  #{e.seq:<4} {local_time(e.occurred_at)}  {e.kind:<16} {safe(e.author)}"
     if is_backdated(e):
         head += f"  (backdated; logged {local_time(e.recorded_at)})"
-    text = e.body + (f"  [why: {e.rationale}]" if e.rationale else "") + (" (corrected)" if corrected else "")
+    text = safe(e.body) + (f"  [why: {safe(e.rationale)}]" if e.rationale else "") + (" (corrected)" if corrected else "")
     indent = " " * 8
     body = textwrap.fill(text, width=max(width - 1, 40), initial_indent=indent, subsequent_indent=indent,
                          replace_whitespace=False)  # fmt: skip

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.cli_context import Cli, command
 from app.cli_output import emit_json
+from app.terminal import exact_stdout
 from services.errors import ValidationError
 from services.history_import import CSV_FIELDS, FIRST_UPDATE_MEANS, FORMATS, ColumnMapping
 from services.metrics import (
@@ -162,7 +163,7 @@ def print_metrics(cli: Cli) -> int:
         if a.json:
             emit_json([d.as_dict() for d in defs])
         elif a.csv:
-            w = csv.writer(sys.stdout, lineterminator="\n")
+            w = csv.writer(exact_stdout(), lineterminator="\n")
             w.writerow(["id", "label", "short", "kind", "start", "end", "formula", "unit", "description"])
             for d in defs:
                 x = d.as_dict()
@@ -287,7 +288,7 @@ def _print_table(t: MetricTable, unit: str | None) -> None:
 
 
 def _write_csv(tables: list[MetricTable], figures: Figures, unit: str | None) -> None:
-    w = csv.writer(sys.stdout, lineterminator="\n")
+    w = csv.writer(exact_stdout(), lineterminator="\n")
     extra = [percentile_name(p) for p in figures.percentiles]
     shares = [f"share_under_{label}" for label, _m in figures.share_under]
     w.writerow(["record", "metric", "label", "formula", "unit", "description", "by", "counting", "group",

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from app.terminal import exact_stdout, safe
 from models.types import iso
 from services.errors import SitrepError
 
@@ -33,8 +34,9 @@ def plain(value: Any) -> Any:
 
 
 def emit_json(value: Any) -> None:
-    json.dump(plain(value), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    out = exact_stdout()
+    json.dump(plain(value), out, indent=2, ensure_ascii=False)
+    out.write("\n")
 
 
 def local_time(value: datetime | None, *, seconds: bool = True) -> str:
@@ -46,8 +48,8 @@ def local_time(value: datetime | None, *, seconds: bool = True) -> str:
 
 def incident_line(inc) -> str:
     major = " MAJOR" if inc.is_major else ""
-    return f"{inc.key}  {inc.severity}{major:<6} {inc.status.label:<13} {inc.title}"
+    return f"{inc.key}  {inc.severity}{major:<6} {inc.status.label:<13} {safe(inc.title)}"
 
 
 def print_error(err: SitrepError) -> None:
-    print(f"sitrep: error: {err.message}", file=sys.stderr)
+    print(f"sitrep: error: {safe(err.message)}", file=sys.stderr)

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from app.cli_context import Cli, command
-from app.cli_output import emit_json, plain
+from app.cli_hardening import add_backup_arguments, take_backup, verify
+from app.cli_output import emit_json
+from app.terminal import exact_stdout
 from services.errors import ValidationError
 
 
@@ -26,11 +28,13 @@ def add_store_commands(sub) -> None:
     sp = command(sub, "import", "import a Sitrep JSON export (validated; importing twice changes nothing)")
     sp.add_argument("file")
 
-    sp = command(sub, "verify", "check the timelines' hash chains")
+    sp = command(sub, "verify", "check the timelines' hash chains, their heads and each incident's state")
+    sp.add_argument("--against-remote", action="store_true",
+                    help="also compare with what PagerDuty and Jira received (the chain anchors in Sitrep's notes)")
     sp.add_argument("incident", nargs="?")
 
     command(sub, "doctor", "paths, versions, schema and an integrity check")
-    command(sub, "backup", "take a consistent copy of the database into the backups folder")
+    add_backup_arguments(command(sub, "backup", "take a backup of the store now; or list the backups, or restore one"))
 
 
 def run_store(cli: Cli) -> int:
@@ -49,7 +53,7 @@ def _export(cli: Cli) -> int:
             raise ValidationError(f"Cannot write {cli.a.output}: {exc.strerror}.") from None
         print(f"Exported {len(doc['incidents'])} incident(s) to {cli.a.output}", file=sys.stderr)
     else:
-        print(text)
+        exact_stdout().write(text + "\n")
     owed = cli.s.exchange.unsent_sync_items(
         [i["id"] for i in doc["incidents"]], storewide=not cli.a.incidents
     )
@@ -96,21 +100,6 @@ def _import(cli: Cli) -> int:
     return 0
 
 
-def _verify(cli: Cli) -> int:
-    report = cli.s.integrity.verify(cli.a.incident)
-    if cli.a.json:
-        emit_json({"ok": report.ok, "incidents": report.incidents, "entries": report.entries,
-                   "log_entries": report.log_entries, "breaks": [plain(b) for b in report.breaks]})  # fmt: skip
-    elif report.ok:
-        print(
-            f"OK: {report.entries} timeline entries in {report.incidents} incident(s) and "
-            f"{report.log_entries} stakeholder log lines; every chain holds."
-        )
-    for b in report.breaks:
-        print(f"sitrep: verify: BROKEN: {b}", file=sys.stderr)
-    return 0 if report.ok else 6
-
-
 def _doctor(cli: Cli) -> int:
     report = cli.s.integrity.doctor(cli.paths.as_dict())
     if cli.a.json:
@@ -127,20 +116,10 @@ def _doctor(cli: Cli) -> int:
     return 0 if ok else 6
 
 
-def _backup(cli: Cli) -> int:
-    path = cli.s.store.backup(reason="manual")
-    if path is None:
-        raise ValidationError(
-            "Backups are taken for SQLite stores only; back up a server database with its own tools."
-        )
-    cli.out({"backup": str(path)}, f"Backed up to {path}")
-    return 0
-
-
 _RUNS = {
     "export": _export,
     "import": _import,
-    "verify": _verify,
+    "verify": verify,
     "doctor": _doctor,
-    "backup": _backup,
+    "backup": take_backup,
 }

@@ -12,6 +12,7 @@ from app.cli_output import emit_json
 from services.errors import NotFound, ValidationError
 from services.sync.oncall import on_call_inputs
 from services.sync.posting import link_related, post_to_backends
+from services.sync_outcome import sync_outcome
 
 
 def add_sync_commands(sub) -> None:
@@ -209,8 +210,11 @@ def _sync_drain(cli: Cli) -> int:
         summary += f", pulled {report.pulled}"
     for note in report.notes:
         summary += f"\n  {note}"
+    outcome = sync_outcome(sync)
     cli.out(report, summary)
-    return 0 if report.failed == 0 else 8
+    for line in outcome.stuck:
+        print(f"sitrep: sync: stuck: {line}", file=sys.stderr)
+    return outcome.code
 
 
 def _backend(cli: Cli) -> int:

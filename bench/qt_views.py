@@ -2,7 +2,7 @@
 
 Each runs in a fresh interpreter (see bench/child.py), so a QApplication, the SQLite caches and the
 memory figures belong to that benchmark alone. The subject is ui/panels/timeline.py's TimelinePanel
-over ui/timeline_model.py, on a store built by bench.fixtures; the floor is a bare QTableView over the
+over ui/item_models/timeline.py, on a store built by bench.fixtures; the floor is a bare QTableView over the
 smallest QAbstractTableModel that shows the same number of rows.
 
 "Painted" means: the view's viewport has received a Paint event after the action, and that event
@@ -131,8 +131,8 @@ class Console:
     """The real timeline panel, in a UiContext like the console builds, over a store in `data_dir`."""
 
     def __init__(self, data_dir: Path) -> None:
-        from app.paths import resolve_paths
         from services.core import Sitrep
+        from services.paths import resolve_paths
         from ui.console import build_context
         from ui.panels.timeline import TimelinePanel
 

@@ -36,6 +36,7 @@ EXTERNAL = (
     ("metrics", "bench.metrics_bench", "run_metrics_benchmarks"),
     ("sync", "bench.sync_bench", "run_sync_benchmarks"),
     ("exercises", "bench.exercises_bench", "run_exercises_benchmarks"),
+    ("runbooks", "bench.runbooks_bench", "run_runbooks_benchmarks"),
 )
 
 

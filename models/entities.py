@@ -439,3 +439,128 @@ class ExerciseEvent(Base):
     scenario_s: Mapped[float] = mapped_column(Float)
     author: Mapped[str] = mapped_column(String(120))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PostIncidentReview(Base):
+    """An incident's post-incident review (one per incident): its state, its two clocks, what people
+    wrote in it and the meeting. What the record already says (timeline, roles, comms, clocks) is not
+    copied here: the document is filled from the record each time it is made, so only what a person
+    wrote, decided or attached is kept."""
+
+    __tablename__ = "post_incident_reviews"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # draft | in_review | reviewed | closed
+    triggers: Mapped[list[str]] = mapped_column(JSON, default=list)  # why it is owed (trigger ids)
+    requested_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    meeting_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    publish_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    meeting_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    meeting_held_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # section id -> {"text", "by", "at"}: only what people wrote; never overwritten by a fill
+    sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    factors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"text", "kind", "whys": [...]}
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"kind", "ref", "label", "sha256"?, ...}
+    attendees: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"handle", "name", "email", "timezone", ...}
+    checklist: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # item id -> true
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ActionItem(Base):
+    """A post-incident action item: verb-first, owned, due, tracked (a Jira issue when Jira is on)."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (Index("ix_action_items_status_due", "status", "due_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # ACT-0007
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(24))
+    priority: Mapped[str] = mapped_column(String(4))  # P1..P4
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)  # a directory handle
+    due_on: Mapped[str | None] = mapped_column(String(10), nullable=True)  # YYYY-MM-DD
+    status: Mapped[str] = mapped_column(String(16))  # open | in_progress | done | wont_do
+    tracking_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RunbookRun(Base):
+    """One use of a runbook: in an incident, or as a fire drill (no incident; excluded from incident
+    metrics). Which text was followed is kept: the file's commit and blob, and whether it had uncommitted
+    changes."""
+
+    __tablename__ = "runbook_runs"
+    __table_args__ = (Index("ix_runbook_runs_runbook", "runbook", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="RESTRICT"), nullable=True
+    )
+    runbook: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(String(1000))
+    commit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    blob: Mapped[str] = mapped_column(String(40))
+    provenance: Mapped[str] = mapped_column(String(40))
+    drill_target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(120))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
+class RunbookStepEvent(Base):
+    """A step started, passed, failed, was skipped, dry-run, chosen: append-only, folded in order."""
+
+    __tablename__ = "runbook_step_events"
+    __table_args__ = (Index("ix_runbook_step_events_run", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runbook_runs.id", ondelete="RESTRICT"))
+    step: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    author: Mapped[str] = mapped_column(String(120))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RunbookFinding(Base):
+    """'Update step 4': open on a runbook until a newer version of it is used."""
+
+    __tablename__ = "runbook_findings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    runbook: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+# -- the record's anchors (migration 0008) --------------------------------------------------
+class ChainHead(Base):
+    """The newest link of one hash chain (an incident's timeline or its stakeholder log): how many
+    entries it has and the last one's hash. Written in the same transaction as each entry, so a
+    chain cut short from its end no longer matches its head (services/chain_heads.py)."""
+
+    __tablename__ = "chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(20), primary_key=True)  # "timeline" | "stakeholder_log"
+    incident_id: Mapped[str] = mapped_column(
+        ForeignKey("incidents.id", ondelete="RESTRICT"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -56,6 +56,9 @@ class EntryKind(StrEnum):
     SYSTEM = "system"
     CHECKLIST = "checklist"  # a resolution checklist tick, value, waiver or override
     INJECT = "inject"  # a tabletop exercise's scripted event, delivered by its scenario clock
+    RUNBOOK_STEP_STARTED = "runbook_step_started"
+    RUNBOOK_STEP_RESULT = "runbook_step_result"
+    RUNBOOK_STEP_SKIPPED = "runbook_step_skipped"
 
     @property
     def label(self) -> str:

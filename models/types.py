@@ -65,4 +65,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         # fromisoformat (3.11+) reads the trailing Z and is ~20x faster than strptime,
         # which matters when a 100,000-entry timeline is read.
-        return datetime.fromisoformat(value)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            # Older versions stored a year before 1000 unpadded ("999-06-01T..."), and every read of it then
+            # failed; the services now refuse such times, and what is stored reads back.
+            year, _, rest = value.partition("-")
+            return datetime.fromisoformat(f"{year.zfill(4)}-{rest}")

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from models.entities import Incident, Person, RoleAssignment, TimelineEntry
 from models.enums import EntryKind, Status
 from resources import resource_path
-from services.changes import append_change, record_fields
+from services.change_records import append_change, record_fields
+from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.incidents import IncidentService
 from services.timeline import _clean_author, append_entry
@@ -269,7 +270,7 @@ class ChecklistService:
             if any(st.definition.id == d.id for st in self._states(s, inc)):
                 raise InvalidTransition(f"Checklist '{d.title}' is already attached to {inc.key}.")
             self._entry(s, inc, f"Checklist attached: {d.title}", author, {"checklist": d.id, "action": "attach"})
-        self._publish("timeline", inc.id, None)
+        self._publish(Topic.TIMELINE, inc.id, None)
 
     def tick(
         self,
@@ -326,7 +327,7 @@ class ChecklistService:
                 append_change(s, inc, record, author=author, now=self._now(), hooks=self._store.entry_hooks,
                               checklist_step=f"{d.id}/{item.id}", made_through="checklist")  # fmt: skip
             result = self._attached(s, inc, checklist_id).state_of(item_id)
-        self._publish("timeline", inc.id, None)
+        self._publish(Topic.TIMELINE, inc.id, None)
         return result
 
     def waive(self, ref: str, checklist_id: str, item_id: str, *, author: str, reason: str) -> ItemState:
@@ -344,7 +345,7 @@ class ChecklistService:
             self._entry(s, inc, body, author, {"checklist": state.definition.id, "action": "waive",
                                                "item": item.id, "reason": reason})  # fmt: skip
             result = self._attached(s, inc, checklist_id).state_of(item_id)
-        self._publish("timeline", inc.id, None)
+        self._publish(Topic.TIMELINE, inc.id, None)
         return result
 
     def reopen(self, ref: str, checklist_id: str, item_id: str, *, author: str, reason: str = "") -> None:
@@ -360,7 +361,7 @@ class ChecklistService:
             )
             self._entry(s, inc, body, author, {"checklist": state.definition.id, "action": "reopen",
                                                "item": item.id, "reason": reason.strip() or None})  # fmt: skip
-        self._publish("timeline", inc.id, None)
+        self._publish(Topic.TIMELINE, inc.id, None)
 
     # -- the gate on status changes (registered in IncidentService.status_gates) -----------
     def status_gate(

@@ -19,6 +19,7 @@ from models.entities import TimelineEntry
 from models.enums import EntryKind, Milestone
 from models.types import iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
+from services.changes import Topic
 from services.incidents import IncidentService
 from services.timeline import append_entry
 from services.timetext import utc_text
@@ -97,6 +98,13 @@ class ClockService:
         self._catalog = catalog
         self._now = now
         self._publish = publish
+        # Other clocks an incident runs beyond its severity's (the post-incident review's): each source
+        # is called with a read connection and the incident and returns Clock rows; they show and are
+        # recorded as breached like the others.
+        self.extra_sources: list[Callable[..., list[Clock]]] = []
+
+    def _extra(self, conn, inc: IncidentView) -> list[Clock]:
+        return [c for source in self.extra_sources for c in source(conn, inc)]
 
     def _last_update(self, conn, incident_id: str) -> datetime | None:
         row = conn.execute(
@@ -121,7 +129,8 @@ class ClockService:
             if self._from_history(conn, inc.id):
                 return []
             last = self._last_update(conn, inc.id)
-        return compute_clocks(inc, self._catalog, last)
+            extra = self._extra(conn, inc)
+        return compute_clocks(inc, self._catalog, last) + extra
 
     def check(self, ref: str, *, author: str = "sitrep") -> list[Clock]:
         """Record a breach entry for every clock past its deadline that has not been recorded yet."""
@@ -133,7 +142,7 @@ class ClockService:
             conn = s.connection()
             if self._from_history(conn, inc.id):
                 return []
-            clocks = compute_clocks(view, self._catalog, self._last_update(conn, inc.id))
+            clocks = compute_clocks(view, self._catalog, self._last_update(conn, inc.id)) + self._extra(conn, view)
             recorded = {
                 (d.get("clock"), d.get("due_at"))
                 for (d,) in conn.execute(
@@ -167,5 +176,5 @@ class ClockService:
                 new_breaches.append(clock)
             incident_id = inc.id
         if new_breaches:
-            self._publish("timeline", incident_id, None)
+            self._publish(Topic.TIMELINE, incident_id, None)
         return new_breaches

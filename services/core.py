@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from models.types import utcnow
+from services.adapters.discovery import discover_adapters
 from services.catalog import Catalog
-from services.changes import ChangeService
+from services.change_records import ChangeService
+from services.changes import ChangeBus, Topic
 from services.checklists import ChecklistService
 from services.clocks import ClockService
+from services.comms.service import CommsService
 from services.exchange import Exchange
 from services.exercises.sandbox import sandbox_adapters
 from services.exercises.service import ExerciseService
@@ -20,46 +22,18 @@ from services.exercises.workspace import build_vocabulary, holds_exercise
 from services.history_import import HistoryImport
 from services.incidents import IncidentService
 from services.integrity import IntegrityService
+from services.maintenance import MaintenanceService
 from services.metrics import MetricsService
 from services.people import PeopleService
+from services.review.actions import ActionItemService
+from services.review.service import ReviewService
 from services.roles import RoleService
+from services.runbooks.setup import build_runbook_service
 from services.store import Store
+from services.sync.service import SyncService
 from services.timeline import TimelineService
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Change:
-    """What kind of data changed, so each listener decides whether to refresh.
-
-    topic: "incident" | "timeline" | "roles" | "people" | "maintenance" | ...; incident_id may be None
-    (many or none);
-    seq is the new timeline entry's number when one entry was appended.
-    """
-
-    topic: str
-    incident_id: str | None
-    seq: int | None
-
-
-class ChangeBus:
-    """Synchronous fan-out of Change notices after each commit. Qt-free; the GUI bridges it to signals."""
-
-    def __init__(self) -> None:
-        self._listeners: list[Callable[[Change], None]] = []
-
-    def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def publish(self, topic: str, incident_id: str | None, seq: int | None) -> None:
-        change = Change(topic, incident_id, seq)
-        for listener in list(self._listeners):
-            try:
-                listener(change)
-            except Exception:  # a broken listener must not undo a committed change
-                log.exception("change listener failed for %s", change)
 
 
 class Sitrep:
@@ -92,26 +66,30 @@ class Sitrep:
         self.in_exercise = holds_exercise(store)
         self.incidents.exercise_only = self.in_exercise
         if self.in_exercise:
-            from services.adapters.discovery import discover_adapters
-
             options = dict(sync_options or {})
             options["discovered"] = sandbox_adapters(options.get("discovered") or discover_adapters())
             sync_options = options
-        # Sync registers its outbox writer in store.entry_hooks; see services/sync.
-        from services.sync.service import SyncService
-
         self.sync = SyncService(store, config_dir, now=now, publish=pub, **(sync_options or {}))
-        self.changes.subscribe(lambda change: change.topic != "sync" and self.sync.wake())
-        # Comms registers its guard in store.entry_hooks; messages leave through the sync outbox.
-        from services.comms.service import CommsService
-
+        self.changes.subscribe(lambda change: change.topic is not Topic.SYNC and self.sync.wake())
+        # Messages leave through the sync outbox.
         self.comms = CommsService(store, self.catalog, now, pub, config_dir, sync=self.sync)
         # Planned maintenance windows; what a status page is owed for them also leaves through the outbox.
-        from services.maintenance import MaintenanceService
-
         self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
+        # Post-incident reviews open themselves on resolve (an entry hook) and add their clocks to the clocks'.
+        self.action_items = ActionItemService(store, now, pub)
+        self.reviews = ReviewService(store, self.incidents, self.timeline, self.roles, self.people, self.metrics,
+                                     self.clocks, now, pub, config_dir)  # fmt: skip
+        self.reviews.action_items = self.action_items
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
+        self.runbooks = build_runbook_service(store, now, pub, config_dir, self.sync, self.roles)
+        # What runs inside every timeline append's transaction, in this order, composed here and nowhere
+        # else. The comms guard first: it refuses an entry that would make the channels send a message
+        # nobody released, and it must refuse before the outbox writer plans that message's deliveries
+        # (a refusal rolls the transaction back, but a guard that runs second depends on every hook
+        # before it leaving nothing behind outside the transaction). Then the writer plans what each
+        # enabled backend is owed for the entry (services/sync/outbox.py).
+        store.entry_hooks[:] = [self.comms.guard_entry, self.sync.writer]
 
     @classmethod
     def open(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from models.enums import EntryKind, Milestone, Status
+from services.changes import Topic
 from services.core import Sitrep
 from services.demo_comms import (
     dora_clock,
@@ -120,8 +121,8 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     sev1 = _checkout_sev1(told, clock, end)
     _planned_maintenance(sitrep, end)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
-    sitrep.changes.publish("people", None, None)
-    sitrep.changes.publish("incident", None, None)
+    sitrep.changes.publish(Topic.PEOPLE, None, None)
+    sitrep.changes.publish(Topic.INCIDENT, None, None)
     return sitrep.incidents.get(sev1.id)
 
 

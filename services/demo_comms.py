@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from models.enums import Milestone
-from services.comms.service import ContactInput
+from services.comms.views import ContactInput
 from services.sample_history import generate, write_csv
 
 STAKEHOLDERS = (

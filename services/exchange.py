@@ -8,14 +8,16 @@ a file whose chain disagrees with the local one is refused. An incident's status
 and milestones must be what its own timeline says they are.
 
 Schema 1 (before the communications and sync records) is still read: its files simply have none of them.
+
+Longer than ~500 lines: export and import check the same invariants (chains, milestones, state from the
+timeline); the per-table rules are already in services/exchange_sections.py.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,10 @@ from models.entities import Incident, OutboxItem, Person, RoleAssignment, Timeli
 from models.enums import EntryKind, Milestone, OutboxState, Status
 from models.types import iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
+from services.chain_heads import rebuild_heads
+from services.changes import Topic
 from services.errors import ImportFailure, ValidationError
+from services.exchange_checks import diverged_fields, export_heads, file_head_problem
 from services.exchange_sections import (
     INCIDENT,
     SECTIONS,
@@ -37,14 +42,29 @@ from services.exchange_sections import (
     read_rows,
     read_section,
 )
-from services.integrity import verify_rows
+from services.incidents import IncidentService
+from services.integrity import _version, verify_rows
+from services.limits import (
+    AFFECTED_USERS_MAX,
+    AUTHOR_MAX,
+    BODY_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    count_problem,
+    load_json_text,
+    text_problem,
+)
 from services.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
 from services.people import validate_person
+from services.replay import state_problem
+from services.time_range import history_problem
 from services.views import EntryRow
 
 FORMAT = "sitrep.export"
 # 1: incidents, timeline, roles, people. 2: external_ref, and the sections (exchange_sections.SECTIONS).
-# 4: the Identified milestone, flagged milestone pairs, incidents never declared, severity "unknown".
+# 4: the Identified milestone, flagged milestone pairs, incidents never declared, severity "unknown"; each
+#    incident's chain_heads (the count and newest hash of its timeline and stakeholder log).
+# 4 also: post-incident reviews and their action items (since=4 sections).
 SCHEMA_VERSION = 4
 
 _T = TimelineEntry.__table__
@@ -55,6 +75,11 @@ _INCIDENT_FIELDS = (
 _PERSON_FIELDS = ("id", "name", "handle", "email", "phone", "timezone")
 _MILESTONE_NAMES = frozenset(m.value for m in Milestone)
 _SINCE_2 = ("external_ref",)  # incident fields a schema 1 file does not have (read as None)
+# What a text field of the file may hold (services/limits.py): (most characters, one line only).
+_TEXT_LIMITS = {"title": (TITLE_MAX, True), "summary": (SUMMARY_MAX, False), "body": (BODY_MAX, False),
+                "rationale": (BODY_MAX, False), "author": (AUTHOR_MAX, True)}  # fmt: skip
+_OTHER_TEXT_MAX = 500  # ids, keys, hashes, names, sources
+_INT_MAX = 2**63 - 1  # SQLite's integers
 
 
 @dataclass
@@ -120,8 +145,6 @@ class Exchange:
 
     # -- export --------------------------------------------------------------------------
     def export(self, refs: list[str] | None = None) -> dict[str, Any]:
-        from services.incidents import IncidentService
-
         with self._store.read() as s:
             if refs:
                 incidents = [IncidentService._load(s, r) for r in refs]
@@ -177,13 +200,12 @@ class Exchange:
                 for sec in self.sections:
                     if sec.scope == INCIDENT:
                         d[sec.key] = sections[sec.key].get(inc.id, [])
+                d["chain_heads"] = export_heads(s.connection(), inc.id)
                 out_incidents.append(d)
             people_stmt = select(Person).order_by(Person.handle)
             if refs:
                 people_stmt = people_stmt.where(Person.id.in_(person_ids))
             people = [{k: getattr(p, k) for k in _PERSON_FIELDS} for p in s.scalars(people_stmt)]
-        from services.integrity import _version
-
         doc: dict[str, Any] = {
             "format": FORMAT,
             "schema_version": SCHEMA_VERSION,
@@ -219,13 +241,7 @@ class Exchange:
             raise ImportFailure(f"{path}: no such file.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ImportFailure(f"{path}: cannot be read ({exc}).") from None
-        try:
-            doc = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ImportFailure(
-                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it may be cut "
-                "short. Nothing was imported."
-            ) from None
+        doc = load_json_text(raw, origin=str(path), failure=ImportFailure)
         return self.import_document(doc, origin=str(path))
 
     def import_document(self, doc: Any, *, origin: str = "the import") -> ImportReport:
@@ -248,8 +264,8 @@ class Exchange:
             for sec in later:
                 self._merge(s, sec, store_rows[sec.key], person_map, report, origin, None)
         if report.changed:
-            self._publish("incident", None, None)
-            self._publish("comms", None, None)
+            self._publish(Topic.INCIDENT, None, None)
+            self._publish(Topic.COMMS, None, None)
         return report
 
     @staticmethod
@@ -331,6 +347,13 @@ class Exchange:
                 _set_state(local, d)
                 report.extended.append(local.key)
             else:
+                if len(entries) == start:  # the same record: its state must be the same too
+                    differs = diverged_fields(local, d)
+                    if differs:
+                        raise ImportFailure(
+                            f"{origin}: {local.key} has the same timeline here but a different {differs} "
+                            "(the two copies diverged: one was edited outside Sitrep). Nothing was imported."
+                        )
                 report.unchanged.append(local.key)
         new_rows = []
         for e in entries[start:]:
@@ -368,6 +391,8 @@ class Exchange:
         for sec in self.sections:
             if sec.scope == INCIDENT:
                 self._merge(s, sec, d[sec.key], person_map, report, origin, local.key)
+        s.flush()
+        rebuild_heads(s.connection(), [local.id])
 
 
 def _set_state(inc: Incident, d: dict[str, Any]) -> None:
@@ -405,6 +430,10 @@ class _Check:
             self.fail(where, f"'{key}' must be {'a non-empty ' if not optional else 'a '}string")
         if max_len and len(v) > max_len:
             self.fail(where, f"'{key}' is longer than {max_len} characters")
+        limit, one_line = _TEXT_LIMITS.get(key, (max_len or _OTHER_TEXT_MAX, True))
+        problem = text_problem(v, limit=limit, one_line=one_line)
+        if problem:
+            self.fail(where, f"'{key}' {problem}")
         return v
 
     def ts(self, d, key, where, *, optional=False) -> datetime | None:
@@ -419,6 +448,9 @@ class _Check:
             self.fail(where, f"'{key}' is not a timestamp: {v!r}")
         if parsed.tzinfo is None:
             self.fail(where, f"'{key}' has no time zone: {v!r}")
+        problem = history_problem(parsed, datetime.now(UTC))
+        if problem:
+            self.fail(where, f"'{key}' {problem}")
         if iso(parsed) != v:
             self.fail(where, f"'{key}' must be written in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ, got {v!r}")
         return parsed
@@ -429,6 +461,11 @@ class _Check:
             return None
         if not isinstance(v, int) or isinstance(v, bool):
             self.fail(where, f"'{key}' must be a whole number")
+        problem = count_problem(v, limit=AFFECTED_USERS_MAX) if key == "affected_users" else None
+        if problem is None and abs(v) > _INT_MAX:
+            problem = "is too large to store"
+        if problem:
+            self.fail(where, f"'{key}' {problem}")
         return v
 
     def bool_(self, d, key, where) -> bool:
@@ -449,8 +486,10 @@ def _validate(
             "the file", f"this is not a Sitrep export (format is {doc.get('format')!r}, expected {FORMAT!r})"
         )
     version = doc.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if version is None:
         c.fail("the file", "'schema_version' is missing")
+    if not isinstance(version, int) or isinstance(version, bool):
+        c.fail("the file", f"'schema_version' must be a whole number, not {type(version).__name__} {version!r:.40}")
     if version > SCHEMA_VERSION:
         c.fail(
             "the file",
@@ -609,14 +648,20 @@ def _validate(
                 c.fail(rw, "'checklist_done' must be a list of item numbers")
             roles.append(role)
         inc["roles"] = roles
-        problem = _state_problem(inc)
+        problem = state_problem(inc)
         if problem:
             c.fail(where, problem)
+
         index.incidents.add(inc["id"])
         index.entries[inc["id"]] = entry_ids
         for sec in sections:
             if sec.scope == INCIDENT:
                 inc[sec.key] = read_section(c, sec, present(d, sec.key, sec.since), where, index, inc)
+        heads = present(d, "chain_heads", 4)
+        if heads:
+            problem = file_head_problem(heads, inc)
+            if problem:
+                c.fail(where, problem)
         incidents.append(inc)
     store_rows = {
         sec.key: read_section(c, sec, present(doc, sec.key, sec.since), "the file", index, None)
@@ -626,60 +671,3 @@ def _validate(
         )
     }
     return people, incidents, store_rows
-
-
-# Entries the services write with the milestones they stamp (a person's entry may carry any data).
-_STAMPING_KINDS = (EntryKind.STATUS_CHANGE.value, EntryKind.ROLE_CHANGE.value)
-
-
-def _state_problem(inc: dict[str, Any]) -> str | None:
-    """Whether the incident's status, severity, major flag and milestones are what its timeline says.
-
-    Each is what the last entry that states it says: the declaration states them all, a status change
-    its new status (and any milestone it stamps or a reopen clears), a severity, major or milestone change
-    its own, a role change the IC-assigned milestone. Entries only record what the services did, and the
-    chain was verified, so a disagreement means the state was edited by hand. A timeline that never
-    states one of them (records made by other tools, e.g. the benchmark fixtures) has nothing to compare
-    that one with, and it is taken as the file has it.
-    """
-    said: dict[str, tuple[Any, int]] = {}
-    milestones: dict[str, tuple[str | None, int]] = {}
-    for e in inc["timeline"]:
-        data, kind, seq = e["data"] or {}, e["kind"], e["seq"]
-        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("to"), str):
-            said["status"] = (data["to"], seq)
-            if data.get("action") in ("declared", "recorded"):
-                if isinstance(data.get("severity"), str):
-                    said["severity"] = (data["severity"], seq)
-                if isinstance(data.get("major"), bool):
-                    said["is_major"] = (data["major"], seq)
-        elif kind == EntryKind.SEVERITY_CHANGE.value and isinstance(data.get("to"), str):
-            said["severity"] = (data["to"], seq)
-        elif kind == EntryKind.MAJOR_CHANGE.value and isinstance(data.get("major"), bool):
-            said["is_major"] = (data["major"], seq)
-        if kind == EntryKind.MILESTONE_CHANGE.value and isinstance(data.get("milestone"), str):
-            milestones[data["milestone"]] = (data.get("to"), seq)
-        elif kind in _STAMPING_KINDS and isinstance(data.get("milestones"), dict):
-            for name, at in data["milestones"].items():
-                milestones[name] = (at, seq)
-        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("cleared_milestones"), dict):
-            for name in data["cleared_milestones"]:
-                milestones[name] = (None, seq)
-    words = {"status": "status", "severity": "severity", "is_major": "major flag"}
-    for attr, (value, seq) in said.items():
-        if inc[attr] != value:
-            return (
-                f"its {words[attr]} is {inc[attr]!r} but its timeline says {value!r} (entry #{seq}); the state "
-                "was changed without its timeline entry (edited by hand?)"
-            )
-    if milestones:
-        for m in Milestone:
-            value, seq = milestones.get(m.value, (None, 0))
-            have = iso(inc["milestones"][m.value])
-            if have != value:
-                since = f"entry #{seq}" if seq else "no entry sets it"
-                return (
-                    f"its '{m.value}' milestone is {have or 'unset'} but its timeline says {value or 'unset'} "
-                    f"({since}); the state was changed without its timeline entry (edited by hand?)"
-                )
-    return None

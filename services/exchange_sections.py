@@ -18,6 +18,9 @@ Merging, per section:
          or by `natural_key`, is left as the user has it.
 Any other collision (the same message number, clock rule or remote object held by a different record
 here) means the two copies diverged, and the file is refused.
+
+Longer than ~500 lines: one declaration per carried table, kept together so a new table is one more entry
+beside the others.
 """
 
 from __future__ import annotations
@@ -47,10 +50,12 @@ from sqlalchemy import (
 )
 
 from models.entities import (
+    ActionItem,
     CommsLogEntry,
     CommsMessage,
     MaintenanceUpdate,
     MaintenanceWindow,
+    PostIncidentReview,
     RegulatoryClock,
     RemoteLink,
     Stakeholder,
@@ -58,6 +63,8 @@ from models.entities import (
 from models.enums import ClockState, EntryKind, MaintenanceStatus, MessageState
 from models.types import UTCDateTime, iso
 from services.adapters.discovery import discover_adapters
+from services.comms.log import LogRow, first_break
+from services.comms.templates import content_hash
 from services.errors import ImportFailure
 
 INCIDENT, STORE = "incident", "store"
@@ -68,9 +75,17 @@ MACHINE_LOCAL = {
     "machine importing the file never sends the same item again",
     "sync_backends": "this machine's lane state: lease, circuit breaker, last pull",
     "alembic_version": "the schema revision of this database",
+    "chain_heads": "derived from the chains it anchors: each incident carries its heads as `chain_heads` "
+    "(schema 4), an import checks the file's chains end there, and the store's heads are set from the chains "
+    "it holds afterwards",
     "exercise_runs": "only an exercise's own store has one; its after-action report (`sitrep exercise report`) "
     "is how an exercise leaves that store, and a real store never holds exercise rows",
     "exercise_events": "the exercise's clock, injects, notes and ratings: with exercise_runs, in the exercise's own store",
+    # The incident's record of a runbook run travels in its timeline (every step's start, result and skip,
+    # with version, commit, blob, per-host summary and rc); these rows feed this machine's runbook usage.
+    "runbook_runs": "this machine's runbook usage (incident runs and drills); an incident's steps travel in its timeline",
+    "runbook_step_events": "the step events behind runbook usage and dry-run diffs; with runbook_runs",
+    "runbook_findings": "findings against this machine's runbook library, open until a newer version",
 }
 
 
@@ -166,8 +181,6 @@ def _installed_channels() -> tuple[str, ...]:
 
 
 def _check_message(ctx: RowContext) -> None:
-    from services.comms.templates import content_hash
-
     m = ctx.row
     _one_of(ctx, "state", (s.value for s in MessageState))
     _list_of_text(ctx, "channels")
@@ -194,9 +207,13 @@ def _check_message(ctx: RowContext) -> None:
     if state == MessageState.SENT.value:
         _required(ctx, "sent", "sent_by", "sent_at", "sent_entry_id")
         entry = ctx.entry(m["sent_entry_id"])
-        comms = ((entry or {}).get("data") or {}).get("comms")
+        data = (entry or {}).get("data") or {}
+        comms = data.get("comms")
         sending = entry is not None and entry["kind"] == EntryKind.COMMS.value and isinstance(comms, dict)
-        if not sending or comms.get("message_id") != m["id"]:
+        # A message sent by hand (services/comms/by_hand.py) names itself as data["comms_message"].
+        by_hand = entry is not None and entry["kind"] == EntryKind.COMMS.value and data.get("sent_by_hand") \
+            and data.get("comms_message") == m["id"]  # fmt: skip
+        if not by_hand and (not sending or comms.get("message_id") != m["id"]):
             ctx.fail("'sent_entry_id' names a timeline entry that is not the sending of this message")
     elif m["sent_entry_id"] is not None:
         ctx.fail(f"a {state} message has no 'sent_entry_id'")
@@ -216,8 +233,6 @@ def _check_log_line(ctx: RowContext) -> None:
 
 
 def _log_chain_break(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
-    from services.comms.log import LogRow, first_break
-
     broken = first_break([LogRow(**{k: r[k] for k in LogRow._fields}) for r in rows])
     return (broken[0]._asdict(), broken[1]) if broken else None
 
@@ -247,9 +262,26 @@ def _link_to_entry(ctx: RowContext) -> str | None:
 
 # What a remote link's local_kind may be, and what its local_id must then name (a problem, or None).
 # A link to a record that is not an incident's (no incident_id) sits at the top of the file.
+def _link_to_action_item(ctx: RowContext) -> str | None:
+    if ctx.row["local_id"] not in ctx.rows.get("action_items", {}):
+        return f"it names action item {ctx.row['local_id']}, which this incident does not have"
+    return None
+
+
+def _check_review(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("draft", "in_review", "reviewed", "closed"))
+
+
+def _check_action_item(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("open", "in_progress", "done", "wont_do"))
+    _one_of(ctx, "category", ("investigate", "mitigate-now", "repair", "detect", "mitigate-future", "prevent",
+                              "process"))  # fmt: skip
+
+
 LINK_KINDS: dict[str, Callable[[RowContext], str | None]] = {
     "incident": _link_to_incident,
     "entry": _link_to_entry,
+    "action_item": _link_to_action_item,
 }
 
 
@@ -309,6 +341,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("regulatory_clocks", RegulatoryClock, ("regulatory clock", "regulatory clocks"), INCIDENT, since=2,
             merge="newer", order_by=("rule_id",), check=_check_clock,
             name_row=lambda r: f"regulatory clock {r['rule_id']!r}"),
+    Section("post_incident_review", PostIncidentReview, ("post-incident review", "post-incident reviews"), INCIDENT,
+            since=4, merge="newer", order_by=("id",), check=_check_review, name_row=lambda r: "the post-incident review"),
+    Section("action_items", ActionItem, ("action item", "action items"), INCIDENT, since=4, merge="newer",
+            order_by=("number",), renumber=("number", "key", "ACT-{:04d}"), check=_check_action_item,
+            name_row=lambda r: f"action item {r['key']}"),
     Section("remote_links", RemoteLink, ("remote link", "remote links"), INCIDENT, since=2, merge="newer",
             order_by=("backend", "remote_kind", "remote_id"), check=_check_link,
             name_row=lambda r: f"the link to {r['backend']} {r['remote_kind']} {r['remote_id']}"),

@@ -31,6 +31,7 @@ from services.history_rows import (
     parse_history_time,
 )
 from services.incidents import INCIDENT_TYPES
+from services.limits import AFFECTED_USERS_MAX
 
 
 class CsvHistory(HistoryReader):
@@ -329,6 +330,8 @@ class CsvHistory(HistoryReader):
         text = raw.replace(",", "").replace("_", "").replace(" ", "")
         if not text.isdigit():
             raise RowError(f"affected users '{raw}' is not a whole number")
+        if len(text) > len(str(AFFECTED_USERS_MAX)) or int(text) > AFFECTED_USERS_MAX:
+            raise RowError(f"affected users '{raw[:20]}' is more than {AFFECTED_USERS_MAX:,}")
         return int(text)
 
     @staticmethod

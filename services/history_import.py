@@ -10,6 +10,9 @@ What holds for every format:
 The rows are written with Core executemany, not the ORM, because a history is thousands of incidents.
 Store entry hooks (the sync outbox) are deliberately not run, as for `sitrep import`: years of history are not
 news the backends are owed.
+
+Longer than ~500 lines: three formats share one checked, chained, single-transaction write path; split by
+format it would spread that path over modules that each need all of it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from models.entities import Incident, TimelineEntry
 from models.enums import Milestone
 from models.types import iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
+from services.chain_heads import advance_heads_of
+from services.changes import Topic
 from services.errors import ImportFailure, StoreError, ValidationError
 from services.history_csv import CsvHistory
 from services.history_mapping import CSV_FIELDS, ColumnMapping
@@ -132,7 +137,7 @@ class HistoryImport:
         report.dry_run = dry_run
         self._write(report, candidates, author, dry_run, progress)
         if report.changed:
-            self._publish("incident", None, None)
+            self._publish(Topic.INCIDENT, None, None)
         return report
 
     # -- Sitrep's own export ------------------------------------------------------------------------------
@@ -189,6 +194,7 @@ class HistoryImport:
                 if not dry_run:
                     _insert_stored(conn, _I_INSERT, _I_NAMES, incident_rows)
                     _insert_stored(conn, _T_INSERT, _T_NAMES, entry_rows)
+                    advance_heads_of(conn, entry_rows)
                 progress("writing", min(start + _CHUNK, total), total)
 
 

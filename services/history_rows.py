@@ -4,11 +4,10 @@ with their timeline entries, and reading a time from a history file."""
 from __future__ import annotations
 
 import email.utils
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +16,9 @@ from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc
 from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.errors import ImportFailure, ValidationError
+from services.limits import load_json_text
 from services.milestone_order import order_conflicts, pair_text, stored_pairs
+from services.time_range import history_problem
 from services.timeline import MAX_BODY
 
 MILESTONE_NAMES = tuple((m, m.value) for m in Milestone)
@@ -180,6 +181,9 @@ def parse_history_time(raw: str, tz: tzinfo, formats: Iterable[str] = ()) -> dat
         raise ValueError(f"'{value}' is not a time I can read (use ISO 8601, or give --date-format)")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
+    problem = history_problem(parsed, datetime.now(UTC))
+    if problem:
+        raise ValueError(f"'{value}' {problem}")
     return as_utc(parsed)
 
 
@@ -257,12 +261,7 @@ def read_json(path: Path) -> Any:
         raise ImportFailure(f"{path}: no such file.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportFailure(f"{path}: cannot be read ({exc}).") from None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ImportFailure(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-        ) from None
+    return load_json_text(raw, origin=str(path), failure=ImportFailure)
 
 
 class HistoryReader:

@@ -1,6 +1,9 @@
 """Incidents: declaration, lifecycle, severity, major-incident flag, milestones and impact.
 
 Every change writes its timeline entry in the same transaction as the change itself.
+
+Longer than ~500 lines: each lifecycle change and its timeline entry are written in one transaction by one
+service; the rules between them (reopen, de-escalate, milestones) are shared.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import UNKNOWN_SEVERITY, Catalog
+from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
+from services.limits import AFFECTED_USERS_MAX, SUMMARY_MAX, TITLE_MAX, check_text, count_problem
 from services.milestone_order import flagged_pairs_of, milestone_order_problem, still_flagged
+from services.time_range import check_live
 from services.timeline import _clean_author, append_entry
 from services.timetext import utc_text, utc_texts
 from services.views import IncidentView
@@ -151,10 +157,12 @@ class IncidentService:
             raise ValidationError(
                 "An incident needs a title (e.g. 'Checkout: payments failing').", field="title"
             )
-        if len(title) > 300:
+        if len(title) > TITLE_MAX:
             raise ValidationError(
-                "Keep the title under 300 characters; put detail in the summary.", field="title"
+                f"Keep the title under {TITLE_MAX} characters; put detail in the summary.", field="title"
             )
+        check_text(title, field="title", label="The title", limit=TITLE_MAX, one_line=True)
+        check_text(summary, field="summary", label="The summary", limit=SUMMARY_MAX)
         level = self._catalog.severity(severity)
         author = _clean_author(author)
         incident_type = (incident_type or "other").strip().lower()
@@ -172,8 +180,7 @@ class IncidentService:
             Milestone.DECLARED: declared,
         }
         for m, value in milestones.items():
-            if value is not None and value > now:
-                raise ValidationError(f"'{m.label}' cannot be in the future.", field=m.value)
+            check_live(value, now, what=f"'{m.label}'", field=m.value, dated=False)
         problem = milestone_order_problem(milestones)
         if problem:
             raise ValidationError(problem, field="milestones")
@@ -218,6 +225,7 @@ class IncidentService:
                 data={
                     "action": "declared",
                     "to": Status.DECLARED.value,
+                    "title": title,
                     "severity": level.id,
                     "major": major,
                     "exercise": is_exercise,
@@ -225,7 +233,7 @@ class IncidentService:
                     "milestones": {m.value: iso(v) for m, v in milestones.items() if v is not None},
                 },
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -245,8 +253,7 @@ class IncidentService:
         reason = (reason or "").strip() or None
         now = self._now()
         when = as_utc(at) if at else now
-        if when > now:
-            raise ValidationError("A status change cannot be dated in the future.", field="at")
+        check_live(when, now, what="A status change", field="at")
         with self._store.transaction() as s:
             inc = self._load(s, ref)
             current = Status(inc.status)
@@ -317,7 +324,7 @@ class IncidentService:
                 occurred_at=when,
                 data=data,
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_severity(
@@ -357,7 +364,7 @@ class IncidentService:
                 now=now,
                 data={"from": before, "to": level.id, "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_major(self, ref: str, major: bool, *, author: str, reason: str | None = None) -> IncidentView:
@@ -386,7 +393,7 @@ class IncidentService:
                 now=now,
                 data={"major": major, "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def set_milestone(
@@ -403,8 +410,7 @@ class IncidentService:
         author = _clean_author(author)
         now = self._now()
         when = as_utc(at) if at else None
-        if when is not None and when > now:
-            raise ValidationError(f"'{m.label}' cannot be in the future.", field=m.value)
+        check_live(when, now, what=f"'{m.label}'", field=m.value, dated=False)
         if when is None and m is Milestone.DECLARED:
             raise ValidationError("The declaration time cannot be cleared.", field=m.value)
         with self._store.transaction() as s:
@@ -442,7 +448,7 @@ class IncidentService:
                 now=now,
                 data={"milestone": m.value, "from": iso(old), "to": iso(when), "reason": reason},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
     def update_details(
@@ -473,8 +479,10 @@ class IncidentService:
             if title is not None:
                 if not title.strip():
                     raise ValidationError("The title cannot be empty.", field="title")
+                check_text(title.strip(), field="title", label="The title", limit=TITLE_MAX, one_line=True)
                 change("title", title.strip())
             if summary is not None:
+                check_text(summary, field="summary", label="The summary", limit=SUMMARY_MAX)
                 change("summary", summary.strip())
             if services is not None:
                 change("services", _clean_services(services))
@@ -501,7 +509,7 @@ class IncidentService:
                 now=now,
                 data={"changes": changes},
             )
-        self._publish("incident", view.id, None)
+        self._publish(Topic.INCIDENT, view.id, None)
         return view
 
 
@@ -519,8 +527,10 @@ def _clean_services(services: Iterable[str]) -> list[str]:
 
 
 def _check_impact(affected_users: int | None, error_rate_pct: float | None) -> None:
-    if affected_users is not None and (not isinstance(affected_users, int) or affected_users < 0):
-        raise ValidationError("Affected users must be a whole number, zero or more.", field="affected_users")
+    if affected_users is not None and count_problem(affected_users, limit=AFFECTED_USERS_MAX):
+        raise ValidationError(
+            f"Affected users must be a whole number, zero or more (at most {AFFECTED_USERS_MAX:,}).", field="affected_users"
+        )
     if error_rate_pct is not None and not (0 <= float(error_rate_pct) <= 100):
         raise ValidationError("The error rate is a percentage between 0 and 100.", field="error_rate_pct")
 

@@ -8,11 +8,15 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from models.entities import CommsLogEntry, Incident, TimelineEntry
 from models.migrations import SCHEMA_HEAD
+from services.chain_heads import STAKEHOLDER_LOG, TIMELINE, head_problem, read_heads
 from services.comms.log import LOG_COLUMNS, LogRow, first_break
+from services.errors import StoreError
+from services.incidents import IncidentService
+from services.replay import stored_state_problem
 from services.timeline import GENESIS_HASH, entry_digest
 from services.views import EntryRow
 
@@ -29,6 +33,8 @@ class ChainBreak:
     reason: str
 
     def __str__(self) -> str:
+        if not self.entry_id:  # about the incident or its chain as a whole, not one entry
+            return f"{self.incident_key}: {self.reason}"
         return f"{self.incident_key} entry #{self.seq} ({self.entry_id}): {self.reason}"
 
 
@@ -69,8 +75,6 @@ class IntegrityService:
         entries = 0
         wanted = None
         if ref is not None:  # resolved first: an in-memory store has one connection, not two at once
-            from services.incidents import IncidentService
-
             with self._store.read() as s:
                 wanted = IncidentService._load(s, ref).id
         log_entries = 0
@@ -81,6 +85,7 @@ class IntegrityService:
             incidents = conn.execute(stmt).all()
             if wanted is not None:
                 incidents = [i for i in incidents if i[0] == wanted]
+            heads = read_heads(conn) if self._store_has_heads(conn) else None
             for inc_id, key in incidents:
                 rows = [
                     EntryRow(*r)
@@ -97,7 +102,23 @@ class IntegrityService:
                 if broken:
                     row, reason = broken
                     breaks.append(ChainBreak(key, row.seq, row.id, f"stakeholder log line {reason}"))
+                if heads is not None:
+                    for chain, chain_rows, words in ((TIMELINE, rows, "timeline"), (STAKEHOLDER_LOG, log_rows, "stakeholder log")):
+                        said = head_problem(words, heads.get((chain, inc_id)), chain_rows)
+                        if said:
+                            breaks.append(ChainBreak(key, 0, "", said))
+                if not rows:
+                    breaks.append(ChainBreak(key, 0, "", "it has no timeline at all (every entry was deleted)"))
+                elif problem is None:
+                    said = stored_state_problem(conn, inc_id, rows)
+                    if said:
+                        breaks.append(ChainBreak(key, 0, "", said))
         return VerifyReport(len(incidents), entries, breaks, log_entries)
+
+    @staticmethod
+    def _store_has_heads(conn) -> bool:
+        """A store written before chain heads (opened read-only, not migrated) has none to check."""
+        return "chain_heads" in inspect(conn).get_table_names()
 
     def doctor(self, paths: dict[str, str]) -> dict[str, object]:
         """Facts about this installation, for a support request or a bug report."""
@@ -114,6 +135,22 @@ class IntegrityService:
             "schema_expected": SCHEMA_HEAD,
             "paths": paths,
         }
+        try:
+            self._facts_from_the_file(report)
+        except StoreError as err:  # a damaged file still gets its report, saying so
+            report["integrity_check"] = [self._store.damaged or err.message]
+        report["damaged"] = self._store.damaged
+        try:
+            import keyring
+
+            report["keyring_backend"] = (
+                type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
+            )
+        except Exception as exc:  # keyring's discovery can fail in many environment-specific ways
+            report["keyring_backend"] = f"unavailable ({type(exc).__name__})"
+        return report
+
+    def _facts_from_the_file(self, report: dict[str, object]) -> None:
         with self._store.read_connection() as conn:
             if self._store.is_sqlite:
                 report["journal_mode"] = conn.execute(text("PRAGMA journal_mode")).scalar()
@@ -127,15 +164,6 @@ class IntegrityService:
                 report["foreign_key_check"] = "ok" if not fk else [list(map(str, r)) for r in fk]
             report["incidents"] = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
             report["timeline_entries"] = conn.execute(text("SELECT count(*) FROM timeline_entries")).scalar()
-        try:
-            import keyring
-
-            report["keyring_backend"] = (
-                type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
-            )
-        except Exception as exc:  # keyring's discovery can fail in many environment-specific ways
-            report["keyring_backend"] = f"unavailable ({type(exc).__name__})"
-        return report
 
 
 def _version(dist: str) -> str | None:

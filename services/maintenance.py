@@ -14,6 +14,9 @@ unsent items are withdrawn instead and subscribers never hear of it.
 
 Changes made on the status page (an automatic start or completion, a reschedule there) come back
 through the sync pull: `apply_remote_maintenance` below, run by the sync worker on its own connection.
+
+Longer than ~500 lines: one service for one record (windows, their history and what the status page is owed),
+and the reconciliation of remote changes, which must apply the same rules.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from models.entities import MaintenanceUpdate, MaintenanceWindow, OutboxItem, Re
 from models.enums import MAINTENANCE_TRANSITIONS, MaintenanceStatus, OutboxState
 from models.types import as_utc, iso, new_id
 from services.adapters.values import MaintenanceChange, MaintenanceFacts, RemoteMaintenance
+from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.incidents import _clean_services
+from services.sync.outbox import OWED_STATES, maintenance_items_where
 from services.timeline import _clean_author
 from services.timetext import utc_text, utc_texts
 
@@ -419,7 +424,7 @@ class MaintenanceService:
             upd = self._record(s, row, "planned", None, description, {}, row.notify_subscribers, author, now)
             self._owe(s, row, upd, EDITABLE_FIELDS)
             view = MaintenanceView.of(row)
-        self._publish("maintenance", None, None)
+        self._publish(Topic.MAINTENANCE, None, None)
         return view
 
     def reschedule(
@@ -503,7 +508,7 @@ class MaintenanceService:
             upd = self._record(s, row, action, state.value, message, changes, notify, author, now)
             self._owe(s, row, upd, tuple(changes))
             view = MaintenanceView.of(row)
-        self._publish("maintenance", None, None)
+        self._publish(Topic.MAINTENANCE, None, None)
         return view
 
     def post_update(
@@ -552,7 +557,7 @@ class MaintenanceService:
             upd = self._record(s, row, action, current.value, message, {}, notify, author, now)
             self._owe(s, row, upd, ())
             view = MaintenanceView.of(row)
-        self._publish("maintenance", None, None)
+        self._publish(Topic.MAINTENANCE, None, None)
         return view
 
     def set_status(self, ref: str, status: str | MaintenanceStatus, *, author: str, message: str = "",
@@ -638,8 +643,6 @@ def apply_remote_maintenance(conn, backend: str, label: str, remote: RemoteMaint
     a status different from it is news; and while this backend is still owed items about the window,
     the window's own state wins (those items will make the page match it), so nothing is taken back.
     """
-    from services.sync.outbox import OWED_STATES, maintenance_items_where
-
     row = conn.execute(select(W).where(W.c.id == remote.maintenance_id)).first()
     if row is None:
         return 0

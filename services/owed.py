@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.enums import MessageState
-from services.comms.service import format_duration
+from services.comms.settings import format_duration
+from services.review.policy import TRIGGER_LABELS
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,16 @@ def owed_at_resolve(sitrep, incident_ref: str) -> list[Owed]:
     for reg in sitrep.comms.regulatory_clocks(inc.id):
         if reg.state.value in ("running", "awaiting"):
             out.append(Owed("regulatory", f"{reg.label}: {reg.status_text(now)} — resolving does not stop it."))
+    # The review's triggers are data (resources/review.toml); resolving opens the review they select.
+    policy = sitrep.reviews.policy
+    why = policy.triggers(inc, sitrep.timeline.entries(inc.id), resolved_at=now)
     review = sitrep.catalog.severity(inc.severity).postmortem
-    if review and review.lower().startswith("required"):
+    if why and sitrep.reviews.find(inc.id) is None:
+        labels = ", ".join(TRIGGER_LABELS.get(t, t) for t in why)
+        out.append(Owed("review", f"Resolving opens its post-incident review ({labels}): the meeting is due within "
+                                  f"{policy.meeting_within_hours} h, publication within "
+                                  f"{policy.publish_within_business_days} business days."))  # fmt: skip
+    elif review and review.lower().startswith("required") and sitrep.reviews.find(inc.id) is None:
         out.append(Owed("review", f"{inc.severity} requires a post-incident review: {review}. Schedule it."))
     # One line for every role's checklists (the role board has the items): it must not hide the rest.
     open_by_role = []

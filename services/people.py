@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import select
 
 from models.entities import Person
+from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.views import PersonView
 
@@ -71,7 +72,7 @@ class PeopleService:
             s.add(person)
             s.flush()
             view = PersonView.of(person)
-        self._publish("people", None, None)
+        self._publish(Topic.PEOPLE, None, None)
         return view
 
     def update(
@@ -90,7 +91,7 @@ class PeopleService:
                 raise ValidationError(f"The handle '{vals[1]}' is taken.", field="handle")
             person.name, person.handle, person.email, person.phone, person.timezone = vals
             view = PersonView.of(person)
-        self._publish("people", None, None)
+        self._publish(Topic.PEOPLE, None, None)
         return view
 
     def list(self) -> list[PersonView]:

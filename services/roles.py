@@ -12,10 +12,12 @@ from models.entities import Incident, Person, RoleAssignment
 from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc, iso
 from services.catalog import Catalog
+from services.changes import Topic
 from services.errors import InvalidTransition, ValidationError
 from services.incidents import IncidentService
 from services.milestone_order import flagged_pairs_of, milestone_order_problem
 from services.people import PeopleService
+from services.time_range import check_live
 from services.timeline import _clean_author, append_entry
 from services.views import RoleHolding
 
@@ -70,8 +72,7 @@ class RoleService:
 
     def _when(self, at: datetime | None, now: datetime) -> datetime:
         when = as_utc(at) if at else now
-        if when > now:
-            raise ValidationError("A role change cannot be dated in the future.", field="at")
+        check_live(when, now, what="A role change", field="at")
         return when
 
     def assign(
@@ -123,7 +124,7 @@ class RoleService:
                 data=data,
             )
             view = RoleHolding.of(ra, person)
-        self._publish("roles", view.incident_id, None)
+        self._publish(Topic.ROLES, view.incident_id, None)
         return view
 
     def hand_over(
@@ -191,7 +192,7 @@ class RoleService:
                 },
             )
             view = RoleHolding.of(ra, incoming)
-        self._publish("roles", view.incident_id, None)
+        self._publish(Topic.ROLES, view.incident_id, None)
         return view
 
     def release(
@@ -224,7 +225,7 @@ class RoleService:
                 data={"action": "released", "role": definition.id, "person": person.handle, "reason": reason},
             )
             incident_id = inc.id
-        self._publish("roles", incident_id, None)
+        self._publish(Topic.ROLES, incident_id, None)
 
     def tick_checklist(self, ref: str, role: str, item: int, done: bool, *, author: str) -> RoleHolding:
         """Mark a first-10-minutes checklist item done (or not) for the current holder."""
@@ -257,7 +258,7 @@ class RoleService:
             )
             person = s.get(Person, holder.person_id)
             view = RoleHolding.of(holder, person)
-        self._publish("roles", view.incident_id, None)
+        self._publish(Topic.ROLES, view.incident_id, None)
         return view
 
     # -- reading -------------------------------------------------------------------------

@@ -8,12 +8,17 @@ Logging a timeline entry is the one write a commander does dozens of times a min
 own lane (`append_transaction`): one DBAPI connection kept open, statements sent straight to the
 driver. Through SQLAlchemy the same commit cost 6-9x a bare INSERT + COMMIT (pool checkout, events,
 statement caching: ~0.6 ms of Python around a ~0.1 ms fsync, see docs/performance.md).
+
+Longer than 500 lines: opening, the write paths and what each failure means for the store (damage stops
+writes, a full disk reads from a snapshot) are one lifecycle that reads best in one place; the mechanisms
+themselves are in services/backups.py and services/store_health.py.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -28,7 +33,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from models.migrations import KNOWN_REVISIONS, MIGRATIONS_DIR, SCHEMA_HEAD
+from services.backups import copy_database, daily_due, rotate
+from services.backups import stamp as backup_stamp
 from services.errors import SchemaTooNew, StoreError
+from services.store_health import (
+    clear_marker,
+    disk_full,
+    full_disk_message,
+    quick_check,
+    read_marker,
+    small_enough_to_check,
+    snapshot_for_reading,
+    write_marker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +64,18 @@ _STORAGE_FAILURES = (
         "The database file cannot be opened. Check that the data folder exists and is writable.",
     ),
     ("file is not a database", "This file is not a Sitrep database (or it is damaged)."),
-    (
-        "database disk image is malformed",
-        "The database file is damaged. Restore it from a backup in the data folder.",
-    ),
+    ("database disk image is malformed", None),  # damage_message: the store stops writing, see store_health
     ("disk is full", "The disk is full. Nothing was saved; free some space and try again."),
     ("disk i/o error", "The disk reported an I/O error. Nothing was saved."),
 )
+
+
+def damage_message(finding: str) -> str:
+    return (
+        f"The database file is damaged ({finding[:200]}). Writing is stopped so nothing more is lost. "
+        "`sitrep backup list` shows the backups in the data folder and `sitrep backup restore 1` puts the newest "
+        "back (the damaged file is kept as a backup too); `sitrep export` may still save what can be read."
+    )
 
 
 def read_only_message(asked: bool) -> str:
@@ -75,7 +97,7 @@ def storage_error(exc: BaseException) -> StoreError:
     detail = str(getattr(exc, "orig", exc)).lower()
     for fragment, message in _STORAGE_FAILURES:
         if fragment in detail:
-            return StoreError(message)
+            return StoreError(message or damage_message(detail))
     return StoreError(f"The database could not be used: {getattr(exc, 'orig', exc)}")
 
 
@@ -133,7 +155,7 @@ class AppendTransaction:
             self.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             self._lane.lock.release()
-            raise storage_error(exc) from None
+            raise self._lane.failed(exc) from None
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -155,7 +177,7 @@ class AppendTransaction:
                     f"The change conflicts with what is stored ({getattr(exc, 'orig', exc)}). Nothing was saved."
                 ) from None
             if isinstance(exc, sqlite3.Error | OperationalError | DatabaseError):
-                raise storage_error(exc) from None
+                raise self._lane.failed(exc) from None
         finally:
             if self._sa is not None:
                 # Our COMMIT or ROLLBACK has ended the transaction; SQLAlchemy's own rollback on
@@ -185,7 +207,8 @@ class _AppendLane:
     (the SQLAlchemy pool) queue on SQLite's own lock and the busy timeout, as any two writers do.
     """
 
-    def __init__(self, url: str, path: Path) -> None:
+    def __init__(self, url: str, path: Path, failed=storage_error) -> None:
+        self.failed = failed  # words for a failure, and what it says about the store (Store.failed)
         raw = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
         )
@@ -222,15 +245,23 @@ class Store:
     """Engines and sessions for one database. Build with `Store.open(url, data_dir)`."""
 
     def __init__(
-        self, url: str, backups_dir: Path | None, *, read_only: bool = False, read_only_asked: bool = False
+        self, url: str, backups_dir: Path | None, *, read_only: bool = False, read_only_asked: bool = False,
+        full_disk: bool = False,
     ) -> None:
         self.url = url
         self.backups_dir = backups_dir
         self.path = sqlite_path(url)
         self.is_sqlite = url.startswith("sqlite")
-        self.read_only = read_only or read_only_asked
+        self.full_disk = full_disk  # read from a snapshot: see store_health.snapshot_for_reading
+        self.read_only = read_only or read_only_asked or full_disk
         self.read_only_asked = read_only_asked
-        if read_only and self.path is not None:
+        self.damaged: str | None = None  # what a check or SQLite found wrong with the file; writes stop
+        self._snapshot: Path | None = None  # a temporary copy read while the disk is full
+        if full_disk and self.path is not None:
+            url = snapshot_for_reading(self.path)
+            if not url.startswith("sqlite:///file:"):
+                self._snapshot = sqlite_path(url).parent
+        elif read_only and self.path is not None:
             # mode=ro never writes; a WAL store whose -shm cannot be made here is read as immutable
             # (nothing here can change it, and a process that could would have to own the folder).
             shm = self.path.with_name(self.path.name + "-shm")
@@ -269,8 +300,9 @@ class Store:
                             f"{path} is not a Sitrep database (it is not an SQLite file). It was left untouched."
                         )
         cannot_write = path is not None and _cannot_write(path)
+        full = disk_full(path)
         try:
-            store = cls(url, backups_dir, read_only=cannot_write, read_only_asked=read_only)
+            store = cls(url, backups_dir, read_only=cannot_write, read_only_asked=read_only, full_disk=full)
         except ArgumentError:
             # The driver's message repeats the URL, and a URL may carry a password: say it in our words.
             raise StoreError(
@@ -283,10 +315,64 @@ class Store:
             ) from None
         try:
             store._prepare_schema()
+            if not store.read_only and path is not None:
+                store._check_health()
+                store._daily_backup()
         except BaseException:
             store.close()
             raise
         return store
+
+    def _check_health(self) -> None:
+        """Damage found before anything more is written into the file (store_health)."""
+        noted = read_marker(self.path)
+        if noted is not None or small_enough_to_check(self.path):
+            finding = quick_check(self.path)
+            if finding is None and noted is not None:
+                clear_marker(self.path)  # replaced or repaired since
+                log.info("%s was noted as damaged and checks whole now", self.path)
+            elif finding is not None:
+                self._note_damage(finding)
+
+    def _note_damage(self, finding: str) -> None:
+        if self.damaged is None and self.path is not None:
+            log.error("the store %s is damaged: %s; writes stop", self.path, finding)
+            write_marker(self.path, finding)
+        self.damaged = self.damaged or finding
+
+    def _daily_backup(self) -> None:
+        """A backup when the store is opened and none was taken in the last day (only of a store that
+        holds something: a new, empty one has nothing to lose)."""
+        if self.damaged or self.backups_dir is None or not daily_due(self.backups_dir, self.path.stem, datetime.now(UTC)):
+            return
+        with self.reader.connect() as conn:
+            if conn.exec_driver_sql("SELECT 1 FROM incidents LIMIT 1").first() is None:
+                return
+        try:
+            self.backup(reason="daily")
+        except StoreError as err:  # a failed daily copy must not stop the day's work: say so in the log
+            log.warning("daily backup failed: %s", err)
+
+    def failed(self, exc: BaseException) -> StoreError:
+        """Words for a storage failure, and what it tells about the store (damage: writes stop)."""
+        detail = str(getattr(exc, "orig", exc))
+        lowered = detail.lower()
+        if "malformed" in lowered:
+            self._note_damage(detail)
+            return StoreError(damage_message(detail))
+        if ("disk i/o error" in lowered or "disk is full" in lowered) and disk_full(self.path):
+            return StoreError(full_disk_message(self.path))
+        return storage_error(exc)
+
+    def refusal(self) -> str | None:
+        """Why nothing can be written now, or None."""
+        if self.damaged:
+            return damage_message(self.damaged)
+        if self.full_disk:
+            return full_disk_message(self.path)
+        if self.read_only:
+            return read_only_message(self.read_only_asked)
+        return None
 
     def close(self) -> None:
         with self._append_lane_guard:
@@ -296,6 +382,8 @@ class Store:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+        if self._snapshot is not None:
+            shutil.rmtree(self._snapshot, ignore_errors=True)
 
     def schema_revision(self) -> str | None:
         try:
@@ -310,7 +398,7 @@ class Store:
                     return None
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except (OperationalError, DatabaseError) as exc:
-            raise storage_error(exc) from None
+            raise self.failed(exc) from None
 
     def _table_names(self, conn: Connection) -> set[str]:
         from sqlalchemy import inspect
@@ -320,6 +408,11 @@ class Store:
     def _prepare_schema(self) -> None:
         current = self.schema_revision()
         if self.read_only:
+            if current is not None and current not in KNOWN_REVISIONS:
+                raise SchemaTooNew(
+                    f"This database was written by a newer Sitrep (schema {current}; this version knows up to "
+                    f"{SCHEMA_HEAD}). It was left untouched. Upgrade Sitrep to read it."
+                )
             if current != SCHEMA_HEAD:
                 why = "was asked to be opened read-only" if self.read_only_asked else "cannot be written here"
                 fix = ("Open it once without --read-only" if self.read_only_asked
@@ -358,7 +451,7 @@ class Store:
             finally:
                 raw.close()
         except (OperationalError, DatabaseError, sqlite3.Error) as exc:
-            raise storage_error(exc) from None
+            raise self.failed(exc) from None
         if str(mode).lower() != "wal":
             log.warning("journal_mode is %s, not wal (file system without shared memory?)", mode)
 
@@ -383,7 +476,7 @@ class Store:
                 finally:
                     self._set_foreign_keys(conn, on=True)
         except (OperationalError, DatabaseError) as exc:
-            raise storage_error(exc) from None
+            raise self.failed(exc) from None
         log.info("database schema now at %s", SCHEMA_HEAD)
 
     def _set_foreign_keys(self, conn: Connection, *, on: bool) -> None:
@@ -404,33 +497,31 @@ class Store:
 
     # -- backups -------------------------------------------------------------------------
     def backup(self, reason: str = "manual") -> Path | None:
-        """A consistent one-step copy through SQLite's backup API (never a file copy of a WAL db)."""
+        """A consistent one-step copy through SQLite's backup API (never a file copy of a WAL db), then
+        the backups rotated (services/backups.py)."""
         if self.path is None or self.backups_dir is None or not self.path.exists():
             return None
-        self.backups_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        target = self.backups_dir / f"{self.path.stem}-{stamp}-{reason}.db"
+        target = self.backups_dir / f"{self.path.stem}-{backup_stamp(datetime.now(UTC))}-{reason}.db"
         try:
-            src = sqlite3.connect(self.path)
-            dst = sqlite3.connect(target)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-                src.close()
-        except sqlite3.Error as exc:
-            raise StoreError(
-                f"Could not back up the database before changing it ({exc}). Nothing was changed."
-            ) from None
+            self.backups_dir.mkdir(parents=True, exist_ok=True)
+            copy_database(self.path, target)
+        except (sqlite3.Error, OSError) as exc:
+            target.unlink(missing_ok=True)
+            why = full_disk_message(self.path) if disk_full(target) else str(exc)
+            if reason.startswith("before-"):
+                raise StoreError(f"Could not back up the database before changing it ({why}). Nothing was changed.") from None
+            raise StoreError(f"Could not back up the database ({why}). The store itself is as it was.") from None
         log.info("backed up %s to %s", self.path, target)
+        rotate(self.backups_dir, self.path.stem)
         return target
 
     # -- sessions ------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: all or nothing. Storage failures become StoreError."""
-        if self.read_only:
-            raise StoreError(read_only_message(self.read_only_asked))
+        refused = self.refusal()
+        if refused:
+            raise StoreError(refused)
         session = self._write_sessions()
         try:
             with session.begin():
@@ -440,7 +531,7 @@ class Store:
                 f"The change conflicts with what is stored ({exc.orig}). Nothing was saved."
             ) from None
         except (OperationalError, DatabaseError) as exc:
-            raise storage_error(exc) from None
+            raise self.failed(exc) from None
         finally:
             session.close()
 
@@ -451,15 +542,16 @@ class Store:
             with session.begin():
                 yield session
         except (OperationalError, DatabaseError) as exc:
-            raise storage_error(exc) from None
+            raise self.failed(exc) from None
         finally:
             session.close()
 
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """A Core write transaction, for the hot paths (timeline append)."""
-        if self.read_only:
-            raise StoreError(read_only_message(self.read_only_asked))
+        refused = self.refusal()
+        if refused:
+            raise StoreError(refused)
         try:
             with self.writer.begin() as conn:
                 yield conn
@@ -468,13 +560,14 @@ class Store:
                 f"The change conflicts with what is stored ({exc.orig}). Nothing was saved."
             ) from None
         except (OperationalError, DatabaseError) as exc:
-            raise storage_error(exc) from None
+            raise self.failed(exc) from None
 
     @property
     def has_append_lane(self) -> bool:
         """A file SQLite store has the fast lane; other databases (and a read-only store, whose
         write_connection says why it cannot) log through `write_connection`."""
-        return self.is_sqlite and self.path is not None and not self.in_memory and not self.read_only
+        return (self.is_sqlite and self.path is not None and not self.in_memory and not self.read_only
+                and not self.damaged)  # fmt: skip
 
     def append_transaction(self) -> AppendTransaction:
         """`with store.append_transaction() as txn:` a write transaction on the append lane."""
@@ -488,9 +581,9 @@ class Store:
             with self._append_lane_guard:
                 if self._append_lane is None:
                     try:
-                        self._append_lane = _AppendLane(self.url, self.path)
+                        self._append_lane = _AppendLane(self.url, self.path, self.failed)
                     except (sqlite3.Error, OperationalError, DatabaseError) as exc:
-                        raise storage_error(exc) from None
+                        raise self.failed(exc) from None
                 lane = self._append_lane
         return lane
 
@@ -500,4 +593,4 @@ class Store:
             with self.reader.connect() as conn:
                 yield conn
         except (OperationalError, DatabaseError) as exc:
-            raise storage_error(exc) from None
+            raise self.failed(exc) from None

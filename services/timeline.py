@@ -1,7 +1,9 @@
 """The timeline: the record of an incident. Append-only and hash-chained per incident.
 
-`append_entry` is the one writer. It runs on whatever connection or session the caller's
-transaction uses, so a state change and its entry commit together or not at all.
+A new entry is defined once (`_new_row`: its number, times, link and hash) and written two ways:
+`append_entry`, on whatever SQLAlchemy connection or session the caller's transaction uses, so a state
+change and its entry commit together or not at all; and `_append_on_lane`, the store's append lane
+(services.store), which sends the same row straight to sqlite3 for the busy `log` path.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from sqlalchemy.orm import Session
 from models.entities import Incident, TimelineEntry
 from models.enums import AUTHORED_KINDS, EntryKind
 from models.types import as_utc, iso, new_id
+from services.chain_heads import ADVANCE_SQL, TIMELINE, advance_head
+from services.changes import Topic
 from services.errors import NotFound, ValidationError
+from services.limits import check_text
+from services.time_range import check_live, check_stored
+from services.timetext import utc_text
 from services.views import EntryRow
 
 GENESIS_HASH = "0" * 64
@@ -46,6 +53,10 @@ ENTRY_ORDERS = {
     "kind": (_T.c.kind, _T.c.occurred_at, _T.c.seq),
     "author": (_T.c.author, _T.c.occurred_at, _T.c.seq),
 }
+
+_I = Incident.__table__
+_STARTS = (_I.c.impact_started_at, _I.c.detected_at, _I.c.declared_at)
+LEAD_UP = timedelta(hours=24)
 
 
 # One encoder for every digest: json.dumps with options builds a new JSONEncoder per call.
@@ -76,6 +87,47 @@ def _digest(prev_hash: str, row: dict[str, Any], occurred_text: str | None, reco
     return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
 
 
+def _new_row(
+    incident_id: str,
+    last: tuple[int, str] | None,
+    kind: EntryKind | str,
+    body: str,
+    *,
+    author: str,
+    now: datetime,
+    occurred_at: datetime | None,
+    rationale: str | None,
+    source: str,
+    data: dict[str, Any] | None,
+    supersedes_id: str | None,
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """The one definition of a new timeline row, after `last` (the chain's last seq and hash, or None for
+    the first entry): its number, its times, its link and its hash. Both writers (`append_entry` and the
+    append lane) insert what this returns; it also returns the two times as the text they are stored as."""
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    check_stored(occurred_at, now, what="The entry's time", field="occurred_at")
+    occurred = as_utc(occurred_at) if occurred_at else now
+    recorded_text = iso(now)
+    occurred_text = recorded_text if occurred is now else iso(occurred)
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "incident_id": incident_id,
+        "seq": seq,
+        "kind": str(kind),
+        "body": body,
+        "rationale": rationale,
+        "author": author,
+        "source": source,
+        "occurred_at": occurred,
+        "recorded_at": now,
+        "data": data,
+        "supersedes_id": supersedes_id,
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = _digest(prev_hash, row, occurred_text, recorded_text)
+    return row, occurred_text, recorded_text
+
+
 def append_entry(
     db: Connection | Session,
     incident_id: str,
@@ -99,24 +151,10 @@ def append_entry(
     last = db.execute(
         select(_T.c.seq, _T.c.hash).where(_T.c.incident_id == incident_id).order_by(_T.c.seq.desc()).limit(1)
     ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "incident_id": incident_id,
-        "seq": seq,
-        "kind": str(kind),
-        "body": body,
-        "rationale": rationale,
-        "author": author,
-        "source": source,
-        "occurred_at": as_utc(occurred_at) if occurred_at else now,
-        "recorded_at": now,
-        "data": data,
-        "supersedes_id": supersedes_id,
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = entry_digest(prev_hash, row)
+    row, _, _ = _new_row(incident_id, last, kind, body, author=author, now=now, occurred_at=occurred_at,
+                         rationale=rationale, source=source, data=data, supersedes_id=supersedes_id)  # fmt: skip
     db.execute(insert(_T), row)
+    advance_head(db, TIMELINE, incident_id, row["seq"], row["hash"])
     entry = EntryRow(**row)
     for hook in hooks:
         hook(db, entry)
@@ -151,51 +189,17 @@ def _append_on_lane(
     for `data` (SQLAlchemy's JSON type writes None as the JSON text 'null', so we do too).
     """
     last = txn.execute(_LAST_LINK_SQL, (incident_id,)).fetchone()
-    if last is None:
-        # Every incident's chain starts when it is declared; no entries means no incident (usually).
-        if txn.execute(_INCIDENT_EXISTS_SQL, (incident_id,)).fetchone() is None:
-            raise NotFound("That incident does not exist.")
-        seq, prev_hash = 1, GENESIS_HASH
-    else:
-        seq, prev_hash = last[0] + 1, last[1]
-    occurred = as_utc(occurred_at) if occurred_at else now
-    recorded_text = iso(now)
-    occurred_text = recorded_text if occurred is now else iso(occurred)
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "incident_id": incident_id,
-        "seq": seq,
-        "kind": kind,
-        "body": body,
-        "rationale": rationale,
-        "author": author,
-        "source": source,
-        "occurred_at": occurred,
-        "recorded_at": now,
-        "data": data,
-        "supersedes_id": None,
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = _digest(prev_hash, row, occurred_text, recorded_text)
-    txn.execute(
-        _INSERT_SQL,
-        (
-            row["id"],
-            incident_id,
-            seq,
-            kind,
-            body,
-            rationale,
-            author,
-            source,
-            occurred_text,
-            recorded_text,
-            "null" if data is None else json.dumps(data),
-            None,
-            prev_hash,
-            row["hash"],
-        ),
-    )
+    # Every incident's chain starts when it is declared; no entries means no incident (usually).
+    if last is None and txn.execute(_INCIDENT_EXISTS_SQL, (incident_id,)).fetchone() is None:
+        raise NotFound("That incident does not exist.")
+    row, occurred_text, recorded_text = _new_row(incident_id, last, kind, body, author=author, now=now,
+                                                 occurred_at=occurred_at, rationale=rationale, source=source,
+                                                 data=data, supersedes_id=None)  # fmt: skip
+    # Bound as the SQLAlchemy types store them (see the docstring).
+    stored = {**row, "occurred_at": occurred_text, "recorded_at": recorded_text,
+              "data": "null" if data is None else json.dumps(data)}  # fmt: skip
+    txn.execute(_INSERT_SQL, tuple(stored[name] for name in EntryRow._fields))
+    txn.execute(ADVANCE_SQL, (TIMELINE, incident_id, row["seq"], row["hash"]))
     entry = EntryRow(**row)
     if hooks:
         db = txn.connection_on_demand()
@@ -228,8 +232,13 @@ class TimelineService:
         rationale: str | None = None,
         source: str = "sitrep",
         data: dict[str, Any] | None = None,
+        backdate_reason: str | None = None,
     ) -> EntryRow:
-        """Append what a person reports. The hot path: one indexed read, one insert, one commit."""
+        """Append what a person reports. The hot path: one indexed read, one insert, one commit.
+
+        An entry dated before the incident began (its earliest milestone) needs `backdate_reason`, as a
+        milestone moved out of order does; the reason is kept in the entry's data.
+        """
         try:
             kind = EntryKind(kind)
         except ValueError:
@@ -247,15 +256,19 @@ class TimelineService:
             raise ValidationError("An entry needs some text.", field="body")
         if len(body) > MAX_BODY:
             raise ValidationError(f"An entry is limited to {MAX_BODY:,} characters.", field="body")
+        check_text(body, field="body", label="The entry", limit=MAX_BODY)
+        check_text(rationale, field="rationale", label="The rationale", limit=MAX_BODY)
         if kind is EntryKind.DECISION and not (rationale or "").strip():
             raise ValidationError(
                 "A decision needs its rationale: why this, and not something else?", field="rationale"
             )
         author = _clean_author(author)
         now = self._now()
-        if occurred_at is not None and as_utc(occurred_at) > now:
-            raise ValidationError("An entry cannot be dated in the future.", field="occurred_at")
+        check_live(occurred_at, now, what="An entry", field="occurred_at")
         rationale = (rationale or "").strip() or None
+        if occurred_at is not None:
+            # The console's entry form has one "why" field: there, the rationale is the reason.
+            data = self._backdating(incident_id, as_utc(occurred_at), backdate_reason or rationale, data)
         if self._store.has_append_lane:
             with self._store.append_transaction() as txn:
                 entry = _append_on_lane(
@@ -291,8 +304,38 @@ class TimelineService:
                     data=data,
                     hooks=self._store.entry_hooks,
                 )
-        self._publish("timeline", incident_id, entry.seq)
+        self._publish(Topic.TIMELINE, incident_id, entry.seq)
         return entry
+
+    def _backdating(
+        self, incident_id: str, occurred_at: datetime, reason: str | None, data: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        with self._store.read_connection() as conn:
+            row = conn.execute(select(*_STARTS).where(Incident.__table__.c.id == incident_id)).first()
+        if row is None:
+            raise NotFound("That incident does not exist.")
+        impact_started = row[0]
+        known = [t for t in row if t is not None]
+        if not known:
+            return data
+        # What led up to a declaration (a customer's tweet, an alert) is part of the record; a day before
+        # the first thing known about the incident, or before its impact started, is out of order.
+        start = impact_started if impact_started is not None else min(known) - LEAD_UP
+        if occurred_at >= start:
+            return data
+        reason = (reason or "").strip()
+        if not reason:
+            began = (f"its impact started ({utc_text(start)})" if impact_started is not None
+                     else f"a day before the first thing known about it ({utc_text(min(known))})")  # fmt: skip
+            raise ValidationError(
+                f"This entry would be dated {utc_text(occurred_at)}, before the incident began: before {began}. "
+                "If it really happened then, give the reason it belongs to this incident (the entry's 'why', "
+                "or --backdate-reason), "
+                "or move the incident's Impact started milestone first.",
+                field="occurred_at",
+            )
+        check_text(reason, field="backdate_reason", label="The reason", limit=MAX_BODY)
+        return {**(data or {}), "backdate_reason": reason}
 
     def correct(self, entry_id: str, body: str, *, author: str, reason: str) -> EntryRow:
         """A correction is a new entry that supersedes the old one; the old one stays in the record."""
@@ -337,7 +380,7 @@ class TimelineService:
                 supersedes_id=old.id,
                 hooks=self._store.entry_hooks,
             )
-        self._publish("timeline", old.incident_id, entry.seq)
+        self._publish(Topic.TIMELINE, old.incident_id, entry.seq)
         return entry
 
     # -- reading -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from services.changes import CSV_COLUMNS, from_csv, from_json, to_csv, to_json
+from services.change_records import CSV_COLUMNS, from_csv, from_json, to_csv, to_json
 from services.errors import ImportFailure, ValidationError
 
 

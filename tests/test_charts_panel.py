@@ -13,19 +13,51 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QToolTip, QWidget
 
-from app.paths import resolve_paths
 from services.metrics import MetricFilter
+from services.paths import resolve_paths
 from services.sample_history import generate, write_csv
 from ui.console import build_context
-from ui.metrics_models import ExclusionsModel, FiguresModel
+from ui.item_models.metrics import ExclusionsModel, FiguresModel
 from ui.panels.charts import ChartsPanel
 
 STATUSPAGE = Path(__file__).parent / "data" / "statuspage" / "incidents.json"
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class RecordingShell:
+    """The console window's side of ui.context.ConsoleShell, writing down what the panel asked for."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+        self.messages: list[tuple[str, bool]] = []
+        self.commands: list[QAction] = []
+        self.window = QWidget()
+
+    def show_status(self, text: str, error: bool, timeout_ms: int) -> None:
+        self.messages.append((text, error))
+
+    def add_command(self, action: QAction, menu: str | None = None, *, first: bool = False) -> QAction:
+        self.commands.append(action)
+        return action
+
+    def command(self, name: str) -> QAction | None:
+        return next((a for a in self.commands if a.objectName() == name), None)
+
+    def add_status_widget(self, widget: QWidget) -> None:
+        widget.setParent(self.window)
+
+    def open_incident(self, incident_id: str) -> None:
+        self.opened.append(incident_id)
+
+    def show_panel(self, panel_id: str, *, focus: bool = True) -> bool:
+        return False
+
+    def dialog_parent(self) -> QWidget:
+        return self.window
 
 
 @pytest.fixture
@@ -41,12 +73,7 @@ def history(sitrep, tmp_path):
 @pytest.fixture
 def ctx(history, data_dir):
     context = build_context(history, paths=resolve_paths(data_dir), author="ana")
-    context.extras["opened"] = []
-    context.extras["open_incident"] = context.extras["opened"].append  # MainWindow replaces it
-    context.extras["messages"] = []
-    context.extras["status_message"] = lambda text, error, ms: context.extras["messages"].append(
-        (text, error)
-    )
+    context.shell = RecordingShell()  # what the panel asks of the console window, kept for the asserts
     yield context
     context.notifier.close()
 
@@ -184,7 +211,7 @@ def test_clicking_a_dot_opens_that_incident(qtbot, panel, ctx):
     # The dot under the cursor is the target or one drawn exactly on top of it.
     clicked = next(p for p in scatter.shown if p.incident_id == opened)
     assert abs(clicked.at - target.at) < timedelta(days=3)
-    assert ctx.extras["opened"] == [opened]
+    assert ctx.shell.opened == [opened]
 
 
 def _view_point(scatter, point):
@@ -272,7 +299,7 @@ def test_exports_write_the_picture_and_the_numbers(qtbot, panel, tmp_path):
     overall = next(r for r in rows if r["chart"] == "all")
     assert float(overall["median"]) == pytest.approx(dash.overall.overall.median, abs=5e-4)
     assert not panel.export_csv(tmp_path / "missing-folder" / "x.csv")
-    assert "Could not write" in panel.ctx.extras["messages"][-1][0]
+    assert "Could not write" in panel.ctx.shell.messages[-1][0]
 
 
 def test_the_figures_are_computed_off_the_gui_thread(qtbot, panel, history, monkeypatch):
@@ -306,8 +333,8 @@ def test_errors_reach_the_status_bar_not_a_traceback(qtbot, panel, history, monk
 
     monkeypatch.setattr(history.metrics, "dashboard", broken)
     panel.show()
-    qtbot.waitUntil(lambda: bool(panel.ctx.extras["messages"]), timeout=10_000)
-    assert panel.ctx.extras["messages"][-1] == (
+    qtbot.waitUntil(lambda: bool(panel.ctx.shell.messages), timeout=10_000)
+    assert panel.ctx.shell.messages[-1] == (
         "The database is busy in another program (locked). Nothing was saved; try again.",
         True,
     )
@@ -405,7 +432,7 @@ import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {str(ROOT)!r})
 from PySide6.QtWidgets import QApplication
-from app.paths import resolve_paths
+from services.paths import resolve_paths
 from services.core import Sitrep
 from ui.console import build_context
 from ui.panels.charts import ChartsPanel

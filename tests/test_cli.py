@@ -106,7 +106,7 @@ def test_json_output_parses_for_every_command_that_offers_it(run_cli, data_dir):
     assert j("role", "checklist", "INC-0001", "IC", "1")[0]["done"] is True
     assert [p["handle"] for p in j("people", "list")] == ["ana"]
     assert [s["id"] for s in j("severities")] == ["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"]
-    assert j("verify") == {"ok": True, "incidents": 1, "entries": 7, "log_entries": 0, "breaks": []}
+    assert j("verify") == {"ok": True, "incidents": 1, "entries": 7, "log_entries": 0, "breaks": [], "attachments": []}
     doctor = j("doctor")
     assert doctor["integrity_check"] == "ok" and doctor["journal_mode"] == "wal"
     assert Path(j("backup")["backup"]).is_file()
@@ -232,7 +232,7 @@ def test_export_to_a_file_and_to_a_place_that_cannot_be_written(run_cli, data_di
 
 
 def test_the_data_folder_comes_from_the_option_or_the_environment(tmp_path, monkeypatch):
-    from app.paths import resolve_paths
+    from services.paths import resolve_paths
 
     monkeypatch.setenv("SITREP_DATA_DIR", str(tmp_path / "from-env"))
     assert resolve_paths().database == tmp_path / "from-env" / "sitrep.db"

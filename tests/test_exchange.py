@@ -23,8 +23,8 @@ from whole_incident import run_with_services
 from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, ClockState, MessageState, Status
 from models.types import UTCDateTime
-from services.comms.service import LOG_CHANNELS, ContactInput
 from services.comms.templates import TemplateLibrary
+from services.comms.views import LOG_CHANNELS, ContactInput
 from services.core import Sitrep
 from services.errors import ImportFailure, SitrepError
 from services.exchange import SCHEMA_VERSION
@@ -638,6 +638,12 @@ def build_store_with_records(root: Path, clock: FakeClock) -> Sitrep:
         clock.advance(minutes=1)
         app.comms.record_contact(inc.key, ContactInput(channel="phone", audience="regulators", content="Told the ICO",
                                                        recipients=["ICO duty desk"]), author="ana")  # fmt: skip
+        # A SEV1 resolved: its post-incident review opens; one section written, a factor, an action item.
+        app.incidents.set_status(inc.key, "resolved", author="ana")
+        app.reviews.write_section(inc.key, "summary", "Customer records were exposed for an hour.", author="ana")
+        app.reviews.add_factor(inc.key, "The key was kept in a public repository", kind="systemic", author="ana")
+        app.action_items.add(inc.key, "Scan repositories for keys before every push", category="prevent",
+                             owner="ana", due_on="2026-04-01", author="ana")  # fmt: skip
         report = app.sync.drain_once()
         assert (report.failed, report.left_pending) == (0, 0)
         other = app.incidents.declare("Search slow", "SEV3", author="ben")
@@ -819,6 +825,8 @@ def test_the_untouched_records_import_and_verify(with_records, target):
         "stakeholder_log": 2,
         "regulatory_clocks": 5,
         "remote_links": 3,
+        "post_incident_review": 1,
+        "action_items": 1,
     }
     assert {k: m.added for k, m in report.records.items()} == {
         s.key: expected.get(s.key, 0) for s in SECTIONS
@@ -988,7 +996,7 @@ def test_a_schema_1_file_from_main_still_imports(target):
         assert {
             k: v
             for k, v in new.items()
-            if k not in (*SECTION_KEYS, "external_ref", "key", "number", "flagged_pairs")
+            if k not in (*SECTION_KEYS, "external_ref", "key", "number", "flagged_pairs", "chain_heads")
         } == {k: v for k, v in old.items() if k not in ("key", "number")}
     assert not app.exchange.import_file(V1).changed
 
@@ -1004,6 +1012,7 @@ def test_schema_2_is_schema_1_plus_the_new_records(exported):
     assert set(exported["incidents"][0]) == set(old["incidents"][0]) | {
         "external_ref",
         "flagged_pairs",
+        "chain_heads",
         *SECTION_KEYS,
     }
     assert set(exported["incidents"][0]["milestones"]) == set(old["incidents"][0]["milestones"]) | {"identified"}
@@ -1059,7 +1068,7 @@ def test_every_column_of_a_carried_table_is_in_the_export(with_records):
     inc = with_records["incidents"][0]
     milestone_columns = {m.column for m in Milestone}
     assert {c.name for c in Incident.__table__.columns} - milestone_columns == set(inc) - {
-        "milestones", "timeline", "roles", *SECTION_KEYS,
+        "milestones", "timeline", "roles", "chain_heads", *SECTION_KEYS,
     }  # fmt: skip
     assert set(inc["milestones"]) == {m.value for m in Milestone}
     assert {c.name for c in TimelineEntry.__table__.columns} - {"incident_id"} == set(inc["timeline"][0])
@@ -1077,9 +1086,9 @@ def test_cli_import_says_what_came_with_the_incidents(run_cli, with_records, tmp
     code, out, err = run_cli("import", str(path), data=elsewhere)
     assert code == 0 and err == ""
     assert out.splitlines() == [
-        "Imported: created 2, extended 0, unchanged 0, 11 timeline entries added, 2 responders added",
+        "Imported: created 2, extended 0, unchanged 0, 15 timeline entries added, 2 responders added",
         "  added: 1 stakeholder, 1 maintenance window, 2 maintenance updates, 3 messages, 2 stakeholder log lines, "
-        "5 regulatory clocks, 3 remote links",
+        "5 regulatory clocks, 1 post-incident review, 1 action item, 3 remote links",
     ]
     code, out, _ = run_cli("import", str(path), "--json", data=elsewhere)
     report = json.loads(out)

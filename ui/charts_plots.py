@@ -3,6 +3,9 @@
 Each chart creates its plot items once and updates them with setData/setOpts (re-creating items leaks,
 pyqtgraph issue 2348). Values are drawn on a log scale by default, because incident durations are heavily
 skewed; the axes then carry durations ("30m", "4h") rather than powers of ten. Tooltips give exact values.
+
+Longer than ~500 lines: four pyqtgraph charts with shared axis and tooltip handling, imported lazily as one
+module.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip
 
-from services.metrics import MetricDashboard, format_minutes, format_user_minutes, format_value
+from services.metrics import (
+    MetricDashboard,
+    Stats,
+    format_minutes,
+    format_user_minutes,
+    format_value,
+    quantile,
+)
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#323130")
 
@@ -395,8 +405,6 @@ class ServiceChart(_Chart):
             self.update(self.dash, self.log)
 
     def update(self, dash: MetricDashboard, log: bool) -> None:
-        from services.metrics import Stats, quantile
-
         max_services = self._rows_shown = self._rows_that_fit()
         self.dash, self.log = dash, log
         self._configure_axis(dash)

@@ -9,8 +9,9 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
-from app.paths import Paths
 from services.core import Sitrep
+from services.demo import demo_commander, open_demo
+from services.paths import Paths
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
 from ui.gui_thread_gc import GuiThreadCollector
@@ -64,10 +65,10 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str 
     splash = _starting(app, "Seeding the demo incident…" if demo else "Opening the console…")
     demo_incident = None
     if demo:
-        from services.demo import demo_commander, open_demo
-
         demo_incident = open_demo(sitrep)
         author = author or demo_commander(sitrep, demo_incident)
+    # Deferred start-up cost: show_startup_error (a store that cannot be opened) needs this module
+    # only, not every panel the window loads.
     from ui.main_window import MainWindow
 
     ctx = build_context(sitrep, paths=paths, author=author or login)
@@ -80,7 +81,6 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str 
     if demo_incident is not None:
         window.reload_incidents(select=demo_incident.id)
     crash = CrashHandler(lambda: window)
-    ctx.extras["crash_handler"] = crash
     for panel in window.panels.values():
         saver = getattr(panel, "save_draft", None)
         if callable(saver):

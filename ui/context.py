@@ -1,19 +1,27 @@
-"""What every panel and dialog is given: the services, who is acting, and change notices as Qt signals."""
+"""What every panel and dialog is given: the services, who is acting, change notices as Qt signals, and
+`ConsoleShell`, the one list of what a panel may ask of the console window."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import shiboken6
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QWidget
 
-from app.paths import Paths
-from services.core import Change, Sitrep
+from services.changes import Change, Topic
+from services.core import Sitrep
+from services.paths import Paths
 from services.views import IncidentView
+
+if TYPE_CHECKING:
+    from ui.sync_support import SyncBridge
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +103,7 @@ class ChangeNotifier(QObject):
             if external:
                 self._data_version = version
         if external:
-            self.changed.emit(Change("external", None, None))
+            self.changed.emit(Change(Topic.EXTERNAL, None, None))
 
     def close(self) -> None:
         if self._closed:
@@ -143,6 +151,33 @@ class IncidentSelection(QObject):
             self.changed.emit(incident)
 
 
+class ConsoleShell(Protocol):
+    """What a panel or dialog may ask of the console window (ui/main_window.py implements it). This is
+    the whole list: a panel reaches another panel only through `show_panel` and `command`, never through
+    its methods, so a panel can be added or removed without editing the others."""
+
+    def show_status(self, text: str, error: bool, timeout_ms: int) -> None:
+        """A line in the status bar (red for an error)."""
+
+    def add_command(self, action: QAction, menu: str | None = None, *, first: bool = False) -> QAction:
+        """List an action in a menu and the command palette, its shortcut window-wide."""
+
+    def command(self, name: str) -> QAction | None:
+        """A command some panel added, by its object name ("act-regulatory-escalate")."""
+
+    def add_status_widget(self, widget: QWidget) -> None:
+        """A permanent widget at the right of the status bar (the sync indicator)."""
+
+    def open_incident(self, incident_id: str) -> None:
+        """Make this incident the one the console shows."""
+
+    def show_panel(self, panel_id: str, *, focus: bool = True) -> bool:
+        """Bring a panel forward (and give it focus); False when the console has no such panel."""
+
+    def dialog_parent(self) -> QWidget:
+        """The window a dialog belongs to."""
+
+
 @dataclass
 class UiContext:
     sitrep: Sitrep
@@ -151,11 +186,33 @@ class UiContext:
     notifier: ChangeNotifier
     selection: IncidentSelection
     settings: QSettings
-    extras: dict = field(default_factory=dict)  # late-bound collaborators (e.g. the main window's status bar)
+    # The console window, once built; None while a panel or dialog stands alone (tests, a tool).
+    shell: ConsoleShell | None = None
+    # One of each per console: asking again brings the open one forward.
+    people_dialog: QDialog | None = None
+    stakeholder_registry: QDialog | None = None
+    sync_bridge: SyncBridge | None = None
 
     def status_message(self, text: str, *, error: bool = False, timeout_ms: int = 8000) -> None:
-        sink = self.extras.get("status_message")
-        if sink is not None:
-            sink(text, error, timeout_ms)
+        if self.shell is not None:
+            self.shell.show_status(text, error, timeout_ms)
         else:
             (log.warning if error else log.info)("%s", text)
+
+    def add_command(self, action: QAction, menu: str | None = None, *, first: bool = False) -> bool:
+        """List `action` in the console's menus and palette; False when there is no console window."""
+        if self.shell is None:
+            return False
+        self.shell.add_command(action, menu, first=first)
+        return True
+
+    def open_incident(self, incident_id: str) -> bool:
+        """Show this incident in the console; False when there is no console window to show it in."""
+        if self.shell is None:
+            return False
+        self.shell.open_incident(incident_id)
+        return True
+
+    def dialog_parent(self, widget: QWidget) -> QWidget:
+        """The console window, or `widget`'s own window when it stands alone."""
+        return self.shell.dialog_parent() if self.shell is not None else widget.window()

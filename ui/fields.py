@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from PySide6.QtCore import QAbstractItemModel, QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -15,8 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from services.people import timezone_names
 from services.views import PersonView
 from ui.theme import error_style
+from ui.timefmt import person_local_time
 
 
 class ErrorLabel(QLabel):
@@ -170,3 +175,35 @@ class ResponderPicker(QComboBox):
     def _emit(self, index: int) -> None:
         if index >= 0:
             self.person_chosen.emit(self.itemData(index))
+
+
+class ZoneChoice(QComboBox):
+    """An IANA time zone, picked or typed (part of a city finds it), keeping `their_time` (a label the form
+    places) saying what time it is there now."""
+
+    def __init__(self, parent: QWidget, name: str, now: Callable[[], datetime], their_time: QLabel) -> None:
+        super().__init__(parent)
+        self._now = now
+        self.their_time = their_time
+        self.setObjectName(name)
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.addItems(timezone_names())
+        self.setMaxVisibleItems(16)
+        completer = QCompleter(self.model(), self)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setCompleter(completer)
+        self.setToolTip("An IANA zone such as Europe/Madrid; type part of a city to find it")
+        self.currentTextChanged.connect(self._show_their_time)
+
+    def set_zone(self, name: str) -> None:
+        index = self.findText(name)
+        if index >= 0:
+            self.setCurrentIndex(index)
+        else:
+            self.setEditText(name)
+        self._show_their_time(self.currentText())
+
+    def _show_their_time(self, zone: str) -> None:
+        self.their_time.setText(f"Their time now: {person_local_time(zone.strip(), self._now())}")

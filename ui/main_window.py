@@ -1,4 +1,8 @@
-"""The console window: incident switcher, dockable panels, menus, command palette, status bar."""
+"""The console window: incident switcher, dockable panels, menus, command palette, status bar.
+
+Longer than ~500 lines: the window, its dock placement rules for small and large screens and ConsoleShell
+(what panels may ask of it) belong together.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import Status
-from services.core import Change
+from services.changes import Change, Topic
 from services.views import IncidentView
 from ui.context import UiContext
 from ui.dialogs.people import open_people_dialog
@@ -145,11 +149,7 @@ class MainWindow(QMainWindow):
         self.specs: dict[str, PanelSpec] = {}
         self._placed_by_user: set[str] = set()
         self._arranging = 0  # >0 while the window itself moves docks (restoring, placing, resetting)
-        ctx.extras["status_message"] = self._show_status
-        ctx.extras["add_command"] = self.add_command
-        ctx.extras["open_incident"] = self.open_incident
-        ctx.extras["add_status_widget"] = lambda w: self.statusBar().addPermanentWidget(w)
-        ctx.extras["main_window"] = self
+        ctx.shell = self  # before the panels: they add their commands as they are built
 
         for name in ("&File", "&Incident", "&View", "&Tools", "&Help"):
             self.menus[name.replace("&", "")] = self.menuBar().addMenu(name)
@@ -210,7 +210,8 @@ class MainWindow(QMainWindow):
         self._status_timer.setSingleShot(True)
         self._status_timer.timeout.connect(lambda: self._status_label.clear())
 
-    def _show_status(self, text: str, error: bool, timeout_ms: int) -> None:
+    # -- ConsoleShell (ui/context.py): what panels may ask of the window -------------------------
+    def show_status(self, text: str, error: bool, timeout_ms: int) -> None:
         self._status_label.setText(text)
         self._status_label.setStyleSheet("color: #d13438; font-weight: 600;" if error else "")
         self._status_label.setToolTip(text)
@@ -329,6 +330,25 @@ class MainWindow(QMainWindow):
         self.menus["File"].addSeparator()
         self.add_command(quit_, "File")
 
+    def add_status_widget(self, widget: QWidget) -> None:
+        self.statusBar().addPermanentWidget(widget)
+
+    def dialog_parent(self) -> QWidget:
+        return self
+
+    def show_panel(self, panel_id: str, *, focus: bool = True) -> bool:
+        dock = self.docks.get(panel_id)
+        if dock is None:
+            return False
+        if focus:
+            self.focus_panel(dock)
+        else:
+            self.open_panel(dock)
+        return True
+
+    def command(self, name: str) -> QAction | None:
+        return next((a for a in self.commands if a.objectName() == name), None)
+
     def add_command(self, action: QAction, menu: str | None = None, *, first: bool = False) -> QAction:
         """Put an action in a menu (if given), make its shortcut window-wide, and list it in the palette."""
         if action.parent() is None:
@@ -409,7 +429,7 @@ class MainWindow(QMainWindow):
                 setter(incident)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("incident", "external", "roles") and not self._reload_pending:
+        if change.topic in {Topic.INCIDENT, Topic.EXTERNAL, Topic.ROLES} and not self._reload_pending:
             self._reload_pending = True
             QTimer.singleShot(0, self._deferred_reload)
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, QUrl, Si
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QWidget
 
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class SyncBridge(QObject):
 
     def _on_change(self, change: Change) -> None:
         # A new entry may have queued items (the outbox is written in the entry's transaction).
-        if change.topic in ("sync", "external", "timeline", "incident", "roles"):
+        if change.topic in {Topic.SYNC, Topic.EXTERNAL, Topic.TIMELINE, Topic.INCIDENT, Topic.ROLES}:
             self.soon()
 
     def soon(self) -> None:
@@ -98,11 +98,9 @@ class SyncBridge(QObject):
 
 def sync_bridge(ctx) -> SyncBridge:
     """The console's one bridge, made on first use."""
-    bridge = ctx.extras.get("sync_bridge")
-    if bridge is None:
-        bridge = SyncBridge(ctx, ctx.extras.get("main_window"))
-        ctx.extras["sync_bridge"] = bridge
-    return bridge
+    if ctx.sync_bridge is None:
+        ctx.sync_bridge = SyncBridge(ctx, ctx.shell.dialog_parent() if ctx.shell is not None else None)
+    return ctx.sync_bridge
 
 
 # -- blocking calls off the GUI thread ---------------------------------------------------------

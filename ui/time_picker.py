@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.comms.service import format_time
+from services.comms.settings import format_time
 from ui.timefmt import from_qdatetime, to_qdatetime
 
 # Fields holding a time: the incident's milestones, "now" and when the next update is due.

@@ -8,6 +8,8 @@ from models.enums import AUTHORED_KINDS, EntryKind
 from services.adapters.values import ChangeToPlan
 
 SITREP_MARK = "via Sitrep"
+# Hex digits of the entry's hash in a note's trailer: 64 bits, more than any forger can match by trying.
+ANCHOR_DIGITS = 16
 
 
 def is_from_a_backend(change: ChangeToPlan) -> bool:
@@ -22,8 +24,10 @@ def is_authored(change: ChangeToPlan) -> bool:
 def entry_text(change: ChangeToPlan, *, with_trailer: bool = True) -> str:
     """An entry as a note or comment: the text, a decision's rationale, and who/where it came from.
 
-    The trailer ("INC-0042 #12, ana via Sitrep") names the entry, so a later look-up finds exactly this
-    note and a pull can tell it from one a person wrote in the backend.
+    The trailer ("INC-0042 #12 · chain 3f9a1c2b4d5e6f70, ana via Sitrep") names the entry, so a later
+    look-up finds exactly this note and a pull can tell it from one a person wrote in the backend. The
+    chain part is the entry's hash, the incident's chain head when it was written: the backend keeps an
+    anchor of the record outside this machine (`sitrep verify --against-remote`, services/remote_anchor.py).
     """
     e = change.entry
     text = e.body
@@ -32,7 +36,7 @@ def entry_text(change: ChangeToPlan, *, with_trailer: bool = True) -> str:
     elif e.kind not in (EntryKind.NOTE.value, EntryKind.COMMS.value):
         text = f"{EntryKind(e.kind).label}: {text}"
     if with_trailer:
-        text += f"\n\n({change.incident.key} #{e.seq}, {e.author} {SITREP_MARK})"
+        text += f"\n\n({change.incident.key} #{e.seq} · chain {e.hash[:ANCHOR_DIGITS]}, {e.author} {SITREP_MARK})"
     return text
 
 

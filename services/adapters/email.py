@@ -141,6 +141,11 @@ class EmailAdapter(EmailMessages, Adapter):
 
     # -- planning ------------------------------------------------------------------------
     def plan(self, change: ChangeToPlan) -> list[Planned]:
+        invite = change.data.get("invitation")
+        if change.entry.kind == EntryKind.SYSTEM.value and isinstance(invite, dict) and not change.data.get("remote"):
+            # A review meeting's invitation: the calendar object rides along as text/calendar.
+            payload = {k: invite.get(k) for k in ("subject", "text", "to", "ics", "message_ref")}
+            return [Planned("send_email", payload, f"{self.name}:{change.entry.id}")]
         comms = change.data.get("comms")
         if change.entry.kind != EntryKind.COMMS.value or not isinstance(comms, dict):
             return []
@@ -222,6 +227,9 @@ class EmailAdapter(EmailMessages, Adapter):
         msg.set_content(p.get("text") or "")
         if p.get("html"):
             msg.add_alternative(p["html"], subtype="html")
+        if p.get("ics"):
+            msg.add_attachment(p["ics"].encode("utf-8"), maintype="text", subtype="calendar",
+                               filename="invite.ics", params={"method": "REQUEST"})  # fmt: skip
         return msg
 
     def send(self, ctx: SendContext) -> SendResult:

@@ -16,6 +16,7 @@ timeline entry (`plan`), carries out one outbox item (`send`) and checks that it
 - OnCallSource: it says who is on call
 - ComponentSource: it lists components that services map to
 - LinksRelated: it links a related item of its own to the incident's counterpart
+- RunsAutomation: it runs a runbook's automated step (a playbook, a job) and reports per host
 
 The sync layer asks `isinstance(adapter, OnCallSource)`, never `hasattr`.
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from services.adapters.automation import AutomationJob, JobControl, JobOutcome
 from services.adapters.failures import NotConfigured
 from services.adapters.http import Http
 from services.adapters.values import (
@@ -226,3 +228,13 @@ class LinksRelated(ABC):
     @abstractmethod
     def related_ref_problem(self, ref: str) -> str | None:
         """Why `ref` cannot name one of its items, or None."""
+
+
+class RunsAutomation(ABC):
+    """Runs a runbook's automated step: Ansible through ansible-runner, or a job runner such as Rundeck.
+    Called on a worker thread, never the GUI thread; streams output through `control.on_output`, stops
+    when `control.cancel` is set or the job's timeout passes, and never raises for a failed job (the
+    outcome says so)."""
+
+    @abstractmethod
+    def run_job(self, job: AutomationJob, control: JobControl) -> JobOutcome: ...

@@ -111,6 +111,19 @@ class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
         SettingField("component_map", "Jira component for each impacted service", "map", {}),
         SettingField("comment_kinds", "Entry kinds sent as comments", "list", ["decision", "role_change"]),
         SettingField("link_type", "Link type for related issues", "str", "Relates"),
+        SettingField("action_issue_type", "Issue type for post-incident action items", "str", "Task"),
+        SettingField(
+            "action_priority_map",
+            "Jira priority for each action item priority",
+            "map",
+            {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"},
+        ),  # fmt: skip
+        SettingField(
+            "action_status_map",
+            "Jira status for each action item status",
+            "map",
+            {"open": "To Do", "in_progress": "In Progress", "done": "Done", "wont_do": "Done"},
+        ),  # fmt: skip
     )
     secrets = (SecretField("api_token", "API token"),)
 
@@ -157,6 +170,8 @@ class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
             return []
         inc, e, data = change.incident, change.entry, change.data
         key = f"{self.name}:{e.id}"
+        if isinstance(data.get("action_item"), dict):
+            return self._plan_action_item(inc, data["action_item"], key)
         if e.kind == EntryKind.STATUS_CHANGE.value and data.get("action") == "declared":
             facts = {
                 "title": f"[{inc.key}] {inc.title}",
@@ -191,11 +206,36 @@ class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
             return [Planned("comment", {"text": entry_text(change)}, key)]
         return []
 
+    def _plan_action_item(self, inc, item: dict[str, Any], key: str) -> list[Planned]:
+        """A post-incident action item: one Jira issue per item, linked to the incident's ticket."""
+        op = item.get("op")
+        if op == "added":
+            payload = {k: item.get(k) for k in ("id", "key", "title", "category", "priority", "owner_name",
+                                                "owner_email", "due_on", "status")}  # fmt: skip
+            payload.update(incident_ref=inc.key, label=action_label(item["id"]))
+            return [Planned("create_action_issue", payload, f"{self.name}:create-action:{item['id']}")]
+        if op == "status":
+            target = (self.setting("action_status_map") or {}).get(item.get("status"))
+            if not target:
+                return []
+            return [Planned("transition_action", {"id": item["id"], "key": item.get("key"), "status": target}, key)]
+        if op == "updated":
+            fields = {k: item.get(k) for k in ("id", "key", "title", "priority", "owner_email", "due_on")}
+            plans = [Planned("update_action", fields, key)]
+            target = (self.setting("action_status_map") or {}).get(item.get("status"))
+            if "status" in (item.get("changed") or ()) and target:
+                plans.append(Planned("transition_action", {"id": item["id"], "key": item.get("key"),
+                                                           "status": target}, key + ":status"))  # fmt: skip
+            return plans
+        return []
+
     # -- sending -------------------------------------------------------------------------
     def send(self, ctx: SendContext) -> SendResult:
         op, p, http = ctx.item.op, ctx.item.payload, ctx.http
         if op == "create_issue":
             return self._create_issue(ctx)
+        if op in ("create_action_issue", "transition_action", "update_action"):
+            return self._send_action(ctx)
         issue = self._remote_issue(ctx)
         if op == "transition":
             return self._transition(http, issue, p["status"])
@@ -223,6 +263,83 @@ class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
                            url=self.browse_url(p["issue"]))  # fmt: skip
             return SendResult(remote_ref=p["issue"], links=[link] if ctx.item.entry_id else [])
         raise PermanentFailure(f"Jira does not know the operation '{op}'.")
+
+    def _action_issue(self, ctx: SendContext) -> str:
+        link = ctx.links.local_link("action_item", ctx.item.payload["id"], "action_issue")
+        if link is None:
+            raise PermanentFailure(f"Action item {ctx.item.payload.get('key')} has no Jira issue yet (its creation "
+                                   "did not go through); retry or cancel that first.")  # fmt: skip
+        return link.remote_id
+
+    def _account_for(self, http: Http, email: str | None) -> str | None:
+        """The Jira account of a directory e-mail (assignee), or None when Jira knows nobody by it."""
+        if not email:
+            return None
+        reply = http.request("GET", f"{API}/user/search", params={"query": email, "maxResults": 2})
+        users = [u for u in (reply.body or []) if isinstance(u, dict)] if isinstance(reply.body, list) else []
+        exact = [u for u in users if str(u.get("emailAddress", "")).lower() == email.lower()]
+        chosen = (exact or users[:1] or [None])[0]
+        return chosen.get("accountId") if chosen else None
+
+    def _send_action(self, ctx: SendContext) -> SendResult:
+        http, p, op = ctx.http, ctx.item.payload, ctx.item.op
+        if op == "transition_action":
+            issue = self._action_issue(ctx)
+            result = self._transition(http, issue, p["status"])
+            state = next(iter(result.link_states.values()), None)  # _transition names the incident's kind
+            result.link_states = {("action_issue", issue): state} if state else {}
+            return result
+        if op == "update_action":
+            issue = self._action_issue(ctx)
+            fields: dict[str, Any] = {"summary": f"[{p['key']}] {p['title']}"[:255], "duedate": p.get("due_on")}
+            priority = (self.setting("action_priority_map") or {}).get(p.get("priority"))
+            if priority:
+                fields["priority"] = {"name": priority}
+            account = self._account_for(http, p.get("owner_email"))
+            fields["assignee"] = {"accountId": account} if account else None
+            http.request("PUT", f"{API}/issue/{issue}", json_body={"fields": fields})
+            return SendResult(remote_ref=issue)
+        found = self._find_by_label(http, p["label"]) if ctx.maybe_sent_before else None
+        note = ""
+        if found is None:
+            owner = f"{p.get('owner_name') or '-'}" + (f" <{p['owner_email']}>" if p.get("owner_email") else "")
+            description = (f"Post-incident action item {p['key']} from {p['incident_ref']}.\n\n"
+                           f"Category: {p['category']}\nPriority: {p['priority']}\nOwner: {owner}\n"
+                           f"Due: {p.get('due_on') or '-'}")  # fmt: skip
+            fields = {
+                "project": {"key": self.setting("project_key")},
+                "issuetype": {"name": self.setting("action_issue_type")},
+                "summary": f"[{p['key']}] {p['title']}"[:255],
+                "description": adf(description),
+                "labels": ["sitrep-action", p["label"]],
+            }
+            priority = (self.setting("action_priority_map") or {}).get(p.get("priority"))
+            if priority:
+                fields["priority"] = {"name": priority}
+            if p.get("due_on"):
+                fields["duedate"] = p["due_on"]
+            account = self._account_for(http, p.get("owner_email"))
+            if account:
+                fields["assignee"] = {"accountId": account}
+            elif p.get("owner_email"):
+                note = f"Jira knows no user {p['owner_email']}: the issue is unassigned. "
+            body = {"fields": fields, "properties": [{"key": "sitrep", "value": {"action_item_id": p["id"],
+                                                                                 "key": p["key"]}}]}  # fmt: skip
+            found = http.request("POST", f"{API}/issue", json_body=body, ok=(201,)).body or {}
+        key = found.get("key")
+        if not key:
+            raise PermanentFailure("Jira created the action item's issue but did not say its key.")
+        ticket = ctx.links.incident_link(ctx.item.incident_id, "issue")
+        if ticket is not None:
+            link = {"type": {"name": self.setting("link_type")}, "inwardIssue": {"key": ticket.remote_id},
+                    "outwardIssue": {"key": key}}  # fmt: skip
+            http.request("POST", f"{API}/issueLink", json_body=link)  # a repeated link is not duplicated
+        else:
+            note += "Not linked: the incident has no Jira ticket."
+        status = ((found.get("fields") or {}).get("status") or {}).get("name") or "To Do"
+        made = NewLink("action_item", p["id"], ctx.item.incident_id, "action_issue", key, url=self.browse_url(key),
+                       remote_state=status)  # fmt: skip
+        return SendResult(remote_ref=key, links=[made], note=note.strip())
 
     def _remote_issue(self, ctx: SendContext) -> str:
         link = ctx.links.incident_link(ctx.item.incident_id, "issue")
@@ -373,7 +490,33 @@ class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
                     local, "comment", cid, EntryKind.NOTE.value, text, f"{who} (Jira)",
                     parse_remote_time(c.get("created")), url=f"{self.browse_url(issue)}?focusedCommentId={cid}",
                 ))  # fmt: skip
+        self._pull_action_items(ctx, out)
         return out
+
+    def _pull_action_items(self, ctx: PullContext, out: PullResult) -> None:
+        """A tracked action item whose issue moved in Jira: its status category says where it is now."""
+        for link in ctx.links.linked_records("action_item", "action_issue"):
+            issue = link.remote_id
+            reply = ctx.http.request("GET", f"{API}/issue/{issue}", params={"fields": "status,updated"},
+                                     not_found_ok=True)  # fmt: skip
+            if reply is None:
+                continue
+            fields = (reply.body or {}).get("fields") or {}
+            status = fields.get("status") or {}
+            name = status.get("name")
+            if not name:
+                continue
+            out.link_states[("action_issue", issue)] = name
+            if link.remote_state and name.lower() != link.remote_state.lower():
+                moved = ACTION_STATUS_OF_CATEGORY.get(str((status.get("statusCategory") or {}).get("key")))
+                data: dict[str, Any] = {"from": link.remote_state, "to": name}
+                if moved:
+                    data["action_item_status"] = {"id": link.local_id, "status": moved}
+                out.events.append(RemoteEvent(
+                    link.incident_id, "action_status", f"{issue}:{name}:{fields.get('updated') or ctx.now.isoformat()}",
+                    EntryKind.SYSTEM.value, f"Jira: action item issue {issue} moved from '{link.remote_state}' to "
+                    f"'{name}'", "Jira", parse_remote_time(fields.get("updated")), url=self.browse_url(issue), data=data,
+                ))  # fmt: skip
 
     def test_connection(self, http: Http) -> str:
         if not self.setting("project_key"):
@@ -388,6 +531,14 @@ class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
 
 
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}")
+
+
+# Jira's fixed status categories (every workflow's statuses fall in one) -> an action item's status.
+ACTION_STATUS_OF_CATEGORY = {"new": "open", "indeterminate": "in_progress", "done": "done"}
+
+
+def action_label(item_id: str) -> str:
+    return f"sitrep-action-{item_id}"
 
 
 def incident_label(incident_id: str) -> str:

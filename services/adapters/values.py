@@ -184,6 +184,8 @@ class LinkBook(Protocol):
 
     def linked_maintenances(self) -> list[LinkView]: ...
 
+    def linked_records(self, local_kind: str, remote_kind: str) -> list[LinkView]: ...
+
 
 @dataclass
 class SendContext:

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from models.enums import EntryKind, MessageState
 from models.types import as_utc
+from services.changes import Topic
 from services.comms.log import append_log_entry
 from services.errors import ValidationError
 from services.timeline import append_entry
 
 if TYPE_CHECKING:
-    from services.comms.service import CommsService, MessageView
+    from services.comms.service import CommsService
+    from services.comms.views import MessageView
 
 HOW = ("phone", "email", "slack", "statuspage", "meeting", "letter", "portal", "sms", "other")
 
@@ -56,6 +58,6 @@ def record_sent_by_hand(svc: CommsService, message_ref: str, *, author: str, how
                                "sent_by_hand": True, "note": note.strip()})  # fmt: skip
         view = svc._view(m, inc.key)
         seq = entry.seq
-    svc._publish("comms", view.incident_id, None)
-    svc._publish("timeline", view.incident_id, seq)
+    svc._publish(Topic.COMMS, view.incident_id, None)
+    svc._publish(Topic.TIMELINE, view.incident_id, seq)
     return view

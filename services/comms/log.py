@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 
 from models.entities import CommsLogEntry
 from models.types import as_utc, iso, new_id
+from services.chain_heads import STAKEHOLDER_LOG, advance_head
 
 GENESIS_HASH = "0" * 64
 _L = CommsLogEntry.__table__
@@ -70,6 +71,7 @@ def append_log_entry(db, incident_id: str, *, now: datetime, **values: Any) -> L
         row["approved_at"] = as_utc(row["approved_at"])
     row["hash"] = log_digest(prev, row)
     db.execute(insert(_L), row)
+    advance_head(db, STAKEHOLDER_LOG, incident_id, seq, row["hash"])
     return LogRow(**row)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select, update
 
 from models.entities import ExerciseEvent, ExerciseRun, Incident, TimelineEntry
 from models.enums import EntryKind
+from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.exercises.clock import MAX_SPEED, ClockMove, ScenarioClock
 from services.exercises.rules import RecordReader, Vocabulary
@@ -99,7 +100,7 @@ class ExerciseService:
             s.add(row)
             s.flush()
             view = _run_view(row)
-        self._publish("exercise", None, None)
+        self._publish(Topic.EXERCISE, None, None)
         return view
 
     def scenario(self, run: RunView | None = None) -> Scenario:
@@ -165,7 +166,7 @@ class ExerciseService:
             raise ValidationError("The exercise has ended; its clock and injects are closed.")
         with self._store.transaction() as s:
             row = self._append(s, run.id, kind, author, data)
-        self._publish("exercise", None, None)
+        self._publish(Topic.EXERCISE, None, None)
         return row
 
     # -- the clock ------------------------------------------------------------------------------
@@ -222,7 +223,7 @@ class ExerciseService:
         with self._store.transaction() as s:
             self._append(s, run.id, "clock", by, {"action": "end"}, at=now)
             s.execute(update(ExerciseRun).where(ExerciseRun.id == run.id).values(ended_at=now))
-        self._publish("exercise", None, None)
+        self._publish(Topic.EXERCISE, None, None)
         return self.require_run()
 
     def _started(self) -> ScenarioClock:
@@ -285,7 +286,7 @@ class ExerciseService:
             self._append(s, run.id, "delivered", by, {"inject": inject_id, "adhoc": False, "title": inject.title,
                                                      "content": inject.content, "to": list(inject.to),
                                                      "channel": inject.channel, "by_clock": by_clock})  # fmt: skip
-        self._publish("exercise", None, None)
+        self._publish(Topic.EXERCISE, None, None)
         return True
 
     def _incident_id(self) -> str | None:
@@ -317,7 +318,7 @@ class ExerciseService:
                                    "channel": e.data.get("channel"), "scenario_s": e.scenario_s})  # fmt: skip
                 wrote = True
         if wrote:
-            self._publish("timeline", incident_id, None)
+            self._publish(Topic.TIMELINE, incident_id, None)
         return wrote
 
     def _vocabulary_role_names(self) -> dict[str, str]:

@@ -1,8 +1,11 @@
 """The outbox: written inside the timeline append's transaction, read by the worker and the GUI.
 
-`OutboxWriter` is registered in `store.entry_hooks`. For every new timeline entry it asks each enabled
-adapter what it is owed and inserts those items on the same connection, so the entry and what the
+`OutboxWriter` runs in `store.entry_hooks` (composed in services/core.py). For every new timeline entry it
+asks each enabled adapter what it is owed and inserts those items on the same connection, so the entry and what the
 backends are owed commit together or not at all.
+
+Longer than ~500 lines: the writer (inside the append transaction) and the queue (claims, retries, links)
+share the outbox's states and rules.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from services.adapters.values import (
     Planned,
     maintenance_create_key,
 )
+from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.views import EntryRow
 
@@ -84,6 +88,11 @@ def item_view(row, incident_key: str | None = None) -> ItemView:
         payload = row[5]
         incident_key = payload.get("maintenance_key") if isinstance(payload, dict) else None
     return ItemView(*row[: len(_ITEM_COLS)], incident_key=incident_key)
+
+
+# Operations that make the remote object the later items of its incident (or window) act on. A failed one
+# holds those items back; any other failed item holds back nothing but itself.
+CREATING_OPS = ("create_incident", "create_issue", "create_maintenance")
 
 
 def hold_key(incident_id: str | None, payload: Any) -> str | None:
@@ -352,6 +361,16 @@ class LinkReader:
             ).first()  # fmt: skip
         return LinkView(*row) if row else None
 
+    def linked_records(self, local_kind: str, remote_kind: str) -> list[LinkView]:
+        """Every link of one kind of local record that is not an incident (post-incident action items):
+        few per incident, and they are worth pulling until done, long after the incident closed."""
+        with self._store.read_connection() as c:
+            rows = c.execute(
+                select(*_LINK_COLS).where(L.c.backend == self._backend, L.c.local_kind == local_kind,
+                                          L.c.remote_kind == remote_kind).order_by(L.c.created_at)
+            ).all()  # fmt: skip
+        return [LinkView(*r) for r in rows]
+
     def linked_maintenances(self) -> list[LinkView]:
         """Links of maintenance windows worth pulling: not finished here, or changed in the last day."""
         since = self._now() - self._recent
@@ -440,6 +459,14 @@ class OutboxQueue:
                 out.setdefault(backend, {})[state] = n
         return out
 
+    def due_now(self, backend: str) -> None:
+        """A backend's waiting items are due at once (its credentials were just replaced: the pause that
+        kept them from the old one is over, in this process and in any other)."""
+        with self._store.write_connection() as c:
+            c.execute(update(O).where(O.c.backend == backend, O.c.state == OutboxState.PENDING.value)
+                      .values(next_attempt_at=None))  # fmt: skip
+        self._publish("sync", None, None)
+
     def retry(self, item_id: int) -> ItemView:
         """A failed (or waiting) item goes back to the front of its lane. A person chose to resend,
         so an uncertain last attempt no longer holds it back."""
@@ -453,7 +480,7 @@ class OutboxQueue:
                                       "pending items can be retried.")  # fmt: skip
             c.execute(update(O).where(O.c.id == item_id).values(
                 state=OutboxState.PENDING.value, next_attempt_at=None, uncertain=False, updated_at=now))  # fmt: skip
-        self._publish("sync", None, None)
+        self._publish(Topic.SYNC, None, None)
         return self.get(item_id)
 
     def cancel(self, item_id: int) -> ItemView:
@@ -469,7 +496,7 @@ class OutboxQueue:
             c.execute(
                 update(O).where(O.c.id == item_id).values(state=OutboxState.CANCELLED.value, updated_at=now)
             )
-        self._publish("sync", None, None)
+        self._publish(Topic.SYNC, None, None)
         return self.get(item_id)
 
     def maintenance_items(self, maintenance_ids: list[str]) -> list[ItemView]:

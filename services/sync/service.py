@@ -1,7 +1,7 @@
 """SyncService: the one object the GUI and CLI use for sync. Qt-free.
 
-It owns the settings, discovers the adapters, registers the outbox writer in the store's entry hooks,
-and runs a SyncWorker either once (`drain_once`, the CLI) or in a background thread (`start`, the GUI).
+It owns the settings and the outbox writer (services/core.py puts it in the store's entry hooks), discovers
+the adapters, and runs a SyncWorker either once (`drain_once`, the CLI) or in a background thread (`start`, the GUI).
 Listeners get SyncEvents on the worker's thread: a GUI must hand them to its own thread (a queued signal).
 """
 
@@ -87,7 +87,6 @@ class SyncService:
         self.writer = OutboxWriter(now)
         self.on_call_cache = OnCallCache(config_dir)
         self._tls = None  # ssl.SSLContext for one-off requests, made on first use
-        store.entry_hooks.append(self.writer)
         self.worker_options = dict(worker_options or {})
         self._secret_generation = 0
         self._listeners: list[Callable[[SyncEvent], None]] = []
@@ -192,6 +191,7 @@ class SyncService:
             raise ValidationError(f"{cls.label} has no credential '{name}'. Known: {', '.join(names)}.")
         self.secrets.set(backend, name, value)
         self._secret_generation += 1
+        self.queue.due_now(backend)  # items paused on the old credential try the new one at the next sync
         self.wake()
 
     def delete_secret(self, backend: str, name: str) -> bool:
@@ -347,6 +347,10 @@ class SyncService:
             yield Http(client, label=adapter.label, base_url=adapter.base_url(), headers=adapter.headers,
                        describe_error=adapter.describe_error, pace_hint=adapter.pace_hint, pacer=Pacer(None),
                        rate_limited_statuses=adapter.rate_limited_statuses)  # fmt: skip
+
+    def read_back_session(self, adapter: Adapter):
+        """A one-off HTTP session for reading back what a backend holds (`sitrep verify --against-remote`)."""
+        return self._one_off_http(adapter)
 
     def test_connection(self, backend: str) -> str:
         """One authenticated read against the backend. Blocks on the network: call it off the GUI thread."""

@@ -18,6 +18,9 @@ in-flight item found by the next worker is looked up before anything is sent aga
 Why one file over 500 lines: the lanes, leases, claims, answers, back-off and pulls are one state
 machine over the same lane state and the same write discipline (durable claim, batched answers);
 split across files, the order those steps rely on would have to be read in several places at once.
+
+Longer than ~500 lines: leasing, claiming, sending, recording and pulling are one crash-safety argument
+(above); split apart, each part would need the others' invariants restated.
 """
 
 from __future__ import annotations
@@ -50,19 +53,24 @@ from services.adapters.failures import (
 from services.adapters.http import Http, Pacer
 from services.adapters.interface import Adapter, HttpApi, ReadsBack
 from services.adapters.values import ItemView, LinkView, NewLink, PullContext, SendContext, SendResult
+from services.changes import Topic
 from services.incidents import apply_remote_effects
+from services.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
 from services.maintenance import apply_remote_maintenance
+from services.review.actions import apply_remote_action_status
 from services.secrets import KeyringUnavailable
 from services.store import Store, storage_error
 from services.sync.backoff import CircuitBreaker, retry_delay
 from services.sync.outbox import (
     _ITEM_COLS,
+    CREATING_OPS,
     LinkReader,
     hold_key,
     insert_ignoring_duplicates,
     item_view,
     link_rows,
 )
+from services.time_range import history_problem
 from services.timeline import append_entry
 
 log = logging.getLogger(__name__)
@@ -108,10 +116,14 @@ _LEASE_KEPT = (
 )
 _LANE_FAILED = (
     # An item about a maintenance window has no incident; its window's id holds its lane instead.
+    # Only a failed create holds anything: what comes after it needs the remote object it would make. A
+    # failed note, status update or responder request holds nothing (an unknown responder's e-mail must not
+    # stop the incident's notes); it waits for a person alone.
     select(
         O.c.incident_id, O.c.id, case((O.c.incident_id.is_(None), O.c.payload["maintenance_id"].as_string()))
     )
-    .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.FAILED.value)
+    .where(O.c.backend == bindparam("p_backend"), O.c.state == OutboxState.FAILED.value,
+           O.c.op.in_(CREATING_OPS))
     .order_by(O.c.id.desc())
 )
 _LANE_PENDING = (
@@ -224,6 +236,9 @@ class LaneLinks:
 
     def linked_incidents(self, remote_kind: str) -> list[LinkView]:
         return self._reader.linked_incidents(remote_kind)
+
+    def linked_records(self, local_kind: str, remote_kind: str) -> list[LinkView]:
+        return self._reader.linked_records(local_kind, remote_kind)
 
     def known_remote_ids(self, incident_id: str, remote_kind: str) -> set[str]:
         return self._reader.known_remote_ids(incident_id, remote_kind)
@@ -433,7 +448,7 @@ class SyncWorker:
 
     # -- one lane, one item --------------------------------------------------------------
     def _next_items(self, backend: str, limit: int) -> list[ItemView]:
-        """The lane's next pending items in order, skipping incidents held back by an earlier failure.
+        """The lane's next pending items in order, skipping those held back by an earlier failed create.
         Stops at the first item that is not due yet (it keeps its place; nothing jumps ahead of it)."""
         now = utcnow()
         out: list[ItemView] = []
@@ -599,7 +614,7 @@ class SyncWorker:
         for a in answers:
             self._emit(SyncEvent("sent", a.backend, a.item.id, a.result.note))
         for incident_id in dict.fromkeys(a.item.incident_id for a in answers):
-            self._publish("sync", incident_id, None)
+            self._publish(Topic.SYNC, incident_id, None)
 
     def _finish(self, item: ItemView, state: OutboxState, *, error: str | None = None, status: int | None = None,
                 next_at: datetime | None = None, uncertain: bool | None = None) -> None:  # fmt: skip
@@ -610,7 +625,7 @@ class SyncWorker:
             values["uncertain"] = uncertain
         with self._write(durable=False) as c:
             c.execute(update(O).where(O.c.id == item.id).values(**values))
-        self._publish("sync", item.incident_id, None)
+        self._publish(Topic.SYNC, item.incident_id, None)
 
     def _retry_later(self, backend: str, lane: _Lane, item: ItemView, exc: TransientFailure) -> str:
         lane.failures += 1
@@ -651,7 +666,7 @@ class SyncWorker:
                 update(B).where(B.c.backend == backend).values(last_error=_clip(message), last_failure_at=now)
             )
         self._emit(SyncEvent("paused", backend, item.id, message))
-        self._publish("sync", item.incident_id, None)
+        self._publish(Topic.SYNC, item.incident_id, None)
         return "paused"
 
     # -- pulling -------------------------------------------------------------------------
@@ -703,6 +718,8 @@ class SyncWorker:
         for ev in result.events:
             now = self._entry_now()
             occurred = min(ev.occurred_at, now) if ev.occurred_at else now
+            if history_problem(occurred, now):  # a backend's nonsense time is not the record's
+                occurred = now
             with self.store.write_connection() as c:
                 seen = c.execute(select(L.c.id).where(L.c.backend == backend, L.c.remote_kind == ev.remote_kind,
                                                       L.c.remote_id == ev.remote_id)).first()  # fmt: skip
@@ -719,7 +736,8 @@ class SyncWorker:
                     kind = EntryKind(ev.kind)
                 except ValueError:
                     kind = EntryKind.SYSTEM
-                entry = append_entry(c, ev.incident_id, kind, (ev.body or "(empty)")[:20_000], author=ev.author[:120],
+                entry = append_entry(c, ev.incident_id, kind, clean_pulled(ev.body or "(empty)", limit=BODY_MAX),
+                                     author=clean_pulled(ev.author, limit=AUTHOR_MAX, one_line=True) or "unknown",
                                      now=now, occurred_at=occurred, source=backend, data=data, hooks=self._entry_hooks)  # fmt: skip
                 c.execute(L.insert().values(link_rows(backend, [_pulled_link(entry, ev)], utcnow())[0]))
                 effects = apply_remote_effects(
@@ -728,17 +746,26 @@ class SyncWorker:
                                "id": ev.remote_id},
                     hooks=self._entry_hooks,
                 ) if ev.effects else []  # fmt: skip
+                moved = (ev.data or {}).get("action_item_status")
+                if moved:  # a tracked action item moved in the backend: the item moves here too
+                    effects += apply_remote_action_status(
+                        c, moved["id"], moved["status"], at=occurred, now=now, author=ev.author,
+                        caused_by={"backend": backend, "label": label, "kind": ev.remote_kind, "id": ev.remote_id},
+                        hooks=self._entry_hooks,
+                    )  # fmt: skip
             written += 1 + len(effects)
-            self._publish("timeline", ev.incident_id, (effects[-1] if effects else entry).seq)
+            self._publish(Topic.TIMELINE, ev.incident_id, (effects[-1] if effects else entry).seq)
             if effects:
-                self._publish("incident", ev.incident_id, None)
+                self._publish(Topic.INCIDENT, ev.incident_id, None)
+            if (ev.data or {}).get("action_item_status"):
+                self._publish(Topic.ACTIONS, ev.incident_id, None)
         if result.maintenances:
             changed = 0
             for remote in result.maintenances:
                 with self.store.write_connection() as c:
                     changed += apply_remote_maintenance(c, backend, label, remote, self._entry_now())
             if changed:
-                self._publish("maintenance", None, None)
+                self._publish(Topic.MAINTENANCE, None, None)
             written += changed
         if result.link_states:
             with self.store.write_connection() as c:

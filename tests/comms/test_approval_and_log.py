@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.enums import ClockState, MessageState
-from services.comms.service import ContactInput
+from services.comms.views import ContactInput
 from services.errors import ValidationError
 from tests.comms.conftest import DRAFTER, IC, configure_slack
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.paths import resolve_paths
 from models.enums import MessageState
+from services.paths import resolve_paths
 from tests.comms.conftest import DRAFTER, IC, configure_email, configure_slack, configure_statuspage
 from ui.console import build_context
 
@@ -36,7 +36,7 @@ def _panel(qtbot, ctx, incident):
 
 
 def test_models_pass_the_model_tester(app, sev1, qtmodeltester, fake_slack):
-    from ui.comms_models import DeliveriesModel, LogModel, MessagesModel
+    from ui.item_models.comms import DeliveriesModel, LogModel, MessagesModel
 
     configure_slack(app, fake_slack)
     m = app.comms.draft(
@@ -103,7 +103,7 @@ def test_draft_preview_limits_and_an_approval_the_panel_cannot_bypass(
 
 
 def test_the_stakeholder_log_panel_filters_and_exports(app, sev1, qtbot, ctx_for, tmp_path):
-    from services.comms.service import ContactInput
+    from services.comms.views import ContactInput
     from ui.panels.stakeholder_log import StakeholderLogPanel
 
     app.comms.record_contact(

@@ -20,8 +20,8 @@ import argparse
 import os
 import sys
 
-from app.paths import resolve_paths
 from services.core import Sitrep
+from services.paths import resolve_paths
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
 from tests.fakes import statuspage as fsp

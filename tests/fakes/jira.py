@@ -56,6 +56,7 @@ class FakeJira(FakeServer):
         self.comments: dict[str, list[dict]] = {}
         self.links: set[tuple[str, str, str]] = set()
         self.bot = {"accountId": "acc-bot", "displayName": "Sitrep Bot", "emailAddress": EMAIL}
+        self.users: dict[str, dict] = {}  # e-mail -> user, for assignee look-ups (`add_user`)
 
     def error_body(self, status: int, message: str):
         return {"errorMessages": [message], "errors": {}}
@@ -100,6 +101,9 @@ class FakeJira(FakeServer):
                 if parts[1] != PROJECT:
                     return Reply(404, self.error_body(404, "No project could be found with key"))
                 return Reply(200, {"id": "10000", "key": PROJECT, "name": "Operations"})
+            if parts == ["user", "search"] and method == "GET":
+                q = (query.get("query") or [""])[0].lower()
+                return Reply(200, [u for e, u in self.users.items() if q and q in e.lower()][:50])
             if parts == ["issue"] and method == "POST":
                 return self._create(data)
             if parts == ["search", "jql"] and method == "POST":
@@ -148,12 +152,25 @@ class FakeJira(FakeServer):
             "id": str(next(self._ids)), "key": key, "properties": {p["key"]: p["value"] for p in data.get("properties") or []},
             "fields": {"summary": f["summary"], "description": f.get("description"), "labels": f.get("labels") or [],
                        "priority": f.get("priority"), "components": f.get("components") or [], "status": "To Do",
-                       "issuetype": f["issuetype"], "updated": now_iso()},
+                       "issuetype": f["issuetype"], "updated": now_iso(), "duedate": f.get("duedate"),
+                       "assignee": self._user(f.get("assignee"))},
         }  # fmt: skip
         self.issues[key] = issue
         return Reply(
             201, {"id": issue["id"], "key": key, "self": f"{self.url}/rest/api/3/issue/{issue['id']}"}
         )
+
+    def _user(self, ref: dict | None) -> dict | None:
+        if not ref:
+            return None
+        return next((u for u in self.users.values() if u["accountId"] == ref.get("accountId")), None)
+
+    def add_user(self, email: str, name: str) -> dict:
+        with self.lock:
+            user = {"accountId": f"acc-{len(self.users) + 1}", "displayName": name, "emailAddress": email,
+                    "active": True, "accountType": "atlassian"}  # fmt: skip
+            self.users[email] = user
+            return user
 
     def _search(self, data: dict) -> Reply:
         jql = data["jql"]

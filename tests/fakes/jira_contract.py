@@ -81,7 +81,8 @@ _LABEL = {"type": "string", "pattern": r"^\S+$", "maxLength": 255}
 _ISSUE_FIELDS = obj(
     {"project": _id_or("key"), "issuetype": _id_or("name"), "summary": text(255, min_length=1)},
     {"description": ANY_OBJECT, "labels": array(_LABEL), "priority": _id_or("name"),
-     "components": array(_id_or("name"))},
+     "components": array(_id_or("name")), "duedate": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+     "assignee": obj({"accountId": NONEMPTY})},
 )  # fmt: skip
 
 CONTRACT = Contract("Jira", [
@@ -106,6 +107,9 @@ CONTRACT = Contract("Jira", [
     Operation("POST", f"{API}/issueLink", body=obj(
         {"type": _id_or("name"), "inwardIssue": _id_or("key"), "outwardIssue": _id_or("key")},
         {"comment": ANY_OBJECT})),
+    # Users by e-mail or name (the assignee of an action item's issue); a list, not a page.
+    Operation("GET", f"{API}/user/search", query={"query": Param(), "accountId": Param(), "property": Param(),
+              "startAt": Param("integer", minimum=0), "maxResults": Param("integer", minimum=0, maximum=1000)}),
     Operation("POST", f"{API}/search/jql", body=obj({"jql": NONEMPTY}, {
         "fields": array(STR), "maxResults": {**INT, "minimum": 0, "maximum": 5000}, "nextPageToken": STR,
         "expand": STR, "properties": array(STR), "fieldsByKeys": BOOL, "reconcileIssues": array(INT)})),

@@ -21,8 +21,8 @@ from tests.fakes import pagerduty as fpd
 from tests.sync.conftest import WORKER_OPTIONS, configure_backends, fake_secrets
 from tests.sync.test_delivery import assert_delivered_once_in_order
 from tests.ui.console_kit import add_people, console_context, main_window
+from ui.item_models.timeline import COL_BODY, COL_KIND, EntryRole
 from ui.panels.sync import COL_ANSWER, COL_BACKEND, COL_OP, COL_STATE, ItemRole, SyncQueueModel
-from ui.timeline_model import COL_BODY, COL_KIND, EntryRole
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -533,7 +533,7 @@ def test_an_incident_made_in_the_console_while_the_backends_are_down_reaches_the
 
 def test_the_console_starts_the_worker_and_stops_it_on_close(data_dir, clock, qtbot, monkeypatch):
     """run_console's wiring: the worker thread runs while the window is open, and is gone after."""
-    from app.paths import Paths
+    from services.paths import Paths
     from ui import console
 
     app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", config_dir=data_dir / "config", now=clock,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.changes import from_csv, to_csv
+from services.change_records import from_csv, to_csv
 from services.core import Sitrep
 from services.secrets import MemorySecrets
 from tests.fakes import servicenow as fsn

@@ -69,7 +69,7 @@ print("QT SAID:", said)
 
 def test_a_closed_notifier_freed_by_a_worker_threads_garbage_collection_leaves_qt_alone(data_dir):
     """The garbage collector runs on whichever thread allocates: a worker computing figures may free a
-    notifier that sits in a reference cycle (a context whose extras refer back to it). Its watcher's
+    notifier that sits in a reference cycle (a context whose shell refers back to it). Its watcher's
     socket notifier and its timer must already be gone by then, destroyed by close() on the GUI thread;
     otherwise Qt complains, and its event loop may spin or crash (hence a separate process)."""
     root = Path(__file__).resolve().parents[2]

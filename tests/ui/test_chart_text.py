@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from PySide6.QtCore import QRectF
 
-from app.paths import resolve_paths
+from services.paths import resolve_paths
 from services.sample_history import generate, write_csv
 from ui.console import build_context
 from ui.panels.charts import ChartsPanel
@@ -26,7 +26,6 @@ def ctx(sitrep, data_dir, tmp_path):
         len(sitrep.history.import_file(write_csv(history, tmp_path / "h.csv"), author="ana").created) == 240
     )
     context = build_context(sitrep, paths=resolve_paths(data_dir), author="ana")
-    context.extras["status_message"] = lambda text, error, ms: None
     yield context
     context.notifier.close()
 
@@ -124,7 +123,6 @@ def test_the_trend_spans_whole_periods_even_with_one_incident(qtbot, sitrep, dat
     one = generate(1, seed=3, start=datetime(2026, 2, 1, tzinfo=UTC), end=datetime(2026, 2, 20, tzinfo=UTC))
     assert len(sitrep.history.import_file(write_csv(one, tmp_path / "one.csv"), author="ana").created) == 1
     context = build_context(sitrep, paths=resolve_paths(data_dir), author="ana")
-    context.extras["status_message"] = lambda text, error, ms: None
     panel = ChartsPanel(context)
     qtbot.addWidget(panel)
     try:

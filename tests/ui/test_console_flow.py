@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from models.enums import Milestone, Status
-from ui.timeline_model import COL_BODY, COL_KIND, COL_SEQ, COL_TIME, EntryRole
+from ui.item_models.timeline import COL_BODY, COL_KIND, COL_SEQ, COL_TIME, EntryRole
 
 ROOT = Path(__file__).resolve().parents[2]
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -224,7 +224,8 @@ def test_a_commander_runs_an_incident_from_declaration_to_resolution(window, ctx
     resolved = sitrep.incidents.get(incident.id)
     assert resolved.milestone(Milestone.RESOLVED) == clock()
     last_row_is(qtbot, window, ("Status change", "Status changed: Mitigated → Resolved. Reason: Review booked for Thursday"))
-    assert {c.clock.id for c in header.chips} == {"bridge", "commander"}  # no more updates owed
+    # No more updates owed; the post-incident review's two clocks run instead.
+    assert {c.clock.id for c in header.chips} == {"bridge", "commander", "review_meeting", "review_published"}
     assert "ran" in header.declared_label.text()
     assert board_holder(window, "IC") == "Bob Chen"
     assert not header.severity_action.isEnabled()

@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from sqlalchemy import event
 
 from models.enums import Status
-from services.core import Change, Sitrep
+from services.changes import Change, Topic
+from services.core import Sitrep
 from services.incident_index import IncidentIndex
 from ui.panels.incidents import CLOSED, OPEN, IncidentFilter, IncidentListModel
 
@@ -81,7 +82,8 @@ def test_open_incidents_come_first_then_the_newest(panel, incidents):
     assert panel.count_label.text() == "3 open · 4 in all"
     m = panel.model
     resolved_row = keys(m).index("INC-0002")
-    assert m.data(m.index(resolved_row, m.COL_STATUS)) == "Resolved"
+    # Declared by hand with no alert on its record: resolving it opened its post-incident review.
+    assert m.data(m.index(resolved_row, m.COL_STATUS)) == "Resolved · review Draft"
     assert "UTC" in m.data(m.index(0, m.COL_DECLARED), Qt.ItemDataRole.ToolTipRole)
 
 
@@ -179,7 +181,7 @@ def test_an_unchanged_incidents_table_is_not_reread(panel, sitrep, incidents, qt
     panel.model.modelReset.connect(lambda: resets.append(1))
     sitrep.roles.assign(incidents["login"].id, "IC", "ana", author="tester")  # stamps updated_at
     sitrep.timeline.log(incidents["login"].id, "Rolled back the SSO config", author="tester")
-    panel._on_change(Change("external", None, None))  # what the store watcher says ~1 s later
+    panel._on_change(Change(Topic.EXTERNAL, None, None))  # what the store watcher says ~1 s later
     panel.flush()
     assert resets == []
     assert panel.model.fingerprint() == IncidentIndex(sitrep.store).fingerprint()

@@ -176,8 +176,8 @@ def test_directory_opens_from_the_tools_menu_without_the_role_board(ctx, qtbot):
     action = next(a for a in window.menus["Tools"].actions() if a.text() == "Responder directory…")
     assert not action.shortcut().isEmpty()
     action.trigger()
-    opened = ctx.extras["people_dialog"]
+    opened = ctx.people_dialog
     assert isinstance(opened, PeopleDialog) and opened.isVisible()
     action.trigger()
-    assert ctx.extras["people_dialog"] is opened  # one directory window, brought forward
+    assert ctx.people_dialog is opened  # one directory window, brought forward
     opened.close()

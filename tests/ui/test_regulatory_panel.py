@@ -13,16 +13,16 @@ from PySide6.QtCore import Qt
 
 from models.enums import ClockState
 from models.types import iso
-from ui.panels.regulatory import (
+from ui.item_models.regulatory import (
     COL_DUE_UTC,
     COL_JURISDICTION,
     COL_LABEL,
     COL_LEFT,
     RegulatoryClocksModel,
-    RegulatoryPanel,
     both_times,
     clock_reading,
 )
+from ui.panels.regulatory import RegulatoryPanel
 from ui.severity import BREACH_COLOURS, MET_COLOURS, WARNING_COLOURS
 
 SEC, GDPR, NIS2_EARLY, NIS2_FULL, DORA = (

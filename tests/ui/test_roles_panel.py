@@ -11,7 +11,7 @@ from models.enums import EntryKind, Status
 from services.core import Sitrep
 from services.roles import HANDOVER_FIELDS
 from ui.fields import ErrorLabel
-from ui.role_models import ChecklistModel, RoleBoardModel, RoleHistoryModel, RoleRow
+from ui.item_models.roles import ChecklistModel, RoleBoardModel, RoleHistoryModel, RoleRow
 
 BRIEF = {
     "status": "Checkout down in EU; 30% of orders failing",
@@ -275,6 +275,16 @@ def test_ticking_the_checklist_with_the_keyboard(board, sitrep, incident, qtbot)
     assert board.checklist_label.text() == "&Checklist: 1/10 done"
     assert board.tick("IC", 2, done=False)
     assert board_line(board, "IC")[2] == "0/10"
+
+
+def test_the_board_skips_the_echo_of_its_own_tick_but_not_a_tick_made_elsewhere(board, sitrep, incident):
+    assert board.assign("IC", "ana")
+    board.select_role("IC")
+    board._refresh_timer.stop()
+    assert board.tick("IC", 0)  # the board re-reads by itself after its own tick
+    assert not board._refresh_timer.isActive()
+    sitrep.roles.tick_checklist(incident.id, "IC", 1, True, author="bob")  # the CLI, another panel
+    assert board._refresh_timer.isActive()
 
 
 def test_an_unheld_role_cannot_be_ticked(board, sitrep, incident):

@@ -288,9 +288,9 @@ def test_the_console_lists_the_registry_and_contact_commands(ctx, registry, sitr
     assert names["Stakeholder registry…"].shortcut().toString() == "Ctrl+Shift+B"
     assert "Record a stakeholder contact…" in names
     names["Stakeholder registry…"].trigger()
-    registry_dialog = ctx.extras["stakeholder_registry"]
+    registry_dialog = ctx.stakeholder_registry
     assert registry_dialog.isVisible() and registry_dialog.model.rowCount() == 4
     names["Stakeholder registry…"].trigger()  # a second time brings the same one forward
-    assert ctx.extras["stakeholder_registry"] is registry_dialog
+    assert ctx.stakeholder_registry is registry_dialog
     registry_dialog.close()
     window.close()

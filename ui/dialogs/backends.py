@@ -5,6 +5,9 @@ The form is generated from the adapter's SettingFields and SecretFields, so a ba
 plug-in gets its page without code here. Requests to a backend (test, the status page's components)
 run on a pool thread; the answer is shown in the dialog. A backend that lists components (Statuspage)
 gets a picker for its `component_map` beside the field (ui.dialogs.component_map).
+
+Longer than ~500 lines: the backends dialog is generated from each adapter's declared fields; the generator
+and the dialog change together.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from services.adapters.interface import Adapter, ComponentSource, SecretField, SettingField
 from services.errors import SitrepError, ValidationError
+from ui.dialogs.component_map import ComponentMapDialog
 from ui.sync_support import sync_bridge
 
 log = logging.getLogger(__name__)
@@ -453,8 +457,6 @@ class BackendsDialog(QDialog):
     def choose_components(self) -> None:
         """The picker for this backend's component map. It fetches the page's list itself (off the GUI
         thread); what it saves goes through the same settings path as Apply."""
-        from ui.dialogs.component_map import ComponentMapDialog
-
         page = self.page
         if page is None or self.component_picker is not None:
             return

@@ -192,9 +192,6 @@ class DeclareDialog(ServiceDialog):
             detected_at=self.detected.value(),
         )
         self.declared = self.result_value = view
-        opener = self.ctx.extras.get("open_incident")
-        if opener is not None:
-            opener(view.id)
-        else:
+        if not self.ctx.open_incident(view.id):
             self.ctx.selection.set(view)
         return f"Declared {view.key} ({view.severity}): {view.title}"

@@ -5,37 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import shiboken6
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from services.core import Change
+from services.changes import Topic
 from services.errors import SitrepError, StoreError
-from services.people import timezone_names
 from services.views import PersonView
-from ui.fields import ErrorLabel, fit_screen, record_table
+from ui.dialogs.directory import DirectoryDialog, open_single
+from ui.fields import ErrorLabel, ZoneChoice
+from ui.item_models.rows import RowsModel
 from ui.timefmt import person_local_time
 
 COLUMNS = ("Name", "Handle", "E-mail", "Phone", "Time zone", "Their time now")
@@ -44,20 +37,20 @@ PersonRole = Qt.ItemDataRole.UserRole + 1
 FIELDS = ("name", "handle", "email", "phone", "timezone")
 
 
-class PeopleModel(QAbstractTableModel):
+class PeopleModel(RowsModel):
     """The directory as plain PersonView rows, filtered by a text that matches any column."""
 
     def __init__(self, now: Callable[[], datetime], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._now = now
         self._all: list[PersonView] = []
-        self._rows: list[PersonView] = []
+        self.rows: list[PersonView] = []
         self._needle = ""
 
     def set_people(self, people: list[PersonView]) -> None:
         self.beginResetModel()
         self._all = list(people)
-        self._rows = self._filtered()
+        self.rows = self._filtered()
         self.endResetModel()
 
     def set_filter(self, text: str) -> None:
@@ -65,7 +58,7 @@ class PeopleModel(QAbstractTableModel):
         if needle != self._needle:
             self.beginResetModel()
             self._needle = needle
-            self._rows = self._filtered()
+            self.rows = self._filtered()
             self.endResetModel()
 
     def _filtered(self) -> list[PersonView]:
@@ -82,33 +75,24 @@ class PeopleModel(QAbstractTableModel):
         ]
 
     def person(self, row: int) -> PersonView | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.rows[row] if 0 <= row < len(self.rows) else None
 
     def row_of(self, handle: str) -> int | None:
-        for i, p in enumerate(self._rows):
+        for i, p in enumerate(self.rows):
             if p.handle == handle:
                 return i
         return None
 
     def tick(self) -> None:
         """Time moved on: repaint the 'their time now' column."""
-        if self._rows:
+        if self.rows:
             self.dataChanged.emit(
                 self.index(0, COL_LOCAL),
-                self.index(len(self._rows) - 1, COL_LOCAL),
+                self.index(len(self.rows) - 1, COL_LOCAL),
                 [Qt.ItemDataRole.DisplayRole],
             )
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
+    headers = COLUMNS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -161,20 +145,9 @@ class PersonEditor(QDialog):
         self.phone = QLineEdit(self)
         self.phone.setObjectName("person-phone")
         self.phone.setPlaceholderText("+34 600 000 000 (optional)")
-        self.timezone = QComboBox(self)
-        self.timezone.setObjectName("person-timezone")
-        self.timezone.setEditable(True)
-        self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.timezone.addItems(timezone_names())
-        self.timezone.setMaxVisibleItems(16)
-        tz_completer = QCompleter(self.timezone.model(), self.timezone)
-        tz_completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        tz_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.timezone.setCompleter(tz_completer)
-        self.timezone.setToolTip("An IANA zone such as Europe/Madrid; type part of a city to find it")
         self.local_time = QLabel(self)
         self.local_time.setObjectName("person-local-time")
-        self.timezone.currentTextChanged.connect(self._show_local_time)
+        self.timezone = ZoneChoice(self, "person-timezone", ctx.sitrep.now, self.local_time)
 
         self.errors: dict[str, ErrorLabel] = {f: ErrorLabel(self, name=f"error-{f}") for f in FIELDS}
         self.general_error = ErrorLabel(self, name="error-general")
@@ -226,20 +199,10 @@ class PersonEditor(QDialog):
             self.set_timezone(person.timezone)
         else:
             self.set_timezone("UTC")
-        self._show_local_time(self.timezone.currentText())
         self.resize(self.sizeHint().expandedTo(self.fontMetrics().size(0, "M" * 44)))
 
     def set_timezone(self, name: str) -> None:
-        index = self.timezone.findText(name)
-        if index >= 0:
-            self.timezone.setCurrentIndex(index)
-        else:
-            self.timezone.setEditText(name)
-
-    def _show_local_time(self, tz_name: str) -> None:
-        self.local_time.setText(
-            f"Their time now: {person_local_time(tz_name.strip(), self.ctx.sitrep.now())}"
-        )
+        self.timezone.set_zone(name)
 
     def show_error(self, err: SitrepError) -> None:
         for label in (*self.errors.values(), self.general_error):
@@ -283,161 +246,57 @@ class PersonEditor(QDialog):
         return True
 
 
-class PeopleDialog(QDialog):
+class PeopleDialog(DirectoryDialog):
     """Browse, add and edit responders. Stays in step with changes made elsewhere (the CLI, an import)."""
 
+    prefix = "people"
+    noun = "responder"
+    topics = frozenset({Topic.PEOPLE, Topic.EXTERNAL})
+
     def __init__(self, ctx, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.editor: PersonEditor | None = None
-        self.setWindowTitle("Responder directory")
+        super().__init__(ctx, PeopleModel(ctx.sitrep.now), parent)
+        self.model.setParent(self)
         self.setObjectName("people-dialog")
-        self.model = PeopleModel(ctx.sitrep.now, self)
-
-        self.filter = QLineEdit(self)
-        self.filter.setObjectName("people-filter")
-        self.filter.setPlaceholderText("Find a responder by name, handle, e-mail or zone")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.setAccessibleName("Find a responder")
+        self.build(
+            title="Responder directory",
+            find_hint="Find a responder by name, handle, e-mail or zone",
+            find_name="Find a responder",
+            table_name="Responders",
+            column_samples=(
+                (COL_NAME, "Alexandra Example"),
+                (COL_HANDLE, "@alexandra.ex"),
+                (COL_EMAIL, "alexandra@example.com"),
+                (COL_PHONE, "+44 20 7946 0000"),
+                (COL_TZ, "America/Los_Angeles"),
+                (COL_LOCAL, "Fri 13:05 (UTC+05:30)"),
+            ),
+            add_text="&Add responder…",
+            error_name="people-error",
+        )
         self.filter.textChanged.connect(self.model.set_filter)
-        self.view = record_table(self, self.model, "people-view", "Responders")
-        hh = self.view.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        hh.setStretchLastSection(True)
-        fm = self.fontMetrics()
-        for col, sample in (
-            (COL_NAME, "Alexandra Example"),
-            (COL_HANDLE, "@alexandra.ex"),
-            (COL_EMAIL, "alexandra@example.com"),
-            (COL_PHONE, "+44 20 7946 0000"),
-            (COL_TZ, "America/Los_Angeles"),
-            (COL_LOCAL, "Fri 13:05 (UTC+05:30)"),
-        ):
-            self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
-        table_width = sum(self.view.columnWidth(c) for c in range(len(COLUMNS)))
-        self.view.activated.connect(lambda idx: self.edit_person(self.model.person(idx.row())))
-        # The view leaves Enter unhandled after emitting `activated`; a QDialog would then press the
-        # default button of any child dialog (the editor just opened). Take Enter here instead.
-        self.view.installEventFilter(self)
-        self.count = QLabel(self)
-
-        self.add_button = QPushButton("&Add responder…", self)
-        self.add_button.setObjectName("people-add")
-        self.add_button.clicked.connect(lambda: self.edit_person(None))
-        self.edit_button = QPushButton("&Edit…", self)
-        self.edit_button.setObjectName("people-edit")
-        self.edit_button.clicked.connect(self.edit_selected)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        close.rejected.connect(self.reject)
-        # Enter belongs to the table (edit the responder) and the filter, never to a button.
-        for button in (self.add_button, self.edit_button, *close.buttons()):
-            button.setAutoDefault(False)
-        self.error = ErrorLabel(self, name="people-error")
-
-        new_shortcut = QAction(self)
-        new_shortcut.setShortcut(QKeySequence(QKeySequence.StandardKey.New))
-        new_shortcut.triggered.connect(lambda: self.edit_person(None))
-        self.addAction(new_shortcut)
-
-        row = QHBoxLayout()
-        row.addWidget(self.add_button)
-        row.addWidget(self.edit_button)
-        row.addStretch(1)
-        row.addWidget(self.count)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.filter)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(self.error)
-        lay.addLayout(row)
-        lay.addWidget(close)
-
         self._clock = QTimer(self)
         self._clock.setInterval(30_000)
         self._clock.timeout.connect(self.model.tick)
         self._clock.start()
-        self._reload_timer = QTimer(self)
-        self._reload_timer.setSingleShot(True)
-        self._reload_timer.setInterval(0)
-        self._reload_timer.timeout.connect(self.reload)
-        ctx.notifier.changed.connect(self._on_change)
-        self.model.modelReset.connect(self._update_count)
         self.reload()
-        self.resize(fit_screen(self, table_width + fm.averageCharWidth() * 8, fm.height() * 30))
 
-    def eventFilter(self, obj, event) -> bool:
-        if (
-            obj is self.view
-            and event.type() == QEvent.Type.KeyPress
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        ):
-            self.edit_selected()
-            return True
-        return super().eventFilter(obj, event)
+    def read_rows(self) -> list[PersonView]:
+        return self.ctx.sitrep.people.list()
 
-    def _on_change(self, change: Change) -> None:
-        if change.topic in ("people", "external"):
-            self._reload_timer.start()
+    def show_rows(self, rows: list[PersonView]) -> None:
+        self.model.set_people(rows)
 
-    def reload(self) -> None:
-        selected = self.selected()
-        try:
-            people = self.ctx.sitrep.people.list()
-        except SitrepError as err:
-            self.error.show_error(err.message)
-            return
-        self.error.show_error(None)
-        self.model.set_people(people)
-        if selected is not None:
-            self.select(selected.handle)
+    def total(self) -> int:
+        return len(self.model._all)
 
-    def _update_count(self) -> None:
-        shown, total = self.model.rowCount(), len(self.model._all)
-        self.count.setText(f"{total:,} responders" if shown == total else f"{shown:,} of {total:,} shown")
+    def new_editor(self, person: PersonView | None) -> PersonEditor:
+        return PersonEditor(self.ctx, person, self)
 
-    def selected(self) -> PersonView | None:
-        idx = self.view.currentIndex()
-        return self.model.person(idx.row()) if idx.isValid() else None
-
-    def select(self, handle: str) -> None:
-        row = self.model.row_of(handle)
-        if row is not None:
-            self.view.setCurrentIndex(self.model.index(row, 0))
-
-    def edit_selected(self) -> None:
-        person = self.selected()
-        if person is None:
-            self.error.show_error("Select a responder to edit first.")
-            return
-        self.edit_person(person)
-
-    def person_editor(self, person: PersonView | None) -> PersonEditor:
-        """The add/edit dialog, not yet shown (tests fill it and call submit())."""
-        editor = PersonEditor(self.ctx, person, self)
-        editor.accepted.connect(lambda: self._saved(editor))
-        self.editor = editor
-        return editor
-
-    def edit_person(self, person: PersonView | None) -> PersonEditor:
-        editor = self.person_editor(person)
-        editor.open()
-        return editor
-
-    def _saved(self, editor: PersonEditor) -> None:
-        self.reload()
-        if editor.saved is not None:
-            self.select(editor.saved.handle)
-        self.view.setFocus()
+    # The names the console and its tests know this window's editor by.
+    person_editor = DirectoryDialog.editor_for
+    edit_person = DirectoryDialog.edit
 
 
 def open_people_dialog(ctx, parent: QWidget | None = None) -> PeopleDialog:
     """The directory, one per window: a second Ctrl+Shift+P brings the open one forward."""
-    existing = ctx.extras.get("people_dialog")
-    if isinstance(existing, PeopleDialog) and shiboken6.isValid(existing) and existing.isVisible():
-        existing.raise_()
-        existing.activateWindow()
-        return existing
-    dialog = PeopleDialog(ctx, parent)
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    ctx.extras["people_dialog"] = dialog
-    dialog.show()
-    return dialog
+    return open_single(ctx, "people_dialog", PeopleDialog, parent)

@@ -3,6 +3,9 @@
 Each dialog calls one RoleService method from `submit()` and stays open with the error next to the
 field it concerns when the service refuses. Tests fill the fields and call `submit()`, the same path
 the OK button takes.
+
+Longer than ~500 lines: four role dialogs (assign, hand over, release, history) over one service share their
+pickers and error placement.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from services.timeparse import parse_when
 from services.views import IncidentView, RoleHolding
 from ui.dialogs.people import PersonEditor
 from ui.fields import ErrorLabel, ResponderPicker, chain_tab_order, fit_screen, record_table
+from ui.item_models.roles import RoleHistoryModel, brief_text
 from ui.oncall import OnCallSection
-from ui.role_models import RoleHistoryModel, brief_text
+from ui.operations import read_or_say
 from ui.timefmt import duration_text, viewer_time
 
 AT_HINT = "When it happened, to backdate: 09:40 (your time), -10m, or an ISO time. Empty means now."
@@ -62,11 +66,8 @@ class RoleChangeDialog(QDialog):
         self.ctx = ctx
         self.incident = incident
         self.setWindowTitle(f"{self.verb} a role on {incident.key}")
-        self.holders: dict[str, RoleHolding] = {}
-        try:
-            self.holders = {h.role: h for h in ctx.sitrep.roles.holders(incident.id)}
-        except SitrepError as err:
-            ctx.status_message(err.message, error=True)
+        _, holders = read_or_say(ctx, ctx.sitrep.roles.holders, incident.id, default=[])
+        self.holders: dict[str, RoleHolding] = {h.role: h for h in holders}
 
         self.role = QComboBox(self)
         self.role.setObjectName("role-choice")
@@ -229,10 +230,8 @@ class _WithResponder(RoleChangeDialog):
         self.other_roles.setVisible(bool(held))
 
     def _load_people(self, select: str | None = None) -> None:
-        try:
-            people = self.ctx.sitrep.people.list()
-        except SitrepError as err:
-            self.general_error.show_error(err.message)
+        ok, people = read_or_say(self.ctx, self.ctx.sitrep.people.list, say=self.general_error.show_error)
+        if not ok:
             return
         self.responder.set_people(people, select)
 
@@ -517,10 +516,11 @@ class RoleHistoryDialog(QDialog):
         self.resize(fit_screen(self, fm.horizontalAdvance("M") * 72, fm.height() * 34))
 
     def reload(self) -> None:
-        try:
-            self.model.set_history(self.ctx.sitrep.roles.history(self.incident.id))
-        except SitrepError as err:
-            self.error.show_error(err.message)
+        ok, history = read_or_say(
+            self.ctx, self.ctx.sitrep.roles.history, self.incident.id, say=self.error.show_error
+        )
+        if ok:
+            self.model.set_history(history)
 
     def apply_instant(self) -> None:
         text = self.at.text().strip()

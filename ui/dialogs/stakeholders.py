@@ -4,33 +4,29 @@ A communications lead keeps it during quiet times and reaches for it mid-inciden
 desk, add the vendor's escalation contact, retire a departed executive. Nobody is ever deleted (the
 stakeholder log names them); someone who should no longer hear is deactivated. Every rule is the comms
 service's; the editor shows each refusal under the field it concerns.
+
+Longer than ~500 lines: the registry window, its editor (a long form with per-field refusals) and the picker
+the comms panel uses share the group and type vocabulary defined here.
 """
 
 from __future__ import annotations
 
-import shiboken6
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
-    QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QCompleter,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -40,15 +36,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.comms.service import AUDIENCE_GROUPS, STAKEHOLDER_GROUPS, StakeholderView
-from services.core import Change
+from services.changes import Change, Topic
+from services.comms.settings import AUDIENCE_GROUPS, STAKEHOLDER_GROUPS
+from services.comms.views import StakeholderView
 from services.errors import SitrepError, StoreError
 from services.incidents import INCIDENT_TYPES
-from services.people import timezone_names
 from services.views import IncidentView
-from ui.fields import ErrorLabel, chain_tab_order, fit_screen, record_table
+from ui.dialogs.directory import DirectoryDialog, open_single
+from ui.fields import ZoneChoice, chain_tab_order, fit_screen
 from ui.forms import QuietLabel, ServiceDialog, quiet_colour
-from ui.timefmt import person_local_time
+from ui.item_models.rows import RowsModel
 
 GROUP_LABELS = {
     "executives": "Executives",
@@ -117,13 +114,13 @@ def must_hear_handles(ctx, incident: IncidentView | None) -> set[str]:
     return {sv.handle for sv in comms.must_hear(incident, extra_groups=extra)}
 
 
-class StakeholdersModel(QAbstractTableModel):
+class StakeholdersModel(RowsModel):
     """The registry as plain StakeholderView rows, filtered by text, group, activity and who must hear."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._all: list[StakeholderView] = []
-        self._rows: list[StakeholderView] = []
+        self.rows: list[StakeholderView] = []
         self._needle = ""
         self._group: str | None = None
         self._inactive = False
@@ -133,7 +130,7 @@ class StakeholdersModel(QAbstractTableModel):
     def set_stakeholders(self, rows: list[StakeholderView]) -> None:
         self.beginResetModel()
         self._all = list(rows)
-        self._rows = self._filtered()
+        self.rows = self._filtered()
         self.endResetModel()
 
     def set_filter(self, *, text: str | None = None, group: str | None | bool = False,
@@ -148,7 +145,7 @@ class StakeholdersModel(QAbstractTableModel):
         if only is not False:
             self._only = only
         self.beginResetModel()
-        self._rows = self._filtered()
+        self.rows = self._filtered()
         self.endResetModel()
 
     def _filtered(self) -> list[StakeholderView]:
@@ -187,22 +184,13 @@ class StakeholdersModel(QAbstractTableModel):
         return sorted({sv.group for sv in self._all} | set(STAKEHOLDER_GROUPS), key=group_label)
 
     def stakeholder(self, row: int) -> StakeholderView | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.rows[row] if 0 <= row < len(self.rows) else None
 
     def row_of(self, handle: str) -> int | None:
-        return next((i for i, sv in enumerate(self._rows) if sv.handle == handle), None)
+        return next((i for i, sv in enumerate(self.rows) if sv.handle == handle), None)
 
     # -- Qt --------------------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
+    headers = COLUMNS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -288,21 +276,10 @@ class StakeholderEditor(ServiceDialog):
         self.email = self._line("email", "legal@example.com (optional)")
         self.phone = self._line("phone", "+44 20 7946 0000 (optional)")
         self.slack = self._line("slack", "#legal-incidents or member id (optional)")
-        self.timezone = QComboBox(self)
-        self.timezone.setObjectName("stakeholder-timezone")
-        self.timezone.setEditable(True)
-        self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.timezone.addItems(timezone_names())
-        self.timezone.setMaxVisibleItems(16)
-        completer = QCompleter(self.timezone.model(), self.timezone)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.timezone.setCompleter(completer)
-        self.timezone.setToolTip("An IANA zone such as Europe/Madrid; type part of a city to find it")
-        self.inputs["timezone"] = self.timezone
         self.local_time = QuietLabel("", self, wrap=False)
         self.local_time.setObjectName("stakeholder-local-time")
-        self.timezone.currentTextChanged.connect(self._show_local_time)
+        self.timezone = ZoneChoice(self, "stakeholder-timezone", ctx.sitrep.now, self.local_time)
+        self.inputs["timezone"] = self.timezone
 
         # Who must hear: by severity and by incident type.
         self.severity_boxes: dict[str, QCheckBox] = {}
@@ -408,7 +385,6 @@ class StakeholderEditor(ServiceDialog):
             self.group.setCurrentIndex(-1)
             self.group.setEditText("")
             self.group.lineEdit().setPlaceholderText("legal, compliance, regulator, vendor…")
-        self._show_local_time(self.timezone.currentText())
         fm = self.fontMetrics()
         self.resize(fit_screen(self, fm.averageCharWidth() * 150, self.sizeHint().height()))
 
@@ -457,16 +433,7 @@ class StakeholderEditor(ServiceDialog):
         self.active.setChecked(sv.active)
 
     def set_timezone(self, name: str) -> None:
-        index = self.timezone.findText(name)
-        if index >= 0:
-            self.timezone.setCurrentIndex(index)
-        else:
-            self.timezone.setEditText(name)
-
-    def _show_local_time(self, tz_name: str) -> None:
-        self.local_time.setText(
-            f"Their time now: {person_local_time(tz_name.strip(), self.ctx.sitrep.now())}"
-        )
+        self.timezone.set_zone(name)
 
     def show_error(self, err: SitrepError) -> None:
         super().show_error(err)
@@ -505,24 +472,17 @@ class StakeholderEditor(ServiceDialog):
 
 
 # -- the registry ------------------------------------------------------------------------------------
-class StakeholderRegistryDialog(QDialog):
+class StakeholderRegistryDialog(DirectoryDialog):
     """List, search, add, edit and deactivate stakeholders. Follows changes made elsewhere (the CLI)."""
 
-    def __init__(self, ctx, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.editor: StakeholderEditor | None = None
-        self.incident: IncidentView | None = ctx.selection.current
-        self.setWindowTitle("Stakeholder registry")
-        self.setObjectName("stakeholder-registry")
-        self.model = StakeholdersModel(self)
+    prefix = "stakeholder"
+    noun = "stakeholder"
 
-        self.filter = QLineEdit(self)
-        self.filter.setObjectName("stakeholder-filter")
-        self.filter.setPlaceholderText("Find by name, handle, group, e-mail, phone, Slack or notes")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.setAccessibleName("Find a stakeholder")
-        self.filter.textChanged.connect(lambda text: self._refilter(text=text))
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, StakeholdersModel(), parent)
+        self.model.setParent(self)
+        self.incident: IncidentView | None = ctx.selection.current
+        self.setObjectName("stakeholder-registry")
         self.group_filter = QComboBox(self)
         self.group_filter.setObjectName("stakeholder-group-filter")
         self.group_filter.setAccessibleName("Show group")
@@ -535,101 +495,45 @@ class StakeholderRegistryDialog(QDialog):
         self.must_hear = QCheckBox(self)
         self.must_hear.setObjectName("stakeholder-must-hear")
         self.must_hear.toggled.connect(lambda _on: self._apply_must_hear())
-        self.view = record_table(self, self.model, "stakeholder-view", "Stakeholders")
-        hh = self.view.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        hh.setStretchLastSection(True)
-        fm = self.fontMetrics()
-        for col, sample in (
-            (COL_NAME, "Data Protection Authority"), (COL_HANDLE, "@legal-oncall"),
-            (COL_GROUP, "Customer success (list)"), (COL_EMAIL, "alexandra@example.com"),
-            (COL_PHONE, "+44 20 7946 0000"), (COL_SLACK, "#legal-incidents"), (COL_TZ, "America/New_York"),
-            (COL_HEARS, "SEV1, Data breach"), (COL_STATUS, "Inactive"),
-        ):  # fmt: skip
-            self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
-        table_width = sum(self.view.columnWidth(c) for c in range(len(COLUMNS)))
-        self.view.activated.connect(lambda idx: self.edit_stakeholder(self.model.stakeholder(idx.row())))
-        self.view.installEventFilter(self)  # Enter edits (see eventFilter)
-        self.filter.installEventFilter(self)
-        self.view.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
-        self.count = QuietLabel("", self, wrap=False)
-        self.count.setObjectName("stakeholder-count")
-
-        self.add_button = QPushButton("&Add stakeholder…", self)
-        self.add_button.setObjectName("stakeholder-add")
-        self.add_button.clicked.connect(lambda: self.edit_stakeholder(None))
-        self.edit_button = QPushButton("&Edit…", self)
-        self.edit_button.setObjectName("stakeholder-edit")
-        self.edit_button.clicked.connect(self.edit_selected)
         self.active_button = QPushButton("&Deactivate", self)
         self.active_button.setObjectName("stakeholder-toggle-active")
         self.active_button.setToolTip(
             "Someone who should no longer hear is deactivated, never deleted: the log still names them"
         )
         self.active_button.clicked.connect(self.toggle_active)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        close.rejected.connect(self.reject)
-        for button in (self.add_button, self.edit_button, self.active_button, *close.buttons()):
-            button.setAutoDefault(False)  # Enter belongs to the table and the filter
-        self.error = ErrorLabel(self, name="stakeholder-registry-error")
-
-        new_shortcut = QAction(self)
-        new_shortcut.setShortcut(QKeySequence(QKeySequence.StandardKey.New))
-        new_shortcut.triggered.connect(lambda: self.edit_stakeholder(None))
-        self.addAction(new_shortcut)
-        find_shortcut = QAction(self)
-        find_shortcut.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
-        find_shortcut.triggered.connect(lambda: (self.filter.setFocus(), self.filter.selectAll()))
-        self.addAction(find_shortcut)
-
-        filters = QHBoxLayout()
-        filters.addWidget(self.filter, 1)
-        filters.addWidget(self.group_filter)
-        filters.addWidget(self.must_hear)
-        filters.addWidget(self.show_inactive)
-        row = QHBoxLayout()
-        row.addWidget(self.add_button)
-        row.addWidget(self.edit_button)
-        row.addWidget(self.active_button)
-        row.addStretch(1)
-        row.addWidget(self.count)
-        lay = QVBoxLayout(self)
-        lay.addLayout(filters)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(self.error)
-        lay.addLayout(row)
-        lay.addWidget(close)
+        self.build(
+            title="Stakeholder registry",
+            find_hint="Find by name, handle, group, e-mail, phone, Slack or notes",
+            find_name="Find a stakeholder",
+            table_name="Stakeholders",
+            column_samples=(
+                (COL_NAME, "Data Protection Authority"),
+                (COL_HANDLE, "@legal-oncall"),
+                (COL_GROUP, "Customer success (list)"),
+                (COL_EMAIL, "alexandra@example.com"),
+                (COL_PHONE, "+44 20 7946 0000"),
+                (COL_SLACK, "#legal-incidents"),
+                (COL_TZ, "America/New_York"),
+                (COL_HEARS, "SEV1, Data breach"),
+                (COL_STATUS, "Inactive"),
+            ),  # fmt: skip
+            add_text="&Add stakeholder…",
+            error_name="stakeholder-registry-error",
+            filters=(self.group_filter, self.must_hear, self.show_inactive),
+            buttons=(self.active_button,),
+            size_in_lines=32,
+        )
+        self.filter.textChanged.connect(lambda text: self._refilter(text=text))
         chain_tab_order(self.filter, self.group_filter, self.must_hear, self.show_inactive, self.view,
                         self.add_button, self.edit_button, self.active_button)  # fmt: skip
-
-        self._reload_timer = QTimer(self)
-        self._reload_timer.setSingleShot(True)
-        self._reload_timer.setInterval(0)
-        self._reload_timer.timeout.connect(self.reload)
-        ctx.notifier.changed.connect(self._on_change)
         ctx.selection.changed.connect(self._on_incident)
-        self.model.modelReset.connect(self._after_reset)
         self.reload()
         self._on_incident(self.incident)
-        self.resize(fit_screen(self, table_width + fm.averageCharWidth() * 6, fm.height() * 32))
 
-    def eventFilter(self, obj, event) -> bool:
-        if obj in (self.view, self.filter) and event.type() == QEvent.Type.KeyPress:
-            # Enter edits the selected stakeholder (from the list, or from the search box: type part of
-            # a name, Enter); Down leaves the search box for the list.
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                self.edit_selected()
-                return True
-            if obj is self.filter and event.key() == Qt.Key.Key_Down:
-                self.view.setFocus(Qt.FocusReason.TabFocusReason)
-                return True
-        return super().eventFilter(obj, event)
-
-    def _on_change(self, change: Change) -> None:
-        if change.topic in ("stakeholders", "external") or (
-            change.topic == "comms" and self.must_hear.isChecked()
-        ):
-            self._reload_timer.start()
+    def wants(self, change: Change) -> bool:
+        return change.topic in {Topic.STAKEHOLDERS, Topic.EXTERNAL} or (
+            change.topic is Topic.COMMS and self.must_hear.isChecked()
+        )
 
     def _on_incident(self, incident: IncidentView | None) -> None:
         self.incident = incident
@@ -663,22 +567,14 @@ class StakeholderRegistryDialog(QDialog):
         elif self.model.rowCount():
             self.view.setCurrentIndex(self.model.index(0, 0))
 
-    def reload(self) -> None:
-        selected = self.selected()
-        try:
-            rows = self.ctx.sitrep.comms.stakeholders(include_inactive=True)
-        except SitrepError as err:
-            self.error.show_error(err.message)
-            return
-        self.error.show_error(None)
+    def read_rows(self) -> list[StakeholderView]:
+        return self.ctx.sitrep.comms.stakeholders(include_inactive=True)
+
+    def show_rows(self, rows: list[StakeholderView]) -> None:
         self.model.set_stakeholders(rows)
         self._fill_groups()
         if self.must_hear.isChecked():
             self._apply_must_hear()
-        if selected is not None:
-            self.select(selected.handle)
-        elif self.model.rowCount():
-            self.view.setCurrentIndex(self.model.index(0, 0))
 
     def _fill_groups(self) -> None:
         keep = self.group_filter.currentData()
@@ -690,57 +586,31 @@ class StakeholderRegistryDialog(QDialog):
         self.group_filter.setCurrentIndex(max(self.group_filter.findData(keep), 0))
         self.group_filter.blockSignals(False)
 
-    def _after_reset(self) -> None:
-        shown, total = self.model.rowCount(), self.model.total
-        self.count.setText(
-            f"{total:,} in the registry" if shown == total else f"{shown:,} of {total:,} shown"
-        )
-        self._update_buttons()
+    def count_text(self, shown: int, total: int) -> str:
+        return f"{total:,} in the registry" if shown == total else f"{shown:,} of {total:,} shown"
 
-    def _update_buttons(self) -> None:
+    def total(self) -> int:
+        return self.model.total
+
+    def update_buttons(self) -> None:
         sv = self.selected()
         self.edit_button.setEnabled(sv is not None)
         self.active_button.setEnabled(sv is not None)
         self.active_button.setText("Re&activate" if sv is not None and not sv.active else "&Deactivate")
 
-    def selected(self) -> StakeholderView | None:
-        idx = self.view.currentIndex()
-        return self.model.stakeholder(idx.row()) if idx.isValid() else None
-
-    def select(self, handle: str) -> None:
-        row = self.model.row_of(handle)
-        if row is not None:
-            self.view.setCurrentIndex(self.model.index(row, 0))
-
-    def edit_selected(self) -> None:
-        sv = self.selected()
-        if sv is None:
-            self.error.show_error("Select a stakeholder first.")
-            return
-        self.edit_stakeholder(sv)
-
-    def stakeholder_editor(self, sv: StakeholderView | None) -> StakeholderEditor:
-        """The add/edit dialog, not yet shown (tests fill it and call submit())."""
+    def new_editor(self, sv: StakeholderView | None) -> StakeholderEditor:
         editor = StakeholderEditor(self.ctx, sv, self)
-        editor.accepted.connect(lambda: self._saved(editor))
-        self.editor = editor
-        return editor
-
-    def edit_stakeholder(self, sv: StakeholderView | None) -> StakeholderEditor:
-        self.error.show_error(None)
-        editor = self.stakeholder_editor(sv)
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        editor.open()
         return editor
 
-    def _saved(self, editor: StakeholderEditor) -> None:
-        saved = editor.saved
-        if saved is not None and not saved.active and not self.show_inactive.isChecked():
+    # The names the console and its tests know this window's editor by.
+    stakeholder_editor = DirectoryDialog.editor_for
+    edit_stakeholder = DirectoryDialog.edit
+
+    def saved(self, editor: StakeholderEditor) -> None:
+        if editor.saved is not None and not editor.saved.active and not self.show_inactive.isChecked():
             self.show_inactive.setChecked(True)  # keep the one just deactivated in sight
-        self.reload()
-        if saved is not None:
-            self.select(saved.handle)
-        self.view.setFocus()
+        super().saved(editor)
 
     def toggle_active(self) -> bool:
         sv = self.selected()
@@ -764,20 +634,7 @@ class StakeholderRegistryDialog(QDialog):
 
 def open_stakeholder_registry(ctx, parent: QWidget | None = None) -> StakeholderRegistryDialog:
     """One registry per window: asking again brings the open one forward."""
-    existing = ctx.extras.get("stakeholder_registry")
-    if (
-        isinstance(existing, StakeholderRegistryDialog)
-        and shiboken6.isValid(existing)
-        and existing.isVisible()
-    ):
-        existing.raise_()
-        existing.activateWindow()
-        return existing
-    dialog = StakeholderRegistryDialog(ctx, parent)
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    ctx.extras["stakeholder_registry"] = dialog
-    dialog.show()
-    return dialog
+    return open_single(ctx, "stakeholder_registry", StakeholderRegistryDialog, parent)
 
 
 # -- picking from the registry -------------------------------------------------------------------------

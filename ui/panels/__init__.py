@@ -28,6 +28,9 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.charts",
     "ui.panels.maintenance",
     "ui.panels.exercise",
+    "ui.panels.review",
+    "ui.panels.action_items",
+    "ui.panels.runbooks",
     "ui.panels.checklists",
 )
 

@@ -2,6 +2,9 @@
 
 The figures are computed off the GUI thread (a serial worker) and the pyqtgraph charts are built the first
 time the panel is shown, so pyqtgraph's import cost is never paid at start-up.
+
+Longer than ~500 lines: four charts, their shared filters and exports drive one worker; the plots are in
+ui/charts_plots.py and the item models in ui/item_models/metrics.py.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.metrics import (
     PERIODS,
@@ -50,7 +53,8 @@ from services.metrics import (
     period_label,
     period_start,
 )
-from ui.metrics_models import INCIDENT_ID_ROLE, SORT_ROLE, ExclusionsModel, FiguresModel
+from ui.history_dialog import HistoryImportDialog
+from ui.item_models.metrics import INCIDENT_ID_ROLE, SORT_ROLE, ExclusionsModel, FiguresModel
 from ui.panels import PanelSpec
 from ui.workers import SerialWorker
 
@@ -310,6 +314,12 @@ class ChartsPanel(QWidget):
         self.tabs.addTab(figures, "Figures")
         lay.addWidget(self.tabs, 1)
 
+        # An organisation learns by closing its post-incident actions, not by writing reviews: shown here
+        # beside the incident figures.
+        self.learning_label = QLabel("", self)
+        self.learning_label.setObjectName("charts-action-items")
+        self.learning_label.setWordWrap(True)
+        lay.addWidget(self.learning_label)
         status = QHBoxLayout()
         self.busy_label = QLabel("", self)
         self.busy_label.setObjectName("charts-status")
@@ -333,9 +343,9 @@ class ChartsPanel(QWidget):
         self.import_button.clicked.connect(self.open_import_dialog)
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         act = QAction("Import incident history…", self)
         act.triggered.connect(self.open_import_dialog)
         add(act, "File")
@@ -423,16 +433,33 @@ class ChartsPanel(QWidget):
             self._refresh_timer.start(50)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic not in ("incident", "external"):
+        if change.topic == Topic.ACTIONS:
+            self.show_action_items()
+            return
+        if change.topic not in {Topic.INCIDENT, Topic.EXTERNAL}:
             return
         self._stale = True
         if self.isVisible():
             self._refresh_timer.start(REFRESH_DELAY_MS)
 
     # -- computing -------------------------------------------------------------------------------------
+    def show_action_items(self) -> None:
+        st = self.ctx.sitrep.action_items.stats()
+        if not st.total:
+            self.learning_label.setText("Post-incident action items: none yet.")
+            return
+        rate = f"{st.completion_rate:.0%}" if st.completion_rate is not None else "-"
+        age = f"{st.median_open_age_days:.1f} days" if st.median_open_age_days is not None else "-"
+        to_done = f"{st.median_days_to_done:.1f} days" if st.median_days_to_done is not None else "-"
+        self.learning_label.setText(
+            f"Post-incident action items: <b>{rate}</b> completed ({st.done} of {st.total}), {st.open} open, "
+            f"{st.overdue} overdue; median age of open items {age}, median time to done {to_done}."
+        )
+
     def refresh(self) -> int:
         """Recompute the figures in the background; `updated` is emitted when they are drawn."""
         self._refresh_timer.stop()
+        self.show_action_items()
         self._stale = False
         if self._definitions_error:
             self.definition.setText(f"The metric definitions cannot be used: {self._definitions_error}")
@@ -532,9 +559,7 @@ class ChartsPanel(QWidget):
     # -- opening incidents -----------------------------------------------------------------------------
     def open_incident(self, incident_id: str) -> None:
         self.incident_requested.emit(incident_id)
-        opener = self.ctx.extras.get("open_incident")
-        if opener is not None:
-            opener(incident_id)
+        self.ctx.open_incident(incident_id)
 
     def _open_exclusion(self, index) -> None:
         incident_id = self.exclusions_model.data(index, INCIDENT_ID_ROLE)
@@ -614,8 +639,6 @@ class ChartsPanel(QWidget):
 
     # -- import ----------------------------------------------------------------------------------------
     def open_import_dialog(self) -> None:
-        from ui.history_dialog import HistoryImportDialog
-
         dialog = HistoryImportDialog(self.ctx, self.worker, self)
         try:
             dialog.exec()

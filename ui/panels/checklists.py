@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.checklists import RESOLVED_STEP, ChecklistState, ItemState, StepBlocked
-from services.core import Change
+from services.changes import Change
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.operations import run_action

@@ -2,8 +2,9 @@
 send, and watch each channel's delivery. The rules (who approves, what may go out) are the services';
 the panel only offers the actions and shows their refusals.
 
-Longer than most files: list, form, preview and delivery are one workflow around the message being edited;
-the per-channel previews move to the adapters with issue 11's seam work, which will shorten it."""
+Longer than ~500 lines: list, form, preview and delivery are one workflow around the message being edited;
+the item models and dialogs it uses live elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -30,15 +31,17 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import MessageState
-from services.comms.service import format_duration
-from services.core import Change
+from services.changes import Change, Topic
+from services.comms.settings import format_duration
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.button_rows import ButtonRows
 from ui.channel_forms import ChannelChoice, ChannelPreviews, RecipientEdits
-from ui.comms_models import ROW_ROLE, DeliveriesModel, MessagesModel
 from ui.dialogs.sent_by_hand import SentByHandDialog
-from ui.operations import run_action
+from ui.dialogs.stakeholders import open_stakeholder_registry
+from ui.item_models.comms import DeliveriesModel, MessagesModel
+from ui.item_models.rows import ROW_ROLE
+from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
 from ui.time_picker import is_time_field, with_time_picker
 
@@ -75,9 +78,9 @@ class CommsPanel(QWidget):
         self.set_incident(ctx.selection.current)
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         draft = QAction("Draft a message from a template…", self)
         draft.setObjectName("act-draft-message")
         draft.setToolTip("Notify customers, executives, a regulator… from a template, with its preview")
@@ -98,11 +101,8 @@ class CommsPanel(QWidget):
 
     def choose_template(self) -> None:
         """Bring the panel forward with the template list open: pick one, Enter drafts it."""
-        dock = self.ctx.extras.get("main_window")
-        if dock is not None and self.parentWidget() is not None:
-            panel_dock = dock.docks.get("comms")
-            if panel_dock is not None:
-                dock.open_panel(panel_dock)
+        if self.ctx.shell is not None and self.parentWidget() is not None:
+            self.ctx.shell.show_panel("comms", focus=False)
         self.template_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.ctx.status_message("Choose a template, then Draft from template (Enter).", timeout_ms=6000)
 
@@ -326,7 +326,7 @@ class CommsPanel(QWidget):
         if self.incident is None:
             return
         if (
-            change.topic in ("comms", "sync", "external", "roles", "timeline")
+            change.topic in {Topic.COMMS, Topic.SYNC, Topic.EXTERNAL, Topic.ROLES, Topic.TIMELINE}
             or change.incident_id == self.incident.id
         ):
             self.reload()
@@ -338,10 +338,8 @@ class CommsPanel(QWidget):
             self.deliveries_model.set_rows([])
             self._update_clocks()
             return
-        try:
-            rows = self.comms.messages(self.incident.id)
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        ok, rows = read_or_say(self.ctx, self.comms.messages, self.incident.id)
+        if not ok:
             return
         current = self.message.id if self.message else None
         self.messages_model.set_rows(rows)
@@ -406,10 +404,9 @@ class CommsPanel(QWidget):
         if self.message is None or self.message.state is not MessageState.SENT:
             self.deliveries_model.set_rows([])
             return
-        try:
-            self.deliveries_model.set_rows(self.comms.deliveries(self.message.id))
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        ok, rows = read_or_say(self.ctx, self.comms.deliveries, self.message.id)
+        if ok:
+            self.deliveries_model.set_rows(rows)
 
     # -- showing a message ----------------------------------------------------------------------------
     def _message_chosen(self, current, _previous) -> None:
@@ -737,24 +734,19 @@ class CommsPanel(QWidget):
             self._refresh_deliveries()
 
     def open_stakeholders(self):
-        from ui.dialogs.stakeholders import open_stakeholder_registry
-
-        return open_stakeholder_registry(self.ctx, self.ctx.extras.get("main_window") or self.window())
+        return open_stakeholder_registry(self.ctx, self.ctx.dialog_parent(self))
 
     def open_regulatory_clocks(self) -> None:
-        show = self.ctx.extras.get("regulatory_clocks")
-        if show is not None:
-            show()
-        else:
+        if self.ctx.shell is None or not self.ctx.shell.show_panel("regulatory"):
             self.ctx.status_message("The regulatory clocks panel is not part of this console.", error=True)
 
     def apply_escalation(self) -> None:
         if self.incident is None:
             return
         # The regulatory clocks panel asks when the organisation became aware (backdatable) first.
-        escalate = self.ctx.extras.get("regulatory_escalate")
+        escalate = self.ctx.shell.command("act-escalate") if self.ctx.shell is not None else None
         if escalate is not None:
-            escalate()
+            escalate.trigger()
             return
         ok, clocks = run_action(
             self.ctx, self, self.comms.apply_escalation, self.incident.id, author=self.ctx.author

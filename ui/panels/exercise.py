@@ -80,10 +80,8 @@ class ExercisePanel(QWidget):
         self._raise_panel()
 
     def _raise_panel(self) -> None:
-        window = self.ctx.extras.get("main_window")
-        dock = getattr(window, "docks", {}).get("exercise") if window is not None else None
-        if dock is not None:
-            window.open_panel(dock)
+        if self.ctx.shell is not None:
+            self.ctx.shell.show_panel("exercise", focus=False)
 
     def refresh(self) -> None:
         svc = self.ctx.sitrep.exercises
@@ -167,10 +165,8 @@ def _escape(text: str) -> str:
 
 def _panel(ctx) -> QWidget:
     panel = ExercisePanel(ctx)
-    add = ctx.extras.get("add_command")
-    if add is not None:
-        for action in panel.launcher.actions():
-            add(action, "Exercise")
+    for action in panel.launcher.actions():
+        ctx.add_command(action, "Exercise")
     return panel
 
 

@@ -8,6 +8,9 @@ viewer's zone; hovering shows UTC.
 The header also records breaches: every 15 s (and soon after any change) it asks the clock
 service to write a breach entry for each deadline that has passed, so a breach is on the
 timeline even if nobody is looking.
+
+Longer than ~500 lines: the header's badges, stopwatches, clock chips and the breach recorder run on one tick
+against one incident; its dialogs live in ui/dialogs/.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ from PySide6.QtWidgets import (
 
 from models.enums import Milestone, Status
 from services.catalog import UNKNOWN_SEVERITY
+from services.changes import Change, Topic
 from services.clocks import Clock
-from services.core import Change
 from services.errors import SitrepError
 from services.views import IncidentView, RoleHolding
 from ui.clock_chips import ClockChip, clock_menu, clock_reading  # noqa: F401 - clock_reading: tests
+from ui.dialogs.declare import DeclareDialog
+from ui.dialogs.incident import DetailsDialog, MajorDialog, MilestoneDialog, SeverityDialog, StatusDialog
 from ui.forms import quiet_colour
+from ui.operations import read_or_say
 from ui.panels import PanelSpec
 from ui.severity import (
     badge_style,
@@ -268,15 +274,12 @@ class HeaderPanel(QWidget):
             self.details_action,
             self.check_action,
         ]
-        add = self.ctx.extras.get("add_command")
-        if add is not None:
-            add(self.declare_action, "File", first=True)
+        if self.ctx.add_command(self.declare_action, "File", first=True):
             for act in self.incident_actions:
-                add(act, "Incident")
+                self.ctx.add_command(act, "Incident")
         else:  # standalone (tests): the shortcuts still work within the header's window
             for act in (self.declare_action, *self.incident_actions):
                 self.addAction(act)
-        self.ctx.extras["declare_incident"] = self.declare_incident
         self.dialog = None
 
     # -- following the incident --------------------------------------------------------------
@@ -418,11 +421,8 @@ class HeaderPanel(QWidget):
     def reload_commander(self) -> None:
         self.commander = None
         if self.incident is not None:
-            try:
-                holders = self.ctx.sitrep.roles.holders(self.incident.id)
-            except SitrepError as err:
-                self.ctx.status_message(f"The role holders cannot be read: {err.message}", error=True)
-                holders = []
+            _, holders = read_or_say(self.ctx, self.ctx.sitrep.roles.holders, self.incident.id,
+                                     what="The role holders cannot be read", default=[])  # fmt: skip
             self.commander = next((h for h in holders if h.role == COMMANDER_ROLE), None)
         self._show_commander(self.ctx.sitrep.now())
 
@@ -445,11 +445,8 @@ class HeaderPanel(QWidget):
     def reload_clocks(self) -> None:
         if self.incident is None:
             return
-        try:
-            clocks = self.ctx.sitrep.clocks.clocks(self.incident)
-        except SitrepError as err:
-            self.ctx.status_message(f"The severity clocks cannot be read: {err.message}", error=True)
-            clocks = []
+        _, clocks = read_or_say(self.ctx, self.ctx.sitrep.clocks.clocks, self.incident,
+                                what="The severity clocks cannot be read", default=[])  # fmt: skip
         self._set_clocks(clocks)
 
     def _set_clocks(self, clocks: list[Clock]) -> None:
@@ -525,11 +522,10 @@ class HeaderPanel(QWidget):
             return []
         if self.ctx.sitrep.read_only:
             return []  # a breach is recorded by whoever can write the store
-        try:
-            fresh = self.ctx.sitrep.clocks.check(self.incident.id, author="sitrep")
-        except SitrepError as err:
-            # Every 15 s: a status-bar line, never a dialog that would stack up while the store is busy.
-            self.ctx.status_message(f"Clock check failed: {err.message}", error=True)
+        # Every 15 s: a status-bar line, never a dialog that would stack up while the store is busy.
+        ok, fresh = read_or_say(self.ctx, self.ctx.sitrep.clocks.check, self.incident.id, author="sitrep",
+                                what="Clock check failed")  # fmt: skip
+        if not ok:
             return []
         self._recorded |= overdue
         if fresh:
@@ -546,7 +542,7 @@ class HeaderPanel(QWidget):
             return
         # A comms entry moves the next-update clock; a role change may meet the commander clock.
         # A responder's new time zone changes the commander's wall clock.
-        if change.topic in ("timeline", "incident", "roles", "external", "people"):
+        if change.topic in {Topic.TIMELINE, Topic.INCIDENT, Topic.ROLES, Topic.EXTERNAL, Topic.PEOPLE}:
             self._soon.start()
 
     def _after_change(self) -> None:
@@ -580,11 +576,9 @@ class HeaderPanel(QWidget):
             self.ctx.selection.refresh(view)  # the other panels and the switcher follow
 
     def _parent_window(self) -> QWidget:
-        return self.ctx.extras.get("main_window") or self.window()
+        return self.ctx.dialog_parent(self)
 
     def declare_incident(self):
-        from ui.dialogs.declare import DeclareDialog
-
         dialog = DeclareDialog(self.ctx, self._parent_window())
         self.dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -597,8 +591,6 @@ class HeaderPanel(QWidget):
         return self.incident
 
     def change_status(self, to: Status | None = None):
-        from ui.dialogs.incident import StatusDialog
-
         inc = self._need_incident()
         if inc is None:
             return None
@@ -608,26 +600,18 @@ class HeaderPanel(QWidget):
         return self._open(dialog)
 
     def change_severity(self):
-        from ui.dialogs.incident import SeverityDialog
-
         inc = self._need_incident()
         return self._open(SeverityDialog(self.ctx, inc, self._parent_window())) if inc else None
 
     def toggle_major(self):
-        from ui.dialogs.incident import MajorDialog
-
         inc = self._need_incident()
         return self._open(MajorDialog(self.ctx, inc, self._parent_window())) if inc else None
 
     def edit_milestones(self):
-        from ui.dialogs.incident import MilestoneDialog
-
         inc = self._need_incident()
         return self._open(MilestoneDialog(self.ctx, inc, self._parent_window())) if inc else None
 
     def edit_details(self):
-        from ui.dialogs.incident import DetailsDialog
-
         inc = self._need_incident()
         return self._open(DetailsDialog(self.ctx, inc, self._parent_window())) if inc else None
 

@@ -5,6 +5,9 @@ read through Core (services.incident_index), filtering and sorting happen on tho
 memory, a change to one incident re-reads only that incident, and a change made elsewhere (another
 process) costs one aggregate query unless something in the incidents table really moved. Then the
 whole list is re-read on a worker thread (60–150 ms at 10,000 incidents), not on the GUI thread.
+
+Longer than ~500 lines: the list model and its filters are tuned together for 10,000+ rows (see above); kept
+in one place so the performance reasoning stays readable.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QItemSelectionModel,
     QModelIndex,
@@ -35,11 +37,13 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import Status
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.incident_index import IncidentIndex, IncidentSummary, ListFingerprint
 from services.views import IncidentView
 from ui.fields import ErrorLabel, record_table
+from ui.item_models.rows import RowsModel
+from ui.operations import read_or_say
 from ui.panels import PanelSpec
 from ui.theme import error_color, warning_color
 from ui.timefmt import viewer_and_utc, viewer_time
@@ -78,7 +82,7 @@ class IncidentFilter:
         return True
 
 
-class IncidentListModel(QAbstractTableModel):
+class IncidentListModel(RowsModel):
     # Title before status: in a narrow dock the key, severity and title are what must show.
     COLUMNS = ("Key", "Sev", "Title", "Status", "Declared", "Services")
     COL_KEY, COL_SEV, COL_TITLE, COL_STATUS, COL_DECLARED, COL_SERVICES = range(6)
@@ -87,17 +91,32 @@ class IncidentListModel(QAbstractTableModel):
         super().__init__(parent)
         self._now = now
         self._all: list[IncidentSummary] = []  # every incident, open first then newest
-        self._rows: list[IncidentSummary] = []  # what the filter lets through, in the sort order
+        self.rows: list[IncidentSummary] = []  # what the filter lets through, in the sort order
         self._filter = IncidentFilter()
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self.current_id: str | None = None  # the incident the console shows: drawn bold
+        self.reviews: dict = {}  # incident id -> its post-incident review (ReviewView), shown with the status
+
+    def set_reviews(self, reviews: dict) -> None:
+        self.reviews = reviews
+        if self._rows:
+            self.dataChanged.emit(self.index(0, self.COL_STATUS), self.index(len(self._rows) - 1, self.COL_STATUS))
+
+    def review_text(self, s: IncidentSummary) -> str:
+        """' · review Draft' or ' · review OVERDUE' after a resolved incident's status."""
+        review = self.reviews.get(s.id)
+        if review is None or review.status == "closed":
+            return ""
+        now = self._now()
+        late = any(c.state(now) == "breached" for c in review.clocks())
+        return f" · review {'OVERDUE' if late else review.status_label}"
 
     # -- contents ----------------------------------------------------------------------------
     def set_summaries(self, summaries: list[IncidentSummary]) -> None:
         self.beginResetModel()
         self._all = list(summaries)
-        self._rows = self._arranged()
+        self.rows = self._arranged()
         self.endResetModel()
 
     def update_summaries(self, changed: list[IncidentSummary]) -> None:
@@ -105,7 +124,7 @@ class IncidentListModel(QAbstractTableModel):
         if not changed:
             return
         by_id = {s.id: s for s in changed}
-        positions = {s.id: i for i, s in enumerate(self._rows) if s.id in by_id}
+        positions = {s.id: i for i, s in enumerate(self.rows) if s.id in by_id}
         in_place = len(positions) == len(by_id) and all(
             self._filter.accepts(s) and self._same_place(positions[s.id], s) for s in changed
         )
@@ -114,12 +133,12 @@ class IncidentListModel(QAbstractTableModel):
             self._all = merged
             for s in changed:
                 row = positions[s.id]
-                self._rows[row] = s
+                self.rows[row] = s
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
             return
         self.beginResetModel()
         self._all = merged
-        self._rows = self._arranged()
+        self.rows = self._arranged()
         self.endResetModel()
 
     def _merged(self, by_id: dict[str, IncidentSummary]) -> list[IncidentSummary]:
@@ -142,8 +161,8 @@ class IncidentListModel(QAbstractTableModel):
 
     def _same_place(self, row: int, s: IncidentSummary) -> bool:
         key = self._sort_key()
-        before = self._rows[row - 1] if row > 0 else None
-        after = self._rows[row + 1] if row + 1 < len(self._rows) else None
+        before = self.rows[row - 1] if row > 0 else None
+        after = self.rows[row + 1] if row + 1 < len(self.rows) else None
         reverse = self._descending()
         k = key(s)
         ok_before = before is None or (key(before) >= k if reverse else key(before) <= k)
@@ -154,7 +173,7 @@ class IncidentListModel(QAbstractTableModel):
         if flt != self._filter:
             self.beginResetModel()
             self._filter = flt
-            self._rows = self._arranged()
+            self.rows = self._arranged()
             self.endResetModel()
 
     @property
@@ -199,11 +218,11 @@ class IncidentListModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Column -1 is the default order: open first, then the most recently declared."""
         self.layoutAboutToBeChanged.emit()
-        old_ids = [s.id for s in self._rows]
+        old_ids = [s.id for s in self.rows]
         self._sort_column = column if 0 <= column < len(self.COLUMNS) else -1
         self._sort_order = order
-        self._rows = self._arranged()
-        new_pos = {s.id: i for i, s in enumerate(self._rows)}
+        self.rows = self._arranged()
+        new_pos = {s.id: i for i, s in enumerate(self.rows)}
         persistent = self.persistentIndexList()
         moved = []
         for idx in persistent:
@@ -215,12 +234,12 @@ class IncidentListModel(QAbstractTableModel):
 
     # -- lookup ------------------------------------------------------------------------------
     def summary(self, row: int) -> IncidentSummary | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.rows[row] if 0 <= row < len(self.rows) else None
 
     def row_of(self, incident_id: str | None) -> int | None:
         if incident_id is None:
             return None
-        for i, s in enumerate(self._rows):
+        for i, s in enumerate(self.rows):
             if s.id == incident_id:
                 return i
         return None
@@ -243,22 +262,12 @@ class IncidentListModel(QAbstractTableModel):
         return sorted({sv for s in self._all for sv in s.services}, key=str.lower)
 
     # -- Qt model interface --------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    headers = COLUMNS
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if section == self.COL_DECLARED:
-                return "When it was declared, in your time zone (hover a time for UTC)"
-            return "Click to sort; click a third time for open-first order"
-        return None
+    def header_tip(self, section: int) -> str | None:
+        if section == self.COL_DECLARED:
+            return "When it was declared, in your time zone (hover a time for UTC)"
+        return "Click to sort; click a third time for open-first order"
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -273,7 +282,7 @@ class IncidentListModel(QAbstractTableModel):
             if col == self.COL_SEV:
                 return s.severity
             if col == self.COL_STATUS:
-                return s.status.label
+                return s.status.label + self.review_text(s)
             if col == self.COL_TITLE:
                 return f"[exercise] {s.title}" if s.is_exercise else s.title
             if col == self.COL_SERVICES:
@@ -474,9 +483,9 @@ class IncidentsPanel(QWidget):
         lay.addWidget(self.count_label)
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         find = QAction("Find an incident in the list", self)
         find.setShortcut(QKeySequence("Ctrl+Shift+F"))
         find.triggered.connect(self.focus_filter)
@@ -502,21 +511,28 @@ class IncidentsPanel(QWidget):
     # -- reading -----------------------------------------------------------------------------
     def reload(self) -> None:
         """Read every incident again (start-up, an import, a change made by another process)."""
-        try:
-            summaries = self.incident_index.summaries()
-        except SitrepError as err:
-            self.error.show_error(err.message)
+        ok, summaries = read_or_say(self.ctx, self.incident_index.summaries, say=self.error.show_error)
+        if not ok:
             return
         self.error.show_error(None)
         self.model.set_summaries(summaries)
         self._refill_services()
+        self._reread_reviews()
+
+    def _reread_reviews(self) -> None:
+        try:
+            self.model.set_reviews(self.ctx.sitrep.reviews.all())
+        except SitrepError as err:
+            self.error.show_error(err.message)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("incident", "roles") and change.incident_id:
+        if change.topic in {Topic.REVIEW, Topic.INCIDENT, Topic.EXTERNAL}:
+            self._reread_reviews()
+        if change.topic in {Topic.INCIDENT, Topic.ROLES} and change.incident_id:
             # A role change shows nowhere in this list, but it stamps the incident's updated_at:
             # re-reading that one row keeps the model's fingerprint equal to the store's.
             self._pending_ids.add(change.incident_id)
-        elif change.topic in ("incident", "external"):
+        elif change.topic in {Topic.INCIDENT, Topic.EXTERNAL}:
             self._pending_full = True
         else:
             return  # timeline entries and people: nothing this list shows
@@ -652,9 +668,7 @@ class IncidentsPanel(QWidget):
         s = self.model.summary(row)
         if s is None:
             return False
-        opener = self.ctx.extras.get("open_incident")
-        if opener is not None:
-            opener(s.id)
+        self.ctx.open_incident(s.id)
         self.opened.emit(s.id)
         return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import MaintenanceStatus
-from services.core import Change
+from services.changes import Change, Topic
 from services.errors import SitrepError
 from services.maintenance import MaintenanceView, RemoteCopy
+from ui.dialogs.maintenance import MaintenanceDialog, MaintenanceUpdateDialog
 from ui.fields import record_table
-from ui.operations import run_action
+from ui.item_models.rows import RowsModel
+from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
 from ui.sync_support import sync_bridge
 from ui.timefmt import duration_text, full_text, viewer_and_utc, viewer_time, viewer_zone
@@ -113,49 +115,36 @@ def status_text(w: MaintenanceView, now) -> str:
     return w.status.label
 
 
-class MaintenanceModel(QAbstractTableModel):
+class MaintenanceModel(RowsModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[WindowRow] = []
+        self.rows: list[WindowRow] = []
         self._now = None
         self._dots = {look: _dot(colour) for look, colour in _REMOTE_DOTS.items()}
 
     def set_rows(self, rows: list[WindowRow], now) -> None:
         self._now = now
-        if [r.window.id for r in rows] == [r.window.id for r in self._rows]:
-            self._rows = list(rows)
+        if [r.window.id for r in rows] == [r.window.id for r in self.rows]:
+            self.rows = list(rows)
             if rows:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(COLUMNS) - 1))
             return
         self.beginResetModel()
-        self._rows = list(rows)
+        self.rows = list(rows)
         self.endResetModel()
 
     def row(self, n: int) -> WindowRow | None:
-        return self._rows[n] if 0 <= n < len(self._rows) else None
+        return self.rows[n] if 0 <= n < len(self.rows) else None
 
     def row_of(self, window_id: str) -> int | None:
-        return next((n for n, r in enumerate(self._rows) if r.window.id == window_id), None)
+        return next((n for n, r in enumerate(self.rows) if r.window.id == window_id), None)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
-        return None
+    headers = COLUMNS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
-        row = self._rows[index.row()]
+        row = self.rows[index.row()]
         w, col = row.window, index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == COL_STATUS:
@@ -264,30 +253,30 @@ class MaintenancePanel(QWidget):
         self._selection_changed()
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:
             return
         plan = QAction("Plan maintenance…", self)
         plan.setObjectName("action-plan-maintenance")
         plan.triggered.connect(lambda: self.plan())
-        add(plan, "Tools")
+        self.ctx.add_command(plan, "Tools")
 
     def focus_target(self) -> QWidget:
         return self.view
 
     # -- reading -------------------------------------------------------------------------------
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("maintenance", "sync", "external"):
+        if change.topic in {Topic.MAINTENANCE, Topic.SYNC, Topic.EXTERNAL}:
             self._soon.start()
+
+    def _read_rows(self) -> list[WindowRow]:
+        windows = self.svc.list(include_finished=self.show_finished.isChecked(), limit=FINISHED_SHOWN)
+        copies = self.svc.remote_copies_of([w.id for w in windows])
+        return [WindowRow(w, tuple(copies.get(w.id, ()))) for w in windows]
 
     def refresh(self, *_args) -> None:
         chosen = self.selected()
-        try:
-            windows = self.svc.list(include_finished=self.show_finished.isChecked(), limit=FINISHED_SHOWN)
-            copies = self.svc.remote_copies_of([w.id for w in windows])
-            rows = [WindowRow(w, tuple(copies.get(w.id, ()))) for w in windows]
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        ok, rows = read_or_say(self.ctx, self._read_rows)
+        if not ok:
             return
         self.model.set_rows(rows, self.ctx.sitrep.now())
         if chosen is not None:
@@ -367,11 +356,9 @@ class MaintenancePanel(QWidget):
 
     # -- acting --------------------------------------------------------------------------------
     def _window_parent(self) -> QWidget:
-        return self.ctx.extras.get("main_window") or self.window()
+        return self.ctx.dialog_parent(self)
 
     def plan(self):
-        from ui.dialogs.maintenance import MaintenanceDialog
-
         return self._open(MaintenanceDialog(self.ctx, self._window_parent()))
 
     def edit(self):
@@ -379,8 +366,6 @@ class MaintenancePanel(QWidget):
         if w is None or not w.is_open:
             self.ctx.status_message("Select an open maintenance window to edit.", error=True)
             return None
-        from ui.dialogs.maintenance import MaintenanceDialog
-
         ok, fresh = run_action(self.ctx, self, self.svc.get, w.id)
         return self._open(MaintenanceDialog(self.ctx, self._window_parent(), fresh)) if ok else None
 
@@ -389,8 +374,6 @@ class MaintenancePanel(QWidget):
         if w is None or w.status is MaintenanceStatus.CANCELLED:
             self.ctx.status_message("Select a maintenance window that is not cancelled.", error=True)
             return None
-        from ui.dialogs.maintenance import MaintenanceUpdateDialog
-
         ok, fresh = run_action(self.ctx, self, self.svc.get, w.id)
         if not ok:
             return None

@@ -18,14 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import Status
-from services.core import Change
-from services.errors import SitrepError
+from services.changes import Change, Topic
 from services.views import IncidentView
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
 from ui.fields import ErrorLabel, record_table
-from ui.operations import run_action
+from ui.item_models.roles import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip
+from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
-from ui.role_models import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip
 from ui.timefmt import duration_text, person_local_time, viewer_time
 
 SHORTCUTS = {
@@ -157,9 +156,9 @@ class RoleBoardPanel(QWidget):
 
     def _register_commands(self) -> None:
         self.actions_by_key: dict[str, QAction] = {}
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         for key, text, slot, menu in (
             ("assign", "Assign a role…", self.open_assign, "Incident"),
             ("handover", "Hand over a role…", self.open_handover, "Incident"),
@@ -183,7 +182,12 @@ class RoleBoardPanel(QWidget):
     def _on_change(self, change: Change) -> None:
         if self.incident is None:
             return
-        if change.topic in ("roles", "people", "external") and change.incident_id in (None, self.incident.id):
+        if change.initiator is self:
+            return  # our own checklist tick: _tick already refreshes, after the model's setData returns
+        if change.topic in {Topic.ROLES, Topic.PEOPLE, Topic.EXTERNAL} and change.incident_id in (
+            None,
+            self.incident.id,
+        ):
             self._refresh_timer.start()
 
     def refresh(self) -> None:
@@ -191,11 +195,12 @@ class RoleBoardPanel(QWidget):
         catalog = self.ctx.sitrep.catalog.roles
         holders = {}
         if self.incident is not None:
-            try:
-                holders = {h.role: h for h in self.ctx.sitrep.roles.holders(self.incident.id)}
-            except SitrepError as err:
-                self.error.show_error(err.message)
+            ok, held = read_or_say(
+                self.ctx, self.ctx.sitrep.roles.holders, self.incident.id, say=self.error.show_error
+            )
+            if not ok:
                 return
+            holders = {h.role: h for h in held}
         self.error.show_error(None)
         rows = [RoleRow(definition, holders.get(definition.id)) for definition in catalog.values()]
         selected = self.selected_role_id()

@@ -26,11 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.comms.service import LOG_CHANNELS, ContactInput
-from services.core import Change
+from services.changes import Change, Topic
+from services.comms.views import LOG_CHANNELS, ContactInput
 from services.errors import SitrepError
 from services.views import IncidentView
-from ui.comms_models import ROW_ROLE, LogModel
 from ui.dialogs.stakeholders import (
     StakeholderPicker,
     StakeholderRegistryDialog,
@@ -41,8 +40,11 @@ from ui.dialogs.stakeholders import (
 )
 from ui.fields import chain_tab_order
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
-from ui.operations import run_action
+from ui.item_models.comms import LogModel
+from ui.item_models.rows import ROW_ROLE
+from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
+from ui.printing import write_pdf
 from ui.timefmt import person_local_time
 
 
@@ -147,7 +149,7 @@ class ContactDialog(ServiceDialog):
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 100)
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("stakeholders", "external"):
+        if change.topic in {Topic.STAKEHOLDERS, Topic.EXTERNAL}:
             self.reload_registry()
 
     def open_registry(self) -> StakeholderRegistryDialog:
@@ -160,12 +162,14 @@ class ContactDialog(ServiceDialog):
         return registry
 
     def reload_registry(self) -> None:
-        try:
-            rows = self.ctx.sitrep.comms.stakeholders()
-            must = must_hear_handles(self.ctx, self.incident)
-        except SitrepError as err:
-            self.general_error.show_error(err.message)
+        ok, read = read_or_say(
+            self.ctx,
+            lambda: (self.ctx.sitrep.comms.stakeholders(), must_hear_handles(self.ctx, self.incident)),
+            say=self.general_error.show_error,
+        )
+        if not ok:
             return
+        rows, must = read
         self.picker.set_stakeholders(rows, must)
         if not rows:
             self.picker.lineEdit().setPlaceholderText("The registry is empty: add people with Registry…")
@@ -318,7 +322,7 @@ class StakeholderLogPanel(QWidget):
         self.reload()
 
     def _on_change(self, change: Change) -> None:
-        if change.topic in ("comms", "sync", "external"):
+        if change.topic in {Topic.COMMS, Topic.SYNC, Topic.EXTERNAL}:
             self.reload()
 
     def rows(self):
@@ -328,14 +332,15 @@ class StakeholderLogPanel(QWidget):
         return self.comms.log(scope, text=self.search.text().strip() or None, channel=self.channel.currentData(),
                               audience=self.audience.currentData())  # fmt: skip
 
+    def _read_log(self) -> tuple[list, dict, dict]:
+        rows = self.rows()
+        return rows, self.comms.incident_keys(r.incident_id for r in rows), self.comms.log_delivery(rows)
+
     def reload(self) -> None:
-        try:
-            rows = self.rows()
-            keys = self.comms.incident_keys(r.incident_id for r in rows)
-            delivery = self.comms.log_delivery(rows)
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        ok, read = read_or_say(self.ctx, self._read_log)
+        if not ok:
             return
+        rows, keys, delivery = read
         self.model.set_log(rows, keys, delivery)
         self.count.setText(f"{len(rows)} {'entry' if len(rows) == 1 else 'entries'}")
         self.detail.clear()
@@ -362,7 +367,7 @@ class StakeholderLogPanel(QWidget):
         if self.incident is None:
             self.ctx.status_message("Open an incident first (Ctrl+I).", error=True)
             return None
-        dialog = ContactDialog(self.ctx, self.incident, self.ctx.extras.get("main_window") or self.window())
+        dialog = ContactDialog(self.ctx, self.incident, self.ctx.dialog_parent(self))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self.reload)
         self.dialog = dialog
@@ -370,7 +375,7 @@ class StakeholderLogPanel(QWidget):
         return dialog
 
     def open_registry(self):
-        return open_stakeholder_registry(self.ctx, self.ctx.extras.get("main_window") or self.window())
+        return open_stakeholder_registry(self.ctx, self.ctx.dialog_parent(self))
 
     def _register_commands(self) -> None:
         registry = QAction("Stakeholder registry…", self)
@@ -384,10 +389,8 @@ class StakeholderLogPanel(QWidget):
         self.contact_action.setObjectName("act-record-contact")
         self.contact_action.setToolTip("A call, meeting or e-mail outside Sitrep, for the stakeholder log")
         self.contact_action.triggered.connect(lambda _=False: self.record_contact())
-        add = self.ctx.extras.get("add_command")
-        if add is not None:
-            add(registry, "Tools")
-            add(self.contact_action, "Incident")
+        if self.ctx.add_command(registry, "Tools"):
+            self.ctx.add_command(self.contact_action, "Incident")
         else:
             self.addAction(registry)
             self.addAction(self.contact_action)
@@ -412,8 +415,6 @@ class StakeholderLogPanel(QWidget):
 
     def _write(self, rows, fmt: str, path: Path) -> None:
         if fmt == "pdf":
-            from ui.printing import write_pdf
-
             write_pdf(self.comms.export_log(rows, "html"), path, title="Stakeholder communications log")
             return
         text = self.comms.export_log(rows, fmt)

@@ -4,13 +4,16 @@ indicator that says whether Sitrep is reaching the backends at all.
 Everything here reads and writes the local store only. Talking to a backend happens in the sync
 worker's thread (started with the console) or, for "Sync now" without a running worker, on a pool
 thread: the GUI thread never waits on the network.
+
+Longer than ~500 lines: the queue table, its model and the status-bar indicator read the same sync status on
+one poll.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,7 +34,9 @@ from models.types import iso
 from services.adapters.values import ItemView
 from services.errors import SitrepError
 from services.views import IncidentView
-from ui.operations import run_action
+from ui.dialogs.backends import BackendsDialog
+from ui.item_models.rows import RowsModel
+from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
 from ui.sync_support import sync_bridge
 
@@ -93,58 +98,45 @@ def state_text(item: ItemView) -> str:
     return text
 
 
-class SyncQueueModel(QAbstractTableModel):
+class SyncQueueModel(RowsModel):
     """Outbox items as plain rows (ItemView), newest first. `set_rows` keeps the view's place when only
     states change (dataChanged), and resets only when the set of rows changes."""
 
     def __init__(self, labels: dict[str, str] | None = None, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[ItemView] = []
+        self.rows: list[ItemView] = []
         self._labels = dict(labels or {})
 
     def set_labels(self, labels: dict[str, str]) -> None:
         self._labels = dict(labels)
 
     def set_rows(self, rows: list[ItemView]) -> None:
-        if [r.id for r in rows] == [r.id for r in self._rows]:
-            changed = [i for i, (old, new) in enumerate(zip(self._rows, rows, strict=True)) if old != new]
-            self._rows = list(rows)
+        if [r.id for r in rows] == [r.id for r in self.rows]:
+            changed = [i for i, (old, new) in enumerate(zip(self.rows, rows, strict=True)) if old != new]
+            self.rows = list(rows)
             if changed:
                 self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], len(COLUMNS) - 1))
             return
         self.beginResetModel()
-        self._rows = list(rows)
+        self.rows = list(rows)
         self.endResetModel()
 
     def item(self, row: int) -> ItemView | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.rows[row] if 0 <= row < len(self.rows) else None
 
     def row_of(self, item_id: int) -> int | None:
-        for n, r in enumerate(self._rows):
+        for n, r in enumerate(self.rows):
             if r.id == item_id:
                 return n
         return None
 
     # -- Qt model interface --------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
-        return None
+    headers = COLUMNS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
-        item = self._rows[index.row()]
+        item = self.rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == COL_ID:
@@ -294,9 +286,8 @@ class SyncPanel(QWidget):
         self.dialog = None
         self._build()
         self.indicator = SyncIndicator(ctx, self.open_queue)
-        add_status = ctx.extras.get("add_status_widget")
-        if add_status is not None:
-            add_status(self.indicator)
+        if ctx.shell is not None:
+            ctx.shell.add_status_widget(self.indicator)
         self._register_commands()
         self.bridge.changed.connect(self.refresh)
         self.bridge.event.connect(self._on_event)
@@ -388,9 +379,9 @@ class SyncPanel(QWidget):
         self._selection_changed()
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         backends = QAction("Backends…", self)
         backends.setObjectName("action-backends")
         backends.triggered.connect(self.open_backends)
@@ -430,12 +421,15 @@ class SyncPanel(QWidget):
         if self.only_incident.isChecked() and self.incident is None:
             rows = []
         else:
-            try:
-                rows = self.sync.items(
-                    states=states, backend=backend, limit=ROW_LIMIT, incident_id=incident_id
-                )
-            except SitrepError as err:
-                self.ctx.status_message(err.message, error=True)
+            ok, rows = read_or_say(
+                self.ctx,
+                self.sync.items,
+                states=states,
+                backend=backend,
+                limit=ROW_LIMIT,
+                incident_id=incident_id,
+            )
+            if not ok:
                 return
         chosen = self.selected_ids()
         self.model.set_rows(rows)
@@ -558,19 +552,12 @@ class SyncPanel(QWidget):
             self.ctx.status_message(text, error=True)
 
     def open_queue(self) -> None:
-        window = self.ctx.extras.get("main_window")
-        dock = getattr(window, "docks", {}).get("sync") if window is not None else None
-        if dock is not None:
-            window.focus_panel(dock)
-        else:
+        if self.ctx.shell is None or not self.ctx.shell.show_panel("sync"):
             self.show()
             self.view.setFocus()
 
     def open_backends(self):
-        from ui.dialogs.backends import BackendsDialog
-
-        window = self.ctx.extras.get("main_window") or self.window()
-        dialog = self.dialog = BackendsDialog(self.ctx, window)
+        dialog = self.dialog = BackendsDialog(self.ctx, self.ctx.dialog_parent(self))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self.refresh)
         dialog.open()

@@ -22,14 +22,14 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import AUTHORED_KINDS, EntryKind
-from services.core import Change
+from services.changes import Change
 from services.errors import SitrepError
 from services.timeline import parse_quick_entry
 from services.timeparse import parse_when
 from services.views import IncidentView
 from ui.dialogs.entry_detail import open_entry_detail
-from ui.panels import PanelSpec
-from ui.timeline_model import (
+from ui.dialogs.send_to_backends import LinkRelatedDialog, SendToBackendsDialog
+from ui.item_models.timeline import (
     COL_AUTHOR,
     COL_BODY,
     COL_KIND,
@@ -39,6 +39,9 @@ from ui.timeline_model import (
     TimelineFilter,
     TimelineModel,
 )
+from ui.operations import read_or_say, run_action
+from ui.panels import PanelSpec
+from ui.sync_support import RemoteLinksStrip
 
 ENTRY_HINT = "Log an entry — /obs, /assume, /decision … because …, /action, /comms — Enter to save"
 
@@ -61,8 +64,6 @@ class TimelinePanel(QWidget):
     def _build(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        from ui.sync_support import RemoteLinksStrip
-
         self.remote_links = RemoteLinksStrip(self.ctx, self)
         lay.addWidget(self.remote_links)
 
@@ -182,9 +183,9 @@ class TimelinePanel(QWidget):
         lay.addWidget(self.entry_error)
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:  # standing alone: no menus or palette to list them in
             return
+        add = self.ctx.shell.add_command
         log_entry = QAction("Log a timeline entry", self)
         log_entry.setShortcut(QKeySequence("Ctrl+L"))
         log_entry.triggered.connect(self.focus_entry)
@@ -282,10 +283,7 @@ class TimelinePanel(QWidget):
             text=self.text_filter.text(),
             hide_superseded=self.hide_corrected.isChecked(),
         )
-        try:
-            self.model.set_filter(flt)
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        read_or_say(self.ctx, self.model.set_filter, flt)
         self.view.scrollToBottom()
 
     # -- writing ---------------------------------------------------------------------------------
@@ -359,10 +357,9 @@ class TimelinePanel(QWidget):
         reason, ok = QInputDialog.getText(self, f"Correct entry #{e.seq}", "Why is it being corrected?")
         if not ok:
             return
-        try:
-            new = self.ctx.sitrep.timeline.correct(e.id, text, author=self.ctx.author, reason=reason)
-        except SitrepError as err:
-            self.ctx.status_message(err.message, error=True)
+        ok, new = run_action(self.ctx, self, self.ctx.sitrep.timeline.correct, e.id, text, author=self.ctx.author,
+                             reason=reason)  # fmt: skip
+        if not ok:
             return
         self.model.pull_new()
         self.ctx.status_message(f"Entry #{e.seq} corrected by #{new.seq}; the original stays in the record.")
@@ -391,8 +388,6 @@ class TimelinePanel(QWidget):
         if e is None or self.incident is None:
             self.ctx.status_message("Select the entry to send first.", error=True)
             return
-        from ui.dialogs.send_to_backends import SendToBackendsDialog
-
         # Window-modal and non-blocking, like the console's other dialogs.
         dialog = self.send_dialog = SendToBackendsDialog(self.ctx, self.incident, e, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -405,8 +400,6 @@ class TimelinePanel(QWidget):
         if self.incident is None:
             self.ctx.status_message("Choose an incident first.", error=True)
             return
-        from ui.dialogs.send_to_backends import LinkRelatedDialog
-
         dialog = self.related_dialog = LinkRelatedDialog(self.ctx, self.incident, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self.model.pull_new)

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from PySide6.QtCore import (
     QAbstractListModel,
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 from services.catalog import RoleDefinition
 from services.roles import HANDOVER_FIELDS
 from services.views import RoleHolding
+from ui.item_models.rows import RowsModel
 from ui.timefmt import duration_text, person_local_time, viewer_and_utc, viewer_time
 
 RowRole = Qt.ItemDataRole.UserRole + 1  # the plain row behind a line
@@ -73,59 +73,50 @@ def since_tooltip(h: RoleHolding, now: datetime) -> str:
     return f"Holding since\n{viewer_and_utc(h.started_at)}\nfor {duration_text(now - h.started_at)}"
 
 
-class RoleBoardModel(QAbstractTableModel):
+class RoleBoardModel(RowsModel):
     COLUMNS = ("Role", "Holder", "Since", "Checklist")
     COL_ROLE, COL_HOLDER, COL_SINCE, COL_CHECKLIST = range(4)
 
     def __init__(self, now: Callable[[], datetime], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._now = now
-        self._rows: list[RoleRow] = []
+        self.rows: list[RoleRow] = []
 
     def set_rows(self, rows: list[RoleRow]) -> None:
         """Same roles as before: changed lines repaint in place (the selection stays); else a reset."""
-        if [r.role.id for r in rows] != [r.role.id for r in self._rows]:
+        if [r.role.id for r in rows] != [r.role.id for r in self.rows]:
             self.beginResetModel()
-            self._rows = list(rows)
+            self.rows = list(rows)
             self.endResetModel()
             return
-        old, self._rows = self._rows, list(rows)
+        old, self.rows = self.rows, list(rows)
         for i, (before, after) in enumerate(zip(old, rows, strict=True)):
             if before != after:
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.COLUMNS) - 1))
 
     def tick(self) -> None:
         """Time moved on: the 'since' tooltips (durations) are stale."""
-        if self._rows:
+        if self.rows:
             self.dataChanged.emit(
-                self.index(0, self.COL_SINCE), self.index(len(self._rows) - 1, self.COL_SINCE)
+                self.index(0, self.COL_SINCE), self.index(len(self.rows) - 1, self.COL_SINCE)
             )
 
     def row(self, i: int) -> RoleRow | None:
-        return self._rows[i] if 0 <= i < len(self._rows) else None
+        return self.rows[i] if 0 <= i < len(self.rows) else None
 
     def row_of(self, role_id: str) -> int | None:
-        for i, r in enumerate(self._rows):
+        for i, r in enumerate(self.rows):
             if r.role.id == role_id:
                 return i
         return None
 
     def rows(self) -> list[RoleRow]:
-        return list(self._rows)
+        return list(self.rows)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    headers = COLUMNS
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.COLUMNS):
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self.COLUMNS[section]
-            if role == Qt.ItemDataRole.ToolTipRole and section == self.COL_SINCE:
-                return "In your time zone; hover a time for UTC"
-        return None
+    def header_tip(self, section: int) -> str | None:
+        return "In your time zone; hover a time for UTC" if section == self.COL_SINCE else None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -247,7 +238,7 @@ class ChecklistModel(QAbstractListModel):
         return True
 
 
-class RoleHistoryModel(QAbstractTableModel):
+class RoleHistoryModel(RowsModel):
     """Who held which role when: every holding, oldest first, optionally only those live at one instant."""
 
     COLUMNS = ("Role", "Holder", "From", "Until", "Held for", "Assigned by")
@@ -260,20 +251,20 @@ class RoleHistoryModel(QAbstractTableModel):
         self._names = role_names
         self._now = now
         self._all: list[RoleHolding] = []
-        self._rows: list[RoleHolding] = []
+        self.rows: list[RoleHolding] = []
         self._at: datetime | None = None
 
     def set_history(self, holdings: list[RoleHolding]) -> None:
         self.beginResetModel()
         self._all = list(holdings)
-        self._rows = self._select()
+        self.rows = self._select()
         self.endResetModel()
 
     def set_instant(self, at: datetime | None) -> None:
         """Show only the holdings that covered `at` (a holding covers [from, until))."""
         self.beginResetModel()
         self._at = at
-        self._rows = self._select()
+        self.rows = self._select()
         self.endResetModel()
 
     def _select(self) -> list[RoleHolding]:
@@ -283,18 +274,9 @@ class RoleHistoryModel(QAbstractTableModel):
         return [h for h in self._all if h.started_at <= at and (h.ended_at is None or at < h.ended_at)]
 
     def holding(self, row: int) -> RoleHolding | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.rows[row] if 0 <= row < len(self.rows) else None
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section] if 0 <= section < len(self.COLUMNS) else None
-        return None
+    headers = COLUMNS
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

@@ -5,68 +5,9 @@ Each holds plain rows (service views), never ORM objects; `set_rows` replaces th
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-ROW_ROLE = Qt.ItemDataRole.UserRole + 2
-_Index = QModelIndex | QPersistentModelIndex
-
-
-class _RowsModel(QAbstractTableModel):
-    headers: tuple[str, ...] = ()
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: list[Any] = []
-
-    def set_rows(self, rows: list[Any]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt's signature
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.headers)
-        ):
-            return self.headers[section]
-        return None
-
-    def cell(self, row: Any, column: int) -> tuple[str, Any]:
-        raise NotImplementedError
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if (
-            not index.isValid()
-            or not (0 <= index.row() < len(self.rows))
-            or not (0 <= index.column() < len(self.headers))
-        ):
-            return None
-        row = self.rows[index.row()]
-        if role == ROW_ROLE:
-            return row
-        text, native = self.cell(row, index.column())
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return text
-        if role == SORT_ROLE:
-            return native
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self.foreground(row, index.column())
-        return None
-
-    def foreground(self, row: Any, column: int):
-        return None
-
+from ui.item_models.rows import RowsModel
 
 _STATE_COLOURS = {
     "pending_approval": "#b26a00",
@@ -80,7 +21,7 @@ _STATE_COLOURS = {
 }
 
 
-class MessagesModel(_RowsModel):
+class MessagesModel(RowsModel):
     headers = ("#", "State", "Template", "Audience", "Subject")
 
     def cell(self, m, column: int):
@@ -106,7 +47,7 @@ def _when(value) -> str:
     return "" if value is None else value.astimezone().strftime("%H:%M:%S")
 
 
-class DeliveriesModel(_RowsModel):
+class DeliveriesModel(RowsModel):
     headers = ("Channel", "Delivery", "Attempts", "Last change", "Reason")
 
     def cell(self, d, column: int):
@@ -125,7 +66,7 @@ class DeliveriesModel(_RowsModel):
         return QBrush(QColor(colour)) if colour and column == 1 else None
 
 
-class LogModel(_RowsModel):
+class LogModel(RowsModel):
     headers = (
         "Time",
         "Incident",

@@ -18,7 +18,8 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from models.enums import EntryKind
 from models.types import iso
-from services.core import Change, Sitrep
+from services.changes import Change, Topic
+from services.core import Sitrep
 from services.timeline import is_backdated
 from services.views import EntryRow
 from ui.theme import is_dark
@@ -196,7 +197,10 @@ class TimelineModel(QAbstractTableModel):
             return
         if change.incident_id not in (None, self._incident_id):
             return
-        if change.topic in ("timeline", "incident", "roles", "external") and not self._pull_timer.isActive():
+        if (
+            change.topic in {Topic.TIMELINE, Topic.INCIDENT, Topic.ROLES, Topic.EXTERNAL}
+            and not self._pull_timer.isActive()
+        ):
             self._pull_timer.start()
 
     def pull_new(self) -> int:

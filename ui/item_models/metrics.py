@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from services.metrics import Exclusion, MetricDefinition, Stats, format_share, format_value, percentile_name
+from ui.item_models.rows import SORT_ROLE, RowsModel
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the native value (a number), for sorting
 INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
-_NO_INDEX = QModelIndex()
 
-
-class FiguresModel(QAbstractTableModel):
+class FiguresModel(RowsModel):
     """One row per group (all incidents, each severity, each service) with count, mean, median, p90, min, max,
     and the percentile and share under a threshold the person asked for."""
 
@@ -23,15 +21,19 @@ class FiguresModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._metric: MetricDefinition | None = None
-        self._rows: list[tuple[str, str, Stats]] = []
+        self.rows: list[tuple[str, str, Stats]] = []
         self.HEADERS = self.BASE_HEADERS
         self._extra: list[tuple[str, int]] = []  # ("pct" | "share", index into the stats' lists)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return self.HEADERS
 
     def set_rows(self, metric: MetricDefinition, rows: list[tuple[str, str, Stats]]) -> None:
         self.beginResetModel()
         self._metric = metric
-        self._rows = list(rows)
-        first = self._rows[0][2] if self._rows else Stats(0)
+        self.rows = list(rows)
+        first = self.rows[0][2] if self.rows else Stats(0)
         self._extra = [("pct", i) for i in range(len(first.percentiles))]
         self._extra += [("share", i) for i in range(len(first.shares))]
         self.HEADERS = self.BASE_HEADERS + tuple(
@@ -40,22 +42,12 @@ class FiguresModel(QAbstractTableModel):
         )
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        horizontal = orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-        return self.HEADERS[section] if horizontal and 0 <= section < len(self.HEADERS) else None
-
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows) or self._metric is None:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows) or self._metric is None:
             return None
         if role not in (Qt.ItemDataRole.DisplayRole, SORT_ROLE, Qt.ItemDataRole.TextAlignmentRole):
             return None
-        grouping, group, stats = self._rows[index.row()]
+        grouping, group, stats = self.rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter) if col >= 2 else None
@@ -84,37 +76,28 @@ class FiguresModel(QAbstractTableModel):
         return format_value(self._metric, value)
 
 
-class ExclusionsModel(QAbstractTableModel):
+class ExclusionsModel(RowsModel):
     """Incidents left out of the figures, each with the reason."""
 
     HEADERS = ("Incident", "Why it is left out")
+    headers = HEADERS
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[Exclusion] = []
+        self.rows: list[Exclusion] = []
 
     def set_rows(self, rows: list[Exclusion]) -> None:
         self.beginResetModel()
-        self._rows = list(rows)
+        self.rows = list(rows)
         self.endResetModel()
 
     def exclusion(self, row: int) -> Exclusion | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        horizontal = orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-        return self.HEADERS[section] if horizontal and 0 <= section < len(self.HEADERS) else None
+        return self.rows[row] if 0 <= row < len(self.rows) else None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
-        x = self._rows[index.row()]
+        x = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             return x.key if index.column() == 0 else x.reason if index.column() == 1 else None
         if role == INCIDENT_ID_ROLE:
