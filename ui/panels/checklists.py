@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.checklists import RESOLVED_STEP, ChecklistState, ItemState, StepBlocked
 from services.changes import Change
+from services.checklists import RESOLVED_STEP, ChecklistState, ItemState, StepBlocked
 from services.errors import SitrepError
 from services.views import IncidentView
 from ui.operations import run_action
