@@ -18,6 +18,8 @@ import argparse
 import re
 
 from app.cli_alerts import add_alerts_commands, run_alerts
+from app.cli_changes import add_change_commands, run_changes
+from app.cli_checklists import add_checklist_commands, run_checklists
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
 from app.cli_exercise import add_exercise_commands, run_exercise
@@ -43,6 +45,8 @@ AREAS = (
     (add_review_commands, run_review),
     (add_runbook_commands, run_runbook),
     (add_alerts_commands, run_alerts),
+    (add_checklist_commands, run_checklists),
+    (add_change_commands, run_changes),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

@@ -57,6 +57,8 @@ def add_incident_commands(sub) -> None:
     sp.add_argument("status", choices=[s.value for s in Status])
     sp.add_argument("--reason", help="required to reopen a resolved or closed incident")
     sp.add_argument("--at", help="when it happened (default: now)")
+    sp.add_argument("--override", metavar="REASON",
+                    help="incident commander only: go past open checklist items, with this reason")  # fmt: skip
 
     sp = command(sub, "severity", "change an incident's severity")
     sp.add_argument("incident")
@@ -161,6 +163,7 @@ def _status(cli: Cli) -> int:
         author=cli.author,
         reason=cli.a.reason,
         at=cli.when(cli.a.at, "at"),
+        override_reason=cli.a.override,
     )
     for item in owed:
         print(f"sitrep: warning: still owed: {item.text}", file=sys.stderr)

@@ -54,6 +54,7 @@ class EntryKind(StrEnum):
     CONFIG_CHANGE = "config_change"
     CORRECTION = "correction"
     SYSTEM = "system"
+    CHECKLIST = "checklist"  # a resolution checklist tick, value, waiver or override
     INJECT = "inject"  # a tabletop exercise's scripted event, delivered by its scenario clock
     RUNBOOK_STEP_STARTED = "runbook_step_started"
     RUNBOOK_STEP_RESULT = "runbook_step_result"

@@ -28,6 +28,7 @@ class Topic(StrEnum):
     EXERCISE = "exercise"  # a tabletop exercise's clock, injects, marks and notes
     RUNBOOKS = "runbooks"  # a runbook run, its steps, drills and findings
     REVIEW = "review"  # a post-incident review: its sections, checklist, meeting, status
+    ALERTS = "alerts"  # alerts taken in, muted, acknowledged, triaged; their groups
     ACTIONS = "actions"  # post-incident action items (also a status pulled from their tracker)
     EXTERNAL = "external"  # another process wrote the store: anything may have changed
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from models.types import utcnow
 from services.adapters.discovery import discover_adapters
 from services.catalog import Catalog
+from services.change_records import ChangeService
 from services.changes import ChangeBus, Topic
+from services.checklists import ChecklistService
 from services.clocks import ClockService
 from services.comms.service import CommsService
 from services.detection.alerts import AlertService
@@ -52,6 +54,9 @@ class Sitrep:
         pub = self.changes.publish
         self.timeline = TimelineService(store, now, pub)
         self.incidents = IncidentService(store, self.catalog, now, pub)
+        self.change_records = ChangeService(store, now, pub)
+        self.checklists = ChecklistService(store, now, pub, config_dir)
+        self.incidents.status_gates.append(self.checklists.status_gate)
         self.people = PeopleService(store, pub)
         self.roles = RoleService(store, self.catalog, now, pub)
         self.clocks = ClockService(store, self.catalog, now, pub)

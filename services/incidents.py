@@ -75,6 +75,9 @@ class IncidentService:
         self._publish = publish
         # An exercise's own store: whatever is declared in it is an exercise, whoever declares it.
         self.exercise_only = False
+        # Checks a status change must pass, run in its transaction: (session, incident, target, author,
+        # override_reason) -> None, raising to refuse (the resolution checklists register theirs).
+        self.status_gates: list[Callable[..., None]] = []
 
     # -- reading -------------------------------------------------------------------------
     def get(self, ref: str) -> IncidentView:
@@ -242,7 +245,9 @@ class IncidentService:
         author: str,
         reason: str | None = None,
         at: datetime | None = None,
+        override_reason: str | None = None,
     ) -> IncidentView:
+        """`override_reason`: the commander's reason for going past a checklist that blocks the step."""
         target = parse_status(status)
         author = _clean_author(author)
         reason = (reason or "").strip() or None
@@ -272,6 +277,8 @@ class IncidentService:
                     f"{inc.key} cannot go from {current.label} to {target.label}. "
                     f"From {current.label} it can go to: {allowed_txt or 'nothing (it is closed; reopen it)'}."
                 )
+            for gate in self.status_gates:
+                gate(s, inc, target, author, override_reason)
             stamped: dict[str, Any] = {}
             cleared: dict[str, Any] = {}
             if reopening:

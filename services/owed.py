@@ -17,7 +17,7 @@ from services.review.policy import TRIGGER_LABELS
 
 @dataclass(frozen=True)
 class Owed:
-    kind: str  # update | message | regulatory | review | checklist
+    kind: str  # update | message | regulatory | review | checklist | resolution_checklist
     text: str
 
 
@@ -57,6 +57,12 @@ def owed_at_resolve(sitrep, incident_ref: str) -> list[Owed]:
         left = sum(1 for i in range(len(role.checklist)) if i not in done)
         if left:
             open_by_role.append(f"{role.name} {left}/{len(role.checklist)}")
+    # Resolution checklists do more than warn: their open required items refuse Resolved unless the
+    # commander overrides with a reason (services/checklists.py); the same items are named here.
+    blocking = sitrep.checklists.open_required(inc.id)
+    if blocking:
+        out.append(Owed("resolution_checklist", "Open checklist items block Resolved (the incident commander may override "
+                                     "with the reason): " + "; ".join(f"{c}: {i}" for c, i in blocking) + "."))  # fmt: skip
     if open_by_role:
         out.append(Owed("checklist", "Checklist items still open (see the role board): " + ", ".join(open_by_role) + "."))
     return out

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, Milestone, Status
 from services.catalog import UNKNOWN_SEVERITY
+from services.checklists import RESOLVED_STEP
 from services.errors import SitrepError, ValidationError
 from services.milestone_order import flagged_pairs_of, pair_text
 from services.owed import owed_at_resolve
@@ -138,6 +139,16 @@ class StatusDialog(ServiceDialog):
         self.owed_label.hide()
         lay.addWidget(self.owed_label)
         lay.addLayout(form)
+        # Open required checklist items that block Resolved: named here before the service refuses.
+        self.checklist_gate = QuietLabel("", self)
+        self.checklist_gate.setObjectName("status-checklist-gate")
+        self.checklist_gate.setWordWrap(True)
+        lay.addWidget(self.checklist_gate)
+        self.override = QCheckBox("Go past the open checklist items (incident commander; the reason is "
+                                  "recorded as an &override)", self)  # fmt: skip
+        self.override.setObjectName("status-checklist-override")
+        lay.addWidget(self.override)
+        self.blocking = ctx.sitrep.checklists.open_required(incident.id, RESOLVED_STEP)
         lay.addWidget(self.general_error)
         lay.addWidget(self.buttons)
         self.group.buttonToggled.connect(self._update_reason_label)
@@ -164,17 +175,26 @@ class StatusDialog(ServiceDialog):
             self.reason_label.setText("Rea&son (required):")
         else:
             self.reason_label.setText("Rea&son (optional):")
+        gated = target is Status.RESOLVED and bool(self.blocking)
+        self.checklist_gate.setText("Resolved is blocked by open checklist items: "
+                                    + "; ".join(f"{c}: {i}" for c, i in self.blocking) if gated else "")  # fmt: skip
+        self.checklist_gate.setVisible(gated)
+        self.override.setVisible(gated)
         self.adjustSize()
 
     def apply(self) -> str:
         target = self.selected()
         if target is None:
             raise ValidationError("Choose the new status.")
+        override = self.reason.text() if not self.override.isHidden() and self.override.isChecked() else None
+        if not self.override.isHidden() and self.override.isChecked() and not self.reason.text().strip():
+            raise ValidationError("Say why you go past the open checklist items (the reason).", field="reason")
         if target is Status.RESOLVED and self.owed and not self.reason.text().strip():
             raise ValidationError("Say why the incident is resolved with these still owed (or deal with them "
                                   "first).", field="reason")  # fmt: skip
         view = self.ctx.sitrep.incidents.set_status(
-            self.incident.id, target, author=self.ctx.author, reason=self.reason.text(), at=self.when.value()
+            self.incident.id, target, author=self.ctx.author, reason=self.reason.text(), at=self.when.value(),
+            override_reason=override,
         )
         self.result_value = view
         return f"{view.key} is now {view.status.label}."

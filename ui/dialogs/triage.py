@@ -231,9 +231,7 @@ class TriageDialog(QDialog):
         elif declared.bridge_problem:
             note += f" Bridge not opened: {declared.bridge_problem}"
         self.ctx.status_message(note, error=bool(declared.bridge_problem))
-        select = self.ctx.extras.get("open_incident")
-        if select is not None:
-            select(inc.id)
+        self.ctx.open_incident(inc.id)
         self.accept()
 
 

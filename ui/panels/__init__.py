@@ -32,6 +32,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.review",
     "ui.panels.action_items",
     "ui.panels.runbooks",
+    "ui.panels.checklists",
 )
 
 

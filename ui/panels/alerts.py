@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )  # fmt: skip
 
 from services.adapters.bridge import save_bridge_template
-from services.core import Change
+from services.changes import Change
 from services.detection.alerts import AlertView
 from services.detection.correlation import AlertGroup
 from services.detection.intake import PollReport, poll_alertmanagers
@@ -135,8 +135,7 @@ class AlertsPanel(QWidget):
         return self.groups_view
 
     def _register_commands(self) -> None:
-        add = self.ctx.extras.get("add_command")
-        if add is None:
+        if self.ctx.shell is None:
             return
         for text, slot, key in (("Triage alert group…", self.triage, "Ctrl+Shift+O"),
                                 ("Poll alerts now", self.poll, None),
@@ -148,12 +147,12 @@ class AlertsPanel(QWidget):
             if key:
                 action.setShortcut(QKeySequence(key))
             action.triggered.connect(lambda _=False, s=slot: s())
-            add(action, "Alerts")
+            self.ctx.add_command(action, "Alerts")
         self.receive_action = QAction("Receive alert webhooks (loopback)", self)
         self.receive_action.setObjectName("action-receive-alert-webhooks")
         self.receive_action.setCheckable(True)
         self.receive_action.toggled.connect(self.set_receiving)
-        add(self.receive_action, "Alerts")
+        self.ctx.add_command(self.receive_action, "Alerts")
 
     # -- reading -------------------------------------------------------------------------------
     def _on_change(self, change: Change) -> None:
@@ -244,7 +243,7 @@ class AlertsPanel(QWidget):
         if group is None:
             self.ctx.status_message("No alert group to triage.", error=True)
             return None
-        window = self.ctx.extras.get("main_window") or self.window()
+        window = self.ctx.dialog_parent(self)
         dialog = self.dialog = TriageDialog(self.ctx, group, window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: self.refresh())
@@ -256,14 +255,14 @@ class AlertsPanel(QWidget):
         if alert is None:
             self.ctx.status_message("Choose an alert.", error=True)
             return None
-        window = self.ctx.extras.get("main_window") or self.window()
+        window = self.ctx.dialog_parent(self)
         dialog = self.dialog = AlertDetailDialog(self.ctx, alert, window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 
     def quality(self) -> AlertQualityDialog:
-        window = self.ctx.extras.get("main_window") or self.window()
+        window = self.ctx.dialog_parent(self)
         dialog = self.dialog = AlertQualityDialog(self.ctx, window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
