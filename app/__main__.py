@@ -19,8 +19,8 @@ from app.logging_setup import setup_logging
 from app.terminal import human_output
 from services.core import Sitrep
 from services.errors import SitrepError, StoreError
-from services.integrity import _redact, _version
-from services.paths import resolve_paths
+from services.record.integrity import _redact, _version
+from services.storage.paths import resolve_paths
 
 log = logging.getLogger("sitrep")
 

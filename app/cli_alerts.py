@@ -16,7 +16,7 @@ from services.detection.intake import poll_alertmanagers
 from services.detection.receiver import SECRET_BACKEND, AlertReceiver, webhook_parsers
 from services.detection.triage import Walk
 from services.errors import NotFound, ValidationError
-from services.timeparse import parse_duration
+from services.text.timeparse import parse_duration
 
 
 def add_alerts_commands(sub) -> None:

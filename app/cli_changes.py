@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.cli_context import Cli, with_json
-from services.change_records import to_csv, to_json
 from services.errors import ValidationError
+from services.resolution.change_records import to_csv, to_json
 
 _HELP = "configuration change records (for the CMDB)"
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from app.cli_output import emit_json
-from services.timeparse import parse_when
+from services.text.timeparse import parse_when
 
 
 def default_author() -> str:

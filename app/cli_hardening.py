@@ -13,10 +13,10 @@ from pathlib import Path
 
 from app.cli_output import emit_json
 from app.terminal import safe
-from services.backups import list_backups, resolve, restore
 from services.errors import SitrepError, ValidationError
-from services.remote_anchor import verify_against_remote
-from services.store_health import clear_marker
+from services.record.remote_anchor import verify_against_remote
+from services.storage.backups import list_backups, resolve, restore
+from services.storage.store_health import clear_marker
 
 EXIT_BROKEN = 6  # the record does not hold (as `verify` has always said)
 EXIT_UNREACHABLE = 8  # a backend to compare with could not be read

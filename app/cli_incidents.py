@@ -12,8 +12,8 @@ from app.cli_output import emit_json, incident_line, local_time, plain
 from app.terminal import safe
 from models.enums import AUTHORED_KINDS, EntryKind, Milestone, Status
 from services.errors import ValidationError
-from services.owed import owed_at_resolve
-from services.timeline import is_backdated, parse_quick_entry
+from services.record.owed import owed_at_resolve
+from services.record.timeline import is_backdated, parse_quick_entry
 
 
 def add_incident_commands(sub) -> None:

@@ -11,8 +11,8 @@ from app.cli_output import emit_json, local_time
 from models.enums import MaintenanceStatus
 from services.detection.muting import matcher_text, parse_matcher_text
 from services.errors import ValidationError
-from services.timeparse import parse_duration, parse_when
-from services.timetext import utc_text
+from services.text.timeparse import parse_duration, parse_when
+from services.text.timetext import utc_text
 
 
 def add_maintenance_commands(sub) -> None:

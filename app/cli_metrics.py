@@ -11,9 +11,8 @@ from pathlib import Path
 from app.cli_context import Cli, command
 from app.cli_output import emit_json
 from app.terminal import exact_stdout
-from services.errors import ValidationError
-from services.history_import import CSV_FIELDS, FIRST_UPDATE_MEANS, FORMATS, ColumnMapping
-from services.metrics import (
+from services.analytics.history_import import CSV_FIELDS, FIRST_UPDATE_MEANS, FORMATS, ColumnMapping
+from services.analytics.metrics import (
     GROUPINGS,
     UNIT_WORDS,
     Figures,
@@ -25,6 +24,7 @@ from services.metrics import (
     parse_threshold,
     percentile_name,
 )
+from services.errors import ValidationError
 
 # import-history: what came of the rows (README, "Exit codes"). A file or argument that cannot be used at
 # all is invalid input (2), as for any command.

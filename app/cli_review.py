@@ -16,7 +16,7 @@ from services.review.archive import build_archive, unpack_archive, verify_archiv
 from services.review.document import SECTION_IDS
 from services.review.meeting import ATTENDANCE
 from services.review.report import summary_fields
-from services.timetext import utc_text
+from services.text.timetext import utc_text
 
 
 def add_review_commands(sub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.cli_context import Cli, with_json
 from app.cli_output import local_time
-from services.roles import HANDOVER_FIELDS
+from services.record.roles import HANDOVER_FIELDS
 
 _ROLE_HELP = "assign, hand over or release incident roles"
 _PEOPLE_HELP = "the responder directory"

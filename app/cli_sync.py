@@ -11,8 +11,8 @@ from app.cli_context import Cli, command, with_json
 from app.cli_output import emit_json
 from services.errors import NotFound, ValidationError
 from services.sync.oncall import on_call_inputs
+from services.sync.outcome import sync_outcome
 from services.sync.posting import link_related, post_to_backends
-from services.sync_outcome import sync_outcome
 
 
 def add_sync_commands(sub) -> None:

@@ -1,7 +1,7 @@
 """Benchmark 1: log one timeline entry through the service vs a raw sqlite3 INSERT + COMMIT.
 
 Both sides write the same row shape into the same table (both stores are built by the migrations),
-on the same file system, with the pragmas services/store.py sets: WAL, synchronous=FULL, foreign
+on the same file system, with the pragmas services/storage/store.py sets: WAL, synchronous=FULL, foreign
 keys on. So both pay the same fsync; the difference is what Sitrep does around it (validation,
 the chain lookup, the hash, SQLAlchemy, the change notice).
 """
@@ -18,7 +18,7 @@ from bench.fixtures import declare_incident, open_sitrep
 from bench.measure import result
 from bench.scale import Scale
 from models.types import iso, new_id, utcnow
-from services.store import BUSY_TIMEOUT_MS
+from services.storage.store import BUSY_TIMEOUT_MS
 
 NAME = "append_entry"
 TARGET_RATIO = 1.5

@@ -1,7 +1,7 @@
 """Stores for the benchmarks: a long incident with a valid hash chain, and a small realistic console store.
 
 The long incident is written with one Core `executemany` (not 100,000 service calls), but every row
-goes through `services.timeline.entry_digest`, so `sitrep verify` accepts the result and the view
+goes through `services.record.timeline.entry_digest`, so `sitrep verify` accepts the result and the view
 reads exactly what the service would have written.
 """
 
@@ -21,7 +21,7 @@ from models.entities import TimelineEntry
 from models.enums import AUTHORED_KINDS, EntryKind
 from models.types import iso, new_id
 from services.core import Sitrep
-from services.timeline import GENESIS_HASH, entry_digest
+from services.record.timeline import GENESIS_HASH, entry_digest
 
 _T = TimelineEntry.__table__
 

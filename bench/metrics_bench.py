@@ -23,9 +23,9 @@ from typing import Any
 
 from models.enums import Milestone
 from models.types import iso, new_id
+from services.analytics.metrics import MetricFilter
+from services.analytics.sample_history import generate, write_csv
 from services.core import Sitrep
-from services.metrics import MetricFilter
-from services.sample_history import generate, write_csv
 
 RUNS = 7
 

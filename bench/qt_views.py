@@ -132,7 +132,7 @@ class Console:
 
     def __init__(self, data_dir: Path) -> None:
         from services.core import Sitrep
-        from services.paths import resolve_paths
+        from services.storage.paths import resolve_paths
         from ui.console import build_context
         from ui.panels.timeline import TimelinePanel
 

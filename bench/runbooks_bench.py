@@ -41,7 +41,7 @@ def bench_panel_200_steps(scale: float) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from services.paths import Paths
+    from services.storage.paths import Paths
     from ui.console import build_context
     from ui.panels.runbooks import RunbooksPanel
 

@@ -102,7 +102,7 @@ class _FakeProcess:
 
 def run_sync_benchmarks(scale: float = 1.0) -> list[dict]:
     from services.core import Sitrep
-    from services.secrets import MemorySecrets
+    from services.storage.secrets import MemorySecrets
     from tests.fakes import pagerduty as fpd
 
     n = max(50, int(10_000 * scale))

@@ -38,7 +38,7 @@ from models.entities import Incident
 from models.enums import Status
 from models.types import new_id, utcnow
 from services.core import Sitrep
-from services.incident_index import IncidentIndex
+from services.record.incident_index import IncidentIndex
 
 
 def fill(sitrep: Sitrep, n: int) -> None:

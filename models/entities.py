@@ -562,7 +562,7 @@ class RunbookFinding(Base):
 class ChainHead(Base):
     """The newest link of one hash chain (an incident's timeline or its stakeholder log): how many
     entries it has and the last one's hash. Written in the same transaction as each entry, so a
-    chain cut short from its end no longer matches its head (services/chain_heads.py)."""
+    chain cut short from its end no longer matches its head (services/record/chain_heads.py)."""
 
     __tablename__ = "chain_heads"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from services.core import Sitrep
 from services.errors import InvalidTransition, StoreError
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 
 
 def _open(data: Path, **kw) -> Sitrep:

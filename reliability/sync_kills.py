@@ -21,8 +21,8 @@ from models.enums import OutboxState
 from reliability.common import ROOT, Figure, Size, child_env
 from services.adapters.jira import adf_text
 from services.core import Sitrep
-from services.remote_anchor import anchors_in
-from services.secrets import MemorySecrets
+from services.record.remote_anchor import anchors_in
+from services.storage.secrets import MemorySecrets
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
 

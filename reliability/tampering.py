@@ -15,9 +15,9 @@ from pathlib import Path
 from reliability.common import Figure, Size, internal_error, sitrep
 from services.comms.views import ContactInput
 from services.core import Sitrep
-from services.remote_anchor import verify_against_remote
-from services.secrets import MemorySecrets
-from services.timeline import entry_digest
+from services.record.remote_anchor import verify_against_remote
+from services.record.timeline import entry_digest
+from services.storage.secrets import MemorySecrets
 from tests.fakes import pagerduty as fpd
 
 Edit = Callable[[sqlite3.Connection, str], None]  # (connection, incident id)

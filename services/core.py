@@ -9,31 +9,31 @@ from pathlib import Path
 
 from models.types import utcnow
 from services.adapters.discovery import discover_adapters
-from services.catalog import Catalog
-from services.change_records import ChangeService
+from services.analytics.history_import import HistoryImport
+from services.analytics.metrics import MetricsService
 from services.changes import ChangeBus, Topic
-from services.checklists import ChecklistService
-from services.clocks import ClockService
 from services.comms.service import CommsService
 from services.detection.alerts import AlertService
 from services.detection.declare import TriageService
-from services.exchange import Exchange
+from services.exchange.export_import import Exchange
 from services.exercises.sandbox import sandbox_adapters
 from services.exercises.service import ExerciseService
 from services.exercises.workspace import build_vocabulary, holds_exercise
-from services.history_import import HistoryImport
-from services.incidents import IncidentService
-from services.integrity import IntegrityService
 from services.maintenance import MaintenanceService
-from services.metrics import MetricsService
-from services.people import PeopleService
+from services.record.catalog import Catalog
+from services.record.clocks import ClockService
+from services.record.incidents import IncidentService
+from services.record.integrity import IntegrityService
+from services.record.people import PeopleService
+from services.record.roles import RoleService
+from services.record.timeline import TimelineService
+from services.resolution.change_records import ChangeService
+from services.resolution.checklists import ChecklistService
 from services.review.actions import ActionItemService
 from services.review.service import ReviewService
-from services.roles import RoleService
 from services.runbooks.setup import build_runbook_service
-from services.store import Store
+from services.storage.store import Store
 from services.sync.service import SyncService
-from services.timeline import TimelineService
 
 log = logging.getLogger(__name__)
 

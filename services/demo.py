@@ -24,7 +24,7 @@ from services.demo_comms import (
     seed_stakeholders,
     status_page,
 )
-from services.views import IncidentView
+from services.record.views import IncidentView
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)
 

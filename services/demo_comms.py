@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from models.enums import Milestone
+from services.analytics.sample_history import generate, write_csv
 from services.comms.views import ContactInput
-from services.sample_history import generate, write_csv
 
 STAKEHOLDERS = (
     ("cfo", "Dana Whitfield (CFO)", "executives", {"email": "dana.whitfield@example.com", "severities": ["SEV1"]}),

@@ -36,10 +36,10 @@ from services.adapters.values import MaintenanceChange, MaintenanceFacts, Remote
 from services.changes import Topic
 from services.detection.muting import check_matchers, check_recurrence, upcoming_occurrences
 from services.errors import InvalidTransition, NotFound, ValidationError
-from services.incidents import _clean_services
+from services.record.incidents import _clean_services
+from services.record.timeline import _clean_author
 from services.sync.outbox import OWED_STATES, maintenance_items_where
-from services.timeline import _clean_author
-from services.timetext import utc_text, utc_texts
+from services.text.timetext import utc_text, utc_texts
 
 W = MaintenanceWindow.__table__
 U = MaintenanceUpdate.__table__

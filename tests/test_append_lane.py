@@ -16,8 +16,8 @@ from sqlalchemy import event, select, update
 from models.entities import Incident
 from services.core import Sitrep
 from services.errors import NotFound, StoreError
-from services.store import Store
-from services.timeline import append_entry
+from services.record.timeline import append_entry
+from services.storage.store import Store
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.catalog import Catalog
 from services.errors import NotFound, ValidationError
+from services.record.catalog import Catalog
 
 
 def test_the_shipped_matrix_and_catalog():

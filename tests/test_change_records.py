@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from services.change_records import CSV_COLUMNS, from_csv, from_json, to_csv, to_json
 from services.errors import ImportFailure, ValidationError
+from services.resolution.change_records import CSV_COLUMNS, from_csv, from_json, to_csv, to_json
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from PySide6.QtGui import QAction, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from services.metrics import MetricFilter
-from services.paths import resolve_paths
-from services.sample_history import generate, write_csv
+from services.analytics.metrics import MetricFilter
+from services.analytics.sample_history import generate, write_csv
+from services.storage.paths import resolve_paths
 from ui.console import build_context
 from ui.item_models.metrics import ExclusionsModel, FiguresModel
 from ui.panels.charts import ChartsPanel
@@ -250,7 +250,7 @@ def test_hovering_shows_exact_values(qtbot, panel):
 
     text = trend.hover_text(QPointF(trend.centres[i], 0))
     st = next(g.stats for g in dash.trend.groups if g.group == label)
-    from services.metrics import format_value
+    from services.analytics.metrics import format_value
 
     assert text == (f"month {label}: {st.count:,} incident(s)\nmedian {format_value(dash.metric, st.median)} · "
                     f"p90 {format_value(dash.metric, st.p90)}")  # fmt: skip
@@ -432,7 +432,7 @@ import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {str(ROOT)!r})
 from PySide6.QtWidgets import QApplication
-from services.paths import resolve_paths
+from services.storage.paths import resolve_paths
 from services.core import Sitrep
 from ui.console import build_context
 from ui.panels.charts import ChartsPanel

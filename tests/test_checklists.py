@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from models.enums import EntryKind, Status
-from services.checklists import StepBlocked, load_definitions
 from services.errors import InvalidTransition, NotFound, ValidationError
-from services.owed import owed_at_resolve
+from services.record.owed import owed_at_resolve
+from services.resolution.checklists import StepBlocked, load_definitions
 
 
 @pytest.fixture

@@ -206,7 +206,7 @@ def test_the_real_entry_points_run(tmp_path):
 
 
 def test_a_bug_is_reported_in_one_line_with_the_details_in_the_log(run_cli, data_dir, monkeypatch):
-    from services.incidents import IncidentService
+    from services.record.incidents import IncidentService
 
     def broken(self, **kwargs):
         raise RuntimeError("list exploded")
@@ -232,7 +232,7 @@ def test_export_to_a_file_and_to_a_place_that_cannot_be_written(run_cli, data_di
 
 
 def test_the_data_folder_comes_from_the_option_or_the_environment(tmp_path, monkeypatch):
-    from services.paths import resolve_paths
+    from services.storage.paths import resolve_paths
 
     monkeypatch.setenv("SITREP_DATA_DIR", str(tmp_path / "from-env"))
     assert resolve_paths().database == tmp_path / "from-env" / "sitrep.db"

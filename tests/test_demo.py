@@ -8,11 +8,11 @@ import pytest
 from conftest import FakeClock
 
 from models.enums import EntryKind, Status
+from services.analytics.metrics import MetricFilter
 from services.core import Sitrep
 from services.demo import seed_demo
-from services.metrics import MetricFilter
-from services.owed import owed_at_resolve
-from services.roles import HANDOVER_FIELDS
+from services.record.owed import owed_at_resolve
+from services.record.roles import HANDOVER_FIELDS
 
 
 @pytest.fixture(scope="module")

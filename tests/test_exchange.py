@@ -27,11 +27,11 @@ from services.comms.templates import TemplateLibrary
 from services.comms.views import LOG_CHANNELS, ContactInput
 from services.core import Sitrep
 from services.errors import ImportFailure, SitrepError
-from services.exchange import SCHEMA_VERSION
-from services.exchange_sections import SECTIONS, Section
-from services.roles import HANDOVER_FIELDS
-from services.secrets import MemorySecrets
-from services.timeline import entry_digest
+from services.exchange.export_import import SCHEMA_VERSION
+from services.exchange.sections import SECTIONS, Section
+from services.record.roles import HANDOVER_FIELDS
+from services.record.timeline import entry_digest
+from services.storage.secrets import MemorySecrets
 from tests.comms import fake_slack as fsl
 from tests.comms.conftest import configure_slack
 from tests.fakes import pagerduty as fpd
@@ -1048,10 +1048,10 @@ def test_a_schema_2_export_fills_the_external_ref_a_schema_1_import_left_out(sit
 
 # -- what the exchange carries ----------------------------------------------------------------------
 def test_every_table_is_exported_or_named_machine_local():
-    """A new table (a migration) fails here until it is a Section in services/exchange_sections.py, or is
+    """A new table (a migration) fails here until it is a Section in services/exchange/sections.py, or is
     named in MACHINE_LOCAL with the reason it stays on this machine."""
     from models.entities import Base
-    from services.exchange_sections import CORE_TABLES, MACHINE_LOCAL, declaration_problems
+    from services.exchange.sections import CORE_TABLES, MACHINE_LOCAL, declaration_problems
 
     carried = set(CORE_TABLES) | {s.table.name for s in SECTIONS}
     assert carried.isdisjoint(MACHINE_LOCAL)
@@ -1131,8 +1131,8 @@ WINDOWS = Section("planned_work", PlannedMaintenance, ("planned work window", "p
 
 def test_a_new_table_is_one_section_declaration(sitrep, clock, target):
     """Everything but the Section line comes from the table: writing, reading back, references, merging."""
-    from services.exchange import Exchange
-    from services.exchange_sections import declaration_problems
+    from services.exchange.export_import import Exchange
+    from services.exchange.sections import declaration_problems
 
     sections = (*SECTIONS, WINDOWS)
     assert declaration_problems(sections) == []
@@ -1197,7 +1197,7 @@ def test_a_link_to_no_incident_sits_at_the_top_and_is_never_dropped(sitrep, cloc
     top of a whole export. A kind this Sitrep does not know (here an invented 'runbook') is refused loudly,
     never dropped; once its kind is in LINK_KINDS it imports and round-trips like the others."""
     from models.entities import RemoteLink
-    from services.exchange_sections import LINK_KINDS
+    from services.exchange.sections import LINK_KINDS
 
     link = {"id": "l1", "backend": "statuspage", "local_kind": "runbook", "local_id": "rb1", "incident_id": None,
             "remote_kind": "page", "remote_id": "rb-1", "url": None, "origin": "sitrep",

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from models.entities import Incident, TimelineEntry
 from models.enums import EntryKind, Milestone, Status
+from services.analytics.history_import import ColumnMapping, parse_history_time, zone
+from services.analytics.metrics import MetricFilter
 from services.errors import ImportFailure, ValidationError
-from services.history_import import ColumnMapping, parse_history_time, zone
-from services.metrics import MetricFilter
 
 DATA = Path(__file__).parent / "data"
 STATUSPAGE = DATA / "statuspage" / "incidents.json"
@@ -450,8 +450,8 @@ def test_the_migrations_match_the_models(sitrep):
 def test_a_write_the_store_refuses_is_reported_and_nothing_is_imported(sitrep, tmp_path):
     import sqlite3
 
+    from services.analytics.sample_history import generate, write_csv
     from services.errors import StoreError
-    from services.sample_history import generate, write_csv
 
     # A rule in the database itself (as a damaged or foreign schema might have) rejects the timeline rows.
     raw = sqlite3.connect(sitrep.store.path)

@@ -15,9 +15,9 @@ import pytest
 
 from app.cli_metrics import EXIT_ALL_IMPORTED, EXIT_IMPORTED_WITH_WARNINGS, EXIT_NOTHING_IMPORTED
 from models.enums import Milestone, Status
+from services.analytics.metrics import Figures, MetricFilter
 from services.core import Sitrep
 from services.errors import ValidationError
-from services.metrics import Figures, MetricFilter
 
 
 def _update(uid: str, status: str, at: str, body: str = "") -> dict:
@@ -263,7 +263,7 @@ def test_export_carries_identified_and_flags(sitrep, postmortems, tmp_path):
 
 
 def test_percentiles_and_thresholds_are_checked():
-    from services.metrics import check_figures, parse_threshold
+    from services.analytics.metrics import check_figures, parse_threshold
 
     assert parse_threshold("1h30m") == ("1h30m", 90.0)
     with pytest.raises(ValidationError):

@@ -9,7 +9,7 @@ import pytest
 
 from models.migrations import SCHEMA_HEAD
 from services.core import Sitrep
-from services.timeline import entry_digest
+from services.record.timeline import entry_digest
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from models.entities import MaintenanceUpdate, MaintenanceWindow, OutboxItem
 from models.enums import MaintenanceStatus
 from services.errors import InvalidTransition, NotFound, ValidationError
-from services.timeparse import parse_duration, parse_when
+from services.text.timeparse import parse_duration, parse_when
 
 H = timedelta(hours=1)
 

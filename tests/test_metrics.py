@@ -1,7 +1,7 @@
 """The metric engine against a straightforward reference computation over the same rows.
 
 The reference reads every incident through the ORM and computes each figure with datetime arithmetic and the
-statistics module: no SQL, no shared code with services.metrics beyond the data.
+statistics module: no SQL, no shared code with services.analytics.metrics beyond the data.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from sqlalchemy import insert, select
 from models.entities import Incident
 from models.enums import Milestone
 from models.types import new_id
+from services.analytics.metrics import MetricFilter, format_minutes, format_user_minutes, load_definitions
+from services.analytics.sample_history import generate, write_csv
 from services.core import Sitrep
 from services.errors import ValidationError
-from services.metrics import MetricFilter, format_minutes, format_user_minutes, load_definitions
-from services.sample_history import generate, write_csv
 
 M = Milestone
 # What must lie between each shipped metric's two milestones, written out by hand from the milestone order

@@ -16,11 +16,11 @@ import pytest
 
 from reliability import tampering
 from reliability.common import sitrep
-from services.chain_heads import TIMELINE, head_of
 from services.core import Sitrep
 from services.errors import ImportFailure, ValidationError
-from services.remote_anchor import anchors_in, verify_against_remote
-from services.secrets import MemorySecrets
+from services.record.chain_heads import TIMELINE, head_of
+from services.record.remote_anchor import anchors_in, verify_against_remote
+from services.storage.secrets import MemorySecrets
 from tests.fakes import pagerduty as fpd
 
 

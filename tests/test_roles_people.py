@@ -8,7 +8,7 @@ import pytest
 
 from models.enums import Milestone
 from services.errors import InvalidTransition, NotFound, ValidationError
-from services.roles import HANDOVER_FIELDS
+from services.record.roles import HANDOVER_FIELDS
 
 FULL_BRIEF = {
     "status": "Rollback running; errors at 40%",

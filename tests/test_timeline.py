@@ -9,8 +9,8 @@ import pytest
 
 from models.enums import EntryKind
 from services.errors import NotFound, ValidationError
-from services.timeline import GENESIS_HASH, MAX_BODY, QUICK_PREFIXES, entry_digest, parse_quick_entry
-from services.timeparse import parse_when
+from services.record.timeline import GENESIS_HASH, MAX_BODY, QUICK_PREFIXES, entry_digest, parse_quick_entry
+from services.text.timeparse import parse_when
 
 
 @pytest.fixture

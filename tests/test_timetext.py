@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from services.errors import ValidationError
-from services.timetext import UTC_TEXT_PATTERN, parse_utc_text, utc_text, utc_texts
+from services.text.timetext import UTC_TEXT_PATTERN, parse_utc_text, utc_text, utc_texts
 
 T = datetime(2026, 3, 14, 9, 30, 0, 434193, tzinfo=UTC)
 

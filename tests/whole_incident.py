@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from services.timeline import parse_quick_entry
+from services.record.timeline import parse_quick_entry
 
 TITLE = "Checkout: payments failing"
 SUMMARY = "Card payments fail at checkout for most users."

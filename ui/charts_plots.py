@@ -21,7 +21,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip
 
-from services.metrics import (
+from services.analytics.metrics import (
     MetricDashboard,
     Stats,
     format_minutes,

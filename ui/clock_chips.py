@@ -11,9 +11,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QWidget
 
 from models.enums import Milestone
-from services.clocks import Clock
 from services.errors import SitrepError
-from services.views import IncidentView
+from services.record.clocks import Clock
+from services.record.views import IncidentView
 from ui.severity import BREACH_COLOURS, MET_COLOURS, MET_LATE_COLOURS, WARNING_COLOURS, badge_style
 from ui.timefmt import span_text, viewer_and_utc, viewer_time
 

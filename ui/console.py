@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from services.core import Sitrep
 from services.demo import demo_commander, open_demo
-from services.paths import Paths
+from services.storage.paths import Paths
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
 from ui.gui_thread_gc import GuiThreadCollector

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QDialog, QWidget
 
 from services.changes import Change, Topic
 from services.core import Sitrep
-from services.paths import Paths
-from services.views import IncidentView
+from services.record.views import IncidentView
+from services.storage.paths import Paths
 
 if TYPE_CHECKING:
     from ui.sync_support import SyncBridge

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.people import timezone_names
-from services.views import PersonView
+from services.record.people import timezone_names
+from services.record.views import PersonView
 from ui.theme import error_style
 from ui.timefmt import person_local_time
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QMessageBox, QWidget
 
 from services.errors import SitrepError, StoreError
-from services.timeparse import parse_when
+from services.text.timeparse import parse_when
 from ui.fields import ErrorLabel, chain_tab_order
 from ui.theme import is_dark
 from ui.timefmt import full_text, humanise_times, utc_text, viewer_zone

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from services.analytics.history_import import ColumnMapping, HistoryReport
 from services.errors import SitrepError
-from services.history_import import ColumnMapping, HistoryReport
 from ui.workers import SerialWorker
 
 

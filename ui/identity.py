@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from models.enums import EntryKind
 from services.errors import SitrepError
-from services.views import PersonView
+from services.record.views import PersonView
 
 KEYBOARD_KEY = "keyboard/person"  # the handle of the person at this workstation's keyboard
 NEW_PERSON = "__new__"

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from models.enums import Status
 from services.changes import Change, Topic
-from services.views import IncidentView
+from services.record.views import IncidentView
 from ui.context import UiContext
 from ui.dialogs.people import open_people_dialog
 from ui.identity import KeyboardPerson

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from services.errors import SitrepError
+from services.record.views import PersonView
 from services.sync.oncall import OnCallReport, OnCallSuggestion, on_call_inputs
-from services.views import PersonView
 from ui.fields import fit_screen
 from ui.sync_support import sync_bridge
 from ui.theme import error_style

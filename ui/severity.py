@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.catalog import Catalog, SeverityLevel
+from services.record.catalog import Catalog, SeverityLevel
 
 # (background, text). SEV3 is amber with dark text: white on amber cannot reach 4.5:1.
 SEVERITY_COLOURS: dict[str, tuple[str, str]] = {

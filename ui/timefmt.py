@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from PySide6.QtCore import QDateTime
 
 from models.types import as_utc
-from services.timetext import UTC_TEXT_PATTERN, parse_utc_text, utc_text
+from services.text.timetext import UTC_TEXT_PATTERN, parse_utc_text, utc_text
 
 
 def viewer_zone() -> tzinfo:

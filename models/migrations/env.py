@@ -1,4 +1,4 @@
-"""Alembic environment. The connection is always handed in by services.store."""
+"""Alembic environment. The connection is always handed in by services.storage.store."""
 
 from __future__ import annotations
 

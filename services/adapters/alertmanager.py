@@ -35,7 +35,7 @@ from services.adapters.values import (
     SendResult,
     maintenance_create_key,
 )  # fmt: skip
-from services.secrets import KeyringUnavailable
+from services.storage.secrets import KeyringUnavailable
 
 SILENCE_MARK = "sitrep:"  # + the maintenance window's (or the silenced alert's) id, in the comment
 ENDED = ("completed", "cancelled")

@@ -28,7 +28,7 @@ def entry_text(change: ChangeToPlan, *, with_trailer: bool = True) -> str:
     The trailer ("INC-0042 #12 · chain 3f9a1c2b4d5e6f70, ana via Sitrep") names the entry, so a later
     look-up finds exactly this note and a pull can tell it from one a person wrote in the backend. The
     chain part is the entry's hash, the incident's chain head when it was written: the backend keeps an
-    anchor of the record outside this machine (`sitrep verify --against-remote`, services/remote_anchor.py).
+    anchor of the record outside this machine (`sitrep verify --against-remote`, services/record/remote_anchor.py).
     """
     e = change.entry
     text = e.body

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from services.adapters.failures import PermanentFailure
 from services.adapters.http import Http
-from services.views import EntryRow
+from services.record.views import EntryRow
 
 
 # -- what flows between the sync layer and an adapter --------------------------------------
@@ -241,7 +241,7 @@ class RemoteEvent:
     url: str | None = None
     data: dict[str, Any] | None = None
     # What the event means for the incident itself, e.g. ("acknowledged",): see
-    # services.incidents.apply_remote_effects for the ones Sitrep applies.
+    # services.record.incidents.apply_remote_effects for the ones Sitrep applies.
     effects: tuple[str, ...] = ()
 
 

@@ -15,7 +15,7 @@ from models.types import as_utc
 from services.changes import Topic
 from services.comms.log import append_log_entry
 from services.errors import ValidationError
-from services.timeline import append_entry
+from services.record.timeline import append_entry
 
 if TYPE_CHECKING:
     from services.comms.service import CommsService

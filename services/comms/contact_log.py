@@ -26,8 +26,8 @@ from services.comms.core import CommsCore, acting_name
 from services.comms.log import LOG_COLUMNS, LogRow, append_log_entry, first_break
 from services.comms.views import LOG_CHANNELS, ContactInput
 from services.errors import ValidationError
-from services.timeline import append_entry
-from services.timetext import utc_text
+from services.record.timeline import append_entry
+from services.text.timetext import utc_text
 
 _L = CommsLogEntry.__table__
 _O = OutboxItem.__table__

@@ -23,7 +23,6 @@ from models.enums import ClockState, EntryKind, MessageState
 from models.types import utcnow
 from services.adapters.channel import CommsChannel
 from services.adapters.discovery import discover_adapters
-from services.catalog import Catalog
 from services.comms.regulatory import RegulatoryRules
 from services.comms.settings import CommsSettings
 from services.comms.templates import (
@@ -31,9 +30,10 @@ from services.comms.templates import (
 )
 from services.comms.views import MessageView, RegClockView
 from services.errors import NotFound, ValidationError
-from services.incidents import IncidentService
-from services.timeline import append_entry
-from services.views import IncidentView
+from services.record.catalog import Catalog
+from services.record.incidents import IncidentService
+from services.record.timeline import append_entry
+from services.record.views import IncidentView
 
 _M = CommsMessage.__table__
 

@@ -30,8 +30,8 @@ from services.comms.templates import (
 )
 from services.comms.views import MessageView, Preview
 from services.errors import ValidationError
-from services.timetext import utc_text
-from services.views import IncidentView
+from services.record.views import IncidentView
+from services.text.timetext import utc_text
 
 _M = CommsMessage.__table__
 

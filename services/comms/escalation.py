@@ -20,8 +20,8 @@ from services.changes import Topic
 from services.comms.core import CommsCore, acting_name
 from services.comms.views import RegClockView, StakeholderView
 from services.errors import NotFound, ValidationError
-from services.timeline import append_entry
-from services.timetext import utc_text
+from services.record.timeline import append_entry
+from services.text.timetext import utc_text
 
 
 def _awareness(clock: RegulatoryClock | None, inc: Incident) -> datetime | None:

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 
 from models.entities import CommsLogEntry
 from models.types import as_utc, iso, new_id
-from services.chain_heads import STAKEHOLDER_LOG, advance_head
+from services.record.chain_heads import STAKEHOLDER_LOG, advance_head
 
 GENESIS_HASH = "0" * 64
 _L = CommsLogEntry.__table__

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from models.types import as_utc
 from resources import resource_path
 from services.errors import ValidationError
-from services.incidents import INCIDENT_TYPES
+from services.record.incidents import INCIDENT_TYPES
 
 REVIEW_NOTE = "needs review by counsel"
 

@@ -27,9 +27,9 @@ from services.comms.core import CommsCore, acting_name, log
 from services.comms.log import append_log_entry
 from services.comms.views import Delivery, MessageView
 from services.errors import ValidationError
-from services.timeline import append_entry
-from services.timetext import utc_text
-from services.views import EntryRow
+from services.record.timeline import append_entry
+from services.record.views import EntryRow
+from services.text.timetext import utc_text
 
 _M = CommsMessage.__table__
 _O = OutboxItem.__table__

@@ -17,7 +17,7 @@ from services.comms.core import CommsCore
 from services.comms.settings import STAKEHOLDER_GROUPS, zone_named
 from services.comms.views import StakeholderView
 from services.errors import NotFound, ValidationError
-from services.views import IncidentView
+from services.record.views import IncidentView
 
 _STAKEHOLDER_LIMITS = {"handle": 80, "name": 200, "group": 40, "email": 254, "phone": 40, "slack": 120,
                        "timezone": 64}  # fmt: skip

@@ -22,8 +22,8 @@ from services.detection.muting import window_covering
 from services.detection.quality import QualityReport, quality_report
 from services.errors import NotFound, ValidationError
 from services.maintenance import MaintenanceView
+from services.record.timeline import append_entry
 from services.sync.outbox import insert_ignoring_duplicates
-from services.timeline import append_entry
 
 log = logging.getLogger(__name__)
 A = Alert.__table__

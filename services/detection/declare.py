@@ -21,9 +21,9 @@ from services.detection.alerts import AlertService
 from services.detection.correlation import AlertGroup
 from services.detection.triage import Walk, load_trees
 from services.errors import SitrepError, ValidationError
+from services.record.timeline import append_entry
+from services.record.views import IncidentView
 from services.sync.posting import post_to_backends
-from services.timeline import append_entry
-from services.views import IncidentView
 
 log = logging.getLogger(__name__)
 A = Alert.__table__

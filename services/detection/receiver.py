@@ -27,7 +27,7 @@ from services.adapters.common import clean_labels
 from services.adapters.failures import PayloadError
 from services.adapters.interface import AlertSource
 from services.adapters.values import IncomingAlert
-from services.secrets import KeyringUnavailable
+from services.storage.secrets import KeyringUnavailable
 
 log = logging.getLogger(__name__)
 SECRET_BACKEND = "webhook"  # keyring names: webhook/shared_secret, webhook/bearer_token

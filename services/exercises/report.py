@@ -17,7 +17,7 @@ from services.exercises.sandbox import would_have_sent
 from services.exercises.scenario import clock_text
 from services.exercises.service import HOTWASH_KINDS, RATINGS
 from services.exercises.sheet import ExerciseState
-from services.timetext import utc_text
+from services.text.timetext import utc_text
 
 BANNER = "EXERCISE — not a real incident"
 

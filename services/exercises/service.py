@@ -26,7 +26,7 @@ from services.exercises.clock import MAX_SPEED, ClockMove, ScenarioClock
 from services.exercises.rules import RecordReader, Vocabulary
 from services.exercises.scenario import Scenario, ScenarioInvalid, clock_text, parse_scenario
 from services.exercises.sheet import ExerciseState, fold_state
-from services.timeline import append_entry
+from services.record.timeline import append_entry
 
 CONTROLLER = "Exercise controller"
 E = ExerciseEvent.__table__

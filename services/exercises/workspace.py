@@ -26,8 +26,8 @@ from models.entities import ExerciseRun, Person, Stakeholder
 from services.errors import NotFound, ValidationError
 from services.exercises.rules import Vocabulary
 from services.exercises.service import ExerciseService
-from services.incidents import INCIDENT_TYPES
-from services.store import Store
+from services.record.incidents import INCIDENT_TYPES
+from services.storage.store import Store
 
 log = logging.getLogger(__name__)
 

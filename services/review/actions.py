@@ -19,8 +19,8 @@ from models.entities import ActionItem, Incident, Person, RemoteLink
 from models.enums import EntryKind
 from models.types import as_utc, new_id
 from services.errors import NotFound, ValidationError
-from services.incidents import IncidentService
-from services.timeline import append_entry
+from services.record.incidents import IncidentService
+from services.record.timeline import append_entry
 
 _A = ActionItem.__table__
 _I = Incident.__table__

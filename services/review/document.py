@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from models.enums import EntryKind, Milestone
+from services.analytics.metrics import MetricDefinition, format_minutes
 from services.errors import ValidationError
-from services.metrics import MetricDefinition, format_minutes
-from services.timetext import utc_text
-from services.views import EntryRow, IncidentView, RoleHolding
+from services.record.views import EntryRow, IncidentView, RoleHolding
+from services.text.timetext import utc_text
 
 # (id, title, what the author is asked to write) in B6's order.
 SECTIONS: tuple[tuple[str, str, str], ...] = (

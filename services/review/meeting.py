@@ -12,8 +12,8 @@ from icalendar import Calendar, Event, vCalAddress, vText
 from models.enums import EntryKind
 from models.types import as_utc
 from services.errors import NotFound, ValidationError
-from services.timeline import append_entry
-from services.timetext import utc_text
+from services.record.timeline import append_entry
+from services.text.timetext import utc_text
 
 if TYPE_CHECKING:  # the service is built on this class; only its row type is named here
     from services.review.service import ReviewView

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models.enums import EntryKind, Milestone
 from services.errors import ValidationError
-from services.views import EntryRow, IncidentView
+from services.record.views import EntryRow, IncidentView
 
 BUILTIN = Path(__file__).resolve().parents[2] / "resources" / "review.toml"
 

@@ -25,11 +25,14 @@ from sqlalchemy import insert, select, update
 from models.entities import Incident, PostIncidentReview, TimelineEntry
 from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc, new_id
-from services.clocks import Clock
+from services.analytics.metrics import MetricsService
 from services.errors import InvalidTransition, NotFound, ValidationError
-from services.incidents import IncidentService
-from services.metrics import MetricsService
-from services.people import PeopleService
+from services.record.clocks import Clock
+from services.record.incidents import IncidentService
+from services.record.people import PeopleService
+from services.record.roles import RoleService
+from services.record.timeline import TimelineService, append_entry
+from services.record.views import EntryRow, IncidentView
 from services.review.document import (
     FACTOR_KINDS,
     SECTION_IDS,
@@ -46,10 +49,7 @@ from services.review.lint import LintFinding, lint_texts
 from services.review.meeting import ReviewMeetings
 from services.review.policy import TRIGGER_LABELS, ReviewPolicy, load_policy
 from services.review.report import markdown_to_html
-from services.roles import RoleService
-from services.timeline import TimelineService, append_entry
-from services.timetext import utc_text
-from services.views import EntryRow, IncidentView
+from services.text.timetext import utc_text
 
 _R = PostIncidentReview.__table__
 _I = Incident.__table__

@@ -22,10 +22,10 @@ from services.adapters.automation import NOT_RUN, AutomationJob, JobControl, Job
 from services.adapters.interface import RunsAutomation
 from services.changes import Topic
 from services.errors import NotFound, ValidationError
-from services.incidents import IncidentService
+from services.record.incidents import IncidentService
+from services.record.timeline import append_entry
 from services.runbooks.document import Runbook, Step, load_runbook
 from services.runbooks.library import Provenance, RunbookLibrary, provenance
-from services.timeline import append_entry
 
 DEFAULT_ORCHESTRATOR = "ansible"
 COMMANDER_ROLE = "IC"

@@ -23,11 +23,11 @@ from models.types import as_utc, iso
 from services.adapters.failures import AuthFailure, NotConfigured, SyncFailure, TransientFailure
 from services.adapters.values import OnCallRoster, OnCallScope, OnCallShift
 from services.errors import SitrepError, ValidationError
-from services.people import check_timezone
-from services.secrets import KeyringUnavailable
+from services.record.people import check_timezone
+from services.record.views import PersonView, RoleHolding
+from services.storage.secrets import KeyringUnavailable
 from services.sync.json_cache import JsonCache
-from services.timetext import utc_text
-from services.views import PersonView, RoleHolding
+from services.text.timetext import utc_text
 
 log = logging.getLogger(__name__)
 

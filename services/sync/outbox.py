@@ -35,7 +35,7 @@ from services.adapters.values import (
 )
 from services.changes import Topic
 from services.errors import NotFound, ValidationError
-from services.views import EntryRow
+from services.record.views import EntryRow
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,8 @@ from services.adapters.http import Http, Pacer
 from services.adapters.interface import Adapter, ComponentSource, HttpApi, OnCallSource, PlansMaintenance
 from services.adapters.values import LinkView
 from services.errors import NotFound, SitrepError, ValidationError
-from services.secrets import KeyringUnavailable, SecretStore
+from services.record.views import PersonView, RoleHolding
+from services.storage.secrets import KeyringUnavailable, SecretStore
 from services.sync.components import ComponentCache, FetchedComponents, kept_component
 from services.sync.oncall import (
     OnCallCache,
@@ -53,7 +54,6 @@ from services.sync.status import (
     Readiness,
     SyncStatus,
 )
-from services.views import PersonView, RoleHolding
 
 if TYPE_CHECKING:
     # The worker (and httpx under it) is imported when a worker is made: opening the store and the

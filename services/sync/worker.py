@@ -54,12 +54,12 @@ from services.adapters.http import Http, Pacer
 from services.adapters.interface import Adapter, HttpApi, ReadsBack
 from services.adapters.values import ItemView, LinkView, NewLink, PullContext, SendContext, SendResult
 from services.changes import Topic
-from services.incidents import apply_remote_effects
-from services.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
 from services.maintenance import apply_remote_maintenance
+from services.record.incidents import apply_remote_effects
+from services.record.timeline import append_entry
 from services.review.actions import apply_remote_action_status
-from services.secrets import KeyringUnavailable
-from services.store import Store, storage_error
+from services.storage.secrets import KeyringUnavailable
+from services.storage.store import Store, storage_error
 from services.sync.backoff import CircuitBreaker, retry_delay
 from services.sync.outbox import (
     _ITEM_COLS,
@@ -70,8 +70,8 @@ from services.sync.outbox import (
     item_view,
     link_rows,
 )
-from services.time_range import history_problem
-from services.timeline import append_entry
+from services.text.limits import AUTHOR_MAX, BODY_MAX, clean_pulled
+from services.text.time_range import history_problem
 
 log = logging.getLogger(__name__)
 

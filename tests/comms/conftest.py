@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.core import Sitrep
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 from tests.comms import fake_slack as fsl
 from tests.comms.smtp_server import PASSWORD, USER, SmtpServer
 from tests.fakes import statuspage as fsp

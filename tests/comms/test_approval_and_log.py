@@ -62,7 +62,7 @@ def test_a_configured_approver_may_approve_and_a_handover_moves_the_right(app, s
 
 
 def _handover_fields():
-    from services.roles import HANDOVER_FIELDS
+    from services.record.roles import HANDOVER_FIELDS
 
     return HANDOVER_FIELDS
 

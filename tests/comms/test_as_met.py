@@ -12,7 +12,7 @@ from models.entities import OutboxItem
 from models.enums import EntryKind, MessageState
 from services.comms.templates import EXERCISE_MARK, EXERCISE_NOTICE
 from services.errors import ValidationError
-from services.owed import owed_at_resolve
+from services.record.owed import owed_at_resolve
 from tests.comms.conftest import DRAFTER, IC
 
 SYMPTOM = {"symptom": "Checkout is failing for some customers"}

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from services.core import Sitrep
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 from tests.comms.conftest import DRAFTER, IC
 from tests.fakes.contract import NONEMPTY, Contract, Operation, obj, text
 from tests.fakes.server import FakeServer, Reply

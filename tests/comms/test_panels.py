@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.enums import MessageState
-from services.paths import resolve_paths
+from services.storage.paths import resolve_paths
 from tests.comms.conftest import DRAFTER, IC, configure_email, configure_slack, configure_statuspage
 from ui.console import build_context
 

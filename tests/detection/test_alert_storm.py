@@ -17,7 +17,7 @@ from services.adapters.bridge import save_bridge_template
 from services.core import Sitrep
 from services.detection.intake import poll_alertmanagers
 from services.detection.triage import Walk
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 from tests.detection.alertmanager_proc import BINARY, RealAlertmanager
 
 pytestmark = pytest.mark.skipif(shutil.which(BINARY) is None and not Path(f"/usr/bin/{BINARY}").exists(),

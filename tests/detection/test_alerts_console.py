@@ -14,7 +14,7 @@ from models.enums import EntryKind
 from models.types import utcnow
 from services.adapters.bridge import save_bridge_template
 from services.core import Sitrep
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 from tests.detection.alertmanager_proc import RealAlertmanager
 from tests.detection.test_alert_storm import pytestmark as needs_alertmanager  # noqa: F401
 from tests.detection.test_alert_storm import storm

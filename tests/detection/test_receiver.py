@@ -11,7 +11,7 @@ import pytest
 
 from services.adapters.discovery import discover_adapters
 from services.detection.receiver import AlertReceiver, RateLimit, webhook_parsers
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 from tests.detection.alertmanager_proc import RealAlertmanager
 from tests.detection.test_alert_storm import pytestmark as needs_alertmanager  # noqa: F401
 

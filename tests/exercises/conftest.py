@@ -4,7 +4,7 @@ fake, with the responders an exercise copies: what an exercise must never reach.
 from __future__ import annotations
 
 from services.core import Sitrep
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 from tests.comms import fake_slack as fsl
 from tests.comms.conftest import configure_email, configure_slack
 from tests.comms.smtp_server import PASSWORD, SmtpServer

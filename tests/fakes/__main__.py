@@ -21,7 +21,7 @@ import os
 import sys
 
 from services.core import Sitrep
-from services.paths import resolve_paths
+from services.storage.paths import resolve_paths
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
 from tests.fakes import statuspage as fsp

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.core import Sitrep
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 from tests.comms.conftest import configure_email
 from tests.comms.smtp_server import PASSWORD, SmtpServer
 from tests.fakes import jira as fj

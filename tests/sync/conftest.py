@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from services.core import Sitrep
-from services.secrets import MemorySecrets
+from services.storage.secrets import MemorySecrets
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
 from tests.fakes import statuspage as fsp

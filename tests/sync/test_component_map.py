@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from models.enums import Status
-from services.incident_index import IncidentIndex, ServiceSeen
+from services.record.incident_index import IncidentIndex, ServiceSeen
 from tests.fakes import statuspage as fsp
 from tests.sync.conftest import configure_backends
 from tests.ui.console_kit import console_context, main_window

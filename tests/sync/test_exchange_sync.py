@@ -13,7 +13,7 @@ import json
 import pytest
 
 from services.core import Sitrep
-from services.secrets import SecretStore
+from services.storage.secrets import SecretStore
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
 from tests.fakes import statuspage as fsp

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 from models.enums import EntryKind, Status
 from services.adapters.pagerduty import PagerDutyAdapter
 from services.core import Sitrep
-from services.secrets import SecretStore
+from services.storage.secrets import SecretStore
 from tests.fakes import pagerduty as fpd
 from tests.sync.conftest import WORKER_OPTIONS, configure_backends, fake_secrets
 from tests.sync.test_delivery import assert_delivered_once_in_order
@@ -533,7 +533,7 @@ def test_an_incident_made_in_the_console_while_the_backends_are_down_reaches_the
 
 def test_the_console_starts_the_worker_and_stops_it_on_close(data_dir, clock, qtbot, monkeypatch):
     """run_console's wiring: the worker thread runs while the window is open, and is gone after."""
-    from services.paths import Paths
+    from services.storage.paths import Paths
     from ui import console
 
     app = Sitrep.open(f"sqlite:///{data_dir / 'sitrep.db'}", config_dir=data_dir / "config", now=clock,

@@ -13,7 +13,7 @@ import pytest
 from keyring.backends import fail
 
 from services.core import Sitrep
-from services.secrets import MemorySecrets, SecretStore
+from services.storage.secrets import MemorySecrets, SecretStore
 from services.sync.oncall import CACHE_FILE, OnCallNotSetUp, OnCallUnavailable, on_call_inputs
 from tests.fakes import pagerduty as fpd
 from tests.fakes.openapi import specs_dir

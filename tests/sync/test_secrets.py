@@ -11,7 +11,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from services.errors import ValidationError
-from services.secrets import KeyringUnavailable, SecretStore
+from services.storage.secrets import KeyringUnavailable, SecretStore
 
 SECRET = "s3cr3t-TOKEN-value-9f8e7d"
 
@@ -110,7 +110,7 @@ def test_a_credential_cannot_be_put_in_the_settings_file(app):
 
 def test_the_keyring_and_a_refused_connection_are_named_as_a_person_knows_them():
     from services.adapters.http import _net_reason
-    from services.secrets import KeyringStatus
+    from services.storage.secrets import KeyringStatus
 
     assert KeyringStatus(True, "keyring.backends.SecretService.Keyring", "").label.startswith(
         "the Secret Service"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.change_records import from_csv, to_csv
 from services.core import Sitrep
-from services.secrets import MemorySecrets
+from services.resolution.change_records import from_csv, to_csv
+from services.storage.secrets import MemorySecrets
 from tests.fakes import servicenow as fsn
 from tests.sync.conftest import WORKER_OPTIONS
 

@@ -4,8 +4,8 @@ holds back only what depends on it."""
 from __future__ import annotations
 
 from reliability.common import sitrep
+from services.sync.outcome import EXIT_NEEDS_PERSON, EXIT_UNREACHABLE, sync_outcome
 from services.sync.posting import post_to_backends
-from services.sync_outcome import EXIT_NEEDS_PERSON, EXIT_UNREACHABLE, sync_outcome
 from tests.sync.conftest import configure_backends
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from services.core import Sitrep
-from services.paths import Paths
+from services.storage.paths import Paths
 from ui.console import build_context
 from ui.context import UiContext
 from ui.panels import load_panels

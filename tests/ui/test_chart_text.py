@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from PySide6.QtCore import QRectF
 
-from services.paths import resolve_paths
-from services.sample_history import generate, write_csv
+from services.analytics.sample_history import generate, write_csv
+from services.storage.paths import resolve_paths
 from ui.console import build_context
 from ui.panels.charts import ChartsPanel
 

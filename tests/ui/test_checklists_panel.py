@@ -7,7 +7,7 @@ from console_kit import console_context, main_window
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
 
 from models.enums import Status
-from services.checklists import RESOLVED_STEP, StepBlocked
+from services.resolution.checklists import RESOLVED_STEP, StepBlocked
 
 
 @pytest.fixture

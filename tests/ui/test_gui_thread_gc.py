@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
-from services.paths import Paths
+from services.storage.paths import Paths
 from ui.gui_thread_gc import GuiThreadCollector
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from models.enums import Status
 from services.changes import Change, Topic
 from services.core import Sitrep
-from services.incident_index import IncidentIndex
+from services.record.incident_index import IncidentIndex
 from ui.panels.incidents import CLOSED, OPEN, IncidentFilter, IncidentListModel
 
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from models.enums import EntryKind, Status
 from services.core import Sitrep
-from services.roles import HANDOVER_FIELDS
+from services.record.roles import HANDOVER_FIELDS
 from ui.fields import ErrorLabel
 from ui.item_models.roles import ChecklistModel, RoleBoardModel, RoleHistoryModel, RoleRow
 

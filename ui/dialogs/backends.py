@@ -1,5 +1,5 @@
 """Tools ▸ Backends…: each sync backend's settings, made from what its adapter declares, its credentials
-(written only to the OS keyring, through services.secrets), and "Test connection".
+(written only to the OS keyring, through services.storage.secrets), and "Test connection".
 
 The form is generated from the adapter's SettingFields and SecretFields, so a backend added by a
 plug-in gets its page without code here. Requests to a backend (test, the status page's components)

@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.errors import SitrepError
-from services.incident_index import IncidentIndex, ServiceSeen
+from services.record.incident_index import IncidentIndex, ServiceSeen
 from services.sync.components import FetchedComponents
 from ui.theme import error_style, warning_color
 from ui.timefmt import full_text, viewer_time

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.errors import ValidationError
-from services.incidents import INCIDENT_TYPES
+from services.record.incidents import INCIDENT_TYPES
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
 from ui.severity import SeverityMatrixView
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QTextBrows
 
 from models.enums import EntryKind
 from services.errors import SitrepError
-from services.timeline import is_backdated
-from services.views import EntryRow
+from services.record.timeline import is_backdated
+from services.record.views import EntryRow
 from ui.timefmt import humanise_times
 
 

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, Milestone, Status
-from services.catalog import UNKNOWN_SEVERITY
-from services.checklists import RESOLVED_STEP
 from services.errors import SitrepError, ValidationError
-from services.milestone_order import flagged_pairs_of, pair_text
-from services.owed import owed_at_resolve
-from services.views import IncidentView
+from services.record.catalog import UNKNOWN_SEVERITY
+from services.record.milestone_order import flagged_pairs_of, pair_text
+from services.record.owed import owed_at_resolve
+from services.record.views import IncidentView
+from services.resolution.checklists import RESOLVED_STEP
 from ui.fields import ErrorLabel
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
 from ui.severity import SeverityMatrixView

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from services.changes import Topic
 from services.errors import SitrepError, StoreError
-from services.views import PersonView
+from services.record.views import PersonView
 from ui.dialogs.directory import DirectoryDialog, open_single
 from ui.fields import ErrorLabel, ZoneChoice
 from ui.item_models.rows import RowsModel

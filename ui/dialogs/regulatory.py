@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from models.enums import ClockState, Milestone
 from services.comms.views import RegClockView
 from services.errors import SitrepError
-from services.views import IncidentView
+from services.record.views import IncidentView
 from ui.dialogs.stakeholders import group_label
 from ui.fields import chain_tab_order
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from services.record.views import IncidentView
 from services.review.actions import CATEGORIES, PRIORITIES
 from services.review.meeting import local_times
-from services.views import IncidentView
 from ui.forms import QuietLabel, ServiceDialog
 
 

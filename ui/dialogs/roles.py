@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from services.errors import InvalidTransition, NotFound, SitrepError, StoreError, ValidationError
-from services.roles import HANDOVER_FIELDS
-from services.timeparse import parse_when
-from services.views import IncidentView, RoleHolding
+from services.record.roles import HANDOVER_FIELDS
+from services.record.views import IncidentView, RoleHolding
+from services.text.timeparse import parse_when
 from ui.dialogs.people import PersonEditor
 from ui.fields import ErrorLabel, ResponderPicker, chain_tab_order, fit_screen, record_table
 from ui.item_models.roles import RoleHistoryModel, brief_text

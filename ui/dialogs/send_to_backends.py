@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 
 from services.adapters.interface import Posts
 from services.errors import SitrepError
+from services.record.views import EntryRow, IncidentView
 from services.sync.posting import link_related, post_to_backends
-from services.views import EntryRow, IncidentView
 
 
 class SendToBackendsDialog(QDialog):

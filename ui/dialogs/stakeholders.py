@@ -40,8 +40,8 @@ from services.changes import Change, Topic
 from services.comms.settings import AUDIENCE_GROUPS, STAKEHOLDER_GROUPS
 from services.comms.views import StakeholderView
 from services.errors import SitrepError, StoreError
-from services.incidents import INCIDENT_TYPES
-from services.views import IncidentView
+from services.record.incidents import INCIDENT_TYPES
+from services.record.views import IncidentView
 from ui.dialogs.directory import DirectoryDialog, open_single
 from ui.fields import ZoneChoice, chain_tab_order, fit_screen
 from ui.forms import QuietLabel, ServiceDialog, quiet_colour

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
-from services.metrics import Exclusion, MetricDefinition, Stats, format_share, format_value, percentile_name
+from services.analytics.metrics import (
+    Exclusion,
+    MetricDefinition,
+    Stats,
+    format_share,
+    format_value,
+    percentile_name,
+)
 from ui.item_models.rows import SORT_ROLE, RowsModel
 
 INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 2

@@ -19,9 +19,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-from services.catalog import RoleDefinition
-from services.roles import HANDOVER_FIELDS
-from services.views import RoleHolding
+from services.record.catalog import RoleDefinition
+from services.record.roles import HANDOVER_FIELDS
+from services.record.views import RoleHolding
 from ui.item_models.rows import RowsModel
 from ui.timefmt import duration_text, person_local_time, viewer_and_utc, viewer_time
 

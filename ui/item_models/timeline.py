@@ -20,8 +20,8 @@ from models.enums import EntryKind
 from models.types import iso
 from services.changes import Change, Topic
 from services.core import Sitrep
-from services.timeline import is_backdated
-from services.views import EntryRow
+from services.record.timeline import is_backdated
+from services.record.views import EntryRow
 from ui.theme import is_dark
 from ui.timefmt import humanise_times
 

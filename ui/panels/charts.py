@@ -38,9 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from services.changes import Change, Topic
-from services.errors import SitrepError
-from services.metrics import (
+from services.analytics.metrics import (
     PERIODS,
     Figures,
     MetricDashboard,
@@ -53,6 +51,8 @@ from services.metrics import (
     period_label,
     period_start,
 )
+from services.changes import Change, Topic
+from services.errors import SitrepError
 from ui.history_dialog import HistoryImportDialog
 from ui.item_models.metrics import INCIDENT_ID_ROLE, SORT_ROLE, ExclusionsModel, FiguresModel
 from ui.panels import PanelSpec

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from services.changes import Change
-from services.checklists import RESOLVED_STEP, ChecklistState, ItemState, StepBlocked
 from services.errors import SitrepError
-from services.views import IncidentView
+from services.record.views import IncidentView
+from services.resolution.checklists import RESOLVED_STEP, ChecklistState, ItemState, StepBlocked
 from ui.operations import run_action
 from ui.panels import PanelSpec
 from ui.timefmt import viewer_time

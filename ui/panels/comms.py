@@ -34,7 +34,7 @@ from models.enums import MessageState
 from services.changes import Change, Topic
 from services.comms.settings import format_duration
 from services.errors import SitrepError
-from services.views import IncidentView
+from services.record.views import IncidentView
 from ui.button_rows import ButtonRows
 from ui.channel_forms import ChannelChoice, ChannelPreviews, RecipientEdits
 from ui.dialogs.sent_by_hand import SentByHandDialog

@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import Milestone, Status
-from services.catalog import UNKNOWN_SEVERITY
 from services.changes import Change, Topic
-from services.clocks import Clock
 from services.errors import SitrepError
-from services.views import IncidentView, RoleHolding
+from services.record.catalog import UNKNOWN_SEVERITY
+from services.record.clocks import Clock
+from services.record.views import IncidentView, RoleHolding
 from ui.clock_chips import ClockChip, clock_menu, clock_reading  # noqa: F401 - clock_reading: tests
 from ui.dialogs.declare import DeclareDialog
 from ui.dialogs.incident import DetailsDialog, MajorDialog, MilestoneDialog, SeverityDialog, StatusDialog

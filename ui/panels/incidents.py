@@ -1,7 +1,7 @@
 """Incidents list: open incidents first, filtered by status, severity, service and text; Enter opens one.
 
 Built to stay quick with a long imported history (10,000+ incidents): the rows are light summaries
-read through Core (services.incident_index), filtering and sorting happen on those plain rows in
+read through Core (services.record.incident_index), filtering and sorting happen on those plain rows in
 memory, a change to one incident re-reads only that incident, and a change made elsewhere (another
 process) costs one aggregate query unless something in the incidents table really moved. Then the
 whole list is re-read on a worker thread (60–150 ms at 10,000 incidents), not on the GUI thread.
@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 from models.enums import Status
 from services.changes import Change, Topic
 from services.errors import SitrepError
-from services.incident_index import IncidentIndex, IncidentSummary, ListFingerprint
-from services.views import IncidentView
+from services.record.incident_index import IncidentIndex, IncidentSummary, ListFingerprint
+from services.record.views import IncidentView
 from ui.fields import ErrorLabel, record_table
 from ui.item_models.rows import RowsModel
 from ui.operations import read_or_say

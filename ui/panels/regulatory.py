@@ -36,7 +36,7 @@ from services.changes import Change, Topic
 from services.comms.regulatory import REVIEW_NOTE
 from services.comms.views import RegClockView
 from services.errors import SitrepError
-from services.views import IncidentView
+from services.record.views import IncidentView
 from ui.dialogs.regulatory import CloseClockDialog, EscalationDialog, StartClockDialog
 from ui.dialogs.stakeholders import group_label
 from ui.fields import chain_tab_order, record_table

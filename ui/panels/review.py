@@ -29,11 +29,11 @@ from PySide6.QtWidgets import (
 
 from services.changes import Change
 from services.errors import SitrepError
+from services.record.views import IncidentView
 from services.review.document import STATUS_LABELS
 from services.review.meeting import ATTENDANCE
 from services.review.report import markdown_to_html, summary_fields
 from services.review.service import NEXT
-from services.views import IncidentView
 from ui.dialogs.review import ActionItemDialog, OverrideDialog, ScheduleMeetingDialog
 from ui.forms import QuietLabel
 from ui.operations import run_action

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from models.enums import Status
 from services.changes import Change, Topic
-from services.views import IncidentView
+from services.record.views import IncidentView
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
 from ui.fields import ErrorLabel, record_table
 from ui.item_models.roles import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from services.changes import Change, Topic
 from services.comms.views import LOG_CHANNELS, ContactInput
 from services.errors import SitrepError
-from services.views import IncidentView
+from services.record.views import IncidentView
 from ui.dialogs.stakeholders import (
     StakeholderPicker,
     StakeholderRegistryDialog,

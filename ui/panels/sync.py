@@ -33,7 +33,7 @@ from models.enums import OutboxState
 from models.types import iso
 from services.adapters.values import ItemView
 from services.errors import SitrepError
-from services.views import IncidentView
+from services.record.views import IncidentView
 from ui.dialogs.backends import BackendsDialog
 from ui.item_models.rows import RowsModel
 from ui.operations import read_or_say, run_action

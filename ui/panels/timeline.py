@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 from models.enums import AUTHORED_KINDS, EntryKind
 from services.changes import Change
 from services.errors import SitrepError
-from services.timeline import parse_quick_entry
-from services.timeparse import parse_when
-from services.views import IncidentView
+from services.record.timeline import parse_quick_entry
+from services.record.views import IncidentView
+from services.text.timeparse import parse_when
 from ui.dialogs.entry_detail import open_entry_detail
 from ui.dialogs.send_to_backends import LinkRelatedDialog, SendToBackendsDialog
 from ui.item_models.timeline import (

@@ -12,13 +12,13 @@ from sqlalchemy import inspect, select, text
 
 from models.entities import CommsLogEntry, Incident, TimelineEntry
 from models.migrations import SCHEMA_HEAD
-from services.chain_heads import STAKEHOLDER_LOG, TIMELINE, head_problem, read_heads
 from services.comms.log import LOG_COLUMNS, LogRow, first_break
 from services.errors import StoreError
-from services.incidents import IncidentService
-from services.replay import stored_state_problem
-from services.timeline import GENESIS_HASH, entry_digest
-from services.views import EntryRow
+from services.record.chain_heads import STAKEHOLDER_LOG, TIMELINE, head_problem, read_heads
+from services.record.incidents import IncidentService
+from services.record.replay import stored_state_problem
+from services.record.timeline import GENESIS_HASH, entry_digest
+from services.record.views import EntryRow
 
 _T = TimelineEntry.__table__
 _COLS = [_T.c[name] for name in EntryRow._fields]

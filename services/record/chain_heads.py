@@ -4,7 +4,7 @@ A hash chain proves that nothing inside it changed, but a chain cut short from i
 The head (chain_heads) is advanced in the same transaction as every timeline entry and stakeholder log
 line, so deleting the newest entries leaves a head that names entries no longer there. Deleting the
 head with them is caught outside the machine: the head's hash travels in the notes sent to backends
-(services/remote_anchor.py).
+(services/record/remote_anchor.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ CHAINS = (TIMELINE, STAKEHOLDER_LOG)
 _H = ChainHead.__table__
 _TABLES = {TIMELINE: TimelineEntry.__table__, STAKEHOLDER_LOG: CommsLogEntry.__table__}
 
-# The append lane's form (services.store.AppendTransaction sends it straight to sqlite3).
+# The append lane's form (services.storage.store.AppendTransaction sends it straight to sqlite3).
 ADVANCE_SQL = (
     f"INSERT INTO {_H.name} (chain, incident_id, count, hash) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (chain, incident_id) DO UPDATE SET count = excluded.count, hash = excluded.hash"

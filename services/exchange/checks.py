@@ -13,7 +13,7 @@ from typing import Any
 from models.entities import Incident
 from models.enums import Milestone
 from models.types import iso
-from services.chain_heads import CHAINS, STAKEHOLDER_LOG, TIMELINE, head_of
+from services.record.chain_heads import CHAINS, STAKEHOLDER_LOG, TIMELINE, head_of
 
 _COMPARED = (
     "title", "summary", "incident_type", "severity", "status", "is_major", "is_exercise", "services",

@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 from models.entities import Incident, Person, RoleAssignment, TimelineEntry
 from models.enums import EntryKind, Status
 from resources import resource_path
-from services.change_records import append_change, record_fields
 from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
-from services.incidents import IncidentService
-from services.timeline import _clean_author, append_entry
+from services.record.incidents import IncidentService
+from services.record.timeline import _clean_author, append_entry
+from services.resolution.change_records import append_change, record_fields
 
 log = logging.getLogger(__name__)
 

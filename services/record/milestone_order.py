@@ -9,7 +9,7 @@ from typing import Any
 
 from models.enums import MILESTONE_BEFORE, Milestone
 from models.types import as_utc
-from services.timetext import utc_texts
+from services.text.timetext import utc_texts
 
 MilestonePair = tuple[Milestone, Milestone]
 

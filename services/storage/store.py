@@ -11,7 +11,7 @@ statement caching: ~0.6 ms of Python around a ~0.1 ms fsync, see docs/performanc
 
 Longer than 500 lines: opening, the write paths and what each failure means for the store (damage stops
 writes, a full disk reads from a snapshot) are one lifecycle that reads best in one place; the mechanisms
-themselves are in services/backups.py and services/store_health.py.
+themselves are in services/storage/backups.py and services/storage/store_health.py.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from models.migrations import KNOWN_REVISIONS, MIGRATIONS_DIR, SCHEMA_HEAD
-from services.backups import copy_database, daily_due, rotate
-from services.backups import stamp as backup_stamp
 from services.errors import SchemaTooNew, StoreError
-from services.store_health import (
+from services.storage.backups import copy_database, daily_due, rotate
+from services.storage.backups import stamp as backup_stamp
+from services.storage.store_health import (
     clear_marker,
     disk_full,
     full_disk_message,
@@ -277,7 +277,7 @@ class Store:
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
         self.last_backup: Path | None = None
-        # Run inside every timeline append's transaction: (db, entry) -> None. See services.timeline.
+        # Run inside every timeline append's transaction: (db, entry) -> None. See services.record.timeline.
         self.entry_hooks: list = []
         self._append_lane: _AppendLane | None = None
         self._append_lane_guard = threading.Lock()
@@ -498,7 +498,7 @@ class Store:
     # -- backups -------------------------------------------------------------------------
     def backup(self, reason: str = "manual") -> Path | None:
         """A consistent one-step copy through SQLite's backup API (never a file copy of a WAL db), then
-        the backups rotated (services/backups.py)."""
+        the backups rotated (services/storage/backups.py)."""
         if self.path is None or self.backups_dir is None or not self.path.exists():
             return None
         target = self.backups_dir / f"{self.path.stem}-{backup_stamp(datetime.now(UTC))}-{reason}.db"

@@ -3,7 +3,7 @@
 A new entry is defined once (`_new_row`: its number, times, link and hash) and written two ways:
 `append_entry`, on whatever SQLAlchemy connection or session the caller's transaction uses, so a state
 change and its entry commit together or not at all; and `_append_on_lane`, the store's append lane
-(services.store), which sends the same row straight to sqlite3 for the busy `log` path.
+(services.storage.store), which sends the same row straight to sqlite3 for the busy `log` path.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 from models.entities import Incident, TimelineEntry
 from models.enums import AUTHORED_KINDS, EntryKind
 from models.types import as_utc, iso, new_id
-from services.chain_heads import ADVANCE_SQL, TIMELINE, advance_head
 from services.changes import Topic
 from services.errors import NotFound, ValidationError
-from services.limits import check_text
-from services.time_range import check_live, check_stored
-from services.timetext import utc_text
-from services.views import EntryRow
+from services.record.chain_heads import ADVANCE_SQL, TIMELINE, advance_head
+from services.record.views import EntryRow
+from services.text.limits import check_text
+from services.text.time_range import check_live, check_stored
+from services.text.timetext import utc_text
 
 GENESIS_HASH = "0" * 64
 
@@ -182,7 +182,7 @@ def _append_on_lane(
     data: dict[str, Any] | None,
     hooks: Sequence[EntryHook],
 ) -> EntryRow:
-    """`append_entry` on the store's append lane (services.store.AppendTransaction): the same row,
+    """`append_entry` on the store's append lane (services.storage.store.AppendTransaction): the same row,
     chain and hooks, with the statements sent straight to sqlite3.
 
     Values are bound in the forms the SQLAlchemy types store: UTCDateTime's ISO text, and JSON text

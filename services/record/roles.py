@@ -11,15 +11,15 @@ from sqlalchemy import select
 from models.entities import Incident, Person, RoleAssignment
 from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc, iso
-from services.catalog import Catalog
 from services.changes import Topic
 from services.errors import InvalidTransition, ValidationError
-from services.incidents import IncidentService
-from services.milestone_order import flagged_pairs_of, milestone_order_problem
-from services.people import PeopleService
-from services.time_range import check_live
-from services.timeline import _clean_author, append_entry
-from services.views import RoleHolding
+from services.record.catalog import Catalog
+from services.record.incidents import IncidentService
+from services.record.milestone_order import flagged_pairs_of, milestone_order_problem
+from services.record.people import PeopleService
+from services.record.timeline import _clean_author, append_entry
+from services.record.views import RoleHolding
+from services.text.time_range import check_live
 
 # What an outgoing holder must pass on. Keys are stored; labels are what people see.
 HANDOVER_FIELDS: dict[str, str] = {

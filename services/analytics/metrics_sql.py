@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from models.enums import Milestone
-from services.metrics_model import (
+from services.analytics.metrics_model import (
     ANCHOR_MILESTONES,
     NO_SERVICE,
     MetricDefinition,

@@ -58,7 +58,7 @@ def owed_at_resolve(sitrep, incident_ref: str) -> list[Owed]:
         if left:
             open_by_role.append(f"{role.name} {left}/{len(role.checklist)}")
     # Resolution checklists do more than warn: their open required items refuse Resolved unless the
-    # commander overrides with a reason (services/checklists.py); the same items are named here.
+    # commander overrides with a reason (services/resolution/checklists.py); the same items are named here.
     blocking = sitrep.checklists.open_required(inc.id)
     if blocking:
         out.append(Owed("resolution_checklist", "Open checklist items block Resolved (the incident commander may override "

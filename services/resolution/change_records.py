@@ -25,8 +25,8 @@ from models.enums import EntryKind
 from models.types import as_utc, iso
 from services.changes import Topic
 from services.errors import ImportFailure, ValidationError
-from services.incidents import IncidentService
-from services.timeline import _clean_author, append_entry
+from services.record.incidents import IncidentService
+from services.record.timeline import _clean_author, append_entry
 
 RECORD_KEY = "change_record"
 # CMDB import columns, in order: change_request's own fields, then the record's own (u_ = custom column).

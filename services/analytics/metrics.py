@@ -1,7 +1,7 @@
 """Incident metrics: time to detect, acknowledge, identify, mitigate, resolve, between incidents, customer impact.
 
 Each metric is a named start and end, each an ordered fallback list of milestones, defined as data
-(resources/metrics.toml, overridable in the config folder; services/metrics_model.py), so the figures always
+(resources/metrics.toml, overridable in the config folder; services/analytics/metrics_model.py), so the figures always
 come with the definition that produced them. The engine asks SQLite for only
 the columns and rows it needs and does the grouping there; Python only sorts each group's values for the
 median and p90.
@@ -24,9 +24,7 @@ from typing import Any
 from sqlalchemy import text
 
 from models.types import as_utc, iso
-from services.catalog import UNKNOWN_SEVERITY
-from services.errors import ValidationError
-from services.metrics_model import (
+from services.analytics.metrics_model import (
     ANCHOR_MILESTONES,
     DEFINITIONS_FILE,
     GROUPINGS,
@@ -63,7 +61,7 @@ from services.metrics_model import (
     period_start,
     quantile,
 )
-from services.metrics_sql import (
+from services.analytics.metrics_sql import (
     ANCHOR,
     FLAGGED_REASON,
     Where,
@@ -73,7 +71,9 @@ from services.metrics_sql import (
     names,
     reason_expr,
 )
-from services.store import storage_error
+from services.errors import ValidationError
+from services.record.catalog import UNKNOWN_SEVERITY
+from services.storage.store import storage_error
 
 # The definitions and figures are part of this module's face: callers import them from here.
 __all__ = [

@@ -1,5 +1,5 @@
 """What the metrics are and what they give: definitions (resources/metrics.toml), filters, figures,
-periods and how a figure reads. Computing them is services/metrics.py."""
+periods and how a figure reads. Computing them is services/analytics/metrics.py."""
 
 from __future__ import annotations
 

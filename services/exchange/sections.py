@@ -358,7 +358,7 @@ SECTIONS: tuple[Section, ...] = (
             order_by=("backend", "remote_kind", "remote_id"), check=_check_link,
             name_row=lambda r: f"the link to {r['backend']} {r['remote_kind']} {r['remote_id']}"),
 )  # fmt: skip
-# Tables the exchange itself handles (services/exchange.py), which sections may refer to.
+# Tables the exchange itself handles (services/exchange/export_import.py), which sections may refer to.
 CORE_TABLES = ("incidents", "timeline_entries", "role_assignments", "people")
 
 

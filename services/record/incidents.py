@@ -18,15 +18,15 @@ from sqlalchemy.orm import Session
 from models.entities import Incident
 from models.enums import ALLOWED_TRANSITIONS, REOPEN_TARGETS, EntryKind, Milestone, Status
 from models.types import as_utc, iso
-from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
-from services.limits import AFFECTED_USERS_MAX, SUMMARY_MAX, TITLE_MAX, check_text, count_problem
-from services.milestone_order import flagged_pairs_of, milestone_order_problem, still_flagged
-from services.time_range import check_live
-from services.timeline import _clean_author, append_entry
-from services.timetext import utc_text, utc_texts
-from services.views import IncidentView
+from services.record.catalog import UNKNOWN_SEVERITY, Catalog
+from services.record.milestone_order import flagged_pairs_of, milestone_order_problem, still_flagged
+from services.record.timeline import _clean_author, append_entry
+from services.record.views import IncidentView
+from services.text.limits import AFFECTED_USERS_MAX, SUMMARY_MAX, TITLE_MAX, check_text, count_problem
+from services.text.time_range import check_live
+from services.text.timetext import utc_text, utc_texts
 
 # Status changes that stamp a milestone when it is not set yet.
 _STATUS_MILESTONE = {

@@ -18,15 +18,15 @@ from sqlalchemy import select
 from models.entities import TimelineEntry
 from models.enums import EntryKind, Milestone
 from models.types import iso
-from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.changes import Topic
-from services.incidents import IncidentService
-from services.timeline import append_entry
-from services.timetext import utc_text
-from services.views import IncidentView
+from services.record.catalog import UNKNOWN_SEVERITY, Catalog
+from services.record.incidents import IncidentService
+from services.record.timeline import append_entry
+from services.record.views import IncidentView
+from services.text.timetext import utc_text
 
 _T = TimelineEntry.__table__
-HISTORY_SOURCE_PREFIX = "import:"  # the source services.history_import gives the entries it writes
+HISTORY_SOURCE_PREFIX = "import:"  # the source services.analytics.history_import gives the entries it writes
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models.entities import Person
 from services.changes import Topic
 from services.errors import NotFound, ValidationError
-from services.views import PersonView
+from services.record.views import PersonView
 
 _HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models.enums import EntryKind, Milestone, Status
 from models.types import as_utc
-from services.catalog import UNKNOWN_SEVERITY, Catalog
 from services.errors import ImportFailure, ValidationError
-from services.limits import load_json_text
-from services.milestone_order import order_conflicts, pair_text, stored_pairs
-from services.time_range import history_problem
-from services.timeline import MAX_BODY
+from services.record.catalog import UNKNOWN_SEVERITY, Catalog
+from services.record.milestone_order import order_conflicts, pair_text, stored_pairs
+from services.record.timeline import MAX_BODY
+from services.text.limits import load_json_text
+from services.text.time_range import history_problem
 
 MILESTONE_NAMES = tuple((m, m.value) for m in Milestone)
 

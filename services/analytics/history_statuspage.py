@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
-from services.errors import ImportFailure
-from services.history_rows import (
+from services.analytics.history_rows import (
     MILESTONE_NAMES,
     Candidate,
     Entry,
@@ -34,6 +33,7 @@ from services.history_rows import (
     parse_history_time,
     read_json,
 )
+from services.errors import ImportFailure
 
 
 class StatuspageHistory(HistoryReader):

@@ -12,10 +12,8 @@ from pathlib import Path
 
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
-from services.catalog import UNKNOWN_SEVERITY
-from services.errors import ImportFailure, ValidationError
-from services.history_mapping import CSV_FIELDS, ColumnMapping, field_name, recognised_unused
-from services.history_rows import (
+from services.analytics.history_mapping import CSV_FIELDS, ColumnMapping, field_name, recognised_unused
+from services.analytics.history_rows import (
     MILESTONE_NAMES,
     NO_LEVEL,
     Candidate,
@@ -30,8 +28,10 @@ from services.history_rows import (
     milestone_flags,
     parse_history_time,
 )
-from services.incidents import INCIDENT_TYPES
-from services.limits import AFFECTED_USERS_MAX
+from services.errors import ImportFailure, ValidationError
+from services.record.catalog import UNKNOWN_SEVERITY
+from services.record.incidents import INCIDENT_TYPES
+from services.text.limits import AFFECTED_USERS_MAX
 
 
 class CsvHistory(HistoryReader):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.types import as_utc
 from services.errors import ValidationError
-from services.timetext import utc_text
+from services.text.timetext import utc_text
 
 # How far back a live incident's times may go: a long-running incident or a late write-up, not an archive.
 LIVE_LOOKBACK = timedelta(days=366 * 5)

@@ -5,7 +5,7 @@ What holds for every format:
   importing the same file again finds it and changes nothing;
 - a bad row is reported with file, row and reason, and the good rows still import (in one transaction);
 - each incident gets a real timeline (a declaration entry, and for Statuspage one entry per status update),
-  hash-chained exactly as `services.timeline.append_entry` chains it, so `sitrep verify` holds.
+  hash-chained exactly as `services.record.timeline.append_entry` chains it, so `sitrep verify` holds.
 
 The rows are written with Core executemany, not the ORM, because a history is thousands of incidents.
 Store entry hooks (the sync outbox) are deliberately not run, as for `sitrep import`: years of history are not
@@ -33,13 +33,9 @@ from sqlalchemy import table as sql_table
 from models.entities import Incident, TimelineEntry
 from models.enums import Milestone
 from models.types import iso
-from services.catalog import UNKNOWN_SEVERITY, Catalog
-from services.chain_heads import advance_heads_of
-from services.changes import Topic
-from services.errors import ImportFailure, StoreError, ValidationError
-from services.history_csv import CsvHistory
-from services.history_mapping import CSV_FIELDS, ColumnMapping
-from services.history_rows import (
+from services.analytics.history_csv import CsvHistory
+from services.analytics.history_mapping import CSV_FIELDS, ColumnMapping
+from services.analytics.history_rows import (
     Candidate,
     HistoryReport,
     Progress,
@@ -49,9 +45,13 @@ from services.history_rows import (
     read_json,
     zone,
 )
-from services.history_statuspage import StatuspageHistory
-from services.store import storage_error
-from services.timeline import GENESIS_HASH, _clean_author, entry_digest
+from services.analytics.history_statuspage import StatuspageHistory
+from services.changes import Topic
+from services.errors import ImportFailure, StoreError, ValidationError
+from services.record.catalog import UNKNOWN_SEVERITY, Catalog
+from services.record.chain_heads import advance_heads_of
+from services.record.timeline import GENESIS_HASH, _clean_author, entry_digest
+from services.storage.store import storage_error
 
 # Re-exported: what callers of the import take from here.
 __all__ = [

@@ -1,7 +1,7 @@
 """Export and import of incidents as versioned JSON.
 
 The file carries the full record (timeline with its hashes, role holdings, responders, and the tables in
-services/exchange_sections.py: messages, the stakeholder log with its hashes, regulatory clocks, remote
+services/exchange/sections.py: messages, the stakeholder log with its hashes, regulatory clocks, remote
 links, stakeholders), so an import can prove it received untampered chains. Importing is all-or-nothing
 and idempotent: what is already here is left alone, entries that extend a local chain are appended, and
 a file whose chain disagrees with the local one is refused. An incident's status, severity, major flag
@@ -10,7 +10,7 @@ and milestones must be what its own timeline says they are.
 Schema 1 (before the communications and sync records) is still read: its files simply have none of them.
 
 Longer than ~500 lines: export and import check the same invariants (chains, milestones, state from the
-timeline); the per-table rules are already in services/exchange_sections.py.
+timeline); the per-table rules are already in services/exchange/sections.py.
 """
 
 from __future__ import annotations
@@ -26,12 +26,10 @@ from sqlalchemy import func, insert, select
 from models.entities import Incident, OutboxItem, Person, RoleAssignment, TimelineEntry
 from models.enums import EntryKind, Milestone, OutboxState, Status
 from models.types import iso
-from services.catalog import UNKNOWN_SEVERITY, Catalog
-from services.chain_heads import rebuild_heads
 from services.changes import Topic
 from services.errors import ImportFailure, ValidationError
-from services.exchange_checks import diverged_fields, export_heads, file_head_problem
-from services.exchange_sections import (
+from services.exchange.checks import diverged_fields, export_heads, file_head_problem
+from services.exchange.sections import (
     INCIDENT,
     SECTIONS,
     STORE,
@@ -42,9 +40,15 @@ from services.exchange_sections import (
     read_rows,
     read_section,
 )
-from services.incidents import IncidentService
-from services.integrity import _version, verify_rows
-from services.limits import (
+from services.record.catalog import UNKNOWN_SEVERITY, Catalog
+from services.record.chain_heads import rebuild_heads
+from services.record.incidents import IncidentService
+from services.record.integrity import _version, verify_rows
+from services.record.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
+from services.record.people import validate_person
+from services.record.replay import state_problem
+from services.record.views import EntryRow
+from services.text.limits import (
     AFFECTED_USERS_MAX,
     AUTHOR_MAX,
     BODY_MAX,
@@ -54,11 +58,7 @@ from services.limits import (
     load_json_text,
     text_problem,
 )
-from services.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
-from services.people import validate_person
-from services.replay import state_problem
-from services.time_range import history_problem, plan_problem
-from services.views import EntryRow
+from services.text.time_range import history_problem, plan_problem
 
 FORMAT = "sitrep.export"
 # 1: incidents, timeline, roles, people. 2: external_ref, and the sections (exchange_sections.SECTIONS).
@@ -75,7 +75,7 @@ _INCIDENT_FIELDS = (
 _PERSON_FIELDS = ("id", "name", "handle", "email", "phone", "timezone")
 _MILESTONE_NAMES = frozenset(m.value for m in Milestone)
 _SINCE_2 = ("external_ref",)  # incident fields a schema 1 file does not have (read as None)
-# What a text field of the file may hold (services/limits.py): (most characters, one line only).
+# What a text field of the file may hold (services/text/limits.py): (most characters, one line only).
 _TEXT_LIMITS = {"title": (TITLE_MAX, True), "summary": (SUMMARY_MAX, False), "body": (BODY_MAX, False),
                 "rationale": (BODY_MAX, False), "author": (AUTHOR_MAX, True)}  # fmt: skip
 _OTHER_TEXT_MAX = 500  # ids, keys, hashes, names, sources

@@ -20,7 +20,7 @@ from services.adapters.common import ANCHOR_DIGITS
 from services.adapters.failures import SyncFailure
 from services.adapters.jira import API as JIRA_API
 from services.adapters.jira import adf_text
-from services.integrity import ChainBreak
+from services.record.integrity import ChainBreak
 
 ANCHOR = re.compile(
     r"\((?P<key>[A-Z][A-Z0-9]*-\d+) #(?P<seq>\d+) · chain (?P<hash>[0-9a-f]{" + str(ANCHOR_DIGITS) + r"}), "

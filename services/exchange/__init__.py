@@ -1,0 +1,1 @@
+"""Export and import of the whole record (versioned JSON), table by table."""

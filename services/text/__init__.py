@@ -1,0 +1,1 @@
+"""Reading and writing times and text at the edges: parsing, formatting, valid ranges, size limits."""
