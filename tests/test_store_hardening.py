@@ -15,9 +15,9 @@ from app.terminal import EscapingStream, safe
 from reliability import faults
 from reliability.__main__ import run as run_suite
 from reliability.common import SIZES, sitrep
-from services import backups
 from services.core import Sitrep
 from services.errors import StoreError
+from services.storage import backups
 
 
 def _store_with(data, entries=3):

@@ -2,6 +2,9 @@
 
 Each dialog offers only what the rules allow, asks for a reason where the rules require one,
 and shows a refusal from the service next to the field it is about.
+
+The header's five dialogs share one file (over 500 lines) because they share the reason field, the status
+choices and the refusal-beside-the-field behaviour; each is a small class.
 """
 
 from __future__ import annotations
