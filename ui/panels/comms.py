@@ -765,4 +765,8 @@ PANEL = PanelSpec(
     shortcut="Alt+5",
     # A comms lead opens it with Alt+5 (the layout is then remembered); the commander keeps the room.
     visible_by_default=False,
+    # The draft form needs most of a full-HD column to show the initial notification's fields with the
+    # preview beside them: under the timeline at 1080 px it showed four fields at a time, so there it opens
+    # as a tab beside the timeline (Alt+1 goes back); a taller monitor still splits the column.
+    readable_height=560,
 )
