@@ -95,17 +95,30 @@ def _full_disk(fig: Figure, work: Path) -> None:
 
 
 def _corrupt_page(db: Path) -> None:
-    """Garbage over a page in the middle of the timeline's b-tree (not the first pages: the schema)."""
+    """Garbage over a page in the middle of the timeline's b-tree (not the first pages: the schema). The
+    page is found by what it holds (a seeded observation's text), so the schema's other tables, however
+    many there are, never decide which page is hit."""
     c = sqlite3.connect(db)
     try:
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page_size = c.execute("PRAGMA page_size").fetchone()[0]
-        pages = c.execute("PRAGMA page_count").fetchone()[0]
     finally:
         c.close()
+    raw = db.read_bytes()
+    marker = b"errors climbing errors climbing"
+    pages = sorted({i // page_size for i in _find_all(raw, marker)} - {0})
+    page = pages[len(pages) // 2] if pages else (len(raw) // page_size) * 2 // 3
     with open(db, "r+b") as fh:
-        fh.seek(page_size * (pages * 2 // 3))
+        fh.seek(page_size * page)
         fh.write(bytes(range(256)) * (page_size // 256))
+
+
+def _find_all(raw: bytes, marker: bytes) -> list[int]:
+    found, at = [], raw.find(marker)
+    while at != -1:
+        found.append(at)
+        at = raw.find(marker, at + len(marker))
+    return found
 
 
 def _corrupted(fig: Figure, work: Path) -> None:
