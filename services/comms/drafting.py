@@ -121,7 +121,7 @@ class MessageDrafts(CommsCore):
         recipients = self.clean_recipients(recipients or {})
         missing = missing_fields(tpl, fields)
         # An empty required field reads as broken copy ("reports that . The problem"): the preview shows
-        # where it goes instead. Only the preview: a message with a placeholder in it is never sent.
+        # where it goes instead. Only the preview: a message still marked "to fill in" is never sent.
         shown = {**fields, **{name: f"[{tpl.label_of(name)}: to fill in]" for name in missing}}
         rendered = self.templates.render(tpl, shown, channels, footer=footer, exercise=exercise)
         problems = self.templates.check_limits(rendered, recipients)
