@@ -67,7 +67,6 @@ class CommsCore:
         self._config_dir = config_dir
         self._sync = sync
         self.reload()
-        store.entry_hooks.append(self.guard_entry)
 
     def channels(self) -> dict[str, type[CommsChannel]]:
         """The installed channels (channel adapters), in the order a chooser shows them."""
