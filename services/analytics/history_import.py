@@ -32,6 +32,7 @@ from sqlalchemy import table as sql_table
 
 from models.entities import Incident, TimelineEntry
 from models.enums import Milestone
+from models.milestone_numbers import is_derived
 from models.types import iso
 from services.analytics.history_csv import CsvHistory
 from services.analytics.history_mapping import CSV_FIELDS, ColumnMapping
@@ -201,7 +202,7 @@ class HistoryImport:
 # The rows below already hold what is stored (UTC text, JSON text, 0/1), so they go to the driver as
 # tuples, inside the same transaction: Core's executemany spends ~15 us per row turning each dict into
 # parameters, which at 30,000 rows was a fifth of an import.
-_I_NAMES = tuple(c.name for c in _I.columns)
+_I_NAMES = tuple(c.name for c in _I.columns if not is_derived(c))  # the triggers fill the numbers
 _T_NAMES = tuple(c.name for c in _T.columns)
 _I_INSERT = f"INSERT INTO {_I.name} ({', '.join(_I_NAMES)}) VALUES ({', '.join('?' * len(_I_NAMES))})"
 _T_INSERT = f"INSERT INTO {_T.name} ({', '.join(_T_NAMES)}) VALUES ({', '.join('?' * len(_T_NAMES))})"

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from models.enums import Milestone
+from models.milestone_numbers import num_column
 from services.analytics.metrics_model import (
     ANCHOR_MILESTONES,
     NO_SERVICE,
@@ -21,6 +22,12 @@ from services.analytics.metrics_model import (
 def col(m: Milestone) -> str:
     # Milestone columns come from the enum, never from user text, so they are safe to place in SQL.
     return f"i.{m.column}"
+
+
+def num(m: Milestone) -> str:
+    """The milestone's time as a number (models/milestone_numbers.py): compares as the text does, and
+    `>> 12` is the whole millisecond julianday() reads from the text."""
+    return f"i.{num_column(m)}"
 
 
 ANCHOR = "COALESCE(" + ", ".join(col(m) for m in ANCHOR_MILESTONES) + ")"
@@ -49,14 +56,25 @@ def minutes_sql(start_sql: str, end_sql: str) -> str:
     return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400000.0) / 60000.0)"
 
 
-def moment(moments: tuple[Milestone, ...]) -> str:
+def ms_between_sql(starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]) -> str:
+    """Whole milliseconds from the first of `starts` the incident has to the first of `ends`, from the
+    numbers: exactly the milliseconds minutes_sql rounds to, without reading any text."""
+    return f"(({moment(ends, num)} >> 12) - ({moment(starts, num)} >> 12))"
+
+
+def minutes_num_sql(starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]) -> str:
+    """minutes_sql(moment(starts), moment(ends)) from the numbers: the same value to the last bit."""
+    return f"({ms_between_sql(starts, ends)} / 60000.0)"
+
+
+def moment(moments: tuple[Milestone, ...], column=col) -> str:
     """The first of the milestones the incident has (the fallback list of a metric's start or end)."""
-    cols = [col(m) for m in moments]
+    cols = [column(m) for m in moments]
     return cols[0] if len(cols) == 1 else f"COALESCE({', '.join(cols)})"
 
 
-def _none_of(moments: tuple[Milestone, ...]) -> str:
-    return " AND ".join(f"{col(m)} IS NULL" for m in moments)
+def _none_of(moments: tuple[Milestone, ...], column=col) -> str:
+    return " AND ".join(f"{column(m)} IS NULL" for m in moments)
 
 
 def names(moments: tuple[Milestone, ...]) -> str:
@@ -70,48 +88,66 @@ FLAGGED_REASON = (
 )
 
 
+NO_USERS_REASON = "'affected users not recorded'"
+
+
 def _time_text(col: str) -> str:
     """A stored time as the rest of Sitrep words it: '2026-02-03 10:30:00 UTC'."""
     return f"replace(substr({col}, 1, 19), 'T', ' ') || ' UTC'"
 
 
-def _pair_reason(s: Milestone, e: Milestone) -> list[str]:
+def _pair_reason(s: Milestone, e: Milestone, numeric: bool = False) -> list[str]:
     """CASE arms for the one start and end an incident uses: end before start, or a milestone that belongs
     between them outside them. These are exactly the pairs the metric uses, so a pair an import flagged
-    leaves the incident out of this metric only when it is one of them."""
-    sc, ec = col(s), col(e)
-    arms = [
-        f"WHEN {ec} < {sc} THEN '{e.label} (' || {_time_text(ec)} || ') is before {s.label} (' || {_time_text(sc)} || ')'"
-    ]
+    leaves the incident out of this metric only when it is one of them. `numeric`: the same tests on the
+    milestone numbers, each arm giving 1 instead of words (see reason_expr)."""
+    c = num if numeric else col
+    sc, ec = c(s), c(e)
+    say_end = "1" if numeric else (
+        f"'{e.label} (' || {_time_text(ec)} || ') is before {s.label} (' || {_time_text(sc)} || ')'"
+    )
+    arms = [f"WHEN {ec} < {sc} THEN {say_end}"]
     for m in milestones_between(s, e):
-        mc = col(m)
-        arms.append(
-            f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN "
+        mc = c(m)
+        say = "1" if numeric else (
             f"'{m.label} (' || {_time_text(mc)} || ') is not between {s.label} and {e.label}'"
         )
+        arms.append(f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN {say}")
     return arms
 
 
-def reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> str:
-    """SQL that yields why an incident cannot count for a metric, or NULL when it can."""
+def reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None, *, numeric: bool = False) -> str:
+    """SQL that yields why an incident cannot count for a metric, or NULL when it can.
+
+    `numeric=True` gives the same rule over the milestone numbers, yielding 1 instead of the reason: NULL for
+    exactly the incidents the worded form counts (a number compares as its text does), and cheap enough to
+    run over every incident, where the words are made only for the few left out."""
     starts, ends = metric.start, metric.end
     assert ends is not None
+    c = num if numeric else col
+
+    def say(words: str) -> str:
+        return "1" if numeric else words
+
     cases = []
     if flt is not None and flt.exclude_flagged:
-        cases.append(f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {FLAGGED_REASON}")
+        cases.append(f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {say(FLAGGED_REASON)}")
+    no_start, no_end = _none_of(starts, c), _none_of(ends, c)
+    no_either = f"'no {names(starts)} or {names(ends)} time'"
+    no_start_words, no_end_words = f"'no {names(starts)} time'", f"'no {names(ends)} time'"
     cases += [
-        f"WHEN {_none_of(starts)} AND {_none_of(ends)} THEN 'no {names(starts)} or {names(ends)} time'",
-        f"WHEN {_none_of(starts)} THEN 'no {names(starts)} time'",
-        f"WHEN {_none_of(ends)} THEN 'no {names(ends)} time'",
+        f"WHEN {no_start} AND {no_end} THEN {say(no_either)}",
+        f"WHEN {no_start} THEN {say(no_start_words)}",
+        f"WHEN {no_end} THEN {say(no_end_words)}",
     ]
     if metric.kind == "impact":
-        cases.append("WHEN i.affected_users IS NULL THEN 'affected users not recorded'")
+        cases.append(f"WHEN i.affected_users IS NULL THEN {say(NO_USERS_REASON)}")
     # Which start and end this incident uses decides which pairs are checked: one CASE per combination.
     for i, s in enumerate(starts):
         for j, e in enumerate(ends):
-            chosen = [f"{col(s)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in starts[:i]]
-            chosen += [f"{col(e)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in ends[:j]]
-            cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(s, e))} END")
+            chosen = [f"{c(s)} IS NOT NULL"] + [f"{c(x)} IS NULL" for x in starts[:i]]
+            chosen += [f"{c(e)} IS NOT NULL"] + [f"{c(x)} IS NULL" for x in ends[:j]]
+            cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(s, e, numeric))} END")
     return "CASE " + " ".join(cases) + " END"
 
 
