@@ -94,7 +94,8 @@ Index(
     *(Incident.__table__.c[n] for n in (*milestone_numbers.INDEX_LEADING_COLUMNS, *milestone_numbers.NUM_COLUMNS)),
 )
 for _sql in milestone_numbers.trigger_statements():
-    event.listen(Incident.__table__, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
+    # DDL formats its text with %: the "%s" of strftime is written "%%s" to reach SQLite as itself.
+    event.listen(Incident.__table__, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="sqlite"))
 
 
 class TimelineEntry(Base):

@@ -68,6 +68,7 @@ from services.analytics.metrics_sql import (
     ANCHOR,
     FLAGGED_REASON,
     Where,
+    counted_expr,
     group_expr,
     minutes_num_sql,
     minutes_sql,
@@ -247,14 +248,14 @@ class MetricsService:
             )
             excluded = self._between_exclusions(metric, flt)
         else:
-            reason = reason_expr(metric, flt, numeric=True)
+            counted = counted_expr(metric, flt)
             value = minutes_num_sql(metric.start, metric.end)
             if metric.kind == "impact":
                 value = f"({value} * i.affected_users)"
             params = where.params
             sql = (
                 f"SELECT i.id, i.key, i.title, {ANCHOR}, {value}, i.severity, i.incident_type, NULL "
-                f"FROM incidents AS i WHERE {where.sql()} AND ({reason}) IS NULL ORDER BY {ANCHOR}, i.id"
+                f"FROM incidents AS i WHERE {where.sql()} AND {counted} ORDER BY {ANCHOR}, i.id"
             )
             excluded = self._duration_exclusions(metric, where, flt)
         with self._store.read_connection() as conn:
@@ -423,30 +424,39 @@ class MetricsService:
     def _duration_rows(self, metric: MetricDefinition, by: str, flt: MetricFilter):
         """The counted values, grouped, and which incidents are left out and why.
 
-        SQLite groups the counted incidents and hands each group's durations over as one JSON array of whole
+        SQLite groups the incidents and hands each group's durations over as one JSON array of whole
         milliseconds, read from the milestone numbers (models/milestone_numbers.py); per service it groups by
         the services' JSON text, which the figures index holds in order, so no sort and no table read is
         needed, and Python splits each distinct list once. The words for an incident left out are made only
-        for those few, by the worded rule (reason_expr) that the numeric one mirrors.
+        for those few, by the worded rule (reason_expr) that counted_expr mirrors.
         """
         by_service = by == "service"
         where = self._where(flt, by_service=False)
-        excluded = reason_expr(metric, flt, numeric=True)
         group = "i.services" if by_service else group_expr(by, ANCHOR)
         users = ", json_group_array(i.affected_users)" if metric.kind == "impact" else ""
+        # One scan: a counted incident's duration is never negative (its end is not before its start), so
+        # an incident left out travels in the same array as minus its rowid, to be worded afterwards.
         sql = (
-            f"SELECT {group}, json_group_array({ms_between_sql(metric.start, metric.end)}){users} "
-            f"FROM incidents AS i WHERE {where.sql()} AND ({excluded}) IS NULL GROUP BY 1"
+            f"SELECT {group}, json_group_array(CASE WHEN {counted_expr(metric, flt)} "
+            f"THEN {ms_between_sql(metric.start, metric.end)} ELSE -i.rowid END){users} "
+            f"FROM incidents AS i WHERE {where.sql()} GROUP BY 1"
         )
         wanted = {s.lower() for s in flt.services}
         groups: dict[str, list[float]] = {}
         overall: list[float] = []
+        left_out: list[int] = []
         names_of: dict[str, list[str]] = {}
         for grp, durations, *affected in self._fetch(sql, where.params):
+            found = json.loads(durations)
             if affected:  # user-minutes: minutes x affected users, multiplied as the SQL always did
-                values = [d / 60000.0 * u for d, u in zip(json.loads(durations), json.loads(affected[0]), strict=True)]
+                pairs = zip(found, json.loads(affected[0]), strict=True)
+                values = [d / 60000.0 * u for d, u in pairs if d >= 0]
             else:
-                values = [d / 60000.0 for d in json.loads(durations)]
+                values = [d / 60000.0 for d in found if d >= 0]
+            if len(values) < len(found):
+                left_out += [-d for d in found if d < 0]
+            if not values:
+                continue
             overall += values
             if by_service:
                 names = names_of.get(grp)
@@ -461,20 +471,18 @@ class MetricsService:
                     groups[name] = list(values)
                 else:
                     bucket += values
-        left_out = f"SELECT i.number FROM incidents AS i WHERE {where.sql()} AND ({excluded}) IS NOT NULL"
-        numbers = [r[0] for r in self._fetch(left_out, where.params)]
-        return groups, overall, self._exclusions(metric, flt, numbers)
+        return groups, overall, self._exclusions(metric, flt, left_out)
 
-    def _exclusions(self, metric: MetricDefinition, flt: MetricFilter, numbers: list[int]) -> list[Exclusion]:
+    def _exclusions(self, metric: MetricDefinition, flt: MetricFilter, rowids: list[int]) -> list[Exclusion]:
         """Who the left-out incidents are (their id and key) and why, worded only for them, in number order."""
-        if not numbers:
+        if not rowids:
             return []
-        # One query whatever their number: the numbers travel as one JSON array.
+        # One query whatever their number: the rowids travel as one JSON array.
         sql = (
-            f"SELECT i.id, i.key, {reason_expr(metric, flt)} FROM json_each(:numbers) AS n "
-            "JOIN incidents AS i ON i.number = n.value ORDER BY i.number"
+            f"SELECT i.id, i.key, {reason_expr(metric, flt)} FROM json_each(:rowids) AS n "
+            "JOIN incidents AS i ON i.rowid = n.value ORDER BY i.number"
         )
-        rows = self._fetch(sql, {"numbers": json.dumps(numbers)})
+        rows = self._fetch(sql, {"rowids": json.dumps(rowids)})
         return [Exclusion(incident_id, key, reason) for incident_id, key, reason in rows]
 
     def _fetch(self, sql: str, params: dict[str, Any]) -> list[tuple]:

@@ -73,8 +73,8 @@ def moment(moments: tuple[Milestone, ...], column=col) -> str:
     return cols[0] if len(cols) == 1 else f"COALESCE({', '.join(cols)})"
 
 
-def _none_of(moments: tuple[Milestone, ...], column=col) -> str:
-    return " AND ".join(f"{column(m)} IS NULL" for m in moments)
+def _none_of(moments: tuple[Milestone, ...]) -> str:
+    return " AND ".join(f"{col(m)} IS NULL" for m in moments)
 
 
 def names(moments: tuple[Milestone, ...]) -> str:
@@ -88,67 +88,75 @@ FLAGGED_REASON = (
 )
 
 
-NO_USERS_REASON = "'affected users not recorded'"
-
-
 def _time_text(col: str) -> str:
     """A stored time as the rest of Sitrep words it: '2026-02-03 10:30:00 UTC'."""
     return f"replace(substr({col}, 1, 19), 'T', ' ') || ' UTC'"
 
 
-def _pair_reason(s: Milestone, e: Milestone, numeric: bool = False) -> list[str]:
+def _pair_reason(s: Milestone, e: Milestone) -> list[str]:
     """CASE arms for the one start and end an incident uses: end before start, or a milestone that belongs
     between them outside them. These are exactly the pairs the metric uses, so a pair an import flagged
-    leaves the incident out of this metric only when it is one of them. `numeric`: the same tests on the
-    milestone numbers, each arm giving 1 instead of words (see reason_expr)."""
-    c = num if numeric else col
-    sc, ec = c(s), c(e)
-    say_end = "1" if numeric else (
-        f"'{e.label} (' || {_time_text(ec)} || ') is before {s.label} (' || {_time_text(sc)} || ')'"
-    )
-    arms = [f"WHEN {ec} < {sc} THEN {say_end}"]
+    leaves the incident out of this metric only when it is one of them."""
+    sc, ec = col(s), col(e)
+    arms = [
+        f"WHEN {ec} < {sc} THEN '{e.label} (' || {_time_text(ec)} || ') is before {s.label} (' || {_time_text(sc)} || ')'"
+    ]
     for m in milestones_between(s, e):
-        mc = c(m)
-        say = "1" if numeric else (
+        mc = col(m)
+        arms.append(
+            f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN "
             f"'{m.label} (' || {_time_text(mc)} || ') is not between {s.label} and {e.label}'"
         )
-        arms.append(f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN {say}")
     return arms
 
 
-def reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None, *, numeric: bool = False) -> str:
-    """SQL that yields why an incident cannot count for a metric, or NULL when it can.
-
-    `numeric=True` gives the same rule over the milestone numbers, yielding 1 instead of the reason: NULL for
-    exactly the incidents the worded form counts (a number compares as its text does), and cheap enough to
-    run over every incident, where the words are made only for the few left out."""
+def reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> str:
+    """SQL that yields why an incident cannot count for a metric, or NULL when it can."""
     starts, ends = metric.start, metric.end
     assert ends is not None
-    c = num if numeric else col
-
-    def say(words: str) -> str:
-        return "1" if numeric else words
-
     cases = []
     if flt is not None and flt.exclude_flagged:
-        cases.append(f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {say(FLAGGED_REASON)}")
-    no_start, no_end = _none_of(starts, c), _none_of(ends, c)
-    no_either = f"'no {names(starts)} or {names(ends)} time'"
-    no_start_words, no_end_words = f"'no {names(starts)} time'", f"'no {names(ends)} time'"
+        cases.append(f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {FLAGGED_REASON}")
     cases += [
-        f"WHEN {no_start} AND {no_end} THEN {say(no_either)}",
-        f"WHEN {no_start} THEN {say(no_start_words)}",
-        f"WHEN {no_end} THEN {say(no_end_words)}",
+        f"WHEN {_none_of(starts)} AND {_none_of(ends)} THEN 'no {names(starts)} or {names(ends)} time'",
+        f"WHEN {_none_of(starts)} THEN 'no {names(starts)} time'",
+        f"WHEN {_none_of(ends)} THEN 'no {names(ends)} time'",
     ]
     if metric.kind == "impact":
-        cases.append(f"WHEN i.affected_users IS NULL THEN {say(NO_USERS_REASON)}")
+        cases.append("WHEN i.affected_users IS NULL THEN 'affected users not recorded'")
     # Which start and end this incident uses decides which pairs are checked: one CASE per combination.
     for i, s in enumerate(starts):
         for j, e in enumerate(ends):
-            chosen = [f"{c(s)} IS NOT NULL"] + [f"{c(x)} IS NULL" for x in starts[:i]]
-            chosen += [f"{c(e)} IS NOT NULL"] + [f"{c(x)} IS NULL" for x in ends[:j]]
-            cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(s, e, numeric))} END")
+            chosen = [f"{col(s)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in starts[:i]]
+            chosen += [f"{col(e)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in ends[:j]]
+            cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(s, e))} END")
     return "CASE " + " ".join(cases) + " END"
+
+
+def counted_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> str:
+    """SQL true exactly where reason_expr gives no reason (the incident counts), false elsewhere, never NULL.
+
+    The same rule over the milestone numbers (a number compares as its text does), written as one test per
+    start and end the incident may use, so SQLite stops at the first failing comparison: this runs over every
+    incident, where the words of reason_expr are made only for the few left out."""
+    starts, ends = metric.start, metric.end
+    assert ends is not None
+    parts = []
+    if flt is not None and flt.exclude_flagged:
+        parts.append("COALESCE(json_array_length(i.flagged_pairs), 0) = 0")
+    if metric.kind == "impact":
+        parts.append("i.affected_users IS NOT NULL")
+    uses = []
+    for i, s in enumerate(starts):
+        for j, e in enumerate(ends):
+            sc, ec = num(s), num(e)
+            test = [f"{sc} IS NOT NULL"] + [f"{num(x)} IS NULL" for x in starts[:i]]
+            test += [f"{ec} IS NOT NULL"] + [f"{num(x)} IS NULL" for x in ends[:j]]
+            test.append(f"{ec} >= {sc}")
+            test += [f"({num(m)} IS NULL OR {num(m)} BETWEEN {sc} AND {ec})" for m in milestones_between(s, e)]
+            uses.append("(" + " AND ".join(test) + ")")
+    parts.append("(" + " OR ".join(uses) + ")")
+    return "(" + " AND ".join(parts) + ")"
 
 
 class Where:
