@@ -69,8 +69,7 @@ def _build_entries(folder: Path, entries: int) -> Path:
             n += 1
             inc = declare_incident(app, f"Incident {n}")
             size = min(_ENTRIES_PER_INCIDENT, left)
-            extend_timeline(app, inc.id, size, seed=n)
-            left -= size - 1  # the declaration wrote the first entry
+            left -= extend_timeline(app, inc.id, size, seed=n)  # the declaration's entry counts
         db = app.store.path
     finally:
         app.close()
