@@ -38,6 +38,8 @@ EXTERNAL = (
     ("exercises", "bench.exercises_bench", "run_exercises_benchmarks"),
     ("runbooks", "bench.runbooks_bench", "run_runbooks_benchmarks"),
     ("detection", "bench.detection_bench", "run_detection_benchmarks"),
+    ("outbox", "bench.outbox_bench", "run_outbox_benchmarks"),
+    ("store", "bench.store_bench", "run_store_benchmarks"),
 )
 
 

@@ -9,8 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
+    BigInteger,
     Boolean,
+    Column,
     Float,
     ForeignKey,
     Index,
@@ -19,10 +22,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from models import milestone_numbers
+from models.enums import Milestone
 from models.types import UTCDateTime, new_id
 
 NAMING = {
@@ -75,6 +81,22 @@ class Incident(Base):
     # "resolved"] when the history says resolved came first). Kept as the source had them: only the metrics
     # that use such a pair leave the incident out. Empty for incidents whose milestones are in order.
     flagged_pairs: Mapped[list[list[str]]] = mapped_column(JSON, default=list, server_default="[]")
+
+
+# Each milestone's time as a number (models/milestone_numbers.py), for the metrics. Added to the table after
+# mapping so the ORM never loads or writes them; SQLite triggers keep them equal to the text.
+for _m in Milestone:
+    Incident.__table__.append_column(
+        Column(milestone_numbers.num_column(_m), BigInteger, nullable=True, info={"derived_from": _m.column})
+    )
+# SQLite only: the metrics run on SQLite, and PostgreSQL has no B-tree order for its JSON columns.
+Index(
+    milestone_numbers.INDEX_NAME,
+    *(Incident.__table__.c[n] for n in (*milestone_numbers.INDEX_LEADING_COLUMNS, *milestone_numbers.NUM_COLUMNS)),
+).ddl_if(dialect="sqlite")
+for _sql in milestone_numbers.trigger_statements():
+    # DDL formats its text with %: the "%s" of strftime is written "%%s" to reach SQLite as itself.
+    event.listen(Incident.__table__, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="sqlite"))
 
 
 class TimelineEntry(Base):

@@ -32,6 +32,7 @@ from sqlalchemy import table as sql_table
 
 from models.entities import Incident, TimelineEntry
 from models.enums import Milestone
+from models.milestone_numbers import is_derived
 from models.types import iso
 from services.analytics.history_csv import CsvHistory
 from services.analytics.history_mapping import CSV_FIELDS, ColumnMapping
@@ -84,14 +85,18 @@ class HistoryImport:
         self._exchange = exchange
 
     def detect_format(self, path: Path) -> str:
-        suffix = Path(path).suffix.lower()
-        if suffix in (".csv", ".tsv", ".txt"):
-            return "csv"
-        doc = read_json(Path(path))
+        return self._detect(Path(path))[0]
+
+    @staticmethod
+    def _detect(path: Path) -> tuple[str, Any]:
+        """The file's format and, for JSON, the parsed document (a large file is not parsed twice)."""
+        if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+            return "csv", None
+        doc = read_json(path)
         if isinstance(doc, dict) and doc.get("format") == "sitrep.export":
-            return "sitrep"
+            return "sitrep", doc
         if isinstance(doc, dict) and isinstance(doc.get("incidents"), list):
-            return "statuspage"
+            return "statuspage", doc
         raise ImportFailure(f"{path}: cannot tell what this file is; say --format csv, statuspage or sitrep.")
 
     def import_file(
@@ -115,7 +120,8 @@ class HistoryImport:
                 f"The first update is one of {', '.join(FIRST_UPDATE_MEANS)}, not '{first_update}'.",
                 field="first_update",
             )
-        fmt = (format or self.detect_format(path)).strip().lower()
+        fmt, doc = (format, None) if format else self._detect(path)
+        fmt = fmt.strip().lower()
         if fmt not in FORMATS:
             raise ValidationError(
                 f"Unknown format '{fmt}'. Use one of: {', '.join(FORMATS)}.", field="format"
@@ -132,7 +138,7 @@ class HistoryImport:
             )
         else:
             report, candidates = StatuspageHistory(self._catalog, self._now).read(
-                path, tz, progress, first_update
+                path, tz, progress, first_update, doc if fmt == "statuspage" else None
             )
         report.dry_run = dry_run
         self._write(report, candidates, author, dry_run, progress)
@@ -201,7 +207,7 @@ class HistoryImport:
 # The rows below already hold what is stored (UTC text, JSON text, 0/1), so they go to the driver as
 # tuples, inside the same transaction: Core's executemany spends ~15 us per row turning each dict into
 # parameters, which at 30,000 rows was a fifth of an import.
-_I_NAMES = tuple(c.name for c in _I.columns)
+_I_NAMES = tuple(c.name for c in _I.columns if not is_derived(c))  # the triggers fill the numbers
 _T_NAMES = tuple(c.name for c in _T.columns)
 _I_INSERT = f"INSERT INTO {_I.name} ({', '.join(_I_NAMES)}) VALUES ({', '.join('?' * len(_I_NAMES))})"
 _T_INSERT = f"INSERT INTO {_T.name} ({', '.join(_T_NAMES)}) VALUES ({', '.join('?' * len(_T_NAMES))})"

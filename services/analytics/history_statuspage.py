@@ -40,9 +40,11 @@ class StatuspageHistory(HistoryReader):
     """Reads a Statuspage incidents.json into candidates; nothing is written here."""
 
     def read(
-        self, path: Path, tz: tzinfo, progress: Progress, first_update: str
+        self, path: Path, tz: tzinfo, progress: Progress, first_update: str, doc: Any = None
     ) -> tuple[HistoryReport, list[Candidate]]:
-        doc = read_json(path)
+        """`doc`: the file already parsed (telling its format parses it), else it is read here."""
+        if doc is None:
+            doc = read_json(path)
         if not isinstance(doc, dict) or not isinstance(doc.get("incidents"), list):
             raise ImportFailure(f"{path}: not a Statuspage incidents.json (no 'incidents' list).")
         page = doc.get("page") if isinstance(doc.get("page"), dict) else {}

@@ -68,10 +68,14 @@ from services.analytics.metrics_sql import (
     ANCHOR,
     FLAGGED_REASON,
     Where,
+    counted_expr,
     group_expr,
+    minutes_num_sql,
     minutes_sql,
     moment,
+    ms_between_sql,
     names,
+    num,
     reason_expr,
 )
 from services.errors import ValidationError
@@ -244,14 +248,14 @@ class MetricsService:
             )
             excluded = self._between_exclusions(metric, flt)
         else:
-            reason = reason_expr(metric, flt)
-            value = minutes_sql(moment(metric.start), moment(metric.end))
+            counted = counted_expr(metric, flt)
+            value = minutes_num_sql(metric.start, metric.end)
             if metric.kind == "impact":
                 value = f"({value} * i.affected_users)"
             params = where.params
             sql = (
                 f"SELECT i.id, i.key, i.title, {ANCHOR}, {value}, i.severity, i.incident_type, NULL "
-                f"FROM incidents AS i WHERE {where.sql()} AND ({reason}) IS NULL ORDER BY {ANCHOR}, i.id"
+                f"FROM incidents AS i WHERE {where.sql()} AND {counted} ORDER BY {ANCHOR}, i.id"
             )
             excluded = self._duration_exclusions(metric, where, flt)
         with self._store.read_connection() as conn:
@@ -418,56 +422,68 @@ class MetricsService:
         return " AND ".join(parts) or "1=1"
 
     def _duration_rows(self, metric: MetricDefinition, by: str, flt: MetricFilter):
-        """One scan gives the counted values, grouped, and which incidents are left out and why.
+        """The counted values, grouped, and which incidents are left out and why.
 
-        Per service, the rows carry the services' JSON text and Python splits it, remembering each distinct
-        text: far cheaper than json_each() on every row, since most incidents share a handful of lists.
+        SQLite groups the incidents and hands each group's durations over as one JSON array of whole
+        milliseconds, read from the milestone numbers (models/milestone_numbers.py); per service it groups by
+        the services' JSON text, which the figures index holds in order, so no sort and no table read is
+        needed, and Python splits each distinct list once. The words for an incident left out are made only
+        for those few, by the worded rule (reason_expr) that counted_expr mirrors.
         """
         by_service = by == "service"
         where = self._where(flt, by_service=False)
-        value = minutes_sql(moment(metric.start), moment(metric.end))
-        if metric.kind == "impact":
-            value = f"({value} * i.affected_users)"
         group = "i.services" if by_service else group_expr(by, ANCHOR)
-        sql = f"SELECT {group}, i.number, {reason_expr(metric, flt)}, {value} FROM incidents AS i WHERE {where.sql()}"
+        users = ", json_group_array(i.affected_users)" if metric.kind == "impact" else ""
+        # One scan: a counted incident's duration is never negative (its end is not before its start), so
+        # an incident left out travels in the same array as minus its rowid, to be worded afterwards.
+        sql = (
+            f"SELECT {group}, json_group_array(CASE WHEN {counted_expr(metric, flt)} "
+            f"THEN {ms_between_sql(metric.start, metric.end)} ELSE -i.rowid END){users} "
+            f"FROM incidents AS i WHERE {where.sql()} GROUP BY 1"
+        )
         wanted = {s.lower() for s in flt.services}
         groups: dict[str, list[float]] = {}
         overall: list[float] = []
-        reasons: dict[int, str] = {}
+        left_out: list[int] = []
         names_of: dict[str, list[str]] = {}
-        for grp, number, reason, val in self._fetch(sql, where.params):
-            if reason is not None:
-                reasons[number] = reason
+        for grp, durations, *affected in self._fetch(sql, where.params):
+            found = json.loads(durations)
+            if affected:  # user-minutes: minutes x affected users, multiplied as the SQL always did
+                pairs = zip(found, json.loads(affected[0]), strict=True)
+                values = [d / 60000.0 * u for d, u in pairs if d >= 0]
+            else:
+                values = [d / 60000.0 for d in found if d >= 0]
+            if len(values) < len(found):
+                left_out += [-d for d in found if d < 0]
+            if not values:
                 continue
-            overall.append(val)
+            overall += values
             if by_service:
                 names = names_of.get(grp)
                 if names is None:
                     names = [n for n in json.loads(grp) if not wanted or n.lower() in wanted]
                     names_of[grp] = names = names or ([] if wanted else [NO_SERVICE])
-                for name in names:
-                    bucket = groups.get(name)
-                    if bucket is None:
-                        bucket = groups[name] = []
-                    bucket.append(val)
             else:
-                bucket = groups.get(grp)
+                names = (grp,)
+            for name in names:
+                bucket = groups.get(name)
                 if bucket is None:
-                    bucket = groups[grp] = []
-                bucket.append(val)
-        return groups, overall, self._exclusions(reasons)
+                    groups[name] = list(values)
+                else:
+                    bucket += values
+        return groups, overall, self._exclusions(metric, flt, left_out)
 
-    def _exclusions(self, reasons: dict[int, str]) -> list[Exclusion]:
-        """Who the left-out incidents are (their id and key), fetched only for them, in number order."""
-        if not reasons:
+    def _exclusions(self, metric: MetricDefinition, flt: MetricFilter, rowids: list[int]) -> list[Exclusion]:
+        """Who the left-out incidents are (their id and key) and why, worded only for them, in number order."""
+        if not rowids:
             return []
-        # One query whatever their number: the numbers travel as one JSON array.
+        # One query whatever their number: the rowids travel as one JSON array.
         sql = (
-            "SELECT i.number, i.id, i.key FROM json_each(:numbers) AS n "
-            "JOIN incidents AS i ON i.number = n.value ORDER BY i.number"
+            f"SELECT i.id, i.key, {reason_expr(metric, flt)} FROM json_each(:rowids) AS n "
+            "JOIN incidents AS i ON i.rowid = n.value ORDER BY i.number"
         )
-        rows = self._fetch(sql, {"numbers": json.dumps(sorted(reasons))})
-        return [Exclusion(incident_id, key, reasons[number]) for number, incident_id, key in rows]
+        rows = self._fetch(sql, {"rowids": json.dumps(rowids)})
+        return [Exclusion(incident_id, key, reason) for incident_id, key, reason in rows]
 
     def _fetch(self, sql: str, params: dict[str, Any]) -> list[tuple]:
         """Plain tuples straight from the driver: at 100,000 rows, result-row objects are a noticeable cost."""
@@ -505,16 +521,16 @@ class MetricsService:
     def _between_rows(self, metric: MetricDefinition, by: str, flt: MetricFilter):
         """Each incident on each service against the next one's start there, sequenced in Python.
 
-        SQL reads each start once (to whole milliseconds, as integers, so the differences are exact) and the
+        SQL reads each start once (its number's whole milliseconds, so the differences are exact) and the
         services' JSON text; a window function over json_each() measured four times slower.
         """
         where = self._where(flt, by_service=False, with_period=False, drop_flagged=True)
-        sc = moment(metric.start)
+        sc = moment(metric.start, num)
         params = dict(where.params)
         in_period = self._period_sql(ANCHOR, flt, params)
         group = "NULL" if by == "service" else group_expr(by, ANCHOR)
         sql = (
-            f"SELECT i.services, i.id, CAST(ROUND(julianday({sc}) * 86400000.0) AS INTEGER), {group}, "
+            f"SELECT i.services, i.id, {sc} >> 12, {group}, "
             f"({in_period}) FROM incidents AS i WHERE {sc} IS NOT NULL AND {where.sql()}"
         )
         wanted = {s.lower() for s in flt.services}

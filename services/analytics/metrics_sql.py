@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from models.enums import Milestone
+from models.milestone_numbers import num_column
 from services.analytics.metrics_model import (
     ANCHOR_MILESTONES,
     NO_SERVICE,
@@ -21,6 +22,12 @@ from services.analytics.metrics_model import (
 def col(m: Milestone) -> str:
     # Milestone columns come from the enum, never from user text, so they are safe to place in SQL.
     return f"i.{m.column}"
+
+
+def num(m: Milestone) -> str:
+    """The milestone's time as a number (models/milestone_numbers.py): compares as the text does, and
+    `>> 12` is the whole millisecond julianday() reads from the text."""
+    return f"i.{num_column(m)}"
 
 
 ANCHOR = "COALESCE(" + ", ".join(col(m) for m in ANCHOR_MILESTONES) + ")"
@@ -49,9 +56,20 @@ def minutes_sql(start_sql: str, end_sql: str) -> str:
     return f"(ROUND((julianday({end_sql}) - julianday({start_sql})) * 86400000.0) / 60000.0)"
 
 
-def moment(moments: tuple[Milestone, ...]) -> str:
+def ms_between_sql(starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]) -> str:
+    """Whole milliseconds from the first of `starts` the incident has to the first of `ends`, from the
+    numbers: exactly the milliseconds minutes_sql rounds to, without reading any text."""
+    return f"(({moment(ends, num)} >> 12) - ({moment(starts, num)} >> 12))"
+
+
+def minutes_num_sql(starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]) -> str:
+    """minutes_sql(moment(starts), moment(ends)) from the numbers: the same value to the last bit."""
+    return f"({ms_between_sql(starts, ends)} / 60000.0)"
+
+
+def moment(moments: tuple[Milestone, ...], column=col) -> str:
     """The first of the milestones the incident has (the fallback list of a metric's start or end)."""
-    cols = [col(m) for m in moments]
+    cols = [column(m) for m in moments]
     return cols[0] if len(cols) == 1 else f"COALESCE({', '.join(cols)})"
 
 
@@ -113,6 +131,32 @@ def reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> st
             chosen += [f"{col(e)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in ends[:j]]
             cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(s, e))} END")
     return "CASE " + " ".join(cases) + " END"
+
+
+def counted_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> str:
+    """SQL true exactly where reason_expr gives no reason (the incident counts), false elsewhere, never NULL.
+
+    The same rule over the milestone numbers (a number compares as its text does), written as one test per
+    start and end the incident may use, so SQLite stops at the first failing comparison: this runs over every
+    incident, where the words of reason_expr are made only for the few left out."""
+    starts, ends = metric.start, metric.end
+    assert ends is not None
+    parts = []
+    if flt is not None and flt.exclude_flagged:
+        parts.append("COALESCE(json_array_length(i.flagged_pairs), 0) = 0")
+    if metric.kind == "impact":
+        parts.append("i.affected_users IS NOT NULL")
+    uses = []
+    for i, s in enumerate(starts):
+        for j, e in enumerate(ends):
+            sc, ec = num(s), num(e)
+            test = [f"{sc} IS NOT NULL"] + [f"{num(x)} IS NULL" for x in starts[:i]]
+            test += [f"{ec} IS NOT NULL"] + [f"{num(x)} IS NULL" for x in ends[:j]]
+            test.append(f"{ec} >= {sc}")
+            test += [f"({num(m)} IS NULL OR {num(m)} BETWEEN {sc} AND {ec})" for m in milestones_between(s, e)]
+            uses.append("(" + " AND ".join(test) + ")")
+    parts.append("(" + " OR ".join(uses) + ")")
+    return "(" + " AND ".join(parts) + ")"
 
 
 class Where:

@@ -62,6 +62,7 @@ from models.entities import (
     Stakeholder,
 )
 from models.enums import ClockState, EntryKind, MaintenanceStatus, MessageState
+from models.milestone_numbers import is_derived
 from models.types import UTCDateTime, iso
 from services.adapters.discovery import discover_adapters
 from services.comms.log import LogRow, first_break
@@ -139,8 +140,13 @@ class Section:
 
     @property
     def columns(self) -> list:
-        """The columns written to the file: all of them, but the incident a row sits under."""
-        return [c for c in self.table.columns if not (self.scope == INCIDENT and c.name == "incident_id")]
+        """The columns written to the file: all of them, but the incident a row sits under and those
+        computed from the others (milestone numbers, models/milestone_numbers.py)."""
+        return [
+            c
+            for c in self.table.columns
+            if not (self.scope == INCIDENT and c.name == "incident_id") and not is_derived(c)
+        ]
 
     @property
     def has_storewide_rows(self) -> bool:

@@ -191,10 +191,13 @@ class ConnectionOnDemand:
     """Stands for the append's SQLAlchemy Connection and makes it on first use (`db.execute(...)`,
     `db.dialect`, ...). Same transaction, same rules: see AppendTransaction.connection."""
 
-    __slots__ = ("_txn",)
+    __slots__ = ("_txn", "raw_execute")
 
     def __init__(self, txn: AppendTransaction) -> None:
         self._txn = txn
+        # sqlite3's execute in the same transaction, for a hook's prebuilt statements (the outbox writer):
+        # no Connection is made for them.
+        self.raw_execute = txn.execute
 
     def __getattr__(self, name: str):
         return getattr(self._txn.connection(), name)

@@ -10,18 +10,19 @@ share the outbox's states and rules.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 
 from models.entities import Incident, MaintenanceWindow, OutboxItem, Person, RemoteLink
 from models.enums import MaintenanceStatus, OutboxState, Status
-from models.types import new_id
+from models.types import iso, new_id
 from services.adapters.interface import Adapter, PlansMaintenance
 from services.adapters.values import (
     ChangeToPlan,
@@ -125,24 +126,14 @@ class OutboxWriter:
         adapters = self.adapters
         if not adapters or (entry.data or {}).get("remote"):
             return
-        row = db.execute(
-            select(
-                I.c.id,
-                I.c.key,
-                I.c.title,
-                I.c.summary,
-                I.c.severity,
-                I.c.status,
-                I.c.is_major,
-                I.c.is_exercise,
-                I.c.services,
-                I.c.source,
-            ).where(I.c.id == entry.incident_id)  # fmt: skip
-        ).first()
+        # This runs under the write lock for every entry logged: prebuilt statements, sent to sqlite3 directly
+        # on the append lane (through SQLAlchemy elsewhere), one read of the incident's facts.
+        run = _plain_execute(db)
+        row = run(_FACTS_SQL, {"incident_id": entry.incident_id}).fetchone()
         if row is None:
             return
-        incident = IncidentFacts(*row[:8], tuple(row.services or ()), row.source)
-        email = self._person_email(db, entry)
+        incident = IncidentFacts(*row[:6], bool(row[6]), bool(row[7]), tuple(_json_list(row[8])), row[9])
+        email = self._person_email(run, entry)
         now = self._now()
         rows: list[dict[str, Any]] = []
         # A change a backend's own action caused (an acknowledgement pulled from PagerDuty) goes to the
@@ -153,7 +144,7 @@ class OutboxWriter:
                 continue
             if incident.is_exercise and not adapter.setting("include_exercises"):
                 continue
-            change = ChangeToPlan(entry, incident, email, self._has_remote(db, name, incident.id))
+            change = ChangeToPlan(entry, incident, email, self._has_remote(run, name, incident.id))
             try:
                 planned = adapter.plan(change)
             except Exception as exc:  # a planning bug must not undo the commander's change
@@ -166,7 +157,13 @@ class OutboxWriter:
                                             f"#{entry.seq} ({type(exc).__name__}); see the log."))  # fmt: skip
                 continue
             rows += [self._row(name, entry, p, now) for p in planned]
-        insert_ignoring_duplicates(db, O, rows, ["idempotency_key"])
+        if not rows:
+            return
+        if getattr(db, "raw_execute", None) is not None or _dialect(db) == "sqlite":
+            for r in rows:
+                run(_INSERT_ITEM_SQL, _stored_item(r))
+        else:
+            insert_ignoring_duplicates(db, O, rows, ["idempotency_key"])
 
     def plan_maintenance(self, db, change: MaintenanceChange) -> int:
         """Write what each enabled backend is owed for a maintenance window's change, on the caller's
@@ -282,34 +279,80 @@ class OutboxWriter:
         }
 
     @staticmethod
-    def _person_email(db, entry: EntryRow) -> str | None:
+    def _person_email(run, entry: EntryRow) -> str | None:
         data = entry.data or {}
         if entry.kind != "role_change":
             return None
         handle = data.get("to") if data.get("action") == "handover" else data.get("person")
         if not handle:
             return None
-        return db.execute(select(P.c.email).where(P.c.handle == handle)).scalar()
+        found = run(_EMAIL_SQL, {"handle": handle}).fetchone()
+        return found[0] if found else None
 
     @staticmethod
-    def _has_remote(db, backend: str, incident_id: str) -> Callable[[], bool]:
+    def _has_remote(run, backend: str, incident_id: str) -> Callable[[], bool]:
         def check() -> bool:
-            linked = db.execute(
-                select(L.c.id)
-                .where(L.c.backend == backend, L.c.local_kind == "incident", L.c.local_id == incident_id)
-                .limit(1)  # fmt: skip
-            ).first()
-            if linked:
+            if run(_LINKED_SQL, {"backend": backend, "incident_id": incident_id}).fetchone():
                 return True
-            owed = db.execute(
-                select(O.c.id).where(
-                    O.c.backend == backend, O.c.incident_id == incident_id,
-                    O.c.idempotency_key == f"{backend}:create:{incident_id}", O.c.state != OutboxState.CANCELLED.value,
-                ).limit(1)
-            ).first()  # fmt: skip
+            owed = run(_OWED_SQL, {"backend": backend, "incident_id": incident_id,
+                                   "key": f"{backend}:create:{incident_id}",
+                                   "cancelled": OutboxState.CANCELLED.value}).fetchone()  # fmt: skip
             return owed is not None
 
         return check
+
+
+# The entry hook's statements, built once. Named parameters read the same to sqlite3 and to text().
+_FACTS_SQL = (
+    f"SELECT id, key, title, summary, severity, status, is_major, is_exercise, services, source FROM {I.name} "
+    "WHERE id = :incident_id"
+)
+_EMAIL_SQL = f"SELECT email FROM {P.name} WHERE handle = :handle"
+_LINKED_SQL = (
+    f"SELECT 1 FROM {L.name} WHERE backend = :backend AND local_kind = 'incident' AND local_id = :incident_id "
+    "LIMIT 1"
+)
+_OWED_SQL = (
+    f"SELECT 1 FROM {O.name} WHERE backend = :backend AND incident_id = :incident_id AND idempotency_key = :key "
+    "AND state != :cancelled LIMIT 1"
+)
+_ITEM_INSERT_COLS = ("created_at", "updated_at", "backend", "op", "incident_id", "entry_id", "payload",
+                     "idempotency_key", "state", "attempts", "next_attempt_at", "last_error", "uncertain")  # fmt: skip
+_INSERT_ITEM_SQL = (
+    f"INSERT INTO {O.name} ({', '.join(_ITEM_INSERT_COLS)}) VALUES ({', '.join(':' + c for c in _ITEM_INSERT_COLS)}) "
+    "ON CONFLICT (idempotency_key) DO NOTHING"
+)
+_TEXTS: dict[str, Any] = {}
+
+
+def _plain_execute(db) -> Callable[[str, dict[str, Any]], Any]:
+    """Run one of the statements above on the hook's connection: sqlite3's own execute on the append lane
+    (its stand-in offers it, no SQLAlchemy Connection is made), else the connection's or session's
+    execute with the statement as text() (a session flushes first, as it does for any query)."""
+    raw = getattr(db, "raw_execute", None)
+    if raw is not None:
+        return raw
+
+    def run(sql: str, params: dict[str, Any]):
+        stmt = _TEXTS.get(sql)
+        if stmt is None:
+            stmt = _TEXTS[sql] = text(sql)
+        return db.execute(stmt, params)
+
+    return run
+
+
+def _json_list(value) -> list:
+    # The column's JSON text as stored (a dialect that decodes JSON itself hands over the list).
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+def _stored_item(row: dict[str, Any]) -> dict[str, Any]:
+    """An outbox row in the forms the columns' SQLAlchemy types store: UTC text, JSON text, 0/1."""
+    return {**row, "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
+            "payload": json.dumps(row["payload"]), "uncertain": int(row["uncertain"])}  # fmt: skip
 
 
 class LinkReader:
