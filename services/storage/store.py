@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, Operati
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from models.entities import Base
 from models.migrations import KNOWN_REVISIONS, MIGRATIONS_DIR, SCHEMA_HEAD
 from services.errors import SchemaTooNew, StoreError
 from services.storage.backups import copy_database, daily_due, rotate
@@ -433,9 +434,28 @@ class Store:
                 f"{SCHEMA_HEAD}). It was left untouched. Upgrade Sitrep to open it."
             )
         self._enable_wal()
+        if current is None and self.is_sqlite:
+            self._create_at_head()
+            return
         if current is not None:
             self.last_backup = self.backup(reason=f"before-upgrade-from-{current}")
         self._upgrade()
+
+    def _create_at_head(self) -> None:
+        """A new SQLite store is made from the models and stamped at the head: the same schema as replaying
+        every migration (tests/test_store_creation.py compares the two), without importing Alembic and
+        running a dozen revisions at a first start or a `--demo`."""
+        try:
+            with self.writer.begin() as conn:
+                Base.metadata.create_all(conn)
+                conn.exec_driver_sql(
+                    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+                )
+                conn.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (?)", (SCHEMA_HEAD,))
+        except (OperationalError, DatabaseError) as exc:
+            raise self.failed(exc) from None
+        log.info("new database created at schema %s", SCHEMA_HEAD)
 
     def _enable_wal(self) -> None:
         if not self.is_sqlite or self.path is None:
