@@ -1,0 +1,328 @@
+"""The console's first paint, before the services exist.
+
+Importing SQLAlchemy, mapping the models and building every service and panel takes several times as
+long as Qt needs to put a window up (docs/performance.md). So an everyday start shows `FirstPaint` at
+once: the window shell, the incidents list, the header of the incident last shown and the latest page of
+its timeline, all read through the read lane (plain sqlite3, services/storage/read_lane.py). The store is
+opened and the services built on a background thread (`ConsoleLoader`); when they are ready the console
+window is built in the first paint's place, with its size and position, and what the user asked for
+meanwhile runs there: a typed entry is logged, a shortcut is pressed again. Nothing asked is dropped.
+
+This module imports Qt and the read lane only: it must not pull SQLAlchemy into the first paint.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from services.storage.read_lane import IncidentSummary, ReadLane
+from ui.gui_thread_gc import GuiThreadCollector
+from ui.theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+PAGE = 200  # timeline rows the first paint shows: more than any screen holds, so it scrolls at once
+GETTING_READY = "Getting ready…"
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Sitrep")
+        app.setApplicationDisplayName("Sitrep")
+        app.setOrganizationName("Sitrep")
+        app.setDesktopFileName("sitrep")
+        apply_theme(app)
+    return app
+
+
+class ConsoleLoader(QObject):
+    """Runs `load` (open the store, build the services) on a plain thread; says how it went as a queued
+    signal, so the GUI thread is the one that acts on it. `load` returns plain objects only (the
+    services hold SQLAlchemy engines and sqlite3 connections made without thread affinity), never a Qt one."""
+
+    loaded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, load: Callable[[], object], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._load = load
+        self._thread = threading.Thread(target=self._run, name="sitrep-console-loader", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            result = self._load()
+        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, which says it in words
+            self.failed.emit(exc)
+            return
+        self.loaded.emit(result)
+
+
+def _when(value) -> str:
+    return value.astimezone().strftime("%H:%M:%S") if value is not None else ""
+
+
+class FirstPaint(QMainWindow):
+    """The console as the store shows it, readable and scrollable, while the services load.
+
+    Actions asked for now are kept (`queued_entry`, `queued_keys`) and handed to the console window
+    when it is ready (`hand_over`)."""
+
+    def __init__(self, lane: ReadLane, settings: QSettings) -> None:
+        super().__init__()
+        self.setObjectName("sitrep-first-paint")
+        self.setWindowTitle("Sitrep")
+        self.queued_entry: str | None = None
+        self.queued_keys: list[QKeySequence] = []
+        for name in ("&File", "&Incident", "&View", "&Tools", "&Help"):
+            menu = self.menuBar().addMenu(name)
+            menu.addAction(GETTING_READY).setEnabled(False)
+        incidents = lane.incidents()
+        wanted = settings.value("last_incident", "", str) or ""
+        shown = next((i for i in incidents if i.id == wanted), incidents[0] if incidents else None)
+        self._build_toolbar(incidents, shown)
+        self._build_header(shown)
+        self._build_incidents(incidents, shown)
+        self._build_timeline(lane, shown)
+        self.status = QLabel(GETTING_READY, self)
+        self.status.setObjectName("getting-ready")
+        self.statusBar().addWidget(self.status, 1)
+        geometry = settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self._fit_to_screen(1400, 880)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        screen = self.screen()
+        avail = screen.availableGeometry() if screen is not None else None
+        if avail is None:
+            self.resize(width, height)
+            return
+        width, height = max(width, int(avail.width() * 0.85)), max(height, int(avail.height() * 0.85))
+        maximize = width > avail.width() or height > avail.height()
+        self.resize(min(width, avail.width()), min(height, avail.height()))
+        if maximize:
+            self.setWindowState(Qt.WindowState.WindowMaximized)
+
+    def _build_toolbar(self, incidents: list[IncidentSummary], shown: IncidentSummary | None) -> None:
+        bar = QToolBar("Incident", self)
+        bar.setMovable(False)
+        switcher = QComboBox(self)
+        switcher.setMinimumContentsLength(48)
+        switcher.setEnabled(False)
+        if shown is not None:
+            switcher.addItem(f"{shown.key} · {shown.severity} · {shown.status.label} — {shown.title}")
+        bar.addWidget(QLabel(" Incident: ", self))
+        bar.addWidget(switcher)
+        self.addToolBar(bar)
+
+    def _build_header(self, shown: IncidentSummary | None) -> None:
+        header = QWidget(self)
+        lay = QHBoxLayout(header)
+        title = QLabel(f"{shown.key}  {shown.title}" if shown else "No incident yet", header)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        title.setFont(font)
+        lay.addWidget(title, 1)
+        if shown is not None:
+            lay.addWidget(QLabel(f"{shown.severity} · {shown.status.label}", header))
+        dock = QDockWidget("Incident", self)
+        dock.setObjectName("first-paint-header")
+        dock.setTitleBarWidget(QWidget(dock))
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setWidget(header)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+
+    def _build_incidents(self, incidents: list[IncidentSummary], shown: IncidentSummary | None) -> None:
+        listing = QListWidget(self)
+        listing.setObjectName("first-paint-incidents")
+        for inc in incidents:
+            listing.addItem(f"{inc.key} {inc.severity} {inc.status.label}\n{inc.title}")
+            if shown is not None and inc.id == shown.id:
+                listing.setCurrentRow(listing.count() - 1)
+        dock = QDockWidget("Incidents", self)
+        dock.setObjectName("first-paint-incidents-dock")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setWidget(listing)
+        dock.setMinimumWidth(260)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+    def _build_timeline(self, lane: ReadLane, shown: IncidentSummary | None) -> None:
+        column = QWidget(self)
+        lay = QVBoxLayout(column)
+        rows = lane.last_entries(shown.id, PAGE) if shown is not None else []
+        corrected = lane.superseded_ids(shown.id) if shown is not None else set()
+        table = QTableWidget(len(rows), 4, column)
+        table.setObjectName("first-paint-timeline")
+        table.setHorizontalHeaderLabels(["Time", "Kind", "By", "Entry"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for r, (id_, _inc, _seq, kind, body, _why, author, *_rest) in enumerate(rows):
+            occurred = _rest[1]
+            text = f"{body}  (corrected)" if id_ in corrected else body
+            for c, value in enumerate((_when(occurred), kind.replace("_", " "), author, text)):
+                table.setItem(r, c, QTableWidgetItem(value))
+        table.resizeColumnsToContents()
+        table.scrollToBottom()
+        lay.addWidget(table, 1)
+        self.entry = QLineEdit(column)
+        self.entry.setObjectName("first-paint-entry")
+        self.entry.setPlaceholderText("Type an entry; it is logged as soon as the console is ready")
+        self.entry.setAccessibleName("Quick entry")
+        self.entry.returnPressed.connect(self._queue_entry)
+        lay.addWidget(self.entry)
+        self.setCentralWidget(column)
+        self.timeline = table
+
+    # -- what the user asks for before the services are ready ---------------------------------
+    def _queue_entry(self) -> None:
+        text = self.entry.text().strip()
+        if not text:
+            return
+        self.queued_entry = text
+        self.entry.setEnabled(False)
+        self._say_queued()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        modifiers = event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+        )
+        if modifiers and event.key() not in (Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Shift, Qt.Key.Key_Meta):
+            self.queued_keys.append(QKeySequence(event.keyCombination()))
+            self._say_queued()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _say_queued(self) -> None:
+        count = len(self.queued_keys) + (1 if self.queued_entry else 0)
+        self.status.setText(f"{GETTING_READY} {count} action{'s' if count > 1 else ''} queued: "
+                            "they run as soon as the console is ready.")  # fmt: skip
+
+    def hand_over(self, window: QMainWindow, entry_line: QLineEdit | None, submit: Callable[[], object]) -> None:
+        """The console window takes this one's place; what was asked meanwhile runs there, in order: the
+        entry typed (logged if Enter was pressed, else left in the entry line), then the shortcuts."""
+        window.setWindowState(self.windowState())
+        if not self.isMaximized():
+            window.setGeometry(self.geometry())
+        text = self.queued_entry if self.queued_entry is not None else self.entry.text()
+        if entry_line is not None and text:
+            entry_line.setText(text)
+            if self.queued_entry is not None:
+                submit()
+        for keys in self.queued_keys:
+            QTimer.singleShot(0, window, lambda keys=keys: press(window, keys))
+
+
+def press(window: QMainWindow, keys: QKeySequence) -> None:
+    """A shortcut pressed during start-up, pressed again on the console window: the command bound to it."""
+    for action in window.findChildren(QAction):
+        if action.isEnabled() and keys in action.shortcuts():
+            action.trigger()
+            return
+    combination = keys[0]
+    target = window.focusWidget() or window
+    for kind in (QKeyEvent.Type.KeyPress, QKeyEvent.Type.KeyRelease):
+        QApplication.sendEvent(target, QKeyEvent(kind, combination.key(), combination.keyboardModifiers()))
+
+
+class ConsoleStart(QObject):
+    """One start of the console behind a first paint: `begin()` shows the first paint and loads the
+    services on a background thread; when they are ready `open_window(loaded, first_paint)` builds the
+    console on the GUI thread (`shown` is what it returned, to `close()` at the end). A failure to load
+    hides the first paint and `fail(exc)` says it as a start without a first paint would: `failed_with`
+    is its exit code, and `ended` tells the caller the session is over."""
+
+    ended = Signal()
+
+    def __init__(
+        self,
+        lane: ReadLane,
+        settings: QSettings,
+        *,
+        load: Callable[[], object],
+        open_window: Callable[[object, FirstPaint], object],
+        fail: Callable[[BaseException], int],
+    ) -> None:
+        super().__init__()
+        self.first_paint = FirstPaint(lane, settings)
+        lane.close()  # the services read from here on; the first paint keeps what it showed
+        self.shown: object | None = None
+        self.failed_with: int | None = None
+        self._open_window, self._fail = open_window, fail
+        self.loader = ConsoleLoader(load, self)
+        self.loader.loaded.connect(self._loaded, Qt.ConnectionType.QueuedConnection)
+        self.loader.failed.connect(self._failed, Qt.ConnectionType.QueuedConnection)
+
+    def begin(self) -> None:
+        self.first_paint.show()
+        self.loader.start()
+
+    def _loaded(self, result: object) -> None:
+        try:
+            self.shown = self._open_window(result, self.first_paint)
+        except Exception as exc:  # noqa: BLE001 - as a failure to load: words, not a traceback
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.first_paint.hide()
+        self.failed_with = self._fail(exc)
+        self.first_paint.close()
+        self.ended.emit()
+
+    def close(self) -> None:
+        self.loader.wait(30)
+        if self.shown is not None:
+            self.shown.close()
+            self.shown = None
+
+
+def run_with_first_paint(lane: ReadLane, settings: QSettings, **start) -> int:
+    """The console's everyday start (see `ConsoleStart` for the arguments); its exit code."""
+    app = application()
+    collector = GuiThreadCollector(app)  # before any window or worker (see ui/console.py)
+    collector.start()
+    console = None
+    try:
+        console = ConsoleStart(lane, settings, **start)
+        console.ended.connect(app.quit)
+        console.begin()
+        code = app.exec()
+        return console.failed_with if console.failed_with is not None else code
+    finally:
+        if console is not None:
+            console.close()
+        collector.stop()
+        collector.deleteLater()
