@@ -63,6 +63,9 @@ def test_timeline_pages_counts_and_corrections_are_the_services(demo, lane):
         inc.id, after_seq=3, limit=4
     )
     assert lane.last_entries(inc.id, 5) == [tuple(r) for r in every[-5:]]
+    occurred = demo.timeline.matching_seqs(inc.id, order="occurred")[-6:]
+    assert [r[2] for r in lane.last_occurred(inc.id, 6)] == occurred
+    assert lane.last_occurred(inc.id, 6) == [tuple(r) for r in demo.timeline.entries_by_seq(inc.id, occurred)]
     assert lane.count(inc.id) == demo.timeline.count(inc.id) == len(every)
     assert lane.last_seq(inc.id) == demo.timeline.last_seq(inc.id)
     assert lane.superseded_ids(inc.id) == demo.timeline.superseded_ids(inc.id) and first.id in lane.superseded_ids(inc.id)

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from models.enums import EntryKind
 from services.storage.read_lane import IncidentSummary, ReadLane
 from ui.gui_thread_gc import GuiThreadCollector
 from ui.theme import apply_theme
@@ -89,7 +90,7 @@ class ConsoleLoader(QObject):
 
 
 def _when(value) -> str:
-    return value.astimezone().strftime("%H:%M:%S") if value is not None else ""
+    return value.astimezone().strftime("%a %H:%M:%S") if value is not None else ""  # as the timeline shows it
 
 
 class FirstPaint(QMainWindow):
@@ -180,20 +181,27 @@ class FirstPaint(QMainWindow):
     def _build_timeline(self, lane: ReadLane, shown: IncidentSummary | None) -> None:
         column = QWidget(self)
         lay = QVBoxLayout(column)
-        rows = lane.last_entries(shown.id, PAGE) if shown is not None else []
+        rows = lane.last_occurred(shown.id, PAGE) if shown is not None else []
         corrected = lane.superseded_ids(shown.id) if shown is not None else set()
-        table = QTableWidget(len(rows), 4, column)
+        # The console's timeline columns and its default order (by occurrence); its model fills them in
+        # full once the services are ready.
+        table = QTableWidget(len(rows), 5, column)
         table.setObjectName("first-paint-timeline")
-        table.setHorizontalHeaderLabels(["Time", "Kind", "By", "Entry"])
+        table.setHorizontalHeaderLabels(["#", "Time", "Kind", "Author", "Entry"])
         table.verticalHeader().hide()
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for r, (id_, _inc, _seq, kind, body, _why, author, *_rest) in enumerate(rows):
-            occurred = _rest[1]
-            text = f"{body}  (corrected)" if id_ in corrected else body
-            for c, value in enumerate((_when(occurred), kind.replace("_", " "), author, text)):
-                table.setItem(r, c, QTableWidgetItem(value))
+        table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        for r, (id_, _inc, seq, kind, body, _why, author, _source, occurred, *_rest) in enumerate(rows):
+            label = EntryKind(kind).label if kind in EntryKind._value2member_map_ else kind
+            text = body.replace("\n", " ⏎ ")
+            for c, value in enumerate((str(seq), _when(occurred), label, author, text)):
+                item = QTableWidgetItem(value)
+                if id_ in corrected:
+                    font = item.font()
+                    font.setStrikeOut(True)
+                    item.setFont(font)
+                table.setItem(r, c, item)
         table.resizeColumnsToContents()
         table.scrollToBottom()
         lay.addWidget(table, 1)

@@ -48,6 +48,10 @@ _ENTRIES_AFTER = _SELECT_ENTRY + " WHERE incident_id = ? AND seq > ? ORDER BY se
 _LAST_ENTRIES = (
     f"SELECT * FROM ({_SELECT_ENTRY} WHERE incident_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"
 )
+_LAST_OCCURRED = (
+    f"SELECT * FROM ({_SELECT_ENTRY} WHERE incident_id = ? ORDER BY occurred_at DESC, seq DESC LIMIT ?) "
+    "ORDER BY occurred_at, seq"
+)  # the timeline's default order (TimelineService ENTRY_ORDERS["occurred"]): how people read it
 _ENTRY_COUNT = "SELECT count(*) FROM timeline_entries WHERE incident_id = ?"
 _LAST_SEQ = "SELECT max(seq) FROM timeline_entries WHERE incident_id = ?"
 _SUPERSEDED = "SELECT supersedes_id FROM timeline_entries WHERE incident_id = ? AND supersedes_id IS NOT NULL"
@@ -190,6 +194,11 @@ class ReadLane:
     def last_entries(self, incident_id: str, count: int) -> list[tuple]:
         """The latest `count` entries, oldest first: the page a timeline opens on (its live edge)."""
         return [entry_row(r) for r in self._all(_LAST_ENTRIES, (incident_id, count))]
+
+    def last_occurred(self, incident_id: str, count: int) -> list[tuple]:
+        """The `count` entries that happened last, in order of occurrence: the page the console's timeline
+        opens on (matching_seqs(order="occurred")'s tail, read whole)."""
+        return [entry_row(r) for r in self._all(_LAST_OCCURRED, (incident_id, count))]
 
     def count(self, incident_id: str) -> int:
         return self._all(_ENTRY_COUNT, (incident_id,))[0][0]
