@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
     QMainWindow,
     QTableWidget,
     QTableWidgetItem,
@@ -47,6 +46,7 @@ log = logging.getLogger(__name__)
 
 PAGE = 200  # timeline rows the first paint shows: more than any screen holds, so it scrolls at once
 GETTING_READY = "Getting ready…"
+LOAD_AT_THE_LATEST_MS = 500
 
 
 def application() -> QApplication:
@@ -75,7 +75,9 @@ class ConsoleLoader(QObject):
         self._thread = threading.Thread(target=self._run, name="sitrep-console-loader", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        """Once; a second call (the fallback timer after the first paint's signal) does nothing."""
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
 
     def wait(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -99,8 +101,11 @@ class FirstPaint(QMainWindow):
     Actions asked for now are kept (`queued_entry`, `queued_keys`) and handed to the console window
     when it is ready (`hand_over`)."""
 
+    painted = Signal()  # once, after the first paint: the services start loading then
+
     def __init__(self, lane: ReadLane, settings: QSettings) -> None:
         super().__init__()
+        self._painted = False
         self.setObjectName("sitrep-first-paint")
         self.setWindowTitle("Sitrep")
         self.queued_entry: str | None = None
@@ -165,18 +170,27 @@ class FirstPaint(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
 
     def _build_incidents(self, incidents: list[IncidentSummary], shown: IncidentSummary | None) -> None:
-        listing = QListWidget(self)
+        listing = QTableWidget(len(incidents), 4, self)  # the incidents panel's columns
         listing.setObjectName("first-paint-incidents")
-        for inc in incidents:
-            listing.addItem(f"{inc.key} {inc.severity} {inc.status.label}\n{inc.title}")
+        listing.setHorizontalHeaderLabels(["Key", "Sev", "Title", "Status"])
+        listing.verticalHeader().hide()
+        listing.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        listing.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        listing.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for r, inc in enumerate(incidents):
+            for c, value in enumerate((inc.key, inc.severity, inc.title, inc.status.label)):
+                listing.setItem(r, c, QTableWidgetItem(value))
             if shown is not None and inc.id == shown.id:
-                listing.setCurrentRow(listing.count() - 1)
+                listing.selectRow(r)
+        listing.resizeColumnToContents(0)
+        listing.resizeColumnToContents(1)
         dock = QDockWidget("Incidents", self)
         dock.setObjectName("first-paint-incidents-dock")
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         dock.setWidget(listing)
-        dock.setMinimumWidth(260)
+        dock.setMinimumWidth(340)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.incidents = listing
 
     def _build_timeline(self, lane: ReadLane, shown: IncidentSummary | None) -> None:
         column = QWidget(self)
@@ -213,6 +227,14 @@ class FirstPaint(QMainWindow):
         lay.addWidget(self.entry)
         self.setCentralWidget(column)
         self.timeline = table
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            # After this paint has reached the screen: the loader's imports hold the interpreter in bursts
+            # and would otherwise slow the very paint they are meant to come after.
+            QTimer.singleShot(0, self, self.painted.emit)
 
     # -- what the user asks for before the services are ready ---------------------------------
     def _queue_entry(self) -> None:
@@ -295,8 +317,10 @@ class ConsoleStart(QObject):
         self.loader.failed.connect(self._failed, Qt.ConnectionType.QueuedConnection)
 
     def begin(self) -> None:
+        self.first_paint.painted.connect(self.loader.start)
         self.first_paint.show()
-        self.loader.start()
+        # A window that is never painted (minimised at once, an unmapped workspace) still gets its services.
+        QTimer.singleShot(LOAD_AT_THE_LATEST_MS, self, self.loader.start)
 
     def _loaded(self, result: object) -> None:
         try:

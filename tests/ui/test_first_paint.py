@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QListWidget
 
 from models.migrations import SCHEMA_HEAD
 from services.core import Sitrep
@@ -115,9 +114,9 @@ def test_the_first_paint_shows_the_store_before_the_services_are_ready(start, qt
         latest = reference.timeline.entries_by_seq(incidents[0].id, [last_seq])[0]
     finally:
         reference.close()
-    listing = first.findChild(QListWidget, "first-paint-incidents")
-    assert listing.count() == len(incidents)
-    assert incidents[0].key in listing.item(0).text()
+    listing = first.incidents
+    assert listing.rowCount() == len(incidents)
+    assert [listing.item(r, 0).text() for r in range(listing.rowCount())] == [i.key for i in incidents]
     timeline = first.timeline
     assert timeline.rowCount() > 0 and latest.body in timeline.item(timeline.rowCount() - 1, 4).text()
     assert first.status.text() == GETTING_READY
