@@ -116,3 +116,14 @@ def test_the_timeline_service_reads_the_live_edge_through_the_lane_with_the_same
         assert sitrep.timeline.entries(inc.id, after_seq=2) == through_lane and through_lane
     finally:
         sitrep.store.read_lane = lane
+
+
+def test_a_read_after_the_store_closed_goes_the_services_way(sitrep, tmp_path):
+    open_demo(sitrep)
+    inc = sitrep.incidents.list()[0]
+    lane = sitrep.store.read_lane()
+    assert lane is not None
+    sitrep.store.close()
+    with pytest.raises(ReadLaneUnavailable):
+        lane.count(inc.id)
+    assert sitrep.timeline.entries(inc.id)  # through SQLAlchemy, whose engine opens again as before

@@ -163,8 +163,11 @@ class ReadLane:
             self._conn = None
 
     def _all(self, sql: str, params: tuple) -> list[tuple]:
+        conn = self._conn
+        if conn is None:  # closed with its store; a read after that goes the services' way, as it always did
+            raise ReadLaneUnavailable("the read lane is closed")
         try:
-            return self._conn.execute(sql, params).fetchall()
+            return conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise ReadLaneUnavailable(str(exc)) from None
 
