@@ -15,7 +15,6 @@ import logging
 import os
 import sys
 import tempfile
-from importlib import metadata
 
 from app.cli_globals import console_options
 from app.logging_setup import setup_logging
@@ -39,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _version() -> str:
+    from importlib import metadata  # ~0.1-0.3 s of imports (email, zipfile): only `--version` needs it
+
     try:
         return metadata.version("sitrep")
     except metadata.PackageNotFoundError:
