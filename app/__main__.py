@@ -18,8 +18,10 @@ import tempfile
 
 from app.cli_globals import console_options
 from app.logging_setup import setup_logging
+from models.migrations import SCHEMA_HEAD
 from services.errors import SitrepError, StoreError
 from services.storage.paths import resolve_paths
+from services.storage.read_lane import ReadLane, ReadLaneUnavailable
 
 log = logging.getLogger("sitrep")
 
@@ -93,16 +95,16 @@ def _console_after_first_paint(args, paths, lane, author: str | None) -> int:
     def load():
         sitrep = _open_store(args, paths, gui=True, raising=True)
         opened.append(sitrep)
-        # Imported here, on the loader thread: modules only (their module-level Qt values are QColors, which
-        # any thread may make); every widget is made on the GUI thread in open_window.
-        import ui.console  # noqa: F401
-        from ui.panels import load_panels
+        # Deferred start-up cost, imported here on the loader thread: modules only (their module-level Qt values
+        # are QColors, which any thread may make); every widget is made on the GUI thread in open_window.
+        import ui.console  # noqa: F401  (deferred: see above)
+        from ui.panels import load_panels  # deferred: see above
 
         sitrep.comms.templates  # noqa: B018 - read here: the comms panel lists them when it is built
         return sitrep, load_panels()
 
     def open_window(loaded, first_paint):
-        from ui.console import open_console_window
+        from ui.console import open_console_window  # deferred: imported by the loader already
 
         sitrep, panels = loaded
         return open_console_window(sitrep, paths=paths, author=author, login=_login(), first_paint=first_paint,
@@ -125,9 +127,6 @@ def _console_after_first_paint(args, paths, lane, author: str | None) -> int:
 
 def _read_lane(paths):
     """The read lane on the store, or None when the first paint cannot come from it."""
-    from models.migrations import SCHEMA_HEAD
-    from services.storage.read_lane import ReadLane, ReadLaneUnavailable
-
     try:
         return ReadLane(paths.database, SCHEMA_HEAD)
     except ReadLaneUnavailable as why:
@@ -177,11 +176,12 @@ def _open_store(args, paths, *, gui: bool, raising: bool = False):
 
 
 def _command_line(words: list[str]) -> int:
-    from app.cli import build_parser, relative_times_as_words, run_command  # deferred: see the docstring
+    # Deferred start-up cost (see the docstring): the command areas, and the services behind them.
+    from app.cli import build_parser, relative_times_as_words, run_command
     from app.cli_context import Cli
-    from app.cli_hardening import run_backup_offline
-    from app.cli_output import print_error
-    from app.terminal import human_output
+    from app.cli_hardening import run_backup_offline  # deferred as app.cli above
+    from app.cli_output import print_error  # deferred as app.cli above
+    from app.terminal import human_output  # deferred as app.cli above
 
     parser = build_parser()
     args = parser.parse_args(relative_times_as_words(words))
