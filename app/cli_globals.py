@@ -24,11 +24,11 @@ def add_global_options(p: argparse.ArgumentParser) -> None:
 def console_options(argv: list[str]) -> argparse.Namespace | None:
     """The global options when `argv` names no command and asks for no help (the console, or --version);
     None otherwise, and the full parser reads `argv`."""
-    p = argparse.ArgumentParser(prog="sitrep", add_help=False)
+    p = argparse.ArgumentParser(prog="sitrep", add_help=False, exit_on_error=False)
     add_global_options(p)
     try:
         args, rest = p.parse_known_args(argv)
-    except SystemExit:  # e.g. `--data-dir` without a folder: the full parser says so in its words
+    except argparse.ArgumentError:  # e.g. `--data-dir` without a folder: the full parser says so in its words
         return None
     if rest:
         return None
