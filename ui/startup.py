@@ -225,6 +225,7 @@ class FirstPaint(QMainWindow):
         self.entry.setAccessibleName("Quick entry")
         self.entry.returnPressed.connect(self._queue_entry)
         lay.addWidget(self.entry)
+        self.entry.setFocus()  # typing at once goes into an entry, kept for the console
         self.setCentralWidget(column)
         self.timeline = table
 
