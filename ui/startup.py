@@ -38,7 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import EntryKind
-from services.storage.read_lane import IncidentSummary, ReadLane
+from services.record.views import IncidentView
+from services.storage.read_lane import ReadLane
 from ui.gui_thread_gc import GuiThreadCollector
 from ui.theme import apply_theme
 
@@ -139,7 +140,7 @@ class FirstPaint(QMainWindow):
         if maximize:
             self.setWindowState(Qt.WindowState.WindowMaximized)
 
-    def _build_toolbar(self, incidents: list[IncidentSummary], shown: IncidentSummary | None) -> None:
+    def _build_toolbar(self, incidents: list[IncidentView], shown: IncidentView | None) -> None:
         bar = QToolBar("Incident", self)
         bar.setMovable(False)
         switcher = QComboBox(self)
@@ -151,7 +152,7 @@ class FirstPaint(QMainWindow):
         bar.addWidget(switcher)
         self.addToolBar(bar)
 
-    def _build_header(self, shown: IncidentSummary | None) -> None:
+    def _build_header(self, shown: IncidentView | None) -> None:
         header = QWidget(self)
         lay = QHBoxLayout(header)
         title = QLabel(f"{shown.key}  {shown.title}" if shown else "No incident yet", header)
@@ -169,7 +170,7 @@ class FirstPaint(QMainWindow):
         dock.setWidget(header)
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
 
-    def _build_incidents(self, incidents: list[IncidentSummary], shown: IncidentSummary | None) -> None:
+    def _build_incidents(self, incidents: list[IncidentView], shown: IncidentView | None) -> None:
         listing = QTableWidget(len(incidents), 4, self)  # the incidents panel's columns
         listing.setObjectName("first-paint-incidents")
         listing.setHorizontalHeaderLabels(["Key", "Sev", "Title", "Status"])
@@ -192,7 +193,7 @@ class FirstPaint(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.incidents = listing
 
-    def _build_timeline(self, lane: ReadLane, shown: IncidentSummary | None) -> None:
+    def _build_timeline(self, lane: ReadLane, shown: IncidentView | None) -> None:
         column = QWidget(self)
         lay = QVBoxLayout(column)
         rows = lane.last_occurred(shown.id, PAGE) if shown is not None else []

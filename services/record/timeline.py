@@ -399,7 +399,7 @@ class TimelineService:
         lane = self._store.read_lane()  # the live edge reads this at every append: plain sqlite3
         if lane is not None:
             try:
-                return [EntryRow(*r) for r in lane.entries(incident_id, after_seq=after_seq, limit=limit)]
+                return lane.entries(incident_id, after_seq=after_seq, limit=limit)
             except ReadLaneUnavailable:
                 pass  # e.g. locked beyond the lane's short wait: the SQLAlchemy path says it in words
         stmt = select(*_COLS).where(_T.c.incident_id == incident_id, _T.c.seq > after_seq).order_by(_T.c.seq)

@@ -7,28 +7,23 @@ lane writes the same way. Each query is defined once, below; `tests/test_read_la
 to what the services return for the same store, so the two paths cannot come to mean different things.
 
 Nothing here imports SQLAlchemy or a model: the values are converted as the models' column types do
-(fixed-width UTC text to aware datetimes, JSON text to Python), and rows come back as plain tuples in
-the services' field order (`ENTRY_FIELDS` is `services.record.views.EntryRow._fields`).
+(fixed-width UTC text to aware datetimes, JSON text to Python), and rows come back as the services' own
+plain rows (`EntryRow`, `IncidentView` from services/record/views.py, which needs no ORM to be imported).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from models.enums import Milestone, Status
+from services.record.views import EntryRow, IncidentView
 
-ENTRY_FIELDS = (
-    "id", "incident_id", "seq", "kind", "body", "rationale", "author", "source",
-    "occurred_at", "recorded_at", "data", "supersedes_id", "prev_hash", "hash",
-)  # fmt: skip
-INCIDENT_FIELDS = (
-    "id", "key", "number", "title", "summary", "incident_type", "severity", "status", "is_major",
-    "is_exercise", "services", "affected_users", "error_rate_pct", "source", "created_at", "updated_at",
-)  # fmt: skip
+ENTRY_FIELDS = EntryRow._fields
+# IncidentView's stored fields; milestones and flagged_pairs are read beside them.
+INCIDENT_FIELDS = tuple(f for f in IncidentView.__dataclass_fields__ if f not in ("milestones", "flagged_pairs"))
 _MILESTONE_COLUMNS = tuple(m.column for m in Milestone)
 _CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
 
@@ -83,55 +78,25 @@ def _json(text: str | None):
     return None if text is None else json.loads(text)
 
 
-def entry_row(raw: tuple) -> tuple:
-    """A stored entry as the services' EntryRow holds it (same order, same Python types)."""
+def entry_row(raw: tuple) -> EntryRow:
+    """A stored entry as the services' EntryRow holds it (same Python types)."""
     (id_, incident_id, seq, kind, body, rationale, author, source,
      occurred, recorded, data, supersedes_id, prev_hash, hash_) = raw  # fmt: skip
-    return (id_, incident_id, seq, kind, body, rationale, author, source,
-            _when(occurred), _when(recorded), _json(data), supersedes_id, prev_hash, hash_)  # fmt: skip
+    return EntryRow(id_, incident_id, seq, kind, body, rationale, author, source,
+                    _when(occurred), _when(recorded), _json(data), supersedes_id, prev_hash, hash_)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class IncidentSummary:
-    """An incident as IncidentView holds it, without the ORM (`as_fields()` compares the two)."""
-
-    id: str
-    key: str
-    number: int
-    title: str
-    summary: str
-    incident_type: str
-    severity: str
-    status: Status
-    is_major: bool
-    is_exercise: bool
-    services: tuple[str, ...]
-    affected_users: int | None
-    error_rate_pct: float | None
-    source: str
-    created_at: datetime
-    updated_at: datetime
-    milestones: dict
-    flagged_pairs: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, raw: tuple) -> IncidentSummary:
-        base = len(INCIDENT_FIELDS)
-        values = dict(zip(INCIDENT_FIELDS, raw[:base], strict=True))
-        values["status"] = Status(values["status"])
-        values["is_major"], values["is_exercise"] = bool(values["is_major"]), bool(values["is_exercise"])
-        values["services"] = tuple(_json(values["services"]) or ())
-        values["created_at"], values["updated_at"] = _when(values["created_at"]), _when(values["updated_at"])
-        milestones = {m: _when(raw[base + i]) for i, m in enumerate(Milestone)}
-        pairs = tuple((p[0], p[1]) for p in _json(raw[-1]) or ())
-        return cls(**values, milestones=milestones, flagged_pairs=pairs)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status.is_open
-
-    def milestone(self, m: Milestone) -> datetime | None:
-        return self.milestones.get(m)
+def incident_view(raw: tuple) -> IncidentView:
+    """A stored incident as IncidentView.of makes it from the ORM object."""
+    base = len(INCIDENT_FIELDS)
+    values = dict(zip(INCIDENT_FIELDS, raw[:base], strict=True))
+    values["status"] = Status(values["status"])
+    values["is_major"], values["is_exercise"] = bool(values["is_major"]), bool(values["is_exercise"])
+    values["services"] = tuple(_json(values["services"]) or ())
+    values["created_at"], values["updated_at"] = _when(values["created_at"]), _when(values["updated_at"])
+    milestones = {m: _when(raw[base + i]) for i, m in enumerate(Milestone)}
+    pairs = tuple((p[0], p[1]) for p in _json(raw[-1]) or ())
+    return IncidentView(**values, milestones=milestones, flagged_pairs=pairs)
 
 
 class ReadLane:
@@ -162,7 +127,7 @@ class ReadLane:
             conn.close()
             self._conn = None
 
-    def _all(self, sql: str, params: tuple) -> list[tuple]:
+    def _all(self, sql: str, params: tuple) -> list[EntryRow]:
         conn = self._conn
         if conn is None:  # closed with its store; a read after that goes the services' way, as it always did
             raise ReadLaneUnavailable("the read lane is closed")
@@ -172,13 +137,13 @@ class ReadLane:
             raise ReadLaneUnavailable(str(exc)) from None
 
     # -- incidents ----------------------------------------------------------------------------
-    def incidents(self, *, open_only: bool = False, limit: int | None = None) -> list[IncidentSummary]:
+    def incidents(self, *, open_only: bool = False, limit: int | None = None) -> list[IncidentView]:
         """IncidentService.list(open_only=..., limit=...): open incidents first, newest declaration first."""
         sql = _OPEN_INCIDENT_LIST if open_only else _INCIDENT_LIST
         params = (*(_CLOSED if open_only else ()), *_CLOSED, limit or _NO_LIMIT)
-        return [IncidentSummary.of(r) for r in self._all(sql, params)]
+        return [incident_view(r) for r in self._all(sql, params)]
 
-    def incident(self, ref: str) -> IncidentSummary | None:
+    def incident(self, ref: str) -> IncidentView | None:
         """IncidentService.get(ref) (by id, key or number), or None where it would raise NotFound."""
         ref = (ref or "").strip()
         if ref.upper().startswith("INC-"):
@@ -187,18 +152,18 @@ class ReadLane:
             rows = self._all(_INCIDENT_BY_NUMBER, (int(ref),))
         else:
             rows = self._all(_INCIDENT_BY_ID, (ref,))
-        return IncidentSummary.of(rows[0]) if rows else None
+        return incident_view(rows[0]) if rows else None
 
     # -- timeline -----------------------------------------------------------------------------
-    def entries(self, incident_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[tuple]:
+    def entries(self, incident_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[EntryRow]:
         """TimelineService.entries: the entries after `after_seq`, in the chain's order."""
         return [entry_row(r) for r in self._all(_ENTRIES_AFTER, (incident_id, after_seq, limit or _NO_LIMIT))]
 
-    def last_entries(self, incident_id: str, count: int) -> list[tuple]:
+    def last_entries(self, incident_id: str, count: int) -> list[EntryRow]:
         """The latest `count` entries, oldest first: the page a timeline opens on (its live edge)."""
         return [entry_row(r) for r in self._all(_LAST_ENTRIES, (incident_id, count))]
 
-    def last_occurred(self, incident_id: str, count: int) -> list[tuple]:
+    def last_occurred(self, incident_id: str, count: int) -> list[EntryRow]:
         """The `count` entries that happened last, in order of occurrence: the page the console's timeline
         opens on (matching_seqs(order="occurred")'s tail, read whole)."""
         return [entry_row(r) for r in self._all(_LAST_OCCURRED, (incident_id, count))]
