@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -226,6 +226,7 @@ class FirstPaint(QMainWindow):
         self.entry.setAccessibleName("Quick entry")
         self.entry.returnPressed.connect(self._queue_entry)
         lay.addWidget(self.entry)
+        self.entry.installEventFilter(self)
         self.entry.setFocus()  # typing at once goes into an entry, kept for the console
         self.setCentralWidget(column)
         self.timeline = table
@@ -248,15 +249,27 @@ class FirstPaint(QMainWindow):
         self._say_queued()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if self._queue_shortcut(event):
+            return
+        super().keyPressEvent(event)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        # The entry line would take some commands' keys for itself (Ctrl+K deletes to the end of the line
+        # there): a command key is queued before it gets there; editing keys stay the line's.
+        if watched is self.entry and event.type() == QEvent.Type.KeyPress and not _edits_text(event):
+            return self._queue_shortcut(event)
+        return super().eventFilter(watched, event)
+
+    def _queue_shortcut(self, event: QKeyEvent) -> bool:
         modifiers = event.modifiers() & (
             Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
         )
-        if modifiers and event.key() not in (Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Shift, Qt.Key.Key_Meta):
-            self.queued_keys.append(QKeySequence(event.keyCombination()))
-            self._say_queued()
-            event.accept()
-            return
-        super().keyPressEvent(event)
+        if not modifiers or event.key() in (Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Shift, Qt.Key.Key_Meta):
+            return False
+        self.queued_keys.append(QKeySequence(event.keyCombination()))
+        self._say_queued()
+        event.accept()
+        return True
 
     def _say_queued(self) -> None:
         count = len(self.queued_keys) + (1 if self.queued_entry else 0)
@@ -276,6 +289,20 @@ class FirstPaint(QMainWindow):
                 submit()
         for keys in self.queued_keys:
             QTimer.singleShot(0, window, lambda keys=keys: press(window, keys))
+
+
+_TEXT_EDITING = (
+    QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo, QKeySequence.StandardKey.SelectAll,
+    QKeySequence.StandardKey.MoveToNextWord, QKeySequence.StandardKey.MoveToPreviousWord,
+    QKeySequence.StandardKey.SelectNextWord, QKeySequence.StandardKey.SelectPreviousWord,
+    QKeySequence.StandardKey.DeleteStartOfWord, QKeySequence.StandardKey.DeleteEndOfWord,
+    QKeySequence.StandardKey.MoveToStartOfLine, QKeySequence.StandardKey.MoveToEndOfLine,
+)  # fmt: skip
+
+
+def _edits_text(event: QKeyEvent) -> bool:
+    return any(event.matches(key) for key in _TEXT_EDITING)
 
 
 def press(window: QMainWindow, keys: QKeySequence) -> None:
@@ -313,6 +340,7 @@ class ConsoleStart(QObject):
         lane.close()  # the services read from here on; the first paint keeps what it showed
         self.shown: object | None = None
         self.failed_with: int | None = None
+        self._closed = False
         self._open_window, self._fail = open_window, fail
         self.loader = ConsoleLoader(load, self)
         self.loader.loaded.connect(self._loaded, Qt.ConnectionType.QueuedConnection)
@@ -325,18 +353,23 @@ class ConsoleStart(QObject):
         QTimer.singleShot(LOAD_AT_THE_LATEST_MS, self, self.loader.start)
 
     def _loaded(self, result: object) -> None:
+        if self._closed:  # the session ended while the services loaded: nothing to open them in
+            return
         try:
             self.shown = self._open_window(result, self.first_paint)
         except Exception as exc:  # noqa: BLE001 - as a failure to load: words, not a traceback
             self._failed(exc)
 
     def _failed(self, exc: BaseException) -> None:
+        if self._closed:
+            return
         self.first_paint.hide()
         self.failed_with = self._fail(exc)
         self.first_paint.close()
         self.ended.emit()
 
     def close(self) -> None:
+        self._closed = True
         self.loader.wait(30)
         if self.shown is not None:
             self.shown.close()

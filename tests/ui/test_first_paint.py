@@ -151,6 +151,19 @@ def test_an_entry_and_a_shortcut_asked_for_before_ready_run_once_it_is(start, qt
     qtbot.waitUntil(lambda: shown.window.focusWidget() is timeline.text_filter, timeout=10_000)
 
 
+def test_a_command_key_in_the_entry_line_is_queued_and_editing_keys_stay_the_lines(start, qtbot):
+    s = start()
+    first = s.console.first_paint
+    s.console.begin()
+    qtbot.waitExposed(first)
+    qtbot.keyClicks(first.entry, "Bridge moved")
+    qtbot.keyClick(first.entry, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # select all: the line's
+    qtbot.keyClick(first.entry, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)  # the command palette
+    assert first.entry.text() == "Bridge moved" and first.entry.selectedText() == "Bridge moved"
+    assert [k.toString() for k in first.queued_keys] == ["Ctrl+K"]
+    assert "1 action queued" in first.status.text()
+
+
 def test_a_failure_while_loading_is_said_in_words_and_the_first_paint_goes(start, qtbot):
     s = start(failure=StoreError("The database is busy in another program (locked). Nothing was saved; try again."))
     first = s.console.first_paint
