@@ -23,6 +23,7 @@ from app.cli_checklists import add_checklist_commands, run_checklists
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
 from app.cli_exercise import add_exercise_commands, run_exercise
+from app.cli_globals import add_global_options
 from app.cli_incidents import add_incident_commands, run_incidents
 from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
@@ -63,17 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sitrep",
         description="Sitrep incident commander console. With no command, opens the console window.",
     )
-    p.add_argument("--data-dir", help="keep every file (database, logs, backups, settings) in this folder "
-                   "(also SITREP_DATA_DIR)")  # fmt: skip
-    p.add_argument("--db", help="SQLAlchemy database URL (default: sitrep.db in the data folder)")
-    p.add_argument("--as", dest="author", default=None,
-                   help="the person (directory handle) acting: every entry and approval is theirs (default: "
-                   "SITREP_USER, else your login; the console asks once and remembers who is at its keyboard)")
-    p.add_argument("--demo", action="store_true", help="open a throwaway store seeded with a realistic SEV1, as "
-                   "its commander (with --data-dir DIR the demo is kept there and opens again)")  # fmt: skip
-    p.add_argument("--read-only", action="store_true", help="open the store without changing anything in it "
-                   "(automatic when its file or folder cannot be written)")  # fmt: skip
-    p.add_argument("--version", action="store_true", help="print the version and exit")
+    add_global_options(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for add_commands, run in AREAS:
         before = set(sub.choices)

@@ -17,13 +17,17 @@ import time
 from PySide6.QtCore import QAbstractEventDispatcher, QEvent, QObject
 from PySide6.QtWidgets import QApplication, QMainWindow
 
+LIVE_WINDOW = "sitrep-main"  # ui/main_window.py: the console with every panel built on the services
+
 
 class _ReadyProbe(QObject):
-    def __init__(self, app: QApplication) -> None:
+    def __init__(self, app: QApplication, wait_for_live: bool) -> None:
         super().__init__(app)
         self.app = app
         self.painted: set[int] = set()
+        self.ready = False
         self.done = False
+        self.wait_for_live = wait_for_live
         app.installEventFilter(self)
         QAbstractEventDispatcher.instance().aboutToBlock.connect(self._about_to_block)
 
@@ -33,6 +37,8 @@ class _ReadyProbe(QObject):
         return False
 
     def _about_to_block(self) -> None:
+        """READY: the first main window painted and idle (the first paint). LIVE: the console window with
+        every panel painted and idle; the same moment when a start has no separate first paint."""
         if self.done:
             return
         for w in self.app.topLevelWidgets():
@@ -43,15 +49,21 @@ class _ReadyProbe(QObject):
                 and w.windowHandle() is not None
                 and w.windowHandle().isExposed()
             ):
-                self.done = True
-                sys.stdout.write(f"READY {time.monotonic():.6f}\n")
+                now = time.monotonic()
+                if not self.ready:
+                    self.ready = True
+                    sys.stdout.write(f"READY {now:.6f}\n")
+                if not self.wait_for_live or w.objectName() == LIVE_WINDOW:
+                    self.done = True
+                    sys.stdout.write(f"LIVE {now:.6f}\n")
+                    sys.stdout.flush()
+                    self.app.quit()
+                    return
                 sys.stdout.flush()
-                self.app.quit()
-                return
 
 
-def watch(app: QApplication) -> None:
-    app._bench_ready_probe = _ReadyProbe(app)  # kept alive with the application
+def watch(app: QApplication, wait_for_live: bool = False) -> None:
+    app._bench_ready_probe = _ReadyProbe(app, wait_for_live)  # kept alive with the application
 
 
 def run_floor() -> int:
@@ -66,16 +78,16 @@ def run_floor() -> int:
 
 def run_sitrep(argv: list[str]) -> int:
     """The subject: Sitrep's own entry point, with the probe attached to the QApplication it makes."""
-    import ui.console
+    import ui.startup
 
-    make_application = ui.console.application
+    make_application = ui.startup.application
 
     def application() -> QApplication:
         app = make_application()
-        watch(app)
+        watch(app, wait_for_live=True)
         return app
 
-    ui.console.application = application
+    ui.startup.application = application
     from app.__main__ import main
 
     return main(argv)

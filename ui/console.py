@@ -12,25 +12,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 from services.core import Sitrep
 from services.demo import demo_commander, open_demo
 from services.storage.paths import Paths
+from ui import startup
 from ui.context import ChangeNotifier, IncidentSelection, UiContext
 from ui.crash import CrashHandler
 from ui.gui_thread_gc import GuiThreadCollector
 from ui.identity import ask_who_is_at_the_keyboard, remembered_person
-from ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
-
-
-def application() -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication(sys.argv[:1])
-        app.setApplicationName("Sitrep")
-        app.setApplicationDisplayName("Sitrep")
-        app.setOrganizationName("Sitrep")
-        app.setDesktopFileName("sitrep")
-        apply_theme(app)
-    return app
 
 
 def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
@@ -48,7 +36,7 @@ def build_context(sitrep: Sitrep, *, paths: Paths, author: str) -> UiContext:
 def run_console(sitrep: Sitrep, *, paths: Paths, author: str | None, login: str = "", demo: bool = False) -> int:
     """`author` is who `--as` / SITREP_USER named, or None: then the person remembered at this
     workstation, or asked (the demo's person at the keyboard is its commander)."""
-    app = application()
+    app = startup.application()
     # Before any window or worker exists: from here on, Qt objects left in reference cycles are
     # collected (and so destroyed) on this thread, never on the sync worker's or a pool thread.
     collector = GuiThreadCollector(app)
@@ -63,6 +51,31 @@ def run_console(sitrep: Sitrep, *, paths: Paths, author: str | None, login: str 
 def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str | None, login: str,
                 demo: bool) -> int:
     splash = _starting(app, "Seeding the demo incident…" if demo else "Opening the console…")
+    shown = open_console_window(sitrep, paths=paths, author=author, login=login, demo=demo, splash=splash)
+    try:
+        return app.exec()
+    finally:
+        shown.close()
+
+
+class ShownConsole:
+    """The console window on screen, with what must be undone when the event loop ends."""
+
+    def __init__(self, window, ctx: UiContext, crash: CrashHandler, sitrep: Sitrep) -> None:
+        self.window, self.ctx, self.crash, self.sitrep = window, ctx, crash, sitrep
+
+    def close(self) -> None:
+        # The window is gone; an answer still on its way is not waited for long: the item stays in
+        # flight and is looked up at the next start.
+        self.sitrep.sync.stop(timeout=3.0)
+        self.crash.uninstall()
+        self.ctx.notifier.close()
+
+
+def open_console_window(sitrep: Sitrep, *, paths: Paths, author: str | None, login: str = "", demo: bool = False,
+                        splash: QSplashScreen | None = None, first_paint=None, panels=None) -> ShownConsole:
+    """Build and show the console window. `first_paint` (ui.startup.FirstPaint) is the window shown while
+    the services loaded: the console takes its place and runs what was asked there."""
     demo_incident = None
     if demo:
         demo_incident = open_demo(sitrep)
@@ -74,10 +87,10 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str 
     ctx = build_context(sitrep, paths=paths, author=author or login)
     if author is None:
         remembered = remembered_person(ctx.settings)
-        if remembered is None:
+        if remembered is None and splash is not None:
             splash.hide()  # the question must not sit behind it
         ctx.author = remembered or ask_who_is_at_the_keyboard(ctx, login)
-    window = MainWindow(ctx)
+    window = MainWindow(ctx, panels)
     if demo_incident is not None:
         window.reload_incidents(select=demo_incident.id)
     crash = CrashHandler(lambda: window)
@@ -86,20 +99,20 @@ def _run_window(app: QApplication, sitrep: Sitrep, *, paths: Paths, author: str 
         if callable(saver):
             crash.savers.append(saver)
     crash.install()
+    if first_paint is not None:
+        timeline = window.panels.get("timeline")
+        first_paint.hand_over(window, getattr(timeline, "entry", None), getattr(timeline, "submit", lambda: None))
     window.show()
-    splash.finish(window)
+    if splash is not None:
+        splash.finish(window)
+    if first_paint is not None:
+        first_paint.close()
+        first_paint.deleteLater()
     # Sync runs beside the window on its own thread, connections and database session; a read-only
     # store has nothing it could record an answer in.
     if not sitrep.read_only:
         sitrep.sync.start()
-    try:
-        return app.exec()
-    finally:
-        # The window is gone; an answer still on its way is not waited for long: the item stays in
-        # flight and is looked up at the next start.
-        sitrep.sync.stop(timeout=3.0)
-        crash.uninstall()
-        ctx.notifier.close()
+    return ShownConsole(window, ctx, crash, sitrep)
 
 
 def _starting(app: QApplication, what: str) -> QSplashScreen:
@@ -121,7 +134,7 @@ def show_startup_error(message: str) -> None:
     """The store could not be opened: say why in a window (and on stderr for whoever started us)."""
     print(f"sitrep: error: {message}", file=sys.stderr)
     try:
-        application()
+        startup.application()
         QMessageBox.critical(None, "Sitrep cannot start", message)
     except Exception:  # no display at all: stderr already has it
         log.exception("could not show the start-up error dialog")

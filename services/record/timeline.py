@@ -25,6 +25,7 @@ from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.record.chain_heads import ADVANCE_SQL, TIMELINE, advance_head
 from services.record.views import EntryRow
+from services.storage.read_lane import ReadLaneUnavailable
 from services.text.limits import check_text
 from services.text.time_range import check_live, check_stored
 from services.text.timetext import utc_text
@@ -395,6 +396,12 @@ class TimelineService:
             )
 
     def entries(self, incident_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[EntryRow]:
+        lane = self._store.read_lane()  # the live edge reads this at every append: plain sqlite3
+        if lane is not None:
+            try:
+                return lane.entries(incident_id, after_seq=after_seq, limit=limit)
+            except ReadLaneUnavailable:
+                pass  # e.g. locked beyond the lane's short wait: the SQLAlchemy path says it in words
         stmt = select(*_COLS).where(_T.c.incident_id == incident_id, _T.c.seq > after_seq).order_by(_T.c.seq)
         if limit is not None:
             stmt = stmt.limit(limit)

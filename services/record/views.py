@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from models.entities import Incident, Person, RoleAssignment
 from models.enums import Milestone, Status
+
+if TYPE_CHECKING:  # only named in annotations: the read lane uses these rows without importing the ORM
+    from models.entities import Incident, Person, RoleAssignment
 
 
 class EntryRow(NamedTuple):

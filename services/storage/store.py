@@ -32,10 +32,12 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, Operati
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from models.entities import Base
 from models.migrations import KNOWN_REVISIONS, MIGRATIONS_DIR, SCHEMA_HEAD
 from services.errors import SchemaTooNew, StoreError
 from services.storage.backups import copy_database, daily_due, rotate
 from services.storage.backups import stamp as backup_stamp
+from services.storage.read_lane import ReadLane, ReadLaneUnavailable
 from services.storage.store_health import (
     clear_marker,
     disk_full,
@@ -284,6 +286,8 @@ class Store:
         self.entry_hooks: list = []
         self._append_lane: _AppendLane | None = None
         self._append_lane_guard = threading.Lock()
+        self._read_lanes = threading.local()
+        self._open_read_lanes: list[ReadLane] = []
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -377,8 +381,29 @@ class Store:
             return read_only_message(self.read_only_asked)
         return None
 
+    def read_lane(self) -> ReadLane | None:
+        """This thread's read lane (plain sqlite3, services/storage/read_lane.py) for the reads that run at
+        every live append, or None where it cannot serve (not a local SQLite file at this schema, read-only,
+        a full disk's snapshot): the caller reads through SQLAlchemy then, with the same meaning."""
+        if not self.is_sqlite or self.in_memory or self.path is None or self.read_only or self._snapshot:
+            return None
+        lane = getattr(self._read_lanes, "lane", None)
+        if lane is None and not getattr(self._read_lanes, "refused", False):
+            try:
+                lane = self._read_lanes.lane = ReadLane(self.path, SCHEMA_HEAD)
+            except ReadLaneUnavailable:
+                self._read_lanes.refused = True
+                return None
+            with self._append_lane_guard:
+                self._open_read_lanes.append(lane)
+        return lane
+
     def close(self) -> None:
         with self._append_lane_guard:
+            for lane in self._open_read_lanes:
+                lane.close()
+            self._open_read_lanes.clear()
+
             if self._append_lane is not None:
                 self._append_lane.close()
                 self._append_lane = None
@@ -436,9 +461,28 @@ class Store:
                 f"{SCHEMA_HEAD}). It was left untouched. Upgrade Sitrep to open it."
             )
         self._enable_wal()
+        if current is None and self.is_sqlite:
+            self._create_at_head()
+            return
         if current is not None:
             self.last_backup = self.backup(reason=f"before-upgrade-from-{current}")
         self._upgrade()
+
+    def _create_at_head(self) -> None:
+        """A new SQLite store is made from the models and stamped at the head: the same schema as replaying
+        every migration (tests/test_store_creation.py compares the two), without importing Alembic and
+        running a dozen revisions at a first start or a `--demo`."""
+        try:
+            with self.writer.begin() as conn:
+                Base.metadata.create_all(conn)
+                conn.exec_driver_sql(
+                    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+                )
+                conn.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (?)", (SCHEMA_HEAD,))
+        except (OperationalError, DatabaseError) as exc:
+            raise self.failed(exc) from None
+        log.info("new database created at schema %s", SCHEMA_HEAD)
 
     def _enable_wal(self) -> None:
         if not self.is_sqlite or self.path is None:

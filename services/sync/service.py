@@ -82,7 +82,7 @@ class SyncService:
         self.secrets = secrets if secrets is not None else SecretStore()
         self.settings = BackendSettings(config_dir)
         self.component_cache = ComponentCache(config_dir)
-        self.discovered = discovered or discover_adapters()
+        self._discovered = discovered
         self.queue = OutboxQueue(store, now, publish)
         self.writer = OutboxWriter(now)
         self.on_call_cache = OnCallCache(config_dir)
@@ -95,6 +95,14 @@ class SyncService:
         self._reload_writer()
 
     # -- adapters and settings -----------------------------------------------------------
+    @property
+    def discovered(self) -> Discovered:
+        """The installed adapters, looked up (entry points, each plugin imported) when a backend is first
+        used rather than when the store opens: a store with no backend configured never pays for it."""
+        if self._discovered is None:
+            self._discovered = discover_adapters()
+        return self._discovered
+
     @property
     def available(self) -> dict[str, type[Adapter]]:
         return self.discovered.adapters

@@ -44,6 +44,9 @@ _ENTRY = int(EntryRole)
 _SORT = int(SortRole)
 _ANSWERED = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, _FONT, _ENTRY, _SORT})
 
+# Plain strings: an Enum member's .value is a descriptor call, and data() runs for every cell and role.
+_DECISION_KIND = EntryKind.DECISION.value
+_BREACH_KIND = EntryKind.CLOCK_BREACH.value
 _SYSTEM_KINDS = {
     EntryKind.STATUS_CHANGE.value,
     EntryKind.SEVERITY_CHANGE.value,
@@ -365,14 +368,14 @@ class TimelineModel(QAbstractTableModel):
             return None
         if role == _FONT:
             superseded = self.is_superseded(e)
-            decision = e.kind == EntryKind.DECISION.value and not superseded
+            decision = e.kind == _DECISION_KIND and not superseded
             return self._font(superseded, decision) if superseded or decision else None
         if role == _FOREGROUND:
             if self.is_superseded(e):
                 return self._brush(_CORRECTED)
-            if e.kind == EntryKind.CLOCK_BREACH.value:
+            if e.kind == _BREACH_KIND:
                 return self._brush(_BREACH)
-            if e.kind == EntryKind.DECISION.value and col == COL_KIND:
+            if e.kind == _DECISION_KIND and col == COL_KIND:
                 return self._brush(_DECISION)
             if e.kind in _SYSTEM_KINDS and col in (COL_KIND, COL_BODY):
                 return self._brush(_SYSTEM)

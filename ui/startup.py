@@ -1,0 +1,395 @@
+"""The console's first paint, before the services exist.
+
+Importing SQLAlchemy, mapping the models and building every service and panel takes several times as
+long as Qt needs to put a window up (docs/performance.md). So an everyday start shows `FirstPaint` at
+once: the window shell, the incidents list, the header of the incident last shown and the latest page of
+its timeline, all read through the read lane (plain sqlite3, services/storage/read_lane.py). The store is
+opened and the services built on a background thread (`ConsoleLoader`); when they are ready the console
+window is built in the first paint's place, with its size and position, and what the user asked for
+meanwhile runs there: a typed entry is logged, a shortcut is pressed again. Nothing asked is dropped.
+
+This module imports Qt and the read lane only: it must not pull SQLAlchemy into the first paint.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from models.enums import EntryKind
+from services.record.views import IncidentView
+from services.storage.read_lane import ReadLane
+from ui.gui_thread_gc import GuiThreadCollector
+from ui.theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+PAGE = 200  # timeline rows the first paint shows: more than any screen holds, so it scrolls at once
+GETTING_READY = "Getting ready…"
+LOAD_AT_THE_LATEST_MS = 500
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Sitrep")
+        app.setApplicationDisplayName("Sitrep")
+        app.setOrganizationName("Sitrep")
+        app.setDesktopFileName("sitrep")
+        apply_theme(app)
+    return app
+
+
+class ConsoleLoader(QObject):
+    """Runs `load` (open the store, build the services) on a plain thread; says how it went as a queued
+    signal, so the GUI thread is the one that acts on it. `load` returns plain objects only (the
+    services hold SQLAlchemy engines and sqlite3 connections made without thread affinity), never a Qt one."""
+
+    loaded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, load: Callable[[], object], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._load = load
+        self._thread = threading.Thread(target=self._run, name="sitrep-console-loader", daemon=True)
+
+    def start(self) -> None:
+        """Once; a second call (the fallback timer after the first paint's signal) does nothing."""
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            result = self._load()
+        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread, which says it in words
+            self.failed.emit(exc)
+            return
+        self.loaded.emit(result)
+
+
+def _when(value) -> str:
+    return value.astimezone().strftime("%a %H:%M:%S") if value is not None else ""  # as the timeline shows it
+
+
+class FirstPaint(QMainWindow):
+    """The console as the store shows it, readable and scrollable, while the services load.
+
+    Actions asked for now are kept (`queued_entry`, `queued_keys`) and handed to the console window
+    when it is ready (`hand_over`)."""
+
+    painted = Signal()  # once, after the first paint: the services start loading then
+
+    def __init__(self, lane: ReadLane, settings: QSettings) -> None:
+        super().__init__()
+        self._painted = False
+        self.setObjectName("sitrep-first-paint")
+        self.setWindowTitle("Sitrep")
+        self.queued_entry: str | None = None
+        self.queued_keys: list[QKeySequence] = []
+        for name in ("&File", "&Incident", "&View", "&Tools", "&Help"):
+            menu = self.menuBar().addMenu(name)
+            menu.addAction(GETTING_READY).setEnabled(False)
+        incidents = lane.incidents()
+        wanted = settings.value("last_incident", "", str) or ""
+        shown = next((i for i in incidents if i.id == wanted), incidents[0] if incidents else None)
+        self._build_toolbar(incidents, shown)
+        self._build_header(shown)
+        self._build_incidents(incidents, shown)
+        self._build_timeline(lane, shown)
+        self.status = QLabel(GETTING_READY, self)
+        self.status.setObjectName("getting-ready")
+        self.statusBar().addWidget(self.status, 1)
+        geometry = settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self._fit_to_screen(1400, 880)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        screen = self.screen()
+        avail = screen.availableGeometry() if screen is not None else None
+        if avail is None:
+            self.resize(width, height)
+            return
+        width, height = max(width, int(avail.width() * 0.85)), max(height, int(avail.height() * 0.85))
+        maximize = width > avail.width() or height > avail.height()
+        self.resize(min(width, avail.width()), min(height, avail.height()))
+        if maximize:
+            self.setWindowState(Qt.WindowState.WindowMaximized)
+
+    def _build_toolbar(self, incidents: list[IncidentView], shown: IncidentView | None) -> None:
+        bar = QToolBar("Incident", self)
+        bar.setMovable(False)
+        switcher = QComboBox(self)
+        switcher.setMinimumContentsLength(48)
+        switcher.setEnabled(False)
+        if shown is not None:
+            switcher.addItem(f"{shown.key} · {shown.severity} · {shown.status.label} — {shown.title}")
+        bar.addWidget(QLabel(" Incident: ", self))
+        bar.addWidget(switcher)
+        self.addToolBar(bar)
+
+    def _build_header(self, shown: IncidentView | None) -> None:
+        header = QWidget(self)
+        lay = QHBoxLayout(header)
+        title = QLabel(f"{shown.key}  {shown.title}" if shown else "No incident yet", header)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        title.setFont(font)
+        lay.addWidget(title, 1)
+        if shown is not None:
+            lay.addWidget(QLabel(f"{shown.severity} · {shown.status.label}", header))
+        dock = QDockWidget("Incident", self)
+        dock.setObjectName("first-paint-header")
+        dock.setTitleBarWidget(QWidget(dock))
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setWidget(header)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+
+    def _build_incidents(self, incidents: list[IncidentView], shown: IncidentView | None) -> None:
+        listing = QTableWidget(len(incidents), 4, self)  # the incidents panel's columns
+        listing.setObjectName("first-paint-incidents")
+        listing.setHorizontalHeaderLabels(["Key", "Sev", "Title", "Status"])
+        listing.verticalHeader().hide()
+        listing.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        listing.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        listing.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for r, inc in enumerate(incidents):
+            for c, value in enumerate((inc.key, inc.severity, inc.title, inc.status.label)):
+                listing.setItem(r, c, QTableWidgetItem(value))
+            if shown is not None and inc.id == shown.id:
+                listing.selectRow(r)
+        listing.resizeColumnToContents(0)
+        listing.resizeColumnToContents(1)
+        dock = QDockWidget("Incidents", self)
+        dock.setObjectName("first-paint-incidents-dock")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setWidget(listing)
+        dock.setMinimumWidth(340)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.incidents = listing
+
+    def _build_timeline(self, lane: ReadLane, shown: IncidentView | None) -> None:
+        column = QWidget(self)
+        lay = QVBoxLayout(column)
+        rows = lane.last_occurred(shown.id, PAGE) if shown is not None else []
+        corrected = lane.superseded_ids(shown.id) if shown is not None else set()
+        # The console's timeline columns and its default order (by occurrence); its model fills them in
+        # full once the services are ready.
+        table = QTableWidget(len(rows), 5, column)
+        table.setObjectName("first-paint-timeline")
+        table.setHorizontalHeaderLabels(["#", "Time", "Kind", "Author", "Entry"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        for r, (id_, _inc, seq, kind, body, _why, author, _source, occurred, *_rest) in enumerate(rows):
+            label = EntryKind(kind).label if kind in EntryKind._value2member_map_ else kind
+            text = body.replace("\n", " ⏎ ")
+            for c, value in enumerate((str(seq), _when(occurred), label, author, text)):
+                item = QTableWidgetItem(value)
+                if id_ in corrected:
+                    font = item.font()
+                    font.setStrikeOut(True)
+                    item.setFont(font)
+                table.setItem(r, c, item)
+        table.resizeColumnsToContents()
+        table.scrollToBottom()
+        lay.addWidget(table, 1)
+        self.entry = QLineEdit(column)
+        self.entry.setObjectName("first-paint-entry")
+        self.entry.setPlaceholderText("Type an entry; it is logged as soon as the console is ready")
+        self.entry.setAccessibleName("Quick entry")
+        self.entry.returnPressed.connect(self._queue_entry)
+        lay.addWidget(self.entry)
+        self.entry.installEventFilter(self)
+        self.entry.setFocus()  # typing at once goes into an entry, kept for the console
+        self.setCentralWidget(column)
+        self.timeline = table
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            # After this paint has reached the screen: the loader's imports hold the interpreter in bursts
+            # and would otherwise slow the very paint they are meant to come after.
+            QTimer.singleShot(0, self, self.painted.emit)
+
+    # -- what the user asks for before the services are ready ---------------------------------
+    def _queue_entry(self) -> None:
+        text = self.entry.text().strip()
+        if not text:
+            return
+        self.queued_entry = text
+        self.entry.setEnabled(False)
+        self._say_queued()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if self._queue_shortcut(event):
+            return
+        super().keyPressEvent(event)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        # The entry line would take some commands' keys for itself (Ctrl+K deletes to the end of the line
+        # there): a command key is queued before it gets there; editing keys stay the line's.
+        if watched is self.entry and event.type() == QEvent.Type.KeyPress and not _edits_text(event):
+            return self._queue_shortcut(event)
+        return super().eventFilter(watched, event)
+
+    def _queue_shortcut(self, event: QKeyEvent) -> bool:
+        modifiers = event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+        )
+        if not modifiers or event.key() in (Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Shift, Qt.Key.Key_Meta):
+            return False
+        self.queued_keys.append(QKeySequence(event.keyCombination()))
+        self._say_queued()
+        event.accept()
+        return True
+
+    def _say_queued(self) -> None:
+        count = len(self.queued_keys) + (1 if self.queued_entry else 0)
+        self.status.setText(f"{GETTING_READY} {count} action{'s' if count > 1 else ''} queued: "
+                            "they run as soon as the console is ready.")  # fmt: skip
+
+    def hand_over(self, window: QMainWindow, entry_line: QLineEdit | None, submit: Callable[[], object]) -> None:
+        """The console window takes this one's place; what was asked meanwhile runs there, in order: the
+        entry typed (logged if Enter was pressed, else left in the entry line), then the shortcuts."""
+        window.setWindowState(self.windowState())
+        if not self.isMaximized():
+            window.setGeometry(self.geometry())
+        text = self.queued_entry if self.queued_entry is not None else self.entry.text()
+        if entry_line is not None and text:
+            entry_line.setText(text)
+            if self.queued_entry is not None:
+                submit()
+        for keys in self.queued_keys:
+            QTimer.singleShot(0, window, lambda keys=keys: press(window, keys))
+
+
+_TEXT_EDITING = (
+    QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo, QKeySequence.StandardKey.SelectAll,
+    QKeySequence.StandardKey.MoveToNextWord, QKeySequence.StandardKey.MoveToPreviousWord,
+    QKeySequence.StandardKey.SelectNextWord, QKeySequence.StandardKey.SelectPreviousWord,
+    QKeySequence.StandardKey.DeleteStartOfWord, QKeySequence.StandardKey.DeleteEndOfWord,
+    QKeySequence.StandardKey.MoveToStartOfLine, QKeySequence.StandardKey.MoveToEndOfLine,
+)  # fmt: skip
+
+
+def _edits_text(event: QKeyEvent) -> bool:
+    return any(event.matches(key) for key in _TEXT_EDITING)
+
+
+def press(window: QMainWindow, keys: QKeySequence) -> None:
+    """A shortcut pressed during start-up, pressed again on the console window: the command bound to it."""
+    for action in window.findChildren(QAction):
+        if action.isEnabled() and keys in action.shortcuts():
+            action.trigger()
+            return
+    combination = keys[0]
+    target = window.focusWidget() or window
+    for kind in (QKeyEvent.Type.KeyPress, QKeyEvent.Type.KeyRelease):
+        QApplication.sendEvent(target, QKeyEvent(kind, combination.key(), combination.keyboardModifiers()))
+
+
+class ConsoleStart(QObject):
+    """One start of the console behind a first paint: `begin()` shows the first paint and loads the
+    services on a background thread; when they are ready `open_window(loaded, first_paint)` builds the
+    console on the GUI thread (`shown` is what it returned, to `close()` at the end). A failure to load
+    hides the first paint and `fail(exc)` says it as a start without a first paint would: `failed_with`
+    is its exit code, and `ended` tells the caller the session is over."""
+
+    ended = Signal()
+
+    def __init__(
+        self,
+        lane: ReadLane,
+        settings: QSettings,
+        *,
+        load: Callable[[], object],
+        open_window: Callable[[object, FirstPaint], object],
+        fail: Callable[[BaseException], int],
+    ) -> None:
+        super().__init__()
+        self.first_paint = FirstPaint(lane, settings)
+        lane.close()  # the services read from here on; the first paint keeps what it showed
+        self.shown: object | None = None
+        self.failed_with: int | None = None
+        self._closed = False
+        self._open_window, self._fail = open_window, fail
+        self.loader = ConsoleLoader(load, self)
+        self.loader.loaded.connect(self._loaded, Qt.ConnectionType.QueuedConnection)
+        self.loader.failed.connect(self._failed, Qt.ConnectionType.QueuedConnection)
+
+    def begin(self) -> None:
+        self.first_paint.painted.connect(self.loader.start)
+        self.first_paint.show()
+        # A window that is never painted (minimised at once, an unmapped workspace) still gets its services.
+        QTimer.singleShot(LOAD_AT_THE_LATEST_MS, self, self.loader.start)
+
+    def _loaded(self, result: object) -> None:
+        if self._closed:  # the session ended while the services loaded: nothing to open them in
+            return
+        try:
+            self.shown = self._open_window(result, self.first_paint)
+        except Exception as exc:  # noqa: BLE001 - as a failure to load: words, not a traceback
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._closed:
+            return
+        self.first_paint.hide()
+        self.failed_with = self._fail(exc)
+        self.first_paint.close()
+        self.ended.emit()
+
+    def close(self) -> None:
+        self._closed = True
+        self.loader.wait(30)
+        if self.shown is not None:
+            self.shown.close()
+            self.shown = None
+
+
+def run_with_first_paint(lane: ReadLane, settings: QSettings, **start) -> int:
+    """The console's everyday start (see `ConsoleStart` for the arguments); its exit code."""
+    app = application()
+    collector = GuiThreadCollector(app)  # before any window or worker (see ui/console.py)
+    collector.start()
+    console = None
+    try:
+        console = ConsoleStart(lane, settings, **start)
+        console.ended.connect(app.quit)
+        console.begin()
+        code = app.exec()
+        return console.failed_with if console.failed_with is not None else code
+    finally:
+        if console is not None:
+            console.close()
+        collector.stop()
+        collector.deleteLater()
