@@ -19,6 +19,7 @@ import re
 
 from app.cli_alerts import add_alerts_commands, run_alerts
 from app.cli_changes import add_change_commands, run_changes
+from app.cli_flags import add_flag_commands, run_flags
 from app.cli_checklists import add_checklist_commands, run_checklists
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
@@ -47,6 +48,7 @@ AREAS = (
     (add_alerts_commands, run_alerts),
     (add_checklist_commands, run_checklists),
     (add_change_commands, run_changes),
+    (add_flag_commands, run_flags),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option
