@@ -87,9 +87,17 @@ class SwitchOutcome:
             return (f"Switched {target}: read back {_word(self.after)} (was {_word(self.before)})."
                     + ("" if self.after is self.on else " The read-back does not match: look in the flag service."))  # fmt: skip
         if self.state == "queued":
-            return (f"Queued, not done: switching {target} waits in the outbox ({self.detail or 'not sent yet'}). "
+            return (f"Queued, not done: switching {target} waits in the outbox ({self.detail.rstrip('.') or 'not sent yet'}). "
                     "It goes out when the flag service answers; the timeline will say what it read back.")  # fmt: skip
         return f"Switching {target} {self.state}: {self.detail}"
+
+    @property
+    def short(self) -> str:
+        """One line for a list of switches."""
+        head = f"{'on ' if self.on else 'off'}  {self.flag}@{self.environment} — {self.state}"
+        if self.state == "done":
+            return f"{head}: read back {_word(self.after)} (was {_word(self.before)})"
+        return f"{head}: {self.detail.rstrip('.') or 'not sent yet'}"
 
 
 def _word(enabled: bool | None) -> str:
@@ -156,10 +164,16 @@ class FlagService:
             ready = self._sync.readiness(name)
             if ready.ready:
                 presence = self._sync.secret_presence(name)
-                missing = [s for s, there in presence.items() if there is False]
+                if any(there is None for there in presence.values()):
+                    problems.append("The OS keyring cannot be asked (no keyring service is running), so the "
+                                    f"{ready.label} token cannot be read.")  # fmt: skip
+                    continue
+                missing = [s for s, there in presence.items() if not there]
                 if not missing:
                     return name, None
                 problems.append(f"{ready.label} has no {missing[0].replace('_', ' ')} in the keyring.")
+            elif ready.state == "off":
+                problems.append(f"{ready.label} is not set up (backend '{name}' is off).")
             else:
                 problems.append(ready.problem or f"{ready.label} is not set up.")
         name = names[0]

@@ -1,8 +1,8 @@
-"""The three vendor fakes as a standalone process, for trying the console by hand (and for screenshots).
+"""The vendor fakes as a standalone process, for trying the console by hand (and for screenshots).
 
     python -m tests.fakes --data-dir /tmp/try --control /tmp/try/fakes.ctl [--down]
 
-Starts PagerDuty, Jira and Statuspage fakes on fixed loopback ports, points the data folder's backends
+Starts PagerDuty, Jira, Statuspage, Unleash and ServiceNow fakes on fixed loopback ports, points the data folder's backends
 at them and stores their credentials in the OS keyring (a usable keyring is needed, as for the console).
 Then reads commands, one per line, from the control FIFO:
 
@@ -24,12 +24,14 @@ from services.core import Sitrep
 from services.storage.paths import resolve_paths
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
+from tests.fakes import servicenow as fsn
 from tests.fakes import statuspage as fsp
+from tests.fakes import unleash as ful
 
-PORTS = {"pagerduty": 18081, "jira": 18082, "statuspage": 18083}
+PORTS = {"pagerduty": 18081, "jira": 18082, "statuspage": 18083, "unleash": 18084, "servicenow": 18085}
 
 
-def configure(paths, pd, jira, sp) -> None:
+def configure(paths, pd, jira, sp, unleash=None, snow=None) -> None:
     app = Sitrep.open(f"sqlite:///{paths.database}", backups_dir=paths.backups, config_dir=paths.config)
     try:
         base = {"enabled": True, "timeout_s": 3.0}
@@ -42,6 +44,12 @@ def configure(paths, pd, jira, sp) -> None:
         app.sync.set_secret("pagerduty", "api_token", fpd.TOKEN)
         app.sync.set_secret("jira", "api_token", fj.TOKEN)
         app.sync.set_secret("statuspage", "api_key", fsp.API_KEY)
+        if unleash is not None:
+            app.sync.configure("unleash", {**base, "url": unleash.url, "project": ful.PROJECT})
+            app.sync.set_secret("unleash", "api_token", ful.TOKEN)
+        if snow is not None:
+            app.sync.configure("servicenow", {**base, "url": snow.url, "username": fsn.USER})
+            app.sync.set_secret("servicenow", "password", fsn.PASSWORD)
     finally:
         app.close()
 
@@ -54,10 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     paths = resolve_paths(a.data_dir)
     paths.create()
-    fakes = {"pagerduty": fpd.FakePagerDuty(), "jira": fj.FakeJira(), "statuspage": fsp.FakeStatuspage()}
+    fakes = {"pagerduty": fpd.FakePagerDuty(), "jira": fj.FakeJira(), "statuspage": fsp.FakeStatuspage(),
+             "unleash": ful.FakeUnleash(), "servicenow": fsn.FakeServiceNow()}
     for name, fake in fakes.items():
         fake.port = PORTS[name]
-    configure(paths, fakes["pagerduty"], fakes["jira"], fakes["statuspage"])
+    configure(paths, fakes["pagerduty"], fakes["jira"], fakes["statuspage"], fakes["unleash"], fakes["servicenow"])
     up = False
     if not a.down:
         for fake in fakes.values():

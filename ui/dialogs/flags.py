@@ -51,6 +51,7 @@ class FlagsDialog(QDialog):
         self.setup_note.setObjectName("flags-setup")
         self.setup_note.setWordWrap(True)
         self.setup_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setup_note.setTextFormat(Qt.TextFormat.PlainText)
         self.setup_note.setStyleSheet("color: #d13438")
         lay.addWidget(self.setup_note)
         self.table = QTreeWidget(self)
@@ -59,9 +60,8 @@ class FlagsDialog(QDialog):
         self.table.setRootIsDecorated(False)
         self.table.setHeaderLabels(["Flag", "Environment", "State", "Service", "What it does"])
         header = self.table.header()
-        for col in range(4):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
         self.table.currentItemChanged.connect(lambda *_: self._update_buttons())
         lay.addWidget(self.table, 2)
         why_row = QHBoxLayout()
@@ -81,6 +81,8 @@ class FlagsDialog(QDialog):
         switches_label = QLabel("&Switches on this incident:", self)
         self.switches = QListWidget(self)
         self.switches.setObjectName("flags-switches")
+        self.switches.setWordWrap(True)
+        self.switches.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         switches_label.setBuddy(self.switches)
         lay.addWidget(switches_label)
         lay.addWidget(self.switches, 1)
@@ -104,6 +106,7 @@ class FlagsDialog(QDialog):
         self.resize(min(width * 110, 1100), self.fontMetrics().height() * 30)
         ctx.notifier.changed.connect(self._on_change)
         self.rows: list[FlagRow] = []
+        self.waiting_for: str | None = None  # a switch said queued, watched until it goes through
         self._fill_mapping()
         self._fill_switches()
         self.read()
@@ -118,16 +121,26 @@ class FlagsDialog(QDialog):
                     for env in (f.environments or ("(default)",))]  # fmt: skip
         self.rows = rows
         for r in rows:
-            state = r.state.state_text if r.state else ("unknown" if r.problem is None else "unknown: " + r.problem)
+            state = r.state.state_text if r.state else ("unknown" if r.problem is None else "unknown ⚠")
             item = QTreeWidgetItem([r.mapping.key, r.environment, state, r.mapping.service, r.mapping.note])
             item.setData(0, RowRole, (r.mapping.key, r.environment))
+            if r.problem:
+                item.setToolTip(2, r.problem)
             if r.state and r.state.enabled is False:
                 item.setForeground(2, Qt.GlobalColor.darkRed)
             self.table.addTopLevelItem(item)
             if current == (r.mapping.key, r.environment):
                 self.table.setCurrentItem(item)
+        pad = self.fontMetrics().averageCharWidth() * 3
+        for col in range(4):
+            self.table.resizeColumnToContents(col)
+            self.table.setColumnWidth(col, self.table.columnWidth(col) + pad)
         if self.table.currentItem() is None and self.table.topLevelItemCount():
             self.table.setCurrentItem(self.table.topLevelItem(0))
+        problems = list(dict.fromkeys(r.problem for r in rows if r.problem))
+        if problems:
+            self.setup_note.setText("Could not read: " + " ".join(problems))
+            self.setup_note.setVisible(True)
         if not rows:
             self.setup_note.setText("No flags are mapped to this incident's services. Map them in flags.toml "
                                     "in the config folder (service = …, key = …).")  # fmt: skip
@@ -135,7 +148,7 @@ class FlagsDialog(QDialog):
 
     def read(self) -> None:
         _name, problem = self.flags.backend()
-        self.setup_note.setText(html.escape(problem) if problem else "")
+        self.setup_note.setText(problem or "")
         self.setup_note.setVisible(bool(problem))
         if problem or not self.rows:
             self._update_buttons()
@@ -160,11 +173,16 @@ class FlagsDialog(QDialog):
     def _fill_switches(self) -> None:
         self.switches.clear()
         for o in self.flags.switches(self.incident.id):
-            self.switches.addItem(f"{'on' if o.on else 'off'}  {o.flag}@{o.environment}: {o.state} — {o.text}")
+            self.switches.addItem(o.short)
 
     def _on_change(self, change: Change) -> None:
-        if change.incident_id in (None, self.incident.id):
-            self._fill_switches()
+        if change.incident_id not in (None, self.incident.id):
+            return
+        self._fill_switches()
+        if self.waiting_for is not None:
+            outcome = self.flags.outcome(self.waiting_for)
+            if outcome.state != "queued":  # a queued switch went through later: say so, and read again
+                self._delivered(outcome)
 
     # -- switching -----------------------------------------------------------------------
     def _selected(self) -> tuple[str, str] | None:
@@ -189,6 +207,7 @@ class FlagsDialog(QDialog):
             self.result.setText(f"<span style='color:#d13438'>{html.escape(err.message)}</span>")
             self.why.setFocus()
             return
+        self.waiting_for = None
         self.result.setText(f"Switching {html.escape(key)} {'on' if on else 'off'} in {html.escape(env)}…")
         self.off_button.setEnabled(False)
         self.on_button.setEnabled(False)
@@ -196,6 +215,7 @@ class FlagsDialog(QDialog):
                                         owner=self)  # fmt: skip
 
     def _delivered(self, outcome: SwitchOutcome) -> None:
+        self.waiting_for = outcome.request_entry if outcome.state == "queued" else None
         colour = _COLOURS.get(outcome.state, "#d13438")
         self.result.setText(f"<span style='color:{colour}'><b>{outcome.state.capitalize()}.</b> "
                             f"{html.escape(outcome.text)}</span>")  # fmt: skip

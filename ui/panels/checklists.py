@@ -137,6 +137,9 @@ class ChecklistPanel(QWidget):
         self.reopen_button.clicked.connect(self.reopen_selected)
         self.attach_combo = QComboBox(self)
         self.attach_combo.setAccessibleName("Checklist to attach")
+        # Shrinks with a narrow column (the full-HD layout's middle one) instead of pushing Attach off the panel.
+        self.attach_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.attach_combo.setMinimumContentsLength(18)
         self.attach_button = QPushButton("&Attach", self)
         self.attach_button.clicked.connect(self.attach_chosen)
         self.change_button = QPushButton("&Change record…", self)
