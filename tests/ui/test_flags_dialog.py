@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 from console_kit import console_context, main_window
 
+from models.enums import Status
 from services.core import Sitrep
 from services.resolution.flags import FlagMapping
 from services.storage.secrets import MemorySecrets
 from tests.fakes import unleash as ful
+from ui.dialogs.incident import StatusDialog
 
 FLAG = "payments.new-3ds-flow"
 
@@ -74,3 +76,23 @@ def test_switch_off_shows_the_read_back_and_queued_when_down(app, panel, fake_un
     qtbot.waitUntil(lambda: "Queued" in dialog.result.text(), timeout=20000)
     assert "not done" in dialog.result.text()
     dialog.reject()
+
+
+def test_resolving_offers_to_switch_a_flag_left_off_back_on(app, panel, fake_unleash, qtbot):
+    app.sync.configure("unleash", {"enabled": True, "timeout_s": 1.0, "url": fake_unleash.url})
+    inc = panel.incident
+    app.flags.deliver(app.flags.request_switch(inc.id, FLAG, None, on=False, author="tester", why="kill it"))
+    dialog = StatusDialog(panel.ctx, app.incidents.get(inc.id), panel)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.choose(Status.RESOLVED)
+    assert dialog.flags_button.isVisible() and FLAG in dialog.owed_label.text()
+    dialog.flags_button.click()
+    flags = dialog.flags_dialog
+    qtbot.waitUntil(lambda: flags.table.topLevelItem(0).text(2) == "off", timeout=10000)
+    flags.why.setText("fixed: 4.11.3 is live")
+    flags.on_button.click()
+    qtbot.waitUntil(lambda: "read back on" in flags.result.text(), timeout=15000)
+    flags.reject()
+    qtbot.waitUntil(lambda: not dialog.flags_button.isVisible())
+    assert FLAG not in dialog.owed_label.text()
