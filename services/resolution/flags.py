@@ -154,14 +154,14 @@ class FlagService:
         return [f for f in self.mapping if any(s == f.service or s.startswith(f.service + "-") for s in services)]
 
     # -- the backend ---------------------------------------------------------------------
-    def backend(self) -> tuple[str | None, str | None]:
+    def backend(self, *, exercise: bool = False) -> tuple[str | None, str | None]:
         """(name of the flag backend that can switch now, or None; why not / how to set one up)."""
         names = [n for n, cls in self._sync.available.items() if issubclass(cls, SwitchesFlags)]
         if not names:
             return None, "No feature-flag backend is installed (Unleash comes with Sitrep; reinstall it)."
         problems = []
         for name in names:
-            ready = self._sync.readiness(name)
+            ready = self._sync.readiness(name, exercise=exercise)
             if ready.ready:
                 presence = self._sync.secret_presence(name)
                 if any(there is None for there in presence.values()):
@@ -172,6 +172,9 @@ class FlagService:
                 if not missing:
                     return name, None
                 problems.append(f"{ready.label} has no {missing[0].replace('_', ' ')} in the keyring.")
+            elif exercise and ready.state == "skips_exercises":
+                return None, (f"This incident is an exercise and {ready.label} is set not to receive exercises: "
+                              "nothing would be switched. Allow it in the backend's settings to switch for real.")  # fmt: skip
             elif ready.state == "off":
                 problems.append(f"{ready.label} is not set up (backend '{name}' is off).")
             else:
@@ -182,8 +185,8 @@ class FlagService:
                "(the token is kept in the OS keyring only).")  # fmt: skip
         return None, " ".join(problems) + " " + how
 
-    def _adapter(self) -> tuple[str, Adapter]:
-        name, problem = self.backend()
+    def _adapter(self, *, exercise: bool = False) -> tuple[str, Adapter]:
+        name, problem = self.backend(exercise=exercise)
         if name is None:
             raise ValidationError(problem or "No feature-flag backend is set up.", field="backend")
         return name, self._sync.make_adapters()[name]
@@ -221,7 +224,7 @@ class FlagService:
             known = ", ".join(sorted({f.key for f in self.mapped(ref)})) or "none"
             raise NotFound(f"Flag '{key}' is not mapped to this incident's services (mapped: {known}). "
                            f"Map it in {MAPPING_FILE} in the config folder.")  # fmt: skip
-        name, adapter = self._adapter()
+        name, adapter = self._adapter(exercise=bool(self._incident(ref).is_exercise))
         env = environment or (mapping.environments[0] if mapping.environments else
                               str(adapter.setting("environment") or "production"))  # fmt: skip
         if mapping.environments and env not in mapping.environments:

@@ -107,6 +107,7 @@ class FlagsDialog(QDialog):
         ctx.notifier.changed.connect(self._on_change)
         self.rows: list[FlagRow] = []
         self.waiting_for: str | None = None  # a switch said queued, watched until it goes through
+        self.backend_name: str | None = None
         self._fill_mapping()
         self._fill_switches()
         self.read()
@@ -147,7 +148,8 @@ class FlagsDialog(QDialog):
         self._update_buttons()
 
     def read(self) -> None:
-        _name, problem = self.flags.backend()
+        # Asked once per read, not per selection change: it asks the keyring.
+        self.backend_name, problem = self.flags.backend(exercise=self.incident.is_exercise)
         self.setup_note.setText(problem or "")
         self.setup_note.setVisible(bool(problem))
         if problem or not self.rows:
@@ -190,7 +192,7 @@ class FlagsDialog(QDialog):
         return item.data(0, RowRole) if item is not None else None
 
     def _update_buttons(self) -> None:
-        ready = self.flags.backend()[0] is not None and self._selected() is not None
+        ready = self.backend_name is not None and self._selected() is not None
         state = next((r.state for r in self.rows if (r.mapping.key, r.environment) == self._selected()), None)
         self.off_button.setEnabled(ready and (state is None or state.enabled is not False))
         self.on_button.setEnabled(ready and (state is None or state.enabled is not True))
