@@ -74,6 +74,12 @@ def test_demo_sev1_resolution_story(app, fakes, tmp_path):
                                                          why="3-D Secure challenge loop declines EU cards"))  # fmt: skip
     assert outcome.state == "done" and (outcome.before, outcome.after) == (True, False)
     assert not unleash.enabled(FLAG, "production")
+    # Its checklist item ticked with what the switch read back: the same change, not a second change record.
+    c.tick(sev1.key, "feature-flag-kill-switch", "flag-identified", author=ic,
+           values={"flag_key": FLAG, "environment": "production"})  # fmt: skip
+    c.tick(sev1.key, "feature-flag-kill-switch", "flag-off", author=ic,
+           values={"ci": f"{FLAG}@production", "before": "on", "after": "off"})  # fmt: skip
+    assert [r.made_through for r in app.change_records.list(sev1.key)] == ["checklist", "flag"]
 
     # A configuration change typed by hand (the pool cap) is the third change record.
     app.change_records.add(sev1.key, author=ic, ci="payments-db-eu", attribute="max_connections", before="480",
