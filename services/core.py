@@ -29,6 +29,7 @@ from services.record.roles import RoleService
 from services.record.timeline import TimelineService
 from services.resolution.change_records import ChangeService
 from services.resolution.checklists import ChecklistService
+from services.resolution.flags import FlagService
 from services.review.actions import ActionItemService
 from services.review.service import ReviewService
 from services.runbooks.setup import build_runbook_service
@@ -73,6 +74,9 @@ class Sitrep:
             sync_options = options
         self.sync = SyncService(store, config_dir, now=now, publish=pub, **(sync_options or {}))
         self.changes.subscribe(lambda change: change.topic is not Topic.SYNC and self.sync.wake())
+        # Feature-flag kill switches leave through the outbox; what a switch read back is recorded when it is sent.
+        self.flags = FlagService(store, now, pub, self.sync, config_dir)
+        self.sync.answer_hooks.append(self.flags.record_answer)
         # Messages leave through the sync outbox.
         self.comms = CommsService(store, self.catalog, now, pub, config_dir, sync=self.sync)
         # Planned maintenance windows; what a status page is owed for them also leaves through the outbox.

@@ -25,6 +25,7 @@ from services.demo_comms import (
     status_page,
 )
 from services.record.views import IncidentView
+from services.resolution.demo_flags import seed_flag_demo
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)
 
@@ -126,6 +127,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     _open_sev2(told, clock, end)
     sev1 = _checkout_sev1(told, clock, end)
     _planned_maintenance(sitrep, end)
+    seed_flag_demo(sitrep)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
     _alert_storm(sitrep, end)
     sitrep.changes.publish(Topic.PEOPLE, None, None)

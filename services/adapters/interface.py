@@ -18,6 +18,7 @@ timeline entry (`plan`), carries out one outbox item (`send`) and checks that it
 - LinksRelated: it links a related item of its own to the incident's counterpart
 - RunsAutomation: it runs a runbook's automated step (a playbook, a job) and reports per host
 - AlertSource: it holds alerts Sitrep polls, posts them to Sitrep's receiver, and silences them
+- SwitchesFlags: it holds feature flags: lists them, reads one's state per environment, switches it on or off
 
 The sync layer asks `isinstance(adapter, OnCallSource)`, never `hasattr`.
 """
@@ -35,6 +36,7 @@ from services.adapters.failures import NotConfigured
 from services.adapters.http import Http
 from services.adapters.values import (
     ChangeToPlan,
+    FlagState,
     IncomingAlert,
     MaintenanceChange,
     OnCallRoster,
@@ -263,3 +265,26 @@ class AlertSource(ABC):
     @abstractmethod
     def silence(self, alert_id: str, labels: dict[str, str], start: datetime, end: datetime,
                 comment: str) -> Planned: ...  # fmt: skip
+
+
+FLAG_SWITCH_KEY = "flag_switch"  # what a switch request's entry data carries, and what `facts` report under
+FLAG_SWITCH_OP = "switch_flag"
+
+
+class SwitchesFlags(ABC):
+    """A feature-flag service (Unleash): a kill switch turns one feature off in one environment rather
+    than taking a whole service down. Reads (`flags`, `read_flag`) are what a person waits for, on a
+    one-off session off the GUI thread; a switch is an outbox item (op `switch_flag`, planned from an
+    entry whose data carries `flag_switch`) so that offline it is queued, never reported as done. Its
+    `send` reads the state before, switches, reads it back and reports both in `SendResult.facts`."""
+
+    @abstractmethod
+    def flags(self, http: Http | None, project: str, environment: str) -> list[FlagState]:
+        """Every flag of `project` with its state in `environment`."""
+
+    @abstractmethod
+    def read_flag(self, http: Http | None, project: str, key: str, environment: str) -> FlagState:
+        """One flag's state in one environment; raises PermanentFailure naming it when there is no such flag."""
+
+    @abstractmethod
+    def switch_flag(self, http: Http | None, project: str, key: str, environment: str, on: bool) -> None: ...

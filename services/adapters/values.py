@@ -225,6 +225,25 @@ class SendResult:
     # (remote_kind, remote_id) -> last known remote state, for echo-free pulls
     link_states: dict[tuple[str, str], str] = field(default_factory=dict)
     note: str = ""
+    # What the backend reported back that belongs on the record (a flag's state before and read back
+    # after): the sync layer's answer hooks turn it into timeline entries in the answer's own commit.
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlagState:
+    """A feature flag in one environment as the flag service has it now."""
+
+    key: str
+    project: str
+    environment: str
+    enabled: bool | None  # None: the flag has no such environment
+    description: str = ""
+    stale: bool = False
+
+    @property
+    def state_text(self) -> str:
+        return {True: "on", False: "off", None: "not in this environment"}[self.enabled]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from services.review.policy import TRIGGER_LABELS
 
 @dataclass(frozen=True)
 class Owed:
-    kind: str  # update | message | regulatory | review | checklist | resolution_checklist
+    kind: str  # update | message | regulatory | review | checklist | resolution_checklist | flag
     text: str
 
 
@@ -63,6 +63,12 @@ def owed_at_resolve(sitrep, incident_ref: str) -> list[Owed]:
     if blocking:
         out.append(Owed("resolution_checklist", "Open checklist items block Resolved (the incident commander may override "
                                      "with the reason): " + "; ".join(f"{c}: {i}" for c, i in blocking) + "."))  # fmt: skip
+    # A kill switch is meant to be temporary: a flag left off (or still queued to go off) is offered back.
+    for switch in sitrep.flags.left_off(inc.id):
+        how = f"`sitrep flag on {switch.flag} --incident {inc.key} --environment {switch.environment}`"
+        state = "is still queued to be switched off" if switch.state == "queued" else "was switched off"
+        out.append(Owed("flag", f"Feature flag {switch.flag} in {switch.environment} {state} during the incident: "
+                                f"switch it on again (Feature flags… or {how}), or record why it stays off."))  # fmt: skip
     if open_by_role:
         out.append(Owed("checklist", "Checklist items still open (see the role board): " + ", ".join(open_by_role) + "."))
     return out

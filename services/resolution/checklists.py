@@ -28,7 +28,7 @@ from services.changes import Topic
 from services.errors import InvalidTransition, NotFound, ValidationError
 from services.record.incidents import IncidentService
 from services.record.timeline import _clean_author, append_entry
-from services.resolution.change_records import append_change, record_fields
+from services.resolution.change_records import RECORD_KEY, append_change, record_fields
 
 log = logging.getLogger(__name__)
 
@@ -324,8 +324,11 @@ class ChecklistService:
                                        values.get("after", ""), values.get("why") or f"{d.title}: {item.text}",
                                        f"Set {item.change_attribute} of {values.get('ci')} back to "
                                        f"{values.get('before') or 'nothing'}")  # fmt: skip
-                append_change(s, inc, record, author=author, now=self._now(), hooks=self._store.entry_hooks,
-                              checklist_step=f"{d.id}/{item.id}", made_through="checklist")  # fmt: skip
+                # A change Sitrep itself made (a kill switch) already wrote its record: ticking the item that
+                # records it must not send the CMDB a second change request for the same change.
+                if not _already_recorded(s, inc.id, record):
+                    append_change(s, inc, record, author=author, now=self._now(), hooks=self._store.entry_hooks,
+                                  checklist_step=f"{d.id}/{item.id}", made_through="checklist")  # fmt: skip
             result = self._attached(s, inc, checklist_id).state_of(item_id)
         self._publish(Topic.TIMELINE, inc.id, None)
         return result
@@ -421,6 +424,16 @@ def _missing_for(states: list[ChecklistState], step: str) -> list[tuple[str, str
                 if it.item.step == step:
                     missing += [(st.definition.title, o.item.text) for o in st.open_required() if o is not it]
     return missing
+
+
+def _already_recorded(s: Session, incident_id: str, record: dict[str, str]) -> bool:
+    """Whether a change record Sitrep made itself (not one typed or ticked) has this item, attribute and after."""
+    rows = s.scalars(select(TimelineEntry.data).where(TimelineEntry.incident_id == incident_id,
+                                                      TimelineEntry.kind == EntryKind.CONFIG_CHANGE.value)).all()  # fmt: skip
+    made = [(d or {}).get(RECORD_KEY) or {} for d in rows]
+    return any(m.get("made_through") not in (None, "hand", "checklist") and
+               (m.get("ci"), m.get("attribute"), m.get("after")) == (record["ci"], record["attribute"], record["after"])
+               for m in made)  # fmt: skip
 
 
 def _roles_of(s: Session, incident_id: str, author: str) -> set[str]:

@@ -85,6 +85,9 @@ class SyncService:
         self._discovered = discovered
         self.queue = OutboxQueue(store, now, publish)
         self.writer = OutboxWriter(now)
+        # What turns an answer's reported facts into timeline entries (services/sync/worker.py); composed
+        # in services/core.py.
+        self.answer_hooks: list[Callable] = []
         self.on_call_cache = OnCallCache(config_dir)
         self._tls = None  # ssl.SSLContext for one-off requests, made on first use
         self.worker_options = dict(worker_options or {})
@@ -278,6 +281,7 @@ class SyncService:
             adapters=self.make_adapters,
             generation=self.generation,
             entry_hooks=self._store.entry_hooks,
+            answer_hooks=self.answer_hooks,
             entry_now=self._now,
             publish=self._publish,
             on_event=self._fan_out,
@@ -285,14 +289,20 @@ class SyncService:
             **options,
         )
 
-    def drain_once(self, *, pull: bool = False, max_wait_s: float = 30.0) -> DrainReport:
-        """Send what can be sent now (and pull, if asked), then return. Blocks: not for the GUI thread."""
+    def drain_once(self, *, pull: bool = False, max_wait_s: float = 30.0, within_s: float | None = None) -> DrainReport:
+        """Send what can be sent now (and pull, if asked), then return; with `within_s`, stop trying after
+        that long (a person is waiting for the answer). Blocks: not for the GUI thread."""
         if self.settings.problem:
             raise ValidationError(self.settings.problem)
         worker = self.make_worker()
+        timer = threading.Timer(within_s, worker.stop_event.set) if within_s is not None else None
         try:
+            if timer is not None:
+                timer.start()
             return worker.drain(max_wait_s=max_wait_s, pull=pull)
         finally:
+            if timer is not None:
+                timer.cancel()
             worker.close()
 
     def start(self) -> None:

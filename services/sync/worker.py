@@ -286,6 +286,7 @@ class SyncWorker:
         adapters: Callable[[], dict[str, Adapter]],
         generation: Callable[[], int] = lambda: 0,
         entry_hooks: Iterable = (),
+        answer_hooks: Iterable = (),
         entry_now: Callable[[], datetime] = utcnow,
         publish: Callable[..., None] | None = None,
         on_event: Callable[[SyncEvent], None] | None = None,
@@ -302,6 +303,10 @@ class SyncWorker:
         self._adapters = adapters
         self._generation = generation
         self._entry_hooks = list(entry_hooks)
+        # Called in the commit that records a batch's answers, for each answer that reports facts
+        # (`SendResult.facts`): `hook(conn, item, result, now=, hooks=)` appends the timeline entries
+        # they belong in and returns them, so "it went through" and the record of it commit together.
+        self._answer_hooks = list(answer_hooks)
         self._entry_now = entry_now
         self._publish = publish or (lambda *a: None)
         self._on_event = on_event or (lambda e: None)
@@ -604,17 +609,35 @@ class SyncWorker:
             states += [{"p_backend": a.backend, "p_kind": kind, "p_rid": rid, "p_state": state, "p_at": a.at}
                        for (kind, rid), state in a.result.link_states.items()]  # fmt: skip
             healthy[a.backend] = a.at
+        written = []
         with self._write(durable=False) as c:
             c.execute(_MARK_SENT, marks)
             insert_ignoring_duplicates(c, L, links, ["backend", "remote_kind", "remote_id"])
             if states:
                 c.execute(_SET_LINK_STATE, states)
             c.execute(_BACKEND_ANSWERED, [{"p_backend": b, "p_at": at} for b, at in healthy.items()])
+            for a in answers:
+                if a.result.facts:
+                    written += self._record_facts(c, a)
         self._answers = []
+        for entry in written:
+            self._publish(Topic.TIMELINE, entry.incident_id, entry.seq)
         for a in answers:
             self._emit(SyncEvent("sent", a.backend, a.item.id, a.result.note))
         for incident_id in dict.fromkeys(a.item.incident_id for a in answers):
             self._publish(Topic.SYNC, incident_id, None)
+
+    def _record_facts(self, c, answer: _Answer) -> list:
+        """The entries an answer's facts belong in. A hook that fails is rolled back to its savepoint and
+        logged: the item was sent, and that must be recorded whatever a hook's bug."""
+        out = []
+        for hook in self._answer_hooks:
+            try:
+                with c.begin_nested():
+                    out += hook(c, answer.item, answer.result, now=self._entry_now(), hooks=self._entry_hooks) or []
+            except Exception:
+                log.exception("recording what %s reported for item %s failed", answer.backend, answer.item.id)
+        return out
 
     def _finish(self, item: ItemView, state: OutboxState, *, error: str | None = None, status: int | None = None,
                 next_at: datetime | None = None, uncertain: bool | None = None) -> None:  # fmt: skip

@@ -1,8 +1,8 @@
-"""The three vendor fakes as a standalone process, for trying the console by hand (and for screenshots).
+"""The vendor fakes as a standalone process, for trying the console by hand (and for screenshots).
 
     python -m tests.fakes --data-dir /tmp/try --control /tmp/try/fakes.ctl [--down]
 
-Starts PagerDuty, Jira and Statuspage fakes on free loopback ports (printed; two people on one machine do not
+Starts PagerDuty, Jira, Statuspage, Unleash and ServiceNow fakes on free loopback ports (printed; two people on one machine do not
 collide), with the demo's responders as PagerDuty users, points the data folder's backends at them and stores their credentials in the OS keyring (a usable keyring is needed, as for the console).
 Then reads commands, one per line, from the control FIFO:
 
@@ -25,10 +25,12 @@ from services.demo import PEOPLE
 from services.storage.paths import resolve_paths
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
+from tests.fakes import servicenow as fsn
 from tests.fakes import statuspage as fsp
+from tests.fakes import unleash as ful
 
 
-def configure(paths, pd, jira, sp) -> None:
+def configure(paths, pd, jira, sp, unleash=None, snow=None) -> None:
     app = Sitrep.open(f"sqlite:///{paths.database}", backups_dir=paths.backups, config_dir=paths.config)
     try:
         base = {"enabled": True, "timeout_s": 3.0}
@@ -41,6 +43,12 @@ def configure(paths, pd, jira, sp) -> None:
         app.sync.set_secret("pagerduty", "api_token", fpd.TOKEN)
         app.sync.set_secret("jira", "api_token", fj.TOKEN)
         app.sync.set_secret("statuspage", "api_key", fsp.API_KEY)
+        if unleash is not None:
+            app.sync.configure("unleash", {**base, "url": unleash.url, "project": ful.PROJECT})
+            app.sync.set_secret("unleash", "api_token", ful.TOKEN)
+        if snow is not None:
+            app.sync.configure("servicenow", {**base, "url": snow.url, "username": fsn.USER})
+            app.sync.set_secret("servicenow", "password", fsn.PASSWORD)
     finally:
         app.close()
 
@@ -53,13 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     paths = resolve_paths(a.data_dir)
     paths.create()
-    fakes = {"pagerduty": fpd.FakePagerDuty(), "jira": fj.FakeJira(), "statuspage": fsp.FakeStatuspage()}
+    fakes = {"pagerduty": fpd.FakePagerDuty(), "jira": fj.FakeJira(), "statuspage": fsp.FakeStatuspage(),
+             "unleash": ful.FakeUnleash(), "servicenow": fsn.FakeServiceNow()}
     for n, person in enumerate(PEOPLE, start=1):
         fakes["pagerduty"].add_user(f"PDEMO{n:03d}", person.name, person.email, person.timezone)
     # Each fake binds a free port once; going down and up again keeps it, so the configured URLs stay true.
     for fake in fakes.values():
         fake.start()
-    configure(paths, fakes["pagerduty"], fakes["jira"], fakes["statuspage"])
+    configure(paths, fakes["pagerduty"], fakes["jira"], fakes["statuspage"], fakes["unleash"], fakes["servicenow"])
     up = True
     if a.down:
         for fake in fakes.values():

@@ -35,6 +35,7 @@ from services.record.milestone_order import flagged_pairs_of, pair_text
 from services.record.owed import owed_at_resolve
 from services.record.views import IncidentView
 from services.resolution.checklists import RESOLVED_STEP
+from ui.dialogs.flags import FlagsDialog
 from ui.fields import ErrorLabel
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
 from ui.severity import SeverityMatrixView
@@ -134,13 +135,15 @@ class StatusDialog(ServiceDialog):
         self.owed_label.setWordWrap(True)
         self.owed_label.setTextFormat(Qt.TextFormat.RichText)
         self.owed_label.setStyleSheet("background: #fff4ce; color: #5c4400; padding: 6px; border: 1px solid #c19c00;")
-        self.owed_label.setText(
-            "<b>⚠ Still owed before this incident is closed:</b><ul>"
-            + "".join(f"<li>{escape(o.text)}</li>" for o in self.owed)
-            + "</ul>Resolve anyway only with a reason (it is written on the timeline)."
-        )
+        self._show_owed()
         self.owed_label.hide()
         lay.addWidget(self.owed_label)
+        # A kill switch left off is offered back here, at the end (issue 16).
+        self.flags_button = QPushButton("Switch &flags on again…", self)
+        self.flags_button.setObjectName("status-flags")
+        self.flags_button.clicked.connect(self._open_flags)
+        self.flags_button.hide()
+        lay.addWidget(self.flags_button, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addLayout(form)
         # Open required checklist items that block Resolved: named here before the service refuses.
         self.checklist_gate = QuietLabel("", self)
@@ -158,6 +161,25 @@ class StatusDialog(ServiceDialog):
         self._update_reason_label()
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
 
+    def _show_owed(self) -> None:
+        self.owed_label.setText(
+            "<b>⚠ Still owed before this incident is closed:</b><ul>"
+            + "".join(f"<li>{escape(o.text)}</li>" for o in self.owed)
+            + "</ul>Resolve anyway only with a reason (it is written on the timeline)."
+        )
+
+    def _open_flags(self) -> None:
+        dialog = FlagsDialog(self.ctx, self.incident, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self._owed_again)
+        self.flags_dialog = dialog
+        dialog.open()
+
+    def _owed_again(self, *_args) -> None:
+        self.owed = owed_at_resolve(self.ctx.sitrep, self.incident.id)
+        self._show_owed()
+        self._update_reason_label()
+
     def selected(self) -> Status | None:
         for status, radio in self.radios.items():
             if radio.isChecked():
@@ -171,6 +193,7 @@ class StatusDialog(ServiceDialog):
         target = self.selected()
         warn = target is Status.RESOLVED and bool(self.owed)
         self.owed_label.setVisible(warn)
+        self.flags_button.setVisible(warn and any(o.kind == "flag" for o in self.owed))
         self.ok_button.setText("Resolve anyway" if warn else self.ok_text)
         if target in self.reopens:
             self.reason_label.setText("Rea&son (required to reopen):")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -30,6 +30,7 @@ from services.changes import Change
 from services.errors import SitrepError
 from services.record.views import IncidentView
 from services.resolution.checklists import RESOLVED_STEP, ChecklistState, ItemState, StepBlocked
+from ui.dialogs.flags import FlagsDialog
 from ui.operations import run_action
 from ui.panels import PanelSpec
 from ui.timefmt import viewer_time
@@ -136,12 +137,23 @@ class ChecklistPanel(QWidget):
         self.reopen_button.clicked.connect(self.reopen_selected)
         self.attach_combo = QComboBox(self)
         self.attach_combo.setAccessibleName("Checklist to attach")
+        # Shrinks with a narrow column (the full-HD layout's middle one) instead of pushing Attach off the panel.
+        self.attach_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.attach_combo.setMinimumContentsLength(18)
         self.attach_button = QPushButton("&Attach", self)
         self.attach_button.clicked.connect(self.attach_chosen)
         self.change_button = QPushButton("&Change record…", self)
         self.change_button.setToolTip("Record a configuration change made during the incident (for the CMDB)")
         self.change_button.clicked.connect(self.record_change)
-        for w in (self.tick_button, self.waive_button, self.reopen_button, self.change_button):
+        self.flags_button = QPushButton("&Feature flags…", self)
+        self.flags_button.setToolTip("Kill switches of the incident's services (Ctrl+Alt+F)")
+        self.flags_button.clicked.connect(self.open_flags)
+        self.flags_action = QAction("Feature flags…", self)
+        self.flags_action.setObjectName("act-feature-flags")
+        self.flags_action.setShortcut(QKeySequence("Ctrl+Alt+F"))
+        self.flags_action.triggered.connect(self.open_flags)
+        ctx.add_command(self.flags_action, "Incident")
+        for w in (self.tick_button, self.waive_button, self.reopen_button, self.change_button, self.flags_button):
             row.addWidget(w)
         row.addStretch(1)
         row.addWidget(self.attach_combo)
@@ -373,6 +385,15 @@ class ChecklistPanel(QWidget):
 
         buttons.accepted.connect(record)
         dialog.setMinimumWidth(self.fontMetrics().averageCharWidth() * 60)
+        self.dialog = dialog
+        dialog.open()
+
+    def open_flags(self) -> None:
+        if self.incident is None:
+            self.ctx.status_message("Open an incident first (Ctrl+I).", error=True)
+            return
+        dialog = FlagsDialog(self.ctx, self.incident, self.ctx.dialog_parent(self))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog = dialog
         dialog.open()
 
