@@ -23,8 +23,8 @@ from app.cli_checklists import add_checklist_commands, run_checklists
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
 from app.cli_exercise import add_exercise_commands, run_exercise
-from app.cli_globals import add_global_options
 from app.cli_flags import add_flag_commands, run_flags
+from app.cli_globals import add_global_options
 from app.cli_incidents import add_incident_commands, run_incidents
 from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
