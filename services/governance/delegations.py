@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from models.entities import Delegation, DelegationReview, Person
@@ -188,7 +188,7 @@ class DelegationService:
         with self._store.read() as s:
             d = self._load(s, ref)
             rows = s.scalars(select(DelegationReview).where(DelegationReview.delegation_id == d.id)
-                             .order_by(DelegationReview.at, DelegationReview.id))  # fmt: skip
+                             .order_by(DelegationReview.at, literal_column("delegation_reviews.rowid")))  # fmt: skip
             return [ReviewView(r.action, r.by, r.at, r.note, dict(r.changes or {})) for r in rows]
 
     def flagged(self) -> list[DelegationView]:
