@@ -23,6 +23,7 @@ from app.cli_checklists import add_checklist_commands, run_checklists
 from app.cli_comms import add_comms_commands, run_comms
 from app.cli_context import Cli
 from app.cli_exercise import add_exercise_commands, run_exercise
+from app.cli_governance import add_governance_commands, run_governance
 from app.cli_incidents import add_incident_commands, run_incidents
 from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
@@ -47,6 +48,7 @@ AREAS = (
     (add_alerts_commands, run_alerts),
     (add_checklist_commands, run_checklists),
     (add_change_commands, run_changes),
+    (add_governance_commands, run_governance),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

@@ -30,6 +30,7 @@ from services.record.timeline import _clean_author
 DELEGATIONS_FILE = "delegations.toml"
 APPROVE_EXTERNAL = "approve_external"
 CONFIG_SOURCE = "comms.toml"
+_VERB = {"confirmed": "confirm", "changed": "change", "revoked": "revoke"}
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,7 @@ class DelegationService:
             by_l = by.lstrip("@").lower()
             if by_l not in {d.owner.lower(), *( [owner.name.lower()] if owner else [] )}:
                 owner_name = owner.name if owner else d.owner
-                raise ValidationError(f"Only the delegation's owner, {owner_name} (@{d.owner}), can {action[:-1] if action.endswith('ed') else action} "
+                raise ValidationError(f"Only the delegation's owner, {owner_name} (@{d.owner}), can {_VERB[action]} "
                                       f"{_who(s, d.holder)}'s authority to {self.label(d.authority)}; {by} is not its owner.",
                                       field="by")  # fmt: skip
             if d.revoked_at is not None:
