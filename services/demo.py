@@ -16,6 +16,7 @@ from models.enums import EntryKind, Milestone, Status
 from services.adapters.values import IncomingAlert
 from services.changes import Topic
 from services.core import Sitrep
+from services.demo_governance import seed_governance
 from services.demo_comms import (
     dora_clock,
     earlier_history,
@@ -128,6 +129,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     _planned_maintenance(sitrep, end)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
     _alert_storm(sitrep, end)
+    seed_governance(sitrep, end)
     sitrep.changes.publish(Topic.PEOPLE, None, None)
     sitrep.changes.publish(Topic.INCIDENT, None, None)
     return sitrep.incidents.get(sev1.id)

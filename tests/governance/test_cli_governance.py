@@ -43,3 +43,18 @@ def test_delegations_list_add_review_confirm_revoke(run_cli):
     assert run_cli("--as", "priya.nair", "delegations", "revoke", ident)[0] == 0
     code, out, _ = run_cli("delegations", "--all")
     assert code == 0 and "revoked" in out
+
+
+def test_severity_accuracy_is_a_metric_of_sitrep_metrics(run_cli):
+    assert run_cli("--as", "sam", "declare", "A", "-s", "SEV2", "--affected-pct", "42", "--journey", "checkout",
+                   "--error-rate", "23", "--severity-reason", "fallback works")[0] == 0  # fmt: skip
+    assert run_cli("--as", "sam", "severity", "1", "SEV1")[0] == 0  # to the proposal: no reason asked
+    assert run_cli("--as", "sam", "declare", "B", "-s", "SEV3")[0] == 0
+    code, out, _ = run_cli("metrics", "--metric", "severity_accuracy")
+    assert code == 0 and "Time to resolve" not in out
+    assert "Severity accuracy (SevAcc), 2 incident(s): final = initial for 1 (50%); raised 1, lowered 0" in out
+    assert "with impact recorded (1): final = proposal for 1 (100%); declared at the first proposal for 0 (0%)" in out
+    code, out, _ = run_cli("metrics", "--json")
+    assert json.loads(out)["severity_accuracy"]["final_matches_proposal"] == 1
+    code, out, _ = run_cli("metrics", "--definitions")
+    assert "severity_accuracy" in out
