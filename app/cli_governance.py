@@ -126,7 +126,7 @@ def _line(d: DelegationView) -> str:
 
 def _flag_sentence(reg, d: DelegationView) -> str:
     if d.state == "expired":
-        return reg.blocked_sentence(d)
+        return reg.blocked_sentence(d)[:-1] + f" (`sitrep delegations change {d.id[:8]} --expires YYYY-MM-DD`, by its owner)."
     return f"{d.problem[0].upper()}{d.problem[1:]} (owner: {d.owner_name}, @{d.owner}); its owner confirms, changes or revokes it."
 
 

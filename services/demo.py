@@ -16,7 +16,6 @@ from models.enums import EntryKind, Milestone, Status
 from services.adapters.values import IncomingAlert
 from services.changes import Topic
 from services.core import Sitrep
-from services.demo_governance import seed_governance
 from services.demo_comms import (
     dora_clock,
     earlier_history,
@@ -25,6 +24,7 @@ from services.demo_comms import (
     seed_stakeholders,
     status_page,
 )
+from services.demo_governance import seed_governance
 from services.record.views import IncidentView
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)

@@ -1,6 +1,7 @@
 """Approval. The rule lives here and only here, so the GUI and the CLI cannot go round it: a message
 for an audience that needs approval is sent only when it is approved, by the incident commander of
-the moment or a configured approver, and only with the exact content that was approved.
+the moment or a holder of a delegation to approve external messages (services/governance/delegations.py,
+which also holds comms.toml's configured approvers), and only with the exact content that was approved.
 """
 
 from __future__ import annotations

@@ -220,8 +220,7 @@ class DelegationService:
         return False, expired
 
     def blocked_sentence(self, view: DelegationView) -> str:
-        return (f"{view.problem} (owner: {view.owner_name}, @{view.owner}); renew it in Delegations "
-                f"(View ▸ Delegations, or `sitrep delegations review {view.id[:8]}`).")  # fmt: skip
+        return f"{view.problem} (owner: {view.owner_name}); renew it in Delegations."
 
     # -- changing ------------------------------------------------------------------------
     def add(self, authority: str, holder: str, owner: str, *, author: str, deputies: Iterable[str] = (),

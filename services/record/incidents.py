@@ -223,6 +223,8 @@ class IncidentService:
             body = (
                 f"{'Major incident' if major else 'Incident'} declared at {level.id} ({level.label}): {title}"
             )
+            if judged.get("against_proposal"):
+                body += f". Against the proposed {judged['proposed']}: {judged['severity_reason']}"
             view = self._record(
                 s,
                 inc,

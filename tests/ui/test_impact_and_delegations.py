@@ -107,7 +107,7 @@ def test_an_expired_delegation_blocks_the_approval_naming_it_and_its_owner(windo
     ok, _ = run_action(ctx, panel, sitrep.comms.approve, pending[0].ref, approver=ctx.author)
     assert not ok
     assert said[-1].startswith("Sam Okafor's authority to approve external messages expired on ")
-    assert "(owner: Priya Nair, @priya.nair); renew it in Delegations" in said[-1]
+    assert said[-1].endswith("(owner: Priya Nair); renew it in Delegations.")
     # Sam is not its owner: the panel's review is refused in words, and Priya's renewal clears the flag.
     assert panel.select_holder("sam.okafor", "approve_external")
     review = panel.review("confirm")

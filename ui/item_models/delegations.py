@@ -16,15 +16,16 @@ STATE_BACKGROUNDS = {"expired": "#f4c7c3", "review overdue": "#fce8b2", "review 
 
 
 class DelegationsModel(RowsModel):
-    headers = ("Authority", "Holder", "Deputies", "Owner", "Expires", "Review due", "State")
+    # State first: at a glance, what needs its owner; deputies last (the widest and least often read).
+    headers = ("State", "Authority", "Holder", "Owner", "Expires", "Review due", "Deputies")
 
     def cell(self, row: DelegationView, column: int) -> tuple[str, Any]:
         if column == 0:
-            return row.authority_label, row.authority_label
+            return row.state + (" (comms.toml)" if row.source != "register" else ""), row.state
         if column == 1:
-            return f"{row.holder_name} (@{row.holder})", row.holder_name
+            return row.authority_label, row.authority_label
         if column == 2:
-            return ", ".join(f"@{h}" for h in row.deputies) or "—", len(row.deputies)
+            return row.holder_name, row.holder_name
         if column == 3:
             return row.owner_name, row.owner_name
         if column == 4:
@@ -33,8 +34,7 @@ class DelegationsModel(RowsModel):
             if row.review_due_on is None:
                 return "— (comms.toml)", "9999"
             return row.review_due_on.isoformat(), row.review_due_on.isoformat()
-        state = row.state + (" (comms.toml)" if row.source != "register" else "")
-        return state, row.state
+        return ", ".join(f"@{h}" for h in row.deputies) or "—", len(row.deputies)
 
     def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.BackgroundRole and index.isValid() and 0 <= index.row() < len(self.rows):
@@ -44,5 +44,5 @@ class DelegationsModel(RowsModel):
             return QBrush(QColor("#1a1a1a")) if self.rows[index.row()].state in STATE_BACKGROUNDS else None
         if role == Qt.ItemDataRole.ToolTipRole and index.isValid() and 0 <= index.row() < len(self.rows):
             row = self.rows[index.row()]
-            return row.problem or row.scope or None
+            return "\n".join(x for x in (f"{row.holder_name} (@{row.holder})", row.problem, row.scope) if x)
         return super().data(index, role)
