@@ -5,7 +5,6 @@ and down, and how often the proposal was the commander's call. Definition text i
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from models.entities import Incident, IncidentImpact, TimelineEntry
 from models.enums import EntryKind
 from resources import resource_path
-from services.analytics.metrics_model import ANCHOR_MILESTONES, DEFINITIONS_FILE, MetricFilter
+from services.analytics.metrics_model import ANCHOR_MILESTONES, DEFINITIONS_FILE, MetricFilter, _read_toml
 from services.errors import ValidationError
 from services.record.catalog import UNKNOWN_SEVERITY, Catalog
 
@@ -70,13 +69,10 @@ class SeverityAccuracy:
 
 
 def load_accuracy_definition(config_dir: Path | None) -> AccuracyDefinition:
-    raw = dict(tomllib.loads(resource_path(DEFINITIONS_FILE).read_text(encoding="utf-8")).get("severity_accuracy", {}))
+    raw = dict(_read_toml(resource_path(DEFINITIONS_FILE)).get("severity_accuracy", {}))
     user = Path(config_dir) / DEFINITIONS_FILE if config_dir is not None else None
     if user is not None and user.is_file():
-        try:
-            doc = tomllib.loads(user.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ValidationError(f"{user} cannot be read: {exc}") from None
+        doc = _read_toml(user)
         extra = doc.get("severity_accuracy", {})
         if not isinstance(extra, dict):
             raise ValidationError(f"{user}: [severity_accuracy] must be a table.")

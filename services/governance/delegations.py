@@ -11,7 +11,6 @@ show in the register as coming from that file.
 from __future__ import annotations
 
 import calendar
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,9 +21,9 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from models.entities import Delegation, DelegationReview, Person
-from resources import resource_path
 from services.changes import Topic
 from services.errors import NotFound, ValidationError
+from services.governance.settings_file import merged_settings
 from services.record.timeline import _clean_author
 
 DELEGATIONS_FILE = "delegations.toml"
@@ -42,16 +41,7 @@ class DelegationSettings:
 
     @classmethod
     def load(cls, config_dir: Path | None) -> DelegationSettings:
-        doc = tomllib.loads(resource_path(DELEGATIONS_FILE).read_text(encoding="utf-8"))
-        path = Path(config_dir) / DELEGATIONS_FILE if config_dir is not None else None
-        if path is not None and path.is_file():
-            try:
-                user = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise ValidationError(f"{path} cannot be read: {exc}") from None
-            for key, value in user.items():
-                doc[key] = {**doc.get(key, {}), **value} if isinstance(value, dict) else value
-        where = path if path is not None and path.is_file() else "resources/delegations.toml"
+        doc, where = merged_settings(DELEGATIONS_FILE, config_dir)
         review = doc.get("review") or {}
         months, soon = review.get("every_months", 3), review.get("due_soon_days", 14)
         if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 24:

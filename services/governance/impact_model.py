@@ -4,13 +4,12 @@ impact in, a proposed severity and the sentence that explains it out. Pure: no s
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from resources import resource_path
 from services.errors import ValidationError
+from services.governance.settings_file import merged_settings
 from services.record.catalog import Catalog
 
 IMPACT_FILE = "impact.toml"
@@ -215,23 +214,9 @@ def _money(value: float) -> str:
 def load_impact_model(catalog: Catalog, config_dir: Path | None = None) -> ImpactModel:
     """The shipped model with the config folder's impact.toml over it; a file that cannot be used is refused
     with its path and what is wrong, never half-read."""
-    doc = tomllib.loads(resource_path(IMPACT_FILE).read_text(encoding="utf-8"))
-    source = "resources/impact.toml"
-    user_path = Path(config_dir) / IMPACT_FILE if config_dir is not None else None
-    if user_path is not None and user_path.is_file():
-        try:
-            user = tomllib.loads(user_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ValidationError(f"{user_path} cannot be read: {exc}") from None
-        for key, value in user.items():
-            if isinstance(value, dict) and isinstance(doc.get(key), dict):
-                doc[key] = {**doc[key], **value}
-            else:
-                doc[key] = value
-        source = str(user_path)
-    where = user_path if source != "resources/impact.toml" else source
+    doc, where = merged_settings(IMPACT_FILE, config_dir)
     try:
-        return _model_of(doc, catalog, str(source))
+        return _model_of(doc, catalog, where)
     except ValidationError as exc:
         raise ValidationError(f"The impact model ({where}) cannot be used: {exc.message}") from None
 
