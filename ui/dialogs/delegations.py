@@ -115,6 +115,7 @@ class ReviewDialog(ServiceDialog):
         lay.addWidget(self.field_error("by", focus=self.note))
         lay.addWidget(self.general_error)
         lay.addWidget(self.buttons)
+        self.resize(self.fontMetrics().averageCharWidth() * 70, self.sizeHint().height())
 
     def apply(self) -> str:
         reg = self.ctx.sitrep.delegations
