@@ -25,6 +25,7 @@ from app.cli_context import Cli
 from app.cli_exercise import add_exercise_commands, run_exercise
 from app.cli_flags import add_flag_commands, run_flags
 from app.cli_globals import add_global_options
+from app.cli_governance import add_governance_commands, run_governance
 from app.cli_incidents import add_incident_commands, run_incidents
 from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
@@ -50,6 +51,7 @@ AREAS = (
     (add_checklist_commands, run_checklists),
     (add_change_commands, run_changes),
     (add_flag_commands, run_flags),
+    (add_governance_commands, run_governance),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

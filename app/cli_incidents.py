@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 from app.cli_context import Cli, command
+from app.cli_governance import add_impact_arguments, impact_arguments
 from app.cli_output import emit_json, incident_line, local_time, plain
 from app.terminal import safe
 from models.enums import AUTHORED_KINDS, EntryKind, Milestone, Status
@@ -33,7 +34,9 @@ def add_incident_commands(sub) -> None:
     sp.add_argument("--detected", help="when it was detected")
     sp.add_argument("--declared", help="when it was declared (default: now)")
     sp.add_argument("--users", type=int, help="affected users")
-    sp.add_argument("--error-rate", type=float, help="error rate, percent")
+    sp.add_argument("--error-rate", type=float, help="user-facing error rate, percent")
+    add_impact_arguments(sp, with_error_rate=False)
+    sp.add_argument("--severity-reason", help="why, when the severity is not the one the impact proposes")
 
     sp = command(sub, "log", "append an entry to an incident's timeline")
     sp.add_argument("incident")
@@ -63,7 +66,7 @@ def add_incident_commands(sub) -> None:
     sp = command(sub, "severity", "change an incident's severity")
     sp.add_argument("incident")
     sp.add_argument("severity")
-    sp.add_argument("--reason", help="required when lowering the severity")
+    sp.add_argument("--reason", help="required when lowering the severity, or when it goes against the proposed one")
 
     sp = command(sub, "major", "declare a major incident, or de-escalate one")
     sp.add_argument("incident")
@@ -122,6 +125,8 @@ def _declare(cli: Cli) -> int:
         impact_started_at=cli.when(a.impact_started, "impact_started"),
         detected_at=cli.when(a.detected, "detected"),
         declared_at=cli.when(a.declared, "declared"),
+        impact=impact_arguments(a) or None,
+        severity_reason=a.severity_reason,
     )
     cli.out(inc, f"Declared {incident_line(inc)}")
     return 0

@@ -24,6 +24,7 @@ from services.analytics.metrics import (
     parse_threshold,
     percentile_name,
 )
+from services.analytics.severity_accuracy import SeverityAccuracy, load_accuracy_definition, severity_accuracy
 from services.errors import ValidationError
 
 # import-history: what came of the rows (README, "Exit codes"). A file or argument that cannot be used at
@@ -186,13 +187,20 @@ def print_metrics(cli: Cli) -> int:
         else:
             for d in defs:
                 print(f"{d.id:<24} {_definition_line(d)}\n{'':<24} {d.description}")
+            acc = load_accuracy_definition(cli.s.metrics._config_dir)
+            if acc.enabled:
+                print(f"{'severity_accuracy':<24} {acc.label} ({acc.short}) = final severity vs declared, and vs "
+                      f"the impact model's proposal\n{'':<24} {acc.description}")  # fmt: skip
         return 0
     flt = _filter(cli)
     figures = _figures(cli)
-    tables = service.tables(a.metric or None, a.by, flt, figures)
+    timed = [m for m in a.metric if m.strip().lower() not in ACCURACY_NAMES]
+    accuracy = accuracy_for(cli, flt, asked=len(timed) < len(a.metric) or not a.metric)
+    tables = service.tables(timed or None, a.by, flt, figures) if timed or not a.metric else []
     if a.json:
         emit_json({"by": a.by, "unit": a.unit or "min", "filter": tables[0].filter.as_dict() if tables else None,
-                   "metrics": [_json_table(t, a.unit) for t in tables]})  # fmt: skip
+                   "metrics": [_json_table(t, a.unit) for t in tables],
+                   **({"severity_accuracy": accuracy.as_dict()} if accuracy else {})})  # fmt: skip
     elif a.csv:
         _write_csv(tables, figures, a.unit)
     else:
@@ -200,7 +208,21 @@ def print_metrics(cli: Cli) -> int:
         for t in tables:
             print()
             _print_table(t, a.unit)
+        if accuracy:
+            print()
+            print(accuracy.text())
     return 0
+
+
+ACCURACY_NAMES = ("severity_accuracy", "sevacc", "severity accuracy")
+
+
+def accuracy_for(cli: Cli, flt: MetricFilter, *, asked: bool) -> SeverityAccuracy | None:
+    """Severity accuracy when it is asked for (by name, or no --metric given) and not disabled."""
+    if not asked:
+        return None
+    result = severity_accuracy(cli.s.store, cli.s.catalog, flt, cli.s.metrics._config_dir)
+    return result if result.definition.enabled else None
 
 
 def _in_unit(value: float | None, unit: str | None) -> float | None:

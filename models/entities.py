@@ -679,3 +679,63 @@ class IncidentWatch(Base):
     service: Mapped[str] = mapped_column(String(120))
     because_of: Mapped[str] = mapped_column(String(120))
     since: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- severity from impact, delegations of authority (migration 0019) ------------------------
+class IncidentImpact(Base):
+    """An incident's customer impact as last recorded, and the severity the impact model proposed from it.
+    Each change is also a timeline entry (kind impact_change) carrying the same values, so the history
+    of the impact is the timeline's; this row is what the header, the metrics and the rules read."""
+
+    __tablename__ = "incident_impacts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"), unique=True)
+    # {"affected_pct", "error_rate_pct", "journeys", "core_journey", "revenue_per_min", "data_exposure",
+    #  "regulatory"}: the impact model's inputs (services/governance/impact_model.py), unknown ones absent
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    proposed_severity: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    # what the model proposed when the incident was declared (severity accuracy compares against it)
+    first_proposed_severity: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Delegation(Base):
+    """One delegation of authority: who may do what (declare a major incident, approve external messages,
+    authorise spending, talk to regulators), their deputies, who owns the delegation (reviews it), and
+    until when it holds. A revoked delegation is kept, for the record."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    authority: Mapped[str] = mapped_column(String(40), index=True)
+    holder: Mapped[str] = mapped_column(String(120))  # a directory handle
+    deputies: Mapped[list[str]] = mapped_column(JSON, default=list)  # directory handles
+    owner: Mapped[str] = mapped_column(String(120))  # a directory handle: who confirms, changes or revokes it
+    scope: Mapped[str] = mapped_column(Text, default="")
+    expires_on: Mapped[str | None] = mapped_column(String(10), nullable=True)  # YYYY-MM-DD, last valid day
+    review_due_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_reviewed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DelegationReview(Base):
+    """What was done to a delegation, by whom and when: added, confirmed, changed (with what changed) or revoked."""
+
+    __tablename__ = "delegation_reviews"
+    __table_args__ = (Index("ix_delegation_reviews_delegation", "delegation_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id", ondelete="RESTRICT"))
+    action: Mapped[str] = mapped_column(String(16))  # added | confirmed | changed | revoked
+    by: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -19,6 +19,8 @@ from services.exchange.export_import import Exchange
 from services.exercises.sandbox import sandbox_adapters
 from services.exercises.service import ExerciseService
 from services.exercises.workspace import build_vocabulary, holds_exercise
+from services.governance.delegations import DelegationService
+from services.governance.impact import ImpactService
 from services.maintenance import MaintenanceService
 from services.record.catalog import Catalog
 from services.record.clocks import ClockService
@@ -79,6 +81,11 @@ class Sitrep:
         self.sync.answer_hooks.append(self.flags.record_answer)
         # Messages leave through the sync outbox.
         self.comms = CommsService(store, self.catalog, now, pub, config_dir, sync=self.sync)
+        # Severity proposed from impact (asked by declare and set_severity); the register of delegations of
+        # authority, which the comms approval rule reads (comms.toml's approvers are entries of it).
+        self.impact = ImpactService(store, self.catalog, self.incidents, now, pub, config_dir)
+        self.delegations = DelegationService(store, now, pub, config_dir, lambda: self.comms.settings.approvers)
+        self.comms.delegations = self.delegations
         # Planned maintenance windows; what a status page is owed for them also leaves through the outbox.
         self.maintenance = MaintenanceService(store, now, pub, sync=self.sync)
         # Post-incident reviews open themselves on resolve (an entry hook) and add their clocks to the clocks'.

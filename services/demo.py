@@ -24,6 +24,7 @@ from services.demo_comms import (
     seed_stakeholders,
     status_page,
 )
+from services.demo_governance import seed_governance
 from services.record.views import IncidentView
 from services.resolution.demo_flags import seed_flag_demo
 
@@ -130,6 +131,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     seed_flag_demo(sitrep)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
     _alert_storm(sitrep, end)
+    seed_governance(sitrep, end)
     sitrep.changes.publish(Topic.PEOPLE, None, None)
     sitrep.changes.publish(Topic.INCIDENT, None, None)
     return sitrep.incidents.get(sev1.id)

@@ -612,8 +612,11 @@ def build_store_with_records(root: Path, clock: FakeClock) -> Sitrep:
         app.comms.add_stakeholder("cfo", "Chief Financial Officer", "executives", email="cfo@example.com",
                                   severities=["SEV1"])  # fmt: skip
         inc = app.incidents.declare(
-            "Customer records exposed", "SEV1", author="ana", incident_type="data_breach"
+            "Customer records exposed", "SEV1", author="ana", incident_type="data_breach",
+            impact={"data_exposure": "confirmed", "affected_pct": 12, "regulatory": True},
         )
+        delegation = app.delegations.add("talk_to_regulators", "ana", "ben", author="ben", )
+        app.delegations.confirm(delegation.id, by="ben", note="Still the DPO's contact")
         clock.advance(minutes=1)
         app.roles.assign(inc.key, "IC", "ana", author="ana")
         app.timeline.log(
@@ -827,6 +830,9 @@ def test_the_untouched_records_import_and_verify(with_records, target):
         "remote_links": 3,
         "post_incident_review": 1,
         "action_items": 1,
+        "impact": 1,
+        "delegations": 1,
+        "delegation_reviews": 2,
     }
     assert {k: m.added for k, m in report.records.items()} == {
         s.key: expected.get(s.key, 0) for s in SECTIONS
@@ -1089,9 +1095,10 @@ def test_cli_import_says_what_came_with_the_incidents(run_cli, with_records, tmp
     code, out, err = run_cli("import", str(path), data=elsewhere)
     assert code == 0 and err == ""
     assert out.splitlines() == [
-        "Imported: created 2, extended 0, unchanged 0, 15 timeline entries added, 2 responders added",
+        "Imported: created 2, extended 0, unchanged 0, 16 timeline entries added, 2 responders added",
         "  added: 1 stakeholder, 1 maintenance window, 2 maintenance updates, 3 messages, 2 stakeholder log lines, "
-        "5 regulatory clocks, 1 post-incident review, 1 action item, 3 remote links",
+        "5 regulatory clocks, 1 post-incident review, 1 action item, 1 impact record, 1 delegation, "
+        "2 delegation reviews, 3 remote links",
     ]
     code, out, _ = run_cli("import", str(path), "--json", data=elsewhere)
     report = json.loads(out)

@@ -1,6 +1,7 @@
 """Approval. The rule lives here and only here, so the GUI and the CLI cannot go round it: a message
 for an audience that needs approval is sent only when it is approved, by the incident commander of
-the moment or a configured approver, and only with the exact content that was approved.
+the moment or a holder of a delegation to approve external messages (services/governance/delegations.py,
+which also holds comms.toml's configured approvers), and only with the exact content that was approved.
 """
 
 from __future__ import annotations
@@ -34,24 +35,32 @@ class Approval(CommsCore):
         who_l = (who or "").strip().lower()
         if not who_l:
             return False, "Say who is approving."
-        approvers = {a.lower() for a in self.settings.approvers}
-        if who_l in approvers:
-            return True, ""
-        person = s.execute(select(Person).where(func.lower(Person.handle) == who_l)).scalars().first()
-        if person is not None and (person.handle.lower() in approvers or person.name.lower() in approvers):
-            return True, ""
         ic = self._holder(s, incident_id, COMMANDER_ROLE)
         if ic is not None and who_l in (ic.handle.lower(), ic.name.lower()):
             return True, ""
+        register = self.delegations
+        if register is not None:
+            # The register holds the configured approvers too, as delegations with no expiry.
+            authority = register.settings.approves_messages
+            holds, expired = register.authority_of(s, who, authority)
+            if holds:
+                return True, ""
+            if expired is not None:
+                return False, register.blocked_sentence(expired)
+            extra = f" or a holder of a delegation to {register.label(authority)} (see Delegations)"
+        else:
+            approvers = {a.lower() for a in self.settings.approvers}
+            if who_l in approvers:
+                return True, ""
+            person = s.execute(select(Person).where(func.lower(Person.handle) == who_l)).scalars().first()
+            if person is not None and (person.handle.lower() in approvers or person.name.lower() in approvers):
+                return True, ""
+            extra = (f" or a configured approver ({', '.join(self.settings.approvers)})"
+                     if self.settings.approvers else "")  # fmt: skip
         holder = (
             f"the incident commander ({ic.name}, @{ic.handle})"
             if ic
             else "the incident commander (nobody holds the role now)"
-        )
-        extra = (
-            f" or a configured approver ({', '.join(self.settings.approvers)})"
-            if self.settings.approvers
-            else ""
         )
         return False, f"Only {holder}{extra} can approve messages for this audience; '{who}' cannot."
 

@@ -66,6 +66,9 @@ class CommsCore:
         self._publish = publish
         self._config_dir = config_dir
         self._sync = sync
+        # The register of delegations of authority (services/governance/delegations.py), set by Sitrep;
+        # None (a CommsService alone) leaves the configured approvers and the commander as the rule.
+        self.delegations = None
         self.reload()
 
     def channels(self) -> dict[str, type[CommsChannel]]:

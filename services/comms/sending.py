@@ -98,7 +98,7 @@ class Sending(CommsCore):
             if m.state != MessageState.APPROVED.value:
                 raise ValidationError(
                     f"Message {ref} is for {aud.label}, which needs approval by the incident commander or a "
-                    f"configured approver before it goes out; it is {MessageState(m.state).label.lower()}."
+                    f"holder of a delegation to approve external messages before it goes out; it is {MessageState(m.state).label.lower()}."
                 )
             if m.approved_hash != m.content_hash:
                 raise ValidationError(

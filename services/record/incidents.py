@@ -78,6 +78,9 @@ class IncidentService:
         # Checks a status change must pass, run in its transaction: (session, incident, target, author,
         # override_reason) -> None, raising to refuse (the resolution checklists register theirs).
         self.status_gates: list[Callable[..., None]] = []
+        # The impact model's rule (services/governance/impact.py): a severity against its proposal says why.
+        # Set by Sitrep; None leaves declaring and severity changes as they were.
+        self.impact_rules: Any = None
 
     # -- reading -------------------------------------------------------------------------
     def get(self, ref: str) -> IncidentView:
@@ -151,7 +154,11 @@ class IncidentService:
         impact_started_at: datetime | None = None,
         detected_at: datetime | None = None,
         declared_at: datetime | None = None,
+        impact: dict[str, Any] | None = None,
+        severity_reason: str | None = None,
     ) -> IncidentView:
+        """`impact`: the impact model's inputs known at declaration; a severity other than the one they
+        propose needs `severity_reason`."""
         title = (title or "").strip()
         if not title:
             raise ValidationError(
@@ -187,6 +194,8 @@ class IncidentService:
         services = _clean_services(services)
         major = level.major if is_major is None else bool(is_major)
         is_exercise = bool(is_exercise) or self.exercise_only
+        rules = self.impact_rules
+        judged = rules.check_declared(impact, level.id, severity_reason) if rules and impact else {}
         with self._store.transaction() as s:
             number = (s.scalar(select(func.max(Incident.number))) or 0) + 1
             inc = Incident(
@@ -214,6 +223,8 @@ class IncidentService:
             body = (
                 f"{'Major incident' if major else 'Incident'} declared at {level.id} ({level.label}): {title}"
             )
+            if judged.get("against_proposal"):
+                body += f". Against the proposed {judged['proposed']}: {judged['severity_reason']}"
             view = self._record(
                 s,
                 inc,
@@ -231,8 +242,11 @@ class IncidentService:
                     "exercise": is_exercise,
                     "services": services,
                     "milestones": {m.value: iso(v) for m, v in milestones.items() if v is not None},
+                    **judged,
                 },
             )
+            if judged:
+                rules.write_declared(s, inc, impact, author=author, now=now)
         self._publish(Topic.INCIDENT, view.id, None)
         return view
 
@@ -350,11 +364,14 @@ class IncidentService:
                 raise ValidationError(
                     f"Lowering {inc.key} from {old.id} to {level.id} needs a reason.", field="reason"
                 )
+            judged = self.impact_rules.check_change(s, inc, level.id, reason) if self.impact_rules else {}
             inc.severity = level.id
             word = "lowered" if lowering else "raised" if recorded else "set"
             body = f"Severity {word}: {before} → {level.id} ({level.label})" + (
                 f". Reason: {reason}" if reason else ""
             )
+            if judged.get("against_proposal"):
+                body += f" (against the proposed {judged['proposed']})"
             view = self._record(
                 s,
                 inc,
@@ -362,7 +379,7 @@ class IncidentService:
                 body,
                 author=author,
                 now=now,
-                data={"from": before, "to": level.id, "reason": reason},
+                data={"from": before, "to": level.id, "reason": reason, **judged},
             )
         self._publish(Topic.INCIDENT, view.id, None)
         return view

@@ -12,12 +12,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from services.errors import ValidationError
+from services.errors import SitrepError, ValidationError
 from services.record.incidents import INCIDENT_TYPES
+from ui.dialogs.impact import ImpactFields, proposal_text
 from ui.forms import QuietLabel, ServiceDialog, WhenEdit
 from ui.severity import SeverityMatrixView
 
@@ -104,6 +106,11 @@ class DeclareDialog(ServiceDialog):
         form.addRow("", hint)
         form.addRow("", self.exercise)
         form.addRow("", self.major)
+        self.impact = ImpactFields(self)
+        self.impact.changed.connect(self.update_proposal)
+        form.addRow(self.impact)
+        form.addRow(self.field_error("affected_pct", "error_rate_pct", "revenue_per_min", "data_exposure",
+                                     focus=self.impact.affected))  # fmt: skip
 
         self.matrix = SeverityMatrixView(ctx.sitrep.catalog, self)
         self.matrix.level_chosen.connect(self._level_chosen)
@@ -120,6 +127,29 @@ class DeclareDialog(ServiceDialog):
         right.addWidget(self.matrix, 1)
         right.addWidget(self.chosen_label)
         right.addWidget(self.field_error("severity", focus=self.matrix))
+        # What the impact proposes, beside the level chosen; a choice against it takes a reason.
+        self.proposal_label = QLabel(self)
+        self.proposal_label.setObjectName("declare-proposal")
+        self.proposal_label.setWordWrap(True)
+        self.use_proposal = QPushButton("Use pro&posal", self)
+        self.use_proposal.setObjectName("declare-use-proposal")
+        self.use_proposal.clicked.connect(self._use_proposal)
+        proposal_row = QHBoxLayout()
+        proposal_row.addWidget(self.proposal_label, 1)
+        proposal_row.addWidget(self.use_proposal)
+        right.addLayout(proposal_row)
+        self.reason = QLineEdit(self)
+        self.reason.setObjectName("declare-severity-reason")
+        self.reason.setPlaceholderText("Why this level and not the proposed one (recorded on the timeline)")
+        self.reason.setAccessibleName("Reason for a severity other than the proposal")
+        self.reason_label = QLabel("W&hy not the proposal:", self)
+        self.reason_label.setBuddy(self.reason)
+        reason_row = QHBoxLayout()
+        reason_row.addWidget(self.reason_label)
+        reason_row.addWidget(self.reason, 1)
+        right.addLayout(reason_row)
+        right.addWidget(self.field_error("severity_reason", focus=self.reason))
+        self.proposal = None
 
         left_box = QWidget(self)
         left = QVBoxLayout(left_box)
@@ -141,7 +171,16 @@ class DeclareDialog(ServiceDialog):
         self.setTabOrder(self.impact_started, self.detected)
         self.setTabOrder(self.detected, self.exercise)
         self.setTabOrder(self.exercise, self.major)
-        self.setTabOrder(self.major, self.matrix)
+        self.setTabOrder(self.major, self.impact.affected)
+        self.setTabOrder(self.impact.affected, self.impact.error_rate)
+        self.setTabOrder(self.impact.error_rate, self.impact.journeys)
+        self.setTabOrder(self.impact.journeys, self.impact.revenue)
+        self.setTabOrder(self.impact.revenue, self.impact.exposure)
+        self.setTabOrder(self.impact.exposure, self.impact.regulatory)
+        self.setTabOrder(self.impact.regulatory, self.matrix)
+        self.setTabOrder(self.matrix, self.use_proposal)
+        self.setTabOrder(self.use_proposal, self.reason)
+        self.update_proposal()
         self._size_to_screen()
         self.title_edit.setFocus()
 
@@ -164,6 +203,24 @@ class DeclareDialog(ServiceDialog):
         self.chosen_label.setWordWrap(True)
         if not self._major_touched:
             self.major.setChecked(level.major)
+        self.update_proposal()
+
+    def update_proposal(self) -> None:
+        """The proposal as the impact now reads; the reason is asked for only when the choice differs."""
+        try:
+            self.proposal, problem = self.ctx.sitrep.impact.propose(self.impact.values()), ""
+        except SitrepError as err:
+            self.proposal, problem = None, err.message
+        text, against = proposal_text(self.proposal, self.matrix.chosen(), problem)
+        self.proposal_label.setText(text)
+        self.use_proposal.setEnabled(self.proposal is not None and self.proposal.severity is not None
+                                     and self.proposal.severity != self.matrix.chosen())  # fmt: skip
+        self.reason.setEnabled(against)
+        self.reason_label.setEnabled(against)
+
+    def _use_proposal(self) -> None:
+        if self.proposal is not None and self.proposal.severity:
+            self.matrix.choose(self.proposal.severity)
 
     def choose_severity(self, level_id: str) -> None:
         self.matrix.choose(level_id)
@@ -190,6 +247,8 @@ class DeclareDialog(ServiceDialog):
             is_exercise=self.exercise.isChecked(),
             impact_started_at=self.impact_started.value(),
             detected_at=self.detected.value(),
+            impact=self.impact.values() or None,
+            severity_reason=self.reason.text() if self.reason.isEnabled() else None,
         )
         self.declared = self.result_value = view
         if not self.ctx.open_incident(view.id):

@@ -258,6 +258,10 @@ class SeverityDialog(ServiceDialog):
         lay.addWidget(self.general_error)
         lay.addWidget(self.buttons)
         self.matrix.level_chosen.connect(self._level_chosen)
+        try:  # what the recorded impact proposes: a level against it takes a reason (services/governance/impact.py)
+            self.proposed = ctx.sitrep.impact.show(incident.id).proposed_severity
+        except SitrepError:
+            self.proposed = None
         if incident.severity != UNKNOWN_SEVERITY:  # imported history may have none: nothing to start from
             self.matrix.choose(incident.severity)
             self._level_chosen(incident.severity)
@@ -269,6 +273,8 @@ class SeverityDialog(ServiceDialog):
         old = self.catalog.severity(self.incident.severity) if known else new
         if new.rank > old.rank:
             self.reason_label.setText(f"&Reason (required: lowering {old.id} → {new.id}):")
+        elif self.proposed and new.id != self.proposed:
+            self.reason_label.setText(f"&Reason (required: the impact proposes {self.proposed}):")
         else:
             self.reason_label.setText("&Reason (optional):")
         if new.major and not self.incident.is_major:

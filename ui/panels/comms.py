@@ -89,7 +89,7 @@ class CommsPanel(QWidget):
         draft.triggered.connect(self.choose_template)
         add(draft, "Incident")
         for text, slot, tip in (
-            ("Approve the selected message", self.approve, "As the incident commander or a configured approver"),
+            ("Approve the selected message", self.approve, "As the incident commander, or a holder of a delegation to approve external messages (Delegations)"),
             ("Send the selected message", self.send, "Queued for each channel; sent as soon as it answers"),
             ("Record the selected message as sent by hand…", self.record_sent_by_hand,
              "It went out another way (phone, a backend's own console): who, how and when, on the stakeholder log"),
@@ -588,7 +588,7 @@ class CommsPanel(QWidget):
         elif m.state is MessageState.REJECTED:
             text = f"✖ Rejected by {m.rejected_by}: {m.rejection_comment}"
         elif m.needs_approval:
-            text = "For an external audience: the incident commander (or a configured approver) must approve it before it can be sent."
+            text = "For an external audience: the incident commander (or a holder of a delegation to approve external messages) must approve it before it can be sent."
             if m.state is MessageState.PENDING_APPROVAL:
                 text = f"Waiting for approval (asked by {m.submitted_by}). " + text
         else:

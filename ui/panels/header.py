@@ -39,6 +39,7 @@ from services.record.clocks import Clock
 from services.record.views import IncidentView, RoleHolding
 from ui.clock_chips import ClockChip, clock_menu, clock_reading  # noqa: F401 - clock_reading: tests
 from ui.dialogs.declare import DeclareDialog
+from ui.dialogs.impact import ImpactDialog
 from ui.dialogs.incident import DetailsDialog, MajorDialog, MilestoneDialog, SeverityDialog, StatusDialog
 from ui.forms import quiet_colour
 from ui.operations import read_or_say
@@ -213,6 +214,10 @@ class HeaderPanel(QWidget):
         }
         self.chips: list[ClockChip] = []
         self.commander: RoleHolding | None = None
+        # The severity the recorded impact proposes: quiet when it agrees, said plainly when it does not.
+        self.proposal_label = ElidedLabel(self)
+        self.proposal_label.setObjectName("header-proposal")
+        outer.addWidget(self.proposal_label)
         self.empty_label = QLabel(
             "No incident is open here. Declare one with File ▸ Declare incident… (Ctrl+N).", self
         )
@@ -253,6 +258,10 @@ class HeaderPanel(QWidget):
             "Edit details…", "Ctrl+Shift+D", self.edit_details, "act-details",
             "Title, summary, services and customer impact",
         )  # fmt: skip
+        self.impact_action = action(
+            "Record impact…", "Ctrl+Shift+I", self.record_impact, "act-impact",
+            "Share of users affected, error rate, journeys, revenue, data exposure: the severity they propose",
+        )  # fmt: skip
         self.check_action = action(
             "Check the severity clocks now", "Ctrl+Shift+K", lambda: self.check_clocks(announce=True),
             "act-check-clocks", "Record any breach not on the timeline yet (done every 15 s anyway)",
@@ -272,6 +281,7 @@ class HeaderPanel(QWidget):
             self.major_action,
             self.milestones_action,
             self.details_action,
+            self.impact_action,
             self.check_action,
         ]
         if self.ctx.add_command(self.declare_action, "File", first=True):
@@ -295,6 +305,7 @@ class HeaderPanel(QWidget):
         self.impact_label.setVisible(has and incident.milestone(Milestone.IMPACT_STARTED) is not None)
         self.services_label.setVisible(has)
         self.empty_label.setVisible(not has)
+        self.proposal_label.setVisible(False)
         self.major_badge.setVisible(has and incident.is_major)
         self.exercise_badge.setVisible(has and incident.is_exercise)
         self._update_actions()
@@ -325,6 +336,7 @@ class HeaderPanel(QWidget):
             impact.append(f"error rate {incident.error_rate_pct:g}%")
         self.services_label.setText(" · ".join(impact))
         self.services_label.setToolTip("\n".join(impact))
+        self._show_proposal(incident)
         if switched:
             self._breach_seen.clear()
             self._recorded = set()
@@ -334,6 +346,28 @@ class HeaderPanel(QWidget):
         self._check_timer.start()
         if switched:
             QTimer.singleShot(0, self.check_clocks)
+
+    def _show_proposal(self, incident: IncidentView) -> None:
+        ok, shown = read_or_say(self.ctx, self.ctx.sitrep.impact.show, incident.id,
+                                what="The recorded impact cannot be read")  # fmt: skip
+        if not ok or shown is None or shown.proposed_severity is None:
+            self.proposal_label.setVisible(False)
+            return
+        reasons = shown.explanation.split(": ", 1)[-1]
+        if shown.agrees:
+            text = f"Impact proposes {shown.proposed_severity}, as set: {reasons}"
+            self.proposal_label.quiet = True
+        else:
+            text = f"⚠ Impact proposes {shown.proposed_severity}; the severity is {incident.severity}: {reasons}"
+            self.proposal_label.quiet = False
+        bold = QFont(self.font())
+        bold.setBold(not shown.agrees)
+        self.proposal_label.setFont(bold)
+        self.proposal_label.setText(text)
+        self.proposal_label.setToolTip(f"{shown.explanation}\nRecorded by {shown.recorded_by}. "
+                                       "Record impact… (Ctrl+Shift+I) updates it; the commander decides the level.")  # fmt: skip
+        self.proposal_label.setAccessibleName(text)
+        self.proposal_label.setVisible(True)
 
     def _fit_height(self) -> None:
         # A top dock takes whatever height it is given; the header needs only its lines.
@@ -614,6 +648,10 @@ class HeaderPanel(QWidget):
     def edit_details(self):
         inc = self._need_incident()
         return self._open(DetailsDialog(self.ctx, inc, self._parent_window())) if inc else None
+
+    def record_impact(self):
+        inc = self._need_incident()
+        return self._open(ImpactDialog(self.ctx, inc, self._parent_window())) if inc else None
 
     def offer_for_clock(self, clock: Clock, chip: QWidget | None = None) -> QMenu | None:
         """What meets a clock (ui/clock_chips.py)."""

@@ -1,0 +1,1 @@
+"""Readiness and governance: severity proposed from customer impact, delegations of authority."""
