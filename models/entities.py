@@ -657,3 +657,65 @@ class IncidentWatch(Base):
     service: Mapped[str] = mapped_column(String(120))
     because_of: Mapped[str] = mapped_column(String(120))
     since: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Problem(Base):
+    """An ITIL problem: the cause behind one or more incidents, kept here or tracked as a Jira issue of the
+    problem type (then `remote_key` names it and title/status are as last fetched). A known error is a
+    problem whose cause is known and that has a workaround."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # PRB-0003
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    root_cause: Mapped[str | None] = mapped_column(Text, nullable=True)
+    workaround: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # open | known_error | resolved
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    remote_backend: Mapped[str | None] = mapped_column(String(40), nullable=True)  # "jira"
+    remote_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    remote_status: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProblemLink(Base):
+    """An incident's link to its problem. Unlinking keeps the row (inactive, later `updated_at`), so an import
+    of an older file does not bring back a link someone removed. Who linked and when is also on the timeline."""
+
+    __tablename__ = "problem_links"
+    __table_args__ = (UniqueConstraint("incident_id", "problem_id", name="uq_problem_links_incident_problem"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"))
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id", ondelete="RESTRICT"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    linked_by: Mapped[str] = mapped_column(String(120))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChangeLink(Base):
+    """A change that may have caused an incident: entered by hand, or a Jira issue of the change type (then
+    summary, status and time are as fetched). Unlinking keeps the row inactive, as for problem links."""
+
+    __tablename__ = "change_links"
+    __table_args__ = (UniqueConstraint("incident_id", "ref", name="uq_change_links_incident_ref"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"))
+    source: Mapped[str] = mapped_column(String(16))  # hand | jira
+    ref: Mapped[str] = mapped_column(String(64))  # CHG0030012, OPS-42
+    summary: Mapped[str] = mapped_column(String(300))
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ci: Mapped[str] = mapped_column(String(200), default="")  # configuration item or service
+    remote_status: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    linked_by: Mapped[str] = mapped_column(String(120))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

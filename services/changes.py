@@ -30,6 +30,7 @@ class Topic(StrEnum):
     REVIEW = "review"  # a post-incident review: its sections, checklist, meeting, status
     ALERTS = "alerts"  # alerts taken in, muted, acknowledged, triaged; their groups
     ACTIONS = "actions"  # post-incident action items (also a status pulled from their tracker)
+    PROBLEMS = "problems"  # problem records, an incident's problem and the changes linked as its cause
     EXTERNAL = "external"  # another process wrote the store: anything may have changed
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from models.enums import Milestone
 from services.analytics.metrics_model import (
     ANCHOR_MILESTONES,
+    NO_PROBLEM,
     NO_SERVICE,
     MetricDefinition,
     MetricFilter,
@@ -33,6 +34,9 @@ def group_expr(by: str, anchor: str) -> str:
         return "i.severity"
     if by == "type":
         return "i.incident_type"
+    if by == "problem":  # the incident's problem (one at most), named by key and title
+        return (f"COALESCE((SELECT p.key || ' ' || p.title FROM problem_links AS pl JOIN problems AS p "
+                f"ON p.id = pl.problem_id WHERE pl.incident_id = i.id AND pl.active = 1), '{NO_PROBLEM}')")
     if by == "month":
         return f"substr({anchor}, 1, 7)"
     if by == "quarter":

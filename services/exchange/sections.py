@@ -53,10 +53,13 @@ from sqlalchemy import (
 from models.entities import (
     ActionItem,
     CommsLogEntry,
+    ChangeLink,
     CommsMessage,
     MaintenanceUpdate,
     MaintenanceWindow,
     PostIncidentReview,
+    Problem,
+    ProblemLink,
     RegulatoryClock,
     RemoteLink,
     Stakeholder,
@@ -331,6 +334,24 @@ def _link_to_maintenance(ctx: RowContext) -> str | None:
 LINK_KINDS["maintenance"] = _link_to_maintenance
 
 
+def _check_problem(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("open", "known_error", "resolved"))
+    if not ctx.row["title"].strip():
+        ctx.fail("a problem needs a title")
+    if ctx.row["status"] == "known_error" and not (ctx.row["workaround"] or "").strip():
+        ctx.fail("a known error needs its workaround")
+
+
+def _check_problem_link(ctx: RowContext) -> None:
+    if ctx.row["active"] and any(r["active"] and r["id"] != ctx.row["id"] for r in ctx.rows.get("problem_links", {}).values()):
+        ctx.fail("an incident is linked to one problem at most")
+
+
+def _check_change_link(ctx: RowContext) -> None:
+    if not ctx.row["ref"].strip() or not ctx.row["summary"].strip():
+        ctx.fail("a change link needs its reference and summary")
+
+
 # The order is the order of writing: a section comes after those its rows refer to.
 SECTIONS: tuple[Section, ...] = (
     Section("stakeholders", Stakeholder, ("stakeholder", "stakeholders"), STORE, since=2, merge="keep",
@@ -354,6 +375,14 @@ SECTIONS: tuple[Section, ...] = (
     Section("action_items", ActionItem, ("action item", "action items"), INCIDENT, since=4, merge="newer",
             order_by=("number",), renumber=("number", "key", "ACT-{:04d}"), check=_check_action_item,
             name_row=lambda r: f"action item {r['key']}"),
+    # Schema 5: problems are the store's (several incidents share one); merged by id, so an imported
+    # incident's problem and a local incident's are the same record when they came from one.
+    Section("problems", Problem, ("problem", "problems"), STORE, since=5, merge="newer", order_by=("number",),
+            renumber=("number", "key", "PRB-{:04d}"), check=_check_problem, name_row=lambda r: f"problem {r['key']}"),
+    Section("problem_links", ProblemLink, ("problem link", "problem links"), INCIDENT, since=5, merge="newer",
+            order_by=("problem_id",), check=_check_problem_link, name_row=lambda r: f"the link to problem {r['problem_id']}"),
+    Section("change_links", ChangeLink, ("change link", "change links"), INCIDENT, since=5, merge="newer",
+            order_by=("ref",), check=_check_change_link, name_row=lambda r: f"the link to change {r['ref']}"),
     Section("remote_links", RemoteLink, ("remote link", "remote links"), INCIDENT, since=2, merge="newer",
             order_by=("backend", "remote_kind", "remote_id"), check=_check_link,
             name_row=lambda r: f"the link to {r['backend']} {r['remote_kind']} {r['remote_id']}"),
