@@ -509,7 +509,10 @@ class FileIndex:
         if target == "timeline_entries":
             scopes = [incident_id] if incident_id is not None else list(self.entries)
             return any(value in self.entries.get(i, ()) for i in scopes)
-        key = next(s.key for s in self.sections if s.table.name == target)
+        sec = next(s for s in self.sections if s.table.name == target)
+        key = sec.key
+        if sec.scope == STORE:  # a store record an incident's row names (its problem)
+            return value in self.rows.get(None, {}).get(key, {})
         scopes = [incident_id] if incident_id is not None else list(self.rows)
         return any(value in self.rows.get(i, {}).get(key, {}) for i in scopes)
 
@@ -530,6 +533,8 @@ def read_section(c, section: Section, raw_rows: Any, where: str, index: FileInde
         for key in section.unique_keys():
             seen = index.unique.setdefault((section.key, key), set())
             values = tuple(row[k] for k in key)
+            if None in values:
+                continue  # an empty optional unique column (a problem tracked nowhere): unique only when set
             if values in seen:
                 named = [(k, v) for k, v in zip(key, values, strict=True) if k != "incident_id"]
                 c.fail(rw, " and ".join(f"{k} {v!r}" for k, v in named) + " appears twice")
@@ -558,6 +563,8 @@ def read_section(c, section: Section, raw_rows: Any, where: str, index: FileInde
 def _where_found(target: str, incident: dict[str, Any] | None, sections: Iterable[Section]) -> str:
     if target in ("people", "incidents") or incident is None:
         return "in the file"
+    if any(s.table.name == target and s.scope == STORE for s in sections):
+        return f"among the file's {next(s.nouns[1] for s in sections if s.table.name == target)}"
     if target == "timeline_entries":
         return "in this incident's timeline"
     return "among this incident's " + next(s.nouns[1] for s in sections if s.table.name == target)
@@ -593,8 +600,8 @@ def merge_rows(conn, section: Section, rows: list[dict[str, Any]], *, person_map
             local = _find(conn, t, section.natural_key, row)
         if local is None:
             for key in section.unique_keys():
-                if key == tuple(pk) or _find(conn, t, key, row) is None:
-                    continue
+                if key == tuple(pk) or any(row[k] is None for k in key) or _find(conn, t, key, row) is None:
+                    continue  # SQL's UNIQUE holds no NULL to anything: an empty optional key is no one's
                 if not set(key) <= own:
                     raise diverged(f"{section.name_row(row)} is a different record here")
                 row = _renumbered(conn, section, row, counts)
