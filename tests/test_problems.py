@@ -234,3 +234,31 @@ def test_a_malformed_problem_in_a_file_is_refused_whole(sitrep, clock, tmp_path)
     with sqlite3.connect(tmp_path / "target.db") as conn:
         assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM problems").fetchone()[0] == 0
+
+
+# -- the command line -------------------------------------------------------------------------------------------
+def test_cli_problem_and_change_links(run_cli):
+    assert run_cli("declare", "Card auth timeouts", "--severity", "SEV2", "--service", "payments")[0] == 0
+    assert run_cli("declare", "Payments failing", "--severity", "SEV1", "--service", "payments")[0] == 0
+    code, out, err = run_cli("problem", "add", "Auth pool exhausted", "--link", "INC-0001")
+    assert code == 0 and "PRB-0001" in out and "INC-0001" in out, err
+    code, out, _ = run_cli("problem", "workaround", "PRB-0001", "Raise the pool to 200", "--root-cause", "no jitter")
+    assert code == 0 and "[Known error]" in out
+    code, out, _ = run_cli("problem", "link", "INC-0002", "PRB-0001")
+    assert code == 0 and "Known error. Workaround: Raise the pool to 200" in out and "Also linked to it: INC-0001" in out
+    code, out, _ = run_cli("problem", "list", "--json")
+    (row,) = json.loads(out)
+    assert row["incidents"] == ["INC-0001", "INC-0002"] and row["status"] == "known_error"
+    code, out, _ = run_cli("problem", "show", "INC-0002")
+    assert code == 0 and out.startswith("PRB-0001")
+    code, out, err = run_cli("problem", "link", "INC-0002", "PRB-0099")
+    assert code != 0 and "No problem 'PRB-0099'" in err and "Traceback" not in err
+    code, out, _ = run_cli("change", "link", "INC-0002", "CHG0030012", "--summary", "pool resize", "--when", "2h ago",
+                           "--ci", "payments-api")  # fmt: skip
+    assert code == 0 and "CHG0030012" in out
+    code, out, _ = run_cli("change", "links", "INC-0002", "--json")
+    assert [r["ref"] for r in json.loads(out)] == ["CHG0030012"]
+    code, out, _ = run_cli("metrics", "--by", "problem", "--metric", "time_to_resolve")
+    assert code == 0, out
+    code, out, err = run_cli("change", "candidates", "INC-0002")
+    assert code != 0 and "not set up" in err and "Traceback" not in err

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from services.adapters.failures import SyncFailure, TransientFailure
 from services.adapters.interface import TracksItil
 from services.adapters.values import ItilRecord
+from models.enums import Milestone
 from services.errors import SitrepError, ValidationError
+from services.record.views import IncidentView
 
 
 class ItilTracker:
@@ -70,3 +72,11 @@ class ItilTracker:
         rows = self._call(self._adapter(name), "the change records",
                                     lambda a, http: a.itil_changes(http, since=since, until=max(now, around)))  # fmt: skip
         return name, rows
+
+
+def incident_start(inc: IncidentView) -> datetime:
+    """Where a search for the changes that caused it looks back from: impact started, else detected, else declared."""
+    for m in (Milestone.IMPACT_STARTED, Milestone.DETECTED, Milestone.DECLARED):
+        if inc.milestone(m) is not None:
+            return inc.milestone(m)
+    return inc.created_at
