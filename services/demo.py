@@ -24,6 +24,7 @@ from services.demo_comms import (
     seed_stakeholders,
     status_page,
 )
+from services.demo_problems import seed_problems
 from services.record.views import IncidentView
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)
@@ -127,6 +128,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     sev1 = _checkout_sev1(told, clock, end)
     _planned_maintenance(sitrep, end)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
+    seed_problems(sitrep, sev1, end)
     _alert_storm(sitrep, end)
     sitrep.changes.publish(Topic.PEOPLE, None, None)
     sitrep.changes.publish(Topic.INCIDENT, None, None)

@@ -644,6 +644,10 @@ def build_store_with_records(root: Path, clock: FakeClock) -> Sitrep:
         app.reviews.add_factor(inc.key, "The key was kept in a public repository", kind="systemic", author="ana")
         app.action_items.add(inc.key, "Scan repositories for keys before every push", category="prevent",
                              owner="ana", due_on="2026-04-01", author="ana")  # fmt: skip
+        # Its cause: a problem (a known error) and the change that may have brought it (schema 5).
+        problem = app.problems.add("Keys kept in repositories", author="ana", workaround="Rotate the key")
+        app.problems.link(inc.key, problem.key, author="ana")
+        app.change_links.link(inc.key, author="ana", ref="CHG0001", summary="Repository made public", ci="git")
         report = app.sync.drain_once()
         assert (report.failed, report.left_pending) == (0, 0)
         other = app.incidents.declare("Search slow", "SEV3", author="ben")
@@ -827,6 +831,9 @@ def test_the_untouched_records_import_and_verify(with_records, target):
         "remote_links": 3,
         "post_incident_review": 1,
         "action_items": 1,
+        "problems": 1,
+        "problem_links": 1,
+        "change_links": 1,
     }
     assert {k: m.added for k, m in report.records.items()} == {
         s.key: expected.get(s.key, 0) for s in SECTIONS

@@ -95,6 +95,7 @@ __all__ = [
     "MetricSamples",
     "MetricTable",
     "MetricsService",
+    "NO_PROBLEM",
     "NO_SERVICE",
     "PERIODS",
     "PER_SERVICE_NOTE",
