@@ -1093,9 +1093,10 @@ def test_cli_import_says_what_came_with_the_incidents(run_cli, with_records, tmp
     code, out, err = run_cli("import", str(path), data=elsewhere)
     assert code == 0 and err == ""
     assert out.splitlines() == [
-        "Imported: created 2, extended 0, unchanged 0, 15 timeline entries added, 2 responders added",
+        "Imported: created 2, extended 0, unchanged 0, 17 timeline entries added, 2 responders added",
         "  added: 1 stakeholder, 1 maintenance window, 2 maintenance updates, 3 messages, 2 stakeholder log lines, "
-        "5 regulatory clocks, 1 post-incident review, 1 action item, 3 remote links",
+        "5 regulatory clocks, 1 post-incident review, 1 action item, 1 problem, 1 problem link, 1 change link, "
+        "3 remote links",
     ]
     code, out, _ = run_cli("import", str(path), "--json", data=elsewhere)
     report = json.loads(out)
