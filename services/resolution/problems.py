@@ -73,6 +73,20 @@ class ProblemView:
 
 
 @dataclass(frozen=True)
+class ProblemIncident:
+    """An incident linked to a problem, as the problem's view lists it."""
+
+    id: str
+    key: str
+    title: str
+    severity: str
+    status: str
+    started_at: datetime
+    linked_by: str
+    linked_at: datetime
+
+
+@dataclass(frozen=True)
 class LinkOutcome:
     incident_key: str
     problem: ProblemView
@@ -160,6 +174,18 @@ class ProblemService:
                 return None
             p = s.get(Problem, pid)
             return _view(p, self._linked_keys(s, [p.id]).get(p.id, ()))
+
+    def incidents_of(self, ref: str) -> list[ProblemIncident]:
+        """The incidents linked to a problem now, oldest first (by impact start, else detection, else creation)."""
+        with self._store.read() as s:
+            p = self._load(s, ref)
+            rows = s.execute(select(Incident, ProblemLink)
+                             .join(ProblemLink, ProblemLink.incident_id == Incident.id)
+                             .where(ProblemLink.problem_id == p.id, ProblemLink.active.is_(True))).all()  # fmt: skip
+            out = [ProblemIncident(i.id, i.key, i.title, i.severity, i.status,
+                                   i.impact_started_at or i.detected_at or i.created_at, pl.linked_by, pl.linked_at)
+                   for i, pl in rows]  # fmt: skip
+        return sorted(out, key=lambda r: (r.started_at, r.key))
 
     def by_incident(self) -> dict[str, ProblemView]:
         """incident id -> its problem, for every incident linked to one (the incidents list's column)."""

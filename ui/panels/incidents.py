@@ -509,6 +509,8 @@ class IncidentsPanel(QWidget):
             (m.COL_PROBLEM, "PRB-0000"),
         ):
             self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + pad)
+        # The problem column, when there is one, sits after the severity: in a narrow dock it must show.
+        hh.moveSection(hh.visualIndex(m.COL_PROBLEM), m.COL_TITLE)
         # The title takes whatever width the other columns leave (the whole title is in its
         # tooltip); below this it stops shrinking and the list scrolls sideways instead.
         self._title_min_width = self.view.columnWidth(m.COL_TITLE)
@@ -523,13 +525,16 @@ class IncidentsPanel(QWidget):
         self.count_label.setObjectName("incidents-count")
         self.error = ErrorLabel(self, name="incidents-error")
 
-        lay.addWidget(self.text_filter)
+        first = QHBoxLayout()  # the problem filter shares the text filter's line: the combos' line is full
+        first.setSpacing(4)
+        first.addWidget(self.text_filter, 3)
+        first.addWidget(self.problem_filter, 2)
+        lay.addLayout(first)
         combos = QHBoxLayout()
         combos.setSpacing(4)
         combos.addWidget(self.status_filter, 3)
         combos.addWidget(self.severity_filter, 2)
         combos.addWidget(self.service_filter, 3)
-        combos.addWidget(self.problem_filter, 3)
         lay.addLayout(combos)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.error)
@@ -600,6 +605,8 @@ class IncidentsPanel(QWidget):
 
     def group_by_problem(self) -> None:
         """Incidents of one problem together (the ones without a problem last): a repeated cause shows."""
+        if self.ctx.shell is not None:
+            self.ctx.shell.show_panel("incidents")
         self.view.setColumnHidden(IncidentListModel.COL_PROBLEM, False)
         self.view.sortByColumn(IncidentListModel.COL_PROBLEM, Qt.SortOrder.AscendingOrder)
         self.focus_target().setFocus()

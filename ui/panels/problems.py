@@ -236,14 +236,20 @@ class ProblemPanel(QWidget):
             self.workaround.show()
         else:
             self.workaround.hide()
-        others = [k for k in p.incidents if k != self.incident.key]
         lines = []
         if p.root_cause:
             lines.append(f"<b>Root cause:</b> {e(p.root_cause)}")
         if p.description:
             lines.append(e(p.description))
-        lines.append(f"<b>Incidents with this problem:</b> {e(', '.join(p.incidents))}"
-                     + (f" ({len(others)} besides this one)" if others else " (only this one so far)"))  # fmt: skip
+        ok, linked = read_or_say(self.ctx, self.ctx.sitrep.problems.incidents_of, p.id, default=[],
+                                 say=self.status.setText)  # fmt: skip
+        others = [i for i in linked or [] if i.id != self.incident.id]
+        if not others:
+            lines.append("<b>Incidents with this problem:</b> only this one so far.")
+        else:
+            lines.append(f"<b>Incidents with this problem</b> ({len(others)} besides this one):")
+            lines += [f"&nbsp;&nbsp;{e(i.key)} · {e(viewer_time(i.started_at))} · {e(i.severity)} · "
+                      f"{e(i.status.replace('_', ' '))} · {e(i.title)}" for i in others]  # fmt: skip
         self.details.setText("<br>".join(lines))
 
     def _fill_changes(self) -> None:
