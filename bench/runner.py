@@ -38,6 +38,7 @@ EXTERNAL = (
     ("exercises", "bench.exercises_bench", "run_exercises_benchmarks"),
     ("runbooks", "bench.runbooks_bench", "run_runbooks_benchmarks"),
     ("detection", "bench.detection_bench", "run_detection_benchmarks"),
+    ("problems", "bench.problems_bench", "run_problems_benchmarks"),
 )
 
 

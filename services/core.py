@@ -27,8 +27,8 @@ from services.record.integrity import IntegrityService
 from services.record.people import PeopleService
 from services.record.roles import RoleService
 from services.record.timeline import TimelineService
-from services.resolution.change_records import ChangeService
 from services.resolution.change_links import ChangeLinkService
+from services.resolution.change_records import ChangeService
 from services.resolution.checklists import ChecklistService
 from services.resolution.itil_remote import ItilTracker
 from services.resolution.problems import ProblemService

@@ -12,13 +12,8 @@ import pytest
 from services.core import Sitrep
 from services.errors import ImportFailure, NotFound, SitrepError, ValidationError
 from services.exchange.export_import import SCHEMA_VERSION
-from tests.fakes import jira as fj
-from tests.sync.conftest import (  # noqa: F401 - fixtures
-    adapter_entry_points,
-    app,
-    configure_backends,
-    fake_jira,
-)
+from tests.itil_kit import app_fixture, fake_jira_fixture, jira_time  # noqa: F401 - fixtures
+from tests.sync.conftest import adapter_entry_points, configure_backends  # noqa: F401 - the autouse fixture
 
 
 def _problem_entries(app, incident_id):
@@ -91,20 +86,16 @@ def test_a_change_entered_by_hand_is_linked_once_and_unlinked_on_the_timeline(si
 
 
 # -- Jira ---------------------------------------------------------------------------------------------
-def _jira_time(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
-
-
 def test_changes_and_a_problem_are_read_from_jira_by_type(app, clock, fake_jira):
     configure_backends(app, jira=fake_jira)
     inc = app.incidents.declare("Payments failing", "SEV1", author="ic", services=["payments"])
     recent = fake_jira.add_made_elsewhere("Change", "Rotate payments DB credentials",
-                                          created=_jira_time(clock() - timedelta(hours=3)), status="Done",
+                                          created=jira_time(clock() - timedelta(hours=3)), status="Done",
                                           components=("payments",))  # fmt: skip
-    fake_jira.add_made_elsewhere("Change", "Old change", created=_jira_time(clock() - timedelta(days=5)))
-    fake_jira.add_made_elsewhere("Task", "Not a change", created=_jira_time(clock() - timedelta(hours=1)))
+    fake_jira.add_made_elsewhere("Change", "Old change", created=jira_time(clock() - timedelta(days=5)))
+    fake_jira.add_made_elsewhere("Task", "Not a change", created=jira_time(clock() - timedelta(hours=1)))
     problem_key = fake_jira.add_made_elsewhere("Problem", "Payments DB failover is slow",
-                                               created=_jira_time(clock() - timedelta(days=30)), status="In Progress")  # fmt: skip
+                                               created=jira_time(clock() - timedelta(days=30)), status="In Progress")  # fmt: skip
 
     backend, candidates = app.itil.change_candidates(clock(), now=clock())
     assert backend == "jira" and [c.key for c in candidates] == [recent]

@@ -24,7 +24,6 @@ from services.adapters.common import (
 )
 from services.adapters.failures import NotConfigured, PermanentFailure
 from services.adapters.http import Http, parse_reset_instant
-from services.adapters.jira_itil import ITIL_FIELDS, JiraItil
 from services.adapters.interface import (
     Adapter,
     HttpApi,
@@ -34,6 +33,7 @@ from services.adapters.interface import (
     SecretField,
     SettingField,
 )
+from services.adapters.jira_itil import ITIL_FIELDS, JiraItil
 from services.adapters.values import (
     ChangeToPlan,
     NewLink,

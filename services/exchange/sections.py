@@ -52,8 +52,8 @@ from sqlalchemy import (
 
 from models.entities import (
     ActionItem,
-    CommsLogEntry,
     ChangeLink,
+    CommsLogEntry,
     CommsMessage,
     MaintenanceUpdate,
     MaintenanceWindow,

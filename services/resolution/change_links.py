@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 
 from models.entities import ChangeLink
-from models.types import as_utc, iso, new_id
 from models.enums import EntryKind
+from models.types import as_utc, iso, new_id
 from services.adapters.values import ItilRecord
 from services.changes import Topic
 from services.errors import ValidationError

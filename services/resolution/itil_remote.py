@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from models.enums import Milestone
 from services.adapters.failures import SyncFailure, TransientFailure
 from services.adapters.interface import TracksItil
 from services.adapters.values import ItilRecord
-from models.enums import Milestone
 from services.errors import SitrepError, ValidationError
 from services.record.views import IncidentView
 
