@@ -508,9 +508,9 @@ class ChartsPanel(QWidget):
         self._show_definition(dash, overall)
         rows = [("All", "all incidents", overall)]
         rows += [("Severity", name, st) for name, st in severity]
-        rows += [("Service", name, st) for name, st in service_stats]
-        if any(name != NO_PROBLEM for name, _st in by_problem):
+        if any(name != NO_PROBLEM for name, _st in by_problem):  # a repeated cause, before the many services
             rows += [("Problem", name, st) for name, st in by_problem]
+        rows += [("Service", name, st) for name, st in service_stats]
         self.figures_model.set_rows(dash.metric, rows)
         self.exclusions_model.set_rows(dash.overall.excluded)
         self.exclusions_view.resizeColumnToContents(0)
