@@ -56,6 +56,8 @@ def test_two_incidents_share_a_known_error_and_the_second_sees_its_workaround(si
     (lambda s, inc: s.problems.add("  ", author="ana"), ValidationError, "needs a title"),
     (lambda s, inc: s.problems.add("x", author="ana", status="known_error"), ValidationError, "needs its workaround"),
     (lambda s, inc: s.problems.add("x", author="ana", status="fixed"), ValidationError, "not one of"),
+    (lambda s, inc: s.problems.add("two\nlines", author="ana"), ValidationError, "line break"),
+    (lambda s, inc: s.problems.add("x", author="ana", workaround="w" * 10_001), ValidationError, "longer than"),
     (lambda s, inc: s.problems.unlink(inc, author="ana"), ValidationError, "is not linked to a problem"),
     (lambda s, inc: s.change_links.link(inc, author="ana", ref="", summary="x"), ValidationError, "reference"),
     (lambda s, inc: s.change_links.unlink(inc, "CHG1", author="ana"), ValidationError, "No change 'CHG1'"),

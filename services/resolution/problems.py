@@ -26,6 +26,7 @@ from services.changes import Topic
 from services.errors import NotFound, ValidationError
 from services.record.incidents import IncidentService
 from services.record.timeline import _clean_author, append_entry
+from services.text.limits import check_text
 
 STATUSES = {"open": "Open", "known_error": "Known error", "resolved": "Resolved"}
 NO_PROBLEM = "(no problem)"
@@ -105,11 +106,16 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+_TEXT_LIMITS = {"title": ("The title", 300, True), "owner": ("The owner", 120, True),
+                "description": ("The description", 10_000, False), "root_cause": ("The root cause", 10_000, False),
+                "workaround": ("The workaround", 10_000, False)}  # fmt: skip
+
+
 def check_fields(fields: dict[str, Any]) -> None:
     if "title" in fields and not (fields["title"] or "").strip():
         raise ValidationError("A problem needs a title: the cause in a line.", field="title")
-    if "title" in fields and len(fields["title"].strip()) > 300:
-        raise ValidationError("A problem's title is at most 300 characters.", field="title")
+    for name, (label, limit, one_line) in _TEXT_LIMITS.items():
+        check_text(fields.get(name), field=name, label=label, limit=limit, one_line=one_line)
     if "status" in fields and fields["status"] not in STATUSES:
         raise ValidationError(f"Status '{fields['status']}' is not one of: {', '.join(STATUSES)}.", field="status")
 
@@ -214,7 +220,10 @@ class ProblemService:
             existing = s.scalar(select(Problem).where(Problem.remote_key == record.key))
             if existing is not None:
                 self._apply_fetched(existing, record)
-                return _view(existing)
+                view = _view(existing)
+        if existing is not None:
+            self._publish(Topic.PROBLEMS, None, None)
+            return view
         return self._insert({"title": record.summary or record.key, "description": "", "root_cause": None,
                              "workaround": None, "owner": None, "status": "open", "remote_backend": backend,
                              "remote_key": record.key, "remote_status": record.status, "fetched_at": self._now()},
@@ -275,6 +284,7 @@ class ProblemService:
     def link(self, incident_ref: str, problem_ref: str, *, author: str, why: str | None = None) -> LinkOutcome:
         """Link the incident to the problem (replacing the problem it had, if another), on its timeline."""
         author = _clean_author(author)
+        check_text(why, field="why", label="The reason", limit=2000)
         with self._store.transaction() as s:
             inc = IncidentService._load(s, incident_ref)
             p = self._load(s, problem_ref)
