@@ -59,7 +59,7 @@ class _Form(QDialog):
         lay.addWidget(self.buttons)
         self.submit: Callable[[], object] | None = None
         self.result_value = None
-        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 64)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 90)
 
     def _submit(self) -> None:
         if self.submit is None:
@@ -81,9 +81,9 @@ class ProblemDialog(_Form):
         self.title = QLineEdit(problem.title if problem else "", self)
         self.title.setObjectName("problem-title")
         self.title.setPlaceholderText("the cause, in a line")
-        self.description = _text_box(self, "problem-description", 3)
-        self.root_cause = _text_box(self, "problem-root-cause", 2)
-        self.workaround = _text_box(self, "problem-workaround", 3)
+        self.description = _text_box(self, "problem-description", 4)
+        self.root_cause = _text_box(self, "problem-root-cause", 3)
+        self.workaround = _text_box(self, "problem-workaround", 4)
         self.workaround.setPlaceholderText("what to do until the cause is fixed (makes it a known error)")
         self.status = QComboBox(self)
         self.status.setObjectName("problem-status")
@@ -106,6 +106,7 @@ class ProblemDialog(_Form):
             lab.setBuddy(widget)
             widget.setAccessibleName(label.replace("&", "").rstrip(":"))
             self.form.addRow(lab, widget)
+        self.title.setFocus()
 
     def values(self) -> dict[str, str | None]:
         return {"title": self.title.text(), "description": self.description.toPlainText(),
@@ -131,6 +132,7 @@ class ChangeDialog(_Form):
             lab.setBuddy(edit)
             self.form.addRow(lab, edit)
             self.edits[key] = edit
+        self.edits["ref"].setFocus()  # typing starts in the first field, not on a button (whose letters are mnemonics)
 
 
 class JiraChangesDialog(_Form):
@@ -149,6 +151,7 @@ class JiraChangesDialog(_Form):
                                    + (f"  ({', '.join(r.components)})" if r.components else ""))  # fmt: skip
             item.setData(Qt.ItemDataRole.UserRole, r.key)
             self.list.addItem(item)
+        self.list.setFocus()
         if records:
             self.list.setCurrentRow(0)
         else:

@@ -1,4 +1,4 @@
-"""Problem and cause panel (Ctrl+Alt+P): the incident's problem record (a known error's workaround shown
+"""Problem and cause panel (Ctrl+Alt+P; its buttons' Alt keys avoid the menu bar's F I V T H A E R): the incident's problem record (a known error's workaround shown
 first, since that is what the people on a new incident need), the other incidents that share it, and the
 changes that may have caused the incident. Link to a problem kept here or a Jira problem by key; link a
 change by hand or pick one of the Jira change records made before the incident. Jira is read on a worker,
@@ -104,7 +104,7 @@ class ProblemPanel(QWidget):
         self.new_button = QPushButton("&New problem…", self)
         self.new_button.setObjectName("problem-new")
         self.new_button.clicked.connect(self.new_problem)
-        self.edit_button = QPushButton("&Edit problem…", self)
+        self.edit_button = QPushButton("E&dit problem…", self)
         self.edit_button.setObjectName("problem-edit")
         self.edit_button.clicked.connect(self.edit_problem)
         self.jira_key = QLineEdit(self)
@@ -138,10 +138,10 @@ class ProblemPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         cl.addWidget(self.table, 1)
         row = QHBoxLayout()
-        self.add_change_button = QPushButton("Link a change by &hand…", self)
+        self.add_change_button = QPushButton("Link a &change by hand…", self)
         self.add_change_button.setObjectName("change-link-hand")
         self.add_change_button.clicked.connect(self.link_change_by_hand)
-        self.find_changes_button = QPushButton("&Find Jira changes…", self)
+        self.find_changes_button = QPushButton("Find Jira chan&ges…", self)
         self.find_changes_button.setObjectName("change-link-jira")
         self.find_changes_button.clicked.connect(self.find_jira_changes)
         self.unlink_change_button = QPushButton("Not a ca&use", self)
@@ -162,23 +162,21 @@ class ProblemPanel(QWidget):
     def _register_commands(self) -> None:
         if self.ctx.shell is None:
             return
-        act = QAction("Link the incident to a problem…", self)
-        act.triggered.connect(self._focus_link)
-        self.ctx.add_command(act, "Incident")
-        act = QAction("Link a change that may have caused the incident…", self)
-        act.triggered.connect(lambda: self._show() and self.link_change_by_hand())
-        self.ctx.add_command(act, "Incident")
-        act = QAction("New problem record…", self)
-        act.triggered.connect(lambda: self._show() and self.new_problem())
-        self.ctx.add_command(act, "Incident")
+        for name, text, then in (("act-link-problem", "Link the incident to a problem…", self._focus_link),
+                                 ("act-link-change", "Link a change that may have caused the incident…",
+                                  self.link_change_by_hand),
+                                 ("act-new-problem", "New problem record…", self.new_problem)):  # fmt: skip
+            act = QAction(text, self)
+            act.setObjectName(name)
+            act.triggered.connect(lambda _checked=False, then=then: self._show_then(then))
+            self.ctx.add_command(act, "Incident")
 
-    def _show(self) -> bool:
+    def _show_then(self, then) -> None:
         if self.ctx.shell is not None:
             self.ctx.shell.show_panel("problems")
-        return True
+        then()
 
     def _focus_link(self) -> None:
-        self._show()
         self.problem_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def focus_target(self) -> QWidget:
