@@ -305,7 +305,8 @@ class ProblemService:
                 link.active, link.linked_by, link.linked_at, link.updated_at = True, author, now, now
             s.flush()
             view = self._linked_view(s, p)
-            body = f"Linked to problem {p.key} “{p.title}” ({view.status_label.lower()})"
+            tracked = f", Jira {p.remote_key}" if p.remote_key else ""
+            body = f"Linked to problem {p.key} “{p.title}” ({view.status_label.lower()}{tracked})"
             body += f", replacing {replaced}." if replaced else "."
             if (why or "").strip():
                 body += f" Why: {why.strip()}"
