@@ -255,3 +255,21 @@ def test_cli_problem_and_change_links(run_cli):
     assert code == 0, out
     code, out, err = run_cli("change", "candidates", "INC-0002")
     assert code != 0 and "not set up" in err and "Traceback" not in err
+
+
+def test_two_copies_that_linked_one_incident_to_different_problems_cannot_merge(sitrep, clock, tmp_path):
+    """Each link is a timeline entry, so two copies that linked one incident differently have diverged
+    timelines: the import is refused whole, and the incident keeps the one problem it had here."""
+    inc = sitrep.incidents.declare("Card auth timeouts", "SEV2", author="ana")
+    (tmp_path / "base.json").write_text(json.dumps(sitrep.exchange.export()))
+    other = Sitrep.open(f"sqlite:///{tmp_path / 'other.db'}", now=clock)
+    other.exchange.import_file(tmp_path / "base.json")
+    q = other.problems.add("DNS resolver flaps", author="ben")
+    other.problems.link(inc.key, q.key, author="ben")
+    (tmp_path / "other.json").write_text(json.dumps(other.exchange.export()))
+    other.close()
+    p = sitrep.problems.add("Auth pool exhausted", author="ana")
+    sitrep.problems.link(inc.key, p.key, author="ana")
+    with pytest.raises(ImportFailure, match="diverged"):
+        sitrep.exchange.import_file(tmp_path / "other.json")
+    assert sitrep.problems.for_incident(inc.key).id == p.id and [x.key for x in sitrep.problems.list()] == ["PRB-0001"]

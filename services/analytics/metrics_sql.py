@@ -34,9 +34,11 @@ def group_expr(by: str, anchor: str) -> str:
         return "i.severity"
     if by == "type":
         return "i.incident_type"
-    if by == "problem":  # the incident's problem (one at most), named by key and title
+    if by == "problem":  # the incident's problem, named by key and title (the latest linked, should two
+        # copies merged by an import both hold one)
         return (f"COALESCE((SELECT p.key || ' ' || p.title FROM problem_links AS pl JOIN problems AS p "
-                f"ON p.id = pl.problem_id WHERE pl.incident_id = i.id AND pl.active = 1), '{NO_PROBLEM}')")
+                f"ON p.id = pl.problem_id WHERE pl.incident_id = i.id AND pl.active = 1 ORDER BY pl.updated_at DESC LIMIT 1), "
+                f"'{NO_PROBLEM}')")
     if by == "month":
         return f"substr({anchor}, 1, 7)"
     if by == "quarter":

@@ -174,8 +174,10 @@ class ProblemService:
     def for_incident(self, incident_ref: str) -> ProblemView | None:
         with self._store.read() as s:
             inc = IncidentService._load(s, incident_ref)
+            # One at most; should an import have merged two copies that each linked one, the latest counts.
             pid = s.scalar(select(ProblemLink.problem_id)
-                           .where(ProblemLink.incident_id == inc.id, ProblemLink.active.is_(True)))  # fmt: skip
+                           .where(ProblemLink.incident_id == inc.id, ProblemLink.active.is_(True))
+                           .order_by(ProblemLink.updated_at.desc()).limit(1))  # fmt: skip
             if pid is None:
                 return None
             p = s.get(Problem, pid)
@@ -198,8 +200,8 @@ class ProblemService:
         with self._store.read() as s:
             rows = s.execute(select(ProblemLink.incident_id, Problem)
                              .join(Problem, Problem.id == ProblemLink.problem_id)
-                             .where(ProblemLink.active.is_(True))).all()  # fmt: skip
-            views: dict[str, ProblemView] = {}
+                             .where(ProblemLink.active.is_(True)).order_by(ProblemLink.updated_at)).all()  # fmt: skip
+            views: dict[str, ProblemView] = {}  # the latest link of an incident is the one kept
             return {iid: views.setdefault(p.id, _view(p)) for iid, p in rows}
 
     # -- writing -------------------------------------------------------------------------
@@ -289,14 +291,16 @@ class ProblemService:
             inc = IncidentService._load(s, incident_ref)
             p = self._load(s, problem_ref)
             links = {pl.problem_id: pl for pl in s.scalars(select(ProblemLink).where(ProblemLink.incident_id == inc.id))}
-            current = next((pl for pl in links.values() if pl.active), None)
-            if current is not None and current.problem_id == p.id:
+            active = sorted((pl for pl in links.values() if pl.active), key=lambda pl: pl.updated_at)
+            current = active[-1] if active else None
+            if current is not None and current.problem_id == p.id and len(active) == 1:
                 return LinkOutcome(inc.key, self._linked_view(s, p), None, True)
             now = self._now()
             replaced = None
-            if current is not None:
-                current.active, current.updated_at = False, now
-                replaced = s.get(Problem, current.problem_id).key
+            for old in active:  # one at a time: whatever it was linked to before is unlinked
+                if old.problem_id != p.id:
+                    old.active, old.updated_at = False, now
+                    replaced = s.get(Problem, old.problem_id).key
             link = links.get(p.id)
             if link is None:
                 s.add(ProblemLink(id=new_id(), incident_id=inc.id, problem_id=p.id, active=True, linked_by=author,
@@ -329,11 +333,15 @@ class ProblemService:
         author = _clean_author(author)
         with self._store.transaction() as s:
             inc = IncidentService._load(s, incident_ref)
-            link = s.scalar(select(ProblemLink).where(ProblemLink.incident_id == inc.id, ProblemLink.active.is_(True)))
-            if link is None:
+            active = list(s.scalars(select(ProblemLink).where(ProblemLink.incident_id == inc.id,
+                                                              ProblemLink.active.is_(True))
+                                    .order_by(ProblemLink.updated_at)))  # fmt: skip
+            if not active:
                 raise ValidationError(f"{inc.key} is not linked to a problem.", field="problem")
             now = self._now()
-            link.active, link.updated_at = False, now
+            link = active[-1]
+            for old in active:
+                old.active, old.updated_at = False, now
             p = s.get(Problem, link.problem_id)
             body = f"Unlinked from problem {p.key} “{p.title}”" + (f": {why.strip()}" if (why or "").strip() else ".")
             data = {"sync": False, "problem_link": {"problem_id": p.id, "problem": p.key, "action": "unlinked"}}
