@@ -29,6 +29,7 @@ from app.cli_governance import add_governance_commands, run_governance
 from app.cli_incidents import add_incident_commands, run_incidents
 from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
+from app.cli_problems import add_problem_commands, run_problems
 from app.cli_review import add_review_commands, run_review
 from app.cli_roles import add_role_commands, run_roles
 from app.cli_runbook import add_runbook_commands, run_runbook
@@ -52,6 +53,7 @@ AREAS = (
     (add_change_commands, run_changes),
     (add_flag_commands, run_flags),
     (add_governance_commands, run_governance),
+    (add_problem_commands, run_problems),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

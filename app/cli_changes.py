@@ -1,11 +1,13 @@
 """`sitrep change`: configuration change records made during an incident — add one, list them, export them
-for a CMDB import (CSV or JSON with change_request's columns)."""
+for a CMDB import (CSV or JSON with change_request's columns); and the changes that may have caused it
+(link, unlink, links, candidates: app/cli_problems.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from app.cli_context import Cli, with_json
+from app.cli_problems import LINK_ACTIONS, add_change_link_commands, run_change_links
 from services.errors import ValidationError
 from services.resolution.change_records import to_csv, to_json
 
@@ -30,10 +32,13 @@ def add_change_commands(sub) -> None:
     r.add_argument("--incident")
     r.add_argument("--format", choices=["csv", "json"], default="csv")
     r.add_argument("--output", help="file to write (default: standard output)")
+    add_change_link_commands(csub)  # the changes that may have caused an incident
 
 
 def run_changes(cli: Cli) -> int:
     a = cli.a
+    if a.change_command in LINK_ACTIONS:
+        return run_change_links(cli)
     service = cli.s.change_records
     if a.change_command == "add":
         rec = service.add(a.incident, author=cli.author, ci=a.ci, attribute=a.attribute, before=a.before,

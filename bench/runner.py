@@ -40,6 +40,7 @@ EXTERNAL = (
     ("detection", "bench.detection_bench", "run_detection_benchmarks"),
     ("outbox", "bench.outbox_bench", "run_outbox_benchmarks"),
     ("store", "bench.store_bench", "run_store_benchmarks"),
+    ("problems", "bench.problems_bench", "run_problems_benchmarks"),
 )
 
 

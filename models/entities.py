@@ -92,11 +92,16 @@ for _m in Milestone:
 # SQLite only: the metrics run on SQLite, and PostgreSQL has no B-tree order for its JSON columns.
 Index(
     milestone_numbers.INDEX_NAME,
-    *(Incident.__table__.c[n] for n in (*milestone_numbers.INDEX_LEADING_COLUMNS, *milestone_numbers.NUM_COLUMNS)),
+    *(
+        Incident.__table__.c[n]
+        for n in (*milestone_numbers.INDEX_LEADING_COLUMNS, *milestone_numbers.NUM_COLUMNS)
+    ),
 ).ddl_if(dialect="sqlite")
 for _sql in milestone_numbers.trigger_statements():
     # DDL formats its text with %: the "%s" of strftime is written "%%s" to reach SQLite as itself.
-    event.listen(Incident.__table__, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="sqlite"))
+    event.listen(
+        Incident.__table__, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="sqlite")
+    )
 
 
 class TimelineEntry(Base):
@@ -495,8 +500,12 @@ class PostIncidentReview(Base):
     # section id -> {"text", "by", "at"}: only what people wrote; never overwritten by a fill
     sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     factors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"text", "kind", "whys": [...]}
-    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"kind", "ref", "label", "sha256"?, ...}
-    attendees: Mapped[list[Any]] = mapped_column(JSON, default=list)  # {"handle", "name", "email", "timezone", ...}
+    evidence: Mapped[list[Any]] = mapped_column(
+        JSON, default=list
+    )  # {"kind", "ref", "label", "sha256"?, ...}
+    attendees: Mapped[list[Any]] = mapped_column(
+        JSON, default=list
+    )  # {"handle", "name", "email", "timezone", ...}
     checklist: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # item id -> true
     override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -672,7 +681,9 @@ class IncidentWatch(Base):
     """A service adjacent to an incident's in the dependency map, watched for spread while it is open."""
 
     __tablename__ = "incident_watches"
-    __table_args__ = (UniqueConstraint("incident_id", "service", name="uq_incident_watches_incident_service"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "service", name="uq_incident_watches_incident_service"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
@@ -726,6 +737,31 @@ class Delegation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Problem(Base):
+    """An ITIL problem: the cause behind one or more incidents, kept here or tracked as a Jira issue of the
+    problem type (then `remote_key` names it and title/status are as last fetched). A known error is a
+    problem whose cause is known and that has a workaround."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # PRB-0003
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    root_cause: Mapped[str | None] = mapped_column(Text, nullable=True)
+    workaround: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # open | known_error | resolved
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    remote_backend: Mapped[str | None] = mapped_column(String(40), nullable=True)  # "jira"
+    remote_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    remote_status: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class DelegationReview(Base):
     """What was done to a delegation, by whom and when: added, confirmed, changed (with what changed) or revoked."""
 
@@ -739,3 +775,42 @@ class DelegationReview(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(Text, default="")
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProblemLink(Base):
+    """An incident's link to its problem. Unlinking keeps the row (inactive, later `updated_at`), so an import
+    of an older file does not bring back a link someone removed. Who linked and when is also on the timeline."""
+
+    __tablename__ = "problem_links"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "problem_id", name="uq_problem_links_incident_problem"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"))
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id", ondelete="RESTRICT"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    linked_by: Mapped[str] = mapped_column(String(120))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChangeLink(Base):
+    """A change that may have caused an incident: entered by hand, or a Jira issue of the change type (then
+    summary, status and time are as fetched). Unlinking keeps the row inactive, as for problem links."""
+
+    __tablename__ = "change_links"
+    __table_args__ = (UniqueConstraint("incident_id", "ref", name="uq_change_links_incident_ref"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"))
+    source: Mapped[str] = mapped_column(String(16))  # hand | jira
+    ref: Mapped[str] = mapped_column(String(64))  # CHG0030012, OPS-42
+    summary: Mapped[str] = mapped_column(String(300))
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ci: Mapped[str] = mapped_column(String(200), default="")  # configuration item or service
+    remote_status: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    linked_by: Mapped[str] = mapped_column(String(120))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

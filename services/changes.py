@@ -31,6 +31,7 @@ class Topic(StrEnum):
     ALERTS = "alerts"  # alerts taken in, muted, acknowledged, triaged; their groups
     ACTIONS = "actions"  # post-incident action items (also a status pulled from their tracker)
     DELEGATIONS = "delegations"  # the register of delegations of authority and their reviews
+    PROBLEMS = "problems"  # problem records, an incident's problem and the changes linked as its cause
     EXTERNAL = "external"  # another process wrote the store: anything may have changed
 
 

@@ -29,9 +29,12 @@ from services.record.integrity import IntegrityService
 from services.record.people import PeopleService
 from services.record.roles import RoleService
 from services.record.timeline import TimelineService
+from services.resolution.change_links import ChangeLinkService
 from services.resolution.change_records import ChangeService
 from services.resolution.checklists import ChecklistService
 from services.resolution.flags import FlagService
+from services.resolution.itil_remote import ItilTracker
+from services.resolution.problems import ProblemService
 from services.review.actions import ActionItemService
 from services.review.service import ReviewService
 from services.runbooks.setup import build_runbook_service
@@ -75,6 +78,9 @@ class Sitrep:
             options["discovered"] = sandbox_adapters(options.get("discovered") or discover_adapters())
             sync_options = options
         self.sync = SyncService(store, config_dir, now=now, publish=pub, **(sync_options or {}))
+        self.problems = ProblemService(store, now, pub)
+        self.change_links = ChangeLinkService(store, now, pub)
+        self.itil = ItilTracker(self.sync)
         self.changes.subscribe(lambda change: change.topic is not Topic.SYNC and self.sync.wake())
         # Feature-flag kill switches leave through the outbox; what a switch read back is recorded when it is sent.
         self.flags = FlagService(store, now, pub, self.sync, config_dir)

@@ -25,6 +25,7 @@ from services.demo_comms import (
     status_page,
 )
 from services.demo_governance import seed_governance
+from services.demo_problems import seed_problems
 from services.record.views import IncidentView
 from services.resolution.demo_flags import seed_flag_demo
 
@@ -130,6 +131,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     _planned_maintenance(sitrep, end)
     seed_flag_demo(sitrep)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
+    seed_problems(sitrep, sev1, end)
     _alert_storm(sitrep, end)
     seed_governance(sitrep, end)
     sitrep.changes.publish(Topic.PEOPLE, None, None)

@@ -117,3 +117,14 @@ def test_resolving_the_demo_sev1_says_what_it_owes(sitrep, demo):
     owed = {o.kind: o.text for o in owed_at_resolve(sitrep, demo.id)}
     assert "DORA: initial notification" in owed["regulatory"] and "post-incident review" in owed["review"]
     assert "Incident Commander" in owed["checklist"]
+
+
+def test_the_sev1_shares_a_known_error_with_an_older_imported_incident(sitrep, demo):
+    problem = sitrep.problems.for_incident(demo.key)
+    assert problem is not None and problem.is_known_error and "Pause settle-eu" in problem.workaround
+    (older,) = [i for i in sitrep.problems.incidents_of(problem.key) if i.id != demo.id]
+    assert older.started_at < demo.created_at - timedelta(days=30)
+    first = sitrep.timeline.entries(older.id, limit=1)[0]
+    assert first.source.startswith("import:")  # it came in through the history import, not seeded directly
+    assert [c.ref for c in sitrep.change_links.list(demo.key)] == ["CHG0041207"]
+    assert sitrep.metrics.table("time_to_resolve", "problem").groups[0].group.startswith(problem.key)

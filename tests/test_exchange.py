@@ -647,6 +647,10 @@ def build_store_with_records(root: Path, clock: FakeClock) -> Sitrep:
         app.reviews.add_factor(inc.key, "The key was kept in a public repository", kind="systemic", author="ana")
         app.action_items.add(inc.key, "Scan repositories for keys before every push", category="prevent",
                              owner="ana", due_on="2026-04-01", author="ana")  # fmt: skip
+        # Its cause: a problem (a known error) and the change that may have brought it (schema 5).
+        problem = app.problems.add("Keys kept in repositories", author="ana", workaround="Rotate the key")
+        app.problems.link(inc.key, problem.key, author="ana")
+        app.change_links.link(inc.key, author="ana", ref="CHG0001", summary="Repository made public", ci="git")
         report = app.sync.drain_once()
         assert (report.failed, report.left_pending) == (0, 0)
         other = app.incidents.declare("Search slow", "SEV3", author="ben")
@@ -833,6 +837,9 @@ def test_the_untouched_records_import_and_verify(with_records, target):
         "impact": 1,
         "delegations": 1,
         "delegation_reviews": 2,
+        "problems": 1,
+        "problem_links": 1,
+        "change_links": 1,
     }
     assert {k: m.added for k, m in report.records.items()} == {
         s.key: expected.get(s.key, 0) for s in SECTIONS
@@ -1095,10 +1102,11 @@ def test_cli_import_says_what_came_with_the_incidents(run_cli, with_records, tmp
     code, out, err = run_cli("import", str(path), data=elsewhere)
     assert code == 0 and err == ""
     assert out.splitlines() == [
-        "Imported: created 2, extended 0, unchanged 0, 16 timeline entries added, 2 responders added",
+        "Imported: created 2, extended 0, unchanged 0, 18 timeline entries added, 2 responders added",
         "  added: 1 stakeholder, 1 maintenance window, 2 maintenance updates, 3 messages, 2 stakeholder log lines, "
         "5 regulatory clocks, 1 post-incident review, 1 action item, 1 impact record, 1 delegation, "
-        "2 delegation reviews, 3 remote links",
+        "2 delegation reviews, 1 problem, 1 problem link, 1 change link, "
+        "3 remote links",
     ]
     code, out, _ = run_cli("import", str(path), "--json", data=elsewhere)
     report = json.loads(out)

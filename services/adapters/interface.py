@@ -16,6 +16,7 @@ timeline entry (`plan`), carries out one outbox item (`send`) and checks that it
 - OnCallSource: it says who is on call
 - ComponentSource: it lists components that services map to
 - LinksRelated: it links a related item of its own to the incident's counterpart
+- TracksItil: it holds problem and change records an incident is linked to (Jira issues of those types)
 - RunsAutomation: it runs a runbook's automated step (a playbook, a job) and reports per host
 - AlertSource: it holds alerts Sitrep polls, posts them to Sitrep's receiver, and silences them
 - SwitchesFlags: it holds feature flags: lists them, reads one's state per environment, switches it on or off
@@ -38,6 +39,7 @@ from services.adapters.values import (
     ChangeToPlan,
     FlagState,
     IncomingAlert,
+    ItilRecord,
     MaintenanceChange,
     OnCallRoster,
     Planned,
@@ -232,6 +234,25 @@ class LinksRelated(ABC):
     @abstractmethod
     def related_ref_problem(self, ref: str) -> str | None:
         """Why `ref` cannot name one of its items, or None."""
+
+
+class TracksItil(ABC):
+    """Holds the organisation's problem and change records (Jira issues of the problem and change types),
+    read when a person links one to an incident. Called off the GUI thread; raises a SyncFailure."""
+
+    itil_label: ClassVar[str]  # e.g. "Jira"
+
+    @abstractmethod
+    def itil_ref_problem(self, ref: str) -> str | None:
+        """Why `ref` cannot name one of its records, or None."""
+
+    @abstractmethod
+    def itil_record(self, http: Http | None, key: str, kind: str) -> ItilRecord:
+        """The record `key`, which must be of `kind` ("problem" or "change")."""
+
+    @abstractmethod
+    def itil_changes(self, http: Http | None, *, since: datetime, until: datetime, limit: int = 50) -> list[ItilRecord]:
+        """Change records made between `since` and `until`, newest first."""
 
 
 class RunsAutomation(ABC):

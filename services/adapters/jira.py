@@ -33,6 +33,7 @@ from services.adapters.interface import (
     SecretField,
     SettingField,
 )
+from services.adapters.jira_itil import ITIL_FIELDS, JiraItil
 from services.adapters.values import (
     ChangeToPlan,
     NewLink,
@@ -82,7 +83,7 @@ def adf_text(doc: Any) -> str:
     return "".join(out).strip()
 
 
-class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
+class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated, JiraItil):
     name = "jira"
     label = "Jira"
     default_max_requests_per_s = 5.0
@@ -127,6 +128,7 @@ class JiraAdapter(Adapter, HttpApi, Posts, ReadsBack, LinksRelated):
             "map",
             {"open": "To Do", "in_progress": "In Progress", "done": "Done", "wont_do": "Done"},
         ),  # fmt: skip
+        *ITIL_FIELDS,
     )
     secrets = (SecretField("api_token", "API token"),)
 

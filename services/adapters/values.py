@@ -348,3 +348,17 @@ class IncomingAlert:
     ends_at: datetime | None
     resolved: bool
     generator_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ItilRecord:
+    """A problem or change record as a tracker holds it (a Jira issue of the problem or change type)."""
+
+    key: str
+    kind: str  # "problem" | "change"
+    summary: str
+    status: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    components: tuple[str, ...] = ()
+    url: str = ""

@@ -32,6 +32,7 @@ from services.analytics.metrics_model import (
     DEFINITIONS_FILE,
     GROUPINGS,
     KINDS,
+    NO_PROBLEM,
     NO_SERVICE,
     PER_SERVICE_NOTE,
     PERIODS,
@@ -98,6 +99,7 @@ __all__ = [
     "MetricSamples",
     "MetricTable",
     "MetricsService",
+    "NO_PROBLEM",
     "NO_SERVICE",
     "PERIODS",
     "PER_SERVICE_NOTE",
@@ -383,6 +385,8 @@ class MetricsService:
             return sorted(groups, key=lambda s: (rank.get(s, len(rank)), s))
         if by == "service":
             return sorted(groups, key=lambda s: (s == NO_SERVICE, s.lower()))
+        if by == "problem":
+            return sorted(groups, key=lambda s: (s == NO_PROBLEM, s))
         return sorted(groups)
 
     def _where(

@@ -20,8 +20,9 @@ from services.errors import ValidationError
 
 KINDS = ("duration", "between", "impact")
 PERIODS = ("week", "month", "quarter")
-GROUPINGS = ("service", "severity", "type", *PERIODS, "all")
+GROUPINGS = ("service", "severity", "type", "problem", *PERIODS, "all")
 NO_SERVICE = "(no service)"
+NO_PROBLEM = "(no problem)"  # an incident linked to no problem record
 DEFINITIONS_FILE = "metrics.toml"
 
 # The moment an incident "happened", for periods, date filters and the scatter's x axis: the earliest of the

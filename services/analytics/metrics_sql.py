@@ -11,6 +11,7 @@ from models.enums import Milestone
 from models.milestone_numbers import num_column
 from services.analytics.metrics_model import (
     ANCHOR_MILESTONES,
+    NO_PROBLEM,
     NO_SERVICE,
     MetricDefinition,
     MetricFilter,
@@ -40,6 +41,11 @@ def group_expr(by: str, anchor: str) -> str:
         return "i.severity"
     if by == "type":
         return "i.incident_type"
+    if by == "problem":  # the incident's problem, named by key and title (the latest linked, should two
+        # copies merged by an import both hold one)
+        return (f"COALESCE((SELECT p.key || ' ' || p.title FROM problem_links AS pl JOIN problems AS p "
+                f"ON p.id = pl.problem_id WHERE pl.incident_id = i.id AND pl.active = 1 ORDER BY pl.updated_at DESC LIMIT 1), "
+                f"'{NO_PROBLEM}')")
     if by == "month":
         return f"substr({anchor}, 1, 7)"
     if by == "quarter":

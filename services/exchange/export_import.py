@@ -65,7 +65,8 @@ FORMAT = "sitrep.export"
 # 4: the Identified milestone, flagged milestone pairs, incidents never declared, severity "unknown"; each
 #    incident's chain_heads (the count and newest hash of its timeline and stakeholder log).
 # 4 also: post-incident reviews and their action items (since=4 sections).
-# 5: an incident's recorded impact and proposed severity; the register of delegations and their reviews.
+# 5: an incident's recorded impact and proposed severity; the register of delegations and their reviews;
+#    problem records, an incident's problem link and the changes linked as its cause.
 SCHEMA_VERSION = 5
 
 _T = TimelineEntry.__table__
@@ -524,6 +525,10 @@ def _validate(
         people.append(clean)
     person_ids = {p["id"] for p in people}
     index = FileIndex(sections=sections, people=person_ids)
+    # A store registry that incidents' rows may name (problems) is read before the incidents.
+    registries = [s for s in sections if s.scope == STORE and all(t == "people" for _, t in s.references())]
+    store_rows = {sec.key: read_section(c, sec, present(doc, sec.key, sec.since), "the file", index, None)
+                  for sec in registries}  # fmt: skip
     incidents = []
     seen_ids: set[str] = set()
     for i, d in enumerate(c.lst(doc.get("incidents"), "'incidents'")):
@@ -666,11 +671,11 @@ def _validate(
             if problem:
                 c.fail(where, problem)
         incidents.append(inc)
-    store_rows = {
+    store_rows.update({
         sec.key: read_section(c, sec, present(doc, sec.key, sec.since), "the file", index, None)
         for sec in (
-            *(s for s in sections if s.scope == STORE),
+            *(s for s in sections if s.scope == STORE and s not in registries),
             *(s for s in sections if s.has_storewide_rows),
         )
-    }
+    })
     return people, incidents, store_rows

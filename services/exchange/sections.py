@@ -52,6 +52,7 @@ from sqlalchemy import (
 
 from models.entities import (
     ActionItem,
+    ChangeLink,
     CommsLogEntry,
     CommsMessage,
     Delegation,
@@ -60,6 +61,8 @@ from models.entities import (
     MaintenanceUpdate,
     MaintenanceWindow,
     PostIncidentReview,
+    Problem,
+    ProblemLink,
     RegulatoryClock,
     RemoteLink,
     Stakeholder,
@@ -340,6 +343,26 @@ def _link_to_maintenance(ctx: RowContext) -> str | None:
 LINK_KINDS["maintenance"] = _link_to_maintenance
 
 
+def _check_problem(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("open", "known_error", "resolved"))
+    if not ctx.row["title"].strip():
+        ctx.fail("a problem needs a title")
+    if ctx.row["status"] == "known_error" and not (ctx.row["workaround"] or "").strip():
+        ctx.fail("a known error needs its workaround")
+
+
+def _check_problem_link(ctx: RowContext) -> None:
+    if ctx.row["active"] and any(
+        r["active"] and r["id"] != ctx.row["id"] for r in ctx.rows.get("problem_links", {}).values()
+    ):
+        ctx.fail("an incident is linked to one problem at most")
+
+
+def _check_change_link(ctx: RowContext) -> None:
+    if not ctx.row["ref"].strip() or not ctx.row["summary"].strip():
+        ctx.fail("a change link needs its reference and summary")
+
+
 # The order is the order of writing: a section comes after those its rows refer to.
 SECTIONS: tuple[Section, ...] = (
     Section("stakeholders", Stakeholder, ("stakeholder", "stakeholders"), STORE, since=2, merge="keep",
@@ -371,6 +394,14 @@ SECTIONS: tuple[Section, ...] = (
     Section("delegation_reviews", DelegationReview, ("delegation review", "delegation reviews"), STORE, since=5,
             merge="keep", order_by=("delegation_id", "at", "id"), in_named_export=False,
             name_row=lambda r: f"delegation review {r['id']}"),
+    # Schema 5: problems are the store's (several incidents share one); merged by id, so an imported
+    # incident's problem and a local incident's are the same record when they came from one.
+    Section("problems", Problem, ("problem", "problems"), STORE, since=5, merge="newer", order_by=("number",),
+            renumber=("number", "key", "PRB-{:04d}"), check=_check_problem, name_row=lambda r: f"problem {r['key']}"),
+    Section("problem_links", ProblemLink, ("problem link", "problem links"), INCIDENT, since=5, merge="newer",
+            order_by=("problem_id",), check=_check_problem_link, name_row=lambda r: f"the link to problem {r['problem_id']}"),
+    Section("change_links", ChangeLink, ("change link", "change links"), INCIDENT, since=5, merge="newer",
+            order_by=("ref",), check=_check_change_link, name_row=lambda r: f"the link to change {r['ref']}"),
     Section("remote_links", RemoteLink, ("remote link", "remote links"), INCIDENT, since=2, merge="newer",
             order_by=("backend", "remote_kind", "remote_id"), check=_check_link,
             name_row=lambda r: f"the link to {r['backend']} {r['remote_kind']} {r['remote_id']}"),
@@ -497,7 +528,10 @@ class FileIndex:
         if target == "timeline_entries":
             scopes = [incident_id] if incident_id is not None else list(self.entries)
             return any(value in self.entries.get(i, ()) for i in scopes)
-        key = next(s.key for s in self.sections if s.table.name == target)
+        sec = next(s for s in self.sections if s.table.name == target)
+        key = sec.key
+        if sec.scope == STORE:  # a store record an incident's row names (its problem)
+            return value in self.rows.get(None, {}).get(key, {})
         scopes = [incident_id] if incident_id is not None else list(self.rows)
         return any(value in self.rows.get(i, {}).get(key, {}) for i in scopes)
 
@@ -518,6 +552,8 @@ def read_section(c, section: Section, raw_rows: Any, where: str, index: FileInde
         for key in section.unique_keys():
             seen = index.unique.setdefault((section.key, key), set())
             values = tuple(row[k] for k in key)
+            if None in values:
+                continue  # an empty optional unique column (a problem tracked nowhere): unique only when set
             if values in seen:
                 named = [(k, v) for k, v in zip(key, values, strict=True) if k != "incident_id"]
                 c.fail(rw, " and ".join(f"{k} {v!r}" for k, v in named) + " appears twice")
@@ -546,6 +582,8 @@ def read_section(c, section: Section, raw_rows: Any, where: str, index: FileInde
 def _where_found(target: str, incident: dict[str, Any] | None, sections: Iterable[Section]) -> str:
     if target in ("people", "incidents") or incident is None:
         return "in the file"
+    if any(s.table.name == target and s.scope == STORE for s in sections):
+        return f"among the file's {next(s.nouns[1] for s in sections if s.table.name == target)}"
     if target == "timeline_entries":
         return "in this incident's timeline"
     return "among this incident's " + next(s.nouns[1] for s in sections if s.table.name == target)
@@ -581,8 +619,8 @@ def merge_rows(conn, section: Section, rows: list[dict[str, Any]], *, person_map
             local = _find(conn, t, section.natural_key, row)
         if local is None:
             for key in section.unique_keys():
-                if key == tuple(pk) or _find(conn, t, key, row) is None:
-                    continue
+                if key == tuple(pk) or any(row[k] is None for k in key) or _find(conn, t, key, row) is None:
+                    continue  # SQL's UNIQUE holds no NULL to anything: an empty optional key is no one's
                 if not set(key) <= own:
                     raise diverged(f"{section.name_row(row)} is a different record here")
                 row = _renumbered(conn, section, row, counts)

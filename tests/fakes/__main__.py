@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 
 from services.core import Sitrep
 from services.demo import PEOPLE
@@ -53,6 +54,18 @@ def configure(paths, pd, jira, sp, unleash=None, snow=None) -> None:
         app.close()
 
 
+def seed_jira_records(jira: fj.FakeJira) -> None:
+    """Change and problem records people keep in Jira, for the problem panel's "Find Jira changes…" and
+    "Link Jira problem" (the demo SEV1 started about 95 minutes ago)."""
+    ago = lambda hours: (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")  # noqa: E731
+    jira.add_made_elsewhere("Change", "settle-eu batch window moved to 07:30 UTC", created=ago(5), status="Done",
+                            components=("payments-db-eu",))  # fmt: skip
+    jira.add_made_elsewhere("Change", "card-gateway TLS certificate renewed", created=ago(9), status="Done",
+                            components=("card-gateway",))  # fmt: skip
+    jira.add_made_elsewhere("Problem", "Card authorisation retries without jitter", created=ago(24 * 60),
+                            status="In Progress")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.fakes", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", required=True)
@@ -65,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
              "unleash": ful.FakeUnleash(), "servicenow": fsn.FakeServiceNow()}
     for n, person in enumerate(PEOPLE, start=1):
         fakes["pagerduty"].add_user(f"PDEMO{n:03d}", person.name, person.email, person.timezone)
+    seed_jira_records(fakes["jira"])
     # Each fake binds a free port once; going down and up again keeps it, so the configured URLs stay true.
     for fake in fakes.values():
         fake.start()

@@ -1,5 +1,9 @@
 """Jira Cloud REST v3 on loopback: issues, transitions, comments, search/jql, links, myself, project.
 
+Problem and change records people keep in Jira (issues of the Problem and Change types) are made with
+`add_made_elsewhere`; search/jql finds them by project, issue type and a creation window, in the bot
+account's time zone (UTC, as /myself says).
+
 Beyond the spec's (loose) schemas it checks what Jira itself enforces: Basic auth, the create fields,
 ADF documents (against the published ADF schema), allowed transitions and a bounded JQL.
 """
@@ -32,6 +36,9 @@ WORKFLOW = {
 }
 _SPEC = None
 _ADF = None
+_DATE = r'"(\d{4}-\d{2}-\d{2} \d{2}:\d{2})"'
+_BY_TYPE = re.compile(rf'\s*project\s*=\s*"([A-Z][A-Z0-9]*)"\s+AND\s+issuetype\s*=\s*"([^"]+)"\s+AND\s+created\s*>=\s*'
+                      rf'{_DATE}\s+AND\s+created\s*<=\s*{_DATE}\s+ORDER BY created DESC\s*')  # fmt: skip
 
 
 def _spec():
@@ -152,7 +159,7 @@ class FakeJira(FakeServer):
             "id": str(next(self._ids)), "key": key, "properties": {p["key"]: p["value"] for p in data.get("properties") or []},
             "fields": {"summary": f["summary"], "description": f.get("description"), "labels": f.get("labels") or [],
                        "priority": f.get("priority"), "components": f.get("components") or [], "status": "To Do",
-                       "issuetype": f["issuetype"], "updated": now_iso(), "duedate": f.get("duedate"),
+                       "issuetype": f["issuetype"], "updated": now_iso(), "created": now_iso(), "duedate": f.get("duedate"),
                        "assignee": self._user(f.get("assignee"))},
         }  # fmt: skip
         self.issues[key] = issue
@@ -174,17 +181,46 @@ class FakeJira(FakeServer):
 
     def _search(self, data: dict) -> Reply:
         jql = data["jql"]
+        by_type = _BY_TYPE.fullmatch(jql)
+        if by_type:
+            return self._search_by_type(by_type, data)
         m = re.fullmatch(r'\s*project\s*=\s*"?([A-Z][A-Z0-9]*)"?\s+AND\s+labels\s*=\s*"([^"]+)"\s*', jql)
         if not m:
             return Reply(
                 400,
                 self.error_body(
-                    400, f"The fake understands only 'project = X AND labels = \"y\"', not: {jql}"
+                    400, f"The fake understands only 'project = X AND labels = \"y\"' and the change-type "
+                    f"window search, not: {jql}"
                 ),
             )
         rows = [self._issue_view(i) for i in self.issues.values()
                 if i["key"].startswith(m.group(1) + "-") and m.group(2) in i["fields"]["labels"]]  # fmt: skip
         return Reply(200, {"issues": rows[: data.get("maxResults") or 50], "isLast": True})
+
+    def _search_by_type(self, m: re.Match, data: dict) -> Reply:
+        project, issue_type, lo, hi = m.groups()
+        # JQL dates are in the account's zone: the bot's is UTC. Jira's "created" text sorts as time in UTC.
+        lo_text, hi_text = lo.replace(" ", "T"), hi.replace(" ", "T")
+        rows = [i for i in self.issues.values() if i["key"].startswith(project + "-")
+                and i["fields"]["issuetype"]["name"].lower() == issue_type.lower()
+                and lo_text <= i["fields"]["created"][:16] <= hi_text]  # fmt: skip
+        rows.sort(key=lambda i: i["fields"]["created"], reverse=True)
+        limit = data.get("maxResults") or 50
+        return Reply(200, {"issues": [self._issue_view(i) for i in rows[:limit]], "isLast": len(rows) <= limit})
+
+    def add_made_elsewhere(self, issue_type: str, summary: str, *, created: str, status: str = "To Do",
+                           components: tuple[str, ...] = (), project: str = PROJECT) -> str:  # fmt: skip
+        """An issue a person made in Jira (a Problem, a Change): `created` as Jira writes it."""
+        with self.lock:
+            key = f"{project}-{next(self._numbers)}"
+            self.issues[key] = {
+                "id": str(next(self._ids)), "key": key, "properties": {},
+                "fields": {"summary": summary, "description": None, "labels": [], "priority": None,
+                           "components": [{"name": c} for c in components], "status": status,
+                           "issuetype": {"name": issue_type}, "created": created, "updated": created,
+                           "duedate": None, "assignee": None},
+            }  # fmt: skip
+            return key
 
     def _issue_op(self, method, rest, issue, data, query) -> Reply:
         key = issue["key"]

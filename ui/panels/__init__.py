@@ -34,6 +34,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.runbooks",
     "ui.panels.checklists",
     "ui.panels.delegations",
+    "ui.panels.problems",
 )
 
 

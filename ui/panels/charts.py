@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.analytics.metrics import (
+    NO_PROBLEM,
     PERIODS,
     Figures,
     MetricDashboard,
@@ -482,7 +483,10 @@ class ChartsPanel(QWidget):
                 (name, Stats.of(values, shown))
                 for name, values in metrics.samples(metric_id, "severity", flt).groups.items()
             ]
-            return dash, known, service_stats, overall, severity
+            # Per problem record: repeated incidents of one cause, with their time to resolve.
+            by_problem = [(name, Stats.of(values, shown))
+                          for name, values in metrics.samples(metric_id, "problem", flt).groups.items()]  # fmt: skip
+            return dash, known, service_stats, overall, severity, by_problem
 
         self._pending = self.worker.submit(work)
         self.busy_label.setText("Computing the figures…")
@@ -492,7 +496,7 @@ class ChartsPanel(QWidget):
         if ticket != self._pending:  # an older request (a newer one is on its way), or not ours at all
             return
         self._pending = None
-        dash, known, service_stats, overall, severity = result
+        dash, known, service_stats, overall, severity, by_problem = result
         self.dashboard = dash
         self._service_stats = service_stats
         self._overall, self._severity_stats = overall, severity
@@ -504,6 +508,8 @@ class ChartsPanel(QWidget):
         self._show_definition(dash, overall)
         rows = [("All", "all incidents", overall)]
         rows += [("Severity", name, st) for name, st in severity]
+        if any(name != NO_PROBLEM for name, _st in by_problem):  # a repeated cause, before the many services
+            rows += [("Problem", name, st) for name, st in by_problem]
         rows += [("Service", name, st) for name, st in service_stats]
         self.figures_model.set_rows(dash.metric, rows)
         self.exclusions_model.set_rows(dash.overall.excluded)

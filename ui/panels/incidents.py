@@ -1,4 +1,5 @@
-"""Incidents list: open incidents first, filtered by status, severity, service and text; Enter opens one.
+"""Incidents list: open incidents first, filtered by status, severity, service, problem and text; Enter opens
+one. Sorting by the Problem column groups the incidents of one cause together ("Group … by problem").
 
 Built to stay quick with a long imported history (10,000+ incidents): the rows are light summaries
 read through Core (services.record.incident_index), filtering and sorting happen on those plain rows in
@@ -55,6 +56,7 @@ _Index = QModelIndex | QPersistentModelIndex
 
 OPEN = "open"
 CLOSED = "closed"  # resolved or closed
+ANY_PROBLEM, NO_PROBLEM = "*problem", "*none"  # the problem filter's two choices that are no one problem
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ class IncidentFilter:
 
 class IncidentListModel(RowsModel):
     # Title before status: in a narrow dock the key, severity and title are what must show.
-    COLUMNS = ("Key", "Sev", "Title", "Status", "Declared", "Services")
-    COL_KEY, COL_SEV, COL_TITLE, COL_STATUS, COL_DECLARED, COL_SERVICES = range(6)
+    COLUMNS = ("Key", "Sev", "Title", "Status", "Declared", "Services", "Problem")
+    COL_KEY, COL_SEV, COL_TITLE, COL_STATUS, COL_DECLARED, COL_SERVICES, COL_PROBLEM = range(7)
 
     def __init__(self, now, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -97,11 +99,45 @@ class IncidentListModel(RowsModel):
         self._sort_order = Qt.SortOrder.AscendingOrder
         self.current_id: str | None = None  # the incident the console shows: drawn bold
         self.reviews: dict = {}  # incident id -> its post-incident review (ReviewView), shown with the status
+        self.problems: dict = {}  # incident id -> its problem record (ProblemView): a column, a filter, a grouping
+        self.problem_filter = ""  # "", ANY_PROBLEM, NO_PROBLEM, or a problem's key
 
     def set_reviews(self, reviews: dict) -> None:
         self.reviews = reviews
         if self.rows:
             self.dataChanged.emit(self.index(0, self.COL_STATUS), self.index(len(self.rows) - 1, self.COL_STATUS))
+
+    def set_problems(self, problems: dict) -> None:
+        """Each incident's problem. Filtering or sorting by problem re-arranges; else only the column repaints."""
+        if problems == self.problems:
+            return
+        self.problems = problems
+        if self.problem_filter or self._sort_column == self.COL_PROBLEM:
+            self.beginResetModel()
+            self.rows = self._arranged()
+            self.endResetModel()
+        elif self.rows:
+            self.dataChanged.emit(self.index(0, self.COL_PROBLEM), self.index(len(self.rows) - 1, self.COL_PROBLEM))
+
+    def set_problem_filter(self, value: str) -> None:
+        if value != self.problem_filter:
+            self.beginResetModel()
+            self.problem_filter = value
+            self.rows = self._arranged()
+            self.endResetModel()
+
+    def _accepts(self, s: IncidentSummary) -> bool:
+        if not self._filter.accepts(s):
+            return False
+        wanted = self.problem_filter
+        if not wanted:
+            return True
+        p = self.problems.get(s.id)
+        if wanted == ANY_PROBLEM:
+            return p is not None
+        if wanted == NO_PROBLEM:
+            return p is None
+        return p is not None and p.key == wanted
 
     def review_text(self, s: IncidentSummary) -> str:
         """' · review Draft' or ' · review OVERDUE' after a resolved incident's status."""
@@ -126,7 +162,7 @@ class IncidentListModel(RowsModel):
         by_id = {s.id: s for s in changed}
         positions = {s.id: i for i, s in enumerate(self.rows) if s.id in by_id}
         in_place = len(positions) == len(by_id) and all(
-            self._filter.accepts(s) and self._same_place(positions[s.id], s) for s in changed
+            self._accepts(s) and self._same_place(positions[s.id], s) for s in changed
         )
         merged = self._merged(by_id)
         if in_place:
@@ -201,10 +237,15 @@ class IncidentListModel(RowsModel):
             return lambda s: (", ".join(s.services).lower(), s.number)
         if col == self.COL_DECLARED:
             return lambda s: (s.declared_at.timestamp() if s.declared_at else 0.0, s.number)
+        if col == self.COL_PROBLEM:  # grouped by problem, newest first within one (either direction: no problem last)
+            def by_problem(s):
+                p = self.problems.get(s.id)
+                return (p is None if not self._descending() else p is not None, p.key if p else "", -s.number)
+            return by_problem
         return IncidentSummary.order_key
 
     def _arranged(self) -> list[IncidentSummary]:
-        rows = [s for s in self._all if self._filter.accepts(s)] if self._has_filter() else list(self._all)
+        rows = [s for s in self._all if self._accepts(s)] if self._has_filter() else list(self._all)
         if self._sort_column >= 0:
             rows.sort(key=self._sort_key(), reverse=self._descending())
         return rows
@@ -213,7 +254,7 @@ class IncidentListModel(RowsModel):
         return self._sort_column >= 0 and self._sort_order == Qt.SortOrder.DescendingOrder
 
     def _has_filter(self) -> bool:
-        return self._filter != IncidentFilter()
+        return self._filter != IncidentFilter() or bool(self.problem_filter)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Column -1 is the default order: open first, then the most recently declared."""
@@ -289,6 +330,9 @@ class IncidentListModel(RowsModel):
                 return ", ".join(s.services)
             if col == self.COL_DECLARED:
                 return viewer_time(s.declared_at, self._now()) if s.declared_at else ""
+            if col == self.COL_PROBLEM:
+                p = self.problems.get(s.id)
+                return p.key if p else ""
             return None
         if role == SummaryRole:
             return s
@@ -304,6 +348,9 @@ class IncidentListModel(RowsModel):
                 return s.title + (f"\n({', '.join(flags)})" if flags else "")
             if col == self.COL_SERVICES and s.services:
                 return "\n".join(s.services)
+            if col == self.COL_PROBLEM and s.id in self.problems:
+                p = self.problems[s.id]
+                return f"{p.key} · {p.status_label}\n{p.title}"
             return None
         if role == Qt.ItemDataRole.FontRole:
             bold = s.id == self.current_id or (col == self.COL_SEV and s.is_major)
@@ -435,7 +482,11 @@ class IncidentsPanel(QWidget):
         self.service_filter.setObjectName("incidents-service")
         self.service_filter.setAccessibleName("Filter by service")
         self.service_filter.addItem("Any service", "")
-        for combo in (self.status_filter, self.severity_filter, self.service_filter):
+        self.problem_filter = QComboBox(self)
+        self.problem_filter.setObjectName("incidents-problem")
+        self.problem_filter.setAccessibleName("Filter by problem")
+        self.problem_filter.addItem("Any problem", "")
+        for combo in (self.status_filter, self.severity_filter, self.service_filter, self.problem_filter):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
             combo.currentIndexChanged.connect(self._apply_filter)
@@ -455,8 +506,11 @@ class IncidentsPanel(QWidget):
             (m.COL_TITLE, "Checkout: payments failing"),
             (m.COL_SERVICES, "payments, checkout"),
             (m.COL_DECLARED, "2026-03-14 09:41"),
+            (m.COL_PROBLEM, "PRB-0000"),
         ):
             self.view.setColumnWidth(col, fm.horizontalAdvance(sample) + pad)
+        # The problem column, when there is one, sits after the severity: in a narrow dock it must show.
+        hh.moveSection(hh.visualIndex(m.COL_PROBLEM), m.COL_TITLE)
         # The title takes whatever width the other columns leave (the whole title is in its
         # tooltip); below this it stops shrinking and the list scrolls sideways instead.
         self._title_min_width = self.view.columnWidth(m.COL_TITLE)
@@ -471,7 +525,11 @@ class IncidentsPanel(QWidget):
         self.count_label.setObjectName("incidents-count")
         self.error = ErrorLabel(self, name="incidents-error")
 
-        lay.addWidget(self.text_filter)
+        first = QHBoxLayout()  # the problem filter shares the text filter's line: the combos' line is full
+        first.setSpacing(4)
+        first.addWidget(self.text_filter, 3)
+        first.addWidget(self.problem_filter, 2)
+        lay.addLayout(first)
         combos = QHBoxLayout()
         combos.setSpacing(4)
         combos.addWidget(self.status_filter, 3)
@@ -493,6 +551,9 @@ class IncidentsPanel(QWidget):
         open_only = QAction("List open incidents only", self)
         open_only.triggered.connect(lambda: self.set_status_filter(OPEN))
         add(open_only, "View")
+        by_problem = QAction("Group the incidents list by problem", self)
+        by_problem.triggered.connect(self.group_by_problem)
+        add(by_problem, "View")
         clear = QAction("Clear the incidents list filters", self)
         clear.triggered.connect(self.clear_filters)
         add(clear, "View")
@@ -518,6 +579,37 @@ class IncidentsPanel(QWidget):
         self.model.set_summaries(summaries)
         self._refill_services()
         self._reread_reviews()
+        self._reread_problems()
+
+    def _reread_problems(self) -> None:
+        try:
+            problems = self.ctx.sitrep.problems.by_incident()
+        except SitrepError as err:
+            self.error.show_error(err.message)
+            return
+        self.model.set_problems(problems)
+        # The column and the filter appear once some incident has a problem: until then they are empty space.
+        self.view.setColumnHidden(IncidentListModel.COL_PROBLEM, not problems)
+        self.problem_filter.setVisible(bool(problems))
+        chosen = self.problem_filter.currentData()
+        self.problem_filter.blockSignals(True)
+        self.problem_filter.clear()
+        self.problem_filter.addItem("Any problem", "")
+        self.problem_filter.addItem("Linked to a problem", ANY_PROBLEM)
+        self.problem_filter.addItem("No problem", NO_PROBLEM)
+        for p in sorted({p.key: p for p in problems.values()}.values(), key=lambda p: p.key):
+            self.problem_filter.addItem(f"{p.key} {p.title}", p.key)
+        self.problem_filter.setCurrentIndex(max(0, self.problem_filter.findData(chosen)))
+        self.problem_filter.blockSignals(False)
+        self._fit_title_column()
+
+    def group_by_problem(self) -> None:
+        """Incidents of one problem together (the ones without a problem last): a repeated cause shows."""
+        if self.ctx.shell is not None:
+            self.ctx.shell.show_panel("incidents")
+        self.view.setColumnHidden(IncidentListModel.COL_PROBLEM, False)
+        self.view.sortByColumn(IncidentListModel.COL_PROBLEM, Qt.SortOrder.AscendingOrder)
+        self.focus_target().setFocus()
 
     def _reread_reviews(self) -> None:
         try:
@@ -528,6 +620,8 @@ class IncidentsPanel(QWidget):
     def _on_change(self, change: Change) -> None:
         if change.topic in {Topic.REVIEW, Topic.INCIDENT, Topic.EXTERNAL}:
             self._reread_reviews()
+        if change.topic in {Topic.PROBLEMS, Topic.INCIDENT, Topic.EXTERNAL}:
+            self._reread_problems()
         if change.topic in {Topic.INCIDENT, Topic.ROLES} and change.incident_id:
             # A role change shows nowhere in this list, but it stamps the incident's updated_at:
             # re-reading that one row keeps the model's fingerprint equal to the store's.
@@ -619,12 +713,14 @@ class IncidentsPanel(QWidget):
     def _apply_filter(self, *_args) -> None:
         self._debounce.stop()
         self.model.set_filter(self.current_filter())
+        self.model.set_problem_filter(self.problem_filter.currentData() or "")
+        self._update_count()
 
     def set_status_filter(self, value: str) -> None:
         self.status_filter.setCurrentIndex(max(0, self.status_filter.findData(value)))
 
     def clear_filters(self) -> None:
-        for combo in (self.status_filter, self.severity_filter, self.service_filter):
+        for combo in (self.status_filter, self.severity_filter, self.service_filter, self.problem_filter):
             combo.blockSignals(True)
             combo.setCurrentIndex(0)
             combo.blockSignals(False)
