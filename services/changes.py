@@ -30,6 +30,7 @@ class Topic(StrEnum):
     REVIEW = "review"  # a post-incident review: its sections, checklist, meeting, status
     ALERTS = "alerts"  # alerts taken in, muted, acknowledged, triaged; their groups
     ACTIONS = "actions"  # post-incident action items (also a status pulled from their tracker)
+    VENDORS = "vendors"  # vendor cases: opened, replied to, climbed, closed; the vendor register
     EXTERNAL = "external"  # another process wrote the store: anything may have changed
 
 

@@ -65,7 +65,8 @@ FORMAT = "sitrep.export"
 # 4: the Identified milestone, flagged milestone pairs, incidents never declared, severity "unknown"; each
 #    incident's chain_heads (the count and newest hash of its timeline and stakeholder log).
 # 4 also: post-incident reviews and their action items (since=4 sections).
-SCHEMA_VERSION = 4
+# 5: vendor cases (since=5).
+SCHEMA_VERSION = 5
 
 _T = TimelineEntry.__table__
 _INCIDENT_FIELDS = (
