@@ -31,6 +31,7 @@ from app.cli_roles import add_role_commands, run_roles
 from app.cli_runbook import add_runbook_commands, run_runbook
 from app.cli_store import add_store_commands, run_store
 from app.cli_sync import add_sync_commands, run_sync
+from app.cli_vendors import add_vendor_commands, run_vendors
 
 # Each command area: what adds its sub-commands, and what runs them. The order is the order of `sitrep --help`.
 AREAS = (
@@ -47,6 +48,7 @@ AREAS = (
     (add_alerts_commands, run_alerts),
     (add_checklist_commands, run_checklists),
     (add_change_commands, run_changes),
+    (add_vendor_commands, run_vendors),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

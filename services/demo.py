@@ -25,6 +25,7 @@ from services.demo_comms import (
     status_page,
 )
 from services.record.views import IncidentView
+from services.vendors.demo import seed_vendor_cases
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)
 
@@ -125,6 +126,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     _resolved_sev3(told, clock, end)
     _open_sev2(told, clock, end)
     sev1 = _checkout_sev1(told, clock, end)
+    seed_vendor_cases(told, sev1)
     _planned_maintenance(sitrep, end)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
     _alert_storm(sitrep, end)
