@@ -156,6 +156,7 @@ def _vendor(vid: str, table: Any) -> Vendor:
         raise ValueError("the id must be lower-case letters, digits, '-' or '_' (it is typed on the command line)")
     if not isinstance(table, dict):
         raise ValueError("must be a table")
+    vendor_name, contract = _text(table, "name", required=True), _text(table, "contract", required=True)
     priorities: dict[str, PriorityTerms] = {}
     for name, terms in (table.get("priority") or {}).items():
         if not isinstance(terms, dict):
@@ -184,9 +185,8 @@ def _vendor(vid: str, table: Any) -> Vendor:
     services = table.get("services", [])
     if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
         raise ValueError("'services' must be a list of service names")
-    return Vendor(vid, _text(table, "name", required=True), _text(table, "contract", required=True),
-                  _text(table, "tier"), tuple(services), _text(table, "support_email"), _text(table, "support_phone"),
-                  _text(table, "portal"), priorities, tuple(ladder))  # fmt: skip
+    return Vendor(vid, vendor_name, contract, _text(table, "tier"), tuple(services), _text(table, "support_email"),
+                  _text(table, "support_phone"), _text(table, "portal"), priorities, tuple(ladder))  # fmt: skip
 
 
 def save_register_text(config_dir: Path | None, text: str) -> Register:

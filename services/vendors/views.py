@@ -43,6 +43,10 @@ class VendorCaseView:
         return self.status == "open"
 
     @property
+    def number_sort(self) -> int:
+        return int(self.key.split("-")[-1]) if self.key.split("-")[-1].isdigit() else 0
+
+    @property
     def ladder(self) -> list[dict[str, Any]]:
         return list(self.terms.get("ladder") or [])
 
