@@ -242,7 +242,8 @@ class ReviewService(ReviewMeetings):
         review = self.get(ref)
         inc = self._incidents.get(ref)
         now = self._now()
-        clocks = [ClockLine(c.label, c.due_at, c.met_at, c.state(now)) for c in self._clocks.clocks(inc)]
+        clocks = [ClockLine(c.label, c.due_at, c.met_at, c.state(now))
+                  for c in self._clocks.clocks(inc, everything=True)]  # fmt: skip
         actions = self.action_items.for_incident(inc.id) if self.action_items else []
         row = dict(review.row)
         row["trigger_labels"] = review.trigger_labels

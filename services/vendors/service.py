@@ -1,8 +1,10 @@
 """Vendor cases held to the contract: open a case with a supplier, record their replies, climb their escalation
 ladder, close it. The contract's response and resolution times are clocks of the incident (a
-`ClockService.extra_sources` provider), so the header shows them and a missed one is recorded on the timeline
-once, by the same check that records the severity clocks' breaches (also when nobody had the console open at
-the moment it ran out: the entry is dated at the deadline).
+`ClockService.panel_sources` provider: shown in the vendor cases panel rather than the header's chips, which
+have no room for two per case on a laptop), and a missed one is recorded on the timeline once, by the same
+check that records the severity clocks' breaches (`clocks.check`: the vendor panel asks for it as the header
+does for its clocks, and `sitrep clocks INC --check`), dated at the deadline also when nobody had the console
+open at the moment it ran out.
 
 Every step is a timeline entry carrying `data["vendor_case"]`; a reply, the opening and each climb are also a
 line of the stakeholder log, in the same transaction as the case's row. Climbing drafts the `vendor_escalation`
@@ -51,7 +53,7 @@ class VendorService:
         self._comms = comms
         self._config_dir = config_dir
         self._register: tuple[float, Path, Register] | None = None
-        clocks.extra_sources.append(self.clock_source)
+        clocks.panel_sources.append(self.clock_source)
 
     # -- the register -----------------------------------------------------------------------------
     @property

@@ -39,6 +39,7 @@ class VendorCasesPanel(QWidget):
         super().__init__()
         self.ctx = ctx
         self.incident: IncidentView | None = None
+        self._recorded: set = set()  # (clock id, due) of the breaches this panel saw recorded
         self.setObjectName("vendor-cases-panel")
         self.scope = QComboBox(self)
         self.scope.setObjectName("vendor-scope")
@@ -153,6 +154,7 @@ class VendorCasesPanel(QWidget):
         if not ok:
             return
         self.model.set_rows(cases or [])
+        self._record_breaches(cases or [])
         now = self.ctx.sitrep.now()
         breached = sum(1 for c in cases or [] if any(k.state(now) in ("breached", "met_late") for k in c.clocks()))
         still_open = sum(1 for c in cases or [] if c.is_open)
@@ -169,6 +171,29 @@ class VendorCasesPanel(QWidget):
         if self.proxy.rowCount():
             self.table.selectRow(row)
         self._show_detail()
+
+    def _record_breaches(self, shown: list[VendorCaseView]) -> None:
+        """A contract time that ran out goes on the timeline through the clock check the header runs for the
+        severity clocks (these clocks are shown here, not as its chips). Asked only for a breach this panel
+        has not seen recorded, so the store is not written every half minute for nothing."""
+        if self.ctx.sitrep.read_only:
+            return
+        ok, still_open = read_or_say(self.ctx, self.ctx.sitrep.vendors.cases, open_only=True, default=[])
+        now = self.ctx.sitrep.now()
+        overdue: dict[str, set] = {}
+        for case in {c.id: c for c in [*shown, *(still_open or [])]}.values():
+            for clock in case.clocks():
+                if clock.state(now) in ("breached", "met_late") and (clock.id, clock.due_at) not in self._recorded:
+                    overdue.setdefault(case.incident_id, set()).add((clock.id, clock.due_at))
+        for incident_id, seen in overdue.items():
+            ok, fresh = read_or_say(self.ctx, self.ctx.sitrep.clocks.check, incident_id, author="sitrep",
+                                    what="Clock check failed")  # fmt: skip
+            if not ok:
+                continue
+            self._recorded |= seen
+            vendor_clocks = [c.label for c in fresh or [] if c.id.startswith(("vendor_response", "vendor_resolution"))]
+            if vendor_clocks:
+                self.ctx.status_message(f"Vendor contract time missed: {', '.join(vendor_clocks)}.", error=True)
 
     def _show_detail(self) -> None:
         case = self.current_case()
