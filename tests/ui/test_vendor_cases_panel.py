@@ -76,7 +76,7 @@ def test_open_a_case_watch_it_breach_climb_and_reply(panel, sitrep, clock, inc, 
     panel.refresh()
     assert "climb to L2 now" in m.index(0, COL_STATE).data()
     qtbot.mouseClick(panel.buttons["vendor-climb"], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "L2 Duty incident manager" in (m.index(0, 5).data() or ""))
+    qtbot.waitUntil(lambda: "L2 Duty incident manager" in (m.index(0, 7).data() or ""))
     (draft,) = sitrep.comms.messages(inc.id)
     assert draft.template_id == "vendor_escalation" and draft.recipients["email_to"] == ["duty-manager@meridian-payments.example"]
     assert "▶ L2 Duty incident manager" in panel.detail.toPlainText()

@@ -13,9 +13,11 @@ from ui.item_models.rows import RowsModel
 from ui.timefmt import viewer_time
 
 BREACHED = QColor("#b3261e")
-HEADERS = ("Case", "Incident", "Vendor", "Priority", "Their ticket", "Level", "Response due", "Resolution due",
-           "State")  # fmt: skip
-COL_RESPONSE, COL_RESOLUTION, COL_STATE = HEADERS.index("Response due"), HEADERS.index("Resolution due"), 8
+# What the contract says now before the details: on a laptop the right-hand columns are the ones cut.
+HEADERS = ("Case", "Incident", "Vendor", "State", "Response due", "Resolution due", "Priority", "Level",
+           "Their ticket")  # fmt: skip
+COL_STATE, COL_RESPONSE = HEADERS.index("State"), HEADERS.index("Response due")
+COL_RESOLUTION = HEADERS.index("Resolution due")
 
 
 class VendorCasesModel(RowsModel):
@@ -37,8 +39,8 @@ class VendorCasesModel(RowsModel):
             state = clock.state(now)
             mark = {"breached": "  BREACHED", "met_late": "  met late", "met": "  met"}.get(state, "")
             return viewer_time(clock.due_at, now) + mark, clock.due_at.isoformat()
-        values = (row.key, row.incident_key, row.vendor_name, row.priority, row.ticket_ref or "-",
-                  f"L{row.level} {row.level_title}", "", "", row.state_text(now))  # fmt: skip
+        values = (row.key, row.incident_key, row.vendor_name, row.state_text(now), "", "", row.priority,
+                  f"L{row.level} {row.level_title}", row.ticket_ref or "-")  # fmt: skip
         native = row.number_sort if column == 0 else values[column]
         return values[column], native
 

@@ -158,7 +158,8 @@ class VendorCasesPanel(QWidget):
         now = self.ctx.sitrep.now()
         breached = sum(1 for c in cases or [] if any(k.state(now) in ("breached", "met_late") for k in c.clocks()))
         still_open = sum(1 for c in cases or [] if c.is_open)
-        text = f"{len(cases or [])} cases, {still_open} open, {breached} with a missed contract time."
+        count = len(cases or [])
+        text = f"{count} case{'s' if count != 1 else ''}, {still_open} open, {breached} with a missed contract time."
         problems = vendors.register.problems
         if problems:
             text += f" Vendor register problem: {'; '.join(problems)}"
