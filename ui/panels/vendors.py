@@ -79,12 +79,14 @@ class VendorCasesPanel(QWidget):
         split.setChildrenCollapsible(False)
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for text, name, slot in (("&Open case…", "vendor-open-case", self.open_case),
+        # Mnemonics chosen clear of the menus' and the role board's (Alt+C, O, L, I, A, T are theirs): a shared
+        # one only moves the focus between the two and presses neither.
+        for text, name, slot in (("Ope&n case…", "vendor-open-case", self.open_case),
                                  ("Record &reply…", "vendor-reply", self.record_reply),
-                                 ("&Climb ladder", "vendor-climb", self.climb),
-                                 ("C&lose case…", "vendor-close", self.close_case),
-                                 ("Go to &incident", "vendor-go-incident", self.go_to_incident),
-                                 ("Edit re&gister…", "vendor-register", self.edit_register)):  # fmt: skip
+                                 ("Clim&b ladder", "vendor-climb", self.climb),
+                                 ("Clos&e case…", "vendor-close", self.close_case),
+                                 ("&Go to incident", "vendor-go-incident", self.go_to_incident),
+                                 ("Edit regi&ster…", "vendor-register", self.edit_register)):  # fmt: skip
             b = QPushButton(text, self)
             b.setObjectName(name)
             b.clicked.connect(lambda _c=False, f=slot: f())
@@ -92,7 +94,7 @@ class VendorCasesPanel(QWidget):
             self.buttons[name] = b
         buttons.addStretch(1)
         top = QHBoxLayout()
-        show = QLabel("&Show", self)
+        show = QLabel("Sho&w", self)
         show.setBuddy(self.scope)
         top.addWidget(show)
         top.addWidget(self.scope)
@@ -134,6 +136,12 @@ class VendorCasesPanel(QWidget):
     def _on_change(self, change: Change) -> None:
         if change.topic in (Topic.VENDORS, Topic.INCIDENT, Topic.EXTERNAL):
             self._soon.start()
+        elif change.topic is Topic.TIMELINE and self.incident is not None and change.incident_id == self.incident.id:
+            self._soon.start()  # a breach the header's clock check recorded: the summary counts it
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._soon.start()  # deadlines passed while it was hidden
 
     # -- reading ----------------------------------------------------------------------------------
     def current_case(self) -> VendorCaseView | None:
