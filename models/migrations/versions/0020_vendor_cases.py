@@ -1,5 +1,6 @@
-"""vendor cases: a case opened with a supplier during an incident, held to the contract's response and
-resolution times, with the escalation ladder level it has reached
+"""vendor cases: cases opened with suppliers, held to their contracts' response and resolution times
+
+Each case keeps the contract's terms as they were when it opened and the escalation ladder level it has reached.
 
 Revision ID: 0020
 Revises: 0013
