@@ -64,11 +64,7 @@ def _case_detail(cli: Cli, c: VendorCaseView) -> str:
     if climb is not None:
         lines.append(f"  climb to level {c.level + 1} due {local_time(climb)}")
     lines.append("  ladder:")
-    for lv in c.ladder:
-        mark = ">" if lv["level"] == c.level else " "
-        after = f", after {lv['climb_after_min']} min without a response" if lv.get("climb_after_min") else ""
-        reach = " / ".join(x for x in (lv.get("email"), lv.get("phone")) if x)
-        lines.append(f"  {mark} L{lv['level']} {lv['title']}: {lv['contact']} {reach}{after}")
+    lines += [f"  {line}" for line in c.ladder_lines()]
     lines.append("  what happened:")
     lines += [f"    {local_time(e.at)}  {e.author}: {e.text}" for e in cli.s.vendors.events(c.id)]
     return "\n".join(lines)

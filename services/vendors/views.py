@@ -76,6 +76,16 @@ class VendorCaseView:
             return None
         return self.level_since + timedelta(minutes=int(nxt["climb_after_min"]))
 
+    def ladder_lines(self, marker: str = ">") -> list[str]:
+        """The ladder as lines for a person, the level the case is at marked."""
+        out = []
+        for lv in self.ladder:
+            here = marker if lv["level"] == self.level else " " * len(marker)
+            after = f", after {lv['climb_after_min']} min without a response" if lv.get("climb_after_min") else ""
+            reach = " / ".join(x for x in (lv.get("email"), lv.get("phone")) if x)
+            out.append(f"{here} L{lv['level']} {lv['title']}: {lv['contact']} {reach}{after}")
+        return out
+
     def clocks(self) -> list[Clock]:
         """The contract's two clocks: response (met by the first reply) and resolution (met by closing the
         case as resolved). A case closed before a deadline with that clock unmet no longer runs it."""

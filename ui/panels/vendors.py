@@ -225,11 +225,7 @@ class VendorCasesPanel(QWidget):
             lines.append(f"  Climb to level {case.level + 1} due {viewer_time(climb, now)}"
                          + (" (now)" if now >= climb else ""))  # fmt: skip
         lines.append("Escalation ladder:")
-        for lv in case.ladder:
-            here = "▶" if lv["level"] == case.level else " "
-            after = f", after {lv['climb_after_min']} min without a response" if lv.get("climb_after_min") else ""
-            reach = " / ".join(x for x in (lv.get("email"), lv.get("phone")) if x)
-            lines.append(f" {here} L{lv['level']} {lv['title']}: {lv['contact']} {reach}{after}")
+        lines += [f" {line}" for line in case.ladder_lines("▶")]
         lines.append("What happened:")
         ok, events = read_or_say(self.ctx, self.ctx.sitrep.vendors.events, case.id, default=[])
         lines += [f"  {viewer_time(e.at, now)}  {e.author}: {e.text}" for e in events or []]
