@@ -35,6 +35,7 @@ from app.cli_roles import add_role_commands, run_roles
 from app.cli_runbook import add_runbook_commands, run_runbook
 from app.cli_store import add_store_commands, run_store
 from app.cli_sync import add_sync_commands, run_sync
+from app.cli_vendors import add_vendor_commands, run_vendors
 
 # Each command area: what adds its sub-commands, and what runs them. The order is the order of `sitrep --help`.
 AREAS = (
@@ -54,6 +55,7 @@ AREAS = (
     (add_flag_commands, run_flags),
     (add_governance_commands, run_governance),
     (add_problem_commands, run_problems),
+    (add_vendor_commands, run_vendors),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

@@ -301,7 +301,7 @@ def _clocks(cli: Cli) -> int:
         for c in cli.s.clocks.check(inc.id):
             print(f"breach recorded: {c.label} (due {local_time(c.due_at)})", file=sys.stderr)
     now = cli.s.now()
-    clocks = cli.s.clocks.clocks(inc)
+    clocks = cli.s.clocks.clocks(inc, everything=True)
     rows = [{**plain(c), "state": c.state(now)} for c in clocks]
     text = (
         "\n".join(f"{c.label:<18} due {local_time(c.due_at)}  {c.state(now)}" for c in clocks) or "No clocks."

@@ -814,3 +814,38 @@ class ChangeLink(Base):
     linked_by: Mapped[str] = mapped_column(String(120))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class VendorCase(Base):
+    """A case opened with a supplier during an incident, held to their contract. The contract's terms are kept
+    as they were when the case opened (`terms`), so editing the register later does not move its deadlines.
+    Each reply, climb and contact is a timeline entry and a stakeholder log line; this row is the case's state."""
+
+    __tablename__ = "vendor_cases"
+    __table_args__ = (Index("ix_vendor_cases_status_opened", "status", "opened_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # VND-0007
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="RESTRICT"), index=True)
+    vendor_id: Mapped[str] = mapped_column(String(40))
+    vendor_name: Mapped[str] = mapped_column(String(200))
+    contract_ref: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[str] = mapped_column(String(40))
+    ticket_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)  # their ticket number
+    service: Mapped[str] = mapped_column(String(300), default="")  # what of theirs is affected
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str] = mapped_column(String(120))
+    response_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    level: Mapped[int] = mapped_column(Integer, default=1)  # the ladder level the case is at
+    level_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))  # open | closed
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # resolved | withdrawn
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

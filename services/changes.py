@@ -32,6 +32,7 @@ class Topic(StrEnum):
     ACTIONS = "actions"  # post-incident action items (also a status pulled from their tracker)
     DELEGATIONS = "delegations"  # the register of delegations of authority and their reviews
     PROBLEMS = "problems"  # problem records, an incident's problem and the changes linked as its cause
+    VENDORS = "vendors"  # vendor cases: opened, replied to, climbed, closed; the vendor register
     EXTERNAL = "external"  # another process wrote the store: anything may have changed
 
 

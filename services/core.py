@@ -40,6 +40,7 @@ from services.review.service import ReviewService
 from services.runbooks.setup import build_runbook_service
 from services.storage.store import Store
 from services.sync.service import SyncService
+from services.vendors.service import VendorService
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,9 @@ class Sitrep:
         self.triage = TriageService(self, config_dir, now, pub)
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
+        # Vendor cases: their contracts' clocks join the incident's, their outcome joins the review document.
+        self.vendors = VendorService(store, now, pub, self.comms, self.clocks, config_dir)
+        self.reviews.section_sources.append(("response", self.vendors.review_text))
         self.runbooks = build_runbook_service(store, now, pub, config_dir, self.sync, self.roles)
         # What runs inside every timeline append's transaction, in this order, composed here and nowhere
         # else. The comms guard first: it refuses an entry that would make the channels send a message

@@ -28,6 +28,7 @@ from services.demo_governance import seed_governance
 from services.demo_problems import seed_problems
 from services.record.views import IncidentView
 from services.resolution.demo_flags import seed_flag_demo
+from services.vendors.demo import seed_vendor_cases
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)
 
@@ -128,6 +129,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     _resolved_sev3(told, clock, end)
     _open_sev2(told, clock, end)
     sev1 = _checkout_sev1(told, clock, end)
+    seed_vendor_cases(told, sev1)
     _planned_maintenance(sitrep, end)
     seed_flag_demo(sitrep)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3

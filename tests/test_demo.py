@@ -106,7 +106,9 @@ def test_the_demo_tells_one_story_in_every_panel(sitrep, demo):
     comms_entries = [e for e in sitrep.timeline.entries(demo.id) if e.kind == "comms"]
     assert len(comms_entries) == len(messages)
     log = sitrep.comms.log(demo.key)
-    assert {r.kind for r in log} == {"message", "contact"} and len(log) == 6
+    # Four messages, two calls to enterprise customers, and the commander's case with the database host.
+    assert {r.kind for r in log} == {"message", "contact"} and len(log) == 7
+    assert [r.audience for r in log if r.audience == "vendors"] == ["vendors"]
     assert len(sitrep.comms.stakeholders()) >= 5
     assert [c.label for c in sitrep.comms.regulatory_clocks(demo.id)] == ["DORA: initial notification"]
     resolved = sitrep.metrics.table("time_to_resolve", "month", MetricFilter())

@@ -641,6 +641,10 @@ def build_store_with_records(root: Path, clock: FakeClock) -> Sitrep:
         clock.advance(minutes=1)
         app.comms.record_contact(inc.key, ContactInput(channel="phone", audience="regulators", content="Told the ICO",
                                                        recipients=["ICO duty desk"]), author="ana")  # fmt: skip
+        # A vendor case answered and closed: every one of its columns filled (two more stakeholder log lines).
+        app.vendors.open_case(inc.key, "meridian", "P1", author="ana", ticket_ref="MP-1")
+        app.vendors.reply("VND-0001", "Engineer assigned", author="ana")
+        app.vendors.close("VND-0001", author="ana", note="Key revoked on their side")
         # A SEV1 resolved: its post-incident review opens; one section written, a factor, an action item.
         app.incidents.set_status(inc.key, "resolved", author="ana")
         app.reviews.write_section(inc.key, "summary", "Customer records were exposed for an hour.", author="ana")
@@ -678,7 +682,7 @@ def with_records(tmp_path_factory):
     finally:
         app.close()
     inc = doc["incidents"][0]
-    assert [len(inc[k]) for k in ("messages", "stakeholder_log", "remote_links")] == [3, 2, 2]
+    assert [len(inc[k]) for k in ("messages", "stakeholder_log", "remote_links")] == [3, 4, 2]
     assert len(inc["regulatory_clocks"]) == 5 and len(doc["stakeholders"]) == 1
     return doc
 
@@ -829,7 +833,7 @@ def test_the_untouched_records_import_and_verify(with_records, target):
         "maintenance_windows": 1,
         "maintenance_updates": 2,
         "messages": 3,
-        "stakeholder_log": 2,
+        "stakeholder_log": 4,
         "regulatory_clocks": 5,
         "remote_links": 3,
         "post_incident_review": 1,
@@ -840,12 +844,13 @@ def test_the_untouched_records_import_and_verify(with_records, target):
         "problems": 1,
         "problem_links": 1,
         "change_links": 1,
+        "vendor_cases": 1,
     }
     assert {k: m.added for k, m in report.records.items()} == {
         s.key: expected.get(s.key, 0) for s in SECTIONS
     }
     verified = app.integrity.verify()
-    assert verified.ok and verified.log_entries == 2
+    assert verified.ok and verified.log_entries == 4
 
     def renumbering_aside(doc):  # the target has its own INC-0001
         return [{k: v for k, v in i.items() if k not in ("key", "number")} for i in doc["incidents"]]
@@ -1102,18 +1107,17 @@ def test_cli_import_says_what_came_with_the_incidents(run_cli, with_records, tmp
     code, out, err = run_cli("import", str(path), data=elsewhere)
     assert code == 0 and err == ""
     assert out.splitlines() == [
-        "Imported: created 2, extended 0, unchanged 0, 18 timeline entries added, 2 responders added",
-        "  added: 1 stakeholder, 1 maintenance window, 2 maintenance updates, 3 messages, 2 stakeholder log lines, "
+        "Imported: created 2, extended 0, unchanged 0, 21 timeline entries added, 2 responders added",
+        "  added: 1 stakeholder, 1 maintenance window, 2 maintenance updates, 3 messages, 4 stakeholder log lines, "
         "5 regulatory clocks, 1 post-incident review, 1 action item, 1 impact record, 1 delegation, "
-        "2 delegation reviews, 1 problem, 1 problem link, 1 change link, "
-        "3 remote links",
+        "2 delegation reviews, 1 problem, 1 problem link, 1 change link, 1 vendor case, 3 remote links",
     ]
     code, out, _ = run_cli("import", str(path), "--json", data=elsewhere)
     report = json.loads(out)
     assert code == 0 and report["unchanged"] == ["INC-0001", "INC-0002"] and report["entries_added"] == 0
     assert report["records"]["messages"] == {"added": 0, "updated": 0}
     code, out, _ = run_cli("verify", data=elsewhere)
-    assert code == 0 and "2 stakeholder log lines; every chain holds" in out
+    assert code == 0 and "4 stakeholder log lines; every chain holds" in out
 
 
 # -- a new table is one Section ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from models.enums import Milestone, Status
 from services.analytics.metrics import Figures, MetricFilter
 from services.core import Sitrep
 from services.errors import ValidationError
+from services.exchange.export_import import SCHEMA_VERSION
 
 
 def _update(uid: str, status: str, at: str, body: str = "") -> dict:
@@ -256,7 +257,7 @@ def test_identified_sits_between_acknowledged_and_mitigated(sitrep, clock):
 def test_export_carries_identified_and_flags(sitrep, postmortems, tmp_path):
     sitrep.history.import_file(postmortems, author="ana")
     doc = sitrep.exchange.export()
-    assert doc["schema_version"] >= 4  # 4 introduced what this checks
+    assert doc["schema_version"] == SCHEMA_VERSION >= 4  # identified and flags came with 4
     first = doc["incidents"][0]
     assert first["milestones"]["identified"] == "2026-03-01T10:35:00.000000Z"
     assert first["milestones"]["declared"] is None and first["severity"] == "unknown"

@@ -66,7 +66,8 @@ FORMAT = "sitrep.export"
 #    incident's chain_heads (the count and newest hash of its timeline and stakeholder log).
 # 4 also: post-incident reviews and their action items (since=4 sections).
 # 5: an incident's recorded impact and proposed severity; the register of delegations and their reviews;
-#    problem records, an incident's problem link and the changes linked as its cause.
+#    problem records, an incident's problem link and the changes linked as its cause;
+#    vendor cases.
 SCHEMA_VERSION = 5
 
 _T = TimelineEntry.__table__

@@ -66,6 +66,7 @@ from models.entities import (
     RegulatoryClock,
     RemoteLink,
     Stakeholder,
+    VendorCase,
 )
 from models.enums import ClockState, EntryKind, MaintenanceStatus, MessageState
 from models.milestone_numbers import is_derived
@@ -298,6 +299,15 @@ def _check_action_item(ctx: RowContext) -> None:
                               "process"))  # fmt: skip
 
 
+def _check_vendor_case(ctx: RowContext) -> None:
+    _one_of(ctx, "status", ("open", "closed"))
+    if ctx.row["status"] == "closed":
+        _required(ctx, "closed", "closed_at", "closed_by", "outcome")
+        _one_of(ctx, "outcome", ("resolved", "withdrawn"))
+    if ctx.row["level"] < 1:
+        ctx.fail("'level' must be 1 or more")
+
+
 LINK_KINDS: dict[str, Callable[[RowContext], str | None]] = {
     "incident": _link_to_incident,
     "entry": _link_to_entry,
@@ -402,6 +412,9 @@ SECTIONS: tuple[Section, ...] = (
             order_by=("problem_id",), check=_check_problem_link, name_row=lambda r: f"the link to problem {r['problem_id']}"),
     Section("change_links", ChangeLink, ("change link", "change links"), INCIDENT, since=5, merge="newer",
             order_by=("ref",), check=_check_change_link, name_row=lambda r: f"the link to change {r['ref']}"),
+    Section("vendor_cases", VendorCase, ("vendor case", "vendor cases"), INCIDENT, since=5, merge="newer",
+            order_by=("number",), renumber=("number", "key", "VND-{:04d}"), check=_check_vendor_case,
+            name_row=lambda r: f"vendor case {r['key']}"),
     Section("remote_links", RemoteLink, ("remote link", "remote links"), INCIDENT, since=2, merge="newer",
             order_by=("backend", "remote_kind", "remote_id"), check=_check_link,
             name_row=lambda r: f"the link to {r['backend']} {r['remote_kind']} {r['remote_id']}"),

@@ -102,9 +102,14 @@ class ClockService:
         # is called with a read connection and the incident and returns Clock rows; they show and are
         # recorded as breached like the others.
         self.extra_sources: list[Callable[..., list[Clock]]] = []
+        # Clocks recorded as breached like the others, but shown by a panel of their own rather than as the
+        # header's chips (a vendor case runs two: with the severity clocks they pushed the header past a
+        # laptop's width). `clocks(inc, everything=True)` includes them, for the review document.
+        self.panel_sources: list[Callable[..., list[Clock]]] = []
 
-    def _extra(self, conn, inc: IncidentView) -> list[Clock]:
-        return [c for source in self.extra_sources for c in source(conn, inc)]
+    def _extra(self, conn, inc: IncidentView, *, everything: bool = False) -> list[Clock]:
+        sources = self.extra_sources + (self.panel_sources if everything else [])
+        return [c for source in sources for c in source(conn, inc)]
 
     def _last_update(self, conn, incident_id: str) -> datetime | None:
         row = conn.execute(
@@ -124,12 +129,12 @@ class ClockService:
         ).scalar()
         return bool(source and source.startswith(HISTORY_SOURCE_PREFIX))
 
-    def clocks(self, inc: IncidentView) -> list[Clock]:
+    def clocks(self, inc: IncidentView, *, everything: bool = False) -> list[Clock]:
         with self._store.read_connection() as conn:
             if self._from_history(conn, inc.id):
                 return []
             last = self._last_update(conn, inc.id)
-            extra = self._extra(conn, inc)
+            extra = self._extra(conn, inc, everything=everything)
         return compute_clocks(inc, self._catalog, last) + extra
 
     def check(self, ref: str, *, author: str = "sitrep") -> list[Clock]:
@@ -142,7 +147,9 @@ class ClockService:
             conn = s.connection()
             if self._from_history(conn, inc.id):
                 return []
-            clocks = compute_clocks(view, self._catalog, self._last_update(conn, inc.id)) + self._extra(conn, view)
+            clocks = compute_clocks(view, self._catalog, self._last_update(conn, inc.id)) + self._extra(
+                conn, view, everything=True
+            )
             recorded = {
                 (d.get("clock"), d.get("due_at"))
                 for (d,) in conn.execute(

@@ -72,6 +72,7 @@ class ReviewRecord:
     metrics: list[MetricDefinition]
     actions: list[dict[str, Any]]
     people_names: dict[str, str] = field(default_factory=dict)  # handle -> name
+    added: dict[str, str] = field(default_factory=dict)  # section id -> Markdown other areas made from the record
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,8 @@ def build_sections(rec: ReviewRecord) -> list[DocSection]:
         "process": _attendance(rec),
         "supporting": _evidence(rec),
     }
+    for sid, text in rec.added.items():
+        filled[sid] = (filled.get(sid, "") + "\n\n" + text).strip()
     return [
         DocSection(sid, i + 1, title, filled.get(sid, ""), str((written.get(sid) or {}).get("text", "")), prompt)
         for i, (sid, title, prompt) in enumerate(SECTIONS)

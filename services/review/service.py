@@ -141,6 +141,9 @@ class ReviewService(ReviewMeetings):
         self._policy: ReviewPolicy | None = None
         self.action_items = None  # set by Sitrep (ActionItemService), read for the document and checklist
         clocks.extra_sources.append(self._clock_source)
+        # What other areas add to the document made from the record: (section id, provider of Markdown for
+        # the incident). Vendor cases add their contracts' outcome to "response".
+        self.section_sources: list[tuple[str, Callable[[IncidentView], str]]] = []
 
     @property
     def policy(self) -> ReviewPolicy:
@@ -239,7 +242,8 @@ class ReviewService(ReviewMeetings):
         review = self.get(ref)
         inc = self._incidents.get(ref)
         now = self._now()
-        clocks = [ClockLine(c.label, c.due_at, c.met_at, c.state(now)) for c in self._clocks.clocks(inc)]
+        clocks = [ClockLine(c.label, c.due_at, c.met_at, c.state(now))
+                  for c in self._clocks.clocks(inc, everything=True)]  # fmt: skip
         actions = self.action_items.for_incident(inc.id) if self.action_items else []
         row = dict(review.row)
         row["trigger_labels"] = review.trigger_labels
@@ -248,6 +252,7 @@ class ReviewService(ReviewMeetings):
             superseded=self._timeline.superseded_ids(inc.id), roles=self._roles.history(inc.id), clocks=clocks,
             metrics=list(self._metrics.definitions.values()), actions=[a.as_dict() for a in actions],
             people_names={p.handle: p.name for p in self._people.list()},
+            added={sid: text for sid, source in self.section_sources if (text := source(inc))},
         )  # fmt: skip
 
     def markdown(self, ref: str, *, editable: bool = False) -> str:

@@ -35,6 +35,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.checklists",
     "ui.panels.delegations",
     "ui.panels.problems",
+    "ui.panels.vendors",
 )
 
 
