@@ -28,6 +28,7 @@ from app.cli_maintenance import add_maintenance_commands, run_maintenance
 from app.cli_metrics import add_metrics_commands, run_metrics
 from app.cli_review import add_review_commands, run_review
 from app.cli_roles import add_role_commands, run_roles
+from app.cli_rotation import add_rotation_commands, run_rotation
 from app.cli_runbook import add_runbook_commands, run_runbook
 from app.cli_store import add_store_commands, run_store
 from app.cli_sync import add_sync_commands, run_sync
@@ -47,6 +48,7 @@ AREAS = (
     (add_alerts_commands, run_alerts),
     (add_checklist_commands, run_checklists),
     (add_change_commands, run_changes),
+    (add_rotation_commands, run_rotation),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

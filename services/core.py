@@ -31,6 +31,7 @@ from services.resolution.change_records import ChangeService
 from services.resolution.checklists import ChecklistService
 from services.review.actions import ActionItemService
 from services.review.service import ReviewService
+from services.rotation.service import RotationService
 from services.runbooks.setup import build_runbook_service
 from services.storage.store import Store
 from services.sync.service import SyncService
@@ -88,6 +89,7 @@ class Sitrep:
         self.exercises = ExerciseService(store, self.catalog, self.incidents, now, pub,
                                          lambda: build_vocabulary(self.catalog, self.comms))  # fmt: skip
         self.runbooks = build_runbook_service(store, now, pub, config_dir, self.sync, self.roles)
+        self.rotation = RotationService(store, self.catalog, now, pub, config_dir)
         # What runs inside every timeline append's transaction, in this order, composed here and nowhere
         # else. The comms guard first: it refuses an entry that would make the channels send a message
         # nobody released, and it must refuse before the outbox writer plans that message's deliveries

@@ -25,6 +25,7 @@ from services.demo_comms import (
     status_page,
 )
 from services.record.views import IncidentView
+from services.rotation.demo import seed_rotation
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)
 
@@ -128,6 +129,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     _planned_maintenance(sitrep, end)
     earlier_history(sitrep, end - timedelta(days=4), "priya.nair")  # after the live ones: they keep INC-0001..3
     _alert_storm(sitrep, end)
+    seed_rotation(sitrep, told, clock, end)
     sitrep.changes.publish(Topic.PEOPLE, None, None)
     sitrep.changes.publish(Topic.INCIDENT, None, None)
     return sitrep.incidents.get(sev1.id)

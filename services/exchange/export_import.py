@@ -46,6 +46,7 @@ from services.record.incidents import IncidentService
 from services.record.integrity import _version, verify_rows
 from services.record.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
 from services.record.people import validate_person
+from services.rotation.hours import WorkingHours
 from services.record.replay import state_problem
 from services.record.views import EntryRow
 from services.text.limits import (
@@ -65,7 +66,8 @@ FORMAT = "sitrep.export"
 # 4: the Identified milestone, flagged milestone pairs, incidents never declared, severity "unknown"; each
 #    incident's chain_heads (the count and newest hash of its timeline and stakeholder log).
 # 4 also: post-incident reviews and their action items (since=4 sections).
-SCHEMA_VERSION = 4
+# 5: people's working hours and role training (rotation).
+SCHEMA_VERSION = 5
 
 _T = TimelineEntry.__table__
 _INCIDENT_FIELDS = (
@@ -73,6 +75,7 @@ _INCIDENT_FIELDS = (
     "is_exercise", "services", "affected_users", "error_rate_pct", "source", "created_at", "updated_at",
 )  # fmt: skip
 _PERSON_FIELDS = ("id", "name", "handle", "email", "phone", "timezone")
+_PERSON_FIELDS_SINCE_5 = ("working_hours", "trained_roles")
 _MILESTONE_NAMES = frozenset(m.value for m in Milestone)
 _SINCE_2 = ("external_ref",)  # incident fields a schema 1 file does not have (read as None)
 # What a text field of the file may hold (services/text/limits.py): (most characters, one line only).
@@ -205,7 +208,8 @@ class Exchange:
             people_stmt = select(Person).order_by(Person.handle)
             if refs:
                 people_stmt = people_stmt.where(Person.id.in_(person_ids))
-            people = [{k: getattr(p, k) for k in _PERSON_FIELDS} for p in s.scalars(people_stmt)]
+            people = [{k: getattr(p, k) for k in _PERSON_FIELDS + _PERSON_FIELDS_SINCE_5}
+                      for p in s.scalars(people_stmt)]
         doc: dict[str, Any] = {
             "format": FORMAT,
             "schema_version": SCHEMA_VERSION,
@@ -290,7 +294,7 @@ class Exchange:
         for p in people:
             local = s.get(Person, p["id"]) or s.scalar(select(Person).where(Person.handle == p["handle"]))
             if local is None:
-                local = Person(**{k: p[k] for k in _PERSON_FIELDS})
+                local = Person(**{k: p[k] for k in _PERSON_FIELDS}, **{k: p.get(k) for k in _PERSON_FIELDS_SINCE_5})
                 s.add(local)
                 s.flush()
                 report.people_added.append(local.handle)
@@ -517,6 +521,8 @@ def _validate(
         except ValidationError as exc:
             c.fail(where, f"'{exc.field}' is not valid: {exc.message.rstrip('.')}")
         clean.update(zip(("name", "handle", "email", "phone", "timezone"), valid, strict=True))
+        if version >= 5:
+            clean.update(_rotation_fields(c, p, where))
         if clean["handle"] in handles:
             c.fail(where, f"the handle {clean['handle']!r} appears twice")
         handles.add(clean["handle"])
@@ -673,3 +679,17 @@ def _validate(
         )
     }
     return people, incidents, store_rows
+
+
+def _rotation_fields(c, p: dict, where: str) -> dict[str, Any]:
+    """A person's working hours and role training (export schema 5), checked as the directory checks them."""
+    hours = c.s(p, "working_hours", where, optional=True)
+    if hours:
+        try:
+            hours = WorkingHours.parse(hours).text
+        except ValidationError as exc:
+            c.fail(where, f"'working_hours' is not valid: {exc.message.rstrip('.')}")
+    roles = p.get("trained_roles")
+    if roles is not None and (not isinstance(roles, list) or not all(isinstance(r, str) for r in roles)):
+        c.fail(where, "'trained_roles' must be a list of role ids")
+    return {"working_hours": hours or None, "trained_roles": roles}
