@@ -4,10 +4,9 @@ casting for the next exercise. The console's Rotation panel and the role board u
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from app.cli_context import Cli, command
 from services.exercises.scenario import load_scenarios
+from services.errors import NotFound
 from services.exercises.workspace import build_vocabulary
 from services.rotation.goals import cast_exercise, goal_gaps
 from services.text.timetext import utc_text
@@ -119,8 +118,9 @@ def _handover(cli: Cli) -> int:
     if plan.handover_at:
         to = f" to {plan.handover_to.person.name}" if plan.handover_to else " (nobody trained is in their day then)"
         lines.append(f"Next handover of command: {utc_text(plan.handover_at)}{to}")
-    for person, role, ends in plan.reminders:
-        lines.append(f"Reminder: {person.name}'s day ends {utc_text(ends)}; plan the {names.get(role, role)} handover")
+    for person, role, ends, working in plan.reminders:
+        lines.append(f"Reminder: {person.name}'s day ends {utc_text(ends)}; plan the {names.get(role, role)} handover"
+                     if working else f"Reminder: {person.name} ({names.get(role, role)}) is outside their working day")
     doc = {"handover_at": plan.handover_at.isoformat() if plan.handover_at else None,
            "handover_to": plan.handover_to.person.handle if plan.handover_to else None,
            "people": [{"handle": d.person.handle, "local": d.local.isoformat(), "working": d.working,
@@ -149,10 +149,9 @@ def _exercise(cli: Cli) -> int:
         shelf = load_scenarios(cli.paths.config, build_vocabulary(cli.s.catalog, cli.s.comms))
         if cli.a.scenario not in shelf.scenarios:
             known = ", ".join(sorted(shelf.scenarios)) or "none"
-            print(f"sitrep: error: no scenario '{cli.a.scenario}' (known: {known})")
-            return 2
+            raise NotFound(f"No scenario '{cli.a.scenario}' (known: {known}).")
         roles = list(shelf.scenarios[cli.a.scenario].player_roles) or roles
-    cast = cast_exercise(cli.s.rotation, roles, cli.s.now() - timedelta(0))
+    cast = cast_exercise(cli.s.rotation, roles, cli.s.now())
     names = cli.s.rotation.role_names()
     cli.out([{"role": c.role, "handle": c.person.handle if c.person else None, "why": c.why} for c in cast],
             "\n".join(f"{names.get(c.role, c.role):<24} {c.person.name if c.person else '-':<22} {c.why}"

@@ -91,7 +91,8 @@ class HandoverPlan:
     holders: dict[str, tuple[str, ...]]  # handle -> roles held on the incident
     handover_at: datetime | None  # when the commander's day ends (now, if it has)
     handover_to: Candidate | None  # the first trained person whose day covers that moment
-    reminders: tuple[tuple[PersonView, str, datetime], ...]  # (holder, role, day ends) within the reminder
+    # (holder, role, day ends, still working): ending within the reminder, or over (ends = `at`)
+    reminders: tuple[tuple[PersonView, str, datetime, bool], ...]
 
 
 def _hm(delta: timedelta | None) -> str:
@@ -156,6 +157,24 @@ class RotationService:
         if shift:
             return DayWindow(person, local, True, as_utc(shift[0]), as_utc(shift[1]), night)
         return DayWindow(person, local, False, as_utc(wh.next_shift_start(local)), None, night)
+
+    def day_spans(self, person: PersonView, start: datetime, end: datetime,
+                  step: timedelta = timedelta(minutes=15)) -> list[tuple[datetime, datetime, str]]:  # fmt: skip
+        """[start, end) cut into 'work', 'night' and 'off' spans for `person`, in UTC: one row of the
+        follow-the-sun time line."""
+        wh, z = self.hours_of(person), local_time(start, person.timezone).tzinfo
+        out: list[tuple[datetime, datetime, str]] = []
+        t = start
+        while t < end:
+            nxt = min(t + step, end)
+            local = (t + (nxt - t) / 2).astimezone(z)
+            kind = "work" if wh.shift_containing(local) else "night" if self.rules.night.contains(local) else "off"
+            if out and out[-1][2] == kind:
+                out[-1] = (out[-1][0], nxt, kind)
+            else:
+                out.append((t, nxt, kind))
+            t = nxt
+        return out
 
     # -- reading holdings -----------------------------------------------------------------------
     def _held(self, s, since: datetime | None, until: datetime, *, exercises: bool = False) -> list[Held]:
@@ -280,9 +299,9 @@ class RotationService:
             for role in holders[d.person.handle]:
                 end = d.shift_end
                 if end is None:
-                    reminders.append((d.person, role, at))
+                    reminders.append((d.person, role, at, False))
                 elif end - at <= self.rules.reminder:
-                    reminders.append((d.person, role, end))
+                    reminders.append((d.person, role, end, True))
         if lead is not None:
             day = next(d for d in days if d.person.handle == lead.person.handle)
             handover_at = day.shift_end or at
@@ -293,13 +312,13 @@ class RotationService:
                     break
         others = [self.day_of(c.person, at) for c in self.candidates(inc.id, "IC", on_call=on_call, at=at)[:6]
                   if c.person.handle not in people]  # fmt: skip
-        reminders.sort(key=lambda r: r[2])
+        reminders.sort(key=lambda r: (not r[3], r[2]))
         return HandoverPlan(at, tuple(days + others), {k: tuple(v) for k, v in holders.items()}, handover_at,
                             handover_to, tuple(reminders))  # fmt: skip
 
-    def day_ending(self, at: datetime | None = None) -> list[tuple[PersonView, str, str, datetime]]:
-        """Holders on open incidents whose working day ends within the reminder (or has ended):
-        (person, role, incident key, day ends)."""
+    def day_ending(self, at: datetime | None = None) -> list[tuple[PersonView, str, str, datetime, bool]]:
+        """Holders on open incidents whose working day ends within the reminder, or who are outside it:
+        (person, role, incident key, day ends (now when already over), still working), soonest first."""
         at = at or self._now()
         with self._store.read() as s:
             held = [h for h in self._held(s, at - timedelta(days=3), at) if h.ongoing and h.incident_open]
@@ -308,5 +327,5 @@ class RotationService:
             day = self.day_of(h.person, at)
             ends = day.shift_end or at
             if ends - at <= self.rules.reminder:
-                out.append((h.person, h.role, h.incident_key, ends))
-        return sorted(out, key=lambda r: r[3])
+                out.append((h.person, h.role, h.incident_key, ends, day.working))
+        return sorted(out, key=lambda r: (not r[4], r[3]))
