@@ -5,8 +5,8 @@ casting for the next exercise. The console's Rotation panel and the role board u
 from __future__ import annotations
 
 from app.cli_context import Cli, command
-from services.exercises.scenario import load_scenarios
 from services.errors import NotFound
+from services.exercises.scenario import load_scenarios
 from services.exercises.workspace import build_vocabulary
 from services.rotation.goals import cast_exercise, goal_gaps
 from services.text.timetext import utc_text

@@ -46,9 +46,9 @@ from services.record.incidents import IncidentService
 from services.record.integrity import _version, verify_rows
 from services.record.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
 from services.record.people import validate_person
-from services.rotation.hours import WorkingHours
 from services.record.replay import state_problem
 from services.record.views import EntryRow
+from services.rotation.hours import WorkingHours
 from services.text.limits import (
     AFFECTED_USERS_MAX,
     AUTHOR_MAX,

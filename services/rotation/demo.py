@@ -74,12 +74,12 @@ def _overnight_identity_incident(s: Sitrep, clock, end: datetime) -> None:
     s.incidents.set_status(i, Status.MITIGATED, author="sam.okafor", reason="Vacuum cancelled; p95 back to 900 ms")
     off = end - SAM_OFF_AT
     clock.to(off - timedelta(minutes=1))
-    s.timeline.log(i, "Watched for four hours overnight: p95 steady under 1 s", kind=EntryKind.NOTE, author="sam.okafor")
+    s.timeline.log(i, "Watched for four hours: p95 steady under 1 s", kind=EntryKind.NOTE, author="sam.okafor")
     clock.to(off)
     s.roles.release(i, "TECH", author="sam.okafor")
     s.roles.release(i, "IC", author="sam.okafor", reason="Resolved; the review is owed by Diego")
     s.incidents.set_status(i, Status.RESOLVED, author="sam.okafor")
-    s.incidents.set_status(i, Status.CLOSED, author="sam.okafor", reason="Nothing left to do overnight")
+    s.incidents.set_status(i, Status.CLOSED, author="sam.okafor", reason="Nothing left to do; the vacuum is rescheduled")
 
 
 def _history_roles(s: Sitrep, end: datetime) -> None:
