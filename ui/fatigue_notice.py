@@ -146,7 +146,7 @@ class FatigueNotice(QFrame):
     # -- PagerDuty's answer, off the GUI thread ---------------------------------------------------
     def _ask_on_call(self) -> None:
         sync = self.ctx.sitrep.sync
-        if self.incident is None or self.ctx.shell is None or sync.on_call_problem() is not None:
+        if self.incident is None or sync.on_call_problem() is not None:
             return
         asked = self._on_call_for
         if asked and asked[0] == self.incident.id and time.monotonic() - asked[1] < ON_CALL_MAX_AGE_S:
