@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from services.errors import SitrepError
@@ -53,6 +54,7 @@ class FatigueNotice(QFrame):
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setMinimumHeight(1)  # not the wrapped height: see minimumSizeHint
         lay.addWidget(self.text)
         row = QHBoxLayout()
         self.take_over = QPushButton(self)
@@ -67,6 +69,11 @@ class FatigueNotice(QFrame):
         row.addStretch(1)
         lay.addLayout(row)
         self.hide()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """The buttons: in a window too short for the whole notice, the board keeps its table and the window
+        does not grow past the screen; the buttons still name the relief and the tooltip holds the text."""
+        return QSize(super().minimumSizeHint().width(), self.take_over.sizeHint().height() + 16)
 
     def show_for(self, incident: IncidentView | None) -> None:
         """Read who is past their limit on `incident` and who could relieve them; hide when nobody is."""
@@ -123,6 +130,7 @@ class FatigueNotice(QFrame):
             parts.append(f"<i>On call from PagerDuty as of {when}" + (" (remembered)" if self.on_call.from_cache
                                                                        else "") + ".</i>")  # fmt: skip
         self.text.setText("<br>".join(parts))
+        self.setToolTip(QTextDocumentFragment.fromHtml("<br>".join(parts)).toPlainText())
         first = self.warnings[0]
         sug = self.first_suggestion(first.role)
         self.take_over.setVisible(sug is not None)

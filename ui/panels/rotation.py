@@ -147,7 +147,7 @@ class RotationPanel(QWidget):
         self.period.setObjectName("rotation-period")
         for label, days in PERIODS:
             self.period.addItem(label, days)
-        self.period.setCurrentIndex(1)
+        self.period.setCurrentIndex(2)  # two quarters: the window the rotation goals look at
         self.period.currentIndexChanged.connect(lambda *_: self.refresh_report())
         period_label = QLabel("&Period:", report)
         period_label.setBuddy(self.period)
