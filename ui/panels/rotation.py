@@ -132,11 +132,13 @@ class RotationPanel(QWidget):
         self.hand_over_button.clicked.connect(self.open_handover)
         self.sun_buttons.addWidget(self.hand_over_button)
         self.sun_buttons.addStretch(1)
+        # What to do first (the handover and its button), then the picture: in a short dock the action
+        # stays in view and the time line scrolls.
         sl.addWidget(self.sun_title)
-        sl.addWidget(self.strip)
-        sl.addWidget(legend)
         sl.addWidget(self.plan_text)
         sl.addLayout(self.sun_buttons)
+        sl.addWidget(self.strip)
+        sl.addWidget(legend)
         sl.addStretch(1)
         self.tabs.addTab(sun, "Follow the sun")
 
