@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from html import escape
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QTextDocumentFragment
@@ -29,9 +30,6 @@ def place(tz: str) -> str:
     """'Australia/Sydney' -> 'Sydney'; 'America/Argentina/Buenos_Aires' -> 'Buenos Aires'."""
     return tz.rsplit("/", 1)[-1].replace("_", " ")
 
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class FatigueNotice(QFrame):
@@ -112,18 +110,18 @@ class FatigueNotice(QFrame):
             across = f" across {', '.join(f.on_duty.incidents)}" if len(f.on_duty.incidents) > 1 else ""
             where = f"{f.day.local:%H:%M} in {place(f.person.timezone)}" + (", night there" if f.day.night else "")
             parts.append(
-                f"<b>⚠ {_esc(f.person.name)} has been on duty {duration_text(f.on_duty.length)}</b>{_esc(across)}: "
-                f"past the {duration_text(f.limit)} limit for {_esc(role)}. It is {where}."
+                f"<b>⚠ {escape(f.person.name)} has been on duty {duration_text(f.on_duty.length)}</b>{escape(across)}: "
+                f"past the {duration_text(f.limit)} limit for {escape(role)}. It is {where}."
             )
             free = [c for c in self.suggestions.get(f.role, []) if c.free_now][:3]
             if free:
                 parts.append("Could take over now: " + "; ".join(
-                    f"<b>{_esc(c.person.name)}</b> ({_esc(place(c.person.timezone))}, {_esc(c.why(names, now))})"
+                    f"<b>{escape(c.person.name)}</b> ({escape(place(c.person.timezone))}, {escape(c.why(names, now))})"
                     for c in free))  # fmt: skip
             else:
                 later = self.suggestions.get(f.role, [])[:2]
-                parts.append(f"Nobody trained for {_esc(role)} is in their working day and free now"
-                             + ("; next: " + "; ".join(f"{_esc(c.person.name)} ({_esc(c.why(names, now))})"
+                parts.append(f"Nobody trained for {escape(role)} is in their working day and free now"
+                             + ("; next: " + "; ".join(f"{escape(c.person.name)} ({escape(c.why(names, now))})"
                                                        for c in later) if later else "."))  # fmt: skip
         if self.on_call is not None:
             when = self.on_call.as_of.astimezone().strftime("%H:%M")

@@ -6,6 +6,7 @@ a modal, that a holder's working day is about to end (or has)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from html import escape
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -241,7 +242,7 @@ class RotationPanel(QWidget):
             rows.append(SunRow(d.person.name, roles, d.local.tzinfo,
                                tuple(rotation.day_spans(d.person, start, end)), tip))  # fmt: skip
         self.strip.set_plan(rows, start, end, now, plan.handover_at, viewer_zone())
-        self.sun_title.setText(f"<b>{self.incident.key}</b> · {_esc(self.incident.title)}: who is in their day")
+        self.sun_title.setText(f"<b>{self.incident.key}</b> · {escape(self.incident.title)}: who is in their day")
         self.plan_text.setText(self._plan_html(plan, names, now))
         self.hand_over_button.setEnabled(self.incident.status.is_open and "IC" in {r for v in plan.holders.values()
                                                                                   for r in v})  # fmt: skip
@@ -255,18 +256,18 @@ class RotationPanel(QWidget):
             when = "now" if plan.handover_at <= plan.at else f"at {viewer_time(plan.handover_at, now)} your time " \
                                                           f"(in {duration_text(plan.handover_at - now)})"  # fmt: skip
             to = plan.handover_to
-            who = (f" to <b>{_esc(to.person.name)}</b> ({_esc(place(to.person.timezone))}, "
-                   f"{_esc(to.why(names, plan.handover_at))})" if to else
+            who = (f" to <b>{escape(to.person.name)}</b> ({escape(place(to.person.timezone))}, "
+                   f"{escape(to.why(names, plan.handover_at))})" if to else
                    ": nobody trained for command is in their working day then")  # fmt: skip
             lines.append(f"Next handover of command {when}{who}.")
         else:
             lines.append("Nobody holds command on this incident.")
         for person, role, ends, working in plan.reminders:
             if not working:
-                lines.append(f"☾ {_esc(person.name)} ({_esc(names.get(role, role))}) is outside their working day.")
+                lines.append(f"☾ {escape(person.name)} ({escape(names.get(role, role))}) is outside their working day.")
             else:
-                lines.append(f"☀ {_esc(person.name)}'s day ends at {viewer_time(ends, now)} your time: plan the "
-                             f"{_esc(names.get(role, role))} handover.")  # fmt: skip
+                lines.append(f"☀ {escape(person.name)}'s day ends at {viewer_time(ends, now)} your time: plan the "
+                             f"{escape(names.get(role, role))} handover.")  # fmt: skip
         lines.append("The handover itself takes the brief (status, hypotheses, last update, next actions).")
         return "<br>".join(lines)
 
@@ -294,7 +295,7 @@ class RotationPanel(QWidget):
         self.report_summary.setText(f"{rep.incidents} incident(s) with roles held; {len(rep.people)} people")
         if rep.key_people:
             self.key_people.setText("<b>Key-person dependencies:</b> " + "; ".join(
-                f"{_esc(rep.role_names.get(k.role, k.role))}: {_esc(k.person.name)} in {k.incidents} of {k.of} "
+                f"{escape(rep.role_names.get(k.role, k.role))}: {escape(k.person.name)} in {k.incidents} of {k.of} "
                 f"incidents ({k.share:.0%})" for k in rep.key_people))  # fmt: skip
         else:
             self.key_people.setText("No key-person dependency: no role is held by one person in most incidents.")
@@ -308,8 +309,8 @@ class RotationPanel(QWidget):
         lines = []
         for role in rotation.rules.goal_roles:
             mine = [g for g in gaps if g.role == role]
-            who = ", ".join(_esc(g.person.name) + ("" if g.trained else " <i>(untrained)</i>") for g in mine)
-            lines.append(f"<b>Not {_esc(names.get(role, role))} in the last {rotation.rules.goal_days} days:</b> "
+            who = ", ".join(escape(g.person.name) + ("" if g.trained else " <i>(untrained)</i>") for g in mine)
+            lines.append(f"<b>Not {escape(names.get(role, role))} in the last {rotation.rules.goal_days} days:</b> "
                          f"{who or 'nobody: everyone has held it'}")  # fmt: skip
         self.goals_text.setText("<br>".join(lines))
         self.scenario.blockSignals(True)
@@ -336,9 +337,6 @@ class RotationPanel(QWidget):
             self.casting_model.role_names = rotation.role_names()
             self.casting_model.set_rows(cast)
 
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 PANEL = PanelSpec(
