@@ -117,3 +117,23 @@ def test_the_chip_reminds_before_a_holders_day_ends(ctx, demo, qtbot, clock, sit
     assert panel.chip.text() == "☀ Kofi Mensah's day ends in 30 min: plan the Incident Commander handover (INC-0003)"
     assert QApplication.activeModalWidget() is None  # a reminder, not a modal
     window.close()
+
+
+def test_working_hours_and_training_are_edited_in_the_responder_directory(ctx, qtbot, sitrep):
+    from ui.dialogs.people import PersonEditor
+
+    editor = PersonEditor(ctx, sitrep.people.get("tom.hughes"))
+    qtbot.addWidget(editor)
+    assert editor.working_hours.text() == "Mon-Fri 09:00-17:30" and editor.trained_roles.text() == "COMMS, SCRIBE"
+    editor.working_hours.setText("Mon-Fri 9-5")
+    assert not editor.submit()
+    assert "Cannot read working hours 'Mon-Fri 9-5'" in editor.errors["working_hours"].text()
+    editor.working_hours.setText("Mon-Thu 08:00-18:00")
+    editor.trained_roles.setText("comms, scribe, boss")
+    assert not editor.submit()
+    assert "Unknown role 'boss'" in editor.errors["trained_roles"].text()
+    assert sitrep.people.get("tom.hughes").working_hours == "Mon-Fri 09:00-17:30"  # nothing half-saved
+    editor.trained_roles.setText("comms, scribe, ic")
+    assert editor.submit()
+    tom = sitrep.people.get("tom.hughes")
+    assert tom.working_hours == "Mon-Thu 08:00-18:00" and tom.trained_roles == ("IC", "COMMS", "SCRIBE")
