@@ -187,10 +187,11 @@ class RoleBoardPanel(QWidget):
             return
         if change.initiator is self:
             return  # our own checklist tick: _tick already refreshes, after the model's setData returns
+        # A role change on another incident counts too: who is free to relieve a tired holder changed.
         if change.topic in {Topic.ROLES, Topic.PEOPLE, Topic.EXTERNAL} and change.incident_id in (
             None,
             self.incident.id,
-        ):
+        ) or change.topic is Topic.ROLES:
             self._refresh_timer.start()
 
     def refresh(self) -> None:
