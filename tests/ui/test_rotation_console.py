@@ -100,6 +100,12 @@ def test_follow_the_sun_view_report_goals_and_the_day_end_chip(ctx, demo, qtbot,
     assert "Olivia Grant" in panel.goals_text.text()
     cast = [(c.role, c.person.handle) for c in panel.casting_model.rows]
     assert cast[0][0] == "IC" and cast[0][1] != "ana.ruiz"
+    # From the Exercise menu too.
+    panel.tabs.setCurrentIndex(0)
+    casting = window.command("rotation-casting")
+    assert casting in window.menus["Exercise"].actions()
+    casting.trigger()
+    assert panel.tabs.currentIndex() == 2 and panel.isVisible()
     window.close()
 
 

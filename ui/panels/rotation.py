@@ -9,6 +9,7 @@ from datetime import timedelta
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -96,6 +97,11 @@ class RotationPanel(QWidget):
         self._pending.setInterval(0)
         self._pending.timeout.connect(self.refresh)
         ctx.notifier.changed.connect(self._on_change)
+        # The exercises area's natural door to the casting: the Exercise menu (and the palette).
+        cast = QAction("Suggested casting for the next exercise (rotation goals)…", self)
+        cast.setObjectName("rotation-casting")
+        cast.triggered.connect(self.show_goals)
+        ctx.add_command(cast, "Exercise")
         self.refresh_report()
         self.refresh_goals()
         self.refresh()
@@ -198,6 +204,12 @@ class RotationPanel(QWidget):
 
     def focus_target(self) -> QWidget:
         return self.tabs
+
+    def show_goals(self) -> None:
+        self.refresh_goals()
+        if self.ctx.shell is not None:
+            self.ctx.shell.show_panel("rotation")
+        self.tabs.setCurrentIndex(2)
 
     def _bring_forward(self) -> None:
         self.tabs.setCurrentIndex(0)
