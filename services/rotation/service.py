@@ -306,10 +306,10 @@ class RotationService:
             day = next(d for d in days if d.person.handle == lead.person.handle)
             handover_at = day.shift_end or at
             handover_at = max(handover_at - self.rules.reminder / 3, at)  # a handover is done before the day ends
-            for c in self.candidates(inc.id, "IC", on_call=on_call, at=handover_at):
-                if c.day.working and c.day.shift_end - handover_at >= timedelta(hours=2):
-                    handover_to = c
-                    break
+            working = [c for c in self.candidates(inc.id, "IC", on_call=on_call, at=handover_at) if c.day.working]
+            # Someone with two hours of their day left, else whoever has the most (the plan says how much).
+            handover_to = next((c for c in working if c.day.shift_end - handover_at >= timedelta(hours=2)),
+                               max(working, key=lambda c: c.day.shift_end, default=None))  # fmt: skip
         others = [self.day_of(c.person, at) for c in self.candidates(inc.id, "IC", on_call=on_call, at=at)[:6]
                   if c.person.handle not in people]  # fmt: skip
         reminders.sort(key=lambda r: (not r[3], r[2]))
