@@ -32,6 +32,7 @@ from app.cli_metrics import add_metrics_commands, run_metrics
 from app.cli_problems import add_problem_commands, run_problems
 from app.cli_review import add_review_commands, run_review
 from app.cli_roles import add_role_commands, run_roles
+from app.cli_rotation import add_rotation_commands, run_rotation
 from app.cli_runbook import add_runbook_commands, run_runbook
 from app.cli_store import add_store_commands, run_store
 from app.cli_sync import add_sync_commands, run_sync
@@ -56,6 +57,7 @@ AREAS = (
     (add_governance_commands, run_governance),
     (add_problem_commands, run_problems),
     (add_vendor_commands, run_vendors),
+    (add_rotation_commands, run_rotation),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

@@ -147,6 +147,9 @@ class Person(Base):
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # migration 0021: read in `timezone`; None = the default in resources/rotation.toml
+    working_hours: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    trained_roles: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class RoleAssignment(Base):

@@ -37,6 +37,7 @@ from services.resolution.itil_remote import ItilTracker
 from services.resolution.problems import ProblemService
 from services.review.actions import ActionItemService
 from services.review.service import ReviewService
+from services.rotation.service import RotationService
 from services.runbooks.setup import build_runbook_service
 from services.storage.store import Store
 from services.sync.service import SyncService
@@ -109,6 +110,7 @@ class Sitrep:
         self.vendors = VendorService(store, now, pub, self.comms, self.clocks, config_dir)
         self.reviews.section_sources.append(("response", self.vendors.review_text))
         self.runbooks = build_runbook_service(store, now, pub, config_dir, self.sync, self.roles)
+        self.rotation = RotationService(store, self.catalog, now, pub, config_dir)
         # What runs inside every timeline append's transaction, in this order, composed here and nowhere
         # else. The comms guard first: it refuses an entry that would make the channels send a message
         # nobody released, and it must refuse before the outbox writer plans that message's deliveries

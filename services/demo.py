@@ -28,6 +28,7 @@ from services.demo_governance import seed_governance
 from services.demo_problems import seed_problems
 from services.record.views import IncidentView
 from services.resolution.demo_flags import seed_flag_demo
+from services.rotation.demo import seed_rotation
 from services.vendors.demo import seed_vendor_cases
 
 SEV1_DECLARED_AGO = timedelta(minutes=95)
@@ -136,6 +137,7 @@ def seed_demo(sitrep: Sitrep) -> IncidentView:
     seed_problems(sitrep, sev1, end)
     _alert_storm(sitrep, end)
     seed_governance(sitrep, end)
+    seed_rotation(sitrep, told, clock, end)
     sitrep.changes.publish(Topic.PEOPLE, None, None)
     sitrep.changes.publish(Topic.INCIDENT, None, None)
     return sitrep.incidents.get(sev1.id)

@@ -48,6 +48,7 @@ from services.record.milestone_order import flagged_pairs_of, milestone_order_pr
 from services.record.people import validate_person
 from services.record.replay import state_problem
 from services.record.views import EntryRow
+from services.rotation.hours import WorkingHours
 from services.text.limits import (
     AFFECTED_USERS_MAX,
     AUTHOR_MAX,
@@ -67,7 +68,7 @@ FORMAT = "sitrep.export"
 # 4 also: post-incident reviews and their action items (since=4 sections).
 # 5: an incident's recorded impact and proposed severity; the register of delegations and their reviews;
 #    problem records, an incident's problem link and the changes linked as its cause;
-#    vendor cases.
+#    vendor cases; people's working hours and role training (rotation).
 SCHEMA_VERSION = 5
 
 _T = TimelineEntry.__table__
@@ -76,6 +77,7 @@ _INCIDENT_FIELDS = (
     "is_exercise", "services", "affected_users", "error_rate_pct", "source", "created_at", "updated_at",
 )  # fmt: skip
 _PERSON_FIELDS = ("id", "name", "handle", "email", "phone", "timezone")
+_PERSON_FIELDS_SINCE_5 = ("working_hours", "trained_roles")
 _MILESTONE_NAMES = frozenset(m.value for m in Milestone)
 _SINCE_2 = ("external_ref",)  # incident fields a schema 1 file does not have (read as None)
 # What a text field of the file may hold (services/text/limits.py): (most characters, one line only).
@@ -208,7 +210,8 @@ class Exchange:
             people_stmt = select(Person).order_by(Person.handle)
             if refs:
                 people_stmt = people_stmt.where(Person.id.in_(person_ids))
-            people = [{k: getattr(p, k) for k in _PERSON_FIELDS} for p in s.scalars(people_stmt)]
+            people = [{k: getattr(p, k) for k in _PERSON_FIELDS + _PERSON_FIELDS_SINCE_5}
+                      for p in s.scalars(people_stmt)]
         doc: dict[str, Any] = {
             "format": FORMAT,
             "schema_version": SCHEMA_VERSION,
@@ -293,7 +296,7 @@ class Exchange:
         for p in people:
             local = s.get(Person, p["id"]) or s.scalar(select(Person).where(Person.handle == p["handle"]))
             if local is None:
-                local = Person(**{k: p[k] for k in _PERSON_FIELDS})
+                local = Person(**{k: p[k] for k in _PERSON_FIELDS}, **{k: p.get(k) for k in _PERSON_FIELDS_SINCE_5})
                 s.add(local)
                 s.flush()
                 report.people_added.append(local.handle)
@@ -520,6 +523,8 @@ def _validate(
         except ValidationError as exc:
             c.fail(where, f"'{exc.field}' is not valid: {exc.message.rstrip('.')}")
         clean.update(zip(("name", "handle", "email", "phone", "timezone"), valid, strict=True))
+        if version >= 5:
+            clean.update(_rotation_fields(c, p, where))
         if clean["handle"] in handles:
             c.fail(where, f"the handle {clean['handle']!r} appears twice")
         handles.add(clean["handle"])
@@ -680,3 +685,17 @@ def _validate(
         )
     })
     return people, incidents, store_rows
+
+
+def _rotation_fields(c, p: dict, where: str) -> dict[str, Any]:
+    """A person's working hours and role training (export schema 5), checked as the directory checks them."""
+    hours = c.s(p, "working_hours", where, optional=True)
+    if hours:
+        try:
+            hours = WorkingHours.parse(hours).text
+        except ValidationError as exc:
+            c.fail(where, f"'working_hours' is not valid: {exc.message.rstrip('.')}")
+    roles = p.get("trained_roles")
+    if roles is not None and (not isinstance(roles, list) or not all(isinstance(r, str) for r in roles)):
+        c.fail(where, "'trained_roles' must be a list of role ids")
+    return {"working_hours": hours or None, "trained_roles": roles}

@@ -93,10 +93,14 @@ class PersonView:
     email: str | None
     phone: str | None
     timezone: str
+    working_hours: str | None = None  # as typed, in `timezone`; None: the rotation default
+    trained_roles: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, p: Person) -> PersonView:
-        return cls(p.id, p.name, p.handle, p.email, p.phone, p.timezone)
+        return cls(
+            p.id, p.name, p.handle, p.email, p.phone, p.timezone, p.working_hours, tuple(p.trained_roles or ())
+        )
 
 
 @dataclass(frozen=True)

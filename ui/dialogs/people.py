@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from services.changes import Topic
-from services.errors import SitrepError, StoreError
+from services.errors import NotFound, SitrepError, StoreError, ValidationError
 from services.record.views import PersonView
+from services.rotation.hours import WorkingHours
 from ui.dialogs.directory import DirectoryDialog, open_single
 from ui.fields import ErrorLabel, ZoneChoice
 from ui.item_models.rows import RowsModel
@@ -34,7 +35,7 @@ from ui.timefmt import person_local_time
 COLUMNS = ("Name", "Handle", "E-mail", "Phone", "Time zone", "Their time now")
 COL_NAME, COL_HANDLE, COL_EMAIL, COL_PHONE, COL_TZ, COL_LOCAL = range(len(COLUMNS))
 PersonRole = Qt.ItemDataRole.UserRole + 1
-FIELDS = ("name", "handle", "email", "phone", "timezone")
+FIELDS = ("name", "handle", "email", "phone", "timezone", "working_hours", "trained_roles")
 
 
 class PeopleModel(RowsModel):
@@ -148,6 +149,14 @@ class PersonEditor(QDialog):
         self.local_time = QLabel(self)
         self.local_time.setObjectName("person-local-time")
         self.timezone = ZoneChoice(self, "person-timezone", ctx.sitrep.now, self.local_time)
+        self.working_hours = QLineEdit(self)  # rotation: read in the person's own time zone
+        self.working_hours.setObjectName("person-working-hours")
+        self.working_hours.setPlaceholderText(f"{ctx.sitrep.rotation.rules.default_hours.text} (the default)")
+        self.trained_roles = QLineEdit(self)
+        self.trained_roles.setObjectName("person-trained-roles")
+        self.trained_roles.setPlaceholderText(", ".join(list(ctx.sitrep.catalog.roles)[:3]) + " (role ids)")
+        self.trained_roles.setToolTip("The roles they are trained for, comma-separated: "
+                                      + ", ".join(ctx.sitrep.catalog.roles))  # fmt: skip
 
         self.errors: dict[str, ErrorLabel] = {f: ErrorLabel(self, name=f"error-{f}") for f in FIELDS}
         self.general_error = ErrorLabel(self, name="error-general")
@@ -157,6 +166,8 @@ class PersonEditor(QDialog):
             "email": self.email,
             "phone": self.phone,
             "timezone": self.timezone,
+            "working_hours": self.working_hours,
+            "trained_roles": self.trained_roles,
         }
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -166,6 +177,8 @@ class PersonEditor(QDialog):
             ("&E-mail:", "email"),
             ("&Phone:", "phone"),
             ("&Time zone:", "timezone"),
+            ("&Working hours:", "working_hours"),
+            ("Trained &for:", "trained_roles"),
         ):
             column = QVBoxLayout()
             column.setSpacing(2)
@@ -197,6 +210,8 @@ class PersonEditor(QDialog):
             self.email.setText(person.email or "")
             self.phone.setText(person.phone or "")
             self.set_timezone(person.timezone)
+            self.working_hours.setText(person.working_hours or "")
+            self.trained_roles.setText(", ".join(person.trained_roles))
         else:
             self.set_timezone("UTC")
         self.resize(self.sizeHint().expandedTo(self.fontMetrics().size(0, "M" * 44)))
@@ -227,11 +242,23 @@ class PersonEditor(QDialog):
             "phone": self.phone.text(),
             "timezone": self.timezone.currentText(),
         }
+        roles = [r.strip() for r in self.trained_roles.text().split(",") if r.strip()]
         try:
+            # The rotation fields are checked before anything is saved, so a typo there loses nothing.
+            if self.working_hours.text().strip():
+                WorkingHours.parse(self.working_hours.text())
+            for r in roles:
+                try:
+                    self.ctx.sitrep.catalog.role(r)
+                except NotFound as err:
+                    raise ValidationError(err.message, field="trained_roles") from None
             if self.person is None:
                 self.saved = people.add(handle=self.handle.text(), **values)
             else:
                 self.saved = people.update(self.person.handle, new_handle=self.handle.text(), **values)
+            self.saved = self.ctx.sitrep.rotation.set_profile(
+                self.saved.handle, working_hours=self.working_hours.text(), trained_roles=roles
+            )
         except StoreError as err:
             self.general_error.show_error(err.message)
             return False

@@ -36,6 +36,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.delegations",
     "ui.panels.problems",
     "ui.panels.vendors",
+    "ui.panels.rotation",
 )
 
 

@@ -21,6 +21,7 @@ from models.enums import Status
 from services.changes import Change, Topic
 from services.record.views import IncidentView
 from ui.dialogs.roles import AssignDialog, HandoverDialog, ReleaseDialog, RoleChangeDialog, RoleHistoryDialog
+from ui.fatigue_notice import FatigueNotice
 from ui.fields import ErrorLabel, record_table
 from ui.item_models.roles import ChecklistModel, RoleBoardModel, RoleRow, holder_tooltip, since_tooltip
 from ui.operations import read_or_say, run_action
@@ -61,6 +62,8 @@ class RoleBoardPanel(QWidget):
     def _build(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        self.fatigue = FatigueNotice(self.ctx, self.hand_over_to, self)
+        lay.addWidget(self.fatigue)
         self.view = record_table(self, self.model, "role-board-view", "Role board")
         hh = self.view.horizontalHeader()
         hh.setStretchLastSection(False)
@@ -184,10 +187,11 @@ class RoleBoardPanel(QWidget):
             return
         if change.initiator is self:
             return  # our own checklist tick: _tick already refreshes, after the model's setData returns
+        # A role change on another incident counts too: who is free to relieve a tired holder changed.
         if change.topic in {Topic.ROLES, Topic.PEOPLE, Topic.EXTERNAL} and change.incident_id in (
             None,
             self.incident.id,
-        ):
+        ) or change.topic is Topic.ROLES:
             self._refresh_timer.start()
 
     def refresh(self) -> None:
@@ -205,6 +209,7 @@ class RoleBoardPanel(QWidget):
         rows = [RoleRow(definition, holders.get(definition.id)) for definition in catalog.values()]
         selected = self.selected_role_id()
         self.model.set_rows(rows if self.incident is not None else [])
+        self.fatigue.show_for(self.incident)
         if self.incident is not None:
             row = self.model.row_of(selected) if selected else None
             if not self.view.currentIndex().isValid() or row is None:
@@ -217,6 +222,7 @@ class RoleBoardPanel(QWidget):
 
     def _time_passed(self) -> None:
         self.model.tick()
+        self.fatigue.show_for(self.incident)
         self._show_selected()
 
     # -- the selected role -----------------------------------------------------------------
@@ -370,6 +376,15 @@ class RoleBoardPanel(QWidget):
         if not self._can_open():
             return None
         dialog = self.release_dialog()
+        dialog.open()
+        return dialog
+
+    def hand_over_to(self, role_id: str, handle: str) -> HandoverDialog | None:
+        """The fatigue notice's suggestion: the ordinary handover, with the relief chosen."""
+        if not self._can_open():
+            return None
+        dialog = self.handover_dialog(role_id)
+        dialog.responder.choose(handle)
         dialog.open()
         return dialog
 
