@@ -15,8 +15,9 @@ from services.assurance.report import (
     assessment_html,
     assessment_markdown,
     headline,
-    toolchain_html,
     toolchain_markdown,
+    toolchain_page,
+    write_document,
 )
 from services.assurance.toolchain import review_toolchain
 from services.errors import ValidationError
@@ -95,7 +96,7 @@ def _toolchain(cli: Cli) -> int:
     svc = AssessmentService(cli.s, cli.paths.data, cli.paths.config)
     review = review_toolchain(cli.s, svc.book.toolchain, svc.book.period_days)
     if cli.a.output:
-        _write(Path(cli.a.output), lambda: toolchain_markdown(review) + "\n", lambda: toolchain_html(review),
+        _write(Path(cli.a.output), lambda: toolchain_markdown(review) + "\n", lambda: toolchain_page(review),
                "Toolchain interoperability review")  # fmt: skip
         return 0
     if cli.a.json:
@@ -127,15 +128,7 @@ def _paper(cli: Cli) -> int:
 
 
 def _write(out: Path, markdown, html, title: str) -> None:
-    kind = out.suffix.lower()
-    if kind == ".md":
-        _write_text(out, markdown())
-    elif kind in (".html", ".htm"):
-        _write_text(out, html())
-    elif kind == ".pdf":
-        _pdf(html(), out, title)
-    else:
-        raise ValidationError(f"Say the format by the file's ending: .md, .html or .pdf (not '{out.suffix or out.name}').")
+    write_document(out, markdown, html, lambda page, path: _pdf(page, path, title))
 
 
 def _write_text(out: Path, text: str) -> None:

@@ -15,13 +15,14 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from models.types import as_utc
+from resources import resource_path
 from services.comms.regulatory import RegulatoryRules
 from services.comms.settings import CommsSettings
 from services.comms.templates import RenderError, TemplateLibrary
@@ -37,7 +38,7 @@ class PaperSection:
     id: str
     title: str
     html: str
-    digest: str  # of the data the section shows, not of its layout or the print date
+    digest: str  # of the data the section shows (for a test or a diff), not of its layout or the print date
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class PaperPack:
     printed_at: datetime
     printed_by: str
     sections: tuple[PaperSection, ...]
+    inputs: dict[str, str] = field(default_factory=dict)  # SECTION_INPUTS id -> digest at printing
 
     @property
     def banner(self) -> str:
@@ -54,9 +56,6 @@ class PaperPack:
         page_break = ' style="page-break-before: always"'
         body = "\n".join(f"<div{page_break if n else ''}>{s.html}</div>" for n, s in enumerate(self.sections))
         return f"<html><head><meta charset='utf-8'><title>Paper pack</title>{_STYLE}</head><body>{body}</body></html>"
-
-    def digests(self) -> dict[str, str]:
-        return {s.id: s.digest for s in self.sections}
 
 
 @dataclass(frozen=True)
@@ -257,29 +256,78 @@ def regulatory(inp: PaperInputs) -> PaperSection:
 
 SECTIONS = (severity_matrix, role_checklists, escalation, people, stakeholders, vendors, templates, regulatory)
 
+# What each section is made from: data files (the config folder's copy, else the shipped one; a folder means
+# its *.j2 files) and the store's directory. The digests of these, not of the rendered sections, are what
+# the last print remembers: cheap enough for the console to re-check on a timer.
+SECTION_INPUTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "severity": ("Severity matrix", ("severity.toml",), ()),
+    "roles": ("Role checklists", ("roles.toml",), ()),
+    "escalation": ("Escalation paths", ("escalation.toml", "regulatory.toml", "severity.toml"), ("stakeholders",)),
+    "people": ("Responders", (), ("people",)),
+    "stakeholders": ("Stakeholders", (), ("stakeholders",)),
+    "vendors": ("Vendors", (), ("stakeholders", "vendors")),
+    "templates": ("Message templates", ("templates", "comms.toml"), ()),
+    "regulatory": ("Regulatory deadlines", ("regulatory.toml",), ()),
+}
+
+
+def _file_bytes(name: str, config_dir: Path | None) -> list[tuple[str, bytes]]:
+    builtin = Path(str(resource_path(name)))
+    folders = [builtin] + ([Path(config_dir) / name] if config_dir is not None else [])
+    if name == "templates":
+        files = [f for folder in folders if folder.is_dir() for f in sorted(folder.glob("*.j2"))]
+    else:
+        override = Path(config_dir) / name if config_dir is not None else None
+        files = [override if override is not None and override.is_file() else builtin]
+    out = []
+    for f in files:
+        try:
+            out.append((str(f), f.read_bytes()))
+        except OSError:
+            out.append((str(f), b"(unreadable)"))
+    return out
+
+
+def _store_rows(sitrep, name: str) -> list:
+    if name == "people":
+        return [p.__dict__ for p in sitrep.people.list()]
+    if name == "stakeholders":
+        return [s.__dict__ for s in sitrep.comms.stakeholders()]
+    return [VENDOR_REGISTER(sitrep)] if VENDOR_REGISTER is not None else []
+
+
+def input_digests(sitrep, config_dir: Path | None) -> dict[str, str]:
+    """Each section's id -> the digest of what it is made from, as the inputs stand now."""
+    cache: dict[str, Any] = {}
+    out = {}
+    for sid, (_title, files, tables) in SECTION_INPUTS.items():
+        h = hashlib.sha256()
+        for name in files:
+            if name not in cache:
+                cache[name] = _file_bytes(name, config_dir)
+            for path, data in cache[name]:
+                h.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
+        for table in tables:
+            if table not in cache:
+                cache[table] = _digest(_store_rows(sitrep, table))
+            h.update(cache[table].encode())
+        out[sid] = h.hexdigest()
+    return out
+
 
 def build_pack(sitrep, config_dir: Path | None, *, printed_by: str) -> PaperPack:
     inp = PaperInputs(sitrep, config_dir)
     now = sitrep.now()
     body = [make(inp) for make in SECTIONS]
-    return PaperPack(now, printed_by, (cover(inp, now, printed_by, [s.title for s in body]), *body))
-
-
-def current_digests(sitrep, config_dir: Path | None) -> dict[str, tuple[str, str]]:
-    """Each section's id -> (title, digest) as the inputs stand now."""
-    inp = PaperInputs(sitrep, config_dir)
-    out = {}
-    for make in SECTIONS:
-        s = make(inp)
-        out[s.id] = (s.title, s.digest)
-    return out
+    return PaperPack(now, printed_by, (cover(inp, now, printed_by, [s.title for s in body]), *body),
+                     input_digests(sitrep, config_dir))
 
 
 # -- the last print ------------------------------------------------------------------------------------------
 def record_print(data_dir: Path, pack: PaperPack, path: Path) -> None:
     folder = Path(data_dir) / FOLDER
     doc = {"path": str(Path(path).resolve()), "printed_at": pack.printed_at.isoformat(), "printed_by": pack.printed_by,
-           "digests": pack.digests()}  # fmt: skip
+           "inputs": pack.inputs}  # fmt: skip
     tmp = folder / (LAST_PRINT + ".part")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -303,7 +351,7 @@ def paper_status(sitrep, data_dir: Path | None, config_dir: Path | None) -> Pape
         printed = as_utc(datetime.fromisoformat(doc["printed_at"]))
     except (TypeError, ValueError):
         return PaperStatus(None, None, None, ())
-    then = doc.get("digests") or {}
-    changed = tuple(title for sid, (title, digest) in current_digests(sitrep, config_dir).items()
+    then = doc.get("inputs") or {}
+    changed = tuple(SECTION_INPUTS[sid][0] for sid, digest in input_digests(sitrep, config_dir).items()
                     if then.get(sid) != digest)  # fmt: skip
     return PaperStatus(doc.get("path"), printed, doc.get("printed_by"), changed)

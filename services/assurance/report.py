@@ -4,11 +4,14 @@ practice with its evidence, and the toolchain review."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from html import escape
+from pathlib import Path
 
 from services.assurance.assessment import MET, AreaResult, Assessment, PracticeResult
 from services.assurance.toolchain import ToolchainReview
+from services.errors import ValidationError
 
 EVIDENCE_SHOWN = 12  # per practice: the misses first; the rest is counted, and is in the stored JSON
 
@@ -127,7 +130,7 @@ def assessment_html(a: Assessment, toolchain: ToolchainReview | None = None) -> 
            "<h1>Incident response self-assessment</h1>",
            f"<p>Taken {_when(a.taken_at)} by {e(a.taken_by)}; the record from {_day(a.period_from)} to "
            f"{_day(a.period_to)}. Practices: {e(a.source)}. {prev}</p>",
-           "<h2>Maturity per area</h2>", "<table width='100%'><tr><th>Area</th><th>Level</th><th>Score</th>"
+           "<h2>Maturity per area</h2>", "<table width='100%' border='1' cellspacing='0' cellpadding='3'><tr><th>Area</th><th>Level</th><th>Score</th>"
            "<th>Met</th><th>Missed</th><th>Trend</th></tr>"]  # fmt: skip
     for x in a.areas:
         was = f" (was {x.previous_level})" if x.previous_level is not None and x.previous_level != x.level else ""
@@ -135,7 +138,7 @@ def assessment_html(a: Assessment, toolchain: ToolchainReview | None = None) -> 
                    f"<td>{x.missed}</td><td>{e(x.trend)}</td></tr>")  # fmt: skip
     out.append("</table>")
     for title, rows in (("Met", a.met()), ("Missed or not shown by the record", a.missed())):
-        out.append(f"<h2>{title}</h2><table width='100%'><tr><th>Practice</th><th>Reference</th><th>What the "
+        out.append(f"<h2>{title}</h2><table width='100%' border='1' cellspacing='0' cellpadding='3'><tr><th>Practice</th><th>Reference</th><th>What the "
                    "record or the answer shows</th></tr>")  # fmt: skip
         for p in rows:
             out.append(f"<tr><td><b>{e(p.id)}</b> {_status_html(p)}<br>{e(p.text)}</td><td>{e(p.ref)}</td>"
@@ -162,11 +165,17 @@ def assessment_html(a: Assessment, toolchain: ToolchainReview | None = None) -> 
     return "\n".join(out)
 
 
+def toolchain_page(t: ToolchainReview) -> str:
+    """The toolchain review as a page of its own (the console's tab, `sitrep toolchain review -o x.html`)."""
+    return (f"<html><head><meta charset='utf-8'><title>Toolchain review</title>{_STYLE}</head><body>"
+            f"{toolchain_html(t)}</body></html>")
+
+
 def toolchain_html(t: ToolchainReview) -> str:
     e = escape
     out = ["<h2>Toolchain interoperability review</h2>",
            f"<p>Reviewed {t.taken_at:%Y-%m-%d %H:%M UTC}; incidents since {t.since:%Y-%m-%d}.</p>",
-           "<table width='100%'><tr><th>System</th><th>State</th><th>Sent</th><th>Refused</th><th>Retried</th>"
+           "<table width='100%' border='1' cellspacing='0' cellpadding='3'><tr><th>System</th><th>State</th><th>Sent</th><th>Refused</th><th>Retried</th>"
            "<th>Pending</th><th>Success</th><th>Last error</th></tr>"]  # fmt: skip
     for s in t.systems:
         rate = "-" if s.success_rate is None else f"{s.success_rate * 100:.0f}%"
@@ -175,7 +184,7 @@ def toolchain_html(t: ToolchainReview) -> str:
                    f"<td>{s.retried}</td><td>{s.pending}</td><td>{rate}</td><td class='small'>{e(err)}</td></tr>")  # fmt: skip
     out.append("</table><h3>Data moving by hand</h3>")
     if t.by_hand:
-        out.append("<table width='100%'><tr><th>Incident</th><th>When</th><th>What</th><th>Way</th><th>To</th>"
+        out.append("<table width='100%' border='1' cellspacing='0' cellpadding='3'><tr><th>Incident</th><th>When</th><th>What</th><th>Way</th><th>To</th>"
                    "<th>About</th><th>Could have gone through</th></tr>")  # fmt: skip
         out += [f"<tr><td>{e(h.incident_key)}</td><td>{h.at:%Y-%m-%d %H:%M}</td><td>{e(h.what)}</td><td>{e(h.way)}</td>"
                 f"<td>{e(h.audience)}</td><td>{e(h.subject)}</td><td>{e(h.could_use)}</td></tr>" for h in t.by_hand]  # fmt: skip
@@ -184,7 +193,7 @@ def toolchain_html(t: ToolchainReview) -> str:
         out.append("<p>None found.</p>")
     out.append("<h3>Incidents without the ticket or status page the rules expected</h3>")
     if t.missing:
-        out.append("<table width='100%'><tr><th>Incident</th><th>Severity</th><th>Title</th><th>Missing</th>"
+        out.append("<table width='100%' border='1' cellspacing='0' cellpadding='3'><tr><th>Incident</th><th>Severity</th><th>Title</th><th>Missing</th>"
                    "<th>Note</th></tr>")  # fmt: skip
         out += [f"<tr><td>{e(m.incident_key)}</td><td>{e(m.severity)}</td><td>{e(m.title)}</td><td>{e(m.missing)}</td>"
                 f"<td>{e(m.note)}</td></tr>" for m in t.missing]  # fmt: skip
@@ -192,3 +201,20 @@ def toolchain_html(t: ToolchainReview) -> str:
     else:
         out.append("<p>None.</p>")
     return "\n".join(out)
+
+
+def write_document(path: Path, markdown: Callable[[], str], html: Callable[[], str],
+                   pdf_writer: Callable[[str, Path], None]) -> None:  # fmt: skip
+    """Write a report in the format its file name ends with (.md, .html, .pdf). `pdf_writer(html, path)` is
+    ui/printing.py's (Qt's text layout), handed in: services do not import Qt."""
+    path = Path(path)
+    kind = path.suffix.lower()
+    if kind == ".pdf":
+        pdf_writer(html(), path)
+        return
+    if kind not in (".md", ".html", ".htm"):
+        raise ValidationError(f"Say the format by the file's ending: .md, .html or .pdf (not '{path.suffix or path.name}').")
+    try:
+        path.write_text(markdown() if kind == ".md" else html(), encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"Cannot write {path}: {exc.strerror}.") from None

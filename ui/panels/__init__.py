@@ -33,6 +33,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.action_items",
     "ui.panels.runbooks",
     "ui.panels.checklists",
+    "ui.panels.assessment",
 )
 
 
