@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -289,7 +289,6 @@ class PaperNotice(QToolButton):
         self.hide()
         self.print_action = QAction("Print paper pack…", self)
         self.print_action.setObjectName("act-print-paper-pack")
-        self.print_action.setShortcut(QKeySequence("Ctrl+Shift+F12"))
         self.print_action.triggered.connect(self.print_pack)
         self.clicked.connect(self.print_pack)
         self._soon = QTimer(self, singleShot=True, interval=500)
