@@ -2,8 +2,8 @@
 
     python -m tests.fakes --data-dir /tmp/try --control /tmp/try/fakes.ctl [--down]
 
-Starts PagerDuty, Jira and Statuspage fakes on fixed loopback ports, points the data folder's backends
-at them and stores their credentials in the OS keyring (a usable keyring is needed, as for the console).
+Starts PagerDuty, Jira and Statuspage fakes on free loopback ports (printed; two people on one machine do not
+collide), with the demo's responders as PagerDuty users, points the data folder's backends at them and stores their credentials in the OS keyring (a usable keyring is needed, as for the console).
 Then reads commands, one per line, from the control FIFO:
 
     up | down                     every fake comes up / goes down (connection refused)
@@ -21,12 +21,11 @@ import os
 import sys
 
 from services.core import Sitrep
+from services.demo import PEOPLE
 from services.storage.paths import resolve_paths
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
 from tests.fakes import statuspage as fsp
-
-PORTS = {"pagerduty": 18081, "jira": 18082, "statuspage": 18083}
 
 
 def configure(paths, pd, jira, sp) -> None:
@@ -55,17 +54,21 @@ def main(argv: list[str] | None = None) -> int:
     paths = resolve_paths(a.data_dir)
     paths.create()
     fakes = {"pagerduty": fpd.FakePagerDuty(), "jira": fj.FakeJira(), "statuspage": fsp.FakeStatuspage()}
-    for name, fake in fakes.items():
-        fake.port = PORTS[name]
+    for n, person in enumerate(PEOPLE, start=1):
+        fakes["pagerduty"].add_user(f"PDEMO{n:03d}", person.name, person.email, person.timezone)
+    # Each fake binds a free port once; going down and up again keeps it, so the configured URLs stay true.
+    for fake in fakes.values():
+        fake.start()
     configure(paths, fakes["pagerduty"], fakes["jira"], fakes["statuspage"])
-    up = False
-    if not a.down:
+    up = True
+    if a.down:
         for fake in fakes.values():
-            fake.start()
-        up = True
+            fake.stop()
+        up = False
+    ports = {name: fake.port for name, fake in fakes.items()}
     if not os.path.exists(a.control):
         os.mkfifo(a.control)
-    print(f"fakes {'up' if up else 'down'} on {PORTS}; commands from {a.control}", flush=True)
+    print(f"fakes {'up' if up else 'down'} on {ports}; commands from {a.control}", flush=True)
     pd, jira = fakes["pagerduty"], fakes["jira"]
     while True:
         with open(a.control, encoding="utf-8") as ctl:  # reopened after each writer closes it
