@@ -259,31 +259,32 @@ def _reviews(w: RecordWindow) -> list[tuple[PostIncidentReview, Incident]]:
     return [(r, by_id[r.incident_id]) for r in w.table(PostIncidentReview)]
 
 
-def review_meeting_within(w: RecordWindow, p: dict[str, Any]) -> Finding:
-    hours = float(p.get("hours", 48))
+def _review_clock(w: RecordWindow, stamp: str, limit: timedelta, done: str, not_done: str) -> list[Evidence]:
+    """Each review by when its `stamp` (meeting held, published) came after it opened; one still without it
+    counts as missed once `limit` has passed, and not at all before (neither met nor missed yet)."""
     checks = []
     for r, inc in _reviews(w):
         opened = as_utc(r.opened_at)
-        took = _minutes(opened, r.meeting_held_at)
-        if took is None:
-            if w.now - opened > timedelta(hours=hours):
-                checks.append(Evidence(inc.key, False, f"no meeting held, {(w.now - opened).days} day(s) on"))
-            continue  # still inside its window: neither met nor missed yet
-        checks.append(Evidence(inc.key, took <= hours * 60, f"meeting held after {took / 60:.0f} h"))
+        at = getattr(r, stamp)
+        if at is None:
+            if w.now - opened > limit:
+                checks.append(Evidence(inc.key, False, f"{not_done}, {(w.now - opened).days} day(s) on"))
+            continue
+        took = as_utc(at) - opened
+        shown = f"{took.total_seconds() / 3600:.0f} h" if limit < timedelta(days=3) else f"{took.total_seconds() / 86400:.1f} day(s)"
+        checks.append(Evidence(inc.key, took <= limit, f"{done} after {shown}"))
+    return checks
+
+
+def review_meeting_within(w: RecordWindow, p: dict[str, Any]) -> Finding:
+    hours = float(p.get("hours", 48))
+    checks = _review_clock(w, "meeting_held_at", timedelta(hours=hours), "meeting held", "no meeting held")
     return _share(checks, f"review meetings held within {hours:g} h")
 
 
 def review_published_within(w: RecordWindow, p: dict[str, Any]) -> Finding:
     days = float(p.get("days", 7))
-    checks = []
-    for r, inc in _reviews(w):
-        opened = as_utc(r.opened_at)
-        took = _minutes(opened, r.published_at)
-        if took is None:
-            if w.now - opened > timedelta(days=days):
-                checks.append(Evidence(inc.key, False, f"not published, {(w.now - opened).days} day(s) on"))
-            continue
-        checks.append(Evidence(inc.key, took <= days * 1440, f"published after {took / 1440:.1f} day(s)"))
+    checks = _review_clock(w, "published_at", timedelta(days=days), "published", "not published")
     reviewed = {r.incident_id for r in w.table(PostIncidentReview)}
     for inc in w.incidents():  # imported history: Closed is the postmortem published, counted from resolved
         if _imported(inc) and inc.id not in reviewed and inc.closed_at is not None and inc.resolved_at is not None:

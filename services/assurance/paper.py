@@ -23,6 +23,7 @@ from typing import Any
 
 from models.types import as_utc
 from resources import resource_path
+from services.assurance.report import html_table
 from services.comms.regulatory import RegulatoryRules
 from services.comms.settings import CommsSettings
 from services.comms.templates import RenderError, TemplateLibrary
@@ -92,12 +93,6 @@ def _digest(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], widths: tuple[int, ...] = ()) -> str:
-    head = "".join(f"<th{f' width={widths[i]}%' if widths else ''}>{escape(h)}</th>" for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table width='100%' cellspacing='0'><tr>{head}</tr>{body}</table>"
-
-
 def _lines(items) -> str:
     return "<br>".join(escape(str(i)) for i in items)
 
@@ -126,7 +121,7 @@ def cover(inp: PaperInputs, printed_at: datetime, printed_by: str, titles: list[
             "templates may be wrong: check the print date on every page.</p>"
             "<h3>Contents</h3><ol>" + "".join(f"<li>{escape(t)}</li>" for t in titles) + "</ol>"
             "<h3>Paper timeline (copy this page)</h3>"
-            + _table(("Time (UTC)", "Who", "What happened, was decided or was said"), [("&nbsp;<br>&nbsp;", "", "")] * 14,
+            + html_table(("Time (UTC)", "Who", "What happened, was decided or was said"), [("&nbsp;<br>&nbsp;", "", "")] * 14,
                      (14, 16, 70)))  # fmt: skip
     return PaperSection("cover", "Cover and paper timeline", html, _digest(org))
 
@@ -140,7 +135,7 @@ def severity_matrix(inp: PaperInputs) -> PaperSection:
                      f"<span class='small'>{_lines(lv.obligations())}</span>"))  # fmt: skip
         data.append(lv.__dict__)
     html = ("<h2>1. Severity matrix</h2><p>Pick the highest level any row matches; when unsure, the higher one, "
-            "and revisit later.</p>" + _table(("Level", "What it looks like", "What it requires"), rows, (11, 50, 39)))
+            "and revisit later.</p>" + html_table(("Level", "What it looks like", "What it requires"), rows, (11, 50, 39)))
     return PaperSection("severity", "Severity matrix", html, _digest(data))
 
 
@@ -172,9 +167,9 @@ def escalation(inp: PaperInputs) -> PaperSection:
                  escape(", ".join(s.name for s in inp.stakeholders if lv.id in s.severities) or "-"))
                 for lv in inp.catalog.severities.values()]  # fmt: skip
     html = ("<h2>3. Escalation paths and ladders</h2><h3>Who is paged, and who must hear, by severity</h3>"
-            + _table(("Level", "Page", "Stakeholders who must hear"), sev_rows, (10, 45, 45))
+            + html_table(("Level", "Page", "Stakeholders who must hear"), sev_rows, (10, 45, 45))
             + "<h3>Paths by incident type (groups in order, with their numbers; the clocks they start)</h3>"
-            + _table(("Incident type", "Bring in", "Regulatory clocks"), rows, (22, 48, 30)))  # fmt: skip
+            + html_table(("Incident type", "Bring in", "Regulatory clocks"), rows, (22, 48, 30)))  # fmt: skip
     return PaperSection("escalation", "Escalation paths", html,
                         _digest([data, [(lv.id, lv.page) for lv in inp.catalog.severities.values()]]))
 
@@ -182,7 +177,7 @@ def escalation(inp: PaperInputs) -> PaperSection:
 def people(inp: PaperInputs) -> PaperSection:
     rows = [(f"<b>{escape(p.name)}</b><br><span class='small'>{escape(p.handle)}</span>", escape(p.phone or "-"),
              escape(p.email or "-"), escape(p.timezone)) for p in sorted(inp.people, key=lambda p: p.name.lower())]  # fmt: skip
-    html = "<h2>4. Responders</h2>" + _table(("Name", "Phone", "E-mail", "Time zone"), rows, (30, 22, 32, 16))
+    html = "<h2>4. Responders</h2>" + html_table(("Name", "Phone", "E-mail", "Time zone"), rows, (30, 22, 32, 16))
     return PaperSection("people", "Responders", html, _digest([p.__dict__ for p in inp.people]))
 
 
@@ -191,7 +186,7 @@ def stakeholders(inp: PaperInputs) -> PaperSection:
              escape(s.phone or "-"), escape(s.email or "-") + (f"<br>{escape(s.slack)}" if s.slack else ""),
              escape(", ".join(s.severities) or "-"))
             for s in sorted(inp.stakeholders, key=lambda s: (s.group, s.name.lower())) if s.group != "vendor"]  # fmt: skip
-    html = "<h2>5. Stakeholders</h2>" + _table(("Group", "Name", "Phone", "E-mail / Slack", "Must hear at"), rows,
+    html = "<h2>5. Stakeholders</h2>" + html_table(("Group", "Name", "Phone", "E-mail / Slack", "Must hear at"), rows,
                                                 (14, 30, 18, 26, 12))  # fmt: skip
     return PaperSection("stakeholders", "Stakeholders", html,
                         _digest([s.__dict__ for s in inp.stakeholders if s.group != "vendor"]))
@@ -212,11 +207,11 @@ def vendors(inp: PaperInputs) -> PaperSection:
     if register:
         reg_rows = [(f"<b>{escape(str(v.get('name', '')))}</b><br><span class='small'>{escape(str(v.get('contract', '')))}</span>",
                      _lines(v.get("times", [])), _lines(v.get("ladder", []))) for v in register]  # fmt: skip
-        parts.append(_table(("Vendor and contract", "Response / resolution", "Escalation ladder"), reg_rows, (30, 30, 40)))
+        parts.append(html_table(("Vendor and contract", "Response / resolution", "Escalation ladder"), reg_rows, (30, 30, 40)))
     else:
         parts.append("<p class='small'>No vendor register in this installation yet: contracts and ladders are "
                      "not printed. Vendor contacts from the stakeholder registry:</p>")  # fmt: skip
-    parts.append(_table(("Vendor contact", "Phone", "E-mail", "Notes"), rows or [("none registered", "", "", "")],
+    parts.append(html_table(("Vendor contact", "Phone", "E-mail", "Notes"), rows or [("none registered", "", "", "")],
                         (28, 20, 27, 25)))  # fmt: skip
     return PaperSection("vendors", "Vendors", "".join(parts), _digest([register, [s.__dict__ for s in contacts]]))
 
@@ -249,7 +244,7 @@ def regulatory(inp: PaperInputs) -> PaperSection:
             for c in inp.rules.clocks.values()]  # fmt: skip
     html = (f"<h2>8. Regulatory deadlines</h2><p><b>{escape(inp.rules.review_status.capitalize())}.</b> Write down "
             "when the organisation became aware and who decided it: most clocks count from then.</p>"
-            + _table(("Clock", "Where", "Notify", "Deadline", "Notes"), rows, (24, 12, 16, 20, 28)))  # fmt: skip
+            + html_table(("Clock", "Where", "Notify", "Deadline", "Notes"), rows, (24, 12, 16, 20, 28)))  # fmt: skip
     return PaperSection("regulatory", "Regulatory deadlines", html,
                         _digest([c.__dict__ for c in inp.rules.clocks.values()] + [inp.rules.review_status]))
 

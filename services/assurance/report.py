@@ -171,36 +171,34 @@ def toolchain_page(t: ToolchainReview) -> str:
             f"{toolchain_html(t)}</body></html>")
 
 
+def html_table(headers: tuple[str, ...], rows: list[tuple[str, ...]], widths: tuple[int, ...] = ()) -> str:
+    """A bordered table of cells already escaped (they may hold markup); `widths` in percent per column."""
+    head = "".join(f"<th{f' width={widths[n]}%' if widths else ''}>{escape(h)}</th>" for n, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table width='100%' border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{body}</table>"
+
+
 def toolchain_html(t: ToolchainReview) -> str:
     e = escape
-    out = ["<h2>Toolchain interoperability review</h2>",
-           f"<p>Reviewed {t.taken_at:%Y-%m-%d %H:%M UTC}; incidents since {t.since:%Y-%m-%d}.</p>",
-           "<table width='100%' border='1' cellspacing='0' cellpadding='3'><tr><th>System</th><th>State</th><th>Sent</th><th>Refused</th><th>Retried</th>"
-           "<th>Pending</th><th>Success</th><th>Last error</th></tr>"]  # fmt: skip
+    systems = []
     for s in t.systems:
         rate = "-" if s.success_rate is None else f"{s.success_rate * 100:.0f}%"
         err = f"{s.last_error_at:%Y-%m-%d %H:%M}: {s.last_error}" if s.last_error else "-"
-        out.append(f"<tr><td>{e(s.label)}</td><td>{e(s.state)}</td><td>{s.sent}</td><td>{s.failed}</td>"
-                   f"<td>{s.retried}</td><td>{s.pending}</td><td>{rate}</td><td class='small'>{e(err)}</td></tr>")  # fmt: skip
-    out.append("</table><h3>Data moving by hand</h3>")
-    if t.by_hand:
-        out.append("<table width='100%' border='1' cellspacing='0' cellpadding='3'><tr><th>Incident</th><th>When</th><th>What</th><th>Way</th><th>To</th>"
-                   "<th>About</th><th>Could have gone through</th></tr>")  # fmt: skip
-        out += [f"<tr><td>{e(h.incident_key)}</td><td>{h.at:%Y-%m-%d %H:%M}</td><td>{e(h.what)}</td><td>{e(h.way)}</td>"
-                f"<td>{e(h.audience)}</td><td>{e(h.subject)}</td><td>{e(h.could_use)}</td></tr>" for h in t.by_hand]  # fmt: skip
-        out.append("</table>")
-    else:
-        out.append("<p>None found.</p>")
-    out.append("<h3>Incidents without the ticket or status page the rules expected</h3>")
-    if t.missing:
-        out.append("<table width='100%' border='1' cellspacing='0' cellpadding='3'><tr><th>Incident</th><th>Severity</th><th>Title</th><th>Missing</th>"
-                   "<th>Note</th></tr>")  # fmt: skip
-        out += [f"<tr><td>{e(m.incident_key)}</td><td>{e(m.severity)}</td><td>{e(m.title)}</td><td>{e(m.missing)}</td>"
-                f"<td>{e(m.note)}</td></tr>" for m in t.missing]  # fmt: skip
-        out.append("</table>")
-    else:
-        out.append("<p>None.</p>")
-    return "\n".join(out)
+        systems.append((e(s.label), e(s.state), str(s.sent), str(s.failed), str(s.retried), str(s.pending), rate,
+                        f"<span class='small'>{e(err)}</span>"))  # fmt: skip
+    by_hand = [(e(h.incident_key), f"{h.at:%Y-%m-%d %H:%M}", e(h.what), e(h.way), e(h.audience), e(h.subject),
+                e(h.could_use)) for h in t.by_hand]  # fmt: skip
+    missing = [(e(m.incident_key), e(m.severity), e(m.title), e(m.missing), e(m.note)) for m in t.missing]
+    return "\n".join((
+        "<h2>Toolchain interoperability review</h2>",
+        f"<p>Reviewed {t.taken_at:%Y-%m-%d %H:%M UTC}; incidents since {t.since:%Y-%m-%d}.</p>",
+        html_table(("System", "State", "Sent", "Refused", "Retried", "Pending", "Success", "Last error"), systems),
+        "<h3>Data moving by hand</h3>",
+        html_table(("Incident", "When", "What", "Way", "To", "About", "Could have gone through"), by_hand)
+        if by_hand else "<p>None found.</p>",
+        "<h3>Incidents without the ticket or status page the rules expected</h3>",
+        html_table(("Incident", "Severity", "Title", "Missing", "Note"), missing) if missing else "<p>None.</p>",
+    ))  # fmt: skip
 
 
 def write_document(path: Path, markdown: Callable[[], str], html: Callable[[], str],
