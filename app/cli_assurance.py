@@ -121,7 +121,8 @@ def _paper(cli: Cli) -> int:
         _pdf(pack.html(), out, "Incident response paper pack", banner=pack.banner)
     else:
         raise ValidationError(f"Write the paper pack as .pdf or .html, not '{out.suffix or out.name}'.")
-    record_print(cli.paths.data, pack, out)
+    if not cli.s.read_only:  # a read-only store's data folder is left as it is; the pack is still printed
+        record_print(cli.paths.data, pack, out)
     cli.out({"path": str(out), "printed_at": pack.printed_at, "sections": [s.title for s in pack.sections]},
             f"Wrote {out}: {len(pack.sections)} sections, printed {pack.printed_at:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
     return 0

@@ -21,6 +21,7 @@ from typing import Any
 from services.assurance.measures import MEASURES, Evidence, RecordWindow
 from services.assurance.practices import HAND, RECORD, PracticeBook, load_practices
 from services.errors import ValidationError
+from services.storage.store import read_only_message
 from services.text.limits import BODY_MAX as NOTE_MAX
 
 FOLDER = "assessments"
@@ -149,7 +150,15 @@ class AssessmentService:
                 continue  # a torn last line from a crash: the answers before it stand
         return out
 
+    def _writable(self) -> None:
+        """A read-only store's data folder is left as it is (an archive opened to look at, a copy on a share)."""
+        if self.sitrep.store.read_only:
+            raise ValidationError(read_only_message(self.sitrep.store.read_only_asked))
+        if self.folder is None:
+            raise ValidationError("This store has no data folder to keep assessments in.")
+
     def answer(self, practice_id: str, status: str, evidence: str, *, author: str) -> HandAnswer:
+        self._writable()
         practice = self.book.practice(practice_id)
         if practice.answer != HAND:
             raise ValidationError(f"{practice.id} is answered from the record; it cannot be answered by hand.",
@@ -163,8 +172,6 @@ class AssessmentService:
                                   field="evidence")  # fmt: skip
         if len(evidence) > NOTE_MAX:
             raise ValidationError(f"The evidence note is longer than {NOTE_MAX} characters.", field="evidence")
-        if self.folder is None:
-            raise ValidationError("This store has no data folder to keep answers in.")
         row = HandAnswer(practice.id, status, evidence, author, self.sitrep.now().isoformat())
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -219,9 +226,8 @@ class AssessmentService:
 
     def run(self, *, author: str) -> Assessment:
         """Evaluate and store: the assessment the next one compares with."""
+        self._writable()
         result = self.evaluate(author=author)
-        if self.folder is None:
-            raise ValidationError("This store has no data folder to keep assessments in.")
         stamp = datetime.fromisoformat(result.taken_at).strftime("%Y%m%dT%H%M%SZ")
         path = self.folder / f"assessment-{stamp}.json"
         tmp = path.with_name(path.name + ".part")

@@ -146,6 +146,8 @@ def test_cli_assess_answer_report_and_paper(run_cli, data_dir, tmp_path):
     assert code == 0 and "is up to date" in out
     code, out, err = run_cli("toolchain", "review")
     assert code == 0 and "Data moving by hand" in out
+    code, out, err = run_cli("--read-only", "assess", "run")
+    assert code != 0 and "opened read-only" in err and "Traceback" not in err
 
 
 def test_exercises_in_the_data_folder_count_as_practice(app, data_dir, clock):

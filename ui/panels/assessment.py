@@ -331,7 +331,8 @@ class PaperNotice(QToolButton):
         def make() -> str:
             pack = build_pack(self.ctx.sitrep, self.ctx.paths.config, printed_by=self.ctx.author)
             write_pdf(pack.html(), Path(path), title="Incident response paper pack", landscape=False, banner=pack.banner)
-            record_print(self.ctx.paths.data, pack, Path(path))
+            if not self.ctx.sitrep.read_only:  # a read-only store's data folder is left as it is
+                record_print(self.ctx.paths.data, pack, Path(path))
             return f"Paper pack written to {path} ({pack.printed_at:%Y-%m-%d %H:%M} UTC): print it and keep it by hand."
 
         ok, said = run_action(self.ctx, self, make)
