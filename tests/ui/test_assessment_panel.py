@@ -84,3 +84,18 @@ def test_paper_mode_prints_and_says_when_the_copy_is_stale(sitrep, ctx, qtbot, m
     assert notice.text() == "⚠ Paper pack out of date" and "Responders" in notice.toolTip()
     notice.click()  # prints a fresh one
     qtbot.waitUntil(lambda: notice.isHidden())
+
+
+def test_export_writes_the_report_with_the_toolchain_review(sitrep, ctx, qtbot, monkeypatch, tmp_path):
+    panel = AssessmentPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    out = tmp_path / "assessment.md"
+    monkeypatch.setattr(panel_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "Markdown (*.md)"))
+    panel.export()
+    text = out.read_text(encoding="utf-8")
+    assert "# Incident response self-assessment" in text and "## Toolchain interoperability review" in text
+    bad = tmp_path / "assessment.docx"
+    monkeypatch.setattr(panel_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(bad), ""))
+    panel.export()  # refused in words (the status bar), nothing written
+    assert not bad.exists()
