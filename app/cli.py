@@ -18,6 +18,7 @@ import argparse
 import re
 
 from app.cli_alerts import add_alerts_commands, run_alerts
+from app.cli_assurance import add_assurance_commands, run_assurance
 from app.cli_changes import add_change_commands, run_changes
 from app.cli_checklists import add_checklist_commands, run_checklists
 from app.cli_comms import add_comms_commands, run_comms
@@ -58,6 +59,7 @@ AREAS = (
     (add_problem_commands, run_problems),
     (add_vendor_commands, run_vendors),
     (add_rotation_commands, run_rotation),
+    (add_assurance_commands, run_assurance),
 )
 
 # The help says "-10m" backdates, but argparse takes any "-<digit><letter>..." word for an unknown option

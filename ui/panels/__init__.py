@@ -37,6 +37,7 @@ PANEL_MODULES: tuple[str, ...] = (
     "ui.panels.problems",
     "ui.panels.vendors",
     "ui.panels.rotation",
+    "ui.panels.assessment",
 )
 
 
