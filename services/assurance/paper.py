@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -192,24 +191,38 @@ def stakeholders(inp: PaperInputs) -> PaperSection:
                         _digest([s.__dict__ for s in inp.stakeholders if s.group != "vendor"]))
 
 
-# HOOK for the vendor register (issue 21, "vendors"): when it lands, this reads its vendors (contract
-# reference, response and resolution times per priority, the escalation ladder). Until then the section
-# shows the stakeholder registry's `vendor` group, which is where vendor contacts live today.
-VENDOR_REGISTER: Callable[[Any], list[dict[str, Any]]] | None = None
+def vendor_register(sitrep) -> list[dict[str, Any]]:
+    """The vendor register (contract, response and resolution times per priority, the escalation ladder) as the
+    paper pack prints it; the register's own file problems are printed too, so a broken entry is not silent."""
+    register = sitrep.vendors.register
+    out: list[dict[str, Any]] = []
+    for v in sorted(register.vendors.values(), key=lambda v: v.name.lower()):
+        times = [f"{t.priority} {t.label}: respond {t.response_min} min"
+                 + (f", resolve {t.resolution_min} min" if t.resolution_min is not None else ", no resolution time")
+                 for t in v.priorities.values()]  # fmt: skip
+        ladder = [f"L{lv.level} {lv.title}: {lv.contact} ({lv.reach()})"
+                  + (f", climb after {lv.climb_after_min} min" if lv.climb_after_min else "")
+                  for lv in v.ladder]  # fmt: skip
+        support = " / ".join(x for x in (v.support_email, v.support_phone, v.portal) if x)
+        out.append({"name": v.name, "contract": f"{v.contract} ({v.tier}); support {support}" if support
+                    else f"{v.contract} ({v.tier})", "times": times, "ladder": ladder})  # fmt: skip
+    for problem in register.problems:
+        out.append({"name": "Not printed", "contract": problem, "times": [], "ladder": []})
+    return out
 
 
 def vendors(inp: PaperInputs) -> PaperSection:
     contacts = [s for s in inp.stakeholders if s.group == "vendor"]
     rows = [(f"<b>{escape(s.name)}</b>", escape(s.phone or "-"), escape(s.email or "-"), escape(s.notes or "-"))
             for s in sorted(contacts, key=lambda s: s.name.lower())]  # fmt: skip
-    register = VENDOR_REGISTER(inp.sitrep) if VENDOR_REGISTER is not None else None
+    register = vendor_register(inp.sitrep)
     parts = ["<h2>6. Vendors and suppliers</h2>"]
     if register:
         reg_rows = [(f"<b>{escape(str(v.get('name', '')))}</b><br><span class='small'>{escape(str(v.get('contract', '')))}</span>",
                      _lines(v.get("times", [])), _lines(v.get("ladder", []))) for v in register]  # fmt: skip
         parts.append(html_table(("Vendor and contract", "Response / resolution", "Escalation ladder"), reg_rows, (30, 30, 40)))
     else:
-        parts.append("<p class='small'>No vendor register in this installation yet: contracts and ladders are "
+        parts.append("<p class='small'>The vendor register (vendors.toml) has no vendors: contracts and ladders are "
                      "not printed. Vendor contacts from the stakeholder registry:</p>")  # fmt: skip
     parts.append(html_table(("Vendor contact", "Phone", "E-mail", "Notes"), rows or [("none registered", "", "", "")],
                         (28, 20, 27, 25)))  # fmt: skip
@@ -260,7 +273,7 @@ SECTION_INPUTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "escalation": ("Escalation paths", ("escalation.toml", "regulatory.toml", "severity.toml"), ("stakeholders",)),
     "people": ("Responders", (), ("people",)),
     "stakeholders": ("Stakeholders", (), ("stakeholders",)),
-    "vendors": ("Vendors", (), ("stakeholders", "vendors")),
+    "vendors": ("Vendors", ("vendors.toml",), ("stakeholders",)),
     "templates": ("Message templates", ("templates", "comms.toml"), ()),
     "regulatory": ("Regulatory deadlines", ("regulatory.toml",), ()),
 }
@@ -286,9 +299,7 @@ def _file_bytes(name: str, config_dir: Path | None) -> list[tuple[str, bytes]]:
 def _store_rows(sitrep, name: str) -> list:
     if name == "people":
         return [p.__dict__ for p in sitrep.people.list()]
-    if name == "stakeholders":
-        return [s.__dict__ for s in sitrep.comms.stakeholders()]
-    return [VENDOR_REGISTER(sitrep)] if VENDOR_REGISTER is not None else []
+    return [s.__dict__ for s in sitrep.comms.stakeholders()]
 
 
 def input_digests(sitrep, config_dir: Path | None) -> dict[str, str]:

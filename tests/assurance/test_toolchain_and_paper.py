@@ -93,7 +93,8 @@ def test_the_paper_pack_has_every_section_readable_and_dated(app, data_dir, cloc
     stamp = f"printed {clock.value:%Y-%m-%d %H:%M} UTC"
     assert all(stamp in page for page in pages), "every page carries the print date"
     for fact in ("+34 600 555 014", "Dana Whitfield (CFO)", "+1 800 555 0199", "Incident Commander",
-                 "GDPR: notify the supervisory authority", "72 h after", "Approved by:", "[Incident key: ________]"):  # fmt: skip
+                 "GDPR: notify the supervisory authority", "72 h after", "Approved by:", "[Incident key: ________]",
+                 "NWC-2024-0117", "Northwind Cloud"):  # fmt: skip (the last two: the vendor register's contract)
         assert fact in text, fact
 
 
@@ -114,6 +115,10 @@ def test_the_last_print_is_remembered_and_a_change_makes_it_stale(app, data_dir,
 
     record_print(data_dir, build_pack(app, config, printed_by="ana"), tmp_path / "pack2.pdf")
     assert not paper_status(app, data_dir, config).stale
+
+    (config / "vendors.toml").write_text(_shipped("vendors.toml").replace("NWC-2024-0117", "NWC-2026-0001"),
+                                         encoding="utf-8")  # fmt: skip
+    assert list(paper_status(app, data_dir, config).changed) == ["Vendors"], "a new vendor contract makes the pack stale"
 
 
 def _words(text: str) -> str:
