@@ -28,9 +28,12 @@ def run_action(
     action: Callable[..., T],
     *args: Any,
     success: str | None = None,
+    say_refusal: Callable[[str], None] | None = None,
     **kwargs: Any,
 ) -> tuple[bool, T | None]:
     """Run `action`; on a domain error tell the user (status bar, or a dialog when the store is in trouble).
+    `say_refusal` also shows a refusal where the user is looking (beside the button they pressed), since a
+    long sentence is cut in the status bar of a small screen.
 
     The changes it makes name `parent` as their initiator (services.changes), so a panel that refreshes
     itself after its own action can skip the echo. Returns (ok, result). Unexpected exceptions are bugs:
@@ -45,6 +48,8 @@ def run_action(
         return False, None
     except SitrepError as err:
         ctx.status_message(err.message, error=True)
+        if say_refusal is not None:
+            say_refusal(err.message)
         return False, None
     if success:
         ctx.status_message(success)

@@ -28,7 +28,7 @@ def ctx(demo, data_dir):
 
 @pytest.fixture
 def window(ctx, qtbot):
-    w = main_window(ctx, qtbot, "ui.panels.header", "ui.panels.timeline", "ui.panels.delegations")
+    w = main_window(ctx, qtbot, "ui.panels.header", "ui.panels.timeline", "ui.panels.delegations", "ui.panels.comms")
     w.show()
     qtbot.waitExposed(w)
     return w
@@ -108,6 +108,17 @@ def test_an_expired_delegation_blocks_the_approval_naming_it_and_its_owner(windo
     assert not ok
     assert said[-1].startswith("Sam Okafor's authority to approve external messages expired on ")
     assert said[-1].endswith("(owner: Priya Nair); renew it in Delegations.")
+    # In the console the whole sentence also stands beside the Approve button: the status bar of a 1366-px
+    # screen cuts it after the owner's name.
+    window.open_incident(sev2.id)
+    window.open_panel(window.docks["comms"])
+    comms = window.panels["comms"]
+    qtbot.waitUntil(lambda: comms.incident is not None and comms.incident.id == sev2.id)
+    comms._show_message(pending[0])
+    comms.approve_button.click()
+    assert comms.approval_label.text().startswith("✖ Sam Okafor's authority to approve external messages expired")
+    assert comms.approval_label.text().endswith("renew it in Delegations.")
+    assert sitrep.comms.get(pending[0].ref).state is MessageState.PENDING_APPROVAL
     # Sam is not its owner: the panel's review is refused in words, and Priya's renewal clears the flag.
     assert panel.select_holder("sam.okafor", "approve_external")
     review = panel.review("confirm")

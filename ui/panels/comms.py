@@ -593,6 +593,7 @@ class CommsPanel(QWidget):
                 text = f"Waiting for approval (asked by {m.submitted_by}). " + text
         else:
             text = "Internal audience: it can be sent straight away."
+        self.approval_label.setStyleSheet("")
         self.approval_label.setText(text)
 
     # -- actions --------------------------------------------------------------------------------------
@@ -644,12 +645,16 @@ class CommsPanel(QWidget):
     def _act(self, action, success: str, **kw) -> None:
         if self.message is None or not self.save(quiet=True):
             return
-        ok, m = run_action(self.ctx, self, action, self.message.id, **kw)
+        ok, m = run_action(self.ctx, self, action, self.message.id, say_refusal=self._say_refusal, **kw)
         if ok:
             self.message = m
             self.ctx.status_message(success.format(ref=m.ref))
             self.reload()
             self._show_message(m, keep_selection=True)
+
+    def _say_refusal(self, text: str) -> None:
+        self.approval_label.setText(f"✖ {text}")
+        self.approval_label.setStyleSheet("color: #b00020;")
 
     def submit(self) -> None:
         self._act(self.comms.submit, "{ref} waits for approval.", author=self.ctx.author)
