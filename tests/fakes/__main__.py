@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.core import Sitrep
 from services.demo import PEOPLE
+from services.rotation.demo import NEW_PEOPLE as ROTATION_PEOPLE
 from services.storage.paths import resolve_paths
 from tests.fakes import jira as fj
 from tests.fakes import pagerduty as fpd
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
              "unleash": ful.FakeUnleash(), "servicenow": fsn.FakeServiceNow()}
     for n, person in enumerate(PEOPLE, start=1):
         fakes["pagerduty"].add_user(f"PDEMO{n:03d}", person.name, person.email, person.timezone)
+    for n, (name, _handle, timezone, email, _phone) in enumerate(ROTATION_PEOPLE, start=len(PEOPLE) + 1):
+        fakes["pagerduty"].add_user(f"PDEMO{n:03d}", name, email, timezone)
     seed_jira_records(fakes["jira"])
     # Each fake binds a free port once; going down and up again keeps it, so the configured URLs stay true.
     for fake in fakes.values():
