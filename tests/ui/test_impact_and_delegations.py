@@ -79,7 +79,10 @@ def test_impact_updated_on_the_open_incident_moves_the_header(window, ctx, demo,
     header = window.panels["header"]
     ctx.selection.set(sitrep.incidents.get(sev1.id))
     qtbot.waitUntil(lambda: header.incident is not None and header.incident.id == sev1.id)
-    assert header.proposal_label.text().startswith("Impact proposes SEV1, as set: error rate 23% ≥ 20%")
+    # Agreement costs no header line: it is said on the severity badge.
+    assert not header.proposal_label.isVisible()
+    assert header.severity_badge.accessibleDescription().startswith("Impact proposes SEV1, as set: error rate 23% ≥ 20%")
+    assert "Impact proposes SEV1, as set" in header.severity_badge.toolTip()
     dialog = header.record_impact()
     dialog.fields.affected.setValue(3)
     dialog.fields.error_rate.setValue(2)
@@ -89,6 +92,7 @@ def test_impact_updated_on_the_open_incident_moves_the_header(window, ctx, demo,
     assert "Proposed <b>SEV3</b>" in dialog.proposal.text() and "SEV1 is not the proposal" in dialog.proposal.text()
     dialog.ok_button.click()
     qtbot.waitUntil(lambda: header.proposal_label.text().startswith("⚠ Impact proposes SEV3; the severity is SEV1"))
+    assert header.proposal_label.isVisible() and header.proposal_label.font().bold()
     assert sitrep.timeline.entries(sev1.id)[-1].kind == EntryKind.IMPACT_CHANGE
 
 

@@ -354,19 +354,25 @@ class HeaderPanel(QWidget):
             self.proposal_label.setVisible(False)
             return
         reasons = shown.explanation.split(": ", 1)[-1]
-        if shown.agrees:
-            text = f"Impact proposes {shown.proposed_severity}, as set: {reasons}"
-            self.proposal_label.quiet = True
-        else:
-            text = f"⚠ Impact proposes {shown.proposed_severity}; the severity is {incident.severity}: {reasons}"
-            self.proposal_label.quiet = False
-        bold = QFont(self.font())
-        bold.setBold(not shown.agrees)
-        self.proposal_label.setFont(bold)
+        how = (f"{shown.explanation}\nRecorded by {shown.recorded_by}. "
+               "Record impact… (Ctrl+Shift+I) updates it; the commander decides the level.")  # fmt: skip
+        text = (f"Impact proposes {shown.proposed_severity}, as set: {reasons}" if shown.agrees
+                else f"⚠ Impact proposes {shown.proposed_severity}; the severity is {incident.severity}: {reasons}")  # fmt: skip
         self.proposal_label.setText(text)
-        self.proposal_label.setToolTip(f"{shown.explanation}\nRecorded by {shown.recorded_by}. "
-                                       "Record impact… (Ctrl+Shift+I) updates it; the commander decides the level.")  # fmt: skip
         self.proposal_label.setAccessibleName(text)
+        self.proposal_label.setToolTip(how)
+        if shown.agrees:
+            # Agreement is said on the severity badge (its tooltip and accessible description), not with a
+            # line of its own: on a 720-px screen that line cost the role board its last row.
+            self.severity_badge.setToolTip(f"{self.severity_badge.toolTip()}\n{text}\n{how}")
+            self.severity_badge.setAccessibleDescription(text)
+            self.proposal_label.setVisible(False)
+            return
+        self.proposal_label.quiet = False
+        bold = QFont(self.font())
+        bold.setBold(True)
+        self.proposal_label.setFont(bold)
+        self.severity_badge.setAccessibleDescription(text)
         self.proposal_label.setVisible(True)
 
     def _fit_height(self) -> None:
