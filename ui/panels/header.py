@@ -214,9 +214,12 @@ class HeaderPanel(QWidget):
         }
         self.chips: list[ClockChip] = []
         self.commander: RoleHolding | None = None
-        # The severity the recorded impact proposes: quiet when it agrees, said plainly when it does not.
+        # A proposed severity that differs from the one set (an agreeing one is said on the severity badge).
         self.proposal_label = ElidedLabel(self)
         self.proposal_label.setObjectName("header-proposal")
+        bold = QFont(self.font())
+        bold.setBold(True)
+        self.proposal_label.setFont(bold)
         outer.addWidget(self.proposal_label)
         self.empty_label = QLabel(
             "No incident is open here. Declare one with File ▸ Declare incident… (Ctrl+N).", self
@@ -318,7 +321,6 @@ class HeaderPanel(QWidget):
         self.severity_badge.setStyleSheet(badge_style(bg_fg))
         level = self._level_label(incident.severity)
         self.severity_badge.setText(incident.severity)
-        self.severity_badge.setToolTip(f"{incident.severity}: {level}")
         self.severity_badge.setAccessibleName(f"Severity {incident.severity} {level}")
         self.key_label.setText(incident.key)
         self.title_label.setText(incident.title)
@@ -348,9 +350,15 @@ class HeaderPanel(QWidget):
             QTimer.singleShot(0, self.check_clocks)
 
     def _show_proposal(self, incident: IncidentView) -> None:
+        """The severity the recorded impact proposes. Agreement is said on the severity badge (its tooltip and
+        accessible description), not with a line of its own: on a 720-px screen that line cost the role board
+        its last row. A proposal that differs gets its bold line under the clocks."""
+        badge = f"{incident.severity}: {self._level_label(incident.severity)}"
         ok, shown = read_or_say(self.ctx, self.ctx.sitrep.impact.show, incident.id,
                                 what="The recorded impact cannot be read")  # fmt: skip
         if not ok or shown is None or shown.proposed_severity is None:
+            self.severity_badge.setToolTip(badge)
+            self.severity_badge.setAccessibleDescription("")
             self.proposal_label.setVisible(False)
             return
         reasons = shown.explanation.split(": ", 1)[-1]
@@ -358,22 +366,12 @@ class HeaderPanel(QWidget):
                "Record impact… (Ctrl+Shift+I) updates it; the commander decides the level.")  # fmt: skip
         text = (f"Impact proposes {shown.proposed_severity}, as set: {reasons}" if shown.agrees
                 else f"⚠ Impact proposes {shown.proposed_severity}; the severity is {incident.severity}: {reasons}")  # fmt: skip
+        self.severity_badge.setToolTip(f"{badge}\n{text}\n{how}" if shown.agrees else badge)
+        self.severity_badge.setAccessibleDescription(text)
         self.proposal_label.setText(text)
         self.proposal_label.setAccessibleName(text)
         self.proposal_label.setToolTip(how)
-        if shown.agrees:
-            # Agreement is said on the severity badge (its tooltip and accessible description), not with a
-            # line of its own: on a 720-px screen that line cost the role board its last row.
-            self.severity_badge.setToolTip(f"{self.severity_badge.toolTip()}\n{text}\n{how}")
-            self.severity_badge.setAccessibleDescription(text)
-            self.proposal_label.setVisible(False)
-            return
-        self.proposal_label.quiet = False
-        bold = QFont(self.font())
-        bold.setBold(True)
-        self.proposal_label.setFont(bold)
-        self.severity_badge.setAccessibleDescription(text)
-        self.proposal_label.setVisible(True)
+        self.proposal_label.setVisible(not shown.agrees)
 
     def _fit_height(self) -> None:
         # A top dock takes whatever height it is given; the header needs only its lines.
