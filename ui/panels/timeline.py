@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
-    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -39,6 +38,7 @@ from ui.item_models.timeline import (
     TimelineFilter,
     TimelineModel,
 )
+from ui.live_table import LiveTableView
 from ui.operations import read_or_say, run_action
 from ui.panels import PanelSpec
 from ui.sync_support import RemoteLinksStrip
@@ -108,7 +108,7 @@ class TimelinePanel(QWidget):
         filters.addWidget(self.count_label)
         lay.addLayout(filters)
 
-        self.view = QTableView(self)
+        self.view = LiveTableView(self)  # follows the live edge, painting only the rows that arrive
         self.view.setObjectName("timeline-view")
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -247,13 +247,9 @@ class TimelinePanel(QWidget):
     def _on_change(self, change: Change) -> None:
         self.model.on_change(change)
 
-    def _after_insert(self, _parent, first: int, last: int) -> None:
-        bar = self.view.verticalScrollBar()
-        rows_added = last - first + 1
-        row_height = max(1, self.view.verticalHeader().defaultSectionSize())
-        # Follow the live edge only when the commander is already there; never yank them while reading.
-        if bar.maximum() - bar.value() <= rows_added * row_height + row_height:
-            self.view.scrollToBottom()
+    def _after_insert(self, *args) -> None:
+        # The view follows the live edge only when the commander is already there (LiveTableView): it
+        # never yanks them while they read further up.
         self._update_count()
 
     def _update_count(self, *args) -> None:

@@ -1,0 +1,74 @@
+"""A table over a live record: rows arrive at the end, and a reader who is at the end follows them.
+
+Qt answers any change in a table's row count with a new layout and a repaint of the whole viewport
+(QTableView::rowCountChanged schedules QAbstractItemView::doItemsLayout). At a timeline's live edge that is
+some thirty rows of text painted again for every entry logged: 10-15 ms of the 16 ms a frame has
+(docs/performance.md, "Live append"). When rows are appended while the reader is at the end, this view does
+what a scroll does instead: the rows already painted move up (their pixels are copied) and only the new rows
+are painted. Rows inserted anywhere else, a reader scrolled up and a hidden view take Qt's own path.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex
+from PySide6.QtWidgets import QTableView, QWidget
+
+
+class LiveTableView(QTableView):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._following = False  # the rows being appended will be scrolled into view
+        self._holding = False  # the vertical header's row count notice is held back for this append
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:  # noqa: N802 (Qt override)
+        old = self.model()
+        if old is not None:
+            old.rowsAboutToBeInserted.disconnect(self._rows_arriving)
+            old.rowsInserted.disconnect(self._rows_arrived)
+        super().setModel(model)
+        # Connected after the view's own connections (made in setModel), so the header has taken the new
+        # rows in before _rows_arrived runs.
+        if model is not None:
+            model.rowsAboutToBeInserted.connect(self._rows_arriving)
+            model.rowsInserted.connect(self._rows_arrived)
+
+    def at_live_edge(self, rows_added: int = 1) -> bool:
+        """The reader is at the end of the record (before `rows_added` rows arrive there): follow them."""
+        bar = self.verticalScrollBar()
+        row_height = max(1, self.verticalHeader().defaultSectionSize())
+        return bar.maximum() - bar.value() <= rows_added * row_height + row_height
+
+    def _rows_arriving(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
+        model = self.model()
+        appended = not parent.isValid() and model is not None and first == model.rowCount()
+        self._following = appended and self.at_live_edge(last - first + 1)
+        header = self.verticalHeader()
+        if self._following and self.isVisible() and self.updatesEnabled() and not header.signalsBlocked():
+            # The header's sectionCountChanged is what makes the table lay out and repaint everything.
+            header.blockSignals(True)
+            self._holding = True
+
+    def _rows_arrived(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
+        following, holding = self._following, self._holding
+        self._following = self._holding = False
+        if holding:
+            header = self.verticalHeader()
+            header.blockSignals(False)
+            painted_at = header.offset()
+            self.updateGeometries()  # the scroll range, as the held layout would have set it
+            # updateGeometries may move the rows to a new offset (the top row whole, when no longer at the
+            # end) without moving their pixels: put them back where they were painted, so that the scroll
+            # below moves the pixels by exactly as much as it moves the rows.
+            header.setOffset(painted_at)
+        if not following:
+            return
+        self.scrollToBottom()  # copies the painted rows up, and asks for what it uncovered
+        if holding:
+            self._paint_rows_from(first)
+
+    def _paint_rows_from(self, first: int) -> None:
+        """Ask for a paint of the new rows (and the row before them, which may have been cut off)."""
+        viewport = self.viewport()
+        top = max(0, self.rowViewportPosition(max(0, first - 1)))
+        if top < viewport.height():
+            viewport.update(0, top, viewport.width(), viewport.height() - top)
