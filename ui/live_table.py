@@ -67,8 +67,9 @@ class LiveTableView(QTableView):
             self._paint_rows_from(first)
 
     def _paint_rows_from(self, first: int) -> None:
-        """Ask for a paint of the new rows (and the row before them, which may have been cut off)."""
+        """Ask for a paint of the new rows (a scroll asks for what it uncovers, but a view not yet full
+        does not scroll)."""
         viewport = self.viewport()
-        top = max(0, self.rowViewportPosition(max(0, first - 1)))
+        top = max(0, self.rowViewportPosition(first))
         if top < viewport.height():
             viewport.update(0, top, viewport.width(), viewport.height() - top)
