@@ -10,8 +10,12 @@ are painted. Rows inserted anywhere else, a reader scrolled up and a hidden view
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex
+import time
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect
 from PySide6.QtWidgets import QTableView, QWidget
+
+FRAME_S = 1 / 60  # a screen's frame: rows arriving closer together than this are painted together
 
 
 class LiveTableView(QTableView):
@@ -19,6 +23,7 @@ class LiveTableView(QTableView):
         super().__init__(parent)
         self._following = False  # the rows being appended will be scrolled into view
         self._holding = False  # the vertical header's row count notice is held back for this append
+        self._painted_at = 0.0  # time.monotonic() of the last paint asked for at once
 
     def setModel(self, model: QAbstractItemModel | None) -> None:  # noqa: N802 (Qt override)
         old = self.model()
@@ -71,5 +76,14 @@ class LiveTableView(QTableView):
         does not scroll)."""
         viewport = self.viewport()
         top = max(0, self.rowViewportPosition(first))
-        if top < viewport.height():
-            viewport.update(0, top, viewport.width(), viewport.height() - top)
+        if top >= viewport.height():
+            return
+        rows = QRect(0, top, viewport.width(), viewport.height() - top)
+        now = time.monotonic()
+        if now - self._painted_at >= FRAME_S:
+            # Painted now, not at the next turn of the event loop: the rows often arrive while their commit
+            # is being announced, and the other panels' refresh for it would come first.
+            self._painted_at = now
+            viewport.repaint(rows)
+        else:
+            viewport.update(rows)  # a burst: the next turn of the event loop paints the rows together

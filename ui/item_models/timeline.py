@@ -1,13 +1,15 @@
 """The live timeline as a Qt table model that pages from the store.
 
 Opening an incident costs one count query, whatever its length: rows are fetched a page at a
-time when the view asks for them, and only a bounded number of pages is kept. New entries are
-appended in one batch per event-loop turn (a Qt view repaints once per batch, not per row).
+time when the view asks for them, and only a bounded number of pages is kept. A new entry is appended
+as soon as its change is announced; the rest of a burst (changes less than a frame apart) in one batch
+at the next event-loop turn (a Qt view repaints once per batch, not per row).
 """
 
 from __future__ import annotations
 
 import textwrap
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from ui.theme import is_dark
 from ui.timefmt import humanise_times
 
 PAGE = 256
+FRAME_S = 1 / 60  # a screen's frame: live changes closer together than this are pulled together
 MAX_PAGES = 64  # at most 16,384 rows held in memory, however long the incident
 
 COLUMNS = ("#", "Time", "Kind", "Author", "Entry", "Source")
@@ -62,6 +65,9 @@ _DECISION = (QColor("#1f5fa6"), QColor("#8ab4f8"))
 _SYSTEM = (QColor(96, 96, 112), QColor(160, 160, 172))
 _CORRECTED = (QColor(128, 128, 128), QColor(128, 128, 134))
 
+
+# What may have appended entries to the open timeline (status, severity and role changes log theirs).
+_PULLED_ON = frozenset({Topic.TIMELINE, Topic.INCIDENT, Topic.ROLES, Topic.EXTERNAL})
 
 _ORDER_OF_COLUMN = {COL_SEQ: "logged", COL_TIME: "occurred", COL_KIND: "kind", COL_AUTHOR: "author"}
 _HEADER_TIPS = {
@@ -122,7 +128,7 @@ class TimelineModel(QAbstractTableModel):
         self._hot_no, self._hot_page = -1, []
         self._fonts: dict[tuple[bool, bool], QFont] = {}
         self._brushes: dict[tuple[int, bool], QBrush] = {}
-        self._pull_pending = False
+        self._pulled_at = 0.0  # time.monotonic() of the last look for new entries
         self._pull_timer = QTimer(self)
         self._pull_timer.setSingleShot(True)
         self._pull_timer.setInterval(0)
@@ -200,16 +206,20 @@ class TimelineModel(QAbstractTableModel):
             return
         if change.incident_id not in (None, self._incident_id):
             return
-        if (
-            change.topic in {Topic.TIMELINE, Topic.INCIDENT, Topic.ROLES, Topic.EXTERNAL}
-            and not self._pull_timer.isActive()
-        ):
-            self._pull_timer.start()
+        if change.topic not in _PULLED_ON or self._pull_timer.isActive():
+            return
+        if time.monotonic() - self._pulled_at >= FRAME_S:
+            # The first change in a frame is taken at once, while its commit is still being announced: the
+            # row is in (and painted, at the live edge) before the other panels refresh for the same commit.
+            self.pull_new()
+        else:
+            self._pull_timer.start()  # the rest of a burst: one pull at the next turn of the event loop
 
     def pull_new(self) -> int:
         """Append entries committed since the last look. Returns how many rows were added."""
         if self._incident_id is None:
             return 0
+        self._pulled_at = time.monotonic()
         fresh = self._sitrep.timeline.entries(self._incident_id, after_seq=self._last_seq)
         if not fresh:
             return 0

@@ -53,10 +53,11 @@ class TimelinePanel(QWidget):
         self.incident: IncidentView | None = None
         self.model = TimelineModel(ctx.sitrep, self)
         ctx.notifier.changed.connect(self._on_change)
-        self._build()
-        self._register_commands()
+        # Before the view's own connections, so the count is up to date when the view paints new rows at once.
         self.model.rowsInserted.connect(self._after_insert)
         self.model.modelReset.connect(self._update_count)
+        self._build()
+        self._register_commands()
         self._update_count()
         self.set_incident(None)
 
