@@ -104,7 +104,8 @@ def _live(ws: Workspace) -> list[dict[str, Any]]:
     from bench.child import child_run
 
     results = []
-    for mode in ("service", "other_connection"):
+    # "console": the service path in the whole console window, where every panel hears of the commit.
+    for mode in ("service", "other_connection", "console"):
         data_dir, incident_id = ws.copy_of_long_incident(f"live-{mode}")
         args = {
             "data_dir": str(data_dir),
@@ -113,7 +114,7 @@ def _live(ws: Workspace) -> list[dict[str, Any]]:
             "rounds": ws.scale.rounds,
             # Another connection's entry waits for the notifier's poll (a second each, today): fewer of them.
             "per_round": ws.scale.live_appends_per_round
-            if mode == "service"
+            if mode != "other_connection"
             else max(1, ws.scale.live_appends_per_round // 4),
             "mode": mode,
             "floor_db": str(ws.root / f"live-floor-{mode}.db"),

@@ -40,7 +40,9 @@ def test_open_incident_and_live_append_paint_the_right_rows(tmp_path: Path) -> N
     report = runner.run(["open_incident", "live_append"], TINY, workdir=tmp_path)
     assert report["errors"] == []
     by_name = {r["name"]: r for r in report["results"]}
-    assert set(by_name) == {"open_incident", "live_append_service", "live_append_other_connection"}
+    assert set(by_name) == {
+        "open_incident", "live_append_service", "live_append_other_connection", "live_append_console"
+    }
     opened = by_name["open_incident"]
     assert_sane(opened, "open_incident")
     extra = opened["extra"]
@@ -48,7 +50,7 @@ def test_open_incident_and_live_append_paint_the_right_rows(tmp_path: Path) -> N
     assert extra["subject_last_visible_row"] == TINY.timeline_entries - 1  # scrolled to the latest entry
     assert extra["floor_rows"] == TINY.timeline_entries
     assert isinstance(extra["extra_rss_mb"], float)
-    for mode in ("service", "other_connection"):
+    for mode in ("service", "other_connection", "console"):
         live = by_name[f"live_append_{mode}"]
         assert_sane(live, f"live_append_{mode}")
         assert live["extra"]["wrong_rows"] == []  # the painted last row was the entry just committed
