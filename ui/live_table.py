@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect
-from PySide6.QtWidgets import QAbstractItemView, QTableView, QWidget
+from PySide6.QtWidgets import QTableView, QWidget
 
 FRAME_S = 1 / 60  # a screen's frame: rows arriving closer together than this are painted together
 
@@ -37,18 +37,16 @@ class LiveTableView(QTableView):
             model.rowsAboutToBeInserted.connect(self._rows_arriving)
             model.rowsInserted.connect(self._rows_arrived)
 
-    def at_live_edge(self) -> bool:
-        """The reader is at the end of the record, or within a row of it: rows appended there are followed.
-        A reader further up is left where they are reading."""
+    def at_live_edge(self, rows_added: int = 1) -> bool:
+        """The reader is at the end of the record (before `rows_added` rows arrive there): follow them."""
         bar = self.verticalScrollBar()
-        per_item = self.verticalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerItem
-        one_row = 1 if per_item else max(1, self.verticalHeader().defaultSectionSize())
-        return bar.maximum() - bar.value() <= one_row
+        row_height = max(1, self.verticalHeader().defaultSectionSize())
+        return bar.maximum() - bar.value() <= rows_added * row_height + row_height
 
     def _rows_arriving(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
         model = self.model()
         appended = not parent.isValid() and model is not None and first == model.rowCount()
-        self._following = appended and self.at_live_edge()
+        self._following = appended and self.at_live_edge(last - first + 1)
         header = self.verticalHeader()
         if self._following and self.isVisible() and self.updatesEnabled() and not header.signalsBlocked():
             # The header's sectionCountChanged is what makes the table lay out and repaint everything.
