@@ -228,6 +228,9 @@ class Console:
         else:
             self.panel.set_incident(self.sitrep.incidents.get(incident_id))
         settle(app, 10)
+        # At the live edge: the window's docks may have settled after the panel scrolled to its end.
+        self.view.scrollToBottom()
+        settle(app)
 
     def close(self) -> None:
         self.window.close()
@@ -416,17 +419,19 @@ def live_append(args: dict[str, Any]) -> dict[str, Any]:
     def floor() -> float:
         return statistics.median(floor_once() for _ in range(per_round))
 
-    if args.get("warmup", True):
-        subject_once()
-        floor_once()
-    subject_rounds, floor_rounds = interleave(subject, floor, rounds)
-    poll_ms = console.ctx.notifier._timer.interval()
-    viewport = [view.viewport().width(), view.viewport().height()]
-    if other is not None:
-        other.close()
-    console.close()
-    floor_view.close()
-    floor_db.close()
+    try:  # a failure must end the child, not leave the whole console's sync worker holding it open
+        if args.get("warmup", True):
+            subject_once()
+            floor_once()
+        subject_rounds, floor_rounds = interleave(subject, floor, rounds)
+        poll_ms = console.ctx.notifier._timer.interval()
+        viewport = [view.viewport().width(), view.viewport().height()]
+    finally:
+        if other is not None:
+            other.close()
+        console.close()
+        floor_view.close()
+        floor_db.close()
     title = {
         "service": "Live append: logged in this console, to row painted",
         "other_connection": "Live append: logged by another connection (CLI), to row painted",
