@@ -38,7 +38,11 @@ class LiveTableView(QTableView):
             model.rowsInserted.connect(self._rows_arrived)
 
     def at_live_edge(self, rows_added: int = 1) -> bool:
-        """The reader is at the end of the record (before `rows_added` rows arrive there): follow them."""
+        """The reader is at the end of the record (before `rows_added` rows arrive there): follow them.
+
+        The timeline panel's rule as it always was. Its slack is in pixels, but a view scrolled by rows (the
+        default here) counts the scroll bar in rows, so a reader within some forty rows of the end is
+        followed too; changing that changes what a commander sees, so it is left to be decided."""
         bar = self.verticalScrollBar()
         row_height = max(1, self.verticalHeader().defaultSectionSize())
         return bar.maximum() - bar.value() <= rows_added * row_height + row_height

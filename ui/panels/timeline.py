@@ -249,8 +249,7 @@ class TimelinePanel(QWidget):
         self.model.on_change(change)
 
     def _after_insert(self, *args) -> None:
-        # The view follows the live edge only when the commander is already there (LiveTableView): it
-        # never yanks them while they read further up.
+        # Whether the view follows the new rows to the live edge is the view's to decide (LiveTableView).
         self._update_count()
 
     def _update_count(self, *args) -> None:
