@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from models.enums import Milestone
+from models.metric_durations import ms_between, usable_sql
 from models.milestone_numbers import num_column
 from services.analytics.metrics_model import (
     ANCHOR_MILESTONES,
@@ -65,7 +66,7 @@ def minutes_sql(start_sql: str, end_sql: str) -> str:
 def ms_between_sql(starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]) -> str:
     """Whole milliseconds from the first of `starts` the incident has to the first of `ends`, from the
     numbers: exactly the milliseconds minutes_sql rounds to, without reading any text."""
-    return f"(({moment(ends, num)} >> 12) - ({moment(starts, num)} >> 12))"
+    return ms_between("i", starts, ends)
 
 
 def minutes_num_sql(starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]) -> str:
@@ -152,16 +153,7 @@ def counted_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> s
         parts.append("COALESCE(json_array_length(i.flagged_pairs), 0) = 0")
     if metric.kind == "impact":
         parts.append("i.affected_users IS NOT NULL")
-    uses = []
-    for i, s in enumerate(starts):
-        for j, e in enumerate(ends):
-            sc, ec = num(s), num(e)
-            test = [f"{sc} IS NOT NULL"] + [f"{num(x)} IS NULL" for x in starts[:i]]
-            test += [f"{ec} IS NOT NULL"] + [f"{num(x)} IS NULL" for x in ends[:j]]
-            test.append(f"{ec} >= {sc}")
-            test += [f"({num(m)} IS NULL OR {num(m)} BETWEEN {sc} AND {ec})" for m in milestones_between(s, e)]
-            uses.append("(" + " AND ".join(test) + ")")
-    parts.append("(" + " OR ".join(uses) + ")")
+    parts.append(usable_sql("i", starts, ends))
     return "(" + " AND ".join(parts) + ")"
 
 

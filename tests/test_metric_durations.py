@@ -1,0 +1,273 @@
+"""The durations index (models/metric_durations.py, migration 0022) and the metric tables read from it.
+
+Two claims: the index holds exactly what the incidents say after every kind of write (the services,
+another connection, the history import, an exchange import, corrections, deletion, an upgraded store), and a
+table read from it (services/analytics/metrics_durations.py) is equal, figure for figure, to the table the
+engine computes from every incident (the reference, `read_durations = False`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine
+
+from models import metric_durations
+from models.enums import Milestone
+from models.migrations import MIGRATIONS_DIR
+from models.types import iso
+from services.analytics.metrics import Figures, MetricFilter, check_figures
+from services.analytics.metrics_durations import serves
+from services.analytics.sample_history import generate, write_csv
+from services.core import Sitrep
+
+T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+# Several services per incident, none, a repeated one; no two names that differ only in case (that case is
+# declined and tested on its own).
+SERVICES = (["checkout"], ["ledger", "checkout"], [], ["search"], ["auth", "ledger", "search"], ["ledger", "ledger"])
+FIGURES = (
+    Figures(),
+    Figures(percentiles=(0.0, 12.5, 99.0, 100.0), share_under=(("1m", 1.0), ("1h", 60.0), ("0", 0.0))),
+)
+SERVED = ("service", "severity", "all")
+FILTERS = (
+    MetricFilter(include_exercises=True),
+    MetricFilter(exclude_flagged=True),
+    MetricFilter(services=("checkout",)),
+    MetricFilter(severities=("SEV2",)),
+    MetricFilter(since=T0 - timedelta(days=300)),
+)
+
+
+def _raw_rows(seed: int, first_number: int, count: int, services=SERVICES) -> list[dict]:
+    """Incidents as data from elsewhere may hold them: milestones missing or out of order, times a few
+    microseconds apart, equal durations, exercises, affected users missing or zero."""
+    rng = random.Random(seed)
+    rows = []
+    for n in range(first_number, first_number + count):
+        base = T0 - timedelta(days=rng.randint(0, 700), microseconds=rng.randint(0, 999_999))
+        times: dict[str, str | None] = {}
+        for k, m in enumerate(Milestone):
+            pick = rng.random()
+            if pick < 0.15:
+                times[m.column] = None
+            elif pick < 0.22:
+                times[m.column] = iso(base + timedelta(microseconds=rng.randint(-400, 400)))
+            elif pick < 0.28:
+                times[m.column] = iso(base - timedelta(minutes=rng.randint(1, 300)))
+            elif pick < 0.4:  # whole minutes: many equal durations
+                times[m.column] = iso(base + timedelta(minutes=k * 10))
+            else:
+                times[m.column] = iso(base + timedelta(minutes=k * rng.randint(1, 90), microseconds=rng.randint(0, 999_999)))
+        rows.append({
+            "id": f"raw-{n}", "number": n, "key": f"RAW-{n:05d}", "title": "raw", "summary": "",
+            "incident_type": rng.choice(["service_outage", "security"]), "severity": rng.choice(["SEV1", "SEV2", "SEV4"]),
+            "status": "resolved", "is_major": 0, "is_exercise": int(rng.random() < 0.1),
+            "services": json.dumps(rng.choice(services)), "affected_users": rng.choice([None, 0, 17, 2500, 123457]),
+            "source": "test", "created_at": iso(T0), "updated_at": iso(T0),
+            "flagged_pairs": rng.choice(["[]", "[]", '[["mitigated", "resolved"]]']), **times,
+        })  # fmt: skip
+    return rows
+
+
+def _insert(db: Path, rows: list[dict]) -> None:
+    cols = list(rows[0])
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.executemany(
+            f"INSERT INTO incidents ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [tuple(r[c] for c in cols) for r in rows],
+        )
+    conn.close()
+
+
+def _stored_and_expected(db: Path) -> tuple[list, list]:
+    """The index as kept, and as computed afresh from the incidents by the back-fill's own SELECT."""
+    conn = sqlite3.connect(db)
+    try:
+        order = " ORDER BY 1, 2, 3"
+        stored = conn.execute(f"SELECT * FROM {metric_durations.TABLE_NAME}{order}").fetchall()
+        expected = conn.execute(metric_durations.rows_select("1 = 1") + order).fetchall()
+    finally:
+        conn.close()
+    return stored, expected
+
+
+def assert_index_in_step(app: Sitrep) -> None:
+    stored, expected = _stored_and_expected(app.store.path)
+    assert stored == expected
+    # Every incident has its whole row for every span: the index is not empty by accident.
+    conn = sqlite3.connect(app.store.path)
+    incidents = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    conn.close()
+    assert sum(1 for r in stored if r[2] == 0) == incidents * len(metric_durations.SPANS)
+
+
+def assert_tables_equal(app: Sitrep, *, served: bool = True) -> int:
+    """Every table the index serves equals the reference; returns how many were read from the index."""
+    svc = app.metrics
+    read = 0
+    for metric_id, metric in svc.definitions.items():
+        for by in (*SERVED, "type", "month"):
+            for figures in FIGURES:
+                svc.read_durations = False
+                want = svc.table(metric_id, by, None, figures)
+                fast = svc._durations_table(metric, by, MetricFilter(), check_figures(figures))
+                svc.read_durations = True
+                got = svc.table(metric_id, by, None, figures)
+                assert got == want, f"{metric_id} by {by}"
+                if fast is not None:
+                    assert fast == want, f"{metric_id} by {by} (read from the index)"
+                    read += 1
+    if served:
+        # Every shipped duration metric, by each grouping the index serves, with and without extra figures.
+        assert read == 6 * len(SERVED) * len(FIGURES)
+    return read
+
+
+@pytest.fixture
+def history(sitrep, clock, tmp_path) -> Sitrep:
+    """Imported history, raw rows from another connection, incidents run through the services."""
+    csv_path = write_csv(generate(200, seed=31, start=datetime(2024, 1, 1, tzinfo=UTC), end=T0), tmp_path / "h.csv")
+    sitrep.history.import_file(csv_path, author="tester")
+    _insert(sitrep.store.path, _raw_rows(seed=8, first_number=1000, count=400))
+    for k, exercise in enumerate((False, True)):
+        inc = sitrep.incidents.declare(
+            f"Checkout failing {k}", "SEV2", author="ana", services=["checkout", "ledger"], is_exercise=exercise,
+            impact_started_at=clock() - timedelta(minutes=30), detected_at=clock() - timedelta(minutes=10),
+        )  # fmt: skip
+        clock.advance(minutes=20)
+        sitrep.incidents.set_status(inc.id, "mitigated", author="ana")
+        sitrep.incidents.set_milestone(inc.id, "detected", clock() - timedelta(minutes=25), author="ana", reason="log")
+        clock.advance(minutes=15)
+        sitrep.incidents.set_status(inc.id, "resolved", author="ana")
+    return sitrep
+
+
+def test_tables_read_from_the_index_equal_the_engines_computation(history):
+    assert_index_in_step(history)
+    assert_tables_equal(history)
+
+
+def test_every_write_keeps_the_index_in_step(history, clock):
+    app = history
+    inc = app.incidents.declare(
+        "Ledger slow", "SEV3", author="ana", services=["ledger"], impact_started_at=clock() - timedelta(minutes=50)
+    )
+    assert_index_in_step(app)
+    # Corrections through the services: a milestone moved, cleared, the severity changed.
+    app.incidents.set_milestone(inc.id, "detected", clock() - timedelta(minutes=40), author="ana")
+    app.incidents.set_milestone(inc.id, "resolved", clock(), author="ana", reason="from the log")
+    app.incidents.set_milestone(inc.id, "detected", None, author="ana", reason="wrong")
+    app.incidents.set_severity(inc.id, "SEV1", author="ana", reason="worse than thought")
+    assert_index_in_step(app)
+    assert_tables_equal(app)
+    # Another connection: milestones, services, severity, the exercise flag, affected users, deletion.
+    conn = sqlite3.connect(app.store.path)
+    with conn:
+        conn.execute("UPDATE incidents SET resolved_at = '2025-01-01T00:00:00.000700Z' WHERE number % 7 = 0")
+        conn.execute("UPDATE incidents SET detected_at = NULL WHERE number % 11 = 0")
+        conn.execute("""UPDATE incidents SET services = '["auth", "search"]' WHERE number % 13 = 0""")
+        conn.execute("UPDATE incidents SET services = '[]' WHERE number % 17 = 0")
+        conn.execute("UPDATE incidents SET severity = 'SEV1' WHERE number % 19 = 0")
+        conn.execute("UPDATE incidents SET is_exercise = 1 - is_exercise WHERE number % 23 = 0")
+        conn.execute("UPDATE incidents SET affected_users = NULL WHERE number % 5 = 0")
+        conn.execute("DELETE FROM incidents WHERE number % 29 = 0")
+    conn.close()
+    assert_index_in_step(app)
+    assert_tables_equal(app)
+
+
+def test_filters_the_index_cannot_serve_give_the_engines_answer(history):
+    svc = history.metrics
+    for flt in FILTERS:
+        for by in SERVED:
+            assert serves(svc.definition("time_to_resolve"), by, flt) is None
+            svc.read_durations = False
+            want = svc.table("time_to_resolve", by, flt)
+            svc.read_durations = True
+            assert svc.table("time_to_resolve", by, flt) == want
+
+
+def test_a_users_own_definition_is_computed_the_old_way(tmp_path):
+    (tmp_path / "metrics.toml").write_text(
+        '[[metric]]\nid = "time_to_resolve"\nlabel = "Time to resolve"\nkind = "duration"\n'
+        'start = "detected"\nend = "resolved"\n',
+        encoding="utf-8",
+    )
+    app = Sitrep.open(f"sqlite:///{tmp_path / 's.db'}", config_dir=tmp_path)
+    try:
+        _insert(app.store.path, _raw_rows(seed=3, first_number=1, count=150))
+        metric = app.metrics.definition("time_to_resolve")
+        assert serves(metric, "service", MetricFilter()) is None
+        assert serves(app.metrics.definition("time_to_detect"), "service", MetricFilter()) is not None
+        assert_tables_equal(app, served=False)
+    finally:
+        app.close()
+
+
+def test_service_names_differing_only_in_case_keep_the_engines_order(sitrep):
+    rows = _raw_rows(seed=4, first_number=1, count=200, services=(["checkout"], ["Checkout", "auth"], ["auth"]))
+    _insert(sitrep.store.path, rows)
+    metric = sitrep.metrics.definition("time_to_resolve")
+    assert sitrep.metrics._durations_table(metric, "service", MetricFilter(), Figures()) is None  # declined
+    sitrep.metrics.read_durations = False
+    want = sitrep.metrics.table("time_to_resolve", "service")
+    sitrep.metrics.read_durations = True
+    assert sitrep.metrics.table("time_to_resolve", "service") == want
+    assert [g.group for g in want.groups][1:3] in (["checkout", "Checkout"], ["Checkout", "checkout"])
+
+
+def test_an_empty_store_and_a_store_of_left_out_incidents(sitrep):
+    assert_tables_equal(sitrep)
+    _insert(sitrep.store.path, [{**r, "resolved_at": None} for r in _raw_rows(seed=9, first_number=1, count=30)])
+    assert_index_in_step(sitrep)
+    table = sitrep.metrics.table("time_to_resolve", "service")
+    assert table.groups == [] and table.overall.count == 0 and len(table.excluded) > 20
+    assert_tables_equal(sitrep)
+
+
+def test_an_exchange_import_fills_the_index(history, tmp_path, clock):
+    # The raw rows hold contradictions an exchange import refuses; everything else travels.
+    conn = sqlite3.connect(history.store.path)
+    keys = [k for (k,) in conn.execute("SELECT key FROM incidents WHERE key NOT LIKE 'RAW-%'")]
+    conn.close()
+    doc = history.exchange.export(keys)
+    target = Sitrep.open(f"sqlite:///{tmp_path / 'other.db'}", now=clock)
+    try:
+        path = tmp_path / "export.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        target.exchange.import_file(path)
+        assert_index_in_step(target)
+        assert_tables_equal(target)
+    finally:
+        target.close()
+
+
+def test_an_upgraded_store_gets_its_index_back_filled(tmp_path):
+    db = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{db}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0021")
+    _insert(db, _raw_rows(seed=12, first_number=1, count=300))
+    with engine.connect() as conn:
+        assert not conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = ?", (metric_durations.TABLE_NAME,)
+        ).first()
+    engine.dispose()
+    app = Sitrep.open(f"sqlite:///{db}")  # opening upgrades to the head
+    try:
+        assert_index_in_step(app)
+        assert_tables_equal(app)
+    finally:
+        app.close()
