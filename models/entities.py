@@ -105,8 +105,8 @@ for _sql in milestone_numbers.trigger_statements():
 
 
 # Each incident's value for each shipped duration metric (models/metric_durations.py), for the metric tables;
-# SQLite only, kept by triggers on incidents created with the table.
-IncidentDurations = metric_durations.define_table(Base.metadata)
+# kept by triggers on incidents, created with the table (SQLite only, where the metrics run).
+IncidentDurations, IncidentDurationCounts = metric_durations.define_tables(Base.metadata)
 for _sql in metric_durations.trigger_statements():
     event.listen(IncidentDurations, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="sqlite"))
 

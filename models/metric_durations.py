@@ -107,18 +107,85 @@ def usable_sql(row: str, starts: tuple[Milestone, ...], ends: tuple[Milestone, .
     return "(" + " OR ".join(uses) + ")"
 
 
+def names(moments: tuple[Milestone, ...]) -> str:
+    return " or ".join(m.label for m in moments)
+
+
+def _time_text(col: str) -> str:
+    """A stored time as the rest of Sitrep words it: '2026-02-03 10:30:00 UTC'."""
+    return f"replace(substr({col}, 1, 19), 'T', ' ') || ' UTC'"
+
+
+def _pair_reason(row: str, s: Milestone, e: Milestone) -> list[str]:
+    """CASE arms for the one start and end an incident uses: end before start, or a milestone that belongs
+    between them outside them. These are exactly the pairs the metric uses, so a pair an import flagged
+    leaves the incident out of this metric only when it is one of them."""
+    sc, ec = f"{row}.{s.column}", f"{row}.{e.column}"
+    arms = [
+        f"WHEN {ec} < {sc} THEN '{e.label} (' || {_time_text(ec)} || ') is before {s.label} (' || {_time_text(sc)} || ')'"
+    ]
+    for m in milestones_between(s, e):
+        mc = f"{row}.{m.column}"
+        arms.append(
+            f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN "
+            f"'{m.label} (' || {_time_text(mc)} || ') is not between {s.label} and {e.label}'"
+        )
+    return arms
+
+
+def reason_cases(
+    row: str, kind: str, starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]
+) -> list[str]:
+    """CASE arms that word why an incident cannot count (the text the rule in usable_sql mirrors)."""
+
+    def none_of(moments: tuple[Milestone, ...]) -> str:
+        return " AND ".join(f"{row}.{m.column} IS NULL" for m in moments)
+
+    def has(m: Milestone) -> str:
+        return f"{row}.{m.column} IS NOT NULL"
+
+    cases = [
+        f"WHEN {none_of(starts)} AND {none_of(ends)} THEN 'no {names(starts)} or {names(ends)} time'",
+        f"WHEN {none_of(starts)} THEN 'no {names(starts)} time'",
+        f"WHEN {none_of(ends)} THEN 'no {names(ends)} time'",
+    ]
+    if kind == "impact":
+        cases.append(f"WHEN {row}.affected_users IS NULL THEN 'affected users not recorded'")
+    # Which start and end this incident uses decides which pairs are checked: one CASE per combination.
+    for i, s in enumerate(starts):
+        for j, e in enumerate(ends):
+            chosen = [has(s)] + [f"{row}.{x.column} IS NULL" for x in starts[:i]]
+            chosen += [has(e)] + [f"{row}.{x.column} IS NULL" for x in ends[:j]]
+            cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(row, s, e))} END")
+    return cases
+
+
 def _value_sql(span: Span, row: str) -> str:
-    counted = usable_sql(row, span.start, span.end)
     value = f"({ms_between(row, span.start, span.end)} / 60000.0)"
     if span.kind == "impact":  # minutes x affected users, multiplied in this order as the engine does
-        counted = f"({row}.affected_users IS NOT NULL AND {counted})"
         value = f"({value} * {row}.affected_users)"
-    return f"CASE WHEN {counted} THEN {value} END"
+    return f"CASE WHEN {_counted_sql(span, row)} THEN {value} END"
 
 
-# -- the table -------------------------------------------------------------------------------------------------
-def define_table(metadata: MetaData) -> Table:
-    table = Table(
+# -- the tables ------------------------------------------------------------------------------------------------
+COUNTS_NAME = "incident_duration_counts"
+LEFT_OUT_INDEX = "ix_incident_durations_left_out"
+# (name, columns, where): a group's values in order; the incidents left out, in number order, with their words.
+INDEXES = (
+    ("ix_incident_durations_service", ("span", "is_exercise", "service", "value"), None),
+    ("ix_incident_durations_whole", ("span", "is_exercise", "value"), "slot = 0"),
+    ("ix_incident_durations_severity", ("span", "is_exercise", "severity", "value"), "slot = 0"),
+    (
+        LEFT_OUT_INDEX,
+        ("span", "is_exercise", "number", "incident_id", "key", "reason", "value"),  # value: for a covering read
+        "slot = 0 AND value IS NULL",
+    ),
+)
+GROUPINGS = ("service", "severity", "all")  # what incident_duration_counts counts by
+
+
+def define_tables(metadata: MetaData) -> tuple[Table, Table]:
+    durations = Table(
         TABLE_NAME,
         metadata,
         Column("number", Integer, primary_key=True),  # incidents.number (rowids may change on VACUUM)
@@ -127,72 +194,149 @@ def define_table(metadata: MetaData) -> Table:
         Column("service", String, nullable=True),
         Column("is_exercise", Integer, nullable=False),
         Column("severity", String, nullable=True),
-        Column("value", Float, nullable=True),
-        Column("hi", Integer, nullable=True),
-        Column("lo", Integer, nullable=True),
+        Column("value", Float, nullable=True),  # NULL: the incident cannot count for this metric
+        *(Column(limb, Integer, nullable=True) for limb in LIMBS),
+        # Set on slot 0 of an incident left out: who it is and why, in the engine's words.
+        Column("incident_id", String, nullable=True),
+        Column("key", String, nullable=True),
+        Column("reason", String, nullable=True),
         sqlite_with_rowid=False,
-        info={"derived": "kept by triggers from incidents (models/metric_durations.py)"},
     )
-    for name, cols, whole in INDEXES:
-        Index(name, *(table.c[c] for c in cols), sqlite_where=text("slot = 0") if whole else None)
-    return table
+    for name, cols, where in INDEXES:
+        Index(name, *(durations.c[c] for c in cols), sqlite_where=text(where) if where else None)
+    counts = Table(
+        COUNTS_NAME,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("span", Integer, nullable=False),
+        Column("is_exercise", Integer, nullable=False),
+        Column("grouping", String, nullable=False),
+        Column("grp", String, nullable=True),  # the service or severity; '' for all
+        Column("counted", Integer, nullable=False),
+        Column("left_out", Integer, nullable=False),
+        Column("exact", Integer, nullable=False),  # how many of the counted have their limbs
+        *(Column(limb, Integer, nullable=False) for limb in LIMBS),
+    )
+    Index(
+        "ix_incident_duration_counts_group",
+        counts.c.span,
+        counts.c.is_exercise,
+        counts.c.grouping,
+        counts.c.grp,
+        unique=True,
+    )
+    return durations, counts
 
 
-# (name, columns, whole incidents only): a group's values in order, with their exact-sum parts alongside so
-# a group's count and sum come from the index alone.
-INDEXES = (
-    ("ix_incident_durations_service", ("span", "is_exercise", "service", "value", "hi", "lo"), False),
-    ("ix_incident_durations_whole", ("span", "is_exercise", "value", "hi", "lo"), True),
-    ("ix_incident_durations_severity", ("span", "is_exercise", "severity", "value", "hi", "lo"), True),
-)
+# The exact sum: a value v (quantum 2^-68, |v| < 2^38) is v/4 = l2 + l1 * 2^-36 + l0 * 2^-70, each limb under
+# 2^36, so a group of up to 2^27 values sums in 64-bit integers without overflow, and never fails a write.
+LIMBS = ("l2", "l1", "l0")
+_LIMIT = 274877906944.0  # 2^38
 
-_TO_HI = 16777216.0  # 2^24
-_TO_LO = 17592186044416.0  # 2^44: hi * 2^44 + lo is the value in units of 2^-68
-_HI_LIMIT = 274877906944.0  # 2^38: beyond it v * 2^24 may not fit an integer
+
+def exact_total(l2: int, l1: int, l0: int) -> float:
+    """The sum the limbs stand for, rounded once, correctly (as math.fsum rounds the exact sum)."""
+    return ((((l2 << 36) + l1) << 34) + l0) / (1 << 68)
 
 
 def rows_select(where: str) -> str:
     """SELECT of every durations row for the incidents `where` picks (`i` is the incident)."""
     values = " ".join(f"WHEN {s.id} THEN {_value_sql(s, 'i')}" for s in SPANS)
+    whys = " ".join(
+        f"WHEN {s.id} THEN CASE WHEN {_counted_sql(s, 'i')} THEN NULL "
+        f"{' '.join(reason_cases('i', s.kind, s.start, s.end))} END"
+        for s in SPANS
+    )
     spans = " UNION ALL ".join(f"SELECT {s.id} AS span" for s in SPANS)
     inner = (
         f"SELECT i.number AS number, s.span AS span, COALESCE(sv.key, 0) AS slot, "
-        f"CASE WHEN sv.key IS NULL THEN '{NO_SERVICE}' ELSE sv.value END AS service, i.is_exercise AS is_exercise, i.severity AS severity, "
-        f"CASE s.span {values} END AS value "
+        f"CASE WHEN sv.key IS NULL THEN '{NO_SERVICE}' ELSE sv.value END AS service, i.is_exercise AS is_exercise, "
+        f"i.severity AS severity, CASE s.span {values} END AS value, i.id AS incident_id, i.key AS key, "
+        f"CASE WHEN COALESCE(sv.key, 0) = 0 THEN CASE s.span {whys} END END AS reason "
         f"FROM incidents AS i JOIN ({spans}) AS s LEFT JOIN json_each(i.services) AS sv WHERE {where}"
     )
-    scaled = f"SELECT d.*, CASE WHEN abs(d.value) < {_HI_LIMIT} THEN d.value * {_TO_HI} END AS w FROM ({inner}) AS d"
-    parts = f"SELECT e.*, CAST(e.w AS INTEGER) AS h, (e.w - CAST(e.w AS INTEGER)) * {_TO_LO} AS f FROM ({scaled}) AS e"
+    x = f"SELECT d.*, CASE WHEN abs(d.value) < {_LIMIT} THEN d.value * 0.25 END AS x FROM ({inner}) AS d"
+    l2 = f"SELECT e.*, CAST(e.x AS INTEGER) AS l2, (e.x - CAST(e.x AS INTEGER)) * 68719476736.0 AS y FROM ({x}) AS e"
+    l1 = f"SELECT f.*, CAST(f.y AS INTEGER) AS l1, (f.y - CAST(f.y AS INTEGER)) * 17179869184.0 AS z FROM ({l2}) AS f"
+    exact = "z = CAST(z AS INTEGER)"
     return (
-        "SELECT number, span, slot, service, is_exercise, severity, value, h, "
-        f"CASE WHEN f = CAST(f AS INTEGER) THEN CAST(f AS INTEGER) END FROM ({parts})"
+        "SELECT number, span, slot, service, is_exercise, severity, value, "
+        f"CASE WHEN {exact} THEN l2 END, CASE WHEN {exact} THEN l1 END, CASE WHEN {exact} THEN CAST(z AS INTEGER) END, "
+        "CASE WHEN reason IS NOT NULL THEN incident_id END, CASE WHEN reason IS NOT NULL THEN key END, reason "
+        f"FROM ({l1})"
     )
 
 
-_COLUMNS = "(number, span, slot, service, is_exercise, severity, value, hi, lo)"
-_TRIGGER_INSERT = "incidents_durations_insert"
+def _counted_sql(span: Span, row: str) -> str:
+    counted = usable_sql(row, span.start, span.end)
+    return f"({row}.affected_users IS NOT NULL AND {counted})" if span.kind == "impact" else counted
+
+
+def count_statement(where: str, sign: str = "") -> str:
+    """Adds (sign '') or takes away (sign '-') the durations rows `where` picks to or from their groups' counts."""
+    sums = f"{sign}count(value), {sign}(count(*) - count(value)), {sign}count(l0), " + ", ".join(
+        f"{sign}COALESCE(sum({limb}), 0)" for limb in LIMBS
+    )
+    parts = " UNION ALL ".join(
+        f"SELECT span, is_exercise, '{g}', {grp}, {sums} FROM {TABLE_NAME} WHERE ({where}){cond} GROUP BY span, is_exercise{by}"
+        for g, grp, cond, by in (
+            ("service", "service", "", ", service"),
+            ("severity", "severity", " AND slot = 0", ", severity"),
+            ("all", "''", " AND slot = 0", ""),
+        )
+    )
+    updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in ("counted", "left_out", "exact", *LIMBS))
+    return (
+        f"INSERT INTO {COUNTS_NAME} (span, is_exercise, grouping, grp, counted, left_out, exact, {', '.join(LIMBS)}) "
+        f"SELECT * FROM ({parts}) WHERE true "
+        f"ON CONFLICT (span, is_exercise, grouping, grp) DO UPDATE SET {updates}"
+    )
+
+
+_COLUMNS = f"(number, span, slot, service, is_exercise, severity, value, {', '.join(LIMBS)}, incident_id, key, reason)"
+INSERT_TRIGGER = "incidents_durations_insert"
 _TRIGGER_UPDATE = "incidents_durations_update"
 _TRIGGER_DELETE = "incidents_durations_delete"
-TRIGGER_NAMES = (_TRIGGER_INSERT, _TRIGGER_UPDATE, _TRIGGER_DELETE)
+TRIGGER_NAMES = (INSERT_TRIGGER, _TRIGGER_UPDATE, _TRIGGER_DELETE)
 # What a durations row is made of; the milestone texts are read through their numbers, whose trigger's
 # UPDATE fires this one.
-WATCHED = ("number", "services", "is_exercise", "severity", "affected_users", *NUM_COLUMNS)
+WATCHED = ("number", "id", "key", "services", "is_exercise", "severity", "affected_users", *NUM_COLUMNS)
+
+
+def fill_statements(where: str) -> list[str]:
+    """Rows and counts for the incidents `where` picks, which have none yet (a back-fill, an import)."""
+    numbers = f"number IN (SELECT i.number FROM incidents AS i WHERE {where})"
+    return [f"INSERT INTO {TABLE_NAME} {_COLUMNS} {rows_select(where)}", count_statement(numbers)]
+
+
+def _refresh(*old: str) -> str:
+    """Trigger body: take the incident's old rows out of the counts, write its rows afresh, count them in."""
+    gone = " OR ".join(f"number = {o}" for o in old)
+    return (
+        f"{count_statement(gone, '-')}; DELETE FROM {TABLE_NAME} WHERE {gone}; "
+        f"INSERT INTO {TABLE_NAME} {_COLUMNS} {rows_select('i.rowid = NEW.rowid')}; "
+        f"{count_statement('number = NEW.number')};"
+    )
+
+
+def insert_trigger_statement() -> str:
+    # A row whose numbers are still to come gets its durations when their UPDATE fires the update trigger.
+    return (
+        f"CREATE TRIGGER {INSERT_TRIGGER} AFTER INSERT ON incidents WHEN NOT {numbers_missing_sql('NEW')} "
+        f"BEGIN {_refresh('NEW.number')} END"
+    )
 
 
 def trigger_statements() -> list[str]:
-    fill = f"INSERT INTO {TABLE_NAME} {_COLUMNS} {rows_select('i.rowid = NEW.rowid')};"
     return [
-        # A row whose numbers are still to come gets its durations when their UPDATE fires the trigger below.
-        f"CREATE TRIGGER {_TRIGGER_INSERT} AFTER INSERT ON incidents WHEN NOT {numbers_missing_sql('NEW')} BEGIN "
-        f"DELETE FROM {TABLE_NAME} WHERE number = NEW.number; {fill} END",
+        insert_trigger_statement(),
         f"CREATE TRIGGER {_TRIGGER_UPDATE} AFTER UPDATE OF {', '.join(WATCHED)} ON incidents BEGIN "
-        f"DELETE FROM {TABLE_NAME} WHERE number = OLD.number; DELETE FROM {TABLE_NAME} WHERE number = NEW.number; "
-        f"{fill} END",
+        f"{_refresh('OLD.number', 'NEW.number')} END",
         f"CREATE TRIGGER {_TRIGGER_DELETE} AFTER DELETE ON incidents BEGIN "
-        f"DELETE FROM {TABLE_NAME} WHERE number = OLD.number; END",
+        f"{count_statement('number = OLD.number', '-')}; DELETE FROM {TABLE_NAME} WHERE number = OLD.number; END",
     ]
 
 
-def backfill_statement() -> str:
-    """Rows for every incident already stored (the migration that adds the table)."""
-    return f"INSERT INTO {TABLE_NAME} {_COLUMNS} {rows_select('1 = 1')}"
+def backfill_statements() -> list[str]:
+    """Rows and counts for every incident already stored (the migration that adds the tables)."""
+    return fill_statements("1 = 1")

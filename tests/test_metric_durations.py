@@ -31,7 +31,14 @@ from services.core import Sitrep
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 # Several services per incident, none, a repeated one; no two names that differ only in case (that case is
 # declined and tested on its own).
-SERVICES = (["checkout"], ["ledger", "checkout"], [], ["search"], ["auth", "ledger", "search"], ["ledger", "ledger"])
+SERVICES = (
+    ["checkout"],
+    ["ledger", "checkout"],
+    [],
+    ["search"],
+    ["auth", "ledger", "search"],
+    ["ledger", "ledger"],
+)
 FIGURES = (
     Figures(),
     Figures(percentiles=(0.0, 12.5, 99.0, 100.0), share_under=(("1m", 1.0), ("1h", 60.0), ("0", 0.0))),
@@ -65,7 +72,9 @@ def _raw_rows(seed: int, first_number: int, count: int, services=SERVICES) -> li
             elif pick < 0.4:  # whole minutes: many equal durations
                 times[m.column] = iso(base + timedelta(minutes=k * 10))
             else:
-                times[m.column] = iso(base + timedelta(minutes=k * rng.randint(1, 90), microseconds=rng.randint(0, 999_999)))
+                times[m.column] = iso(
+                    base + timedelta(minutes=k * rng.randint(1, 90), microseconds=rng.randint(0, 999_999))
+                )
         rows.append({
             "id": f"raw-{n}", "number": n, "key": f"RAW-{n:05d}", "title": "raw", "summary": "",
             "incident_type": rng.choice(["service_outage", "security"]), "severity": rng.choice(["SEV1", "SEV2", "SEV4"]),
@@ -108,6 +117,36 @@ def assert_index_in_step(app: Sitrep) -> None:
     incidents = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
     conn.close()
     assert sum(1 for r in stored if r[2] == 0) == incidents * len(metric_durations.SPANS)
+    # The counts are the rows counted: per service (every row), per severity and all (whole incidents).
+    want: dict[tuple, list[int]] = {}
+    for _number, span, slot, service, exercise, severity, value, l2, l1, l0, *_who in stored:
+        keys = [("service", service)] + ([("severity", severity), ("all", "")] if slot == 0 else [])
+        for grouping, grp in keys:
+            c = want.setdefault((span, exercise, grouping, grp), [0, 0, 0, 0, 0, 0])
+            exact = l0 is not None
+            for k, add in enumerate(
+                (
+                    value is not None,
+                    value is None,
+                    exact,
+                    l2 if exact else 0,
+                    l1 if exact else 0,
+                    l0 if exact else 0,
+                )
+            ):
+                c[k] += add
+    conn = sqlite3.connect(app.store.path)
+    got = {
+        tuple(r[:4]): list(r[4:])
+        for r in conn.execute(
+            f"SELECT span, is_exercise, grouping, grp, counted, left_out, exact, l2, l1, l0 FROM {metric_durations.COUNTS_NAME} "
+            "WHERE counted + left_out > 0"
+        )
+    }
+    conn.close()
+    assert {k: v for k, v in got.items() if want.get(k) != v} == {
+        k: v for k, v in want.items() if got.get(k) != v
+    }
 
 
 def assert_tables_equal(app: Sitrep, *, served: bool = True) -> int:
@@ -135,7 +174,9 @@ def assert_tables_equal(app: Sitrep, *, served: bool = True) -> int:
 @pytest.fixture
 def history(sitrep, clock, tmp_path) -> Sitrep:
     """Imported history, raw rows from another connection, incidents run through the services."""
-    csv_path = write_csv(generate(200, seed=31, start=datetime(2024, 1, 1, tzinfo=UTC), end=T0), tmp_path / "h.csv")
+    csv_path = write_csv(
+        generate(200, seed=31, start=datetime(2024, 1, 1, tzinfo=UTC), end=T0), tmp_path / "h.csv"
+    )
     sitrep.history.import_file(csv_path, author="tester")
     _insert(sitrep.store.path, _raw_rows(seed=8, first_number=1000, count=400))
     for k, exercise in enumerate((False, True)):
@@ -145,7 +186,9 @@ def history(sitrep, clock, tmp_path) -> Sitrep:
         )  # fmt: skip
         clock.advance(minutes=20)
         sitrep.incidents.set_status(inc.id, "mitigated", author="ana")
-        sitrep.incidents.set_milestone(inc.id, "detected", clock() - timedelta(minutes=25), author="ana", reason="log")
+        sitrep.incidents.set_milestone(
+            inc.id, "detected", clock() - timedelta(minutes=25), author="ana", reason="log"
+        )
         clock.advance(minutes=15)
         sitrep.incidents.set_status(inc.id, "resolved", author="ana")
     return sitrep
@@ -159,7 +202,11 @@ def test_tables_read_from_the_index_equal_the_engines_computation(history):
 def test_every_write_keeps_the_index_in_step(history, clock):
     app = history
     inc = app.incidents.declare(
-        "Ledger slow", "SEV3", author="ana", services=["ledger"], impact_started_at=clock() - timedelta(minutes=50)
+        "Ledger slow",
+        "SEV3",
+        author="ana",
+        services=["ledger"],
+        impact_started_at=clock() - timedelta(minutes=50),
     )
     assert_index_in_step(app)
     # Corrections through the services: a milestone moved, cleared, the severity changed.
@@ -214,7 +261,9 @@ def test_a_users_own_definition_is_computed_the_old_way(tmp_path):
 
 
 def test_service_names_differing_only_in_case_keep_the_engines_order(sitrep):
-    rows = _raw_rows(seed=4, first_number=1, count=200, services=(["checkout"], ["Checkout", "auth"], ["auth"]))
+    rows = _raw_rows(
+        seed=4, first_number=1, count=200, services=(["checkout"], ["Checkout", "auth"], ["auth"])
+    )
     _insert(sitrep.store.path, rows)
     metric = sitrep.metrics.definition("time_to_resolve")
     assert sitrep.metrics._durations_table(metric, "service", MetricFilter(), Figures()) is None  # declined
@@ -227,7 +276,9 @@ def test_service_names_differing_only_in_case_keep_the_engines_order(sitrep):
 
 def test_an_empty_store_and_a_store_of_left_out_incidents(sitrep):
     assert_tables_equal(sitrep)
-    _insert(sitrep.store.path, [{**r, "resolved_at": None} for r in _raw_rows(seed=9, first_number=1, count=30)])
+    _insert(
+        sitrep.store.path, [{**r, "resolved_at": None} for r in _raw_rows(seed=9, first_number=1, count=30)]
+    )
     assert_index_in_step(sitrep)
     table = sitrep.metrics.table("time_to_resolve", "service")
     assert table.groups == [] and table.overall.count == 0 and len(table.excluded) > 20

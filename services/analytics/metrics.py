@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from models.metric_durations import names
 from models.types import as_utc, iso
 from services.analytics.metrics_durations import durations_table, serves
 from services.analytics.metrics_model import (
@@ -76,7 +77,6 @@ from services.analytics.metrics_sql import (
     minutes_sql,
     moment,
     ms_between_sql,
-    names,
     num,
     reason_expr,
 )

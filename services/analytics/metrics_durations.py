@@ -11,12 +11,19 @@ redefined, a value whose exact sum the stored parts cannot carry, service names 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from models.metric_durations import TABLE_NAME, Span, span_for
+from models.metric_durations import (
+    COUNTS_NAME,
+    LEFT_OUT_INDEX,
+    LIMBS,
+    TABLE_NAME,
+    Span,
+    exact_total,
+    span_for,
+)
 from services.analytics.metrics_model import (
     NO_SERVICE,
     Exclusion,
@@ -29,12 +36,10 @@ from services.analytics.metrics_model import (
     Stats,
     needed_ranks,
 )
-from services.analytics.metrics_sql import reason_expr
 
 # What each grouping reads: the column that names the group, and whether it counts whole incidents (slot 0)
 # or each incident once per service.
 _GROUPED_BY = {"service": ("service", False), "severity": ("severity", True), "all": (None, True)}
-_SCALE = 1 << 68  # hi * 2^44 + lo is a value in units of 2^-68 (models/metric_durations.py)
 
 
 def serves(metric: MetricDefinition, by: str, flt: MetricFilter) -> Span | None:
@@ -63,10 +68,6 @@ def durations_table(
         return _Reader(execute, span).table(metric, by, flt, figures, group_order)
     except _Declined:
         return None
-    except sqlite3.OperationalError as exc:  # a sum beyond 64 bits: only the engine's floats can hold it
-        if "overflow" in str(exc):
-            return None
-        raise
 
 
 class _Reader:
@@ -74,28 +75,24 @@ class _Reader:
         self._execute = execute
         self._span = span
 
+    def _counts(self, grouping: str) -> dict[str, tuple]:
+        """Each group's (counted, left out, exact, limbs...), for the groups with a value."""
+        rows = self._execute(
+            f"SELECT grp, counted, left_out, exact, {', '.join(LIMBS)} FROM {COUNTS_NAME} "
+            "WHERE span = ? AND is_exercise = 0 AND grouping = ?",
+            (self._span.id, grouping),
+        )
+        return {r[0]: r[1:] for r in rows if r[1]}
+
     def table(self, metric, by, flt, figures, group_order) -> MetricTable:
         if metric.kind == "impact":  # as the engine: a share under a duration means nothing for user-minutes
             figures = replace(figures, share_under=())
-        column, whole = _GROUPED_BY[by]
-        overall_row = self._execute(
-            f"SELECT count(value), count(*) - count(value), sum(hi), sum(lo), count(lo) FROM {TABLE_NAME} "
-            "WHERE span = ? AND is_exercise = 0 AND slot = 0",
-            (self._span.id,),
-        )[0]
-        overall = self._ranked(None, None, overall_row, figures)
-        counted: dict[str, tuple] = {}
-        if column is None:
-            if overall_row[0]:
-                counted["all"] = overall_row
+        whole = self._counts("all").get("")
+        overall = self._ranked(None, None, whole, figures) if whole else Stats.of([], figures)
+        if by == "all":
+            counted = {"all": whole} if whole else {}
         else:
-            rows = self._execute(
-                f"SELECT {column}, count(value), count(*) - count(value), sum(hi), sum(lo), count(lo) "
-                f"FROM {TABLE_NAME} WHERE span = ? AND is_exercise = 0{' AND slot = 0' if whole else ''} "
-                f"GROUP BY {column}",
-                (self._span.id,),
-            )
-            counted = {r[0]: r[1:] for r in rows if r[1]}
+            counted = self._counts(by)
         if None in counted:  # a service list holding a null: the engine has no name for it either
             raise _Declined
         if by == "service":
@@ -104,17 +101,13 @@ class _Reader:
                 raise _Declined
         groups = []
         for name in group_order(by, counted):
-            if column is None:
-                groups.append(GroupStats(name, overall))
-            else:
-                groups.append(GroupStats(name, self._ranked(column, name, counted[name], figures)))
-        return MetricTable(metric, by, flt, groups, overall, self._excluded(metric, flt))
+            stats = overall if by == "all" else self._ranked(by, name, counted[name], figures)
+            groups.append(GroupStats(name, stats))
+        return MetricTable(metric, by, flt, groups, overall, self._excluded())
 
     def _ranked(self, column: str | None, name: str | None, row: tuple, figures: Figures) -> Stats:
         """A group's Stats from its count, its exact sum and the values at the ranks Stats reads."""
-        n, nulls, hi, lo, exact = row
-        if n == 0:
-            return Stats.of([], figures)
+        n, nulls, exact, *limbs = row
         if exact != n:
             raise _Declined
         where = "span = ? AND is_exercise = 0"
@@ -143,16 +136,14 @@ class _Reader:
             sql = f"SELECT count(value) FROM {TABLE_NAME} WHERE {where} AND value <= ?"
             return self._execute(sql, (*params, minutes))[0][0]
 
-        # Python's int division rounds the exact sum once, correctly, as math.fsum rounds it.
-        total = ((hi << 44) + lo) / _SCALE
-        return Stats.of(RankedValues(n, total, at, at_most), figures)
+        return Stats.of(RankedValues(n, exact_total(*limbs), at, at_most), figures)
 
-    def _excluded(self, metric: MetricDefinition, flt: MetricFilter) -> list[Exclusion]:
-        """The incidents left out, worded by the engine's own rule, in number order."""
+    def _excluded(self) -> list[Exclusion]:
+        """The incidents left out, in number order, worded by the engine's rule when they were written."""
         sql = (
-            f"SELECT i.id, i.key, {reason_expr(metric, flt)} FROM {TABLE_NAME} AS d "
-            "JOIN incidents AS i ON i.number = d.number "
-            "WHERE d.span = ? AND d.is_exercise = 0 AND d.slot = 0 AND d.value IS NULL ORDER BY i.number"
+            # Named, or the planner walks the values' index and sorts: the left-out index is already in order.
+            f"SELECT incident_id, key, reason FROM {TABLE_NAME} INDEXED BY {LEFT_OUT_INDEX} "
+            "WHERE span = ? AND is_exercise = 0 AND slot = 0 AND value IS NULL ORDER BY number"
         )
         return [
             Exclusion(incident_id, key, reason)

@@ -86,6 +86,7 @@ MACHINE_LOCAL = {
     "alembic_version": "the schema revision of this database",
     "incident_durations": "derived from the incidents by triggers (models/metric_durations.py): an import's "
     "incidents fill it as they are written",
+    "incident_duration_counts": "derived with incident_durations, by the same triggers",
     "chain_heads": "derived from the chains it anchors: each incident carries its heads as `chain_heads` "
     "(schema 4), an import checks the file's chains end there, and the store's heads are set from the chains "
     "it holds afterwards",
