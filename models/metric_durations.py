@@ -177,7 +177,15 @@ INDEXES = (
     ("ix_incident_durations_severity", ("span", "is_exercise", "severity", "value"), "slot = 0"),
     (
         LEFT_OUT_INDEX,
-        ("span", "is_exercise", "number", "incident_id", "key", "reason", "value"),  # value: for a covering read
+        (
+            "span",
+            "is_exercise",
+            "number",
+            "incident_id",
+            "key",
+            "reason",
+            "value",
+        ),  # value: for a covering read
         "slot = 0 AND value IS NULL",
     ),
 )
@@ -248,22 +256,25 @@ def rows_select(where: str) -> str:
         for s in SPANS
     )
     spans = " UNION ALL ".join(f"SELECT {s.id} AS span" for s in SPANS)
-    inner = (
-        f"SELECT i.number AS number, s.span AS span, COALESCE(sv.key, 0) AS slot, "
-        f"CASE WHEN sv.key IS NULL THEN '{NO_SERVICE}' ELSE sv.value END AS service, i.is_exercise AS is_exercise, "
-        f"i.severity AS severity, CASE s.span {values} END AS value, i.id AS incident_id, i.key AS key, "
-        f"CASE WHEN COALESCE(sv.key, 0) = 0 THEN CASE s.span {whys} END END AS reason "
-        f"FROM incidents AS i JOIN ({spans}) AS s LEFT JOIN json_each(i.services) AS sv WHERE {where}"
+    # One row per incident and span, its value and words computed once: LIMIT -1 under a join keeps SQLite
+    # from flattening it into the query below, which would compute the value again for every use of it.
+    measured = (
+        f"SELECT i.number AS number, s.span AS span, i.services AS services, i.is_exercise AS is_exercise, "
+        f"i.severity AS severity, i.id AS incident_id, i.key AS key, CASE s.span {values} END AS value, "
+        f"CASE s.span {whys} END AS why FROM incidents AS i JOIN ({spans}) AS s WHERE {where} LIMIT -1"
     )
-    x = f"SELECT d.*, CASE WHEN abs(d.value) < {_LIMIT} THEN d.value * 0.25 END AS x FROM ({inner}) AS d"
-    l2 = f"SELECT e.*, CAST(e.x AS INTEGER) AS l2, (e.x - CAST(e.x AS INTEGER)) * 68719476736.0 AS y FROM ({x}) AS e"
-    l1 = f"SELECT f.*, CAST(f.y AS INTEGER) AS l1, (f.y - CAST(f.y AS INTEGER)) * 17179869184.0 AS z FROM ({l2}) AS f"
-    exact = "z = CAST(z AS INTEGER)"
+    x = f"(CASE WHEN abs(d.value) < {_LIMIT} THEN d.value * 0.25 END)"
+    y = f"(({x} - CAST({x} AS INTEGER)) * 68719476736.0)"
+    z = f"(({y} - CAST({y} AS INTEGER)) * 17179869184.0)"
+    exact = f"{z} = CAST({z} AS INTEGER)"
+    whole = "COALESCE(sv.key, 0) = 0"
     return (
-        "SELECT number, span, slot, service, is_exercise, severity, value, "
-        f"CASE WHEN {exact} THEN l2 END, CASE WHEN {exact} THEN l1 END, CASE WHEN {exact} THEN CAST(z AS INTEGER) END, "
-        "CASE WHEN reason IS NOT NULL THEN incident_id END, CASE WHEN reason IS NOT NULL THEN key END, reason "
-        f"FROM ({l1})"
+        f"SELECT d.number, d.span, COALESCE(sv.key, 0), CASE WHEN sv.key IS NULL THEN '{NO_SERVICE}' ELSE sv.value END, "
+        f"d.is_exercise, d.severity, d.value, CASE WHEN {exact} THEN CAST({x} AS INTEGER) END, "
+        f"CASE WHEN {exact} THEN CAST({y} AS INTEGER) END, CASE WHEN {exact} THEN CAST({z} AS INTEGER) END, "
+        f"CASE WHEN {whole} AND d.why IS NOT NULL THEN d.incident_id END, "
+        f"CASE WHEN {whole} AND d.why IS NOT NULL THEN d.key END, CASE WHEN {whole} THEN d.why END "
+        f"FROM ({measured}) AS d LEFT JOIN json_each(d.services) AS sv"
     )
 
 
