@@ -22,6 +22,7 @@ from sqlalchemy import create_engine
 from models import metric_durations
 from models.enums import Milestone
 from models.migrations import MIGRATIONS_DIR
+from models.milestone_numbers import num_column, number_sql
 from models.types import iso
 from services.analytics import history_import
 from services.analytics.metrics import Figures, MetricFilter, check_figures
@@ -338,9 +339,25 @@ def test_an_import_writes_the_index_at_once_and_leaves_the_schema_as_it_was(sitr
     afterwards the schema is the schema, and the index is what the trigger would have written."""
     statuspage = Path(__file__).parent / "data" / "statuspage" / "incidents.json"
     sitrep.history.import_file(statuspage, author="tester")
-    csv_path = write_csv(generate(150, seed=41, start=datetime(2024, 1, 1, tzinfo=UTC), end=T0), tmp_path / "h.csv")
+    csv_path = write_csv(
+        generate(150, seed=41, start=datetime(2024, 1, 1, tzinfo=UTC), end=T0), tmp_path / "h.csv"
+    )
     sitrep.history.import_file(csv_path, author="tester")
     assert _schema(sitrep.store.path) == _schema(migrated_db)
+    # The numbers the import computed in its INSERT are the numbers the trigger computes from the text.
+    conn = sqlite3.connect(sitrep.store.path)
+    for m in Milestone:
+        col, num = m.column, num_column(m)
+        assert conn.execute(
+            f"SELECT count(*) FROM incidents WHERE {num} IS NOT {number_sql(col)}"
+        ).fetchone() == (0,)
+        assert conn.execute(f"SELECT count(*) FROM incidents WHERE {col} IS NOT NULL").fetchone()[
+            0
+        ] > 0 or m in (
+            Milestone.IC_ASSIGNED,
+            Milestone.BRIDGE_OPENED,
+        )
+    conn.close()
     assert_index_in_step(sitrep)
     assert_tables_equal(sitrep)
     # Another incident after the import still gets its rows from the trigger, through the numbers or not.
@@ -353,7 +370,9 @@ def test_a_failed_import_keeps_the_trigger(sitrep, tmp_path, migrated_db, monkey
         raise history_import.StoreError("the disk is full")
 
     monkeypatch.setattr(history_import, "_fill_durations", broken)
-    csv_path = write_csv(generate(20, seed=43, start=datetime(2024, 1, 1, tzinfo=UTC), end=T0), tmp_path / "h.csv")
+    csv_path = write_csv(
+        generate(20, seed=43, start=datetime(2024, 1, 1, tzinfo=UTC), end=T0), tmp_path / "h.csv"
+    )
     with pytest.raises(history_import.StoreError):
         sitrep.history.import_file(csv_path, author="tester")
     assert _schema(sitrep.store.path) == _schema(migrated_db)
