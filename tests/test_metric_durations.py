@@ -29,6 +29,7 @@ from services.analytics.metrics import Figures, MetricFilter, check_figures
 from services.analytics.metrics_durations import serves
 from services.analytics.sample_history import generate, write_csv
 from services.core import Sitrep
+from services.storage.store import Store
 
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 # Several services per incident, none, a repeated one; no two names that differ only in case (that case is
@@ -378,3 +379,29 @@ def test_a_failed_import_keeps_the_trigger(sitrep, tmp_path, migrated_db, monkey
     assert _schema(sitrep.store.path) == _schema(migrated_db)
     _insert(sitrep.store.path, _raw_rows(seed=2, first_number=5000, count=20))
     assert_index_in_step(sitrep)
+
+
+def test_migrated_and_created_stores_have_the_same_triggers(tmp_path):
+    """The migrations and the models make the same triggers, word for word (a store's figures must not
+    depend on when it was made)."""
+    created, migrated = tmp_path / "created.db", tmp_path / "migrated.db"
+    Store.open(f"sqlite:///{created}").close()
+    store = Store(f"sqlite:///{migrated}", None)
+    try:
+        store._enable_wal()
+        store._upgrade()
+    finally:
+        store.close()
+
+    def triggers(db: Path) -> list[tuple]:
+        conn = sqlite3.connect(db)
+        try:
+            return conn.execute(
+                "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+            ).fetchall()
+        finally:
+            conn.close()
+
+    made = triggers(created)
+    assert made == triggers(migrated)
+    assert {n for n, *_ in made} >= set(metric_durations.TRIGGER_NAMES)
