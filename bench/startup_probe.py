@@ -6,6 +6,12 @@ aboutToBlock). Work an app queues for "right after show" (a zero timer) runs bef
 deferring work that way does not flatter the figure. The child prints `READY <time.monotonic()>`
 and quits; the parent took its own time.monotonic() just before it started the process.
 
+The probe watches the main windows alone, from the moment they are shown (QMainWindow's show methods are
+wrapped for both subject and floor). It used to filter every event of the application from Python: PySide
+then made a Python type for every Qt class any event touched (a combo box's private container, its list
+view, layouts...), 1,287 events and ~35-70 ms in Sitrep's first paint against 53 events in the bare window,
+an observer's cost charged to the subject alone (docs/performance.md).
+
 Kept to PySide6.QtCore and QtWidgets, which both the subject and the floor import anyway.
 """
 
@@ -28,11 +34,17 @@ class _ReadyProbe(QObject):
         self.ready = False
         self.done = False
         self.wait_for_live = wait_for_live
-        app.installEventFilter(self)
+        self.watched: set[int] = set()
         QAbstractEventDispatcher.instance().aboutToBlock.connect(self._about_to_block)
 
+    def watch_window(self, window: QMainWindow) -> None:
+        """Before it is shown: its Paint events reach `eventFilter` (its own, not its children's)."""
+        if id(window) not in self.watched:
+            self.watched.add(id(window))
+            window.installEventFilter(self)
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
+        if event.type() == QEvent.Type.Paint:
             self.painted.add(id(obj))
         return False
 
@@ -42,6 +54,11 @@ class _ReadyProbe(QObject):
         if self.done:
             return
         for w in self.app.topLevelWidgets():
+            if isinstance(w, QMainWindow) and w.isVisible() and id(w) not in self.watched:
+                # Shown some other way than its show methods (none of Sitrep's are): watch it from now on
+                # and have it paint again, so a paint is seen rather than assumed.
+                self.watch_window(w)
+                w.update()
             if (
                 isinstance(w, QMainWindow)
                 and w.isVisible()
@@ -62,8 +79,20 @@ class _ReadyProbe(QObject):
                 sys.stdout.flush()
 
 
+_SHOW_METHODS = ("show", "showMaximized", "showNormal", "showFullScreen")
+
+
 def watch(app: QApplication, wait_for_live: bool = False) -> None:
-    app._bench_ready_probe = _ReadyProbe(app, wait_for_live)  # kept alive with the application
+    probe = _ReadyProbe(app, wait_for_live)
+    app._bench_ready_probe = probe  # kept alive with the application
+    for name in _SHOW_METHODS:
+        shown = getattr(QMainWindow, name)
+
+        def show(window: QMainWindow, _shown=shown) -> None:
+            probe.watch_window(window)
+            _shown(window)
+
+        setattr(QMainWindow, name, show)
 
 
 def run_floor() -> int:
@@ -82,8 +111,8 @@ def run_sitrep(argv: list[str]) -> int:
 
     make_application = ui.startup.application
 
-    def application() -> QApplication:
-        app = make_application()
+    def application(*args, **kwargs) -> QApplication:
+        app = make_application(*args, **kwargs)
         watch(app, wait_for_live=True)
         return app
 

@@ -6,7 +6,7 @@ import logging
 
 import httpx
 
-from app.logging_setup import setup_logging
+from app.logging_setup import RotatingLog, setup_logging
 from tests.fakes.pagerduty import FakePagerDuty
 
 
@@ -36,3 +36,25 @@ def test_request_urls_with_email_addresses_stay_out_of_the_log(tmp_path):
         root._sitrep_configured = saved[2]  # type: ignore[attr-defined]
         for name, level in saved_levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def test_the_log_rotates_at_its_size_and_keeps_five_older_files(tmp_path):
+    log = logging.getLogger("sitrep.rotation-test")
+    log.propagate = False
+    handler = RotatingLog(tmp_path / "sitrep.log", max_bytes=1_000, backups=5)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    try:
+        for n in range(400):  # ~8 KB of lines: eight files' worth, so the oldest are dropped
+            log.warning("line %03d of the rotation test", n)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["sitrep.log", *(f"sitrep.log.{n}" for n in range(1, 6))]
+    sizes = [(tmp_path / name).stat().st_size for name in names]
+    assert all(0 < size <= 1_000 for size in sizes)
+    newest, previous = (tmp_path / "sitrep.log").read_text(), (tmp_path / "sitrep.log.1").read_text()
+    assert newest.rstrip().endswith("line 399 of the rotation test")
+    last_before = int(previous.rstrip().splitlines()[-1].split()[1])
+    assert newest.splitlines()[0] == f"line {last_before + 1:03d} of the rotation test"  # nothing lost between

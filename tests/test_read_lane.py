@@ -44,6 +44,7 @@ def test_the_incidents_list_is_the_services_list(demo, lane):
         for limit in (None, 2):
             services = [as_fields(v) for v in demo.incidents.list(open_only=open_only, limit=limit)]
             assert [as_fields(v) for v in lane.incidents(open_only=open_only, limit=limit)] == services
+    assert lane.incident_count() == len(demo.incidents.list())
 
 
 def test_an_incident_by_id_key_or_number_is_the_services_incident(demo, lane):

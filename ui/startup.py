@@ -17,19 +17,22 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6 import QtCore, QtGui
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
-    QDockWidget,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QToolBar,
@@ -41,16 +44,22 @@ from models.enums import EntryKind
 from services.record.views import IncidentView
 from services.storage.read_lane import ReadLane
 from ui.gui_thread_gc import GuiThreadCollector
-from ui.theme import apply_theme
+from ui.theme import apply_theme, follow_system_scheme
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QKeyEvent, QKeySequence
 
 log = logging.getLogger(__name__)
 
-PAGE = 200  # timeline rows the first paint shows: more than any screen holds, so it scrolls at once
+PAGE = 80  # timeline rows the first paint shows: more than a tall screen holds (~45 at 1080 px), so it scrolls
+INCIDENT_PAGE = 60  # incidents it lists (open first, newest first): every one once the console is ready
 GETTING_READY = "Getting ready…"
+SCHEME_KEY = "theme/scheme"  # the colour scheme the console last drew in: the first paint uses it (ui/theme.py)
 LOAD_AT_THE_LATEST_MS = 500
 
 
-def application() -> QApplication:
+def application(scheme: str | None = None) -> QApplication:
+    """The QApplication, made once and themed; `scheme` is the one the console last drew in (see apply_theme)."""
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
@@ -58,7 +67,7 @@ def application() -> QApplication:
         app.setApplicationDisplayName("Sitrep")
         app.setOrganizationName("Sitrep")
         app.setDesktopFileName("sitrep")
-        apply_theme(app)
+        apply_theme(app, scheme)
     return app
 
 
@@ -114,13 +123,29 @@ class FirstPaint(QMainWindow):
         for name in ("&File", "&Incident", "&View", "&Tools", "&Help"):
             menu = self.menuBar().addMenu(name)
             menu.addAction(GETTING_READY).setEnabled(False)
-        incidents = lane.incidents()
+        # A page, not every incident: a store of 100,000 would otherwise make the first paint the slowest part.
+        incidents = lane.incidents(limit=INCIDENT_PAGE)
+        self.incident_total = lane.incident_count() if len(incidents) == INCIDENT_PAGE else len(incidents)
         wanted = settings.value("last_incident", "", str) or ""
-        shown = next((i for i in incidents if i.id == wanted), incidents[0] if incidents else None)
+        shown = next((i for i in incidents if i.id == wanted), None) or (lane.incident(wanted) if wanted else None)
+        if shown is None and incidents:
+            shown = incidents[0]
+        self.maximized = False
         self._build_toolbar(incidents, shown)
-        self._build_header(shown)
-        self._build_incidents(incidents, shown)
-        self._build_timeline(lane, shown)
+        # The console's arrangement (header across the top, incidents on the left, the timeline beside them)
+        # in one central widget: docks would need Python's `Qt` namespace (see ui/theme.py's apply_theme).
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self._build_header(shown, central))
+        split = QSplitter()  # no parent: that overload is resolved against Qt.Orientation; the layout adopts it
+        split.setObjectName("first-paint-split")
+        split.addWidget(self._build_incidents(incidents, shown, split))
+        split.addWidget(self._build_timeline(lane, shown, split))
+        split.setStretchFactor(1, 1)
+        column.addWidget(split, 1)
+        self.setCentralWidget(central)
+        self.entry.setFocus()  # typing at once goes into an entry, kept for the console
         self.status = QLabel(GETTING_READY, self)
         self.status.setObjectName("getting-ready")
         self.statusBar().addWidget(self.status, 1)
@@ -137,8 +162,7 @@ class FirstPaint(QMainWindow):
         width, height = max(width, int(avail.width() * 0.85)), max(height, int(avail.height() * 0.85))
         maximize = width > avail.width() or height > avail.height()
         self.resize(min(width, avail.width()), min(height, avail.height()))
-        if maximize:
-            self.setWindowState(Qt.WindowState.WindowMaximized)
+        self.maximized = maximize  # ConsoleStart.begin shows it so
 
     def _build_toolbar(self, incidents: list[IncidentView], shown: IncidentView | None) -> None:
         bar = QToolBar("Incident", self)
@@ -152,8 +176,9 @@ class FirstPaint(QMainWindow):
         bar.addWidget(switcher)
         self.addToolBar(bar)
 
-    def _build_header(self, shown: IncidentView | None) -> None:
-        header = QWidget(self)
+    def _build_header(self, shown: IncidentView | None, parent: QWidget) -> QWidget:
+        header = QWidget(parent)
+        header.setObjectName("first-paint-header")
         lay = QHBoxLayout(header)
         title = QLabel(f"{shown.key}  {shown.title}" if shown else "No incident yet", header)
         font = title.font()
@@ -163,50 +188,40 @@ class FirstPaint(QMainWindow):
         lay.addWidget(title, 1)
         if shown is not None:
             lay.addWidget(QLabel(f"{shown.severity} · {shown.status.label}", header))
-        dock = QDockWidget("Incident", self)
-        dock.setObjectName("first-paint-header")
-        dock.setTitleBarWidget(QWidget(dock))
-        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
-        dock.setWidget(header)
-        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+        return header
 
-    def _build_incidents(self, incidents: list[IncidentView], shown: IncidentView | None) -> None:
-        listing = QTableWidget(len(incidents), 4, self)  # the incidents panel's columns
-        listing.setObjectName("first-paint-incidents")
-        listing.setHorizontalHeaderLabels(["Key", "Sev", "Title", "Status"])
-        listing.verticalHeader().hide()
-        listing.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        listing.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        listing.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+    def _build_incidents(self, incidents: list[IncidentView], shown: IncidentView | None, parent: QWidget) -> QWidget:
+        box = QFrame(parent)
+        box.setObjectName("first-paint-incidents-box")
+        box.setMinimumWidth(340)
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        more = self.incident_total - len(incidents)
+        lay.addWidget(QLabel(f" Incidents ({len(incidents)} of {self.incident_total}; all when ready)" if more > 0
+                             else " Incidents", box))  # fmt: skip
+        listing = _table(box, "first-paint-incidents", ("Key", "Sev", "Title", "Status"), len(incidents), stretch=2,
+                         widths={0: "INC-00000", 1: "SEV1", 3: "Investigating"},  # the incidents panel's, as it sizes them
+            pad=self.fontMetrics().averageCharWidth() * 2 + 8)
         for r, inc in enumerate(incidents):
             for c, value in enumerate((inc.key, inc.severity, inc.title, inc.status.label)):
                 listing.setItem(r, c, QTableWidgetItem(value))
             if shown is not None and inc.id == shown.id:
                 listing.selectRow(r)
-        listing.resizeColumnToContents(0)
-        listing.resizeColumnToContents(1)
-        dock = QDockWidget("Incidents", self)
-        dock.setObjectName("first-paint-incidents-dock")
-        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
-        dock.setWidget(listing)
-        dock.setMinimumWidth(340)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        lay.addWidget(listing, 1)
         self.incidents = listing
+        return box
 
-    def _build_timeline(self, lane: ReadLane, shown: IncidentView | None) -> None:
-        column = QWidget(self)
+    def _build_timeline(self, lane: ReadLane, shown: IncidentView | None, parent: QWidget) -> QWidget:
+        column = QWidget(parent)
         lay = QVBoxLayout(column)
+        lay.setContentsMargins(0, 0, 0, 0)
         rows = lane.last_occurred(shown.id, PAGE) if shown is not None else []
         corrected = lane.superseded_ids(shown.id) if shown is not None else set()
         # The console's timeline columns and its default order (by occurrence); its model fills them in
         # full once the services are ready.
-        table = QTableWidget(len(rows), 5, column)
-        table.setObjectName("first-paint-timeline")
-        table.setHorizontalHeaderLabels(["#", "Time", "Kind", "Author", "Entry"])
-        table.verticalHeader().hide()
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        table = _table(column, "first-paint-timeline", ("#", "Time", "Kind", "Author", "Entry"), len(rows), stretch=4,
+                       widths={0: "99999", 1: "Wed 23:59:59", 2: "Milestone change", 3: "someone.long"},
+                       pad=24)  # fmt: skip
         for r, (id_, _inc, seq, kind, body, _why, author, _source, occurred, *_rest) in enumerate(rows):
             label = EntryKind(kind).label if kind in EntryKind._value2member_map_ else kind
             text = body.replace("\n", " ⏎ ")
@@ -217,7 +232,6 @@ class FirstPaint(QMainWindow):
                     font.setStrikeOut(True)
                     item.setFont(font)
                 table.setItem(r, c, item)
-        table.resizeColumnsToContents()
         table.scrollToBottom()
         lay.addWidget(table, 1)
         self.entry = QLineEdit(column)
@@ -227,9 +241,8 @@ class FirstPaint(QMainWindow):
         self.entry.returnPressed.connect(self._queue_entry)
         lay.addWidget(self.entry)
         self.entry.installEventFilter(self)
-        self.entry.setFocus()  # typing at once goes into an entry, kept for the console
-        self.setCentralWidget(column)
         self.timeline = table
+        return column
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)
@@ -256,17 +269,18 @@ class FirstPaint(QMainWindow):
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
         # The entry line would take some commands' keys for itself (Ctrl+K deletes to the end of the line
         # there): a command key is queued before it gets there; editing keys stay the line's.
-        if watched is self.entry and event.type() == QEvent.Type.KeyPress and not _edits_text(event):
+        if watched is self.entry and event.type() == QtCore.QEvent.Type.KeyPress and not _edits_text(event):
             return self._queue_shortcut(event)
         return super().eventFilter(watched, event)
 
     def _queue_shortcut(self, event: QKeyEvent) -> bool:
+        qt = QtCore.Qt  # Python's `Qt` namespace is made on first use: a key press, never the first paint
         modifiers = event.modifiers() & (
-            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+            qt.KeyboardModifier.ControlModifier | qt.KeyboardModifier.AltModifier | qt.KeyboardModifier.MetaModifier
         )
-        if not modifiers or event.key() in (Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Shift, Qt.Key.Key_Meta):
+        if not modifiers or event.key() in (qt.Key.Key_Control, qt.Key.Key_Alt, qt.Key.Key_Shift, qt.Key.Key_Meta):
             return False
-        self.queued_keys.append(QKeySequence(event.keyCombination()))
+        self.queued_keys.append(QtGui.QKeySequence(event.keyCombination()))
         self._say_queued()
         event.accept()
         return True
@@ -291,30 +305,53 @@ class FirstPaint(QMainWindow):
             QTimer.singleShot(0, window, lambda keys=keys: press(window, keys))
 
 
-_TEXT_EDITING = (
-    QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
-    QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo, QKeySequence.StandardKey.SelectAll,
-    QKeySequence.StandardKey.MoveToNextWord, QKeySequence.StandardKey.MoveToPreviousWord,
-    QKeySequence.StandardKey.SelectNextWord, QKeySequence.StandardKey.SelectPreviousWord,
-    QKeySequence.StandardKey.DeleteStartOfWord, QKeySequence.StandardKey.DeleteEndOfWord,
-    QKeySequence.StandardKey.MoveToStartOfLine, QKeySequence.StandardKey.MoveToEndOfLine,
-)  # fmt: skip
+def _table(parent: QWidget, name: str, headers: tuple[str, ...], rows: int, *, stretch: int,
+           widths: dict[int, str], pad: int) -> QTableWidget:
+    """A read-only table drawn as the console's views draw theirs: one line per row at a fixed height, the
+    columns sized from a sample text (not from every row's contents), one column taking what is left."""
+    table = QTableWidget(rows, len(headers), parent)
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setWordWrap(False)
+    table.setAlternatingRowColors(True)
+    rows_header = table.verticalHeader()
+    rows_header.hide()
+    rows_header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    rows_header.setDefaultSectionSize(table.fontMetrics().height() + 8)
+    table.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    metrics = table.fontMetrics()
+    for column, sample in widths.items():
+        table.setColumnWidth(column, metrics.horizontalAdvance(sample) + pad)
+    return table
+
+
+@cache
+def _text_editing_keys() -> tuple:
+    """Made at the first key press: the key sequence types are not needed for the first paint."""
+    keys = QtGui.QKeySequence.StandardKey
+    return (
+        keys.Copy, keys.Cut, keys.Paste, keys.Undo, keys.Redo, keys.SelectAll,
+        keys.MoveToNextWord, keys.MoveToPreviousWord, keys.SelectNextWord, keys.SelectPreviousWord,
+        keys.DeleteStartOfWord, keys.DeleteEndOfWord, keys.MoveToStartOfLine, keys.MoveToEndOfLine,
+    )  # fmt: skip
 
 
 def _edits_text(event: QKeyEvent) -> bool:
-    return any(event.matches(key) for key in _TEXT_EDITING)
+    return any(event.matches(key) for key in _text_editing_keys())
 
 
 def press(window: QMainWindow, keys: QKeySequence) -> None:
     """A shortcut pressed during start-up, pressed again on the console window: the command bound to it."""
-    for action in window.findChildren(QAction):
+    for action in window.findChildren(QtGui.QAction):
         if action.isEnabled() and keys in action.shortcuts():
             action.trigger()
             return
     combination = keys[0]
     target = window.focusWidget() or window
-    for kind in (QKeyEvent.Type.KeyPress, QKeyEvent.Type.KeyRelease):
-        QApplication.sendEvent(target, QKeyEvent(kind, combination.key(), combination.keyboardModifiers()))
+    for kind in (QtGui.QKeyEvent.Type.KeyPress, QtGui.QKeyEvent.Type.KeyRelease):
+        QApplication.sendEvent(target, QtGui.QKeyEvent(kind, combination.key(), combination.keyboardModifiers()))
 
 
 class ConsoleStart(QObject):
@@ -336,6 +373,7 @@ class ConsoleStart(QObject):
         fail: Callable[[BaseException], int],
     ) -> None:
         super().__init__()
+        self._settings = settings
         self.first_paint = FirstPaint(lane, settings)
         lane.close()  # the services read from here on; the first paint keeps what it showed
         self.shown: object | None = None
@@ -343,18 +381,24 @@ class ConsoleStart(QObject):
         self._closed = False
         self._open_window, self._fail = open_window, fail
         self.loader = ConsoleLoader(load, self)
-        self.loader.loaded.connect(self._loaded, Qt.ConnectionType.QueuedConnection)
-        self.loader.failed.connect(self._failed, Qt.ConnectionType.QueuedConnection)
+        # Emitted on the loader's thread, so queued to this (GUI) thread: an automatic connection does that
+        # without naming Qt.ConnectionType, which would make Python's `Qt` namespace before the first paint.
+        self.loader.loaded.connect(self._loaded)
+        self.loader.failed.connect(self._failed)
 
     def begin(self) -> None:
         self.first_paint.painted.connect(self.loader.start)
-        self.first_paint.show()
+        if self.first_paint.maximized:
+            self.first_paint.showMaximized()
+        else:
+            self.first_paint.show()
         # A window that is never painted (minimised at once, an unmapped workspace) still gets its services.
         QTimer.singleShot(LOAD_AT_THE_LATEST_MS, self, self.loader.start)
 
     def _loaded(self, result: object) -> None:
         if self._closed:  # the session ended while the services loaded: nothing to open them in
             return
+        self._follow_system_scheme()
         try:
             self.shown = self._open_window(result, self.first_paint)
         except Exception as exc:  # noqa: BLE001 - as a failure to load: words, not a traceback
@@ -368,7 +412,18 @@ class ConsoleStart(QObject):
         self.first_paint.close()
         self.ended.emit()
 
+    def _follow_system_scheme(self) -> None:
+        """The first paint drew in the scheme remembered from last time; from here on the console follows what
+        the platform reports (a switch made since the last session takes effect now), and remembers it."""
+        app = QApplication.instance()
+        follow_system_scheme(app)
+        self._settings.setValue(SCHEME_KEY, app.property("sitrep_scheme"))
+
     def close(self) -> None:
+        if not self._closed and QApplication.instance() is not None:
+            scheme = QApplication.instance().property("sitrep_scheme")
+            if scheme in ("dark", "light"):  # switched during the session: the next first paint draws in it
+                self._settings.setValue(SCHEME_KEY, scheme)
         self._closed = True
         self.loader.wait(30)
         if self.shown is not None:
@@ -378,7 +433,7 @@ class ConsoleStart(QObject):
 
 def run_with_first_paint(lane: ReadLane, settings: QSettings, **start) -> int:
     """The console's everyday start (see `ConsoleStart` for the arguments); its exit code."""
-    app = application()
+    app = application(settings.value(SCHEME_KEY, "", str) or None)
     collector = GuiThreadCollector(app)  # before any window or worker (see ui/console.py)
     collector.start()
     console = None

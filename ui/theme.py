@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6 import QtCore
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QWidget
+from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import Qt
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +28,15 @@ _WARN_DARK = QColor("#f2cc60")
 
 def wanted_scheme(app: QGuiApplication | None = None, reported: Qt.ColorScheme | None = None) -> str:
     """'dark' or 'light': the override if set, else what the platform reports (light when it says nothing)."""
-    override = os.environ.get("SITREP_THEME", "").strip().lower()
-    if override in ("dark", "light"):
+    override = _override()
+    if override is not None:
         return override
     if reported is None:
         app = app or QGuiApplication.instance()
         hints = app.styleHints() if app is not None else None
         scheme = getattr(hints, "colorScheme", None)  # Qt 6.5+
         reported = scheme() if callable(scheme) else None
-    return "dark" if reported == Qt.ColorScheme.Dark else "light"
+    return "dark" if reported == QtCore.Qt.ColorScheme.Dark else "light"  # the namespace only now: see apply_theme
 
 
 def dark_palette() -> QPalette:
@@ -99,49 +103,21 @@ def error_style(widget: QWidget | None = None) -> str:
     return f"color: {error_color(widget).name()};"
 
 
-class ConsoleStyle(QProxyStyle):
-    """Fusion, with check boxes that can be seen on a dark palette.
+def apply_theme(app: QApplication, remembered: str | None = None) -> None:
+    """Fusion, in the system's scheme, re-applied when the system switches between light and dark.
 
-    Fusion outlines a check box in the window colour made darker, which on a dark palette is
-    the colour of the box itself: a checklist showed its ticks but not its empty boxes.
-    """
-
-    _INDICATORS = (
-        QStyle.PrimitiveElement.PE_IndicatorCheckBox,
-        QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck,
-        QStyle.PrimitiveElement.PE_IndicatorRadioButton,
-    )
-
-    def __init__(self) -> None:
-        super().__init__(QStyleFactory.create("Fusion"))
-
-    def drawPrimitive(self, element, option, painter, widget=None) -> None:
-        if element in self._INDICATORS and option.palette.color(QPalette.ColorRole.Window).lightness() < 128:
-            original = QPalette(option.palette)
-            lifted = QPalette(original)
-            for group in (
-                QPalette.ColorGroup.Active,
-                QPalette.ColorGroup.Inactive,
-                QPalette.ColorGroup.Disabled,
-            ):
-                lifted.setColor(
-                    group,
-                    QPalette.ColorRole.Window,
-                    original.color(group, QPalette.ColorRole.Window).lighter(260),
-                )
-            option.palette = lifted
-            try:
-                super().drawPrimitive(element, option, painter, widget)
-            finally:
-                option.palette = original
-            return
-        super().drawPrimitive(element, option, painter, widget)
+    `remembered` ('dark' or 'light', the scheme the console last drew in) lets the first paint skip asking
+    the platform: the answer comes as a `Qt.ColorScheme`, and making Python's `Qt` namespace for it costs
+    20-40 ms before anything is on screen. `follow_system_scheme` asks right after the first paint."""
+    scheme = _override() or remembered
+    if scheme in ("dark", "light"):
+        _set_scheme(app, scheme)
+        return
+    follow_system_scheme(app)
 
 
-def apply_theme(app: QApplication) -> None:
-    """Fusion, in the system's scheme, re-applied when the system switches between light and dark."""
-    if not isinstance(app.style(), ConsoleStyle):
-        app.setStyle(ConsoleStyle())
+def follow_system_scheme(app: QApplication) -> None:
+    """Take the scheme the platform reports (or SITREP_THEME), and follow it when the system switches."""
     _apply_scheme(app)
     if not app.property("sitrep_follows_scheme"):
         changed = getattr(app.styleHints(), "colorSchemeChanged", None)  # Qt 6.5+
@@ -150,9 +126,30 @@ def apply_theme(app: QApplication) -> None:
         app.setProperty("sitrep_follows_scheme", True)
 
 
+def _override() -> str | None:
+    override = os.environ.get("SITREP_THEME", "").strip().lower()
+    return override if override in ("dark", "light") else None
+
+
 def _apply_scheme(app: QApplication, reported: Qt.ColorScheme | None = None) -> None:
-    scheme = wanted_scheme(app, reported)
-    palette = dark_palette() if scheme == "dark" else app.style().standardPalette()
+    _set_scheme(app, wanted_scheme(app, reported))
+
+
+def _set_scheme(app: QApplication, scheme: str) -> None:
+    """Plain Fusion on a light palette; on a dark one Fusion with check boxes that show (ui/dark_style.py,
+    imported only then: a style written in Python is called back for every primitive it draws)."""
+    if scheme == "dark":
+        from ui.dark_style import ConsoleStyle  # deferred: see the function's docstring
+
+        if not isinstance(app.style(), ConsoleStyle):
+            app.setStyle(ConsoleStyle())
+            app.setProperty("sitrep_style", "dark-fusion")
+        palette = dark_palette()
+    else:
+        if app.property("sitrep_style") != "fusion":
+            app.setStyle(QStyleFactory.create("Fusion"))
+            app.setProperty("sitrep_style", "fusion")
+        palette = app.style().standardPalette()
     app.setPalette(palette)
     app.setProperty("sitrep_scheme", scheme)
     log.debug("colour scheme: %s", scheme)

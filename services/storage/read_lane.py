@@ -48,6 +48,7 @@ _LAST_OCCURRED = (
     "ORDER BY occurred_at, seq"
 )  # the timeline's default order (TimelineService ENTRY_ORDERS["occurred"]): how people read it
 _ENTRY_COUNT = "SELECT count(*) FROM timeline_entries WHERE incident_id = ?"
+_INCIDENT_COUNT = "SELECT count(*) FROM incidents"
 _LAST_SEQ = "SELECT max(seq) FROM timeline_entries WHERE incident_id = ?"
 _SUPERSEDED = "SELECT supersedes_id FROM timeline_entries WHERE incident_id = ? AND supersedes_id IS NOT NULL"
 _VISIBLE_SEQS = (
@@ -142,6 +143,10 @@ class ReadLane:
         sql = _OPEN_INCIDENT_LIST if open_only else _INCIDENT_LIST
         params = (*(_CLOSED if open_only else ()), *_CLOSED, limit or _NO_LIMIT)
         return [incident_view(r) for r in self._all(sql, params)]
+
+    def incident_count(self) -> int:
+        """len(IncidentService.list()): every incident, exercises included."""
+        return self._all(_INCIDENT_COUNT, ())[0][0]
 
     def incident(self, ref: str) -> IncidentView | None:
         """IncidentService.get(ref) (by id, key or number), or None where it would raise NotFound."""

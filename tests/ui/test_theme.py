@@ -8,7 +8,8 @@ from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QLabel, QListView, QStyle, QStyleFactory
 
 from ui.fields import ErrorLabel
-from ui.theme import ConsoleStyle, apply_theme, error_color, is_dark, wanted_scheme
+from ui.dark_style import ConsoleStyle
+from ui.theme import apply_theme, error_color, follow_system_scheme, is_dark, wanted_scheme
 
 
 @pytest.fixture
@@ -37,6 +38,8 @@ def test_override_picks_dark_or_light(app, monkeypatch):
     monkeypatch.setenv("SITREP_THEME", "light")
     apply_theme(app)
     assert window_lightness() > 180 and not is_dark()
+    # Light needs no fix to Fusion, and a style written in Python is called back for every primitive drawn.
+    assert not isinstance(app.style(), ConsoleStyle) and app.style().name().lower() == "fusion"
     assert red_on_dark.lightness() > error_color().lightness()  # a lighter red where the ground is dark
 
 
@@ -61,6 +64,15 @@ def test_inline_errors_stay_readable_when_the_scheme_flips(app, qtbot, monkeypat
     apply_theme(app)
     qtbot.waitUntil(lambda: error_color(label).name() != light_red)
     assert error_color(label).name() in label.styleSheet()
+
+
+def test_the_first_paint_draws_in_the_remembered_scheme_then_follows_the_system(app):
+    apply_theme(app, "dark")  # remembered from last time: the platform is not asked yet
+    assert is_dark() and isinstance(app.style(), ConsoleStyle)
+    follow_system_scheme(app)  # offscreen reports no scheme: light, as a switch made since last time
+    assert not is_dark() and app.property("sitrep_scheme") == "light"
+    app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert is_dark()
 
 
 def test_wanted_scheme_reads_what_the_platform_reports(monkeypatch):
