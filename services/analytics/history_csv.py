@@ -189,6 +189,7 @@ class CsvHistory(HistoryReader):
             if text and (values := mapping.values.get(fld)):
                 text = values.get(text.lower(), text)
             found[fld] = text
+
         def cell(fld: str) -> str:
             return found.get(fld, "")
 

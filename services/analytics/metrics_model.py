@@ -228,7 +228,9 @@ class RankedValues(Sequence[float]):
     the ranks a Stats reads (`at`, rank -> value) and a count of those at or under a threshold. The metric
     tables read these from an index (services/analytics/metrics_durations.py)."""
 
-    def __init__(self, count: int, total: float, at: dict[int, float], at_most: Callable[[float], int]) -> None:
+    def __init__(
+        self, count: int, total: float, at: dict[int, float], at_most: Callable[[float], int]
+    ) -> None:
         self._count = count
         self.total = total  # the exactly rounded sum, as math.fsum gives it
         self._at = at
@@ -291,7 +293,8 @@ class Stats:
             total = math.fsum(sorted_values) if n else 0.0
             at_most = partial(bisect.bisect_right, sorted_values)
         shares = tuple(
-            Share(label, minutes, c := at_most(minutes), c / n if n else None) for label, minutes in figures.share_under
+            Share(label, minutes, c := at_most(minutes), c / n if n else None)
+            for label, minutes in figures.share_under
         )
         if n == 0:
             return cls(0, percentiles=tuple((p, None) for p in figures.percentiles), shares=shares)
