@@ -23,13 +23,14 @@ from models import metric_durations
 from models.enums import Milestone
 from models.migrations import MIGRATIONS_DIR
 from models.milestone_numbers import num_column, number_sql
-from models.types import iso
 from services.analytics import history_import
 from services.analytics.metrics import Figures, MetricFilter, check_figures
 from services.analytics.metrics_durations import serves
 from services.analytics.sample_history import generate, write_csv
 from services.core import Sitrep
 from services.storage.store import Store
+from tests.test_milestone_numbers import _insert
+from tests.test_milestone_numbers import _raw_rows as numbers_raw_rows
 
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 # Several services per incident, none, a repeated one; no two names that differ only in case (that case is
@@ -57,47 +58,13 @@ FILTERS = (
 
 
 def _raw_rows(seed: int, first_number: int, count: int, services=SERVICES) -> list[dict]:
-    """Incidents as data from elsewhere may hold them: milestones missing or out of order, times a few
-    microseconds apart, equal durations, exercises, affected users missing or zero."""
+    """The milestone-number tests' raw incidents (missing and out-of-order milestones, times microseconds
+    apart, exercises, flagged pairs, affected users missing or zero), on these services."""
     rng = random.Random(seed)
-    rows = []
-    for n in range(first_number, first_number + count):
-        base = T0 - timedelta(days=rng.randint(0, 700), microseconds=rng.randint(0, 999_999))
-        times: dict[str, str | None] = {}
-        for k, m in enumerate(Milestone):
-            pick = rng.random()
-            if pick < 0.15:
-                times[m.column] = None
-            elif pick < 0.22:
-                times[m.column] = iso(base + timedelta(microseconds=rng.randint(-400, 400)))
-            elif pick < 0.28:
-                times[m.column] = iso(base - timedelta(minutes=rng.randint(1, 300)))
-            elif pick < 0.4:  # whole minutes: many equal durations
-                times[m.column] = iso(base + timedelta(minutes=k * 10))
-            else:
-                times[m.column] = iso(
-                    base + timedelta(minutes=k * rng.randint(1, 90), microseconds=rng.randint(0, 999_999))
-                )
-        rows.append({
-            "id": f"raw-{n}", "number": n, "key": f"RAW-{n:05d}", "title": "raw", "summary": "",
-            "incident_type": rng.choice(["service_outage", "security"]), "severity": rng.choice(["SEV1", "SEV2", "SEV4"]),
-            "status": "resolved", "is_major": 0, "is_exercise": int(rng.random() < 0.1),
-            "services": json.dumps(rng.choice(services)), "affected_users": rng.choice([None, 0, 17, 2500, 123457]),
-            "source": "test", "created_at": iso(T0), "updated_at": iso(T0),
-            "flagged_pairs": rng.choice(["[]", "[]", '[["mitigated", "resolved"]]']), **times,
-        })  # fmt: skip
+    rows = numbers_raw_rows(seed, first_number, count)
+    for row in rows:
+        row["services"] = json.dumps(rng.choice(services))
     return rows
-
-
-def _insert(db: Path, rows: list[dict]) -> None:
-    cols = list(rows[0])
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.executemany(
-            f"INSERT INTO incidents ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-            [tuple(r[c] for c in cols) for r in rows],
-        )
-    conn.close()
 
 
 def _stored_and_expected(db: Path) -> tuple[list, list]:
