@@ -268,13 +268,16 @@ def rows_select(where: str) -> str:
     z = f"(({y} - CAST({y} AS INTEGER)) * 17179869184.0)"
     exact = f"{z} = CAST({z} AS INTEGER)"
     whole = "COALESCE(sv.key, 0) = 0"
+    # A services text that is not JSON (written by hand elsewhere) must not fail the write: it stands as one
+    # service without a name, which the metric tables by service decline, as the engine cannot read it either.
+    services = "CASE WHEN json_valid(d.services) THEN d.services ELSE '[null]' END"
     return (
         f"SELECT d.number, d.span, COALESCE(sv.key, 0), CASE WHEN sv.key IS NULL THEN '{NO_SERVICE}' ELSE sv.value END, "
         f"d.is_exercise, d.severity, d.value, CASE WHEN {exact} THEN CAST({x} AS INTEGER) END, "
         f"CASE WHEN {exact} THEN CAST({y} AS INTEGER) END, CASE WHEN {exact} THEN CAST({z} AS INTEGER) END, "
         f"CASE WHEN {whole} AND d.why IS NOT NULL THEN d.incident_id END, "
         f"CASE WHEN {whole} AND d.why IS NOT NULL THEN d.key END, CASE WHEN {whole} THEN d.why END "
-        f"FROM ({measured}) AS d LEFT JOIN json_each(d.services) AS sv"
+        f"FROM ({measured}) AS d LEFT JOIN json_each({services}) AS sv"
     )
 
 

@@ -23,6 +23,7 @@ from models import metric_durations
 from models.enums import Milestone
 from models.migrations import MIGRATIONS_DIR
 from models.milestone_numbers import num_column, number_sql
+from models.types import iso
 from services.analytics import history_import
 from services.analytics.metrics import Figures, MetricFilter, check_figures
 from services.analytics.metrics_durations import serves
@@ -124,16 +125,16 @@ def assert_tables_equal(app: Sitrep, *, served: bool = True) -> int:
     svc = app.metrics
     read = 0
     for metric_id, metric in svc.definitions.items():
-        for by in (*SERVED, "type", "month"):
+        for grouping in (*SERVED, "type", "month"):
             for figures in FIGURES:
                 svc.read_durations = False
-                want = svc.table(metric_id, by, None, figures)
-                fast = svc._durations_table(metric, by, MetricFilter(), check_figures(figures))
+                want = svc.table(metric_id, grouping, None, figures)
+                fast = svc._durations_table(metric, grouping, MetricFilter(), check_figures(figures))
                 svc.read_durations = True
-                got = svc.table(metric_id, by, None, figures)
-                assert got == want, f"{metric_id} by {by}"
+                got = svc.table(metric_id, grouping, None, figures)
+                assert got == want, f"{metric_id} by {grouping}"
                 if fast is not None:
-                    assert fast == want, f"{metric_id} by {by} (read from the index)"
+                    assert fast == want, f"{metric_id} by {grouping} (read from the index)"
                     read += 1
     if served:
         # Every shipped duration metric, by each grouping the index serves, with and without extra figures.
@@ -372,3 +373,26 @@ def test_migrated_and_created_stores_have_the_same_triggers(tmp_path):
     made = triggers(created)
     assert made == triggers(migrated)
     assert {n for n, *_ in made} >= set(metric_durations.TRIGGER_NAMES)
+
+
+def test_services_that_are_not_json_do_not_fail_a_write(sitrep):
+    rows = _raw_rows(seed=6, first_number=1, count=40)
+    # Not JSON, written by hand from elsewhere, on an incident that counts for time to resolve.
+    rows[3].update({m.column: None for m in Milestone})
+    rows[3].update(
+        services="checkout, ledger",
+        is_exercise=0,
+        impact_started_at=iso(T0),
+        resolved_at=iso(T0 + timedelta(hours=1)),
+    )
+    _insert(sitrep.store.path, rows)
+    assert_index_in_step(sitrep)
+    metric = sitrep.metrics.definition("time_to_resolve")
+    assert sitrep.metrics._durations_table(metric, "service", MetricFilter(), Figures()) is None
+    assert sitrep.metrics._durations_table(metric, "all", MetricFilter(), Figures()) is not None
+    for by in ("all", "severity"):  # the engine reads no services there (nor can it anywhere else)
+        for metric_id in ("time_to_resolve", "customer_impact"):
+            sitrep.metrics.read_durations = False
+            want = sitrep.metrics.table(metric_id, by)
+            sitrep.metrics.read_durations = True
+            assert sitrep.metrics.table(metric_id, by) == want
