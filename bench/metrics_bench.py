@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from models import metric_durations
 from models.enums import Milestone
+from models.milestone_numbers import NUM_COLUMNS, number_sql
 from models.types import iso, new_id
 from services.analytics.metrics import MetricFilter
 from services.analytics.sample_history import generate, write_csv
@@ -99,11 +101,19 @@ def _store_with_history(folder: Path, count: int) -> Sitrep:
                 *(iso(inc.milestones[m]) for m in Milestone),
             )  # fmt: skip
         )
+    # Written as the history import writes (services/analytics/history_import.py): the milestone numbers
+    # computed in the INSERT and the durations index filled set-wise, which gives the rows its triggers
+    # would give (tests/test_metric_durations.py) in a fraction of the time.
+    numbers = [number_sql(f"?{cols.index(m.column) + 1}") for m in Milestone]
+    placeholders = ", ".join((*(f"?{k}" for k in range(1, len(cols) + 1)), *numbers))
     conn = sqlite3.connect(folder / "bench.db")
     with conn:
+        conn.execute(f"DROP TRIGGER {metric_durations.INSERT_TRIGGER}")
         conn.executemany(
-            f"INSERT INTO incidents ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
+            f"INSERT INTO incidents ({', '.join((*cols, *NUM_COLUMNS))}) VALUES ({placeholders})", rows
         )
+        for sql in (*metric_durations.fill_statements("1 = 1"), metric_durations.insert_trigger_statement()):
+            conn.execute(sql)
     conn.close()
     return app
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from models import milestone_numbers
+from models import metric_durations, milestone_numbers
 from models.enums import Milestone
 from models.types import UTCDateTime, new_id
 
@@ -102,6 +102,13 @@ for _sql in milestone_numbers.trigger_statements():
     event.listen(
         Incident.__table__, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="sqlite")
     )
+
+
+# Each incident's value for each shipped duration metric (models/metric_durations.py), for the metric tables;
+# kept by triggers on incidents, created with the table (SQLite only, where the metrics run).
+IncidentDurations, IncidentDurationCounts = metric_durations.define_tables(Base.metadata)
+for _sql in metric_durations.trigger_statements():
+    event.listen(IncidentDurations, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="sqlite"))
 
 
 class TimelineEntry(Base):

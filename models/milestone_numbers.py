@@ -25,10 +25,18 @@ from models.enums import Milestone
 NUM_SUFFIX = "_num"
 INDEX_NAME = "ix_incidents_figures"
 # What the metric figures read besides the numbers: enough for the index to answer them alone.
-INDEX_LEADING_COLUMNS = ("services", "is_exercise", "severity", "incident_type", "flagged_pairs", "affected_users")
+INDEX_LEADING_COLUMNS = (
+    "services",
+    "is_exercise",
+    "severity",
+    "incident_type",
+    "flagged_pairs",
+    "affected_users",
+)
 
 _TRIGGER_INSERT = "incidents_milestone_numbers_insert"
 _TRIGGER_UPDATE = "incidents_milestone_numbers_update"
+INSERT_TRIGGER = _TRIGGER_INSERT
 TRIGGER_NAMES = (_TRIGGER_INSERT, _TRIGGER_UPDATE)
 
 
@@ -52,11 +60,22 @@ def _set_numbers(row: str) -> str:
     return f"UPDATE incidents SET {sets} WHERE rowid = {row}.rowid;"
 
 
+def numbers_missing_sql(row: str) -> str:
+    """True where a milestone has a time but no number: a writer that left the numbers to the trigger (every
+    writer but the history import, which computes them in its INSERT with number_sql, saving the UPDATE)."""
+    return (
+        "("
+        + " OR ".join(f"({row}.{m.column} IS NOT NULL AND {row}.{num_column(m)} IS NULL)" for m in Milestone)
+        + ")"
+    )
+
+
 def trigger_statements() -> list[str]:
     """CREATE TRIGGER statements (SQLite) that keep every `_num` column equal to its milestone's text."""
     watched = ", ".join(m.column for m in Milestone)
     return [
-        f"CREATE TRIGGER {_TRIGGER_INSERT} AFTER INSERT ON incidents BEGIN {_set_numbers('NEW')} END",
+        f"CREATE TRIGGER {_TRIGGER_INSERT} AFTER INSERT ON incidents WHEN {numbers_missing_sql('NEW')} "
+        f"BEGIN {_set_numbers('NEW')} END",
         f"CREATE TRIGGER {_TRIGGER_UPDATE} AFTER UPDATE OF {watched} ON incidents BEGIN {_set_numbers('NEW')} END",
     ]
 

@@ -149,3 +149,45 @@ def test_doctor_reports_a_healthy_file(record, run_cli):
     code, out, _ = run_cli("doctor")
     assert code == 0
     assert "integrity_check    ok" in out and f"schema_revision    {SCHEMA_HEAD}" in out
+
+
+def test_a_time_stored_in_another_form_of_the_same_instant_is_not_called_changed(record):
+    # verify hashes the stored time texts as they are, and checks a mismatch again with the times read and
+    # written back the reference way: the same instant written differently is the same content...
+    conn = sqlite3.connect(record)
+    with conn:
+        stored = conn.execute("SELECT occurred_at FROM timeline_entries WHERE seq = 2 AND incident_id = "
+                              "(SELECT id FROM incidents WHERE key = 'INC-0001')").fetchone()[0]  # fmt: skip
+    conn.close()
+    assert stored.endswith("Z")
+    same_instant = stored[:-1] + "+00:00"
+    tamper(record, f"UPDATE timeline_entries SET occurred_at = '{same_instant}' WHERE incident_id = :inc AND seq = 2")
+    assert verify(record).ok
+    # ...and another instant is not, in either form.
+    moved = stored[:11] + "23" + stored[13:-1] + "+00:00"
+    tamper(record, f"UPDATE timeline_entries SET occurred_at = '{moved}' WHERE incident_id = :inc AND seq = 2")
+    report = verify(record)
+    assert [(b.incident_key, b.seq) for b in report.breaks] == [("INC-0001", 2)]
+    assert "content was changed" in report.breaks[0].reason
+
+
+def test_the_stored_and_the_reference_readings_agree_on_every_entry(record):
+    from services.record.integrity import verify_rows, verify_stored
+    from services.record.views import EntryRow
+
+    tamper(record, "UPDATE timeline_entries SET body = 'Errors at 4%' WHERE incident_id = :inc AND seq = 5")
+    app = Sitrep.open(f"sqlite:///{record}")
+    try:
+        conn = sqlite3.connect(record)
+        for inc in app.incidents.list():
+            raw = conn.execute(f"SELECT {', '.join(EntryRow._fields)} FROM timeline_entries "
+                               "WHERE incident_id = ? ORDER BY seq", (inc.id,)).fetchall()  # fmt: skip
+            problem, stored = verify_stored(inc.key, raw)
+            reference = app.timeline.entries(inc.id)
+            assert problem == verify_rows(inc.key, reference)
+            assert [(e.id, e.seq, e.kind, e.body, e.data, e.hash) for e in stored] == [
+                (e.id, e.seq, e.kind, e.body, e.data, e.hash) for e in reference
+            ]
+        conn.close()
+    finally:
+        app.close()

@@ -531,12 +531,17 @@ def test_a_damaged_store_is_reported_in_words(tmp_path):
     app.close()
     conn = sqlite3.connect(tmp_path / "sitrep.db")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'incidents'").fetchone()[0]
+    # The incidents and the durations the metric tables read (models/metric_durations.py), indexes included.
+    roots = [r for (r,) in conn.execute(
+        "SELECT rootpage FROM sqlite_master WHERE rootpage > 0 AND tbl_name IN "
+        "('incidents', 'incident_durations', 'incident_duration_counts')"
+    )]  # fmt: skip
     page = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
-    with (tmp_path / "sitrep.db").open("r+b") as fh:  # scribble over the incidents table's root page
-        fh.seek((root - 1) * page + 8)
-        fh.write(b"\xff" * (page - 16))
+    with (tmp_path / "sitrep.db").open("r+b") as fh:  # scribble over their root pages
+        for root in roots:
+            fh.seek((root - 1) * page + 8)
+            fh.write(b"\xff" * (page - 16))
     app = Sitrep.open(f"sqlite:///{tmp_path / 'sitrep.db'}")
     try:
         with pytest.raises(StoreError, match="damaged"):

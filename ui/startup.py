@@ -199,20 +199,14 @@ class FirstPaint(QMainWindow):
         more = self.incident_total - len(incidents)
         lay.addWidget(QLabel(f" Incidents ({len(incidents)} of {self.incident_total}; all when ready)" if more > 0
                              else " Incidents", box))  # fmt: skip
-        listing = QTableWidget(len(incidents), 4, box)  # the incidents panel's columns
-        listing.setObjectName("first-paint-incidents")
-        listing.setHorizontalHeaderLabels(["Key", "Sev", "Title", "Status"])
-        listing.verticalHeader().hide()
-        listing.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        listing.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        listing.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        listing = _table(box, "first-paint-incidents", ("Key", "Sev", "Title", "Status"), len(incidents), stretch=2,
+                         widths={0: "INC-00000", 1: "SEV1", 3: "Investigating"},  # the incidents panel's, as it sizes them
+            pad=self.fontMetrics().averageCharWidth() * 2 + 8)
         for r, inc in enumerate(incidents):
             for c, value in enumerate((inc.key, inc.severity, inc.title, inc.status.label)):
                 listing.setItem(r, c, QTableWidgetItem(value))
             if shown is not None and inc.id == shown.id:
                 listing.selectRow(r)
-        listing.resizeColumnToContents(0)
-        listing.resizeColumnToContents(1)
         lay.addWidget(listing, 1)
         self.incidents = listing
         return box
@@ -225,13 +219,9 @@ class FirstPaint(QMainWindow):
         corrected = lane.superseded_ids(shown.id) if shown is not None else set()
         # The console's timeline columns and its default order (by occurrence); its model fills them in
         # full once the services are ready.
-        table = QTableWidget(len(rows), 5, column)
-        table.setObjectName("first-paint-timeline")
-        table.setHorizontalHeaderLabels(["#", "Time", "Kind", "Author", "Entry"])
-        table.verticalHeader().hide()
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        table = _table(column, "first-paint-timeline", ("#", "Time", "Kind", "Author", "Entry"), len(rows), stretch=4,
+                       widths={0: "99999", 1: "Wed 23:59:59", 2: "Milestone change", 3: "someone.long"},
+                       pad=24)  # fmt: skip
         for r, (id_, _inc, seq, kind, body, _why, author, _source, occurred, *_rest) in enumerate(rows):
             label = EntryKind(kind).label if kind in EntryKind._value2member_map_ else kind
             text = body.replace("\n", " ⏎ ")
@@ -242,7 +232,6 @@ class FirstPaint(QMainWindow):
                     font.setStrikeOut(True)
                     item.setFont(font)
                 table.setItem(r, c, item)
-        table.resizeColumnsToContents()
         table.scrollToBottom()
         lay.addWidget(table, 1)
         self.entry = QLineEdit(column)
@@ -314,6 +303,28 @@ class FirstPaint(QMainWindow):
                 submit()
         for keys in self.queued_keys:
             QTimer.singleShot(0, window, lambda keys=keys: press(window, keys))
+
+
+def _table(parent: QWidget, name: str, headers: tuple[str, ...], rows: int, *, stretch: int,
+           widths: dict[int, str], pad: int) -> QTableWidget:
+    """A read-only table drawn as the console's views draw theirs: one line per row at a fixed height, the
+    columns sized from a sample text (not from every row's contents), one column taking what is left."""
+    table = QTableWidget(rows, len(headers), parent)
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setWordWrap(False)
+    table.setAlternatingRowColors(True)
+    rows_header = table.verticalHeader()
+    rows_header.hide()
+    rows_header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    rows_header.setDefaultSectionSize(table.fontMetrics().height() + 8)
+    table.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    metrics = table.fontMetrics()
+    for column, sample in widths.items():
+        table.setColumnWidth(column, metrics.horizontalAdvance(sample) + pad)
+    return table
 
 
 @cache

@@ -9,6 +9,7 @@ import json
 import re
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any
 
 from models.enums import EntryKind, Milestone, Status
 from models.types import iso
@@ -180,10 +181,17 @@ class CsvHistory(HistoryReader):
         file_name: str,
         where: str,
     ) -> Candidate:
+        # Every mapped cell read once, its value mapped once: a row's fields are asked for more than once.
+        found: dict[str, str] = {}
+        width = len(cells)
+        for fld, i in columns.items():
+            text = cells[i].strip() if i < width else ""
+            if text and (values := mapping.values.get(fld)):
+                text = values.get(text.lower(), text)
+            found[fld] = text
+
         def cell(fld: str) -> str:
-            i = columns.get(fld)
-            text = cells[i].strip() if i is not None and i < len(cells) else ""
-            return mapping.values.get(fld, {}).get(text.lower(), text) if text else text
+            return found.get(fld, "")
 
         title = cell("title")
         if not title:
@@ -288,7 +296,7 @@ class CsvHistory(HistoryReader):
         if not raw or raw.strip().lower() == UNKNOWN_SEVERITY:
             return NO_LEVEL
         text = values.get(raw.strip().lower(), raw).strip()
-        by_label = {lv.label.lower(): lv for lv in self._catalog.severities.values()}
+        by_label = self._levels_by_label()
         if text.lower() in by_label:
             return by_label[text.lower()]
         if re.fullmatch(r"[Pp]\d", text):
@@ -300,6 +308,14 @@ class CsvHistory(HistoryReader):
                 f"severity '{raw}' is not one of {', '.join(self._catalog.severities)} "
                 "(map other values with --values severity=raw:SEVn,... or the mapping file's [values.severity])"
             ) from None
+
+    def _levels_by_label(self) -> dict[str, Any]:
+        """The catalog's levels by their label in lower case, made once per catalog rather than per row."""
+        levels = self._catalog.severities
+        if getattr(self, "_by_label_of", None) is not levels:
+            self._by_label = {lv.label.lower(): lv for lv in levels.values()}
+            self._by_label_of = levels
+        return self._by_label
 
     @staticmethod
     def _incident_type(raw: str, values: dict[str, str]) -> str:

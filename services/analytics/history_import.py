@@ -30,9 +30,10 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import func, insert, select
 from sqlalchemy import table as sql_table
 
+from models import metric_durations
 from models.entities import Incident, TimelineEntry
 from models.enums import Milestone
-from models.milestone_numbers import is_derived
+from models.milestone_numbers import is_derived, num_column, number_sql
 from models.types import iso
 from services.analytics.history_csv import CsvHistory
 from services.analytics.history_mapping import CSV_FIELDS, ColumnMapping
@@ -184,7 +185,11 @@ class HistoryImport:
             name = Path(report.file).name
             report.flagged = [RowProblem(name, c.row, c.flag_text) for c in fresh if c.flagged_pairs]
             number = (conn.execute(select(func.max(_I.c.number))).scalar() or 0) + 1
+            first_number = number
             total = len(fresh)
+            bulk = not dry_run and conn.dialect.name == "sqlite" and total > 0
+            if bulk:
+                _hold_durations(conn)
             for start in range(0, total, _CHUNK):
                 batch = fresh[start : start + _CHUNK]
                 ids = _new_ids(len(batch) + sum(len(c.entries) for c in batch))
@@ -202,14 +207,22 @@ class HistoryImport:
                     _insert_stored(conn, _T_INSERT, _T_NAMES, entry_rows)
                     advance_heads_of(conn, entry_rows)
                 progress("writing", min(start + _CHUNK, total), total)
+            if bulk:
+                _fill_durations(conn, first_number)
 
 
 # The rows below already hold what is stored (UTC text, JSON text, 0/1), so they go to the driver as
 # tuples, inside the same transaction: Core's executemany spends ~15 us per row turning each dict into
 # parameters, which at 30,000 rows was a fifth of an import.
-_I_NAMES = tuple(c.name for c in _I.columns if not is_derived(c))  # the triggers fill the numbers
+_I_NAMES = tuple(c.name for c in _I.columns if not is_derived(c))
 _T_NAMES = tuple(c.name for c in _T.columns)
-_I_INSERT = f"INSERT INTO {_I.name} ({', '.join(_I_NAMES)}) VALUES ({', '.join('?' * len(_I_NAMES))})"
+# Each milestone's number is computed from its text in the INSERT itself (?N binds the text again), so the
+# numbers' trigger, which would UPDATE every row just written, has nothing to do (models/milestone_numbers.py).
+_I_NUMBERS = {num_column(m): number_sql(f"?{_I_NAMES.index(m.column) + 1}") for m in Milestone}
+_I_INSERT = (
+    f"INSERT INTO {_I.name} ({', '.join((*_I_NAMES, *_I_NUMBERS))}) "
+    f"VALUES ({', '.join((*(f'?{k}' for k in range(1, len(_I_NAMES) + 1)), *_I_NUMBERS.values()))})"
+)
 _T_INSERT = f"INSERT INTO {_T.name} ({', '.join(_T_NAMES)}) VALUES ({', '.join('?' * len(_T_NAMES))})"
 
 
@@ -223,6 +236,26 @@ def _insert_stored(conn, sql: str, names: tuple[str, ...], rows: list[dict[str, 
         conn.connection.driver_connection.executemany(sql, map(itemgetter(*names), rows))
     except sqlite3.IntegrityError as exc:  # the driver's own errors: SQLAlchemy is not there to wrap them
         raise StoreError(f"The change conflicts with what is stored ({exc}). Nothing was saved.") from None
+    except sqlite3.Error as exc:
+        raise storage_error(exc) from None
+
+
+def _hold_durations(conn) -> None:
+    """The durations index (models/metric_durations.py) is written for the whole import at once after its
+    incidents, set-wise: its trigger, which would write it incident by incident, is dropped for the length of
+    this transaction and created again before it commits, so no other writer ever runs without it."""
+    _execute_stored(conn, f"DROP TRIGGER IF EXISTS {metric_durations.INSERT_TRIGGER}")
+
+
+def _fill_durations(conn, first_number: int) -> None:
+    for sql in metric_durations.fill_statements(f"i.number >= {int(first_number)}"):
+        _execute_stored(conn, sql)
+    _execute_stored(conn, metric_durations.insert_trigger_statement())
+
+
+def _execute_stored(conn, sql: str) -> None:
+    try:
+        conn.connection.driver_connection.execute(sql)
     except sqlite3.Error as exc:
         raise storage_error(exc) from None
 

@@ -7,13 +7,15 @@ import bisect
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from models.enums import MILESTONE_BEFORE, Milestone
+from models.enums import Milestone
+from models.metric_durations import milestones_between as milestones_between  # part of this module's face
 from models.types import iso
 from resources import resource_path
 from services.errors import ValidationError
@@ -163,14 +165,6 @@ def load_definitions(config_dir: Path | None = None) -> dict[str, MetricDefiniti
     return out
 
 
-_BEFORE = frozenset(MILESTONE_BEFORE)
-
-
-def milestones_between(start: Milestone, end: Milestone) -> list[Milestone]:
-    """Milestones that, when set, must lie between start and end (detected lies inside time to resolve)."""
-    return [m for m in Milestone if (start, m) in _BEFORE and (m, end) in _BEFORE]
-
-
 # -- results ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MetricFilter:
@@ -212,13 +206,52 @@ def percentile_name(p: float) -> str:
     return f"p{p:g}".replace(".", "_")
 
 
-def quantile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (the 'inclusive' method)."""
-    n = len(sorted_values)
+def quantile_ranks(n: int, q: float) -> tuple[float, int, int]:
+    """Where the q-quantile of n sorted values falls: its position and the two ranks either side."""
     pos = q * (n - 1)
     lo = math.floor(pos)
-    hi = min(lo + 1, n - 1)
+    return pos, lo, min(lo + 1, n - 1)
+
+
+def quantile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (the 'inclusive' method)."""
+    pos, lo, hi = quantile_ranks(len(sorted_values), q)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+# The quantiles every Stats holds (median, p90, q1, q3), before the percentiles a person asks for.
+STANDARD_QUANTILES = (0.5, 0.9, 0.25, 0.75)
+
+
+class RankedValues(Sequence[float]):
+    """A group's sorted values known without holding them all: their count, their exact sum, the values at
+    the ranks a Stats reads (`at`, rank -> value) and a count of those at or under a threshold. The metric
+    tables read these from an index (services/analytics/metrics_durations.py)."""
+
+    def __init__(
+        self, count: int, total: float, at: dict[int, float], at_most: Callable[[float], int]
+    ) -> None:
+        self._count = count
+        self.total = total  # the exactly rounded sum, as math.fsum gives it
+        self._at = at
+        self.at_most = at_most
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, rank):  # only the ranks fetched: asking for another is a bug, not a silent guess
+        if rank < 0:
+            rank += self._count
+        return self._at[rank]
+
+
+def needed_ranks(n: int, figures: Figures) -> list[int]:
+    """Every rank Stats.of reads from n sorted values for these figures."""
+    ranks = {0, n - 1}
+    for q in (*STANDARD_QUANTILES, *(p / 100 for p in figures.percentiles)):
+        _pos, lo, hi = quantile_ranks(n, q)
+        ranks.update((lo, hi))
+    return sorted(ranks)
 
 
 @dataclass(frozen=True)
@@ -254,19 +287,24 @@ class Stats:
     def of(cls, sorted_values: Sequence[float], figures: Figures | None = None) -> Stats:
         figures = figures or Figures()
         n = len(sorted_values)
+        if isinstance(sorted_values, RankedValues):
+            total, at_most = sorted_values.total, sorted_values.at_most
+        else:
+            total = math.fsum(sorted_values) if n else 0.0
+            at_most = partial(bisect.bisect_right, sorted_values)
         shares = tuple(
-            Share(label, minutes, c := bisect.bisect_right(sorted_values, minutes), c / n if n else None)
+            Share(label, minutes, c := at_most(minutes), c / n if n else None)
             for label, minutes in figures.share_under
         )
         if n == 0:
             return cls(0, percentiles=tuple((p, None) for p in figures.percentiles), shares=shares)
         return cls(
             count=n,
-            mean=math.fsum(sorted_values) / n,
+            mean=total / n,
             median=quantile(sorted_values, 0.5),
             p90=quantile(sorted_values, 0.9),
             min=sorted_values[0],
-            max=sorted_values[-1],
+            max=sorted_values[n - 1],
             q1=quantile(sorted_values, 0.25),
             q3=quantile(sorted_values, 0.75),
             percentiles=tuple((p, quantile(sorted_values, p / 100)) for p in figures.percentiles),

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from models.enums import Milestone
+from models.metric_durations import ms_between, reason_cases, usable_sql
 from models.milestone_numbers import num_column
 from services.analytics.metrics_model import (
     ANCHOR_MILESTONES,
@@ -15,7 +16,6 @@ from services.analytics.metrics_model import (
     NO_SERVICE,
     MetricDefinition,
     MetricFilter,
-    milestones_between,
 )
 
 
@@ -65,7 +65,7 @@ def minutes_sql(start_sql: str, end_sql: str) -> str:
 def ms_between_sql(starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]) -> str:
     """Whole milliseconds from the first of `starts` the incident has to the first of `ends`, from the
     numbers: exactly the milliseconds minutes_sql rounds to, without reading any text."""
-    return f"(({moment(ends, num)} >> 12) - ({moment(starts, num)} >> 12))"
+    return ms_between("i", starts, ends)
 
 
 def minutes_num_sql(starts: tuple[Milestone, ...], ends: tuple[Milestone, ...]) -> str:
@@ -79,41 +79,11 @@ def moment(moments: tuple[Milestone, ...], column=col) -> str:
     return cols[0] if len(cols) == 1 else f"COALESCE({', '.join(cols)})"
 
 
-def _none_of(moments: tuple[Milestone, ...]) -> str:
-    return " AND ".join(f"{col(m)} IS NULL" for m in moments)
-
-
-def names(moments: tuple[Milestone, ...]) -> str:
-    return " or ".join(m.label for m in moments)
-
-
 # Why an incident was left out of every metric by --exclude-flagged: its contradicting pairs, in words.
 FLAGGED_REASON = (
     "'has contradicting milestones (' || (SELECT group_concat(json_extract(f.value, '$[1]') || ' before ' || "
     "json_extract(f.value, '$[0]'), '; ') FROM json_each(i.flagged_pairs) AS f) || '); --exclude-flagged'"
 )
-
-
-def _time_text(col: str) -> str:
-    """A stored time as the rest of Sitrep words it: '2026-02-03 10:30:00 UTC'."""
-    return f"replace(substr({col}, 1, 19), 'T', ' ') || ' UTC'"
-
-
-def _pair_reason(s: Milestone, e: Milestone) -> list[str]:
-    """CASE arms for the one start and end an incident uses: end before start, or a milestone that belongs
-    between them outside them. These are exactly the pairs the metric uses, so a pair an import flagged
-    leaves the incident out of this metric only when it is one of them."""
-    sc, ec = col(s), col(e)
-    arms = [
-        f"WHEN {ec} < {sc} THEN '{e.label} (' || {_time_text(ec)} || ') is before {s.label} (' || {_time_text(sc)} || ')'"
-    ]
-    for m in milestones_between(s, e):
-        mc = col(m)
-        arms.append(
-            f"WHEN {mc} IS NOT NULL AND ({mc} < {sc} OR {mc} > {ec}) THEN "
-            f"'{m.label} (' || {_time_text(mc)} || ') is not between {s.label} and {e.label}'"
-        )
-    return arms
 
 
 def reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> str:
@@ -123,19 +93,7 @@ def reason_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> st
     cases = []
     if flt is not None and flt.exclude_flagged:
         cases.append(f"WHEN json_array_length(i.flagged_pairs) > 0 THEN {FLAGGED_REASON}")
-    cases += [
-        f"WHEN {_none_of(starts)} AND {_none_of(ends)} THEN 'no {names(starts)} or {names(ends)} time'",
-        f"WHEN {_none_of(starts)} THEN 'no {names(starts)} time'",
-        f"WHEN {_none_of(ends)} THEN 'no {names(ends)} time'",
-    ]
-    if metric.kind == "impact":
-        cases.append("WHEN i.affected_users IS NULL THEN 'affected users not recorded'")
-    # Which start and end this incident uses decides which pairs are checked: one CASE per combination.
-    for i, s in enumerate(starts):
-        for j, e in enumerate(ends):
-            chosen = [f"{col(s)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in starts[:i]]
-            chosen += [f"{col(e)} IS NOT NULL"] + [f"{col(x)} IS NULL" for x in ends[:j]]
-            cases.append(f"WHEN {' AND '.join(chosen)} THEN CASE {' '.join(_pair_reason(s, e))} END")
+    cases += reason_cases("i", metric.kind, starts, ends)
     return "CASE " + " ".join(cases) + " END"
 
 
@@ -152,16 +110,7 @@ def counted_expr(metric: MetricDefinition, flt: MetricFilter | None = None) -> s
         parts.append("COALESCE(json_array_length(i.flagged_pairs), 0) = 0")
     if metric.kind == "impact":
         parts.append("i.affected_users IS NOT NULL")
-    uses = []
-    for i, s in enumerate(starts):
-        for j, e in enumerate(ends):
-            sc, ec = num(s), num(e)
-            test = [f"{sc} IS NOT NULL"] + [f"{num(x)} IS NULL" for x in starts[:i]]
-            test += [f"{ec} IS NOT NULL"] + [f"{num(x)} IS NULL" for x in ends[:j]]
-            test.append(f"{ec} >= {sc}")
-            test += [f"({num(m)} IS NULL OR {num(m)} BETWEEN {sc} AND {ec})" for m in milestones_between(s, e)]
-            uses.append("(" + " AND ".join(test) + ")")
-    parts.append("(" + " OR ".join(uses) + ")")
+    parts.append(usable_sql("i", starts, ends))
     return "(" + " AND ".join(parts) + ")"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from models.entities import Incident
 from models.enums import Milestone
 from models.types import iso
-from services.record.chain_heads import CHAINS, STAKEHOLDER_LOG, TIMELINE, head_of
+from services.record.chain_heads import CHAINS, STAKEHOLDER_LOG, TIMELINE
 
 _COMPARED = (
     "title", "summary", "incident_type", "severity", "status", "is_major", "is_exercise", "services",
@@ -22,10 +22,11 @@ _COMPARED = (
 _WORDS = {TIMELINE: "timeline", STAKEHOLDER_LOG: "stakeholder log"}
 
 
-def export_heads(conn, incident_id: str) -> dict[str, dict[str, Any]]:
+def export_heads(heads: dict, incident_id: str) -> dict[str, dict[str, Any]]:
+    """The incident's chain heads as an export carries them; `heads` is chain_heads.read_heads()."""
     out = {}
     for chain in CHAINS:
-        head = head_of(conn, chain, incident_id)
+        head = heads.get((chain, incident_id))
         if head is not None:
             out[chain] = {"count": head.count, "hash": head.hash}
     return out

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from models.entities import Incident, OutboxItem, Person, RoleAssignment, TimelineEntry
 from models.enums import EntryKind, Milestone, OutboxState, Status
@@ -41,7 +41,7 @@ from services.exchange.sections import (
     read_section,
 )
 from services.record.catalog import UNKNOWN_SEVERITY, Catalog
-from services.record.chain_heads import rebuild_heads
+from services.record.chain_heads import read_heads, rebuild_heads
 from services.record.incidents import IncidentService
 from services.record.integrity import _version, verify_rows
 from services.record.milestone_order import flagged_pairs_of, milestone_order_problem, stored_pairs
@@ -163,6 +163,13 @@ class Exchange:
                 for sec in self.sections
                 if sec.scope == INCIDENT or not refs or sec.in_named_export
             }
+            # Built once, run per incident with its id bound: building a statement per incident cost more than
+            # running it (10,000 incidents: 15 s, most of it SQLAlchemy compiling the same three statements).
+            entries_stmt = (select(*[_T.c[n] for n in EntryRow._fields])
+                            .where(_T.c.incident_id == bindparam("incident_id")).order_by(_T.c.seq))  # fmt: skip
+            roles_stmt = (select(RoleAssignment).where(RoleAssignment.incident_id == bindparam("incident_id"))
+                          .order_by(RoleAssignment.started_at))  # fmt: skip
+            heads = read_heads(s.connection())
             for inc in incidents:
                 d: dict[str, Any] = {k: getattr(inc, k) for k in _INCIDENT_FIELDS}
                 d["created_at"], d["updated_at"] = _ts(inc.created_at), _ts(inc.updated_at)
@@ -170,11 +177,7 @@ class Exchange:
                 d["services"] = list(inc.services or [])
                 d["milestones"] = {m.value: _ts(getattr(inc, m.column)) for m in Milestone}
                 d["flagged_pairs"] = [list(p) for p in inc.flagged_pairs or []]
-                rows = s.connection().execute(
-                    select(*[_T.c[n] for n in EntryRow._fields])
-                    .where(_T.c.incident_id == inc.id)
-                    .order_by(_T.c.seq)
-                )
+                rows = s.connection().execute(entries_stmt, {"incident_id": inc.id})
                 timeline = []
                 for r in rows:
                     e = EntryRow(*r)._asdict()
@@ -183,11 +186,7 @@ class Exchange:
                     timeline.append(e)
                 d["timeline"] = timeline
                 roles = []
-                for ra in s.scalars(
-                    select(RoleAssignment)
-                    .where(RoleAssignment.incident_id == inc.id)
-                    .order_by(RoleAssignment.started_at)
-                ):
+                for ra in s.scalars(roles_stmt, {"incident_id": inc.id}):
                     person_ids.add(ra.person_id)
                     roles.append(
                         {
@@ -205,7 +204,7 @@ class Exchange:
                 for sec in self.sections:
                     if sec.scope == INCIDENT:
                         d[sec.key] = sections[sec.key].get(inc.id, [])
-                d["chain_heads"] = export_heads(s.connection(), inc.id)
+                d["chain_heads"] = export_heads(heads, inc.id)
                 out_incidents.append(d)
             people_stmt = select(Person).order_by(Person.handle)
             if refs:

@@ -84,6 +84,9 @@ MACHINE_LOCAL = {
     "machine importing the file never sends the same item again",
     "sync_backends": "this machine's lane state: lease, circuit breaker, last pull",
     "alembic_version": "the schema revision of this database",
+    "incident_durations": "derived from the incidents by triggers (models/metric_durations.py): an import's "
+    "incidents fill it as they are written",
+    "incident_duration_counts": "derived with incident_durations, by the same triggers",
     "chain_heads": "derived from the chains it anchors: each incident carries its heads as `chain_heads` "
     "(schema 4), an import checks the file's chains end there, and the store's heads are set from the chains "
     "it holds afterwards",

@@ -16,10 +16,11 @@ MilestonePair = tuple[Milestone, Milestone]
 
 def order_conflicts(values: dict[Milestone, datetime | None]) -> list[MilestonePair]:
     """Every (earlier, later) pair of set milestones whose times say the opposite."""
+    utc = {m: as_utc(v) for m, v in values.items() if v is not None}  # once each, not once per pair
     out = []
     for earlier, later in MILESTONE_BEFORE:
-        a, b = values.get(earlier), values.get(later)
-        if a is not None and b is not None and as_utc(a) > as_utc(b):
+        a, b = utc.get(earlier), utc.get(later)
+        if a is not None and b is not None and a > b:
             out.append((earlier, later))
     return out
 

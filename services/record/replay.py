@@ -17,6 +17,9 @@ from models.types import iso
 
 # Entries the services write with the milestones they stamp (a person's entry may carry any data).
 _STAMPING_KINDS = (EntryKind.STATUS_CHANGE.value, EntryKind.ROLE_CHANGE.value)
+# The kinds' values once: an enum member's .value is a descriptor call, and verify replays a million entries.
+_STATUS, _SEVERITY, _MAJOR, _MILESTONE = (EntryKind.STATUS_CHANGE.value, EntryKind.SEVERITY_CHANGE.value,
+                                          EntryKind.MAJOR_CHANGE.value, EntryKind.MILESTONE_CHANGE.value)  # fmt: skip
 
 
 def state_problem(inc: dict[str, Any]) -> str | None:
@@ -33,23 +36,23 @@ def state_problem(inc: dict[str, Any]) -> str | None:
     milestones: dict[str, tuple[str | None, int]] = {}
     for e in inc["timeline"]:
         data, kind, seq = e["data"] or {}, e["kind"], e["seq"]
-        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("to"), str):
+        if kind == _STATUS and isinstance(data.get("to"), str):
             said["status"] = (data["to"], seq)
             if data.get("action") in ("declared", "recorded"):
                 if isinstance(data.get("severity"), str):
                     said["severity"] = (data["severity"], seq)
                 if isinstance(data.get("major"), bool):
                     said["is_major"] = (data["major"], seq)
-        elif kind == EntryKind.SEVERITY_CHANGE.value and isinstance(data.get("to"), str):
+        elif kind == _SEVERITY and isinstance(data.get("to"), str):
             said["severity"] = (data["to"], seq)
-        elif kind == EntryKind.MAJOR_CHANGE.value and isinstance(data.get("major"), bool):
+        elif kind == _MAJOR and isinstance(data.get("major"), bool):
             said["is_major"] = (data["major"], seq)
-        if kind == EntryKind.MILESTONE_CHANGE.value and isinstance(data.get("milestone"), str):
+        if kind == _MILESTONE and isinstance(data.get("milestone"), str):
             milestones[data["milestone"]] = (data.get("to"), seq)
         elif kind in _STAMPING_KINDS and isinstance(data.get("milestones"), dict):
             for name, at in data["milestones"].items():
                 milestones[name] = (at, seq)
-        if kind == EntryKind.STATUS_CHANGE.value and isinstance(data.get("cleared_milestones"), dict):
+        if kind == _STATUS and isinstance(data.get("cleared_milestones"), dict):
             for name in data["cleared_milestones"]:
                 milestones[name] = (None, seq)
     words = {"status": "status", "severity": "severity", "is_major": "major flag"}

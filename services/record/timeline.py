@@ -69,6 +69,11 @@ def entry_digest(prev_hash: str, row: dict[str, Any]) -> str:
     return _digest(prev_hash, row, iso(row["occurred_at"]), iso(row["recorded_at"]))
 
 
+def digest_with_stored_times(prev_hash: str, row: dict[str, Any]) -> str:
+    """entry_digest over a row read as stored: its times are already the text the digest is made with."""
+    return _digest(prev_hash, row, row["occurred_at"], row["recorded_at"])
+
+
 def _digest(prev_hash: str, row: dict[str, Any], occurred_text: str | None, recorded_text: str | None) -> str:
     payload = {
         "id": row["id"],

@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QLabel, QListView, QStyle, QStyleFactory
 
-from ui.fields import ErrorLabel
 from ui.dark_style import ConsoleStyle
+from ui.fields import ErrorLabel
 from ui.theme import apply_theme, error_color, follow_system_scheme, is_dark, wanted_scheme
 
 
