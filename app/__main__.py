@@ -11,6 +11,7 @@ line in `_command_line`, the services in `_open_store`, the console window in `_
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -50,7 +51,21 @@ def _version() -> str:
 
 def _console(args) -> int:
     """The console window: its first paint from the read lane when the store allows, the services
-    loaded behind it; else (a new or demo store, another database, a schema to upgrade) as before."""
+    loaded behind it; else (a new or demo store, another database, a schema to upgrade) as before.
+
+    Python's automatic cycle collection is off from here: the console collects on its GUI thread
+    (ui/gui_thread_gc.py), and until it runs the start makes few cycles and many objects, which
+    would otherwise have CPython collect several times before the first paint."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _console_window(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _console_window(args) -> int:
     if _no_display():
         print("sitrep: error: the console needs a display and none is set (DISPLAY and WAYLAND_DISPLAY are "
               "empty). Run it in a desktop session, over `ssh -X`, or in a virtual display: "

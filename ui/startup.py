@@ -41,10 +41,10 @@ from PySide6.QtWidgets import (
 )
 
 from models.enums import EntryKind
-from services.record.views import IncidentView
+from services.record.rows import IncidentView
 from services.storage.read_lane import ReadLane
 from ui.gui_thread_gc import GuiThreadCollector
-from ui.theme import apply_theme, follow_system_scheme
+from ui.theme import apply_theme, first_paint_arguments, follow_system_scheme
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QKeyEvent, QKeySequence
@@ -62,7 +62,10 @@ def application(scheme: str | None = None) -> QApplication:
     """The QApplication, made once and themed; `scheme` is the one the console last drew in (see apply_theme)."""
     app = QApplication.instance()
     if app is None:
-        app = QApplication(sys.argv[:1])
+        extra = first_paint_arguments(scheme)
+        app = QApplication(sys.argv[:1] + extra)
+        if extra:
+            app.setProperty("sitrep_style", "fusion")
         app.setApplicationName("Sitrep")
         app.setApplicationDisplayName("Sitrep")
         app.setOrganizationName("Sitrep")
@@ -239,8 +242,7 @@ class FirstPaint(QMainWindow):
         self.entry.setPlaceholderText("Type an entry; it is logged as soon as the console is ready")
         self.entry.setAccessibleName("Quick entry")
         self.entry.returnPressed.connect(self._queue_entry)
-        lay.addWidget(self.entry)
-        self.entry.installEventFilter(self)
+        lay.addWidget(self.entry)  # its key filter goes on at the first paint: see paintEvent
         self.timeline = table
         return column
 
@@ -248,6 +250,10 @@ class FirstPaint(QMainWindow):
         super().paintEvent(event)
         if not self._painted:
             self._painted = True
+            # Watched from now, when keys can first reach it: filtered from its construction, every event
+            # it got while the window was built and shown (polish, resize, show, focus) came through Python,
+            # each of a new type for PySide to make before the window was on screen.
+            self.entry.installEventFilter(self)
             # After this paint has reached the screen: the loader's imports hold the interpreter in bursts
             # and would otherwise slow the very paint they are meant to come after.
             QTimer.singleShot(0, self, self.painted.emit)

@@ -85,6 +85,49 @@ def dark_palette() -> QPalette:
     return p
 
 
+# Fusion's own light palette (QStyle.standardPalette), role by role: (active, inactive, disabled); the shades
+# Fusion works out from its button colour in 16 bits a channel (#rrrrggggbbbb). Written out so
+# the first paint can use it without a Python QStyle (PySide makes the type's 11 enums on first touch: ~14 ms
+# before anything is on screen). tests/ui/test_theme.py holds it equal to Fusion's, and `_set_scheme` puts
+# Fusion's in place should a Qt version ever differ.
+_FUSION_LIGHT = {
+    "WindowText": ("#000000", "#000000", "#bebebe"),
+    "Button": ("#efefef", "#efefef", "#efefef"),
+    "Light": ("#ffffff", "#ffffff", "#ffffff"),
+    "Midlight": ("#cb04cb04cb04", "#cb04cb04cb04", "#cb04cb04cb04"),
+    "Dark": ("#9ff49ff49ff4", "#9ff49ff49ff4", "#bebebebebebe"),
+    "Mid": ("#b890b890b890", "#b890b890b890", "#b890b890b890"),
+    "Text": ("#000000", "#000000", "#bebebe"),
+    "BrightText": ("#ffffff", "#ffffff", "#ffffff"),
+    "ButtonText": ("#000000", "#000000", "#bebebe"),
+    "Base": ("#ffffff", "#ffffff", "#efefef"),
+    "Window": ("#efefef", "#efefef", "#efefef"),
+    "Shadow": ("#767b767b767b", "#767b767b767b", "#b1b8b1b8b1b8"),
+    "Highlight": ("#308cc6", "#308cc6", "#919191"),
+    "HighlightedText": ("#ffffff", "#ffffff", "#ffffff"),
+    "Link": ("#0000ff", "#0000ff", "#0000ff"),
+    "LinkVisited": ("#ff00ff", "#ff00ff", "#ff00ff"),
+    "AlternateBase": ("#f7f7f7", "#f7f7f7", "#f7f7f7"),
+    "ToolTipBase": ("#ffffdc", "#ffffdc", "#ffffdc"),
+    "ToolTipText": ("#000000", "#000000", "#000000"),
+    "PlaceholderText": ("#80000000", "#80000000", "#80000000"),
+    "Accent": ("#308cc6", "#308cc6", "#919191"),  # Qt 6.6+
+}
+
+
+def light_palette() -> QPalette:
+    """Fusion's light palette, made without asking the style for it (see _FUSION_LIGHT)."""
+    p = QPalette()
+    groups = (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive, QPalette.ColorGroup.Disabled)
+    for name, colours in _FUSION_LIGHT.items():
+        role = getattr(QPalette.ColorRole, name, None)
+        if role is None:
+            continue
+        for group, colour in zip(groups, colours, strict=True):
+            p.setColor(group, role, QColor(colour))
+    return p
+
+
 def is_dark(widget: QWidget | None = None) -> bool:
     palette = widget.palette() if widget is not None else QGuiApplication.palette()
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
@@ -110,10 +153,20 @@ def apply_theme(app: QApplication, remembered: str | None = None) -> None:
     the platform: the answer comes as a `Qt.ColorScheme`, and making Python's `Qt` namespace for it costs
     20-40 ms before anything is on screen. `follow_system_scheme` asks right after the first paint."""
     scheme = _override() or remembered
+    if scheme == "light" and app.property("sitrep_style") == "fusion":  # made so: see first_paint_arguments
+        app.setPalette(light_palette())
+        app.setProperty("sitrep_scheme", scheme)
+        return
     if scheme in ("dark", "light"):
         _set_scheme(app, scheme)
         return
     follow_system_scheme(app)
+
+
+def first_paint_arguments(remembered: str | None) -> list[str]:
+    """QApplication's own arguments for the scheme the first paint will draw in: `-style fusion` when it is
+    light, so the style is Fusion from the start and never handed to Python (see _FUSION_LIGHT)."""
+    return ["-style", "fusion"] if (_override() or remembered) == "light" else []
 
 
 def follow_system_scheme(app: QApplication) -> None:
@@ -150,6 +203,7 @@ def _set_scheme(app: QApplication, scheme: str) -> None:
             app.setStyle(QStyleFactory.create("Fusion"))
             app.setProperty("sitrep_style", "fusion")
         palette = app.style().standardPalette()
-    app.setPalette(palette)
+    if palette != app.palette():  # the same palette again would have every widget told of a change
+        app.setPalette(palette)
     app.setProperty("sitrep_scheme", scheme)
     log.debug("colour scheme: %s", scheme)

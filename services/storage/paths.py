@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP_NAME = "sitrep"
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(NamedTuple):
+    """The four folders; a named tuple rather than a dataclass: this module is read before the console's first
+    paint, and `dataclasses` with the code it generates would cost ~4 ms of it (docs/performance.md)."""
+
     data: Path
     config: Path
     logs: Path

@@ -19,11 +19,11 @@ from datetime import datetime
 from pathlib import Path
 
 from models.enums import Milestone, Status
-from services.record.views import EntryRow, IncidentView
+from services.record.rows import EntryRow, IncidentView
 
 ENTRY_FIELDS = EntryRow._fields
 # IncidentView's stored fields; milestones and flagged_pairs are read beside them.
-INCIDENT_FIELDS = tuple(f for f in IncidentView.__dataclass_fields__ if f not in ("milestones", "flagged_pairs"))
+INCIDENT_FIELDS = tuple(f for f in IncidentView.__slots__ if f not in ("milestones", "flagged_pairs"))
 _MILESTONE_COLUMNS = tuple(m.column for m in Milestone)
 _CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
 

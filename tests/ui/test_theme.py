@@ -124,3 +124,28 @@ def test_an_empty_check_box_shows_on_a_dark_palette(app, qtbot, monkeypatch):
     row = view.sizeHintForRow(0)
     outline = max(image.pixelColor(x, y).lightness() for x in range(0, box + 3) for y in range(0, row))
     assert outline - base > 40  # the empty box's outline stands out from the dark base
+
+
+def test_the_light_palette_written_out_is_fusions_own(app):
+    # The first paint draws in light_palette() without asking the style (ui/theme.py): it must be the palette
+    # the console sets once the services are ready, or the window would change colour as it comes alive.
+    from ui.theme import light_palette
+
+    fusion = QStyleFactory.create("Fusion").standardPalette()
+    ours = light_palette()
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive, QPalette.ColorGroup.Disabled):
+        for role in QPalette.ColorRole:
+            if role in (QPalette.ColorRole.NoRole, QPalette.ColorRole.NColorRoles):
+                continue
+            assert ours.color(group, role) == fusion.color(group, role), (group, role)
+    assert ours == fusion
+
+
+def test_a_light_first_paint_starts_on_fusion_without_a_python_style(monkeypatch):
+    from ui.theme import first_paint_arguments
+
+    monkeypatch.delenv("SITREP_THEME", raising=False)
+    assert first_paint_arguments("light") == ["-style", "fusion"]
+    assert first_paint_arguments("dark") == [] and first_paint_arguments(None) == []
+    monkeypatch.setenv("SITREP_THEME", "light")
+    assert first_paint_arguments(None) == ["-style", "fusion"]
