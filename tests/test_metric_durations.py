@@ -15,13 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine
 
 from models import metric_durations
 from models.enums import Milestone
-from models.migrations import MIGRATIONS_DIR
 from models.milestone_numbers import num_column, number_sql
 from models.types import iso
 from services.analytics import history_import
@@ -30,6 +26,7 @@ from services.analytics.metrics_durations import serves
 from services.analytics.sample_history import generate, write_csv
 from services.core import Sitrep
 from services.storage.store import Store
+from tests.store_kit import store_at_revision
 from tests.test_milestone_numbers import _insert
 from tests.test_milestone_numbers import _raw_rows as numbers_raw_rows
 
@@ -275,18 +272,13 @@ def test_an_exchange_import_fills_the_index(history, tmp_path, clock):
 
 def test_an_upgraded_store_gets_its_index_back_filled(tmp_path):
     db = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{db}")
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0021")
+    store_at_revision(db, "0021")
     _insert(db, _raw_rows(seed=12, first_number=1, count=300))
-    with engine.connect() as conn:
-        assert not conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE name = ?", (metric_durations.TABLE_NAME,)
-        ).first()
-    engine.dispose()
+    conn = sqlite3.connect(db)
+    try:
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (metric_durations.TABLE_NAME,)).fetchone()
+    finally:
+        conn.close()
     app = Sitrep.open(f"sqlite:///{db}")  # opening upgrades to the head
     try:
         assert_index_in_step(app)

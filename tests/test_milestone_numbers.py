@@ -14,18 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine
 
 from models.enums import Milestone
-from models.migrations import MIGRATIONS_DIR, SCHEMA_HEAD
+from models.migrations import SCHEMA_HEAD
 from models.milestone_numbers import num_column, number_sql
 from models.types import iso
 from services.analytics.metrics import NO_SERVICE, MetricFilter
 from services.analytics.metrics_sql import ANCHOR, group_expr, minutes_sql, moment, reason_expr
 from services.analytics.sample_history import generate, write_csv
 from services.core import Sitrep
+from tests.store_kit import store_at_revision
 
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 SERVICES = (["checkout"], ["ledger", "checkout"], [], ["search"], ["Checkout", "auth"], ["ledger"])
@@ -204,13 +203,7 @@ def test_every_writer_keeps_the_numbers_and_the_figures_are_unchanged(tmp_path, 
 
 def test_a_store_made_at_the_previous_head_is_back_filled(tmp_path):
     db = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{db}")
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0013")
-    engine.dispose()
+    store_at_revision(db, "0013")
     _insert(db, _raw_rows(seed=9, first_number=1, count=500))
     app = Sitrep.open(f"sqlite:///{db}", backups_dir=tmp_path / "backups")
     try:
