@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect
-from PySide6.QtWidgets import QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QTableView, QWidget
 
 FRAME_S = 1 / 60  # a screen's frame: rows arriving closer together than this are painted together
 
@@ -40,12 +40,14 @@ class LiveTableView(QTableView):
     def at_live_edge(self, rows_added: int = 1) -> bool:
         """The reader is at the end of the record (before `rows_added` rows arrive there): follow them.
 
-        The timeline panel's rule as it always was. Its slack is in pixels, but a view scrolled by rows (the
-        default here) counts the scroll bar in rows, so a reader within some forty rows of the end is
-        followed too; changing that changes what a commander sees, so it is left to be decided."""
+        At the end means within a row of it (the last row partly shown, or a row arrived but not yet scrolled
+        to), counted in the scroll bar's own units: rows when the view scrolls by rows (the default here),
+        pixels when it scrolls by pixels. A reader further up stays where they are reading; Ctrl+End
+        ("Jump to the latest entry") brings them back."""
         bar = self.verticalScrollBar()
-        row_height = max(1, self.verticalHeader().defaultSectionSize())
-        return bar.maximum() - bar.value() <= rows_added * row_height + row_height
+        per_item = self.verticalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerItem
+        row = 1 if per_item else max(1, self.verticalHeader().defaultSectionSize())
+        return bar.maximum() - bar.value() <= rows_added * row + row
 
     def _rows_arriving(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
         model = self.model()

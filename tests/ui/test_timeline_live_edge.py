@@ -162,6 +162,23 @@ def test_a_commander_reading_further_up_is_not_moved_and_the_count_still_grows(q
     qtbot.waitUntil(lambda: last_visible_row(panel) == panel.model.rowCount() - 1)
 
 
+def test_a_commander_reading_a_little_above_the_end_is_not_pulled_down(qtbot, panel):
+    # Ten rows up (the view scrolls by rows here): reading the entries just before the latest ones.
+    bar = panel.view.verticalScrollBar()
+    bar.setValue(bar.maximum() - 10)
+    reading = panel.view.rowAt(0)
+    log(panel, "pool at 85%")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == ENTRIES + 2)
+    qtbot.wait(20)
+    assert panel.view.rowAt(0) == reading
+    assert last_visible_row(panel) < panel.model.rowCount() - 1
+    # One row short of the end (the last row half shown) still counts as at the end: it follows.
+    bar.setValue(bar.maximum() - 1)
+    log(panel, "pool at 70%")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == ENTRIES + 3)
+    qtbot.waitUntil(lambda: last_visible_row(panel) == panel.model.rowCount() - 1)
+
+
 def test_a_burst_of_a_thousand_entries_is_taken_in_a_few_inserts_and_paints(qtbot, panel):
     inserts = []
     panel.model.rowsInserted.connect(lambda _p, first, last: inserts.append(last - first + 1))
