@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTableView, QWidget
 
 FRAME_S = 1 / 60  # a screen's frame: rows arriving closer together than this are painted together
 
 
 class LiveTableView(QTableView):
+    # Rows appended at the end while the reader is further up: they are not scrolled to (the reader stays where
+    # they are reading), so the panel says how many arrived below.
+    rows_below = Signal(int)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._following = False  # the rows being appended will be scrolled into view
+        self._appending = False  # the rows arriving go at the end
         self._holding = False  # the vertical header's row count notice is held back for this append
         self._painted_at = 0.0  # time.monotonic() of the last paint asked for at once
 
@@ -49,9 +54,14 @@ class LiveTableView(QTableView):
         row = 1 if per_item else max(1, self.verticalHeader().defaultSectionSize())
         return bar.maximum() - bar.value() <= rows_added * row + row
 
+    def at_end(self) -> bool:
+        """The last row is in view (within a row of the end, as `at_live_edge` counts it)."""
+        return self.at_live_edge(0)
+
     def _rows_arriving(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
         model = self.model()
         appended = not parent.isValid() and model is not None and first == model.rowCount()
+        self._appending = appended
         self._following = appended and self.at_live_edge(last - first + 1)
         header = self.verticalHeader()
         if self._following and self.isVisible() and self.updatesEnabled() and not header.signalsBlocked():
@@ -60,8 +70,8 @@ class LiveTableView(QTableView):
             self._holding = True
 
     def _rows_arrived(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
-        following, holding = self._following, self._holding
-        self._following = self._holding = False
+        following, holding, appended = self._following, self._holding, self._appending
+        self._following = self._holding = self._appending = False
         if holding:
             header = self.verticalHeader()
             header.blockSignals(False)
@@ -72,6 +82,8 @@ class LiveTableView(QTableView):
             # below moves the pixels by exactly as much as it moves the rows.
             header.setOffset(painted_at)
         if not following:
+            if appended:
+                self.rows_below.emit(last - first + 1)
             return
         self.scrollToBottom()  # copies the painted rows up, and asks for what it uncovered
         if holding:

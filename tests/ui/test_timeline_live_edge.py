@@ -179,6 +179,31 @@ def test_a_commander_reading_a_little_above_the_end_is_not_pulled_down(qtbot, pa
     qtbot.waitUntil(lambda: last_visible_row(panel) == panel.model.rowCount() - 1)
 
 
+def test_entries_arriving_below_a_reader_further_up_are_said_and_one_click_away(qtbot, panel):
+    assert panel.new_below.isHidden()
+    log(panel, "at the end: followed, nothing to say")
+    qtbot.waitUntil(lambda: last_visible_row(panel) == panel.model.rowCount() - 1)
+    assert panel.new_below.isHidden()
+    bar = panel.view.verticalScrollBar()
+    bar.setValue(bar.maximum() - 10)
+    reading = panel.view.rowAt(0)
+    log(panel, "pool at 85%")
+    log(panel, "pool at 90%")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == ENTRIES + 4)
+    qtbot.waitUntil(lambda: panel.new_below.isVisible())
+    assert panel.new_below.text().startswith("↓ 2 new entries below")
+    assert panel.view.rowAt(0) == reading
+    panel.new_below.click()
+    qtbot.waitUntil(lambda: last_visible_row(panel) == panel.model.rowCount() - 1)
+    assert panel.new_below.isHidden()
+    # Scrolling back down by hand says the same: caught up.
+    bar.setValue(bar.maximum() - 10)
+    log(panel, "pool at 95%")
+    qtbot.waitUntil(lambda: panel.new_below.isVisible() and "↓ 1 new entry below" in panel.new_below.text())
+    bar.setValue(bar.maximum())
+    assert panel.new_below.isHidden()
+
+
 def test_a_burst_of_a_thousand_entries_is_taken_in_a_few_inserts_and_paints(qtbot, panel):
     inserts = []
     panel.model.rowsInserted.connect(lambda _p, first, last: inserts.append(last - first + 1))

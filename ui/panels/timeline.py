@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -142,6 +143,20 @@ class TimelinePanel(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         lay.addWidget(self.view, 1)
+        # New entries that arrived below a reader who is further up: said here, not scrolled to.
+        self.new_below = QPushButton(self)
+        self.new_below.setObjectName("timeline-new-below")
+        self.new_below.setFlat(True)
+        self.new_below.setToolTip("Jump to the latest entry (Ctrl+End)")
+        # Never wider than the timeline is: a narrow panel shows the start of the words, not a wider panel.
+        self.new_below.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.new_below.hide()
+        self.new_below.clicked.connect(self.view.scrollToBottom)
+        self._below = 0
+        self.view.rows_below.connect(self._rows_below)
+        self.view.verticalScrollBar().valueChanged.connect(self._maybe_caught_up)
+        self.view.verticalScrollBar().rangeChanged.connect(self._maybe_caught_up)
+        lay.addWidget(self.new_below)
 
         entry_row = QHBoxLayout()
         self.kind_combo = QComboBox(self)
@@ -240,6 +255,8 @@ class TimelinePanel(QWidget):
         if switched:
             self.remote_links.set_incident(incident.id if incident else None)
             self.model.set_incident(incident.id if incident else None)
+            self._below = 0
+            self.new_below.hide()
             self.view.scrollToBottom()
             # Again once the view has its final size (at start-up it is laid out after this).
             QTimer.singleShot(0, self.view.scrollToBottom)
@@ -251,6 +268,16 @@ class TimelinePanel(QWidget):
     def _after_insert(self, *args) -> None:
         # Whether the view follows the new rows to the live edge is the view's to decide (LiveTableView).
         self._update_count()
+
+    def _rows_below(self, count: int) -> None:
+        self._below += count
+        self.new_below.setText(f"↓ {self._below:,} new {'entry' if self._below == 1 else 'entries'} below (Ctrl+End)")
+        self.new_below.show()
+
+    def _maybe_caught_up(self, *args) -> None:
+        if self._below and self.view.at_end():
+            self._below = 0
+            self.new_below.hide()
 
     def _update_count(self, *args) -> None:
         shown = self.model.rowCount()
