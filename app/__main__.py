@@ -51,21 +51,7 @@ def _version() -> str:
 
 def _console(args) -> int:
     """The console window: its first paint from the read lane when the store allows, the services
-    loaded behind it; else (a new or demo store, another database, a schema to upgrade) as before.
-
-    Python's automatic cycle collection is off from here: the console collects on its GUI thread
-    (ui/gui_thread_gc.py), and until it runs the start makes few cycles and many objects, which
-    would otherwise have CPython collect several times before the first paint."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _console_window(args)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _console_window(args) -> int:
+    loaded behind it; else (a new or demo store, another database, a schema to upgrade) as before."""
     if _no_display():
         print("sitrep: error: the console needs a display and none is set (DISPLAY and WAYLAND_DISPLAY are "
               "empty). Run it in a desktop session, over `ssh -X`, or in a virtual display: "
@@ -101,6 +87,19 @@ def _console_window(args) -> int:
 
 
 def _console_after_first_paint(args, paths, lane, author: str | None) -> int:
+    # Python's automatic cycle collection is off from here: the console collects on its GUI thread
+    # (ui/gui_thread_gc.py), and until that starts the imports and the first paint make few cycles and many
+    # objects, which would otherwise have CPython collect several times before anything is on screen.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _first_paint_then_console(args, paths, lane, author)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _first_paint_then_console(args, paths, lane, author: str | None) -> int:
     from PySide6.QtCore import QSettings  # deferred: see the module's docstring
 
     from ui.startup import run_with_first_paint

@@ -49,9 +49,8 @@ def _plain_options(argv: list[str]) -> argparse.Namespace | None:
             if value is None or value.startswith("-"):
                 return None
             values[_VALUED[word]] = value
-        elif word.startswith("--") and "=" in word and word.split("=", 1)[0] in _VALUED:
-            option, value = word.split("=", 1)
-            values[_VALUED[option]] = value
+        elif "=" in word and (option := word.split("=", 1)[0]) in _VALUED:
+            values[_VALUED[option]] = word[len(option) + 1 :]
         else:
             return None
     args = argparse.Namespace(**values)
