@@ -64,6 +64,11 @@ def _console(args) -> int:
     if args.demo and args.data_dir is None:  # a folder of one's own keeps the demo (and lets the vendor fakes in)
         demo_dir = tempfile.TemporaryDirectory(prefix="sitrep-demo-")
         args.data_dir = demo_dir.name
+    # Python's automatic cycle collection is off on the way to the first paint: the console collects on its GUI
+    # thread (ui/gui_thread_gc.py), and until that starts the start makes few cycles and many objects, for
+    # which CPython would otherwise make a full collection or two (~10 ms each) before anything is on screen.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         paths = _prepare_paths(args, gui=True)
         if isinstance(paths, int):
@@ -72,6 +77,8 @@ def _console(args) -> int:
         lane = None if (args.demo or args.db) else _read_lane(paths)
         if lane is not None:
             return _console_after_first_paint(args, paths, lane, author)
+        if collecting:  # no first paint to hurry: the store is opened (a demo seeded) collecting as usual
+            gc.enable()
         sitrep = _open_store(args, paths, gui=True)
         if isinstance(sitrep, int):
             return sitrep
@@ -82,24 +89,13 @@ def _console(args) -> int:
         finally:
             sitrep.close()
     finally:
+        if collecting:
+            gc.enable()
         if demo_dir is not None:
             demo_dir.cleanup()
 
 
 def _console_after_first_paint(args, paths, lane, author: str | None) -> int:
-    # Python's automatic cycle collection is off from here: the console collects on its GUI thread
-    # (ui/gui_thread_gc.py), and until that starts the imports and the first paint make few cycles and many
-    # objects, which would otherwise have CPython collect several times before anything is on screen.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _first_paint_then_console(args, paths, lane, author)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _first_paint_then_console(args, paths, lane, author: str | None) -> int:
     from PySide6.QtCore import QSettings  # deferred: see the module's docstring
 
     from ui.startup import run_with_first_paint
